@@ -1,0 +1,364 @@
+//! One error enum per operation: [`ConfigError`] at startup, [`SealError`] when writing a
+//! session, [`OpenError`] when a cookie is refused.
+//!
+//! Every `Display` starts lowercase, names the offending value and says what to do about it.
+//! None of them ever contains secret bytes or cookie contents.
+
+use std::fmt;
+
+use crate::key::KeyId;
+
+/// How to make a good secret; quoted by every error about a bad one.
+pub(crate) const KEYGEN_HINT: &str =
+    "generate one with `sealed-session keygen` or `openssl rand -base64 32`";
+
+/// A configuration the library refuses at startup.
+///
+/// Returned by key and key ring constructors and by builders' `build()`. Each message says how to
+/// fix the configuration, so printing it and exiting is a good way to handle it.
+///
+/// ```
+/// use sealed_session::{ConfigError, SecretKey};
+///
+/// let err = SecretKey::from_bytes(b"too short").unwrap_err();
+/// assert!(matches!(err, ConfigError::SecretTooShort { len: 9, .. }));
+/// assert!(err.to_string().contains("sealed-session keygen"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A secret has fewer than [`MIN_SECRET_LEN`](crate::MIN_SECRET_LEN) bytes.
+    SecretTooShort {
+        /// Bytes found.
+        len: usize,
+        /// Bytes required.
+        min: usize,
+    },
+    /// A secret has so little variety (e.g. all bytes equal) that it can't be random.
+    SecretNotRandom,
+    /// An entry of a key list is not base64.
+    SecretNotBase64 {
+        /// Position of the entry in the list, counting from 0.
+        index: usize,
+    },
+    /// The key list holds no key.
+    EmptyKeyRing,
+    /// Every key in the list is marked open-only, so nothing can seal new cookies.
+    NoPrimaryKey,
+    /// Two secrets in a ring derive the same key id (most likely the same secret listed twice).
+    DuplicateKeyId {
+        /// The id both derive.
+        key_id: KeyId,
+        /// Positions of the two entries.
+        first: usize,
+        /// Positions of the two entries.
+        second: usize,
+    },
+    /// An environment variable meant to hold the key list is unset or not UTF-8.
+    MissingEnvVar {
+        /// The variable's name.
+        name: String,
+    },
+    /// A cookie name that is empty, too long or holds characters RFC 6265 forbids.
+    InvalidCookieName {
+        /// The rejected name.
+        name: String,
+    },
+    /// A timeout that is zero or negative, or an idle timeout longer than the absolute one.
+    InvalidTimeout {
+        /// Which setting.
+        setting: &'static str,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A size budget too small to hold even an empty session.
+    SizeLimitTooSmall {
+        /// The configured budget.
+        limit: usize,
+        /// The smallest budget that holds an empty session under this name and mode.
+        min: usize,
+    },
+    /// A cookie attribute combination browsers would reject or that defeats its purpose
+    /// (e.g. a `__Host-` name without `Secure`).
+    InvalidCookieAttributes {
+        /// What is wrong and how to fix it.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SecretTooShort { len, min } => write!(
+                f,
+                "session secret is {len} bytes long, at least {min} are required: {KEYGEN_HINT}"
+            ),
+            Self::SecretNotRandom => write!(
+                f,
+                "session secret has too few distinct bytes to be random: {KEYGEN_HINT}"
+            ),
+            Self::SecretNotBase64 { index } => write!(
+                f,
+                "session key #{index} in the key list is not valid base64 \
+                 (entries are comma-separated, optionally prefixed by `open-only:`): {KEYGEN_HINT}"
+            ),
+            Self::EmptyKeyRing => write!(f, "the session key list is empty: {KEYGEN_HINT}"),
+            Self::NoPrimaryKey => write!(
+                f,
+                "every session key is marked `open-only:`, so none can seal cookies: \
+                 remove the prefix from the key that should seal"
+            ),
+            Self::DuplicateKeyId {
+                key_id,
+                first,
+                second,
+            } => write!(
+                f,
+                "session keys #{first} and #{second} have the same key id `{key_id}`: \
+                 the same secret is listed twice, remove one of them"
+            ),
+            Self::MissingEnvVar { name } => write!(
+                f,
+                "environment variable `{name}` is not set (or not UTF-8): set it to a \
+                 comma-separated list of base64 secrets, newest first; {KEYGEN_HINT}"
+            ),
+            Self::InvalidCookieName { name } => write!(
+                f,
+                "`{name}` is not a valid cookie name: use 1 to 64 ASCII letters, digits or \
+                 `!#$%&'*+-.^_|~` (e.g. `id`)"
+            ),
+            Self::InvalidTimeout { setting, reason } => {
+                write!(f, "invalid `{setting}`: {reason}")
+            }
+            Self::SizeLimitTooSmall { limit, min } => write!(
+                f,
+                "cookie size limit {limit} cannot hold even an empty session, which needs {min} \
+                 bytes: raise it (browsers allow 4096)"
+            ),
+            Self::InvalidCookieAttributes { reason } => {
+                write!(f, "invalid cookie attributes: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A session that could not be sealed.
+///
+/// ```
+/// use sealed_session::{Codec, KeyRing, SealError, SecretKey};
+///
+/// let codec = Codec::builder(KeyRing::new(SecretKey::generate())).size_limit(200).build()?;
+/// let mut session = codec.new_session()?;
+/// session.insert("blob", &vec![7u8; 500])?;
+/// let err = codec.seal(&session).unwrap_err();
+/// assert!(matches!(err, SealError::TooLarge { limit: 200, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The cookie (name plus value) would exceed the configured budget.
+    TooLarge {
+        /// Bytes the cookie's name and value would take.
+        size: usize,
+        /// The configured budget.
+        limit: usize,
+    },
+    /// The operating system's random number generator failed (no nonce could be drawn).
+    Randomness,
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { size, limit } => write!(
+                f,
+                "session cookie would be {size} bytes, over the {limit}-byte limit: store less \
+                 in the session (keep large data server-side and store its id)"
+            ),
+            Self::Randomness => write!(
+                f,
+                "the operating system's random number generator failed, so no nonce could be drawn"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SealError {}
+
+/// A value that could not be stored in or read from a session's data.
+///
+/// ```
+/// use sealed_session::{SessionState, ValueError};
+/// use time::OffsetDateTime;
+///
+/// let mut session = SessionState::new(OffsetDateTime::now_utc())?;
+/// session.insert("n", &u8::MAX)?;
+/// let err: ValueError = session.get::<bool>("n").unwrap_err();
+/// assert_eq!(err.key(), "n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    key: String,
+    reason: postcard::Error,
+}
+
+impl ValueError {
+    pub(crate) fn new(key: &str, reason: postcard::Error) -> Self {
+        Self {
+            key: key.to_owned(),
+            reason,
+        }
+    }
+
+    /// The session key whose value failed.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "session value `{}` could not be encoded or decoded as the requested type ({}): \
+             read it with the type it was inserted with",
+            self.key, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// Why a cookie was refused. Whatever the reason, the caller treats the request as having no
+/// session; the variant only says what to log or tell the user.
+///
+/// [`OpenError::is_suspicious`] separates tampering (worth a warning) from ordinary expiry.
+///
+/// ```
+/// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
+///
+/// let codec = Codec::new(KeyRing::new(SecretKey::generate()));
+/// assert_eq!(codec.open("not a cookie").unwrap_err(), OpenError::Malformed);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// Not base64url, too short or too long to be a sealed cookie of any version.
+    Malformed,
+    /// A format version this build does not know (a newer release wrote it, or it is garbage).
+    UnsupportedVersion {
+        /// The version byte found.
+        version: u8,
+    },
+    /// Sealed in another mode than the one configured (a signed cookie where encrypted ones are
+    /// expected, or the reverse): refused so that no one can downgrade a cookie.
+    ModeMismatch,
+    /// The key id in the header is not in the key ring: the key was retired, or the cookie comes
+    /// from another application.
+    UnknownKey {
+        /// The id found in the header.
+        key_id: KeyId,
+    },
+    /// Authentication failed: the cookie was altered, truncated, moved to another cookie name,
+    /// or forged.
+    Forged,
+    /// The session outlived its absolute timeout.
+    ExpiredAbsolute,
+    /// The session was idle for longer than the idle timeout.
+    ExpiredIdle,
+    /// The session's times lie in the future beyond the allowed clock skew.
+    FromFuture,
+    /// The session was created before the configured "not before" time (everyone was logged
+    /// out at once).
+    NotBefore,
+    /// The session was revoked (logged out) on the server.
+    Revoked,
+}
+
+impl OpenError {
+    /// `true` for refusals that suggest tampering or a misconfiguration (worth a `warn` log),
+    /// `false` for the ordinary end of a session's life.
+    pub fn is_suspicious(&self) -> bool {
+        matches!(
+            self,
+            Self::Malformed
+                | Self::UnsupportedVersion { .. }
+                | Self::ModeMismatch
+                | Self::Forged
+                | Self::FromFuture
+        )
+    }
+
+    /// A short, stable, machine-friendly name of the reason (for logs and metrics).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::UnsupportedVersion { .. } => "unsupported_version",
+            Self::ModeMismatch => "mode_mismatch",
+            Self::UnknownKey { .. } => "unknown_key",
+            Self::Forged => "forged",
+            Self::ExpiredAbsolute => "expired_absolute",
+            Self::ExpiredIdle => "expired_idle",
+            Self::FromFuture => "from_future",
+            Self::NotBefore => "not_before",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => write!(
+                f,
+                "session cookie is malformed (not a sealed cookie): it was damaged or made by \
+                 something else; a new session starts"
+            ),
+            Self::UnsupportedVersion { version } => write!(
+                f,
+                "session cookie has format version {version}, which this build does not read: \
+                 upgrade sealed-session if a newer release wrote it"
+            ),
+            Self::ModeMismatch => write!(
+                f,
+                "session cookie was sealed in another mode (signed vs encrypted) than the one \
+                 configured: it is refused to prevent downgrades"
+            ),
+            Self::UnknownKey { key_id } => write!(
+                f,
+                "session cookie was sealed with key `{key_id}`, which is not in the key ring: \
+                 the key was retired, or the cookie belongs to another application"
+            ),
+            Self::Forged => write!(
+                f,
+                "session cookie failed authentication: it was altered, truncated, renamed or forged"
+            ),
+            Self::ExpiredAbsolute => {
+                write!(
+                    f,
+                    "session reached its absolute lifetime: please sign in again"
+                )
+            }
+            Self::ExpiredIdle => {
+                write!(f, "session expired after inactivity: please sign in again")
+            }
+            Self::FromFuture => write!(
+                f,
+                "session cookie claims to be from the future beyond the allowed clock skew: \
+                 check the servers' clocks"
+            ),
+            Self::NotBefore => write!(
+                f,
+                "session was created before the configured not-before time, which logged \
+                 everyone out: please sign in again"
+            ),
+            Self::Revoked => write!(f, "session was logged out: please sign in again"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}

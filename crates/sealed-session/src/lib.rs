@@ -1,0 +1,71 @@
+//! Stateless web sessions sealed into one cookie.
+//!
+//! `sealed-session` keeps the whole session in the cookie, sealed with XChaCha20-Poly1305
+//! (or signed with HMAC-SHA256), so the server stores nothing per session but a small list of
+//! revoked ones. This crate is the codec, with no web framework inside; `sealed-session-actix`
+//! plugs it into actix-web.
+//!
+//! ```
+//! use sealed_session::{Codec, KeyRing};
+//!
+//! # let session_keys = sealed_session::SecretKey::generate().to_base64();
+//! // In production: KeyRing::from_env("SESSION_KEYS"), a comma-separated list, newest first.
+//! let codec = Codec::new(KeyRing::from_config(&session_keys)?);
+//! let mut session = codec.new_session()?;
+//! session.insert("user_id", &42u64)?;
+//! let cookie_value = codec.seal(&session)?;                   // base64url, ~100 bytes
+//! assert_eq!(codec.open(&cookie_value)?.state().get::<u64>("user_id")?, Some(42));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What it guarantees
+//! - **Confidentiality and integrity**: XChaCha20-Poly1305 with a fresh 192-bit random nonce per
+//!   cookie (no nonce-collision limit at fleet scale), or HMAC-SHA256 in [`Mode::Signed`].
+//! - **No swapping**: the format version, mode, key id and cookie name are authenticated, so a
+//!   cookie can't be moved to another name or downgraded to another mode.
+//! - **Rotation**: a [`KeyRing`] seals with its primary key and opens with all; [`Opened`]
+//!   says when an older key opened a cookie so the caller re-seals it. Keys are staged with the
+//!   `open-only:` prefix so a rolling deploy logs no one out.
+//! - **Expiry on every open**: the cookie carries its creation and last-activity times;
+//!   [`Codec::open`] enforces the absolute and idle timeouts, a clock-skew bound and an
+//!   optional global "not before" time.
+//! - **Separate keys per purpose**: HKDF-SHA256 derives the encryption key, the MAC key and the
+//!   public key id from each secret.
+//! - **Typed refusals**: every refused cookie is an [`OpenError`] saying why; opening never
+//!   panics, whatever the input.
+//! - **Exact size**: [`Codec::sealed_len`] is known before sealing, and sealing past the budget
+//!   is [`SealError::TooLarge`], never a truncated cookie.
+//!
+//! The byte layout, key derivation and test vectors are in `docs/format.md`.
+//!
+//! # Features
+//! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305, several times
+//!   faster on short messages.
+//! - `pure-rust`: the RustCrypto `chacha20poly1305` crate instead (no C or assembly), byte for
+//!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
+//!   on, `ring` is used.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod clock;
+mod codec;
+mod derive;
+mod envelope;
+mod error;
+mod key;
+mod key_ring;
+mod revocation;
+mod state;
+mod xchacha;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::{BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DangerousCodec, Opened};
+pub use envelope::{CookieName, Header, Mode};
+pub use error::{ConfigError, OpenError, SealError, ValueError};
+pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
+pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
+pub use revocation::{MemoryRevocationStore, RevocationStore};
+pub use state::{ParseSessionIdError, SessionId, SessionState};
+
+/// Length of the nonce of encrypted mode, in bytes (XChaCha20's 192 bits).
+pub const NONCE_LEN: usize = xchacha::NONCE_LEN;

@@ -1,0 +1,369 @@
+//! What a session holds, and its postcard encoding (the plaintext of a sealed cookie).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::TryRngCore as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{SealError, ValueError};
+
+/// A random 128-bit session identifier, shown as 32 lowercase hex digits.
+///
+/// Renewing a session (at login or privilege change) gives it a new id; revocation lists hold
+/// ids.
+///
+/// ```
+/// use sealed_session::SessionId;
+///
+/// let id = SessionId::random()?;
+/// assert_eq!(id.to_string().len(), 32);
+/// assert_eq!(id.to_string().parse::<SessionId>(), Ok(id));
+/// # Ok::<(), sealed_session::SealError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionId([u8; 16]);
+
+impl SessionId {
+    /// A fresh id from the operating system's random number generator.
+    ///
+    /// # Errors
+    /// [`SealError::Randomness`] if the generator fails.
+    pub fn random() -> Result<Self, SealError> {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|_| SealError::Randomness)?;
+        Ok(Self(bytes))
+    }
+
+    /// An id from its 16 bytes (e.g. read back from a revocation store).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+/// Returned when a string is not 32 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseSessionIdError;
+
+impl fmt::Display for ParseSessionIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a session id is 32 hex digits")
+    }
+}
+
+impl std::error::Error for ParseSessionIdError {}
+
+impl std::str::FromStr for SessionId {
+    type Err = ParseSessionIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return Err(ParseSessionIdError);
+        }
+        let mut bytes = [0u8; 16];
+        for (out, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
+            let hex = std::str::from_utf8(pair).map_err(|_| ParseSessionIdError)?;
+            *out = u8::from_str_radix(hex, 16).map_err(|_| ParseSessionIdError)?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+/// The contents of one session: its id, creation and last-activity times, an optional subject
+/// and the application's data.
+///
+/// Values are stored postcard-encoded under string keys; read them back with the type they were
+/// inserted with. Times have whole-second precision, as in the cookie.
+///
+/// ```
+/// use sealed_session::SessionState;
+/// use time::OffsetDateTime;
+///
+/// let mut session = SessionState::new(OffsetDateTime::now_utc())?;
+/// session.insert("user_id", &42u64)?;
+/// session.set_subject(Some("user-42".into()));
+/// assert_eq!(session.get::<u64>("user_id")?, Some(42));
+/// assert_eq!(session.get::<u64>("missing")?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionState {
+    body: Body,
+}
+
+/// The postcard-encoded plaintext. Field order is the wire format: never reorder.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Body {
+    pub(crate) id: SessionId,
+    /// Unix seconds: anchor of the absolute timeout.
+    pub(crate) created: u64,
+    /// Seconds from `created` to the last activity (anchor of the idle timeout). An offset
+    /// rather than a second timestamp: a varint of 1 to 3 bytes instead of 5.
+    pub(crate) active_for: u64,
+    pub(crate) subject: Option<String>,
+    pub(crate) data: BTreeMap<String, Value>,
+}
+
+impl Body {
+    pub(crate) fn last_active(&self) -> u64 {
+        self.created.saturating_add(self.active_for)
+    }
+}
+
+/// One postcard-encoded value, written as a byte string (not a sequence of `u8`s, which postcard
+/// would decode one element at a time).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Value(#[serde(with = "serde_bytes")] pub(crate) Vec<u8>);
+
+impl SessionState {
+    /// A new, empty session with a fresh random id, created and last active at `now`.
+    ///
+    /// # Errors
+    /// [`SealError::Randomness`] if no random id can be drawn.
+    pub fn new(now: OffsetDateTime) -> Result<Self, SealError> {
+        Ok(Self::with_id(SessionId::random()?, now))
+    }
+
+    /// A new, empty session with the given id.
+    pub fn with_id(id: SessionId, now: OffsetDateTime) -> Self {
+        let now = unix_seconds(now);
+        Self {
+            body: Body {
+                id,
+                created: now,
+                active_for: 0,
+                subject: None,
+                data: BTreeMap::new(),
+            },
+        }
+    }
+
+    pub(crate) fn from_body(body: Body) -> Self {
+        Self { body }
+    }
+
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The session id.
+    pub fn id(&self) -> SessionId {
+        self.body.id
+    }
+
+    /// When the session was created (anchor of the absolute timeout).
+    pub fn created(&self) -> OffsetDateTime {
+        from_unix_seconds(self.body.created)
+    }
+
+    /// When the session was last active (anchor of the idle timeout).
+    pub fn last_active(&self) -> OffsetDateTime {
+        from_unix_seconds(self.body.last_active())
+    }
+
+    /// Whole unix seconds of [`SessionState::created`].
+    pub fn created_unix(&self) -> u64 {
+        self.body.created
+    }
+
+    /// Whole unix seconds of [`SessionState::last_active`].
+    pub fn last_active_unix(&self) -> u64 {
+        self.body.last_active()
+    }
+
+    /// Marks the session active at `now`, which slides its idle deadline. A time before the
+    /// session's creation counts as its creation.
+    pub fn touch(&mut self, now: OffsetDateTime) {
+        self.body.active_for = unix_seconds(now).saturating_sub(self.body.created);
+    }
+
+    /// Gives the session a new id, keeping its data, subject and times (for login and privilege
+    /// changes, so that an id known before the change is worthless after it).
+    pub fn set_id(&mut self, id: SessionId) {
+        self.body.id = id;
+    }
+
+    /// Whose session this is (e.g. a user id), if set.
+    pub fn subject(&self) -> Option<&str> {
+        self.body.subject.as_deref()
+    }
+
+    /// Sets or clears the subject. Revoking a subject logs out all of its sessions.
+    pub fn set_subject(&mut self, subject: Option<String>) {
+        self.body.subject = subject;
+    }
+
+    /// Decodes the value under `key`, or `None` if there is none.
+    ///
+    /// # Errors
+    /// [`ValueError`] if the stored bytes do not decode as a `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
+        match self.body.data.get(key) {
+            None => Ok(None),
+            Some(value) => postcard::from_bytes(&value.0)
+                .map(Some)
+                .map_err(|e| ValueError::new(key, e)),
+        }
+    }
+
+    /// The encoded bytes under `key` (for tools that show a session without knowing its types).
+    pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
+        self.body.data.get(key).map(|v| v.0.as_slice())
+    }
+
+    /// Encodes and stores `value` under `key`, returning the previous encoded bytes, if any.
+    ///
+    /// # Errors
+    /// [`ValueError`] if `value` can't be encoded (e.g. a map with non-string keys is fine, but a
+    /// type whose `Serialize` impl fails is not).
+    pub fn insert<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<Option<Vec<u8>>, ValueError> {
+        let bytes = postcard::to_stdvec(value).map_err(|e| ValueError::new(key, e))?;
+        Ok(self.insert_raw(key, bytes))
+    }
+
+    /// Stores already-encoded bytes under `key`, returning the previous ones.
+    pub fn insert_raw(&mut self, key: &str, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        self.body
+            .data
+            .insert(key.to_owned(), Value(bytes))
+            .map(|v| v.0)
+    }
+
+    /// Removes `key`, returning its encoded bytes.
+    pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.body.data.remove(key).map(|v| v.0)
+    }
+
+    /// Removes every value (the id, times and subject stay).
+    pub fn clear(&mut self) {
+        self.body.data.clear();
+    }
+
+    /// The keys, in sorted order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.body.data.keys().map(String::as_str)
+    }
+
+    /// Whether the session holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.body.data.is_empty()
+    }
+}
+
+impl fmt::Debug for SessionState {
+    /// Shows the id, times, subject and the keys with their sizes, never the values (they may
+    /// hold personal data).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionState")
+            .field("id", &self.body.id)
+            .field("created", &self.body.created)
+            .field("last_active", &self.body.last_active())
+            .field("subject", &self.body.subject.as_ref().map(|_| "<set>"))
+            .field(
+                "data",
+                &self
+                    .body
+                    .data
+                    .iter()
+                    .map(|(k, v)| (k, v.0.len()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
+}
+
+/// Whole seconds since the unix epoch; times before 1970 count as the epoch.
+pub(crate) fn unix_seconds(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp()).unwrap_or(0)
+}
+
+pub(crate) fn from_unix_seconds(s: u64) -> OffsetDateTime {
+    // Opened cookies are authentic, so `s` is a time we wrote; out-of-range values can only come
+    // from a key holder and are clamped rather than trusted.
+    i64::try_from(s)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_type_errors_name_the_key() {
+        let mut s = SessionState::new(OffsetDateTime::now_utc()).unwrap();
+        s.insert("cart", &vec!["a".to_string(), "b".to_string()])
+            .unwrap();
+        assert_eq!(
+            s.get::<Vec<String>>("cart").unwrap(),
+            Some(vec!["a".into(), "b".into()])
+        );
+        s.insert("flag", &7u32).unwrap();
+        let err = s.get::<bool>("flag").unwrap_err();
+        assert_eq!(err.key(), "flag");
+        assert!(err.to_string().contains("`flag`"));
+        assert!(s.remove("cart").is_some());
+        assert_eq!(s.keys().collect::<Vec<_>>(), vec!["flag"]);
+        s.clear();
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn debug_hides_values_and_subject() {
+        let mut s = SessionState::new(OffsetDateTime::now_utc()).unwrap();
+        s.insert("email", "alice@example.com").unwrap();
+        s.set_subject(Some("alice".into()));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("alice"), "{shown}");
+        assert!(shown.contains("email"));
+    }
+
+    #[test]
+    fn session_id_parses_only_its_own_form() {
+        let id = SessionId::random().unwrap();
+        assert_eq!(id.to_string().parse::<SessionId>(), Ok(id));
+        for bad in ["", "zz", &"g".repeat(32), &"é".repeat(16), &"0".repeat(33)] {
+            assert_eq!(bad.parse::<SessionId>(), Err(ParseSessionIdError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_before_the_epoch_clamp() {
+        assert_eq!(
+            unix_seconds(OffsetDateTime::UNIX_EPOCH - time::Duration::DAY),
+            0
+        );
+        assert_eq!(from_unix_seconds(u64::MAX), OffsetDateTime::UNIX_EPOCH);
+    }
+}

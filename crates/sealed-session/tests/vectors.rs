@@ -1,0 +1,250 @@
+//! The test vectors of `docs/format.md`, checked in both directions against the library, and
+//! once more against an independent implementation written from the document alone.
+//!
+//! If this fails after a change to the codec, the change altered the wire format: either revert
+//! it or write a new format version (see the versioning policy in the document).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sealed_session::{
+    Codec, KeyRing, KeyRole, ManualClock, Mode, SecretKey, SessionId, SessionState,
+};
+use time::OffsetDateTime;
+
+const FORMAT_MD: &str = include_str!("../../../docs/format.md");
+
+/// The `key: value` lines of every fenced block of `kind` in the document.
+fn blocks(kind: &str) -> Vec<BTreeMap<String, String>> {
+    let fence = format!("```{kind}\n");
+    FORMAT_MD
+        .split(&fence)
+        .skip(1)
+        .map(|rest| {
+            let body = rest.split("```").next().expect("block is closed");
+            body.lines()
+                .filter_map(|line| line.split_once(':'))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn time(unix: &str) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix.parse().expect("unix seconds")).expect("time")
+}
+
+fn mode(text: &str) -> Mode {
+    match text {
+        "encrypted" => Mode::Encrypted,
+        "signed" => Mode::Signed,
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+fn codec(ring: KeyRing, v: &BTreeMap<String, String>) -> Codec {
+    Codec::builder(ring)
+        .mode(mode(&v["mode"]))
+        .cookie_name(v["cookie_name"].as_str())
+        .clock(Arc::new(ManualClock::new(time(&v["now"]))))
+        .build()
+        .expect("vector settings are valid")
+}
+
+fn data(v: &BTreeMap<String, String>) -> Vec<(String, Vec<u8>)> {
+    match v["data"].as_str() {
+        "-" => Vec::new(),
+        list => list
+            .split(' ')
+            .map(|pair| {
+                let (k, h) = pair.split_once('=').expect("key=hex");
+                (k.to_owned(), hex(h))
+            })
+            .collect(),
+    }
+}
+
+fn subject(v: &BTreeMap<String, String>) -> Option<String> {
+    Some(v["subject"].clone()).filter(|s| s != "-")
+}
+
+fn nonce(v: &BTreeMap<String, String>) -> [u8; 24] {
+    match v["nonce"].as_str() {
+        "-" => [0; 24],
+        h => hex(h).try_into().expect("24-byte nonce"),
+    }
+}
+
+fn state(v: &BTreeMap<String, String>) -> SessionState {
+    let id = SessionId::from_bytes(hex(&v["session_id"]).try_into().expect("16-byte id"));
+    let mut state = SessionState::with_id(id, time(&v["created"]));
+    state.touch(time(&v["last_active"]));
+    state.set_subject(subject(v));
+    for (k, bytes) in data(v) {
+        state.insert_raw(&k, bytes);
+    }
+    state
+}
+
+#[test]
+fn the_document_has_the_promised_vectors() {
+    let valid = blocks("vector");
+    assert!(valid.len() >= 4, "at least four valid vectors");
+    assert!(valid.iter().any(|v| v["mode"] == "signed"));
+    assert!(
+        valid
+            .iter()
+            .any(|v| !v["keys"].starts_with(&v["sealed_by"]))
+    );
+    assert!(blocks("invalid-vector").len() >= 8);
+}
+
+#[test]
+fn valid_vectors_seal_to_the_documented_cookie() {
+    for v in blocks("vector") {
+        let ring = KeyRing::from_config(&v["sealed_by"]).expect("sealing key");
+        let codec = codec(ring, &v);
+        let cookie = codec
+            .dangerous()
+            .seal_with_nonce(&state(&v), &nonce(&v))
+            .expect("vector fits");
+        assert_eq!(cookie, v["cookie"], "{}", v["title"]);
+    }
+}
+
+#[test]
+fn valid_vectors_open_to_the_documented_session() {
+    for v in blocks("vector") {
+        let ring = KeyRing::from_config(&v["keys"]).expect("ring");
+        let primary_sealed = v["keys"].starts_with(&v["sealed_by"]);
+        let opened = codec(ring, &v).open(&v["cookie"]).expect(&v["title"]);
+        assert_eq!(opened.state(), &state(&v), "{}", v["title"]);
+        let expected_role = if primary_sealed {
+            KeyRole::Primary
+        } else {
+            KeyRole::Fallback
+        };
+        assert_eq!(opened.key_role(), expected_role, "{}", v["title"]);
+        assert_eq!(opened.should_reseal(), !primary_sealed, "{}", v["title"]);
+    }
+}
+
+#[test]
+fn invalid_vectors_are_refused_for_the_documented_reason() {
+    for v in blocks("invalid-vector") {
+        let ring = KeyRing::from_config(&v["keys"]).expect("ring");
+        let err = codec(ring, &v).open(&v["cookie"]).expect_err(&v["title"]);
+        assert_eq!(err.reason(), v["error"], "{}", v["title"]);
+    }
+}
+
+/// The format, implemented again from `docs/format.md` with no code of the library.
+mod reference {
+    use super::*;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use hmac::Mac;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct Body {
+        id: [u8; 16],
+        created: u64,
+        active_for: u64,
+        subject: Option<String>,
+        data: BTreeMap<String, serde_bytes::ByteBuf>,
+    }
+
+    fn subkey<const N: usize>(secret: &[u8], info: &str) -> [u8; N] {
+        let mut out = [0u8; N];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, secret)
+            .expand(info.as_bytes(), &mut out)
+            .expect("valid length");
+        out
+    }
+
+    pub(super) fn seal(v: &BTreeMap<String, String>) -> String {
+        let secret = STANDARD.decode(&v["sealed_by"]).expect("base64 secret");
+        let key_id: [u8; 4] = subkey(&secret, "sealed-session v1 key id");
+        let mode_byte = match v["mode"].as_str() {
+            "encrypted" => 1,
+            _ => 2,
+        };
+        let mut header = vec![1u8, mode_byte];
+        header.extend_from_slice(&key_id);
+        let name = v["cookie_name"].as_bytes();
+        let mut bound = header.clone();
+        bound.push(u8::try_from(name.len()).expect("short name"));
+        bound.extend_from_slice(name);
+
+        let created: u64 = v["created"].parse().expect("created");
+        let last: u64 = v["last_active"].parse().expect("last_active");
+        let body = postcard::to_stdvec(&Body {
+            id: hex(&v["session_id"]).try_into().expect("id"),
+            created,
+            active_for: last - created,
+            subject: subject(v),
+            data: data(v)
+                .into_iter()
+                .map(|(k, b)| (k, serde_bytes::ByteBuf::from(b)))
+                .collect(),
+        })
+        .expect("body encodes");
+
+        let mut envelope = header;
+        if mode_byte == 1 {
+            let key: [u8; 32] = subkey(
+                &secret,
+                "sealed-session v1 xchacha20poly1305 encryption key",
+            );
+            let nonce = nonce(v);
+            let aead = chacha20poly1305::XChaCha20Poly1305::new(&key.into());
+            let sealed = aead
+                .encrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &body,
+                        aad: &bound,
+                    },
+                )
+                .expect("encrypts");
+            envelope.extend_from_slice(&nonce);
+            envelope.extend_from_slice(&sealed);
+        } else {
+            let key: [u8; 32] = subkey(&secret, "sealed-session v1 hmac-sha256 signing key");
+            let mut mac =
+                <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&key).expect("key");
+            mac.update(&bound);
+            mac.update(&body);
+            envelope.extend_from_slice(&body);
+            envelope.extend_from_slice(&mac.finalize().into_bytes());
+        }
+        URL_SAFE_NO_PAD.encode(envelope)
+    }
+}
+
+#[test]
+fn an_independent_implementation_of_the_document_agrees() {
+    for v in blocks("vector") {
+        assert_eq!(reference::seal(&v), v["cookie"], "{}", v["title"]);
+    }
+}
+
+#[test]
+fn documented_secrets_are_the_documented_bytes() {
+    let first = SecretKey::from_bytes(&(0u8..32).collect::<Vec<_>>()).expect("valid");
+    let second = SecretKey::from_bytes(&(0x40u8..0x60).collect::<Vec<_>>()).expect("valid");
+    let v = &blocks("vector")[1];
+    assert_eq!(
+        v["keys"],
+        format!("{},{}", *first.to_base64(), *second.to_base64())
+    );
+}
