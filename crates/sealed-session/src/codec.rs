@@ -150,12 +150,21 @@ impl Codec {
         self.cookie_len(encode(state.body()).len())
     }
 
-    /// Checks that `state` fits the size budget, returning its sealed length.
+    /// Checks that `state` fits the size budget however long it stays active, returning the
+    /// largest length it can reach by activity alone.
+    ///
+    /// Activity only grows the varint of the idle offset, which can't exceed the absolute
+    /// timeout, so this measures the session with that offset at its maximum: a session that
+    /// passes here never fails [`Codec::seal`] for size after [`SessionState::touch`]. Use it
+    /// where a write is accepted (e.g. a session `insert`), so size errors surface there.
     ///
     /// # Errors
     /// [`SealError::TooLarge`] if it does not fit.
     pub fn check_size(&self, state: &SessionState) -> Result<usize, SealError> {
-        self.check_len(encode(state.body()).len())
+        let body = state.body();
+        let now = varint_len(body.active_for);
+        let worst = varint_len(body.active_for.max(self.inner.absolute));
+        self.check_len(encode(body).len() - now + worst)
     }
 
     /// Seals `state` into a cookie value (base64url, no padding), under the primary key, with a
@@ -542,6 +551,12 @@ fn seconds(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
 }
 
+/// Bytes postcard's LEB128 varint takes for `n` (7 bits per byte).
+const fn varint_len(n: u64) -> usize {
+    let bits = 64 - n.leading_zeros() as usize;
+    if bits == 0 { 1 } else { bits.div_ceil(7) }
+}
+
 /// Length of `n` bytes in base64 without padding.
 const fn base64_len(n: usize) -> usize {
     (n * 4).div_ceil(3)
@@ -580,6 +595,47 @@ mod tests {
         for n in 0..100 {
             assert_eq!(base64_len(n), URL_SAFE_NO_PAD.encode(vec![0u8; n]).len());
         }
+    }
+
+    #[test]
+    fn varint_len_matches_postcard() {
+        for n in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            86_400,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            assert_eq!(varint_len(n), postcard::to_stdvec(&n).unwrap().len(), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_session_that_fits_keeps_fitting_when_touched() {
+        let clock = Arc::new(crate::ManualClock::new(
+            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
+        ));
+        let codec = Codec::builder(KeyRing::new(SecretKey::generate()))
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let mut state = codec.new_session().unwrap();
+        // Find the largest value that passes the check while fresh.
+        let mut n = 0;
+        while {
+            state.insert("v", &vec![0u8; n + 1]).unwrap();
+            codec.check_size(&state).is_ok()
+        } {
+            n += 1;
+        }
+        state.insert("v", &vec![0u8; n]).unwrap();
+        clock.advance(Duration::hours(23));
+        state.touch(codec.now());
+        assert!(codec.seal(&state).is_ok());
     }
 
     #[test]

@@ -1,0 +1,398 @@
+//! Building the middleware: a builder for code, a serde type for configuration files.
+
+use std::sync::Arc;
+
+use actix_web::cookie::SameSite;
+use sealed_session::{
+    Clock, Codec, CodecBuilder, ConfigError, KeyRing, MemoryRevocationStore, Mode, RevocationStore,
+};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::cookie::{CookieAttributes, Persistence};
+use crate::metrics::KeyUsage;
+use crate::middleware::CookieSessionMiddleware;
+
+/// When an unchanged session is sealed again to slide its idle deadline.
+///
+/// A changed session is always re-sealed, and so is one opened with an older key during a
+/// rotation; this policy is about sessions the request only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshPolicy {
+    /// Re-seal when the last recorded activity is at least this old. Reads within the interval
+    /// write no cookie, so they can't overwrite a concurrent write's cookie, and responses stay
+    /// small. The idle deadline lags real activity by at most the interval.
+    Interval(Duration),
+    /// Re-seal on every request that has a session (`Set-Cookie` on every response).
+    ///
+    /// # Performance impact
+    /// One seal and one `Set-Cookie` header per request, and every read-only request can
+    /// overwrite the cookie of a concurrent write with older data.
+    EveryRequest,
+}
+
+/// Fraction of the idle timeout used as the default refresh interval.
+const DEFAULT_REFRESH_DIVISOR: i32 = 10;
+
+/// Shared, immutable settings of one middleware.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) codec: Codec,
+    pub(crate) attributes: CookieAttributes,
+    pub(crate) refresh: RefreshPolicy,
+    pub(crate) usage: KeyUsage,
+}
+
+/// Builds a [`CookieSessionMiddleware`]. Every setting is checked by
+/// [`CookieSessionBuilder::build`].
+///
+/// # Defaults
+/// - cookie `id`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, persistent (`Max-Age` = what is
+///   left of the session's life)
+/// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours
+/// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
+/// - a 4096-byte budget for the cookie's name plus value
+/// - an in-memory revocation store, so `purge` and `renew` really revoke on one instance
+///
+/// ```
+/// use sealed_session::{KeyRing, Mode, SecretKey};
+/// use sealed_session_actix::{CookieSessionMiddleware, RefreshPolicy};
+/// use time::Duration;
+///
+/// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_name("__Host-session")
+///     .mode(Mode::Signed)
+///     .idle_timeout(Duration::minutes(30))
+///     .absolute_timeout(Duration::hours(8))
+///     .refresh(RefreshPolicy::EveryRequest)
+///     .build()?;
+///
+/// // A `__Host-` cookie must be Secure: caught at startup.
+/// let err = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_name("__Host-session")
+///     .cookie_secure(false)
+///     .build()
+///     .unwrap_err();
+/// assert!(err.to_string().contains("must be `Secure`"));
+/// # Ok::<(), sealed_session::ConfigError>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct CookieSessionBuilder {
+    codec: CodecBuilder,
+    idle: Duration,
+    attributes: CookieAttributes,
+    refresh: Option<RefreshPolicy>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+}
+
+impl CookieSessionBuilder {
+    pub(crate) fn new(ring: KeyRing) -> Self {
+        Self {
+            codec: Codec::builder(ring),
+            idle: Duration::hours(1),
+            attributes: CookieAttributes::default(),
+            refresh: None,
+            revocation: None,
+        }
+    }
+
+    /// The cookie's name. Defaults to `id`. Prefer `__Host-id` on HTTPS sites: browsers then
+    /// refuse the cookie from subdomains and over plain HTTP.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.codec = self.codec.cookie_name(name);
+        self
+    }
+
+    /// Encrypted (default) or signed.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.codec = self.codec.mode(mode);
+        self
+    }
+
+    /// Sessions idle this long are refused. Defaults to 1 hour.
+    #[doc(alias = "inactivity_timeout")]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle = timeout;
+        self.codec = self.codec.idle_timeout(timeout);
+        self
+    }
+
+    /// Sessions this old are refused however active (activity never extends it). Defaults to
+    /// 24 hours.
+    #[doc(alias = "session_ttl")]
+    #[doc(alias = "max_age")]
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.codec = self.codec.absolute_timeout(timeout);
+        self
+    }
+
+    /// When unchanged sessions are re-sealed. Defaults to
+    /// [`RefreshPolicy::Interval`] of a tenth of the idle timeout.
+    #[doc(alias = "ttl_extension_policy")]
+    pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = Some(policy);
+        self
+    }
+
+    /// Refuses every session created before `time`: logs everyone out without a key change.
+    pub fn not_before(mut self, time: OffsetDateTime) -> Self {
+        self.codec = self.codec.not_before(time);
+        self
+    }
+
+    /// Budget for the cookie's name plus value, in bytes. Defaults to 4096.
+    pub fn size_limit(mut self, limit: usize) -> Self {
+        self.codec = self.codec.size_limit(limit);
+        self
+    }
+
+    /// The cookie's `Path`. Defaults to `/`.
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.attributes.path = path.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Defaults to none (this host only).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.attributes.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute. Defaults to `true`.
+    ///
+    /// Turn it off only for local development over plain HTTP: without it, anyone on the
+    /// network path can read and replay the session cookie.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute. Defaults to `true`, so scripts (and XSS) can't read the cookie.
+    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
+        self.attributes.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute. Defaults to `Lax`, which blocks cross-site POSTs (CSRF) but keeps
+    /// the user signed in when following a link to the site.
+    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = same_site;
+        self
+    }
+
+    /// Persistent (default) or browser-session cookie.
+    pub fn persistence(mut self, persistence: Persistence) -> Self {
+        self.attributes.persistence = persistence;
+        self
+    }
+
+    /// The revocation store consulted on every request and written by `renew` and `purge`.
+    /// Defaults to a [`MemoryRevocationStore`] of this process; use a shared store when the
+    /// application runs on several instances.
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation = Some(store);
+        self
+    }
+
+    /// Where the time comes from (for tests). Defaults to the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.codec = self.codec.clock(clock);
+        self
+    }
+
+    /// Checks the settings and builds the middleware.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout or size limit,
+    /// a refresh interval not shorter than the idle timeout, or cookie attributes browsers
+    /// would reject (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...).
+    pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
+        let store = self
+            .revocation
+            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
+        let codec = self.codec.revocation_store(store).build()?;
+        self.attributes.validate(codec.cookie_name())?;
+        let refresh = self
+            .refresh
+            .unwrap_or(RefreshPolicy::Interval(self.idle / DEFAULT_REFRESH_DIVISOR));
+        if let RefreshPolicy::Interval(interval) = refresh
+            && (interval.is_negative() || interval >= codec.idle_timeout())
+        {
+            return Err(ConfigError::InvalidTimeout {
+                setting: "refresh",
+                reason: "the refresh interval must be shorter than the idle timeout, or \
+                         sessions expire before they are refreshed: use a fraction of it",
+            });
+        }
+        if !self.attributes.secure {
+            tracing::warn!(
+                target: "sealed_session",
+                "session cookie is not `Secure`: fine for local plain-HTTP development only"
+            );
+        }
+        let usage = KeyUsage::new(codec.key_ring());
+        Ok(CookieSessionMiddleware::from_settings(Settings {
+            codec,
+            attributes: self.attributes,
+            refresh,
+            usage,
+        }))
+    }
+}
+
+/// The middleware's settings as they appear in a configuration file, so operators change
+/// cookies, timeouts and keys without a code change.
+///
+/// Only `keys` or `keys_env` is required; everything else has the builder's defaults. Unknown
+/// fields are refused, so a typo fails at startup instead of being ignored.
+///
+/// ```
+/// use sealed_session_actix::SessionConfig;
+///
+/// # let key = sealed_session::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{
+///     "keys": "{}",
+///     "cookie_name": "__Host-id",
+///     "idle_timeout_secs": 1800,
+///     "absolute_timeout_secs": 28800,
+///     "same_site": "strict"
+/// }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let middleware = config.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// The key list: a comma-separated string or a list of base64 secrets, newest first; an
+    /// entry prefixed `open-only:` opens but doesn't seal yet.
+    #[serde(default)]
+    keys: Option<KeyRing>,
+    /// Name of an environment variable holding the key list (e.g. `SESSION_KEYS`), read when
+    /// the middleware is built. Keeps secrets out of the configuration file.
+    #[serde(default)]
+    keys_env: Option<String>,
+    #[serde(default)]
+    cookie_name: Option<String>,
+    #[serde(default)]
+    mode: Option<ModeConfig>,
+    #[serde(default)]
+    idle_timeout_secs: Option<u64>,
+    #[serde(default)]
+    absolute_timeout_secs: Option<u64>,
+    /// Seconds, or absent for the default; `refresh_every_request` overrides it.
+    #[serde(default)]
+    refresh_interval_secs: Option<u64>,
+    #[serde(default)]
+    refresh_every_request: bool,
+    #[serde(default)]
+    secure: Option<bool>,
+    #[serde(default)]
+    http_only: Option<bool>,
+    #[serde(default)]
+    same_site: Option<SameSiteConfig>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    domain: Option<String>,
+    #[serde(default)]
+    persistent: Option<bool>,
+    #[serde(default)]
+    size_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModeConfig {
+    Encrypted,
+    Signed,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SameSiteConfig {
+    Strict,
+    Lax,
+    None,
+}
+
+impl SessionConfig {
+    /// A builder with these settings, to add what configuration can't hold (a custom
+    /// revocation store, a clock) before [`CookieSessionBuilder::build`].
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,
+    /// [`ConfigError::MissingEnvVar`] or any key-list error for `keys_env`.
+    pub fn into_builder(self) -> Result<CookieSessionBuilder, ConfigError> {
+        let ring = match (self.keys, self.keys_env) {
+            (Some(ring), _) => ring,
+            (None, Some(var)) => KeyRing::from_env(&var)?,
+            (None, None) => return Err(ConfigError::EmptyKeyRing),
+        };
+        let mut b = CookieSessionBuilder::new(ring);
+        if let Some(name) = self.cookie_name {
+            b = b.cookie_name(name);
+        }
+        if let Some(mode) = self.mode {
+            b = b.mode(match mode {
+                ModeConfig::Encrypted => Mode::Encrypted,
+                ModeConfig::Signed => Mode::Signed,
+            });
+        }
+        if let Some(secs) = self.idle_timeout_secs {
+            b = b.idle_timeout(seconds(secs));
+        }
+        if let Some(secs) = self.absolute_timeout_secs {
+            b = b.absolute_timeout(seconds(secs));
+        }
+        if self.refresh_every_request {
+            b = b.refresh(RefreshPolicy::EveryRequest);
+        } else if let Some(secs) = self.refresh_interval_secs {
+            b = b.refresh(RefreshPolicy::Interval(seconds(secs)));
+        }
+        if let Some(secure) = self.secure {
+            b = b.cookie_secure(secure);
+        }
+        if let Some(http_only) = self.http_only {
+            b = b.cookie_http_only(http_only);
+        }
+        if let Some(same_site) = self.same_site {
+            b = b.cookie_same_site(match same_site {
+                SameSiteConfig::Strict => SameSite::Strict,
+                SameSiteConfig::Lax => SameSite::Lax,
+                SameSiteConfig::None => SameSite::None,
+            });
+        }
+        if let Some(path) = self.path {
+            b = b.cookie_path(path);
+        }
+        if let Some(domain) = self.domain {
+            b = b.cookie_domain(domain);
+        }
+        if let Some(persistent) = self.persistent {
+            b = b.persistence(if persistent {
+                Persistence::Persistent
+            } else {
+                Persistence::BrowserSession
+            });
+        }
+        if let Some(limit) = self.size_limit {
+            b = b.size_limit(limit);
+        }
+        Ok(b)
+    }
+
+    /// Builds the middleware these settings describe.
+    ///
+    /// # Errors
+    /// As [`SessionConfig::into_builder`] and [`CookieSessionBuilder::build`].
+    pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
+        self.into_builder()?.build()
+    }
+}
+
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}

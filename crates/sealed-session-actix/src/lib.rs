@@ -1,0 +1,56 @@
+//! actix-web sessions that live in one sealed cookie.
+//!
+//! [`CookieSessionMiddleware`] keeps each session in an XChaCha20-Poly1305-sealed cookie
+//! (see the `sealed-session` crate): nothing to store per session on the server, but keys that
+//! rotate from configuration, idle and absolute expiry enforced on every request, `renew` at
+//! login against session fixation, and `purge` that really logs out through a revocation list.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, post};
+//! use sealed_session::KeyRing;
+//! use sealed_session_actix::{CookieSessionMiddleware, Session};
+//!
+//! #[post("/login")]
+//! async fn login(session: Session) -> actix_web::Result<HttpResponse> {
+//!     session.renew()?;                 // new id: a cookie planted before login is worthless
+//!     session.set_subject("user-42")?;  // for "log out everywhere"
+//!     session.insert("role", "admin")?; // fails here if the cookie would be too large
+//!     Ok(HttpResponse::Ok().finish())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let keys = KeyRing::from_env("SESSION_KEYS").expect("SESSION_KEYS: base64 keys, newest first");
+//!     let sessions = CookieSessionMiddleware::new(keys);
+//!     HttpServer::new(move || App::new().wrap(sessions.clone()).service(login))
+//!         .bind(("127.0.0.1", 8080))?
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
+//! Moving from actix-session's `CookieSessionStore`: `Session` has the same method names
+//! (`get`, `insert`, `remove`, `clear`, `renew`, `purge`), the key becomes a [`KeyRing`] (a list,
+//! so it can rotate), and configuration can come from a file through [`SessionConfig`].
+//!
+//! [`KeyRing`]: sealed_session::KeyRing
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod config;
+mod cookie;
+mod error;
+mod extract;
+mod metrics;
+mod middleware;
+mod session;
+
+pub use config::{CookieSessionBuilder, RefreshPolicy, SessionConfig};
+pub use cookie::Persistence;
+pub use error::{MissingMiddleware, SessionGetError, SessionInsertError};
+pub use metrics::KeyUse;
+pub use middleware::{CookieSessionMiddleware, CookieSessionService, LOG_TARGET};
+pub use session::{IncomingCookie, Session, SessionStatus};
+
+/// Re-exported so applications need one dependency: `SameSite` for the builder.
+pub use actix_web::cookie::SameSite;

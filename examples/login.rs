@@ -1,0 +1,65 @@
+//! The login app on stateless, sealed cookie sessions.
+//!
+//! Run with: `cargo run --example login`, then open http://127.0.0.1:8080
+//!
+//! Environment:
+//! - `SESSION_KEYS`: comma-separated base64 secrets, newest first (`sealed-session keygen`, or
+//!   `openssl rand -base64 32`). Without it a throwaway key is generated (loud warning): every
+//!   restart then logs everyone out.
+//! - `PORT` (default 8080), `COOKIE_NAME` (default `id`)
+//! - `COOKIE_SECURE=true` to mark the cookie `Secure`. Off by default here because this example
+//!   serves plain HTTP on loopback, where a `Secure` cookie would never be sent back; the
+//!   library's own default is on.
+
+use actix_web::{App, HttpServer};
+use sealed_session::{KeyRing, SecretKey};
+use sealed_session_actix::CookieSessionMiddleware;
+use sealed_session_examples::login;
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sealed_session=debug".into()),
+        )
+        .init();
+
+    let keys = match std::env::var("SESSION_KEYS") {
+        Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
+        Err(_) => {
+            tracing::warn!(
+                "SESSION_KEYS is not set: using a throwaway key generated for this run. \
+                 Sessions will not survive a restart. NEVER run like this in production: \
+                 set SESSION_KEYS to the output of `openssl rand -base64 32`."
+            );
+            KeyRing::new(SecretKey::generate())
+        }
+    };
+    let port: u16 = match std::env::var("PORT") {
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
+        Err(_) => 8080,
+    };
+    let cookie_name = std::env::var("COOKIE_NAME").unwrap_or_else(|_| "id".to_owned());
+    let secure = std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "true");
+    if !secure {
+        tracing::warn!(
+            "serving plain HTTP on loopback, so the session cookie is not `Secure` \
+             (set COOKIE_SECURE=true behind HTTPS)"
+        );
+    }
+
+    let sessions = CookieSessionMiddleware::builder(keys)
+        .cookie_name(cookie_name)
+        .cookie_secure(secure)
+        .build()?;
+
+    tracing::info!("listening on http://127.0.0.1:{port}");
+    HttpServer::new(move || App::new().wrap(sessions.clone()).configure(login::routes))
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Test harness: the example login app behind the real middleware on a real HTTP server, a
+//! clock the test moves, and a client that shows every `Set-Cookie`.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Cookie;
+use actix_web::{App, HttpResponse, get, web};
+use sealed_session::{KeyRing, ManualClock, SecretKey};
+use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
+use time::OffsetDateTime;
+
+/// A running app and the clock its middleware reads.
+#[allow(missing_debug_implementations)] // `actix_test::TestServer` has no `Debug`.
+pub struct TestApp {
+    /// The server (stopped when dropped).
+    pub server: actix_test::TestServer,
+    /// The middleware's clock.
+    pub clock: Arc<ManualClock>,
+    /// The middleware, for `key_usage` and its codec.
+    pub middleware: CookieSessionMiddleware,
+    client: reqwest::Client,
+}
+
+/// What a response said.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Every `Set-Cookie`, parsed.
+    pub set_cookies: Vec<Cookie<'static>>,
+    /// The body as JSON (`Null` if it isn't JSON).
+    pub json: serde_json::Value,
+}
+
+impl Reply {
+    /// The one `Set-Cookie` for `name`, if any.
+    pub fn cookie(&self, name: &str) -> Option<&Cookie<'static>> {
+        let mut matching = self.set_cookies.iter().filter(|c| c.name() == name);
+        let first = matching.next();
+        assert!(matching.next().is_none(), "one Set-Cookie per name");
+        first
+    }
+
+    /// The value of the `Set-Cookie` for `name` that sets (not removes) it.
+    pub fn new_value(&self, name: &str) -> Option<String> {
+        self.cookie(name)
+            .filter(|c| !is_removal(c))
+            .map(|c| c.value().to_owned())
+    }
+}
+
+/// Whether a `Set-Cookie` removes its cookie.
+pub fn is_removal(cookie: &Cookie<'_>) -> bool {
+    cookie.value().is_empty() && cookie.max_age() == Some(time::Duration::ZERO)
+}
+
+/// 2030-01-01T00:00:00Z: tests run on a fixed clock.
+pub fn start_time() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_893_456_000).expect("valid time")
+}
+
+/// Debug route: the session id and subject as the handler sees them.
+#[get("/debug/session")]
+async fn debug_session(session: Session) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "id": session.id().map(|id| id.to_string()),
+        "subject": session.subject(),
+        "status": format!("{:?}", session.status()),
+        "refusal": session.refusal().map(|r| r.reason()),
+    }))
+}
+
+/// A route that uses the extractor without the middleware (mounted outside it).
+#[get("/unwrapped")]
+async fn unwrapped(session: Session) -> HttpResponse {
+    HttpResponse::Ok().body(format!("{:?}", session.id()))
+}
+
+impl TestApp {
+    /// The login app with `ring`, configured by `configure` (the clock is set here).
+    pub fn start(
+        ring: KeyRing,
+        configure: impl FnOnce(CookieSessionBuilder) -> CookieSessionBuilder,
+    ) -> Self {
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let builder = CookieSessionMiddleware::builder(ring).clock(clock.clone());
+        let middleware = configure(builder)
+            .build()
+            .expect("valid test configuration");
+        Self::serve(middleware, clock)
+    }
+
+    /// The login app with one fresh key and default settings (cookies not `Secure`, since the
+    /// test server is plain HTTP and reqwest's jar honours `Secure`).
+    pub fn default_app() -> Self {
+        Self::start(KeyRing::new(SecretKey::generate()), |b| {
+            b.cookie_secure(false)
+        })
+    }
+
+    /// Serves `middleware`, whose clock is `clock`.
+    pub fn serve(middleware: CookieSessionMiddleware, clock: Arc<ManualClock>) -> Self {
+        let mw = middleware.clone();
+        let server = actix_test::start(move || {
+            App::new().service(unwrapped).service(
+                web::scope("")
+                    .wrap(mw.clone())
+                    .configure(sealed_session_examples::login::routes)
+                    .service(debug_session),
+            )
+        });
+        let client = reqwest::Client::builder().build().expect("reqwest client");
+        Self {
+            server,
+            clock,
+            middleware,
+            client,
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// Sends `method path` with the raw `Cookie` header `cookie` (if any) and an optional form.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&[u8]>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header(
+                reqwest::header::COOKIE,
+                reqwest::header::HeaderValue::from_bytes(cookie).expect("header bytes"),
+            );
+        }
+        if let Some(form) = form {
+            req = req.form(form);
+        }
+        let res = req.send().await.expect("request succeeds");
+        let status = res.status().as_u16();
+        let set_cookies = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| {
+                Cookie::parse(v.to_str().expect("ascii Set-Cookie").to_owned())
+                    .expect("valid Set-Cookie")
+            })
+            .collect();
+        let bytes = res.bytes().await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Reply {
+            status,
+            set_cookies,
+            json,
+        }
+    }
+
+    /// `GET path` with cookie `name=value`.
+    pub async fn get(&self, path: &str, cookie: Option<(&str, &str)>) -> Reply {
+        let header = cookie.map(|(n, v)| format!("{n}={v}"));
+        self.send("GET", path, header.as_deref().map(str::as_bytes), None)
+            .await
+    }
+
+    /// `POST path` with cookie `name=value`.
+    pub async fn post(&self, path: &str, cookie: Option<(&str, &str)>) -> Reply {
+        let header = cookie.map(|(n, v)| format!("{n}={v}"));
+        self.send("POST", path, header.as_deref().map(str::as_bytes), None)
+            .await
+    }
+
+    /// Logs `user` in; returns the session cookie's value.
+    pub async fn login(&self, name: &str, user: &str) -> String {
+        let reply = self
+            .send("POST", "/login", None, Some(&[("user", user)]))
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        reply.new_value(name).expect("login sets the cookie")
+    }
+}
