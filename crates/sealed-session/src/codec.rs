@@ -214,6 +214,49 @@ impl Codec {
     /// # Errors
     /// The [`OpenError`] for the first check that fails.
     pub fn open_at(&self, value: &str, now: OffsetDateTime) -> Result<Opened, OpenError> {
+        let (header, role, body) = self.authenticate(value, Some(self.inner.mode))?;
+        self.check_times(&body, unix_seconds(now))?;
+        self.check_revoked(&body, now)?;
+        Ok(Opened {
+            state: SessionState::from_body(body),
+            key_id: header.key_id,
+            role,
+        })
+    }
+
+    /// Authenticates a cookie and shows what it holds, even when [`Codec::open_at`] would
+    /// refuse it for its age, mode or revocation: for operators' tools, never for serving
+    /// requests.
+    ///
+    /// The cookie is authenticated under the mode its header names (both modes bind the mode,
+    /// so this can't be used to forge anything); [`Inspection::verdict`] then says whether
+    /// `open_at` would accept it at `now`, and if not, why.
+    ///
+    /// # Errors
+    /// The [`OpenError`] if the cookie is malformed, of an unknown version or key, or forged.
+    pub fn inspect_at(&self, value: &str, now: OffsetDateTime) -> Result<Inspection, OpenError> {
+        let (header, role, body) = self.authenticate(value, None)?;
+        let verdict = if header.mode == self.inner.mode {
+            self.check_times(&body, unix_seconds(now))
+                .and_then(|()| self.check_revoked(&body, now))
+        } else {
+            Err(OpenError::ModeMismatch)
+        };
+        Ok(Inspection {
+            header,
+            key_role: role,
+            state: SessionState::from_body(body),
+            verdict,
+        })
+    }
+
+    /// Decodes, finds the key, authenticates and decodes the body: every check that needs no
+    /// clock. `mode` is the one mode accepted, or `None` for the header's.
+    fn authenticate(
+        &self,
+        value: &str,
+        mode: Option<Mode>,
+    ) -> Result<(Header, KeyRole, Body), OpenError> {
         let s = &self.inner;
         if value.is_empty() || value.len() > MAX_VALUE_LEN {
             return Err(OpenError::Malformed);
@@ -222,27 +265,30 @@ impl Codec {
             .decode(value)
             .map_err(|_| OpenError::Malformed)?;
         let header = Header::parse(&envelope)?;
-        if header.mode != s.mode {
+        if mode.is_some_and(|m| m != header.mode) {
             return Err(OpenError::ModeMismatch);
         }
         let key = s.ring.find(header.key_id).ok_or(OpenError::UnknownKey {
             key_id: header.key_id,
         })?;
-        let role = key.role;
         let body = envelope::open(key, &header, &s.name, &mut envelope)?;
-        let body = decode(body)?;
-        self.check_times(&body, unix_seconds(now))?;
-        if let Some(store) = &s.revocation {
-            let now = unix_seconds(now);
-            if store.is_revoked(body.id, body.subject.as_deref(), body.created, now) {
-                return Err(OpenError::Revoked);
+        Ok((header, key.role, decode(body)?))
+    }
+
+    fn check_revoked(&self, body: &Body, now: OffsetDateTime) -> Result<(), OpenError> {
+        match &self.inner.revocation {
+            Some(store)
+                if store.is_revoked(
+                    body.id,
+                    body.subject.as_deref(),
+                    body.created,
+                    unix_seconds(now),
+                ) =>
+            {
+                Err(OpenError::Revoked)
             }
+            _ => Ok(()),
         }
-        Ok(Opened {
-            state: SessionState::from_body(body),
-            key_id: header.key_id,
-            role,
-        })
     }
 
     /// Reads the public header of a cookie value without any key: version, mode and key id.
@@ -400,6 +446,21 @@ impl Opened {
     pub fn should_reseal(&self) -> bool {
         self.role == KeyRole::Fallback
     }
+}
+
+/// What [`Codec::inspect_at`] found in an authentic cookie.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// The public header (version, mode, key id).
+    pub header: Header,
+    /// The role of the key that opened it.
+    pub key_role: KeyRole,
+    /// The session it holds.
+    pub state: SessionState,
+    /// `Ok` if [`Codec::open_at`] would accept the cookie at that time, else why not
+    /// (expired, from the future, not before, revoked, or sealed in the other mode).
+    pub verdict: Result<(), OpenError>,
 }
 
 /// Builds a [`Codec`]; every setting is checked by [`CodecBuilder::build`].
@@ -654,6 +715,53 @@ mod tests {
                 assert_eq!(predicted, "session".len() + value.len());
             }
         }
+    }
+
+    #[test]
+    fn inspect_shows_refused_cookies_with_their_verdict() {
+        let ring = KeyRing::new(SecretKey::generate());
+        let clock = Arc::new(crate::ManualClock::new(
+            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
+        ));
+        let encrypted = Codec::builder(ring.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let signed = Codec::builder(ring)
+            .mode(Mode::Signed)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let mut state = encrypted.new_session().unwrap();
+        state.insert("k", &7u8).unwrap();
+        let cookie = encrypted.seal(&state).unwrap();
+
+        let fresh = encrypted.inspect_at(&cookie, clock.now()).unwrap();
+        assert_eq!(fresh.verdict, Ok(()));
+        assert_eq!(fresh.state, state);
+        assert_eq!(fresh.key_role, KeyRole::Primary);
+
+        let later = clock.now() + Duration::hours(2);
+        let expired = encrypted.inspect_at(&cookie, later).unwrap();
+        assert_eq!(expired.verdict, Err(OpenError::ExpiredIdle));
+        assert_eq!(expired.state.get::<u8>("k").unwrap(), Some(7));
+        assert_eq!(
+            encrypted.open_at(&cookie, later).unwrap_err(),
+            OpenError::ExpiredIdle
+        );
+
+        let other_mode = signed.inspect_at(&cookie, clock.now()).unwrap();
+        assert_eq!(other_mode.verdict, Err(OpenError::ModeMismatch));
+        assert_eq!(other_mode.header.mode, Mode::Encrypted);
+
+        let mut forged = cookie.into_bytes();
+        let last = forged.len() - 10;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert_eq!(
+            encrypted.inspect_at(&forged, clock.now()).unwrap_err(),
+            OpenError::Forged
+        );
     }
 
     #[test]

@@ -59,7 +59,7 @@ mod state;
 mod xchacha;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::{BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DangerousCodec, Opened};
+pub use codec::{BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DangerousCodec, Inspection, Opened};
 pub use envelope::{CookieName, Header, Mode};
 pub use error::{ConfigError, OpenError, SealError, ValueError};
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
