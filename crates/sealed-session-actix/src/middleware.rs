@@ -218,25 +218,32 @@ fn log_refusal(err: &OpenError, req: &ServiceRequest) {
 /// What the response must do with the cookie.
 enum CookieAction {
     None,
-    Seal(SessionState),
+    /// The sealed value and the cookie's remaining life.
+    Set(String, Duration),
     Remove,
 }
 
-fn decide(settings: &Settings, session: &Session, now: OffsetDateTime) -> CookieAction {
+/// Decides, and seals when needed, under one borrow of the session (no copy of its state).
+fn decide(
+    settings: &Settings,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<CookieAction, sealed_session::SealError> {
     let mut inner = session.inner.borrow_mut();
     let status = inner.status;
     let refused = matches!(inner.incoming, IncomingCookie::Refused(_));
     let reseal = inner.reseal;
     let Some(state) = inner.state.as_mut() else {
-        return if status == SessionStatus::Purged || refused {
+        let removes = status == SessionStatus::Purged || refused;
+        return Ok(if removes {
             CookieAction::Remove
         } else {
             CookieAction::None
-        };
+        });
     };
     let write = match status {
         SessionStatus::Changed | SessionStatus::Renewed => true,
-        SessionStatus::Purged => return CookieAction::Remove,
+        SessionStatus::Purged => return Ok(CookieAction::Remove),
         SessionStatus::Unchanged => {
             reseal
                 || match settings.refresh {
@@ -245,12 +252,17 @@ fn decide(settings: &Settings, session: &Session, now: OffsetDateTime) -> Cookie
                 }
         }
     };
-    if write {
-        state.touch(now);
-        CookieAction::Seal(state.clone())
-    } else {
-        CookieAction::None
+    if !write {
+        return Ok(CookieAction::None);
     }
+    state.touch(now);
+    // Sizes were checked when the session was written, against the largest the session can
+    // grow by activity, so `TooLarge` can't happen here; the OS random generator failing can.
+    let value = settings.codec.seal(state)?;
+    Ok(CookieAction::Set(
+        value,
+        remaining_life(settings, state, now),
+    ))
 }
 
 fn write_response<B>(
@@ -261,19 +273,15 @@ fn write_response<B>(
     let now = settings.codec.now();
     let name = settings.codec.cookie_name();
     let attributes = &settings.attributes;
-    let cookie = match decide(settings, session, now) {
+    let action = decide(settings, session, now).map_err(|err| {
+        // No cookie is better than a broken one; the client keeps its previous cookie.
+        tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
+        internal_error(err)
+    })?;
+    let cookie = match action {
         CookieAction::None => return Ok(()),
         CookieAction::Remove => attributes.cookie(name, String::new(), None),
-        CookieAction::Seal(state) => {
-            // Sizes were checked when the session was written, against the largest the
-            // session can grow by activity, so `TooLarge` can't happen here; the OS random
-            // generator failing can, and then no cookie is better than a broken one.
-            let value = settings.codec.seal(&state).map_err(|err| {
-                tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
-                internal_error(err)
-            })?;
-            attributes.cookie(name, value, Some(remaining_life(settings, &state, now)))
-        }
+        CookieAction::Set(value, life) => attributes.cookie(name, value, Some(life)),
     };
     res.add_cookie(&cookie).map_err(internal_error)
 }

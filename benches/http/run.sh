@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the session middlewares, all in one run:
+#   none          - the same routes with no session middleware (the floor)
+#   ours          - sealed-session's CookieSessionMiddleware (defaults: encrypted)
+#   actix-session - actix-session 0.11's SessionMiddleware with CookieSessionStore
+# Each server runs one actix worker pinned to CPU 0; wrk runs on CPU 1; loopback only. The kinds
+# alternate within each round so machine noise spreads over all of them. For each run the
+# server's CPU time (utime+stime from /proc) is divided by the requests wrk completed.
+#
+#   benches/http/run.sh                  # 3 rounds x 8 s per kind and route (~2.5 minutes)
+#   ROUNDS=5 DURATION=10 benches/http/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+CONNECTIONS=${CONNECTIONS:-16}
+KINDS=(none ours actix-session)
+OUT=${OUT:-target/http-bench}
+mkdir -p "$OUT"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk </dev/null >/dev/null \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk </dev/null >/dev/null; }
+fi
+cargo build --release --quiet -p sealed-session-http-bench
+SERVER=target/release/bench-server
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+declare -A PID PORT COOKIE
+cleanup() { for k in "${KINDS[@]}"; do [ -n "${PID[$k]:-}" ] && kill "${PID[$k]}" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+for k in "${KINDS[@]}"; do
+  PORT[$k]=$(free_port)
+  taskset -c 0 "$SERVER" "$k" "${PORT[$k]}" >"$OUT/server-$k.log" 2>&1 &
+  PID[$k]=$!
+done
+for k in "${KINDS[@]}"; do
+  for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:${PORT[$k]}/read" && break; sleep 0.1; done
+  # The typical session (user id, role, 3-item cart), as each middleware seals it.
+  COOKIE[$k]=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:${PORT[$k]}/seed" \
+    | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -n1)
+  echo "$k: cookie ${#COOKIE[$k]} bytes (name=value)" >&2
+done
+
+cat >"$OUT/post.lua" <<'LUA'
+wrk.method = "POST"
+LUA
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+RESULTS="$OUT/results.tsv"
+printf 'round\tkind\troute\trequests\treq_per_s\tp99_us\tcpu_us_per_req\n' >"$RESULTS"
+
+for round in $(seq "$ROUNDS"); do
+  # Rotate the order each round.
+  order=("${KINDS[@]:$(( (round - 1) % 3 ))}" "${KINDS[@]:0:$(( (round - 1) % 3 ))}")
+  for route in read write; do
+    for k in "${order[@]}"; do
+      script=()
+      [ "$route" = write ] && script=(-s "$OUT/post.lua")
+      header=()
+      [ -n "${COOKIE[$k]}" ] && header=(-H "Cookie: ${COOKIE[$k]}")
+      before=$(ticks "${PID[$k]}")
+      taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "${header[@]}" \
+        "http://127.0.0.1:${PORT[$k]}/$route" >"$OUT/wrk-$round-$k-$route.txt"
+      after=$(ticks "${PID[$k]}")
+      python3 - "$OUT/wrk-$round-$k-$route.txt" "$round" "$k" "$route" "$((after - before))" "$HZ" >>"$RESULTS" <<'PY'
+import re, sys
+path, rnd, kind, route, ticks, hz = sys.argv[1:]
+text = open(path).read()
+reqs = int(re.search(r"(\d+) requests in", text).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+p99 = float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if errors:
+    sys.exit(f"{kind} {route}: {errors.group(1)} error responses")
+cpu_us = int(ticks) / int(hz) * 1e6 / reqs
+print(f"{rnd}\t{kind}\t{route}\t{reqs}\t{rps:.0f}\t{p99:.0f}\t{cpu_us:.2f}")
+PY
+      tail -n1 "$RESULTS" >&2
+    done
+  done
+done
+
+python3 - "$RESULTS" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+med = {}
+for kind in ("none", "ours", "actix-session"):
+    for route in ("read", "write"):
+        sel = [r for r in rows if r["kind"] == kind and r["route"] == route]
+        med[kind, route] = {k: statistics.median(float(r[k]) for r in sel)
+                            for k in ("req_per_s", "p99_us", "cpu_us_per_req")}
+print()
+print(f"medians of {len(rows) // 6} rounds; CPU = server CPU time per request; added = minus 'none'")
+print("| route | server | req/s | x bare | p99 (us) | CPU/req (us) | added CPU/req (us) |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for route in ("read", "write"):
+    bare = med["none", route]
+    for kind in ("none", "ours", "actix-session"):
+        m = med[kind, route]
+        print(f"| {route} | {kind} | {m['req_per_s']:.0f} | {m['req_per_s'] / bare['req_per_s']:.2f} "
+              f"| {m['p99_us']:.0f} | {m['cpu_us_per_req']:.2f} "
+              f"| {m['cpu_us_per_req'] - bare['cpu_us_per_req']:.2f} |")
+PY
