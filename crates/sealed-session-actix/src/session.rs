@@ -167,10 +167,10 @@ impl Session {
         }
     }
 
-    /// Gives the session a new id, keeping its data, and revokes the old id.
+    /// Gives the session a new id and a new lifetime, keeping its data, and revokes the old id.
     ///
     /// Call it at login and at every privilege change: a cookie planted or copied before the
-    /// change (session fixation) then stops working.
+    /// change (session fixation) then stops working. The absolute timeout counts from here.
     ///
     /// # Errors
     /// [`SessionInsertError::Seal`] if no new id can be drawn.
@@ -181,7 +181,7 @@ impl Session {
         match inner.state.as_mut() {
             Some(state) => {
                 settings.codec.revoke(state);
-                state.set_id(new_id);
+                state.renew(new_id, settings.codec.now());
             }
             None => {
                 inner.state = Some(SessionState::with_id(new_id, settings.codec.now()));

@@ -15,7 +15,7 @@ use crate::error::{ConfigError, OpenError, SealError};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::revocation::RevocationStore;
-use crate::state::{Body, SessionState, unix_seconds};
+use crate::state::{Body, SessionId, SessionState, unix_seconds};
 use crate::xchacha::NONCE_LEN;
 
 /// Browsers keep cookies whose name and value together take at most this many bytes
@@ -161,10 +161,14 @@ impl Codec {
     /// # Errors
     /// [`SealError::TooLarge`] if it does not fit.
     pub fn check_size(&self, state: &SessionState) -> Result<usize, SealError> {
-        let body = state.body();
+        self.check_len(self.worst_body_len(state.body()))
+    }
+
+    /// The body's encoded length with the idle offset at the largest activity can make it.
+    fn worst_body_len(&self, body: &Body) -> usize {
         let now = varint_len(body.active_for);
         let worst = varint_len(body.active_for.max(self.inner.absolute));
-        self.check_len(encode(body).len() - now + worst)
+        encode(body).len() - now + worst
     }
 
     /// Seals `state` into a cookie value (base64url, no padding), under the primary key, with a
@@ -578,16 +582,9 @@ impl CodecBuilder {
         let codec = Codec {
             inner: Arc::new(settings),
         };
-        let empty = codec.cookie_len(
-            encode(
-                SessionState::with_id(
-                    crate::state::SessionId::from_bytes([0xff; 16]),
-                    OffsetDateTime::now_utc(),
-                )
-                .body(),
-            )
-            .len(),
-        );
+        // The smallest budget must hold an empty session however long it stays active.
+        let empty = SessionState::with_id(SessionId::from_bytes([0xff; 16]), codec.now());
+        let empty = codec.cookie_len(codec.worst_body_len(empty.body()));
         if empty > codec.inner.size_limit {
             return Err(ConfigError::SizeLimitTooSmall {
                 limit: codec.inner.size_limit,

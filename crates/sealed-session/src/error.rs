@@ -124,7 +124,7 @@ impl fmt::Display for ConfigError {
             ),
             Self::InvalidCookieName { name } => write!(
                 f,
-                "`{name}` is not a valid cookie name: use 1 to 64 ASCII letters, digits or \
+                "invalid cookie name `{name}`: use 1 to 64 ASCII letters, digits or \
                  `!#$%&'*+-.^_|~` (e.g. `id`)"
             ),
             Self::InvalidTimeout { setting, reason } => {

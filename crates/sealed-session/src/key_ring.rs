@@ -128,11 +128,13 @@ impl KeyRing {
         entries: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, ConfigError> {
         let mut parsed = Vec::new();
+        // Positions count every entry as written, blank ones too, so errors point at the
+        // right place in the operator's list.
         for (index, entry) in entries
             .into_iter()
             .map(str::trim)
-            .filter(|e| !e.is_empty())
             .enumerate()
+            .filter(|(_, e)| !e.is_empty())
         {
             let (text, open_only) = match entry.strip_prefix(OPEN_ONLY_PREFIX) {
                 Some(rest) => (rest, true),

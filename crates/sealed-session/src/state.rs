@@ -87,6 +87,10 @@ impl std::str::FromStr for SessionId {
         }
         let mut bytes = [0u8; 16];
         for (out, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
+            // `from_str_radix` alone would also take a sign (`+a`): one id, one text form.
+            if !pair.iter().all(u8::is_ascii_hexdigit) {
+                return Err(ParseSessionIdError);
+            }
             let hex = std::str::from_utf8(pair).map_err(|_| ParseSessionIdError)?;
             *out = u8::from_str_radix(hex, 16).map_err(|_| ParseSessionIdError)?;
         }
@@ -203,10 +207,17 @@ impl SessionState {
         self.body.active_for = unix_seconds(now).saturating_sub(self.body.created);
     }
 
-    /// Gives the session a new id, keeping its data, subject and times (for login and privilege
-    /// changes, so that an id known before the change is worthless after it).
-    pub fn set_id(&mut self, id: SessionId) {
+    /// Starts a new session that keeps this one's data and subject: a new id, created and last
+    /// active at `now`. Use it at login and at privilege changes, so that an id known before
+    /// the change is worthless after it.
+    ///
+    /// The new creation time also means a sign-in after a "log out everywhere" of the same
+    /// subject starts a session the cutoff does not cover, and the absolute timeout counts from
+    /// the sign-in, as OWASP recommends.
+    pub fn renew(&mut self, id: SessionId, now: OffsetDateTime) {
         self.body.id = id;
+        self.body.created = unix_seconds(now);
+        self.body.active_for = 0;
     }
 
     /// Whose session this is (e.g. a user id), if set.
@@ -353,7 +364,14 @@ mod tests {
     fn session_id_parses_only_its_own_form() {
         let id = SessionId::random().unwrap();
         assert_eq!(id.to_string().parse::<SessionId>(), Ok(id));
-        for bad in ["", "zz", &"g".repeat(32), &"é".repeat(16), &"0".repeat(33)] {
+        for bad in [
+            "",
+            "zz",
+            &"g".repeat(32),
+            &"é".repeat(16),
+            &"0".repeat(33),
+            &"+a".repeat(16),
+        ] {
             assert_eq!(bad.parse::<SessionId>(), Err(ParseSessionIdError), "{bad}");
         }
     }

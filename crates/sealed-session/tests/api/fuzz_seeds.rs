@@ -1,0 +1,202 @@
+//! Writes the seed corpus of the fuzz targets (`fuzz/seeds/`): run it with
+//! `cargo test -p sealed-session --test api -- --ignored write_fuzz_seeds`.
+//!
+//! The keys, clock and settings repeat `fuzz/src/lib.rs` (change them together): the seeds open
+//! there, so the fuzzer starts from cookies that reach every check past authentication. Nonces
+//! and ids are fixed, so the files are the same on every run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sealed_session::{
+    Codec, KeyRing, ManualClock, MemoryRevocationStore, Mode, NONCE_LEN, SecretKey, SessionId,
+    SessionState,
+};
+
+/// `fuzz/src/lib.rs`: the codecs' stopped clock.
+const NOW: i64 = 1_900_000_000;
+/// `fuzz/src/lib.rs`: key seeds.
+const PRIMARY: u8 = 1;
+const FALLBACK: u8 = 2;
+const STAGED: u8 = 3;
+/// `fuzz/src/lib.rs`: revoked subject and id, and how long before `NOW` "not before" lies.
+const REVOKED_SUBJECT: &str = "revoked-subject";
+const REVOKED_ID: [u8; 16] = [0xee; 16];
+const NOT_BEFORE_AGO: i64 = 6 * 3600;
+
+fn sealer(key: SecretKey, mode: Mode, name: &str) -> Codec {
+    Codec::builder(KeyRing::new(key))
+        .mode(mode)
+        .cookie_name(name)
+        .build()
+        .expect("valid")
+}
+
+fn state(id: [u8; 16], created: i64, last_active: i64, subject: Option<&str>) -> SessionState {
+    let mut state = SessionState::with_id(SessionId::from_bytes(id), crate::at(created));
+    state.touch(crate::at(last_active));
+    state.set_subject(subject.map(str::to_owned));
+    state
+}
+
+/// (file name, content) of every seed of every target.
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    let day = 24 * 3600;
+    for mode in crate::MODES {
+        let seal = |key: u8, name: &str, state: &SessionState| {
+            sealer(crate::secret(key), mode, name)
+                .dangerous()
+                .seal_with_nonce(state, &[key; NONCE_LEN])
+                .expect("fits")
+        };
+        let mut full = state([1; 16], NOW - 60, NOW - 10, Some("alice"));
+        full.insert("user_id", &42u64).expect("encodes");
+        full.insert("roles", &vec!["admin".to_owned(), "dev".to_owned()])
+            .expect("encodes");
+        full.insert_raw("raw", vec![0, 1, 2, 255]);
+        let plain = state([2; 16], NOW, NOW, None);
+        let cases = [
+            ("ok-primary", seal(PRIMARY, "id", &full)),
+            ("ok-empty", seal(PRIMARY, "id", &plain)),
+            ("ok-fallback", seal(FALLBACK, "id", &full)),
+            ("ok-staged", seal(STAGED, "id", &plain)),
+            ("forged-name", seal(PRIMARY, "other", &full)),
+            ("unknown-key", seal(9, "id", &full)),
+            (
+                "expired-absolute",
+                seal(PRIMARY, "id", &state([3; 16], NOW - day, NOW - 10, None)),
+            ),
+            (
+                "expired-idle",
+                seal(
+                    PRIMARY,
+                    "id",
+                    &state([4; 16], NOW - 7_200, NOW - 3_600, None),
+                ),
+            ),
+            (
+                "from-future",
+                seal(PRIMARY, "id", &state([5; 16], NOW + 61, NOW + 61, None)),
+            ),
+            (
+                "not-before",
+                seal(
+                    PRIMARY,
+                    "id",
+                    &state([6; 16], NOW - NOT_BEFORE_AGO - 1, NOW, None),
+                ),
+            ),
+            (
+                "revoked-id",
+                seal(PRIMARY, "id", &state(REVOKED_ID, NOW - 5, NOW, None)),
+            ),
+            (
+                "revoked-subject",
+                seal(
+                    PRIMARY,
+                    "id",
+                    &state([7; 16], NOW - 5, NOW, Some(REVOKED_SUBJECT)),
+                ),
+            ),
+        ];
+        for (name, cookie) in cases {
+            seeds.push((format!("open/{mode}-{name}"), cookie.into_bytes()));
+        }
+    }
+    for (name, text) in [
+        ("empty", ""),
+        ("garbage", "not a cookie"),
+        ("zeros", "AAAAAAAAAA"),
+    ] {
+        seeds.push((format!("open/{name}"), text.as_bytes().to_vec()));
+    }
+    // `open_mutated`: first byte = mode (bit 0) and operation (bits 1-2), then its operands.
+    let mutations: [(&str, &[u8]); 8] = [
+        ("encrypted-unchanged", &[0]),
+        ("signed-unchanged", &[1]),
+        ("encrypted-flip-version", &[0, 0x01]),
+        ("signed-flip-tag", &[3, 0, 60, 0x80]),
+        ("encrypted-flip-body", &[2, 0, 40, 0x01, 0x02]),
+        ("signed-truncate", &[5, 37]),
+        ("encrypted-truncate", &[4, 46, 0, 0, 0, 0, 0, 0]),
+        ("signed-append", &[7, 0, 0, 0]),
+    ];
+    for (name, bytes) in mutations {
+        seeds.push((format!("open_mutated/{name}"), bytes.to_vec()));
+    }
+    seeds
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds/; run on demand with --ignored"]
+fn write_fuzz_seeds() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    for (name, content) in seeds() {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write seed");
+    }
+}
+
+/// The codec of `fuzz/src/lib.rs`: staged, primary and fallback keys, a stopped clock, a "not
+/// before" time, and a revocation store holding one id and one subject.
+fn fuzz_codec(mode: Mode) -> Codec {
+    let ring = KeyRing::from_keys([crate::secret(PRIMARY), crate::secret(FALLBACK)])
+        .and_then(|r| r.with_open_only(crate::secret(STAGED)))
+        .expect("valid");
+    let codec = Codec::builder(ring)
+        .mode(mode)
+        .clock(Arc::new(ManualClock::new(crate::at(NOW))))
+        .not_before(crate::at(NOW - NOT_BEFORE_AGO))
+        .revocation_store(Arc::new(MemoryRevocationStore::new()))
+        .build()
+        .expect("valid");
+    codec.revoke(&SessionState::with_id(
+        SessionId::from_bytes(REVOKED_ID),
+        crate::at(NOW),
+    ));
+    codec.revoke_subject(REVOKED_SUBJECT);
+    codec
+}
+
+/// The seeds do what their names say under the fuzz targets' codecs (this runs always, so the
+/// recipe can't drift from the format unnoticed).
+#[test]
+fn fuzz_seeds_reach_every_check() {
+    let seeds = seeds();
+    let mut outcomes = std::collections::BTreeSet::new();
+    for (name, content) in &seeds {
+        let Some(rest) = name.strip_prefix("open/") else {
+            continue;
+        };
+        let Some((mode, case)) = rest
+            .split_once('-')
+            .filter(|(m, _)| *m == "encrypted" || *m == "signed")
+        else {
+            continue;
+        };
+        let mode = if mode == "signed" {
+            Mode::Signed
+        } else {
+            Mode::Encrypted
+        };
+        let value = std::str::from_utf8(content).expect("ASCII");
+        let result = fuzz_codec(mode).open(value);
+        let outcome = match &result {
+            Ok(opened) => format!("ok-{:?}", opened.key_role()).to_lowercase(),
+            Err(err) => err.reason().replace('_', "-"),
+        };
+        let expected = match case {
+            "ok-primary" | "ok-empty" => "ok-primary",
+            "ok-fallback" => "ok-fallback",
+            "ok-staged" => "ok-openonly",
+            "forged-name" => "forged",
+            "revoked-id" | "revoked-subject" => "revoked",
+            other => other,
+        };
+        assert_eq!(outcome, expected, "{name}: {result:?}");
+        outcomes.insert(outcome);
+    }
+    assert_eq!(outcomes.len(), 10, "{outcomes:?}");
+}
