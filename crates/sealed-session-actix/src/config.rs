@@ -91,7 +91,7 @@ impl CookieSessionBuilder {
     pub(crate) fn new(ring: KeyRing) -> Self {
         Self {
             codec: Codec::builder(ring),
-            idle: Duration::hours(1),
+            idle: sealed_session::DEFAULT_IDLE_TIMEOUT,
             attributes: CookieAttributes::default(),
             refresh: None,
             revocation: None,

@@ -18,6 +18,15 @@ use crate::revocation::RevocationStore;
 use crate::state::{Body, SessionId, SessionState, unix_seconds};
 use crate::xchacha::NONCE_LEN;
 
+/// Default cookie name: short, and says nothing about the framework behind it.
+pub const DEFAULT_COOKIE_NAME: &str = "id";
+/// Default idle timeout: 1 hour.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::hours(1);
+/// Default absolute timeout: 24 hours (actix-session's default session TTL).
+pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::hours(24);
+/// Default allowance for clocks of a fleet that disagree: 60 seconds.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::seconds(60);
+
 /// Browsers keep cookies whose name and value together take at most this many bytes
 /// (RFC 6265 section 6.1 asks for at least 4096; Chrome, Firefox and Safari stop there).
 pub const BROWSER_COOKIE_LIMIT: usize = 4096;
@@ -85,10 +94,10 @@ impl Codec {
         CodecBuilder {
             ring,
             mode: Mode::Encrypted,
-            name: "id".to_owned(),
-            idle: Duration::hours(1),
-            absolute: Duration::hours(24),
-            skew: Duration::seconds(60),
+            name: DEFAULT_COOKIE_NAME.to_owned(),
+            idle: DEFAULT_IDLE_TIMEOUT,
+            absolute: DEFAULT_ABSOLUTE_TIMEOUT,
+            skew: DEFAULT_CLOCK_SKEW,
             not_before: None,
             size_limit: BROWSER_COOKIE_LIMIT,
             clock: Arc::new(SystemClock),

@@ -100,14 +100,15 @@ impl KeyRing {
         })
     }
 
-    /// Parses a key list: comma-separated base64 secrets, newest first. An entry prefixed with
-    /// `open-only:` opens but does not seal; the first entry without it is the primary. Blank
-    /// entries and surrounding whitespace are ignored.
+    /// Parses a key list: base64 secrets separated by commas or newlines, newest first. An
+    /// entry prefixed with `open-only:` opens but does not seal; the first entry without it is
+    /// the primary. Blank entries and surrounding whitespace are ignored (so a key file with
+    /// one key per line, with or without trailing commas, works as it is).
     ///
     /// # Errors
     /// Any [`ConfigError`] about secrets or rings, naming the entry by position.
     pub fn from_config(list: &str) -> Result<Self, ConfigError> {
-        Self::from_config_entries(list.split(','))
+        Self::from_config_entries(list.split([',', '\n']))
     }
 
     /// Reads the key list of [`KeyRing::from_config`] from environment variable `name`.
@@ -288,7 +289,7 @@ mod tests {
             SecretKey::generate(),
         );
         let ring =
-            KeyRing::from_config(&format!(" {} ,{},\n{},", b64(&a), b64(&b), b64(&c))).unwrap();
+            KeyRing::from_config(&format!(" {} ,{}\n{},\n", b64(&a), b64(&b), b64(&c))).unwrap();
         let ids = ring.ids();
         assert_eq!(ids.len(), 3);
         assert_eq!(ring.primary_id(), ids[0]);

@@ -59,7 +59,10 @@ mod state;
 mod xchacha;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::{BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DangerousCodec, Inspection, Opened};
+pub use codec::{
+    BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_CLOCK_SKEW,
+    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, Opened,
+};
 pub use envelope::{CookieName, Header, Mode};
 pub use error::{ConfigError, OpenError, SealError, ValueError};
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
