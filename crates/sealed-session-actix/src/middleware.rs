@@ -173,6 +173,15 @@ fn open_request(settings: &Arc<Settings>, req: &ServiceRequest, now: OffsetDateT
     match (opened, first_refusal) {
         (Some(opened), _) => {
             settings.usage.record(opened.key_id());
+            if opened.key_role() != sealed_session::KeyRole::Primary {
+                // What the rotation runbook watches: cookies still sealed by older keys.
+                tracing::debug!(
+                    target: LOG_TARGET,
+                    key_id = %opened.key_id(),
+                    role = ?opened.key_role(),
+                    "session cookie opened by a non-primary key"
+                );
+            }
             let reseal = opened.should_reseal();
             Session::new(
                 Arc::clone(settings),
