@@ -7,4 +7,5 @@
 #   scripts/test.sh -p sealed-session   # extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/ensure-chromium.sh
 exec scripts/with-redis.sh cargo test --workspace --locked "$@"
