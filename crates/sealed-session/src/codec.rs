@@ -156,7 +156,7 @@ impl Codec {
     /// The exact length, in bytes, of the cookie's name plus value if `state` were sealed now.
     /// Costs one postcard encoding and no cryptography.
     pub fn sealed_len(&self, state: &SessionState) -> usize {
-        self.cookie_len(encode(state.body()).len())
+        self.cookie_len(encoded_len(state.body()))
     }
 
     /// Checks that `state` fits the size budget however long it stays active, returning the
@@ -177,7 +177,7 @@ impl Codec {
     fn worst_body_len(&self, body: &Body) -> usize {
         let now = varint_len(body.active_for);
         let worst = varint_len(body.active_for.max(self.inner.absolute));
-        encode(body).len() - now + worst
+        encoded_len(body) - now + worst
     }
 
     /// Seals `state` into a cookie value (base64url, no padding), under the primary key, with a
@@ -203,10 +203,13 @@ impl Codec {
         state: &SessionState,
         nonce: &[u8; NONCE_LEN],
     ) -> Result<String, SealError> {
-        let body = encode(state.body());
-        self.check_len(body.len())?;
+        let body = state.body();
+        let body_len = encoded_len(body);
+        self.check_len(body_len)?;
         let s = &self.inner;
-        let envelope = envelope::seal(&s.ring, s.mode, &s.name, &body, nonce);
+        let envelope = envelope::seal(&s.ring, s.mode, &s.name, nonce, body_len, |out| {
+            encode_into(body, out);
+        });
         Ok(URL_SAFE_NO_PAD.encode(envelope))
     }
 
@@ -629,10 +632,19 @@ const fn base64_len(n: usize) -> usize {
     (n * 4).div_ceil(3)
 }
 
-fn encode(body: &Body) -> Vec<u8> {
-    // Every field of `Body` is a type postcard encodes (integers, strings, byte strings, maps
-    // with string keys), and writing to a `Vec` can't run out of room, so this cannot fail.
-    postcard::to_stdvec(body).expect("a session body always encodes")
+// Every field of `Body` is a type postcard encodes (integers, strings, byte strings, maps with
+// string keys), and neither counting nor appending to a `Vec` can run out of room, so neither
+// of these can fail.
+
+/// The body's postcard length, counted without encoding it anywhere.
+fn encoded_len(body: &Body) -> usize {
+    postcard::experimental::serialized_size(body).expect("a session body always encodes")
+}
+
+/// Appends the body's postcard encoding to `out`.
+fn encode_into(body: &Body, out: &mut Vec<u8>) {
+    // `to_extend` takes its writer by value: move the buffer through it (no copy).
+    *out = postcard::to_extend(body, std::mem::take(out)).expect("a session body always encodes");
 }
 
 fn decode(bytes: &[u8]) -> Result<Body, OpenError> {

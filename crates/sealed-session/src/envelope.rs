@@ -171,25 +171,41 @@ impl Header {
     }
 }
 
-/// Header and cookie name, as authenticated in both modes.
-fn bound_data(header: &[u8; HEADER_LEN], name: &CookieName) -> Vec<u8> {
-    let name = name.as_str().as_bytes();
-    let mut bound = Vec::with_capacity(HEADER_LEN + 1 + name.len());
-    bound.extend_from_slice(header);
-    // `CookieName` guarantees at most `MAX_NAME_LEN` (< 256) bytes.
-    bound.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
-    bound.extend_from_slice(name);
-    bound
+/// Header and cookie name, as authenticated in both modes: `header | len(name) | name`.
+///
+/// On the stack: it is built for every seal and open, and is at most 71 bytes.
+struct BoundData {
+    bytes: [u8; HEADER_LEN + 1 + MAX_NAME_LEN],
+    len: usize,
 }
 
-/// Seals `body` under the ring's primary key. `nonce` is used only in encrypted mode and must
-/// be fresh random bytes for every call.
+impl BoundData {
+    fn new(header: &[u8; HEADER_LEN], name: &CookieName) -> Self {
+        let name = name.as_str().as_bytes();
+        let mut bytes = [0u8; HEADER_LEN + 1 + MAX_NAME_LEN];
+        bytes[..HEADER_LEN].copy_from_slice(header);
+        // `CookieName` guarantees at most `MAX_NAME_LEN` (< 256) bytes.
+        bytes[HEADER_LEN] = u8::try_from(name.len()).unwrap_or(u8::MAX);
+        let len = HEADER_LEN + 1 + name.len().min(MAX_NAME_LEN);
+        bytes[HEADER_LEN + 1..len].copy_from_slice(&name[..len - HEADER_LEN - 1]);
+        Self { bytes, len }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Seals a body of exactly `body_len` bytes, which `write_body` appends to the buffer it is
+/// given, under the ring's primary key; returns the whole envelope, built in one allocation.
+/// `nonce` is used only in encrypted mode and must be fresh random bytes for every call.
 pub(crate) fn seal(
     ring: &KeyRing,
     mode: Mode,
     name: &CookieName,
-    body: &[u8],
     nonce: &[u8; NONCE_LEN],
+    body_len: usize,
+    write_body: impl FnOnce(&mut Vec<u8>),
 ) -> Vec<u8> {
     let key = ring.primary();
     let header = Header {
@@ -198,19 +214,23 @@ pub(crate) fn seal(
         key_id: key.id,
     }
     .bytes();
-    let bound = bound_data(&header, name);
-    let mut out = Vec::with_capacity(mode.overhead() + body.len());
+    let bound = BoundData::new(&header, name);
+    let mut out = Vec::with_capacity(mode.overhead() + body_len);
     out.extend_from_slice(&header);
     match mode {
         Mode::Encrypted => {
             out.extend_from_slice(nonce);
-            let mut buf = body.to_vec();
-            key.cipher.seal_in_place(nonce, &bound, &mut buf);
-            out.extend_from_slice(&buf);
+            let start = out.len();
+            write_body(&mut out);
+            key.cipher
+                .seal_tail_in_place(nonce, bound.as_slice(), &mut out, start);
         }
         Mode::Signed => {
-            out.extend_from_slice(body);
-            let tag = mac(key, &bound, body).finalize().into_bytes();
+            let start = out.len();
+            write_body(&mut out);
+            let tag = mac(key, bound.as_slice(), &out[start..])
+                .finalize()
+                .into_bytes();
             out.extend_from_slice(&tag);
         }
     }
@@ -225,20 +245,20 @@ pub(crate) fn open<'a>(
     name: &CookieName,
     envelope: &'a mut [u8],
 ) -> Result<&'a [u8], OpenError> {
-    let bound = bound_data(&header.bytes(), name);
+    let bound = BoundData::new(&header.bytes(), name);
     let rest = &mut envelope[HEADER_LEN..];
     match header.mode {
         Mode::Encrypted => {
             let (nonce, sealed) = rest.split_at_mut(NONCE_LEN);
             let nonce: &[u8; NONCE_LEN] = (&*nonce).try_into().map_err(|_| OpenError::Malformed)?;
             key.cipher
-                .open_in_place(nonce, &bound, sealed)
+                .open_in_place(nonce, bound.as_slice(), sealed)
                 .map_err(|_| OpenError::Forged)
         }
         Mode::Signed => {
             let (body, tag) = rest.split_at(rest.len() - MAC_LEN);
             // `verify_slice` compares in constant time.
-            mac(key, &bound, body)
+            mac(key, bound.as_slice(), body)
                 .verify_slice(tag)
                 .map_err(|_| OpenError::Forged)?;
             Ok(body)
@@ -304,8 +324,15 @@ mod tests {
         // Without the length byte, name "ab" + body "c" and name "a" + body "bc" would MAC the
         // same bytes in signed mode.
         let h = [1u8; HEADER_LEN];
-        let ab = bound_data(&h, &CookieName::new("ab").unwrap());
-        let a = bound_data(&h, &CookieName::new("a").unwrap());
-        assert_ne!([ab, b"c".to_vec()].concat(), [a, b"bc".to_vec()].concat());
+        let ab = BoundData::new(&h, &CookieName::new("ab").unwrap());
+        let a = BoundData::new(&h, &CookieName::new("a").unwrap());
+        assert_ne!(
+            [ab.as_slice(), b"c"].concat(),
+            [a.as_slice(), b"bc"].concat()
+        );
+        let longest = "n".repeat(MAX_NAME_LEN);
+        let full = BoundData::new(&h, &CookieName::new(longest.as_str()).unwrap());
+        assert_eq!(full.as_slice().len(), HEADER_LEN + 1 + MAX_NAME_LEN);
+        assert_eq!(&full.as_slice()[HEADER_LEN + 1..], longest.as_bytes());
     }
 }

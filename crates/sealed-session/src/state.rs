@@ -130,7 +130,172 @@ pub(crate) struct Body {
     /// rather than a second timestamp: a varint of 1 to 3 bytes instead of 5.
     pub(crate) active_for: u64,
     pub(crate) subject: Option<String>,
-    pub(crate) data: BTreeMap<String, Value>,
+    pub(crate) data: Entries,
+}
+
+/// The application's values, sorted by key, each key once.
+///
+/// Encoded exactly as a postcard map (`varint count`, then key and value per entry). In memory,
+/// keys sit back to back in one string and values in one buffer, with a sorted index of spans,
+/// so opening a cookie costs a few allocations however many values it holds, instead of two
+/// per value, and reading a key needs no UTF-8 check. Replacing a value appends the new bytes
+/// and leaves the old ones unused until they outnumber the live ones. Decoding refuses keys
+/// out of order or repeated, so one set of values has exactly one encoding.
+#[derive(Clone, Default)]
+pub(crate) struct Entries {
+    keys: String,
+    values: Vec<u8>,
+    index: Vec<Entry>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    key: Span,
+    value: Span,
+}
+
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
+impl Entries {
+    fn key(&self, entry: &Entry) -> &str {
+        &self.keys[entry.key.range()]
+    }
+
+    fn value(&self, entry: &Entry) -> &[u8] {
+        &self.values[entry.value.range()]
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.index.binary_search_by(|e| self.key(e).cmp(key))
+    }
+
+    fn push(&mut self, key: &str, value: &[u8]) -> Entry {
+        let key_start = self.keys.len();
+        self.keys.push_str(key);
+        Entry {
+            key: Span {
+                start: key_start,
+                len: key.len(),
+            },
+            value: self.push_value(value),
+        }
+    }
+
+    fn push_value(&mut self, value: &[u8]) -> Span {
+        let start = self.values.len();
+        self.values.extend_from_slice(value);
+        Span {
+            start,
+            len: value.len(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
+        self.position(key).ok().map(|i| self.value(&self.index[i]))
+    }
+
+    pub(crate) fn insert(&mut self, key: &str, value: &[u8]) -> Option<Vec<u8>> {
+        self.compact_if_mostly_unused();
+        match self.position(key) {
+            Ok(i) => {
+                let previous = self.value(&self.index[i]).to_vec();
+                self.index[i].value = self.push_value(value);
+                Some(previous)
+            }
+            Err(i) => {
+                let entry = self.push(key, value);
+                self.index.insert(i, entry);
+                None
+            }
+        }
+    }
+
+    /// Rewrites the buffers without unused bytes once they outnumber the live ones, so a
+    /// handler that replaces a value in a loop doesn't grow them without bound.
+    fn compact_if_mostly_unused(&mut self) {
+        let live: usize = self.index.iter().map(|e| e.key.len + e.value.len).sum();
+        if self.keys.len() + self.values.len() <= 2 * live + 64 {
+            return;
+        }
+        let mut compact = Self {
+            keys: String::with_capacity(self.keys.len()),
+            values: Vec::with_capacity(live),
+            index: Vec::with_capacity(self.index.len()),
+        };
+        for entry in &self.index {
+            let entry = compact.push(self.key(entry), self.value(entry));
+            compact.index.push(entry);
+        }
+        *self = compact;
+    }
+
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        let i = self.position(key).ok()?;
+        let entry = self.index.remove(i);
+        Some(self.value(&entry).to_vec())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.index.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.index.iter().map(|e| (self.key(e), self.value(e)))
+    }
+}
+
+/// Equal when they hold the same keys and values (unused bytes don't count).
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Entries {}
+
+impl Serialize for Entries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter().map(|(k, v)| (k, serde_bytes::Bytes::new(v))))
+    }
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Borrowed from the decrypted body: one small list of slices, then one copy of the keys
+        // and one of the values into buffers of exactly the right size.
+        let borrowed = Vec::<(&'de str, &'de serde_bytes::Bytes)>::deserialize(deserializer)?;
+        if borrowed.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            return Err(serde::de::Error::custom(
+                "session keys out of order or repeated",
+            ));
+        }
+        let mut entries = Self {
+            keys: String::with_capacity(borrowed.iter().map(|(k, _)| k.len()).sum()),
+            values: Vec::with_capacity(borrowed.iter().map(|(_, v)| v.len()).sum()),
+            index: Vec::with_capacity(borrowed.len()),
+        };
+        for (key, value) in borrowed {
+            let entry = entries.push(key, value);
+            entries.index.push(entry);
+        }
+        Ok(entries)
+    }
 }
 
 impl Body {
@@ -138,12 +303,6 @@ impl Body {
         self.created.saturating_add(self.active_for)
     }
 }
-
-/// One postcard-encoded value, written as a byte string (not a sequence of `u8`s, which postcard
-/// would decode one element at a time).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct Value(#[serde(with = "serde_bytes")] pub(crate) Vec<u8>);
 
 impl SessionState {
     /// A new, empty session with a fresh random id, created and last active at `now`.
@@ -163,7 +322,7 @@ impl SessionState {
                 created: now,
                 active_for: 0,
                 subject: None,
-                data: BTreeMap::new(),
+                data: Entries::default(),
             },
         }
     }
@@ -237,7 +396,7 @@ impl SessionState {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
         match self.body.data.get(key) {
             None => Ok(None),
-            Some(value) => postcard::from_bytes(&value.0)
+            Some(value) => postcard::from_bytes(value)
                 .map(Some)
                 .map_err(|e| ValueError::new(key, e)),
         }
@@ -245,7 +404,7 @@ impl SessionState {
 
     /// The encoded bytes under `key` (for tools that show a session without knowing its types).
     pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
-        self.body.data.get(key).map(|v| v.0.as_slice())
+        self.body.data.get(key)
     }
 
     /// Encodes and stores `value` under `key`, returning the previous encoded bytes, if any.
@@ -264,15 +423,12 @@ impl SessionState {
 
     /// Stores already-encoded bytes under `key`, returning the previous ones.
     pub fn insert_raw(&mut self, key: &str, bytes: Vec<u8>) -> Option<Vec<u8>> {
-        self.body
-            .data
-            .insert(key.to_owned(), Value(bytes))
-            .map(|v| v.0)
+        self.body.data.insert(key, &bytes)
     }
 
     /// Removes `key`, returning its encoded bytes.
     pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
-        self.body.data.remove(key).map(|v| v.0)
+        self.body.data.remove(key)
     }
 
     /// Removes every value (the id, times and subject stay).
@@ -282,7 +438,7 @@ impl SessionState {
 
     /// The keys, in sorted order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.body.data.keys().map(String::as_str)
+        self.body.data.iter().map(|(k, _)| k)
     }
 
     /// Whether the session holds no values.
@@ -306,7 +462,7 @@ impl fmt::Debug for SessionState {
                     .body
                     .data
                     .iter()
-                    .map(|(k, v)| (k, v.0.len()))
+                    .map(|(k, v)| (k, v.len()))
                     .collect::<BTreeMap<_, _>>(),
             )
             .finish()
@@ -348,6 +504,49 @@ mod tests {
         assert_eq!(s.keys().collect::<Vec<_>>(), vec!["flag"]);
         s.clear();
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn entries_encode_as_a_map_and_refuse_disorder() {
+        let mut s = SessionState::new(OffsetDateTime::now_utc()).unwrap();
+        for key in ["b", "a", "c", "a"] {
+            s.insert(key, &key).unwrap();
+        }
+        assert_eq!(s.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        // The same bytes as a `BTreeMap<String, Vec<u8>>` of the same values.
+        let map: BTreeMap<String, serde_bytes::ByteBuf> = s
+            .body
+            .data
+            .iter()
+            .map(|(k, v)| (k.to_owned(), serde_bytes::ByteBuf::from(v.to_vec())))
+            .collect();
+        let encoded = postcard::to_stdvec(&s.body.data).unwrap();
+        assert_eq!(encoded, postcard::to_stdvec(&map).unwrap());
+        assert!(postcard::from_bytes::<Entries>(&encoded).is_ok());
+        // Swapped or repeated keys: refused.
+        let swapped = [2u8, 1, b'b', 0, 1, b'a', 0];
+        let repeated = [2u8, 1, b'a', 0, 1, b'a', 0];
+        assert!(postcard::from_bytes::<Entries>(&swapped).is_err());
+        assert!(postcard::from_bytes::<Entries>(&repeated).is_err());
+    }
+
+    #[test]
+    fn replacing_values_in_a_loop_keeps_the_buffer_bounded() {
+        let mut s = SessionState::new(OffsetDateTime::now_utc()).unwrap();
+        s.insert("keep", "kept").unwrap();
+        for n in 0..10_000u32 {
+            s.insert("n", &n).unwrap();
+            if n % 3 == 0 {
+                s.remove("gone");
+            } else {
+                s.insert("gone", &[n; 4]).unwrap();
+            }
+        }
+        let held = s.body.data.keys.len() + s.body.data.values.len();
+        assert!(held < 256, "{held}");
+        assert_eq!(s.get::<u32>("n").unwrap(), Some(9_999));
+        assert_eq!(s.get::<String>("keep").unwrap().as_deref(), Some("kept"));
+        assert_eq!(s.get::<[u32; 4]>("gone").unwrap(), None);
     }
 
     #[test]

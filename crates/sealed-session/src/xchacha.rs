@@ -93,11 +93,30 @@ impl XChaChaKey {
     /// # Panics
     ///
     /// If `buf` is longer than 256 GiB (the ChaCha20 block counter would wrap).
+    #[cfg(test)]
     pub(crate) fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut Vec<u8>) {
+        self.seal_tail_in_place(nonce, aad, buf, 0);
+    }
+
+    /// Encrypts `buf[start..]` in place and appends the 16-byte tag; `buf[..start]` (e.g. a
+    /// header already written) is left as it is. Lets a caller build a whole envelope in one
+    /// buffer.
+    ///
+    /// `nonce` must never repeat under this key; pick it at random for every message.
+    ///
+    /// # Panics
+    ///
+    /// If `buf[start..]` is longer than 256 GiB, or `start > buf.len()`.
+    pub(crate) fn seal_tail_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) {
         let (key, nonce) = self.message_key(nonce);
-        buf.reserve(TAG_LEN);
         let tag = key
-            .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), buf)
+            .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), &mut buf[start..])
             .expect(TOO_LONG);
         buf.extend_from_slice(tag.as_ref());
     }
@@ -179,11 +198,30 @@ impl XChaChaKey {
     /// # Panics
     ///
     /// If `buf` is longer than 256 GiB (the ChaCha20 block counter would wrap).
+    #[cfg(test)]
     pub(crate) fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut Vec<u8>) {
+        self.seal_tail_in_place(nonce, aad, buf, 0);
+    }
+
+    /// Encrypts `buf[start..]` in place and appends the 16-byte tag; `buf[..start]` is left as
+    /// it is.
+    ///
+    /// `nonce` must never repeat under this key; pick it at random for every message.
+    ///
+    /// # Panics
+    ///
+    /// If `buf[start..]` is longer than 256 GiB, or `start > buf.len()`.
+    pub(crate) fn seal_tail_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) {
         use chacha20poly1305::AeadInOut;
         let tag = self
             .aead
-            .encrypt_inout_detached(nonce.into(), aad, buf.as_mut_slice().into())
+            .encrypt_inout_detached(nonce.into(), aad, (&mut buf[start..]).into())
             .expect(TOO_LONG);
         buf.extend_from_slice(&tag);
     }
