@@ -7,14 +7,20 @@
 //!   `openssl rand -base64 32`). Without it a throwaway key is generated (loud warning): every
 //!   restart then logs everyone out.
 //! - `PORT` (default 8080), `COOKIE_NAME` (default `id`)
+//! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
+//!   through Redis (checks stay in memory). Without it, revocations live in this process only.
+//!   Try two instances: `REDIS_URL=... SESSION_KEYS=... PORT=8081 cargo run --example login`.
 //! - `COOKIE_SECURE=true` to mark the cookie `Secure`. Off by default here because this example
 //!   serves plain HTTP on loopback, where a `Secure` cookie would never be sent back; the
 //!   library's own default is on.
+
+use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
 use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_examples::login;
+use sealed_session_redis::RedisRevocationStore;
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,10 +57,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let sessions = CookieSessionMiddleware::builder(keys)
+    let mut sessions = CookieSessionMiddleware::builder(keys)
         .cookie_name(cookie_name)
-        .cookie_secure(secure)
-        .build()?;
+        .cookie_secure(secure);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let store = RedisRevocationStore::builder(url).build()?;
+        if !store.wait_until_connected(std::time::Duration::from_secs(5)) {
+            tracing::warn!(
+                "Redis is not reachable yet: serving with this instance's revocations only \
+                 until it is (logouts are queued meanwhile)"
+            );
+        }
+        sessions = sessions.revocation_store(Arc::new(store));
+    } else {
+        tracing::info!("REDIS_URL is not set: logouts are revoked in this process only");
+    }
+    let sessions = sessions.build()?;
 
     tracing::info!("listening on http://127.0.0.1:{port}");
     HttpServer::new(move || App::new().wrap(sessions.clone()).configure(login::routes))

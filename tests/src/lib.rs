@@ -185,3 +185,141 @@ impl TestApp {
         reply.new_value(name).expect("login sets the cookie")
     }
 }
+
+impl TestApp {
+    /// As [`TestApp::serve`], with `extra` routes mounted behind the middleware too.
+    pub fn serve_with(
+        middleware: CookieSessionMiddleware,
+        clock: Arc<ManualClock>,
+        extra: fn(&mut web::ServiceConfig),
+    ) -> Self {
+        let mw = middleware.clone();
+        let server = actix_test::start(move || {
+            App::new().service(
+                web::scope("")
+                    .wrap(mw.clone())
+                    .configure(sealed_session_examples::login::routes)
+                    .configure(extra)
+                    .service(debug_session),
+            )
+        });
+        let client = reqwest::Client::builder().build().expect("reqwest client");
+        Self {
+            server,
+            clock,
+            middleware,
+            client,
+        }
+    }
+}
+
+/// The URL of the test run's redis-server. Fails, never skips, when there is none: the Redis
+/// tests are part of the suite.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| {
+        panic!(
+            "REDIS_URL is not set: the Redis tests need a real redis-server; run the suite with \
+             `scripts/test.sh` (or wrap the command in `scripts/with-redis.sh`), which installs \
+             redis-server if missing and starts a private one on a free loopback port"
+        )
+    })
+}
+
+/// A redis-server of one test's own, on a free loopback port, that the test stops (as a crash
+/// would: `SIGKILL`, no persistence, so it comes back empty) and starts again on the same port.
+/// Started from `REDIS_SERVER_BIN`, which `scripts/with-redis.sh` exports.
+#[derive(Debug)]
+pub struct RedisServer {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    /// Starts one and waits (at most 10 s) until it answers `PING`.
+    pub fn start() -> Self {
+        let bin = std::env::var_os("REDIS_SERVER_BIN").unwrap_or_else(|| {
+            panic!(
+                "REDIS_SERVER_BIN is not set: run the suite with `scripts/test.sh`, which \
+                 installs redis-server and says where it is"
+            )
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let dir = std::env::temp_dir().join(format!(
+            "sealed-session-test-redis-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut server = Self {
+            bin: bin.into(),
+            dir,
+            port,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>/`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (only the process this helper started, by its PID) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, empty, and waits (at most 10 s) for `PING`.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new(&self.bin)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--protected-mode", "yes"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(self.dir.join("redis.log"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.answers_ping() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server on port {} did not answer PING within 10 s",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+        let timeout = std::time::Duration::from_millis(500);
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let mut reply = [0u8; 7];
+        stream.set_read_timeout(Some(timeout)).is_ok()
+            && stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -53,7 +53,8 @@ pub(crate) struct Settings {
 /// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours
 /// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
 /// - a 4096-byte budget for the cookie's name plus value
-/// - an in-memory revocation store, so `purge` and `renew` really revoke on one instance
+/// - an in-memory revocation store, so `purge` and `renew` really revoke on one instance (with
+///   the `redis` feature, [`CookieSessionBuilder::redis_revocation`] shares it between instances)
 ///
 /// ```
 /// use sealed_session::{KeyRing, Mode, SecretKey};
@@ -85,6 +86,11 @@ pub struct CookieSessionBuilder {
     attributes: CookieAttributes,
     refresh: Option<RefreshPolicy>,
     revocation: Option<Arc<dyn RevocationStore>>,
+    /// A Redis store to start at `build`, with the middleware's clock.
+    #[cfg(feature = "redis")]
+    redis: Option<sealed_session_redis::RedisConfig>,
+    #[cfg(feature = "redis")]
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl CookieSessionBuilder {
@@ -95,6 +101,10 @@ impl CookieSessionBuilder {
             attributes: CookieAttributes::default(),
             refresh: None,
             revocation: None,
+            #[cfg(feature = "redis")]
+            redis: None,
+            #[cfg(feature = "redis")]
+            clock: None,
         }
     }
 
@@ -190,14 +200,49 @@ impl CookieSessionBuilder {
 
     /// The revocation store consulted on every request and written by `renew` and `purge`.
     /// Defaults to a [`MemoryRevocationStore`] of this process; use a shared store when the
-    /// application runs on several instances.
+    /// application runs on several instances. Replaces any earlier choice of store.
     pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocation = Some(store);
+        #[cfg(feature = "redis")]
+        {
+            self.redis = None;
+        }
+        self
+    }
+
+    /// Shares revocations between every instance through Redis (feature `redis`): the store is
+    /// started by [`CookieSessionBuilder::build`], with the middleware's clock. Checks stay
+    /// in memory, with no network round trip per request; see `sealed-session-redis`. Replaces
+    /// any earlier choice of store.
+    ///
+    /// To watch the link's health (`RedisRevocationStore::health`), start the store yourself
+    /// and pass it to [`CookieSessionBuilder::revocation_store`] instead.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey};
+    /// use sealed_session_actix::CookieSessionMiddleware;
+    /// use sealed_session_redis::RedisConfig;
+    ///
+    /// let redis: RedisConfig = serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/" }"#)?;
+    /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .redis_revocation(redis)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    #[doc(alias = "redis")]
+    pub fn redis_revocation(mut self, config: sealed_session_redis::RedisConfig) -> Self {
+        self.redis = Some(config);
+        self.revocation = None;
         self
     }
 
     /// Where the time comes from (for tests). Defaults to the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        #[cfg(feature = "redis")]
+        {
+            self.clock = Some(Arc::clone(&clock));
+        }
         self.codec = self.codec.clock(clock);
         self
     }
@@ -209,9 +254,20 @@ impl CookieSessionBuilder {
     /// a refresh interval not shorter than the idle timeout, or cookie attributes browsers
     /// would reject (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...).
     pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
-        let store = self
-            .revocation
-            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
+        #[cfg(feature = "redis")]
+        let revocation = match (self.revocation, self.redis) {
+            (None, Some(config)) => {
+                let config = match self.clock {
+                    Some(clock) => config.clock(clock),
+                    None => config,
+                };
+                Some(Arc::new(config.start()) as Arc<dyn RevocationStore>)
+            }
+            (store, _) => store,
+        };
+        #[cfg(not(feature = "redis"))]
+        let revocation = self.revocation;
+        let store = revocation.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
         let codec = self.codec.revocation_store(store).build()?;
         self.attributes.validate(codec.cookie_name())?;
         let refresh = self
@@ -247,6 +303,14 @@ impl CookieSessionBuilder {
 ///
 /// Only `keys` or `keys_env` is required; everything else has the builder's defaults. Unknown
 /// fields are refused, so a typo fails at startup instead of being ignored.
+///
+/// With the `redis` feature, `revocation` selects the revocation store: `{"store": "memory"}`
+/// (the default) or a Redis store shared by every instance, whose URL and prefix are checked
+/// when the file is read:
+///
+/// ```text
+/// "revocation": { "store": "redis", "url": "redis://127.0.0.1:6379/", "prefix": "myapp:" }
+/// ```
 ///
 /// ```
 /// use sealed_session_actix::SessionConfig;
@@ -301,6 +365,21 @@ pub struct SessionConfig {
     persistent: Option<bool>,
     #[serde(default)]
     size_limit: Option<usize>,
+    /// The revocation store (feature `redis`; without it, the field is refused as unknown).
+    #[cfg(feature = "redis")]
+    #[serde(default)]
+    revocation: Option<RevocationConfig>,
+}
+
+/// `"revocation"` in a configuration file.
+#[cfg(feature = "redis")]
+#[derive(Debug, Deserialize)]
+#[serde(tag = "store", rename_all = "lowercase")]
+enum RevocationConfig {
+    /// This process's own store, [`MemoryRevocationStore`].
+    Memory,
+    /// A Redis store shared by every instance.
+    Redis(Box<sealed_session_redis::RedisConfig>),
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -380,6 +459,10 @@ impl SessionConfig {
         }
         if let Some(limit) = self.size_limit {
             b = b.size_limit(limit);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(RevocationConfig::Redis(config)) = self.revocation {
+            b = b.redis_revocation(*config);
         }
         Ok(b)
     }

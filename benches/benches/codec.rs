@@ -1,0 +1,220 @@
+//! Criterion benchmark: our codec against the raw XChaCha20-Poly1305 floor and actix-session's
+//! cookie path, all in one run so the ratios compare like with like.
+//!
+//! Run from the workspace root with `bash benches/run.sh` (bench + table of medians + cookie
+//! sizes), or just `cargo bench -p sealed-session-benches --bench codec -- --noplot`.
+//!
+//! Groups are the two sessions (`typical`, `2KB`); ids are `<contender>/<op>`, op being
+//! `seal`, `open` and `seal_open`:
+//! - `ours_encrypted`: `Codec::new(KeyRing::new(SecretKey::generate()))` (XChaCha20-Poly1305);
+//! - `ours_signed`: the same with `Mode::Signed` (HMAC-SHA256);
+//! - `floor`: the same postcard bytes through XChaCha20-Poly1305 + base64url, nothing else;
+//! - `floor_postcard`: the floor plus postcard encoding / decoding of the same body, to split
+//!   our overhead between serialization and everything else;
+//! - `actix_session`: actix-session 0.11's `CookieSessionStore` in a `cookie` private jar.
+//!
+//! Medians land in `target/criterion/<group>/<contender>/<op>/new/estimates.json`, in ns of the
+//! benchmark thread's CPU time by default, or of wall time with `BENCH_CLOCK=wall` (see
+//! `common/mod.rs` for why CPU time on a shared machine).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkId, Criterion, criterion_main};
+use sealed_session::{Codec, KeyRing, Mode, SecretKey};
+use sealed_session_benches::{
+    ActixCookie, Fixture, Floor, body_bytes, large_session, signed_body, typical_session,
+};
+use serde::{Deserialize, Serialize};
+
+mod common;
+
+/// The floor_postcard body: the codec's body layout, owned, for decoding.
+#[derive(Serialize, Deserialize)]
+struct OwnedBody {
+    id: [u8; 16],
+    created: u64,
+    active_for: u64,
+    subject: Option<String>,
+    data: BTreeMap<String, serde_bytes::ByteBuf>,
+}
+
+fn owned_body(fixture: &Fixture) -> OwnedBody {
+    let s = &fixture.state;
+    OwnedBody {
+        id: *s.id().as_bytes(),
+        created: s.created_unix(),
+        active_for: s.last_active_unix() - s.created_unix(),
+        subject: s.subject().map(str::to_owned),
+        data: s
+            .keys()
+            .map(|k| {
+                let raw = s.get_raw(k).unwrap_or_default().to_vec();
+                (k.to_owned(), serde_bytes::ByteBuf::from(raw))
+            })
+            .collect(),
+    }
+}
+
+struct Contenders {
+    encrypted: Codec,
+    signed: Codec,
+    floor: Floor,
+    actix: ActixCookie,
+}
+
+fn bench_session<M: Measurement>(
+    c: &mut Criterion<M>,
+    group_name: &str,
+    make: fn(&Codec) -> Fixture,
+    k: &Contenders,
+) {
+    let fixture = make(&k.encrypted);
+    let state = &fixture.state;
+    let body = &fixture.body;
+    let map: &HashMap<String, String> = &fixture.actix_map;
+
+    // Check every contender round-trips, and that the floor encrypts our exact plaintext.
+    let ours_enc = k.encrypted.seal(state).expect("seals");
+    let ours_sig = k.signed.seal(state).expect("seals");
+    assert_eq!(&signed_body(&ours_sig), body);
+    assert_eq!(k.encrypted.open(&ours_enc).expect("opens").state(), state);
+    assert_eq!(k.signed.open(&ours_sig).expect("opens").state(), state);
+    let floor_value = k.floor.seal(body);
+    assert_eq!(k.floor.open(&floor_value).as_ref(), Some(body));
+    let actix_value = k.actix.seal(map);
+    assert_eq!(k.actix.open(&actix_value).as_ref(), Some(map));
+    let owned = owned_body(&fixture);
+    if &postcard::to_stdvec(&owned).expect("encodes") != body || &body_bytes(state) != body {
+        println!(
+            "WARNING: the mirror of the codec's Body layout is out of date; floor_postcard \
+             still times postcard on a body of the same shape, but not the exact bytes"
+        );
+    }
+
+    println!(
+        "{group_name}: app values {} B, app map {} B, postcard body {} B; cookie values: \
+         ours encrypted {} B, ours signed {} B, floor {} B, actix-session {} B \
+         ({} B percent-encoded as sent)",
+        fixture.app_value_bytes,
+        fixture.app_map_bytes,
+        body.len(),
+        ours_enc.len(),
+        ours_sig.len(),
+        floor_value.len(),
+        actix_value.len(),
+        ActixCookie::encoded_len(&actix_value),
+    );
+
+    let mut g = c.benchmark_group(group_name);
+
+    for (name, codec, value) in [
+        ("ours_encrypted", &k.encrypted, &ours_enc),
+        ("ours_signed", &k.signed, &ours_sig),
+    ] {
+        g.bench_function(BenchmarkId::new(name, "seal"), |b| {
+            b.iter(|| codec.seal(black_box(state)).expect("seals"));
+        });
+        g.bench_function(BenchmarkId::new(name, "open"), |b| {
+            b.iter(|| codec.open(black_box(value)).expect("opens"));
+        });
+        g.bench_function(BenchmarkId::new(name, "seal_open"), |b| {
+            b.iter(|| {
+                let v = codec.seal(black_box(state)).expect("seals");
+                codec.open(&v).expect("opens")
+            });
+        });
+    }
+
+    g.bench_function(BenchmarkId::new("floor", "seal"), |b| {
+        b.iter(|| k.floor.seal(black_box(body)));
+    });
+    g.bench_function(BenchmarkId::new("floor", "open"), |b| {
+        b.iter(|| k.floor.open(black_box(&floor_value)).expect("opens"));
+    });
+    g.bench_function(BenchmarkId::new("floor", "seal_open"), |b| {
+        b.iter(|| {
+            let v = k.floor.seal(black_box(body));
+            k.floor.open(&v).expect("opens")
+        });
+    });
+
+    g.bench_function(BenchmarkId::new("floor_postcard", "seal"), |b| {
+        b.iter(|| {
+            k.floor
+                .seal(&postcard::to_stdvec(black_box(&owned)).expect("encodes"))
+        });
+    });
+    g.bench_function(BenchmarkId::new("floor_postcard", "open"), |b| {
+        b.iter(|| {
+            let plain = k.floor.open(black_box(&floor_value)).expect("opens");
+            postcard::from_bytes::<OwnedBody>(&plain).expect("decodes")
+        });
+    });
+    g.bench_function(BenchmarkId::new("floor_postcard", "seal_open"), |b| {
+        b.iter(|| {
+            let v = k
+                .floor
+                .seal(&postcard::to_stdvec(black_box(&owned)).expect("encodes"));
+            let plain = k.floor.open(&v).expect("opens");
+            postcard::from_bytes::<OwnedBody>(&plain).expect("decodes")
+        });
+    });
+
+    g.bench_function(BenchmarkId::new("actix_session", "seal"), |b| {
+        b.iter(|| k.actix.seal(black_box(map)));
+    });
+    g.bench_function(BenchmarkId::new("actix_session", "open"), |b| {
+        b.iter(|| k.actix.open(black_box(&actix_value)).expect("opens"));
+    });
+    g.bench_function(BenchmarkId::new("actix_session", "seal_open"), |b| {
+        b.iter(|| {
+            let v = k.actix.seal(black_box(map));
+            k.actix.open(&v).expect("opens")
+        });
+    });
+
+    g.finish();
+}
+
+fn codec_benches<M: Measurement>(c: &mut Criterion<M>) {
+    let ring = KeyRing::new(SecretKey::generate());
+    let k = Contenders {
+        encrypted: Codec::new(ring.clone()),
+        signed: Codec::builder(ring)
+            .mode(Mode::Signed)
+            .build()
+            .expect("valid"),
+        floor: Floor::new(),
+        actix: ActixCookie::new(),
+    };
+    bench_session(c, "typical", typical_session, &k);
+    bench_session(c, "2KB", large_session, &k);
+}
+
+/// 30 benchmarks x (1 s warm-up + 2.5 s measurement + analysis) is about 2 minutes on 2 cores.
+/// `--warm-up-time` / `--measurement-time` on the command line still override these.
+fn config<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
+    c.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_millis(2500))
+        .sample_size(100)
+        .configure_from_args()
+}
+
+/// What `criterion_group!` would generate, written out so that it can carry a doc comment
+/// (the workspace warns on missing docs and clippy runs with `-D warnings`), and pick the clock.
+fn benches() {
+    if common::wall_clock() {
+        println!("clock: wall time (BENCH_CLOCK=wall)");
+        codec_benches(&mut config(Criterion::default()));
+    } else {
+        println!("clock: thread CPU time (BENCH_CLOCK=wall for wall time)");
+        codec_benches(&mut config(
+            Criterion::default().with_measurement(common::ThreadCpuTime::new()),
+        ));
+    }
+}
+
+criterion_main!(benches);

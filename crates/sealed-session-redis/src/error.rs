@@ -1,0 +1,108 @@
+//! [`BuildError`]: a store configuration refused at startup.
+
+use std::fmt;
+
+/// A Redis store configuration refused at startup.
+///
+/// Returned by [`RedisStoreBuilder::build`](crate::RedisStoreBuilder::build), and as the message
+/// of a deserialization error for [`RedisConfig`](crate::RedisConfig). Being unable to *reach*
+/// Redis is not an error: the store starts anyway and connects when it can (see
+/// [`RedisRevocationStore::health`](crate::RedisRevocationStore::health)).
+///
+/// ```
+/// use sealed_session_redis::{BuildError, RedisRevocationStore};
+///
+/// let err = RedisRevocationStore::builder("http://user:hunter2@example.com/").build().unwrap_err();
+/// assert!(matches!(err, BuildError::InvalidUrl { .. }));
+/// assert!(err.to_string().contains("redis://"));
+/// assert!(!err.to_string().contains("hunter2"), "passwords never reach messages");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The URL is not one the Redis client can connect to.
+    InvalidUrl {
+        /// The URL, its password replaced by `***`.
+        url: String,
+    },
+    /// The key prefix is empty or holds whitespace or control characters.
+    InvalidPrefix {
+        /// The rejected prefix.
+        prefix: String,
+    },
+    /// A timeout of zero (the Redis client refuses them: they would mean "block forever").
+    InvalidTimeout {
+        /// Which setting.
+        setting: &'static str,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl { url } => write!(
+                f,
+                "`{url}` is not a Redis URL: use `redis://[user:password@]host[:port][/db]` \
+                 (e.g. `redis://127.0.0.1:6379/`) or `redis+unix:///path/to/redis.sock`"
+            ),
+            Self::InvalidPrefix { prefix } => write!(
+                f,
+                "`{prefix}` is not a usable Redis key prefix: use 1 to 128 characters without \
+                 spaces or control characters, ending in a separator (e.g. `myapp:session:`)"
+            ),
+            Self::InvalidTimeout { setting } => write!(
+                f,
+                "invalid `{setting}`: it must be longer than zero (e.g. a second)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// `url` with the password of its user info, if any, replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match user_info.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+        // `redis://secret@host` puts the password where the user would be.
+        None => format!("{scheme}://***@{host}{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+            ("redis://u:p%40ss@h:1/2", "redis://u:***@h:1/2"),
+            ("redis://:pw@h", "redis://:***@h"),
+            ("redis://pw@h/0?x=@", "redis://***@h/0?x=@"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn messages_say_how_to_fix() {
+        let err = BuildError::InvalidPrefix {
+            prefix: "a b".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "`a b` is not a usable Redis key prefix: use 1 to 128 characters without spaces or \
+             control characters, ending in a separator (e.g. `myapp:session:`)"
+        );
+    }
+}

@@ -1,0 +1,557 @@
+//! The store: a local copy that answers every check, and two threads that keep it in step with
+//! Redis.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sealed_session::{MemoryRevocationStore, RevocationStore, SessionId};
+
+use crate::LOG_TARGET;
+use crate::config::{RedisStoreBuilder, Settings};
+use crate::health::{LinkHealth, LinkState};
+use crate::keys::{MAX_UNTIL, Revocation};
+use crate::worker;
+
+/// A revocation store shared by every instance of an application through Redis, answering
+/// each check from a local copy: no network round trip on the request path.
+///
+/// - **Checks** ([`RevocationStore::is_revoked`]) read the local copy, a
+///   [`MemoryRevocationStore`]: the same cost as the embedded store, whatever Redis is doing.
+/// - **Revocations** go into the local copy at once (a logout holds on this instance before the
+///   response leaves), then onto a queue that a writer thread drains into Redis: `SET` with an
+///   expiry at the cookie's own deadline, then `PUBLISH` on the events channel.
+/// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
+///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
+///   while disconnected is never a revocation missed.
+/// - **Redis down**: checks go on from the local copy; logouts take effect here at once and wait
+///   in the queue, in order, until Redis takes them. Entries Redis lost (a restart without
+///   persistence, a failover) are written back from the local copies at the next reload.
+///
+/// Threads are plain OS threads with blocking connections, so the store works under any async
+/// runtime or none. Dropping the last clone writes what is still queued and stops the threads,
+/// within [`RedisStoreBuilder::shutdown_timeout`]. The design, the consistency bound and the
+/// measurements are in `docs/revocation.md`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use sealed_session::{Codec, KeyRing};
+/// use sealed_session_redis::RedisRevocationStore;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisRevocationStore::builder(std::env::var("REDIS_URL")?)
+///     .prefix("myapp:")
+///     .build()?;
+/// // Optional: serve only once the revocations of the other instances are loaded.
+/// if !store.wait_until_connected(Duration::from_secs(5)) {
+///     eprintln!("Redis unreachable: serving with local revocations only; {:?}", store.health());
+/// }
+/// // With actix-web: `CookieSessionMiddleware::builder(ring).revocation_store(..)`, the same way.
+/// let codec = Codec::builder(KeyRing::from_env("SESSION_KEYS")?)
+///     .revocation_store(Arc::new(store.clone())) // keep `store` for `health()`
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisRevocationStore {
+    shared: Arc<Shared>,
+    /// Stops the threads when the last clone goes.
+    _workers: Arc<Workers>,
+}
+
+/// What the store's handle and its threads share.
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    pub(crate) local: MemoryRevocationStore,
+    /// Writes not yet acknowledged by Redis, oldest first. Only the writer removes them, from the
+    /// front, once written.
+    pub(crate) queue: Mutex<VecDeque<Job>>,
+    /// Signals the writer: new work or stop.
+    pub(crate) work: Condvar,
+    /// Signals `flush` callers: the queue shrank.
+    pub(crate) written: Condvar,
+    pub(crate) link: Mutex<LinkState>,
+    /// Signals `wait_until_connected` callers: the link state changed.
+    pub(crate) link_changed: Condvar,
+    pub(crate) stop: AtomicBool,
+    /// When the stop was asked for: the writer gives up on the queue after the shutdown timeout.
+    pub(crate) stop_deadline: Mutex<Option<Instant>>,
+    /// Wakes threads sleeping between reconnection attempts when a stop is asked for.
+    pub(crate) stop_signal: (Mutex<()>, Condvar),
+}
+
+/// One write for the writer thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// Write an entry; `publish` unless it is a repair (announced once by `AnnounceResync`).
+    Write {
+        revocation: Revocation,
+        publish: bool,
+    },
+    /// Tell every instance to reload the full set (after a repair wrote entries silently).
+    AnnounceResync,
+}
+
+struct Workers {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl RedisRevocationStore {
+    /// A builder for the store connecting to `url` (`redis://host:port/db`), with the
+    /// [defaults](RedisStoreBuilder#defaults).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder::new(url.into())
+    }
+
+    pub(crate) fn start(settings: Settings) -> Self {
+        let shared = Arc::new(Shared {
+            settings,
+            local: MemoryRevocationStore::new(),
+            queue: Mutex::new(VecDeque::new()),
+            work: Condvar::new(),
+            written: Condvar::new(),
+            link: Mutex::new(LinkState::new()),
+            link_changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+            stop_deadline: Mutex::new(None),
+            stop_signal: (Mutex::new(()), Condvar::new()),
+        });
+        let spawn = |name: &str, run: fn(Arc<Shared>)| {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || run(shared))
+                // As `std::thread::spawn`: only fails when the OS is out of threads or memory.
+                .expect("the operating system starts a thread")
+        };
+        let threads = vec![
+            spawn("sealed-session-redis-writer", worker::run_writer),
+            spawn("sealed-session-redis-subscriber", worker::run_subscriber),
+        ];
+        tracing::debug!(
+            target: LOG_TARGET,
+            event = "start",
+            url = %shared.settings.url,
+            prefix = shared.settings.keys.prefix(),
+            "revocation store started"
+        );
+        Self {
+            _workers: Arc::new(Workers {
+                shared: Arc::clone(&shared),
+                threads,
+            }),
+            shared,
+        }
+    }
+
+    /// The state of the link to Redis. Cheap: reads a few counters (and sums the local copy's
+    /// shard sizes).
+    ///
+    /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
+    /// `disconnected`, `subscribe_failed`, `write_failed`, `queue_drained`, `full_sync`,
+    /// `repair`, and at shutdown `stopped_with_pending_writes` or `stop_timeout`.
+    pub fn health(&self) -> LinkHealth {
+        let pending_writes = lock(&self.shared.queue).len();
+        let link = lock(&self.shared.link);
+        LinkHealth {
+            connected: link.connected(),
+            subscribed: link.subscribed,
+            pending_writes,
+            last_full_sync: link.last_full_sync,
+            full_syncs: link.full_syncs,
+            disconnected_since: link.disconnected_since,
+            local_entries: self.shared.local.len(),
+        }
+    }
+
+    /// Waits up to `timeout` for the link to be [connected](LinkHealth::connected): subscribed,
+    /// with the full set loaded; returns whether it is. For startup, to serve only once other
+    /// instances' revocations are known, and for tests.
+    pub fn wait_until_connected(&self, timeout: Duration) -> bool {
+        let link = lock(&self.shared.link);
+        let (link, _) = self
+            .shared
+            .link_changed
+            .wait_timeout_while(link, timeout, |l| !l.connected())
+            .unwrap_or_else(PoisonError::into_inner);
+        link.connected()
+    }
+
+    /// Waits up to `timeout` for every revocation made here so far to be written to Redis;
+    /// returns whether the queue is empty.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let queue = lock(&self.shared.queue);
+        let (queue, _) = self
+            .shared
+            .written
+            .wait_timeout_while(queue, timeout, |q| !q.is_empty())
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.is_empty()
+    }
+
+    /// The namespace of the store's keys and channel.
+    pub fn prefix(&self) -> &str {
+        self.shared.settings.keys.prefix()
+    }
+
+    /// The local copy every check reads.
+    pub fn local(&self) -> &MemoryRevocationStore {
+        &self.shared.local
+    }
+}
+
+impl RevocationStore for RedisRevocationStore {
+    #[inline]
+    fn is_revoked(&self, id: SessionId, subject: Option<&str>, created: u64, now: u64) -> bool {
+        self.shared.local.is_revoked(id, subject, created, now)
+    }
+
+    fn revoke(&self, id: SessionId, until: u64, now: u64) {
+        self.shared.local.revoke(id, until, now);
+        if until > now {
+            self.shared.enqueue([Job::Write {
+                revocation: Revocation::Session {
+                    id,
+                    until: until.min(MAX_UNTIL),
+                },
+                publish: true,
+            }]);
+        }
+    }
+
+    fn revoke_subject(&self, subject: &str, cutoff: u64, until: u64, now: u64) {
+        self.shared
+            .local
+            .revoke_subject(subject, cutoff, until, now);
+        if until > now {
+            self.shared.enqueue([Job::Write {
+                revocation: Revocation::Subject {
+                    subject: subject.to_owned(),
+                    cutoff,
+                    until: until.min(MAX_UNTIL),
+                },
+                publish: true,
+            }]);
+        }
+    }
+}
+
+impl fmt::Debug for RedisRevocationStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRevocationStore")
+            .field("url", &self.shared.settings.url)
+            .field("prefix", &self.prefix())
+            .field("health", &self.health())
+            .finish()
+    }
+}
+
+impl Shared {
+    pub(crate) fn enqueue(&self, jobs: impl IntoIterator<Item = Job>) {
+        lock(&self.queue).extend(jobs);
+        self.work.notify_one();
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Sleeps for `duration` unless a stop is asked for meanwhile.
+    pub(crate) fn sleep_unless_stopped(&self, duration: Duration) {
+        let (mutex, condvar) = &self.stop_signal;
+        let guard = lock(mutex);
+        let _ = condvar
+            .wait_timeout_while(guard, duration, |()| !self.stopping())
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// The current unix time of the configured clock.
+    pub(crate) fn now(&self) -> u64 {
+        u64::try_from(self.settings.clock.now().unix_timestamp()).unwrap_or(0)
+    }
+
+    /// Updates the link state, waking waiters and logging a change of `connected`.
+    pub(crate) fn update_link(&self, change: impl FnOnce(&mut LinkState)) {
+        let flipped = lock(&self.link).update(change);
+        self.link_changed.notify_all();
+        match flipped {
+            Some(true) => tracing::info!(
+                target: LOG_TARGET,
+                event = "connected",
+                url = %self.settings.url,
+                "revocation link to Redis is up: subscribed and loaded"
+            ),
+            Some(false) => tracing::warn!(
+                target: LOG_TARGET,
+                event = "disconnected",
+                url = %self.settings.url,
+                "revocation link to Redis is down: checks go on from the local copy, logouts \
+                 are queued"
+            ),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        let timeout = self.shared.settings.shutdown_timeout;
+        let deadline = Instant::now() + timeout;
+        *lock(&self.shared.stop_deadline) = Some(deadline);
+        self.shared.stop.store(true, Ordering::Release);
+        // Notified under each waiter's mutex: a thread that checked the flag just before it was
+        // set is then already waiting, and wakes.
+        {
+            let _queue = lock(&self.shared.queue);
+            self.shared.work.notify_all();
+        }
+        {
+            let _guard = lock(&self.shared.stop_signal.0);
+            self.shared.stop_signal.1.notify_all();
+        }
+        for thread in self.threads.drain(..) {
+            // `JoinHandle::join` has no timeout: poll, so that a thread stuck in a connect or
+            // a command can't hold the caller longer than the shutdown timeout.
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                tracing::warn!(
+                    target: LOG_TARGET,
+                    event = "stop_timeout",
+                    thread = thread.thread().name().unwrap_or_default(),
+                    "revocation store thread still busy after {timeout:?}: left to finish alone"
+                );
+            }
+        }
+    }
+}
+
+// A poisoned lock means a thread panicked between two plain operations on the guarded value,
+// which stays consistent; carrying on beats refusing every logout afterwards.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against the real redis-server that `scripts/test.sh` starts (no mock: the point is how
+    //! Redis behaves).
+
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::error::BuildError;
+
+    /// The Redis of the test run; fails (never skips) without one.
+    fn redis_url() -> String {
+        std::env::var("REDIS_URL").unwrap_or_else(|_| {
+            panic!(
+                "REDIS_URL is not set: these tests need a real redis-server; run them with \
+                 `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`), which starts one"
+            )
+        })
+    }
+
+    /// A namespace of its own for each test, so that tests share one Redis safely.
+    fn fresh_prefix() -> String {
+        format!("test:{}:", SessionId::random().unwrap())
+    }
+
+    fn store(prefix: &str) -> RedisRevocationStore {
+        let store = RedisRevocationStore::builder(redis_url())
+            .prefix(prefix)
+            .build()
+            .unwrap();
+        assert!(store.wait_until_connected(Duration::from_secs(10)));
+        store
+    }
+
+    fn raw() -> redis::Connection {
+        redis::Client::open(redis_url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    /// Polls (bounded) until `check` holds.
+    fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !check() {
+            assert!(Instant::now() < deadline, "not within 5 s: {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    const NOW: u64 = 1_900_000_000;
+
+    #[test]
+    fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
+        let prefix = fresh_prefix();
+        let (a, b) = (store(&prefix), store(&prefix));
+        let id = SessionId::random().unwrap();
+        a.revoke(id, NOW + 100, NOW);
+        assert!(a.is_revoked(id, None, 0, NOW), "at once where it was made");
+        eventually("B sees A's logout", || b.is_revoked(id, None, 0, NOW));
+        assert!(a.flush(Duration::from_secs(5)));
+
+        let mut con = raw();
+        let key = format!("{prefix}rev:id:{id}");
+        let value: String = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
+        assert_eq!(value, (NOW + 100).to_string());
+        let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
+        assert_eq!(expire_at, NOW + 100);
+    }
+
+    #[test]
+    fn a_new_instance_loads_what_was_revoked_before_it_started() {
+        let prefix = fresh_prefix();
+        let a = store(&prefix);
+        let ids: Vec<SessionId> = (0..2_500).map(|_| SessionId::random().unwrap()).collect();
+        for id in &ids {
+            a.revoke(*id, NOW + 100, NOW);
+        }
+        a.revoke_subject("alice smith", NOW, NOW + 100, NOW);
+        assert!(a.flush(Duration::from_secs(10)));
+        let late = store(&prefix);
+        assert!(ids.iter().all(|id| late.is_revoked(*id, None, 0, NOW)));
+        assert!(late.is_revoked(ids[0], Some("alice smith"), NOW - 1, NOW));
+        assert_eq!(late.health().local_entries, 2_501);
+        assert!(late.health().full_syncs >= 1);
+    }
+
+    #[test]
+    fn concurrent_revoke_alls_keep_the_latest_cutoff() {
+        let prefix = fresh_prefix();
+        let (a, b) = (store(&prefix), store(&prefix));
+        b.revoke_subject("bob", NOW + 50, NOW + 200, NOW);
+        a.revoke_subject("bob", NOW + 10, NOW + 300, NOW);
+        assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
+        let value: String = redis::cmd("GET")
+            .arg(format!("{prefix}rev:sub:bob"))
+            .query(&mut raw())
+            .unwrap();
+        assert_eq!(value, format!("{} {}", NOW + 50, NOW + 300));
+        for store in [&a, &b] {
+            eventually("both copies converge", || {
+                store.is_revoked(
+                    SessionId::random().unwrap(),
+                    Some("bob"),
+                    NOW + 49,
+                    NOW + 250,
+                )
+            });
+            assert!(!store.is_revoked(SessionId::random().unwrap(), Some("bob"), NOW + 50, NOW));
+        }
+    }
+
+    #[test]
+    fn entries_redis_lost_are_written_back_from_the_local_copies() {
+        let prefix = fresh_prefix();
+        let (a, b) = (store(&prefix), store(&prefix));
+        let id = SessionId::random().unwrap();
+        a.revoke(id, NOW + 100, NOW);
+        a.revoke_subject("carol", NOW, NOW + 100, NOW);
+        assert!(a.flush(Duration::from_secs(5)));
+        eventually("B has it", || b.is_revoked(id, None, 0, NOW));
+        let mut con = raw();
+        let keys = [
+            format!("{prefix}rev:id:{id}"),
+            format!("{prefix}rev:sub:carol"),
+        ];
+        let _: () = redis::cmd("DEL").arg(&keys).query(&mut con).unwrap();
+        // What a Redis that lost data looks like to the instances once they reload: announce a
+        // reload as a repairing instance would.
+        let _: () = redis::cmd("PUBLISH")
+            .arg(format!("{prefix}rev:events"))
+            .arg("r")
+            .query(&mut con)
+            .unwrap();
+        eventually("the entries are back in Redis", || {
+            let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
+            n == 2
+        });
+        let late = store(&prefix);
+        assert!(late.is_revoked(id, Some("carol"), NOW - 1, NOW));
+    }
+
+    #[test]
+    fn without_redis_logouts_hold_locally_queue_up_and_the_health_says_so() {
+        // A loopback port with nothing listening (bound, then released).
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = RedisRevocationStore::builder(format!("redis://127.0.0.1:{port}/"))
+            .max_backoff(Duration::from_millis(100))
+            .shutdown_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let id = SessionId::random().unwrap();
+        store.revoke(id, NOW + 100, NOW);
+        store.revoke(SessionId::random().unwrap(), NOW - 1, NOW); // already expired: local only
+        assert!(store.is_revoked(id, None, 0, NOW));
+        assert!(!store.wait_until_connected(Duration::from_millis(300)));
+        assert!(!store.flush(Duration::from_millis(100)));
+        let health = store.health();
+        assert!(!health.connected && !health.subscribed);
+        assert_eq!(health.pending_writes, 1);
+        assert_eq!(health.full_syncs, 0);
+        assert!(health.disconnected_since.is_some());
+        let started = Instant::now();
+        drop(store);
+        assert!(started.elapsed() < Duration::from_secs(2), "bounded stop");
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let store = RedisRevocationStore::builder("redis://user:s3cret@127.0.0.1:1/")
+            .shutdown_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let shown = format!("{store:?}");
+        assert!(shown.contains("user:***@127.0.0.1:1"), "{shown}");
+        assert!(!shown.contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_at_startup() {
+        for url in ["http://host/", "redis://", "not a url", "redis://h:99999/"] {
+            assert!(
+                matches!(
+                    RedisRevocationStore::builder(url).build(),
+                    Err(BuildError::InvalidUrl { .. })
+                ),
+                "{url}"
+            );
+        }
+        for prefix in ["", "a b", "a\nb", &"x".repeat(129)] {
+            assert!(
+                matches!(
+                    RedisRevocationStore::builder("redis://127.0.0.1/")
+                        .prefix(prefix)
+                        .build(),
+                    Err(BuildError::InvalidPrefix { .. })
+                ),
+                "{prefix:?}"
+            );
+        }
+        assert_eq!(
+            RedisRevocationStore::builder("redis://127.0.0.1/")
+                .io_timeout(Duration::ZERO)
+                .build()
+                .unwrap_err(),
+            BuildError::InvalidTimeout {
+                setting: "io_timeout"
+            }
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The login app's scenarios over real HTTP, run against both implementations of its contract
+//! (issue 5, item 1): `sealed` is `examples/login.rs` on sealed cookie sessions, `server_store`
+//! is `examples/server_store.rs` on actix-session's `RedisSessionStore`.
+//!
+//! The server-store scenarios need Redis at `REDIS_URL`, which `scripts/test.sh` provides.
+//! Without it they fail, never skip.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::App;
+use actix_web::cookie::{Cookie, Key};
+use sealed_session::{KeyRing, SecretKey};
+use sealed_session_actix::CookieSessionMiddleware;
+use sealed_session_examples::login;
+use serde_json::{Value, json};
+
+/// Both apps name their cookie `id`.
+const COOKIE: &str = "id";
+/// Bounds every request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Over both limits: the sealed cookie's (about 4 KiB) and the server store's 64 KiB cap.
+const OVER_THE_LIMIT: usize = 100_000;
+
+/// Instantiates every scenario for one app: `scenarios!(module, start_function)`. The list of
+/// scenarios is written once, here; a scenario left out of it is unused code, which the lints
+/// reject.
+macro_rules! scenarios {
+    ($app:ident, $start:ident) => {
+        scenarios!(@each $app, $start:
+            login_then_whoami_shows_the_user,
+            counter_increments_and_whoami_sees_it,
+            whoami_on_a_fresh_client_writes_no_cookie,
+            whoami_with_a_session_writes_no_cookie,
+            logout_then_whoami_shows_no_user,
+            a_cookie_copied_before_logout_shows_no_user_after_it,
+            login_renews_the_session_id,
+            big_over_the_limit_is_413_and_the_session_survives,
+            a_garbage_cookie_gives_200_and_no_user,
+        );
+    };
+    (@each $app:ident, $start:ident: $($scenario:ident),+ $(,)?) => {
+        mod $app {
+            $(
+                #[actix_web::test]
+                async fn $scenario() {
+                    super::$scenario(super::$start().await).await;
+                }
+            )+
+        }
+    };
+}
+
+scenarios!(sealed, start_sealed_app);
+scenarios!(server_store, start_server_store_app);
+
+/// One app under test, on a real HTTP server on loopback.
+struct Target {
+    server: actix_test::TestServer,
+}
+
+/// `examples/login.rs`: a fresh key, in-memory revocation, cookies not `Secure` (plain HTTP).
+async fn start_sealed_app() -> Target {
+    let sessions = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+        .cookie_secure(false)
+        .build()
+        .expect("valid configuration");
+    let server =
+        actix_test::start(move || App::new().wrap(sessions.clone()).configure(login::routes));
+    Target { server }
+}
+
+/// `examples/server_store.rs` on the Redis at `REDIS_URL`, under a key prefix of this app's own,
+/// so that tests running at the same time never share a session.
+async fn start_server_store_app() -> Target {
+    static APPS: AtomicU64 = AtomicU64::new(0);
+    let url = sealed_session_tests::redis_url();
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let prefix = format!(
+        "sealed-session-scenarios:{}-{started}-{}:",
+        std::process::id(),
+        APPS.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = sealed_session_examples::server_store::store(&url, &prefix)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let key = Key::generate();
+    // actix-session's middleware is not `Send`: built in the server's thread.
+    let server = actix_test::start(move || {
+        App::new()
+            .wrap(sealed_session_examples::server_store::middleware(
+                store.clone(),
+                key.clone(),
+                false,
+            ))
+            .configure(sealed_session_examples::server_store::routes)
+    });
+    Target { server }
+}
+
+/// What a response said.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    /// Every `Set-Cookie` for [`COOKIE`].
+    set_cookies: Vec<Cookie<'static>>,
+    json: Value,
+}
+
+impl Reply {
+    async fn read(res: reqwest::Response) -> Self {
+        let status = res.status().as_u16();
+        let set_cookies = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| {
+                Cookie::parse(v.to_str().expect("ascii Set-Cookie").to_owned())
+                    .expect("valid Set-Cookie")
+            })
+            .filter(|c| c.name() == COOKIE)
+            .collect();
+        let bytes = res.bytes().await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Self {
+            status,
+            set_cookies,
+            json,
+        }
+    }
+
+    /// The session cookie's new value, if the response sets one (not a removal).
+    fn new_cookie(&self) -> Option<String> {
+        assert!(self.set_cookies.len() <= 1, "{:?}", self.set_cookies);
+        self.set_cookies
+            .iter()
+            .find(|c| !c.value().is_empty())
+            .map(|c| c.value().to_owned())
+    }
+
+    /// Whether the response removes the session cookie.
+    fn removes_cookie(&self) -> bool {
+        self.set_cookies
+            .iter()
+            .any(|c| c.value().is_empty() && c.max_age() == Some(time::Duration::ZERO))
+    }
+}
+
+impl Target {
+    /// A browser-like client: keeps the cookies it is given.
+    fn browser(&self) -> Client<'_> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("reqwest client");
+        Client { app: self, http }
+    }
+
+    /// A client without a cookie jar: each request carries the cookie a test gives it, if any.
+    fn raw(&self) -> Client<'_> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("reqwest client");
+        Client { app: self, http }
+    }
+}
+
+struct Client<'a> {
+    app: &'a Target,
+    http: reqwest::Client,
+}
+
+impl Client<'_> {
+    /// `method path`, with `Cookie: id=<cookie>` if given, and a form body if given.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Reply {
+        let mut req = self.http.request(method, self.app.server.url(path));
+        if let Some(value) = cookie {
+            req = req.header(reqwest::header::COOKIE, format!("{COOKIE}={value}"));
+        }
+        if let Some(form) = form {
+            req = req.form(form);
+        }
+        Reply::read(req.send().await.expect("request succeeds")).await
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        self.send(reqwest::Method::GET, path, cookie, None).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>) -> Reply {
+        self.send(reqwest::Method::POST, path, cookie, None).await
+    }
+
+    /// Logs `user` in through the form, with the cookie `cookie` if given; asserts it worked.
+    async fn login(&self, user: &str, cookie: Option<&str>) -> Reply {
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "/login",
+                cookie,
+                Some(&[("user", user)]),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        assert_eq!(reply.json, json!({ "user": user }));
+        reply
+    }
+
+    /// Logs `user` in on a fresh session; returns the session cookie's value.
+    async fn login_cookie(&self, user: &str) -> String {
+        self.login(user, None)
+            .await
+            .new_cookie()
+            .expect("login sets the cookie")
+    }
+}
+
+async fn login_then_whoami_shows_the_user(app: Target) {
+    let browser = app.browser();
+    browser.login("alice", None).await;
+    let me = browser.get("/whoami", None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["user"], "alice");
+    assert_eq!(me.json["counter"], 0);
+
+    // The same with a JSON body.
+    let other = app.browser();
+    let res = other
+        .http
+        .post(app.server.url("/login"))
+        .json(&json!({ "user": "bob" }))
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(res.status(), 200);
+    assert_eq!(other.get("/whoami", None).await.json["user"], "bob");
+}
+
+async fn counter_increments_and_whoami_sees_it(app: Target) {
+    let browser = app.browser();
+    browser.login("alice", None).await;
+    for expected in 1..=3 {
+        let reply = browser.post("/counter", None).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json, json!({ "counter": expected }));
+    }
+    let me = browser.get("/whoami", None).await.json;
+    assert_eq!(me["user"], "alice");
+    assert_eq!(me["counter"], 3);
+}
+
+async fn whoami_on_a_fresh_client_writes_no_cookie(app: Target) {
+    let reply = app.raw().get("/whoami", None).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+    assert_eq!(reply.json["user"], Value::Null);
+    assert_eq!(reply.json["counter"], 0);
+}
+
+async fn whoami_with_a_session_writes_no_cookie(app: Target) {
+    let raw = app.raw();
+    let cookie = raw.login_cookie("alice").await;
+    let reply = raw.get("/whoami", Some(&cookie)).await;
+    assert_eq!(reply.json["user"], "alice");
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+}
+
+async fn logout_then_whoami_shows_no_user(app: Target) {
+    let browser = app.browser();
+    browser.login("alice", None).await;
+    let logout = browser.post("/logout", None).await;
+    assert_eq!(logout.status, 200);
+    assert!(logout.removes_cookie(), "{:?}", logout.set_cookies);
+    let me = browser.get("/whoami", None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["user"], Value::Null);
+    assert_eq!(me.json["counter"], 0);
+}
+
+async fn a_cookie_copied_before_logout_shows_no_user_after_it(app: Target) {
+    let raw = app.raw();
+    let copy = raw.login_cookie("alice").await;
+    assert_eq!(raw.get("/whoami", Some(&copy)).await.json["user"], "alice");
+    assert_eq!(raw.post("/logout", Some(&copy)).await.status, 200);
+
+    // The browser dropped the cookie; the copy is still the very same bytes.
+    let replay = raw.get("/whoami", Some(&copy)).await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.json["user"], Value::Null);
+}
+
+async fn login_renews_the_session_id(app: Target) {
+    let raw = app.raw();
+    // A session before login, as a planted (fixated) cookie would be.
+    let before = raw
+        .post("/counter", None)
+        .await
+        .new_cookie()
+        .expect("the first write sets the cookie");
+    let after = raw
+        .login("alice", Some(&before))
+        .await
+        .new_cookie()
+        .expect("login sets the cookie");
+    assert_ne!(before, after);
+
+    let me = raw.get("/whoami", Some(&after)).await.json;
+    assert_eq!(me["user"], "alice");
+    assert_eq!(me["counter"], 1, "the data moves to the new session");
+
+    let stale = raw.get("/whoami", Some(&before)).await;
+    assert_eq!(stale.status, 200);
+    assert_eq!(stale.json["user"], Value::Null, "{:?}", stale.json);
+    assert_eq!(stale.json["counter"], 0, "{:?}", stale.json);
+}
+
+async fn big_over_the_limit_is_413_and_the_session_survives(app: Target) {
+    let browser = app.browser();
+    browser.login("alice", None).await;
+    browser.post("/counter", None).await;
+    let small = browser.post("/big?bytes=100", None).await;
+    assert_eq!(small.status, 200, "{:?}", small.json);
+
+    let big = browser
+        .post(&format!("/big?bytes={OVER_THE_LIMIT}"), None)
+        .await;
+    assert_eq!(big.status, 413, "{:?}", big.json);
+    assert!(big.json["error"].is_string(), "{:?}", big.json);
+    let (size, limit) = (&big.json["size"], &big.json["limit"]);
+    assert!(size.as_u64() > limit.as_u64(), "{:?}", big.json);
+    assert!(big.set_cookies.is_empty(), "{:?}", big.set_cookies);
+
+    let me = browser.get("/whoami", None).await.json;
+    assert_eq!(me["user"], "alice");
+    assert_eq!(me["counter"], 1);
+    assert_eq!(browser.post("/counter", None).await.json["counter"], 2);
+}
+
+async fn a_garbage_cookie_gives_200_and_no_user(app: Target) {
+    let raw = app.raw();
+    let real = raw.login_cookie("alice").await;
+    let truncated = &real[..real.len() / 2];
+    for garbage in ["garbage", "%%%", "", truncated] {
+        let reply = raw.get("/whoami", Some(garbage)).await;
+        assert_eq!(reply.status, 200, "{garbage}");
+        assert_eq!(reply.json["user"], Value::Null, "{garbage}");
+        assert_eq!(reply.json["counter"], 0, "{garbage}");
+    }
+}
