@@ -70,6 +70,13 @@ async fn debug_session(session: Session) -> HttpResponse {
     }))
 }
 
+/// Debug route: "sign out my other devices".
+#[actix_web::post("/debug/logout-others")]
+async fn debug_logout_others(session: Session) -> actix_web::Result<HttpResponse> {
+    let done = session.purge_other_sessions()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "done": done })))
+}
+
 /// A route that uses the extractor without the middleware (mounted outside it).
 #[get("/unwrapped")]
 async fn unwrapped(session: Session) -> HttpResponse {
@@ -106,7 +113,8 @@ impl TestApp {
                 web::scope("")
                     .wrap(mw.clone())
                     .configure(sealed_session_examples::login::routes)
-                    .service(debug_session),
+                    .service(debug_session)
+                    .service(debug_logout_others),
             )
         });
         let client = reqwest::Client::builder().build().expect("reqwest client");
@@ -200,7 +208,8 @@ impl TestApp {
                     .wrap(mw.clone())
                     .configure(sealed_session_examples::login::routes)
                     .configure(extra)
-                    .service(debug_session),
+                    .service(debug_session)
+                    .service(debug_logout_others),
             )
         });
         let client = reqwest::Client::builder().build().expect("reqwest client");

@@ -494,3 +494,30 @@ async fn configuration_files_build_the_same_middleware() {
     let typo = format!(r#"{{"keys": "{}", "cookie_nmae": "x"}}"#, *key.to_base64());
     assert!(serde_json::from_str::<SessionConfig>(&typo).is_err());
 }
+
+#[actix_web::test]
+async fn signing_out_other_devices_keeps_this_session() {
+    let app = TestApp::default_app();
+    let laptop = app.login(ID, "alice").await;
+    let phone = app.login(ID, "alice").await;
+
+    let reply = app.post("/debug/logout-others", Some((ID, &laptop))).await;
+    assert_eq!(reply.json["done"], true);
+    let laptop_now = reply.new_value(ID).expect("this session is re-sealed");
+    assert_ne!(laptop_now, laptop);
+
+    // Same second as the revocation: this session goes on, the others are refused.
+    assert_eq!(
+        app.get("/whoami", Some((ID, &laptop_now))).await.json["user"],
+        "alice"
+    );
+    for other in [&phone, &laptop] {
+        let reply = app.get("/whoami", Some((ID, other))).await;
+        assert_eq!(reply.json["refused"], "revoked");
+    }
+    app.clock.advance(Duration::minutes(10));
+    assert_eq!(
+        app.get("/whoami", Some((ID, &laptop_now))).await.json["user"],
+        "alice"
+    );
+}

@@ -211,6 +211,25 @@ impl Session {
         }
     }
 
+    /// Logs out every other session of the current subject and keeps this one, renewed: call
+    /// it after a password change ("sign out my other devices"). Returns `false`, changing
+    /// nothing, if no subject is set.
+    ///
+    /// # Errors
+    /// [`SessionInsertError::Seal`] if no new id can be drawn.
+    pub fn purge_other_sessions(&self) -> Result<bool, SessionInsertError> {
+        let mut inner = self.inner.borrow_mut();
+        let settings = Arc::clone(&inner.settings);
+        let Some(state) = inner.state.as_mut() else {
+            return Ok(false);
+        };
+        let done = settings.codec.revoke_other_sessions(state)?;
+        if done {
+            inner.status = SessionStatus::Renewed;
+        }
+        Ok(done)
+    }
+
     /// The session id, if the session exists (it is created by the first write).
     pub fn id(&self) -> Option<SessionId> {
         self.inner.borrow().state.as_ref().map(SessionState::id)

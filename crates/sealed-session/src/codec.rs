@@ -337,9 +337,34 @@ impl Codec {
     /// Revokes every session of `subject` created before now ("log out everywhere"). Does
     /// nothing without a revocation store; returns whether one was written to.
     pub fn revoke_subject(&self, subject: &str) -> bool {
-        let Some(store) = &self.inner.revocation else {
-            return false;
+        self.revoke_subject_cutoff(subject).is_some()
+    }
+
+    /// Revokes every other session of `state`'s subject and keeps this one: the password-change
+    /// case ("sign out my other devices"). `state` is renewed (new id, the old one revoked) with
+    /// its creation time at the cutoff, one second ahead, so the cutoff doesn't cover it (well
+    /// within the clock skew allowance). Returns `false`, changing nothing, without a subject or
+    /// a revocation store.
+    ///
+    /// # Errors
+    /// [`SealError::Randomness`] if no new session id can be drawn (nothing is revoked then).
+    pub fn revoke_other_sessions(&self, state: &mut SessionState) -> Result<bool, SealError> {
+        let (Some(subject), Some(_)) = (state.subject(), &self.inner.revocation) else {
+            return Ok(false);
         };
+        let new_id = SessionId::random()?;
+        let subject = subject.to_owned();
+        self.revoke(state);
+        let cutoff = self
+            .revoke_subject_cutoff(&subject)
+            .unwrap_or_else(|| unix_seconds(self.now()));
+        state.renew(new_id, crate::state::from_unix_seconds(cutoff));
+        Ok(true)
+    }
+
+    /// Writes a subject revocation and returns its cutoff (unix seconds).
+    fn revoke_subject_cutoff(&self, subject: &str) -> Option<u64> {
+        let store = self.inner.revocation.as_ref()?;
         let now = unix_seconds(self.now());
         // Sessions created in the same second as the cutoff would survive `created < cutoff`,
         // so the cutoff is the next second: a log-out-everywhere also ends a session opened a
@@ -347,7 +372,7 @@ impl Codec {
         let cutoff = now.saturating_add(1);
         let until = cutoff.saturating_add(self.inner.absolute);
         store.revoke_subject(subject, cutoff, until, now);
-        true
+        Some(cutoff)
     }
 
     /// Access to operations that can break the security guarantees if misused.
@@ -780,6 +805,36 @@ mod tests {
             encrypted.inspect_at(&forged, clock.now()).unwrap_err(),
             OpenError::Forged
         );
+    }
+
+    #[test]
+    fn revoking_other_sessions_keeps_this_one() {
+        let clock = Arc::new(crate::ManualClock::new(
+            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
+        ));
+        let codec = Codec::builder(KeyRing::new(SecretKey::generate()))
+            .clock(clock.clone())
+            .revocation_store(Arc::new(crate::MemoryRevocationStore::new()))
+            .build()
+            .unwrap();
+        let mut laptop = codec.new_session().unwrap();
+        laptop.set_subject(Some("alice".into()));
+        let mut phone = laptop.clone();
+        phone.renew(SessionId::random().unwrap(), codec.now());
+        let (laptop_before, phone_cookie) =
+            (codec.seal(&laptop).unwrap(), codec.seal(&phone).unwrap());
+
+        // The same second: the renewed laptop session survives, everything older does not.
+        assert!(codec.revoke_other_sessions(&mut laptop).unwrap());
+        let laptop_after = codec.seal(&laptop).unwrap();
+        assert_eq!(codec.open(&phone_cookie).unwrap_err(), OpenError::Revoked);
+        assert_eq!(codec.open(&laptop_before).unwrap_err(), OpenError::Revoked);
+        assert!(codec.open(&laptop_after).is_ok());
+        clock.advance(Duration::minutes(5));
+        assert!(codec.open(&laptop_after).is_ok());
+
+        let mut anonymous = codec.new_session().unwrap();
+        assert!(!codec.revoke_other_sessions(&mut anonymous).unwrap());
     }
 
     #[test]
