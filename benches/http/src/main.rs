@@ -1,12 +1,40 @@
-//! Server for the HTTP benchmark (`benches/http/run.sh`): the same two routes behind no session
-//! middleware, behind sealed-session, and behind actix-session's `CookieSessionStore`.
+//! Server for the HTTP benchmarks: the same routes behind no session middleware, behind
+//! sealed-session (with its in-memory or its Redis revocation store), and behind actix-session
+//! (its `CookieSessionStore`, or its server-side `RedisSessionStore`).
 //!
-//! Run with: `cargo run --release -p sealed-session-http-bench -- <none|ours|actix-session> <port>`
+//! Run with: `cargo run --release -p sealed-session-http-bench -- <kind> <port>`, where `<kind>`
+//! is one of
 //!
-//! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart);
-//! `GET /read` reads the user id; `POST /write` increments a counter. One worker, loopback only.
+//! | kind | session |
+//! |---|---|
+//! | `none` | no session middleware: the floor |
+//! | `ours` | `CookieSessionMiddleware`, revocations in this process's memory |
+//! | `ours-redis` | `CookieSessionMiddleware`, revocations shared through `sealed-session-redis` |
+//! | `actix-session` | actix-session's `SessionMiddleware` over `CookieSessionStore` |
+//! | `server-store` | actix-session's `SessionMiddleware` over `RedisSessionStore` |
+//!
+//! `benches/http/run.sh` compares the cookie stores, `benches/http/compare.sh` the cookie model
+//! against the server-side one (see `docs/comparison.md`).
+//!
+//! Environment:
+//! - `SESSION_KEYS` (`ours`, `ours-redis`): the key ring, as `KeyRing::from_config` reads it.
+//!   Unset, a throwaway key is generated, so a restart logs everyone out.
+//! - `SERVER_STORE_KEY` (`actix-session`, `server-store`): base64 of the 64-byte key actix-session
+//!   signs and encrypts its cookie with. Unset, a throwaway key is generated.
+//! - `REDIS_URL` (`ours-redis`, `server-store`): the Redis to use, e.g. `redis://127.0.0.1:6379/`.
+//! - `WORKERS`: actix workers, default 1.
+//!
+//! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart); `GET /read`
+//! reads the user id (`user` or `anonymous`); `POST /write` increments a counter; `POST /logout`
+//! purges the session; `POST /big?bytes=N` adds N bytes of text to the session, or answers `413`
+//! with `{"size":..,"limit":..}` when the session model refuses it at insert. Loopback only.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 /// One cart line of the typical session.
@@ -29,6 +57,62 @@ fn cart() -> Vec<CartItem> {
 
 const USER_ID: u64 = 1_234_567;
 
+/// Largest `bytes` that `POST /big` accepts; past it the request itself is refused with `400`.
+const MAX_BIG: usize = 1 << 20;
+
+/// The Redis key prefix of `server-store` sessions (actix-session's default is no prefix).
+const SERVER_STORE_PREFIX: &str = "sealed-session-bench:session:";
+
+/// The Redis key prefix of `ours-redis` revocations.
+const REVOCATION_PREFIX: &str = "sealed-session-bench:";
+
+/// How long start-up waits for Redis before giving up.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `n` bytes of text that don't compress much (letters and digits from a xorshift generator):
+/// the payload of `POST /big`, the same on every server.
+fn filler(n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // The index is below 62, so it fits in usize on every platform.
+            char::from(ALPHABET[usize::try_from(x % 62).unwrap_or(0)])
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct BigQuery {
+    bytes: usize,
+}
+
+/// Tells a size refusal at insert apart from other insert errors.
+trait TooLarge {
+    /// `(size, limit)` if the insert was refused for size.
+    fn too_large(&self) -> Option<(usize, usize)>;
+}
+
+impl TooLarge for sealed_session_actix::SessionInsertError {
+    fn too_large(&self) -> Option<(usize, usize)> {
+        match self {
+            Self::TooLarge { size, limit } => Some((*size, *limit)),
+            _ => None,
+        }
+    }
+}
+
+/// actix-session never refuses at insert: its cookie store fails later, when the response is
+/// written, and its Redis store takes any size.
+impl TooLarge for actix_session::SessionInsertError {
+    fn too_large(&self) -> Option<(usize, usize)> {
+        None
+    }
+}
+
 /// The routes, written once per session type (the two `Session` types share method names).
 macro_rules! routes {
     ($session:ty) => {{
@@ -36,7 +120,7 @@ macro_rules! routes {
             session.insert("user_id", USER_ID)?;
             session.insert("role", "admin")?;
             session.insert("cart", cart())?;
-            Ok(HttpResponse::Ok().finish())
+            Ok(HttpResponse::Ok().body("seeded"))
         }
         async fn read(session: $session) -> actix_web::Result<HttpResponse> {
             let user: Option<u64> = session.get("user_id")?;
@@ -47,17 +131,40 @@ macro_rules! routes {
             session.insert("counter", n + 1)?;
             Ok(HttpResponse::Ok().body("ok"))
         }
+        async fn logout(session: $session) -> HttpResponse {
+            session.purge();
+            HttpResponse::Ok().body("logged out")
+        }
+        async fn big(
+            session: $session,
+            query: web::Query<BigQuery>,
+        ) -> actix_web::Result<HttpResponse> {
+            if query.bytes > MAX_BIG {
+                return Ok(HttpResponse::BadRequest().body("bytes is too large"));
+            }
+            match session.insert("big", filler(query.bytes)) {
+                Ok(()) => Ok(HttpResponse::Ok().body("stored")),
+                Err(err) => match err.too_large() {
+                    Some((size, limit)) => Ok(HttpResponse::PayloadTooLarge()
+                        .content_type("application/json")
+                        .body(format!(r#"{{"size":{size},"limit":{limit}}}"#))),
+                    None => Err(err.into()),
+                },
+            }
+        }
         |cfg: &mut web::ServiceConfig| {
             cfg.route("/seed", web::post().to(seed))
                 .route("/read", web::get().to(read))
-                .route("/write", web::post().to(write));
+                .route("/write", web::post().to(write))
+                .route("/logout", web::post().to(logout))
+                .route("/big", web::post().to(big));
         }
     }};
 }
 
 fn bare(cfg: &mut web::ServiceConfig) {
     async fn seed() -> HttpResponse {
-        HttpResponse::Ok().finish()
+        HttpResponse::Ok().body("seeded")
     }
     async fn read() -> HttpResponse {
         HttpResponse::Ok().body("anonymous")
@@ -70,38 +177,103 @@ fn bare(cfg: &mut web::ServiceConfig) {
         .route("/write", web::post().to(write));
 }
 
+/// `SESSION_KEYS` if set, else a throwaway key.
+fn key_ring() -> io::Result<sealed_session::KeyRing> {
+    if std::env::var_os("SESSION_KEYS").is_some() {
+        sealed_session::KeyRing::from_env("SESSION_KEYS").map_err(io::Error::other)
+    } else {
+        Ok(sealed_session::KeyRing::new(
+            sealed_session::SecretKey::generate(),
+        ))
+    }
+}
+
+/// `SERVER_STORE_KEY` (base64 of 64 bytes) if set, else a throwaway key.
+fn actix_key() -> io::Result<actix_web::cookie::Key> {
+    match std::env::var("SERVER_STORE_KEY") {
+        Ok(text) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|err| {
+                    io::Error::other(format!("`SERVER_STORE_KEY` is not base64: {err}"))
+                })?;
+            actix_web::cookie::Key::try_from(bytes.as_slice()).map_err(|_| {
+                io::Error::other(format!(
+                    "`SERVER_STORE_KEY` holds {} bytes, actix-session needs 64: use \
+                     `openssl rand -base64 64 | tr -d '\\n'`",
+                    bytes.len()
+                ))
+            })
+        }
+        Err(_) => Ok(actix_web::cookie::Key::generate()),
+    }
+}
+
+fn redis_url() -> io::Result<String> {
+    std::env::var("REDIS_URL").map_err(|_| {
+        io::Error::other(
+            "`REDIS_URL` is not set: point it at a Redis, or run through `scripts/with-redis.sh`",
+        )
+    })
+}
+
+/// Our middleware over `store` (the in-memory store when `None`), with a plain-HTTP cookie.
+fn ours(
+    store: Option<Arc<dyn sealed_session::RevocationStore>>,
+) -> io::Result<sealed_session_actix::CookieSessionMiddleware> {
+    let mut builder =
+        sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?).cookie_secure(false);
+    if let Some(store) = store {
+        builder = builder.revocation_store(store);
+    }
+    builder.build().map_err(io::Error::other)
+}
+
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
-        eprintln!("usage: bench-server <none|ours|actix-session> <port>");
+        eprintln!("usage: bench-server <none|ours|ours-redis|actix-session|server-store> <port>");
         std::process::exit(2);
     };
-    let port: u16 = port.parse().map_err(std::io::Error::other)?;
+    let port: u16 = port.parse().map_err(io::Error::other)?;
+    let workers: usize = match std::env::var("WORKERS") {
+        Ok(n) => n.parse().map_err(io::Error::other)?,
+        Err(_) => 1,
+    };
     let addr = ("127.0.0.1", port);
     match kind.as_str() {
         "none" => {
             HttpServer::new(|| App::new().configure(bare))
-                .workers(1)
+                .workers(workers)
                 .bind(addr)?
                 .run()
                 .await
         }
-        "ours" => {
-            let ring = sealed_session::KeyRing::new(sealed_session::SecretKey::generate());
-            let mw = sealed_session_actix::CookieSessionMiddleware::builder(ring)
-                .cookie_secure(false)
-                .build()
-                .map_err(std::io::Error::other)?;
+        "ours" | "ours-redis" => {
+            let store = if kind == "ours-redis" {
+                let store = sealed_session_redis::RedisRevocationStore::builder(redis_url()?)
+                    .prefix(REVOCATION_PREFIX)
+                    .build()
+                    .map_err(io::Error::other)?;
+                // Serve only once the other instances' revocations are loaded.
+                if !store.wait_until_connected(REDIS_TIMEOUT) {
+                    return Err(io::Error::other("Redis not reachable within 5 s"));
+                }
+                Some(Arc::new(store) as Arc<dyn sealed_session::RevocationStore>)
+            } else {
+                None
+            };
+            let mw = ours(store)?;
             let routes = routes!(sealed_session_actix::Session);
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
-                .workers(1)
+                .workers(workers)
                 .bind(addr)?
                 .run()
                 .await
         }
         "actix-session" => {
-            let key = actix_web::cookie::Key::generate();
+            let key = actix_key()?;
             let routes = routes!(actix_session::Session);
             HttpServer::new(move || {
                 App::new()
@@ -116,13 +288,44 @@ async fn main() -> std::io::Result<()> {
                     )
                     .configure(routes)
             })
-            .workers(1)
+            .workers(workers)
+            .bind(addr)?
+            .run()
+            .await
+        }
+        "server-store" => {
+            let key = actix_key()?;
+            // As examples/src/server_store.rs: namespaced keys, a bounded wait for Redis.
+            let build = actix_session::storage::RedisSessionStore::builder(redis_url()?)
+                .cache_keygen(|session_key| format!("{SERVER_STORE_PREFIX}{session_key}"))
+                .build();
+            let store = actix_web::rt::time::timeout(REDIS_TIMEOUT, build)
+                .await
+                .map_err(|_| io::Error::other("Redis not reachable within 5 s"))?
+                .map_err(io::Error::other)?;
+            let routes = routes!(actix_session::Session);
+            // actix-session's middleware is built per worker, from clones of the store (one
+            // shared connection manager) and of the key.
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(
+                        actix_session::SessionMiddleware::builder(store.clone(), key.clone())
+                            .cookie_name("id".to_owned())
+                            .cookie_secure(false)
+                            .build(),
+                    )
+                    .configure(routes)
+            })
+            .workers(workers)
             .bind(addr)?
             .run()
             .await
         }
         other => {
-            eprintln!("unknown server kind `{other}`: use none, ours or actix-session");
+            eprintln!(
+                "unknown server kind `{other}`: use none, ours, ours-redis, actix-session or \
+                 server-store"
+            );
             std::process::exit(2);
         }
     }
