@@ -1,9 +1,9 @@
 //! Finding our cookie in a request, and writing the `Set-Cookie` that sets or removes it.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::header::{COOKIE, HeaderMap};
 use sealed_session::{ConfigError, CookieName};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 /// Prefix that makes browsers insist on `Secure`, `Path=/` and no `Domain`
 /// ([RFC 6265bis section 4.1.3.2](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2)).
@@ -83,47 +83,68 @@ impl CookieAttributes {
                  `cookie_secure` or use `SameSite::Lax`",
             );
         }
-        if !self.path.starts_with('/') || self.path.contains(';') {
-            return fail("the cookie path must start with `/` and hold no `;`");
+        // Visible ASCII without `;`: what RFC 6265 allows in these attributes, and what the
+        // `Set-Cookie` writer relies on.
+        let plain = |v: &str| v.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+        if !self.path.starts_with('/') || !plain(&self.path) {
+            return fail(
+                "the cookie path must start with `/` and hold only visible ASCII other than `;`",
+            );
         }
         if self
             .domain
             .as_deref()
-            .is_some_and(|d| d.is_empty() || d.contains(';') || d.contains(' '))
+            .is_some_and(|d| d.is_empty() || !plain(d))
         {
             return fail("the cookie domain must be a host name such as `example.com`");
         }
         Ok(())
     }
 
-    /// The `Set-Cookie` for `value`: `Some(max_age)` sets the cookie, `None` removes it. One
-    /// function for both, so a removal always carries the same name, `Path`, `Domain` and
-    /// `Secure` as the cookie it removes; otherwise browsers keep the original.
-    pub(crate) fn cookie<'a>(
-        &'a self,
-        name: &'a CookieName,
-        value: String,
+    /// The `Set-Cookie` header value for `value`: `Some(max_age)` sets the cookie, `None`
+    /// removes it. One function for both, so a removal always carries the same name, `Path`,
+    /// `Domain` and `Secure` as the cookie it removes; otherwise browsers keep the original.
+    ///
+    /// Written directly rather than through the `cookie` crate's formatter and parser (this runs
+    /// on every response that writes a cookie). Every part is safe to write as it is: the name
+    /// is an RFC 6265 token, the value base64url, and `validate` kept `;`, spaces and control
+    /// characters out of the path and domain.
+    pub(crate) fn set_cookie(
+        &self,
+        name: &CookieName,
+        value: &str,
         max_age: Option<Duration>,
-    ) -> Cookie<'a> {
-        let mut cookie = Cookie::new(name.as_str(), value);
-        cookie.set_path(self.path.as_str());
-        if let Some(domain) = &self.domain {
-            cookie.set_domain(domain.as_str());
+    ) -> String {
+        let mut out = String::with_capacity(name.as_str().len() + value.len() + 96);
+        out.push_str(name.as_str());
+        out.push('=');
+        out.push_str(value);
+        if self.http_only {
+            out.push_str("; HttpOnly");
         }
-        cookie.set_secure(self.secure);
-        cookie.set_http_only(self.http_only);
-        cookie.set_same_site(self.same_site);
+        out.push_str(match self.same_site {
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::None => "; SameSite=None",
+        });
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; Path=");
+        out.push_str(&self.path);
+        if let Some(domain) = &self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
         match max_age {
-            None => {
-                cookie.set_max_age(Duration::ZERO);
-                cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
-            }
+            None => out.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
             Some(age) if self.persistence == Persistence::Persistent => {
-                cookie.set_max_age(age.max(Duration::ZERO));
+                out.push_str("; Max-Age=");
+                out.push_str(&age.whole_seconds().max(0).to_string());
             }
             Some(_) => {}
         }
-        cookie
+        out
     }
 }
 
@@ -227,27 +248,56 @@ mod tests {
 
     #[test]
     fn removal_mirrors_the_set_cookie() {
+        use actix_web::cookie::Cookie;
         let name = CookieName::new("id").unwrap();
-        let attrs = CookieAttributes {
-            path: "/app".into(),
-            domain: Some("example.com".into()),
+        for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
+            let attrs = CookieAttributes {
+                path: "/app".into(),
+                domain: Some("example.com".into()),
+                same_site,
+                ..CookieAttributes::default()
+            };
+            let set = attrs.set_cookie(&name, "v-_1", Some(Duration::hours(1)));
+            let removal = attrs.set_cookie(&name, "", None);
+            // What browsers (and the `cookie` crate) read back is what was configured.
+            for (text, value, age) in [(&set, "v-_1", 3600), (&removal, "", 0)] {
+                let parsed = Cookie::parse(text.as_str()).unwrap();
+                assert_eq!(parsed.name(), "id");
+                assert_eq!(parsed.value(), value);
+                assert_eq!(parsed.path(), Some("/app"));
+                assert_eq!(parsed.domain(), Some("example.com"));
+                assert_eq!(parsed.secure(), Some(true));
+                assert_eq!(parsed.http_only(), Some(true));
+                assert_eq!(parsed.same_site(), Some(same_site));
+                assert_eq!(parsed.max_age(), Some(Duration::seconds(age)));
+            }
+            assert!(removal.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+        }
+        let session_only = CookieAttributes {
+            persistence: Persistence::BrowserSession,
             ..CookieAttributes::default()
         };
-        let set = attrs
-            .cookie(&name, "v".into(), Some(Duration::hours(1)))
-            .to_string();
-        let removal = attrs.cookie(&name, String::new(), None).to_string();
-        for part in [
-            "id=",
-            "Path=/app",
-            "Domain=example.com",
-            "Secure",
-            "HttpOnly",
+        let text = session_only.set_cookie(&name, "v", Some(Duration::hours(1)));
+        assert_eq!(Cookie::parse(text.as_str()).unwrap().max_age(), None);
+    }
+
+    #[test]
+    fn paths_and_domains_that_would_break_the_header_are_refused() {
+        let name = CookieName::new("id").unwrap();
+        for (path, domain) in [
+            ("/a;b", None),
+            ("/a b", None),
+            ("/a\n", None),
+            ("/", Some("exa mple.com")),
+            ("/", Some("example.com;x")),
+            ("/", Some("")),
         ] {
-            assert!(set.contains(part), "{set}");
-            assert!(removal.contains(part), "{removal}");
+            let attrs = CookieAttributes {
+                path: path.into(),
+                domain: domain.map(Into::into),
+                ..CookieAttributes::default()
+            };
+            assert!(attrs.validate(&name).is_err(), "{path:?} {domain:?}");
         }
-        assert!(removal.contains("Max-Age=0"), "{removal}");
-        assert!(set.contains("Max-Age=3600"), "{set}");
     }
 }

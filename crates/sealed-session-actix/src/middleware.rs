@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::{HttpMessage as _, HttpResponse};
 use sealed_session::{KeyRing, OpenError, Opened, SessionState};
 use time::{Duration, OffsetDateTime};
@@ -144,7 +145,7 @@ where
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             let mut res = service.call(req).await?;
-            write_response(&settings, &session, res.response_mut())?;
+            write_response(&settings, &session, res.response_mut(), now)?;
             Ok(res)
         })
     }
@@ -274,12 +275,14 @@ fn decide(
     ))
 }
 
+/// Writes the cookie the session needs, as of `now` (the request's start: one clock read per
+/// request).
 fn write_response<B>(
     settings: &Settings,
     session: &Session,
     res: &mut actix_web::HttpResponse<B>,
+    now: OffsetDateTime,
 ) -> Result<(), actix_web::Error> {
-    let now = settings.codec.now();
     let name = settings.codec.cookie_name();
     let attributes = &settings.attributes;
     let action = decide(settings, session, now).map_err(|err| {
@@ -287,12 +290,14 @@ fn write_response<B>(
         tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
         internal_error(err)
     })?;
-    let cookie = match action {
+    let header = match action {
         CookieAction::None => return Ok(()),
-        CookieAction::Remove => attributes.cookie(name, String::new(), None),
-        CookieAction::Set(value, life) => attributes.cookie(name, value, Some(life)),
+        CookieAction::Remove => attributes.set_cookie(name, "", None),
+        CookieAction::Set(value, life) => attributes.set_cookie(name, &value, Some(life)),
     };
-    res.add_cookie(&cookie).map_err(internal_error)
+    let header = HeaderValue::try_from(header).map_err(internal_error)?;
+    res.headers_mut().append(SET_COOKIE, header);
+    Ok(())
 }
 
 /// Until the earlier of the idle and absolute deadlines.
