@@ -107,23 +107,7 @@ impl TestApp {
 
     /// Serves `middleware`, whose clock is `clock`.
     pub fn serve(middleware: CookieSessionMiddleware, clock: Arc<ManualClock>) -> Self {
-        let mw = middleware.clone();
-        let server = actix_test::start(move || {
-            App::new().service(unwrapped).service(
-                web::scope("")
-                    .wrap(mw.clone())
-                    .configure(sealed_session_examples::login::routes)
-                    .service(debug_session)
-                    .service(debug_logout_others),
-            )
-        });
-        let client = reqwest::Client::builder().build().expect("reqwest client");
-        Self {
-            server,
-            clock,
-            middleware,
-            client,
-        }
+        Self::serve_with(middleware, clock, |_| {})
     }
 
     /// The absolute URL of `path`.
@@ -195,7 +179,8 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// As [`TestApp::serve`], with `extra` routes mounted behind the middleware too.
+    /// Serves `middleware`, whose clock is `clock`, with `extra` routes mounted behind it beside
+    /// the login app's and the debug routes (`/unwrapped` stays outside it).
     pub fn serve_with(
         middleware: CookieSessionMiddleware,
         clock: Arc<ManualClock>,
@@ -203,7 +188,7 @@ impl TestApp {
     ) -> Self {
         let mw = middleware.clone();
         let server = actix_test::start(move || {
-            App::new().service(
+            App::new().service(unwrapped).service(
                 web::scope("")
                     .wrap(mw.clone())
                     .configure(sealed_session_examples::login::routes)
