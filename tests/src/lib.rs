@@ -49,6 +49,19 @@ impl Reply {
     }
 }
 
+/// Every `Set-Cookie` of a response, parsed (panics on one that doesn't parse: the middleware
+/// must never write such a header).
+pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<Cookie<'static>> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| {
+            Cookie::parse(v.to_str().expect("ascii Set-Cookie").to_owned())
+                .expect("valid Set-Cookie")
+        })
+        .collect()
+}
+
 /// Whether a `Set-Cookie` removes its cookie.
 pub fn is_removal(cookie: &Cookie<'_>) -> bool {
     cookie.value().is_empty() && cookie.max_age() == Some(time::Duration::ZERO)
@@ -136,15 +149,7 @@ impl TestApp {
         }
         let res = req.send().await.expect("request succeeds");
         let status = res.status().as_u16();
-        let set_cookies = res
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .map(|v| {
-                Cookie::parse(v.to_str().expect("ascii Set-Cookie").to_owned())
-                    .expect("valid Set-Cookie")
-            })
-            .collect();
+        let set_cookies = set_cookies(res.headers());
         let bytes = res.bytes().await.expect("body");
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         Reply {

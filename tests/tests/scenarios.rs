@@ -113,14 +113,8 @@ struct Reply {
 impl Reply {
     async fn read(res: reqwest::Response) -> Self {
         let status = res.status().as_u16();
-        let set_cookies = res
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .map(|v| {
-                Cookie::parse(v.to_str().expect("ascii Set-Cookie").to_owned())
-                    .expect("valid Set-Cookie")
-            })
+        let set_cookies = sealed_session_tests::set_cookies(res.headers())
+            .into_iter()
             .filter(|c| c.name() == COOKIE)
             .collect();
         let bytes = res.bytes().await.expect("body");
