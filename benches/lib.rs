@@ -19,7 +19,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{Rng as _, SeedableRng as _, TryRngCore as _};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-use sealed_session::{Codec, KeyRing, Mode, NONCE_LEN, SecretKey, SessionState};
+use sealed_session::{
+    Clock as _, Codec, KeyRing, Mode, NONCE_LEN, SecretKey, SessionState, SystemClock,
+};
 use serde::{Deserialize, Serialize};
 
 /// The cookie name used by every contender (also our codec's default).
@@ -43,7 +45,7 @@ pub struct CartItem {
 /// One session, in the form each contender takes it.
 #[derive(Debug, Clone)]
 pub struct Fixture {
-    /// Our session (fresh id, created now).
+    /// Our session (fresh id, created when the fixture was made).
     pub state: SessionState,
     /// The postcard plaintext our codec encrypts for `state`, byte for byte (read out of a
     /// signed cookie of `state`).
@@ -67,7 +69,7 @@ pub fn typical_session(codec: &Codec) -> Fixture {
             qty: 2,
         })
         .collect();
-    let mut state = codec.new_session().expect("session id");
+    let mut state = codec.new_session(SystemClock.now()).expect("session id");
     state.insert("user_id", &1_234_567u64).expect("encodes");
     state.insert("role", "admin").expect("encodes");
     state.insert("cart", &cart).expect("encodes");
@@ -91,7 +93,7 @@ pub fn typical_session(codec: &Codec) -> Fixture {
 /// If `codec` can't draw a session id (the OS generator failed).
 pub fn large_session(codec: &Codec) -> Fixture {
     let blob = large_value();
-    let mut state = codec.new_session().expect("session id");
+    let mut state = codec.new_session(SystemClock.now()).expect("session id");
     state.insert("blob", &blob).expect("encodes");
     let mut actix_map = HashMap::new();
     actix_map.insert("blob".to_owned(), json(&blob));
@@ -141,7 +143,8 @@ struct MirrorBody<'a> {
     id: [u8; 16],
     created: u64,
     active_for: u64,
-    subject: Option<&'a str>,
+    /// Name and revocation generation.
+    subject: Option<(&'a str, u64)>,
     data: BTreeMap<&'a str, &'a serde_bytes::Bytes>,
 }
 
@@ -162,9 +165,11 @@ fn app_map(state: &SessionState) -> BTreeMap<&str, &serde_bytes::Bytes> {
 pub fn body_bytes(state: &SessionState) -> Vec<u8> {
     postcard::to_stdvec(&MirrorBody {
         id: *state.id().as_bytes(),
-        created: state.created_unix(),
-        active_for: state.last_active_unix() - state.created_unix(),
-        subject: state.subject(),
+        created: state.created_unix().secs(),
+        active_for: state.last_active_unix().secs() - state.created_unix().secs(),
+        subject: state
+            .subject_generation()
+            .map(|s| (s.name(), s.generation().get())),
         data: app_map(state),
     })
     .expect("encodes")

@@ -6,7 +6,8 @@
 //! - `SESSION_KEYS`: comma-separated base64 secrets, newest first (`sealed-session keygen`, or
 //!   `openssl rand -base64 32`). Without it a throwaway key is generated (loud warning): every
 //!   restart then logs everyone out.
-//! - `PORT` (default 8080), `COOKIE_NAME` (default `id`)
+//! - `PORT` (default 8080), `COOKIE_NAME` (default: the library's, `__Host-id` when the cookie is
+//!   `Secure`, `id` when it is not)
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
 //!   through Redis (checks stay in memory). Without it, revocations live in this process only.
 //!   Try two instances: `REDIS_URL=... SESSION_KEYS=... PORT=8081 cargo run --example login`.
@@ -48,7 +49,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
         Err(_) => 8080,
     };
-    let cookie_name = std::env::var("COOKIE_NAME").unwrap_or_else(|_| "id".to_owned());
     let secure = std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "true");
     if !secure {
         tracing::warn!(
@@ -57,9 +57,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let mut sessions = CookieSessionMiddleware::builder(keys)
-        .cookie_name(cookie_name)
-        .cookie_secure(secure);
+    let mut sessions = CookieSessionMiddleware::builder(keys).cookie_secure(secure);
+    if let Ok(name) = std::env::var("COOKIE_NAME") {
+        sessions = sessions.cookie_name(name);
+    }
     if let Ok(url) = std::env::var("REDIS_URL") {
         let store = RedisRevocationStore::builder(url).build()?;
         if !store.wait_until_connected(std::time::Duration::from_secs(5)) {

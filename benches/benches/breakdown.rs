@@ -1,7 +1,7 @@
 //! Criterion benchmark: where the time of sealing and opening the typical session goes, step by
 //! step (randomness, HChaCha20, ring's ChaCha20-Poly1305, base64, postcard, clock), next to our
-//! codec with the random nonce taken out (`DangerousCodec::seal_with_nonce`) and with a fixed
-//! `now` (`Codec::open_at`).
+//! codec with the random nonce taken out (`DangerousCodec::seal_with_nonce`), and opening with
+//! the system clock read (`ours_open`, as a request pays it) and with a fixed `now`.
 //!
 //! A diagnostic companion of `codec.rs`, not part of `run.sh`. Run from the workspace root:
 //! `cargo bench -p sealed-session-benches --bench breakdown -- --noplot` (about a minute and a
@@ -17,7 +17,7 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_main};
 use rand::{RngCore as _, TryRngCore as _};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-use sealed_session::{Codec, KeyRing, NONCE_LEN, SecretKey};
+use sealed_session::{Clock as _, Codec, KeyRing, NONCE_LEN, SecretKey, SystemClock};
 use sealed_session_benches::{Floor, typical_session};
 use serde::Deserialize;
 
@@ -30,7 +30,7 @@ struct OwnedBody {
     id: [u8; 16],
     created: u64,
     active_for: u64,
-    subject: Option<String>,
+    subject: Option<(String, u64)>,
     data: BTreeMap<String, serde_bytes::ByteBuf>,
 }
 
@@ -41,7 +41,7 @@ fn breakdown<M: Measurement>(c: &mut Criterion<M>) {
     let body = &fixture.body;
     let nonce = [7u8; NONCE_LEN];
     let value = codec.seal(state).expect("seals");
-    let now = codec.now();
+    let now = SystemClock.now();
     let key = [9u8; 32];
     let aad = [1u8; 9];
     let floor = Floor::new();
@@ -59,11 +59,13 @@ fn breakdown<M: Measurement>(c: &mut Criterion<M>) {
     g.bench_function("floor_open", |b| {
         b.iter(|| floor.open(black_box(&floor_value)))
     });
-    g.bench_function("ours_open", |b| b.iter(|| codec.open(black_box(&value))));
+    g.bench_function("ours_open", |b| {
+        b.iter(|| codec.open_at(black_box(&value), SystemClock.now()))
+    });
     g.bench_function("ours_open_at_fixed_now", |b| {
         b.iter(|| codec.open_at(black_box(&value), now))
     });
-    g.bench_function("clock_now", |b| b.iter(|| codec.now()));
+    g.bench_function("clock_now", |b| b.iter(|| SystemClock.now()));
 
     g.bench_function("os_rng_24", |b| {
         b.iter(|| {

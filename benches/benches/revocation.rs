@@ -1,6 +1,7 @@
 //! The cost of the revocation check on the request path, in one run: no revocation at all, the
 //! embedded memory store and the Redis-backed store, each holding 0, 10 thousand and 1 million
-//! revoked sessions (and one revoked subject per thousand sessions).
+//! revoked sessions (signed-in ones, eight per subject, as logouts leave them), and one subject
+//! logged out everywhere per thousand sessions.
 //!
 //! Run with: `scripts/with-redis.sh cargo bench -p sealed-session-benches --bench revocation -- --noplot`
 //! (needs a real Redis: the Redis store is filled through Redis, as in production). Prints a
@@ -9,11 +10,12 @@
 //! Three levels:
 //! - `check`: `RevocationStore::is_revoked` alone, for a session that is not revoked (the
 //!   common case) but has a subject, with ids cycling over 4096 random ones;
-//! - `open`: `Codec::open` of a typical cookie (authentication, expiry, then the check);
+//! - `open`: `Lifecycle::open` of a request carrying a typical cookie (clock, cookie header,
+//!   authentication, expiry, then the check);
 //! - `request`: a GET through the actix-web middleware to a handler reading the session.
 //!
-//! "none" is the codec without a store, and the middleware with a store that checks nothing
-//! (the middleware always has one).
+//! "none" is a lifecycle, and the middleware, with a store that checks nothing (both always
+//! have one).
 //!
 //! After criterion, an interleaved pass measures each redis / memory ratio again: rounds that
 //! alternate the two contenders (and their order) and the median of the per-round ratios, which
@@ -33,12 +35,20 @@ use actix_web::{App, HttpResponse, test, web};
 use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion};
 use sealed_session::{
-    Codec, KeyRing, MemoryRevocationStore, RevocationStore, SecretKey, SessionId,
+    Clock as _, Codec, Generation, KeyRing, Lifecycle, MemoryRevocationStore, RequestInfo,
+    Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, Subject,
+    SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
 
 const SIZES: [(usize, &str); 3] = [(0, "0"), (10_000, "10k"), (1_000_000, "1M")];
+/// Revoked sessions per subject in the filled stores (under the default per-subject limit, so
+/// none folds into a generation).
+const SESSIONS_PER_SUBJECT: usize = 8;
+/// Room for the largest fill: its sessions, their subjects and the subjects logged out
+/// everywhere (past the default total of a million entries).
+const LIMITS: RevocationLimits = RevocationLimits::new().total(2_000_000);
 const LEVELS: [&str; 3] = ["check", "open", "request"];
 const SUBJECT: &str = "user-42";
 /// Interleaved pass: rounds, and iterations per contender per round for each level.
@@ -76,11 +86,24 @@ type Runner = Box<dyn FnMut(u64) -> Duration>;
 struct NoRevocation;
 
 impl RevocationStore for NoRevocation {
-    fn is_revoked(&self, _: SessionId, _: Option<&str>, _: u64, _: u64) -> bool {
+    fn is_revoked(&self, _: SessionId, _: Option<&Subject>, _: UnixTime) -> bool {
         false
     }
-    fn revoke(&self, _: SessionId, _: u64, _: u64) {}
-    fn revoke_subject(&self, _: &str, _: u64, _: u64, _: u64) {}
+    fn generation(&self, _: &str) -> Generation {
+        Generation::ZERO
+    }
+    fn revoke(&self, _: Revocation, _: UnixTime) -> Result<Option<Revocation>, RevokeError> {
+        Ok(None)
+    }
+    fn advance(
+        &self,
+        _: &str,
+        _: Option<Generation>,
+        _: UnixTime,
+        now: UnixTime,
+    ) -> Result<Generation, RevokeError> {
+        Ok(Generation::ZERO.advanced(now))
+    }
 }
 
 /// One store at one size, with a runner per level (`None` where the level has no such
@@ -91,21 +114,36 @@ struct Contender {
     runners: [Option<Runner>; 3],
 }
 
-fn now() -> u64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970");
-    since.as_secs()
+fn now() -> UnixTime {
+    UnixTime::from(SystemClock.now())
 }
 
-/// Fills `store` with `n` revoked sessions and `n / 1000` revoked subjects.
+/// Entries [`fill`] leaves in a store.
+fn filled_entries(n: usize) -> usize {
+    n + n.div_ceil(SESSIONS_PER_SUBJECT) + n / 1_000
+}
+
+/// Fills `store` with `n` revoked sessions of subjects `other-*` ([`SESSIONS_PER_SUBJECT`]
+/// each) and `n / 1000` subjects logged out everywhere.
 fn fill(store: &dyn RevocationStore, n: usize) {
     let now = now();
-    for _ in 0..n {
-        store.revoke(SessionId::random().expect("randomness"), now + 86_400, now);
+    let until = now.saturating_add_secs(86_400);
+    for i in 0..n {
+        let subject = Subject::new(
+            format!("other-{}", i / SESSIONS_PER_SUBJECT),
+            Generation::ZERO,
+        );
+        let revocation = Revocation::Session {
+            id: SessionId::random().expect("randomness"),
+            subject: Some(subject),
+            until,
+        };
+        store.revoke(revocation, now).expect("room for the fill");
     }
     for s in 0..n / 1_000 {
-        store.revoke_subject(&format!("other-{s}"), now, now + 86_400, now);
+        store
+            .advance(&format!("everywhere-{s}"), None, until, now)
+            .expect("room for the fill");
     }
 }
 
@@ -115,6 +153,7 @@ fn redis_store(url: &str, n: usize, size: &str) -> RedisRevocationStore {
             "bench:{}:",
             SessionId::random().expect("randomness")
         ))
+        .limits(LIMITS)
         .build()
         .expect("valid store settings");
     assert!(
@@ -125,7 +164,7 @@ fn redis_store(url: &str, n: usize, size: &str) -> RedisRevocationStore {
     fill(&redis, n);
     assert!(redis.flush(Duration::from_secs(600)), "Redis took too long");
     // Let our own messages come back, so that nothing runs in the background while measuring.
-    let expected = n + n / 1_000;
+    let expected = filled_entries(n);
     while redis.health().local_entries < expected || started.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -137,11 +176,10 @@ fn redis_store(url: &str, n: usize, size: &str) -> RedisRevocationStore {
     redis
 }
 
-/// The typical cookie: a user name, a subject, a counter.
-fn typical_cookie(ring: &KeyRing) -> String {
-    let codec = Codec::new(ring.clone());
-    let mut state = codec.new_session().expect("randomness");
-    state.set_subject(Some(SUBJECT.to_owned()));
+/// The typical cookie, sealed by `codec`: a user name, a subject, a counter.
+fn typical_cookie(codec: &Codec) -> String {
+    let mut state = codec.new_session(SystemClock.now()).expect("randomness");
+    state.set_subject(SUBJECT, Generation::ZERO);
     state.insert("user", &"alice").expect("encodes");
     state.insert("counter", &7u64).expect("encodes");
     codec.seal(&state).expect("fits")
@@ -151,29 +189,40 @@ fn check_runner(store: Arc<dyn RevocationStore>) -> Runner {
     let probes: Vec<SessionId> = (0..4096)
         .map(|_| SessionId::random().expect("randomness"))
         .collect();
+    let subject = Subject::new(SUBJECT, Generation::ZERO);
     let now = now();
     let mut i = 0;
     Box::new(move |iters| {
         let stopwatch = Stopwatch::start();
         for _ in 0..iters {
             i = (i + 1) % probes.len();
-            black_box(store.is_revoked(black_box(probes[i]), Some(SUBJECT), now - 10, now));
+            black_box(store.is_revoked(black_box(probes[i]), Some(&subject), now));
         }
         stopwatch.elapsed()
     })
 }
 
-fn open_runner(ring: &KeyRing, store: Option<Arc<dyn RevocationStore>>) -> Runner {
-    let mut builder = Codec::builder(ring.clone());
-    if let Some(store) = store {
-        builder = builder.revocation_store(store);
-    }
-    let codec = builder.build().expect("valid codec");
-    let cookie = typical_cookie(ring);
+fn open_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
+    let lifecycle = Lifecycle::builder(ring.clone())
+        .revocation_store(store)
+        .build()
+        .expect("valid lifecycle");
+    let header = format!(
+        "{}={}",
+        lifecycle.cookie_name(),
+        typical_cookie(lifecycle.codec())
+    );
+    assert!(
+        lifecycle
+            .open([header.as_bytes()], RequestInfo::new("/"))
+            .refusal()
+            .is_none()
+    );
     Box::new(move |iters| {
         let stopwatch = Stopwatch::start();
         for _ in 0..iters {
-            black_box(codec.open(black_box(&cookie)).is_ok());
+            let request = lifecycle.open([black_box(header.as_bytes())], RequestInfo::new("/"));
+            black_box(request.refusal().is_none());
         }
         stopwatch.elapsed()
     })
@@ -189,6 +238,11 @@ fn request_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
         .revocation_store(store)
         .build()
         .expect("valid middleware");
+    let header = format!(
+        "{}={}",
+        middleware.lifecycle().cookie_name(),
+        typical_cookie(middleware.codec())
+    );
     // The actix system runs on the bench thread: its CPU time is the whole request's.
     let system = actix_web::rt::System::new();
     let app = system.block_on(test::init_service(
@@ -196,7 +250,6 @@ fn request_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
             .wrap(middleware)
             .route("/", web::get().to(whoami)),
     ));
-    let header = format!("id={}", typical_cookie(ring));
     Box::new(move |iters| {
         system.block_on(async {
             let stopwatch = Stopwatch::start();
@@ -227,13 +280,14 @@ fn contenders(ring: &KeyRing) -> Vec<Contender> {
         size: "-",
         runners: [
             None,
-            Some(open_runner(ring, None)),
+            Some(open_runner(ring, Arc::clone(&none))),
             Some(request_runner(ring, none)),
         ],
     }];
     for (n, size) in SIZES {
-        let memory = Arc::new(MemoryRevocationStore::new());
+        let memory = Arc::new(MemoryRevocationStore::with_limits(LIMITS));
         fill(memory.as_ref(), n);
+        assert_eq!(memory.len(), filled_entries(n));
         let redis = Arc::new(redis_store(&url, n, size));
         for (kind, store) in [
             ("memory", memory as Arc<dyn RevocationStore>),
@@ -244,7 +298,7 @@ fn contenders(ring: &KeyRing) -> Vec<Contender> {
                 size,
                 runners: [
                     Some(check_runner(Arc::clone(&store))),
-                    Some(open_runner(ring, Some(Arc::clone(&store)))),
+                    Some(open_runner(ring, Arc::clone(&store))),
                     Some(request_runner(ring, store)),
                 ],
             });

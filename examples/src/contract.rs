@@ -5,14 +5,22 @@
 //! |---|---|
 //! | `GET /` | the HTML page |
 //! | `GET /whoami` | `{"user": string or null, "counter": int}`; reads only, never writes |
-//! | `POST /login` | `user=<name>` as a form or JSON; renews the session, sets the user |
+//! | `POST /login` | `user=<name>` as a form or JSON; signs in: a new session (new id, no value from before) for the user |
 //! | `POST /counter` | increments the counter: `{"counter": n}` |
 //! | `POST /logout` | purges the session: a copy of the old cookie stops working |
+//! | `POST /logout-everywhere` | ends every session of the signed-in user, this one included: `{"user": null}` |
+//! | `POST /logout-others` | ends the user's other sessions and keeps this one (with a new cookie): `{"user": name}` |
 //! | `POST /big?bytes=N` | stores N random bytes; `413` with a JSON error if the session can't hold them |
 //!
-//! The handlers are generic over [`AppSession`]: the two `Session` types have the same method
-//! names (`get`, `insert`, `renew`, `purge`) but not quite the same signatures, so each app
-//! implements the trait in a few lines and the handlers exist once.
+//! Without a signed-in user, `/logout-everywhere` and `/logout-others` answer `200` and change
+//! nothing (`{"user": null}`, with `"refused": reason` if the request's cookie was refused, as
+//! `/whoami` says it). A logout that could not be recorded answers with the session's error status (`503`
+//! when the revocation list can't take it: try again) and a JSON `{"error": ...}`; a session
+//! model that can't end a user's other sessions answers `501` with a JSON error.
+//!
+//! The handlers are generic over [`AppSession`]: the two `Session` types have similar methods
+//! but not quite the same signatures, so each app implements the trait in a few lines and the
+//! handlers exist once.
 
 use std::fmt;
 
@@ -50,23 +58,34 @@ pub trait AppSession: FromRequest + 'static {
     /// [`InsertError::TooLarge`], or [`InsertError::Other`] if `value` cannot be encoded.
     fn insert(&self, key: &str, value: impl Serialize) -> Result<(), InsertError>;
 
-    /// Gives the session a new id, keeping its data; the old id stops working.
+    /// Signs `user` in: a new session (new id, no value from before), belonging to `user` where
+    /// the session model keeps that apart from the data. The old id stops working.
     ///
     /// # Errors
-    /// When no new id can be drawn (an opaque `500`).
-    fn renew(&self) -> actix_web::Result<()>;
+    /// When no new id can be drawn or the old session can't be revoked.
+    fn sign_in(&self, user: &str) -> actix_web::Result<()>;
 
     /// Logs out: forgets the data, removes the cookie, and makes a copy of it worthless.
-    fn purge(&self);
-
-    /// Records whom the session belongs to, where the session model keeps that apart from the
-    /// data. Does nothing by default.
     ///
     /// # Errors
-    /// As [`AppSession::insert`].
-    fn set_subject(&self, user: &str) -> Result<(), InsertError> {
-        let _ = user;
-        Ok(())
+    /// When the logout can't be recorded (the session is then left as it was).
+    fn purge(&self) -> actix_web::Result<()>;
+
+    /// Logs out every session of the signed-in user, this one included.
+    ///
+    /// # Errors
+    /// When the logout can't be recorded, or [`Unsupported`] (the default) when the session
+    /// model can't find a user's other sessions.
+    fn purge_subject(&self) -> actix_web::Result<()> {
+        Err(Unsupported("log out everywhere").into())
+    }
+
+    /// Logs out every other session of the signed-in user and keeps this one, renewed.
+    ///
+    /// # Errors
+    /// As [`AppSession::purge_subject`].
+    fn purge_other_sessions(&self) -> actix_web::Result<()> {
+        Err(Unsupported("log out other sessions").into())
     }
 
     /// Why the cookie that came with the request was refused, if it was. `None` by default: not
@@ -126,6 +145,42 @@ impl ResponseError for InsertError {
     }
 }
 
+/// The session model can't do this: `501` with a JSON error.
+#[derive(Debug)]
+pub struct Unsupported(pub &'static str);
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not possible with this session store: it keeps no index of a user's sessions",
+            self.0
+        )
+    }
+}
+
+impl ResponseError for Unsupported {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::NOT_IMPLEMENTED
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::NotImplemented().json(json!({ "error": self.to_string() }))
+    }
+}
+
+/// A logout that failed: its status (`503` when the revocation can't be recorded), with a JSON
+/// body saying so, so the page can ask the user to try again.
+fn logout_failed(err: &actix_web::Error) -> HttpResponse {
+    let response = err.error_response();
+    if response.status() == StatusCode::NOT_IMPLEMENTED {
+        return response;
+    }
+    HttpResponse::build(response.status()).json(json!({
+        "error": format!("the logout could not be recorded, nothing changed: try again ({err})"),
+    }))
+}
+
 /// Registers the routes, with sessions of type `S`.
 pub fn routes<S: AppSession>(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
@@ -133,6 +188,8 @@ pub fn routes<S: AppSession>(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login::<S>))
         .route("/counter", web::post().to(counter::<S>))
         .route("/logout", web::post().to(logout::<S>))
+        .route("/logout-everywhere", web::post().to(logout_everywhere::<S>))
+        .route("/logout-others", web::post().to(logout_others::<S>))
         .route("/big", web::post().to(big::<S>));
 }
 
@@ -172,9 +229,9 @@ async fn login<S: AppSession>(
         return Ok(HttpResponse::BadRequest()
             .json(json!({ "error": format!("`user` must be 1 to {MAX_USER_LEN} characters") })));
     }
-    // A new id at login: a session id planted or copied before it is worthless after it.
-    session.renew()?;
-    session.set_subject(user)?;
+    // A new session at login: a session id planted or copied before it is worthless after it,
+    // and none of its values come along.
+    session.sign_in(user)?;
     session.insert(USER, user)?;
     Ok(HttpResponse::Ok().json(json!({ "user": user })))
 }
@@ -186,8 +243,40 @@ async fn counter<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
 }
 
 async fn logout<S: AppSession>(session: S) -> HttpResponse {
-    session.purge();
-    HttpResponse::Ok().json(json!({ "user": null }))
+    match session.purge() {
+        Ok(()) => HttpResponse::Ok().json(json!({ "user": null })),
+        Err(err) => logout_failed(&err),
+    }
+}
+
+/// `{"user": null}`, with why the request's cookie was refused if it was: a logout asked for
+/// with a cookie that was already refused did nothing, and the caller should know.
+fn nobody<S: AppSession>(session: &S) -> HttpResponse {
+    let mut body = json!({ "user": null });
+    if let Some(reason) = session.refusal_reason() {
+        body["refused"] = json!(reason);
+    }
+    HttpResponse::Ok().json(body)
+}
+
+async fn logout_everywhere<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
+    if session.get::<String>(USER)?.is_none() {
+        return Ok(nobody(&session));
+    }
+    Ok(match session.purge_subject() {
+        Ok(()) => HttpResponse::Ok().json(json!({ "user": null })),
+        Err(err) => logout_failed(&err),
+    })
+}
+
+async fn logout_others<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.get::<String>(USER)? else {
+        return Ok(nobody(&session));
+    };
+    Ok(match session.purge_other_sessions() {
+        Ok(()) => HttpResponse::Ok().json(json!({ "user": user })),
+        Err(err) => logout_failed(&err),
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -25,20 +25,28 @@ impl AppSession for Session {
         Session::insert(self, key, value).map_err(insert_error)
     }
 
-    /// Also revokes the old id, so a copy of the pre-login cookie is refused as `revoked`.
-    fn renew(&self) -> actix_web::Result<()> {
-        Ok(Session::renew(self)?)
+    /// A new session for `user` as its subject (what `purge_subject` logs out everywhere); a
+    /// signed-in session it replaces is revoked.
+    fn sign_in(&self, user: &str) -> actix_web::Result<()> {
+        Ok(Session::sign_in(self, user)?)
     }
 
-    /// Revokes the session id (the revocation store answers for copies of the cookie until the
+    /// Revokes the session (the revocation store answers for copies of the cookie until the
     /// session would have expired anyway) and removes the cookie.
-    fn purge(&self) {
-        Session::purge(self);
+    fn purge(&self) -> actix_web::Result<()> {
+        Ok(Session::purge(self)?)
     }
 
-    /// The subject is what `Session::purge_subject` logs out everywhere.
-    fn set_subject(&self, user: &str) -> Result<(), InsertError> {
-        Session::set_subject(self, user).map_err(insert_error)
+    /// Advances the user's revocation generation: every session signed in before is refused.
+    fn purge_subject(&self) -> actix_web::Result<()> {
+        Session::purge_subject(self)?;
+        Ok(())
+    }
+
+    /// Advances the user's generation and gives only this session the new one.
+    fn purge_other_sessions(&self) -> actix_web::Result<()> {
+        Session::purge_other_sessions(self)?;
+        Ok(())
     }
 
     fn refusal_reason(&self) -> Option<&'static str> {

@@ -26,6 +26,8 @@ pub const HTML: &str = r#"<!doctype html>
   <p>Counter: <strong id="counter">0</strong></p>
   <button id="counter-button" type="button">Increment</button>
   <button id="logout-button" type="button">Log out</button>
+  <button id="logout-others-button" type="button">Log out my other sessions</button>
+  <button id="logout-everywhere-button" type="button">Log out everywhere</button>
 </section>
 <script>
 async function refresh() {
@@ -48,6 +50,8 @@ document.getElementById('login-form').addEventListener('submit', (e) => {
 });
 document.getElementById('counter-button').addEventListener('click', () => post('/counter'));
 document.getElementById('logout-button').addEventListener('click', () => post('/logout'));
+document.getElementById('logout-others-button').addEventListener('click', () => post('/logout-others'));
+document.getElementById('logout-everywhere-button').addEventListener('click', () => post('/logout-everywhere'));
 refresh();
 </script>
 </body>

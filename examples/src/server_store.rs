@@ -145,18 +145,24 @@ impl AppSession for Session {
         Session::insert(self, key, value).map_err(|err| InsertError::Other(err.into()))
     }
 
-    /// Marks the session for a new key: at the end of the request, actix-session deletes the old
-    /// Redis entry and saves the data under a new key.
-    fn renew(&self) -> actix_web::Result<()> {
+    /// Clears the data and marks the session for a new key: at the end of the request,
+    /// actix-session deletes the old Redis entry and saves the (empty) data under a new key.
+    fn sign_in(&self, _user: &str) -> actix_web::Result<()> {
+        Session::clear(self);
         Session::renew(self);
         Ok(())
     }
 
     /// Marks the session purged: at the end of the request, actix-session deletes the Redis entry
     /// (so a copy of the cookie finds nothing) and removes the cookie.
-    fn purge(&self) {
+    fn purge(&self) -> actix_web::Result<()> {
         Session::purge(self);
+        Ok(())
     }
+
+    // `purge_subject` and `purge_other_sessions` keep the trait's `501`: actix-session's
+    // `RedisSessionStore` keeps each session under a random key and no index from a user to
+    // their sessions, so it can't find the other ones.
 }
 
 /// Bytes `RedisSessionStore` would `SET` for the session `entries` with `key` set to the

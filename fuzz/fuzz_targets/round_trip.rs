@@ -4,19 +4,18 @@
 #![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
-use sealed_session::{Mode, SealError, SessionId, SessionState};
-use sealed_session_fuzz::{REVOKED_ID, REVOKED_SUBJECT, codec, now};
+use sealed_session::{Generation, Mode, SealError, SessionId, SessionState};
+use sealed_session_fuzz::{codec, now};
 
-/// Session id, subject, and values stored with `insert_raw`.
-type Input = ([u8; 16], Option<String>, Vec<(String, Vec<u8>)>);
+/// Session id, subject with its generation, and values stored with `insert_raw`.
+type Input = ([u8; 16], Option<(String, u64)>, Vec<(String, Vec<u8>)>);
 
 fuzz_target!(|input: Input| {
     let (id, subject, values) = input;
-    if id == REVOKED_ID || subject.as_deref() == Some(REVOKED_SUBJECT) {
-        return;
-    }
     let mut state = SessionState::with_id(SessionId::from_bytes(id), now());
-    state.set_subject(subject);
+    if let Some((name, generation)) = subject {
+        state.set_subject(name, Generation::new(generation));
+    }
     for (key, bytes) in values {
         state.insert_raw(&key, bytes);
     }
@@ -35,7 +34,9 @@ fuzz_target!(|input: Input| {
                     }
                     Err(other) => panic!("{other:?}"),
                 }
-                let opened = codec.open(&cookie).expect("a sealed cookie opens");
+                let opened = codec
+                    .open_at(&cookie, now())
+                    .expect("a sealed cookie opens");
                 assert_eq!(opened.state(), &state);
             }
             Err(err) => {

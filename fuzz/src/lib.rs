@@ -1,4 +1,5 @@
-//! Fixtures shared by the fuzz targets: fixed keys, a stopped clock, and codecs built from them.
+//! Fixtures shared by the fuzz targets: fixed keys, a fixed "now", the codecs built from them,
+//! and the lifecycles that add the revocation check on top.
 //!
 //! The recipe is repeated in `crates/sealed-session/tests/api/fuzz_seeds.rs`, which writes the
 //! seed corpus: the seeds only open (and so only reach the code past authentication) while both
@@ -8,16 +9,21 @@
 use std::sync::{Arc, OnceLock};
 
 use sealed_session::{
-    Codec, KeyRing, ManualClock, MemoryRevocationStore, Mode, SecretKey, SessionId, SessionState,
+    Codec, KeyRing, Lifecycle, ManualClock, Mode, Revocation, SecretKey, SessionId, UnixTime,
 };
 use time::{Duration, OffsetDateTime};
 
-/// The codecs' clock: 2030-03-17 17:46:40 UTC, never moving, so seeds never expire.
+/// The fixed "now": 2030-03-17 17:46:40 UTC. The codecs open at it and the lifecycles' clock
+/// is stopped there, so seeds never expire.
 pub const NOW_UNIX: i64 = 1_900_000_000;
-/// Sessions of this subject are revoked (`revoke_subject`) when the codecs are built.
+/// Every session of this subject signed in before the lifecycles were built (generation 0) is
+/// logged out (`Lifecycle::revoke_subject`).
 pub const REVOKED_SUBJECT: &str = "revoked-subject";
-/// This session id is revoked (`revoke`) when the codecs are built.
+/// This session id, without a subject, is revoked in the lifecycles' store.
 pub const REVOKED_ID: [u8; 16] = [0xee; 16];
+/// The lifecycles' cookie name (the codec default, rather than the lifecycle's `__Host-id`, so
+/// the codecs and the lifecycles open the same cookies).
+pub const COOKIE_NAME: &str = "id";
 /// Sessions created before `NOW_UNIX - NOT_BEFORE_AGO` are refused with `NotBefore`.
 pub const NOT_BEFORE_AGO: i64 = 6 * 3600;
 
@@ -48,8 +54,8 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(NOW_UNIX).expect("in range")
 }
 
-/// The codec of each mode: default name `id` and timeouts, a stopped clock, a "not before" time
-/// and a revocation store holding one revoked id and one revoked subject.
+/// The codec of each mode: default name `id` and timeouts, and a "not before" time. Pure: open
+/// with [`now`], and ask the [`lifecycle`] of the mode about revocation.
 pub fn codecs() -> &'static [Codec; 2] {
     static CODECS: OnceLock<[Codec; 2]> = OnceLock::new();
     CODECS.get_or_init(|| [build(Mode::Encrypted), build(Mode::Signed)])
@@ -63,16 +69,53 @@ pub fn codec(mode: Mode) -> &'static Codec {
     }
 }
 
+/// The lifecycle of each mode: the codec's settings under [`COOKIE_NAME`], a clock stopped at
+/// [`now`], and a revocation store holding [`REVOKED_ID`] and [`REVOKED_SUBJECT`].
+pub fn lifecycles() -> &'static [Lifecycle; 2] {
+    static LIFECYCLES: OnceLock<[Lifecycle; 2]> = OnceLock::new();
+    LIFECYCLES.get_or_init(|| {
+        [
+            build_lifecycle(Mode::Encrypted),
+            build_lifecycle(Mode::Signed),
+        ]
+    })
+}
+
+/// The lifecycle of `mode` from [`lifecycles`].
+pub fn lifecycle(mode: Mode) -> &'static Lifecycle {
+    match mode {
+        Mode::Signed => &lifecycles()[1],
+        _ => &lifecycles()[0],
+    }
+}
+
 fn build(mode: Mode) -> Codec {
-    let codec = Codec::builder(ring())
+    Codec::builder(ring())
         .mode(mode)
-        .clock(Arc::new(ManualClock::new(now())))
         .not_before(now() - Duration::seconds(NOT_BEFORE_AGO))
-        .revocation_store(Arc::new(MemoryRevocationStore::new()))
+        .build()
+        .expect("valid settings")
+}
+
+fn build_lifecycle(mode: Mode) -> Lifecycle {
+    let lifecycle = Lifecycle::builder(ring())
+        .mode(mode)
+        .cookie_name(COOKIE_NAME)
+        .not_before(now() - Duration::seconds(NOT_BEFORE_AGO))
+        .clock(Arc::new(ManualClock::new(now())))
         .build()
         .expect("valid settings");
-    let revoked = SessionState::with_id(SessionId::from_bytes(REVOKED_ID), now());
-    codec.revoke(&revoked);
-    codec.revoke_subject(REVOKED_SUBJECT);
-    codec
+    let revoked = Revocation::Session {
+        id: SessionId::from_bytes(REVOKED_ID),
+        subject: None,
+        until: UnixTime::MAX,
+    };
+    lifecycle
+        .revocation_store()
+        .revoke(revoked, UnixTime::from(now()))
+        .expect("room in an empty store");
+    lifecycle
+        .revoke_subject(REVOKED_SUBJECT)
+        .expect("room in the store");
+    lifecycle
 }

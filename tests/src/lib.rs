@@ -5,9 +5,73 @@ use std::sync::Arc;
 
 use actix_web::cookie::Cookie;
 use actix_web::{App, HttpResponse, get, web};
-use sealed_session::{KeyRing, ManualClock, SecretKey};
+use sealed_session::{KeyRing, ManualClock, MemoryRevocationStore, RevocationStore, SecretKey};
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
+use sealed_session_redis::RedisRevocationStore;
 use time::OffsetDateTime;
+
+/// The revocation backends the acceptance suite runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// The embedded `MemoryRevocationStore`.
+    Memory,
+    /// `RedisRevocationStore` on the test run's redis-server (`REDIS_URL`), under a key prefix
+    /// of this app's own.
+    Redis,
+}
+
+impl Store {
+    /// A fresh, empty store of this kind (connected and loaded, for Redis).
+    pub fn make(self) -> Arc<dyn RevocationStore> {
+        self.make_pair().0
+    }
+
+    /// What two instances of one application share: the same memory store twice, or two Redis
+    /// stores (one per instance) on one fresh key prefix.
+    pub fn make_pair(self) -> (Arc<dyn RevocationStore>, Arc<dyn RevocationStore>) {
+        match self {
+            Self::Memory => {
+                let store: Arc<dyn RevocationStore> = Arc::new(MemoryRevocationStore::new());
+                (Arc::clone(&store), store)
+            }
+            Self::Redis => {
+                let prefix = format!(
+                    "test:{}:",
+                    sealed_session::SessionId::random().expect("random id")
+                );
+                let connect = || {
+                    let store = RedisRevocationStore::builder(redis_url())
+                        .prefix(prefix.clone())
+                        .build()
+                        .expect("valid Redis settings");
+                    assert!(
+                        store.wait_until_connected(std::time::Duration::from_secs(10)),
+                        "Redis at REDIS_URL answers"
+                    );
+                    Arc::new(store) as Arc<dyn RevocationStore>
+                };
+                (connect(), connect())
+            }
+        }
+    }
+}
+
+/// Polls `check` (every 5 ms, at most 5 s) until it holds: what another instance sees through
+/// Redis arrives a moment later. Panics, naming `what`, if it never does.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 5 s: {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
 
 /// A running app and the clock its middleware reads.
 #[allow(missing_debug_implementations)] // `actix_test::TestServer` has no `Debug`.
@@ -97,13 +161,26 @@ async fn unwrapped(session: Session) -> HttpResponse {
 }
 
 impl TestApp {
-    /// The login app with `ring`, configured by `configure` (the clock is set here).
+    /// The login app with `ring` and an in-memory revocation store, configured by `configure`
+    /// (the clock is set here).
     pub fn start(
         ring: KeyRing,
         configure: impl FnOnce(CookieSessionBuilder) -> CookieSessionBuilder,
     ) -> Self {
+        Self::start_on(Store::Memory, ring, configure)
+    }
+
+    /// The login app with `ring` and a fresh revocation store of kind `store`, configured by
+    /// `configure` (the clock is set here; `configure` may still replace the store).
+    pub fn start_on(
+        store: Store,
+        ring: KeyRing,
+        configure: impl FnOnce(CookieSessionBuilder) -> CookieSessionBuilder,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(start_time()));
-        let builder = CookieSessionMiddleware::builder(ring).clock(clock.clone());
+        let builder = CookieSessionMiddleware::builder(ring)
+            .clock(clock.clone())
+            .revocation_store(store.make());
         let middleware = configure(builder)
             .build()
             .expect("valid test configuration");
@@ -113,7 +190,12 @@ impl TestApp {
     /// The login app with one fresh key and default settings (cookies not `Secure`, since the
     /// test server is plain HTTP and reqwest's jar honours `Secure`).
     pub fn default_app() -> Self {
-        Self::start(KeyRing::new(SecretKey::generate()), |b| {
+        Self::default_app_on(Store::Memory)
+    }
+
+    /// [`TestApp::default_app`] on a revocation store of kind `store`.
+    pub fn default_app_on(store: Store) -> Self {
+        Self::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
             b.cookie_secure(false)
         })
     }
@@ -321,4 +403,29 @@ impl Drop for RedisServer {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Instantiates each listed `async fn test(store: Store)` of the calling file once per
+/// revocation backend, as `memory::<test>` and `redis::<test>`: one acceptance suite for every
+/// store, as actix-session's `acceptance_test_suite` does.
+#[macro_export]
+macro_rules! acceptance_suite {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[actix_web::test]
+                async fn $test() {
+                    super::$test($crate::Store::Memory).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[actix_web::test]
+                async fn $test() {
+                    super::$test($crate::Store::Redis).await;
+                }
+            )*
+        }
+    };
 }

@@ -1,19 +1,20 @@
 //! `CookieSessionMiddleware` over real HTTP: each behaviour of the middleware, driven through the
-//! example login app with a real client.
+//! example login app with a real client. One acceptance suite, instantiated for every
+//! revocation backend (the memory store, and Redis on the test run's redis-server): see
+//! `acceptance_suite!` at the bottom.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use sealed_session::{Codec, KeyRing, ManualClock, Mode, SecretKey};
 use sealed_session_actix::{CookieSessionMiddleware, Persistence, RefreshPolicy, SessionConfig};
-use sealed_session_tests::{TestApp, is_removal};
+use sealed_session_tests::{Store, TestApp, is_removal};
 use time::Duration;
 
 const ID: &str = "id";
 
-#[actix_web::test]
-async fn read_after_write_with_a_real_cookie_jar() {
-    let app = TestApp::default_app();
+async fn read_after_write_with_a_real_cookie_jar(store: Store) {
+    let app = TestApp::default_app_on(store);
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -48,9 +49,8 @@ async fn read_after_write_with_a_real_cookie_jar() {
     assert_eq!(me["counter"], 3);
 }
 
-#[actix_web::test]
-async fn login_accepts_json_too() {
-    let app = TestApp::default_app();
+async fn login_accepts_json_too(store: Store) {
+    let app = TestApp::default_app_on(store);
     let res = reqwest::Client::new()
         .post(app.url("/login"))
         .json(&serde_json::json!({ "user": "bob" }))
@@ -61,9 +61,8 @@ async fn login_accepts_json_too() {
     assert!(res.headers().get("set-cookie").is_some());
 }
 
-#[actix_web::test]
-async fn untouched_sessions_set_no_cookie() {
-    let app = TestApp::default_app();
+async fn untouched_sessions_set_no_cookie(store: Store) {
+    let app = TestApp::default_app_on(store);
     // No cookie, only reads: nothing to write.
     let reply = app.get("/whoami", None).await;
     assert_eq!(reply.status, 200);
@@ -78,37 +77,63 @@ async fn untouched_sessions_set_no_cookie() {
     assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
 }
 
-#[actix_web::test]
-async fn renew_changes_the_id_keeps_data_and_revokes_the_old_id() {
-    let app = TestApp::default_app();
-    let before = app.post("/counter", None).await.new_value(ID).unwrap();
-    let old_id = app.get("/debug/session", Some((ID, &before))).await.json["id"].clone();
-    assert!(old_id.is_string());
+async fn login_starts_a_clean_session_and_a_planted_cookie_carries_nothing_over(store: Store) {
+    let app = TestApp::default_app_on(store);
+    // Someone who can set cookies for the site plants a session holding a value of theirs.
+    let planted = app.post("/counter", None).await.new_value(ID).unwrap();
+    let planted_id = app.get("/debug/session", Some((ID, &planted))).await.json["id"].clone();
+    assert!(planted_id.is_string());
 
     let reply = app
         .send(
             "POST",
             "/login",
-            Some(format!("{ID}={before}").as_bytes()),
+            Some(format!("{ID}={planted}").as_bytes()),
             Some(&[("user", "alice")]),
         )
         .await;
     let after = reply.new_value(ID).unwrap();
     let seen = app.get("/debug/session", Some((ID, &after))).await.json;
-    assert_ne!(seen["id"], old_id);
+    assert_ne!(seen["id"], planted_id, "a new id at sign-in");
     assert_eq!(seen["subject"], "alice");
     let me = app.get("/whoami", Some((ID, &after))).await.json;
-    assert_eq!(me["counter"], 1, "data survives the renewal");
+    assert_eq!(me["user"], "alice");
+    assert_eq!(
+        me["counter"], 0,
+        "no value of the planted session comes along"
+    );
 
-    // The pre-login cookie (fixation) no longer works.
-    let stale = app.get("/whoami", Some((ID, &before))).await;
-    assert_eq!(stale.json["counter"], 0);
-    assert_eq!(stale.json["refused"], "revoked");
+    // The planted cookie is worthless to its planter: it is still only the anonymous session
+    // it was (anonymous sessions are not revoked by default, see docs/security.md).
+    let stale = app.get("/whoami", Some((ID, &planted))).await.json;
+    assert_eq!(stale["user"], serde_json::Value::Null);
+    assert_eq!(stale["counter"], 1);
 }
 
-#[actix_web::test]
-async fn purge_removes_the_cookie_and_a_copy_taken_before_logout_is_refused() {
-    let app = TestApp::default_app();
+async fn signing_in_again_revokes_the_previous_signed_in_session(store: Store) {
+    let app = TestApp::default_app_on(store);
+    let first = app.login(ID, "alice").await;
+    let reply = app
+        .send(
+            "POST",
+            "/login",
+            Some(format!("{ID}={first}").as_bytes()),
+            Some(&[("user", "bob")]),
+        )
+        .await;
+    let second = reply.new_value(ID).unwrap();
+    assert_eq!(
+        app.get("/whoami", Some((ID, &second))).await.json["user"],
+        "bob"
+    );
+    assert_eq!(
+        app.get("/whoami", Some((ID, &first))).await.json["refused"],
+        "revoked"
+    );
+}
+
+async fn purge_removes_the_cookie_and_a_copy_taken_before_logout_is_refused(store: Store) {
+    let app = TestApp::default_app_on(store);
     let cookie = app.login(ID, "alice").await;
     let logout = app.post("/logout", Some((ID, &cookie))).await;
     assert_eq!(logout.status, 200);
@@ -121,9 +146,8 @@ async fn purge_removes_the_cookie_and_a_copy_taken_before_logout_is_refused() {
     assert!(is_removal(replay.cookie(ID).expect("removal cookie")));
 }
 
-#[actix_web::test]
-async fn bad_cookies_give_an_empty_session_a_200_and_a_removal_cookie() {
-    let app = TestApp::default_app();
+async fn bad_cookies_give_an_empty_session_a_200_and_a_removal_cookie(store: Store) {
+    let app = TestApp::default_app_on(store);
     let good = app.login(ID, "alice").await;
     let mut flipped = good.clone().into_bytes();
     let mid = flipped.len() / 2;
@@ -155,9 +179,8 @@ async fn bad_cookies_give_an_empty_session_a_200_and_a_removal_cookie() {
     assert_eq!(reply.json["refused"], "malformed");
 }
 
-#[actix_web::test]
-async fn expired_cookies_are_refused_with_their_reason() {
-    let app = TestApp::default_app();
+async fn expired_cookies_are_refused_with_their_reason(store: Store) {
+    let app = TestApp::default_app_on(store);
     let cookie = app.login(ID, "alice").await;
     app.clock.advance(Duration::hours(1));
     let reply = app.get("/whoami", Some((ID, &cookie))).await;
@@ -166,10 +189,9 @@ async fn expired_cookies_are_refused_with_their_reason() {
     assert!(is_removal(reply.cookie(ID).unwrap()));
 }
 
-#[actix_web::test]
-async fn idle_expiry_slides_with_the_refresh_interval() {
+async fn idle_expiry_slides_with_the_refresh_interval(store: Store) {
     // Idle 10 minutes, refresh when activity is 1 minute old (the default tenth).
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_secure(false).idle_timeout(Duration::minutes(10))
     });
     let mut cookie = app.login(ID, "alice").await;
@@ -200,9 +222,8 @@ async fn idle_expiry_slides_with_the_refresh_interval() {
     assert_eq!(reply.json["refused"], "expired_idle");
 }
 
-#[actix_web::test]
-async fn every_request_policy_reseals_each_read() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+async fn every_request_policy_reseals_each_read(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_secure(false).refresh(RefreshPolicy::EveryRequest)
     });
     let cookie = app.login(ID, "alice").await;
@@ -210,9 +231,8 @@ async fn every_request_policy_reseals_each_read() {
     assert!(reply.new_value(ID).is_some());
 }
 
-#[actix_web::test]
-async fn activity_never_extends_the_absolute_timeout() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+async fn activity_never_extends_the_absolute_timeout(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_secure(false)
             .idle_timeout(Duration::minutes(30))
             .absolute_timeout(Duration::hours(2))
@@ -286,9 +306,8 @@ async fn rotation_reseals_old_key_cookies_and_refuses_removed_keys() {
     );
 }
 
-#[actix_web::test]
-async fn too_large_is_an_error_at_insert_and_the_session_survives() {
-    let app = TestApp::default_app();
+async fn too_large_is_an_error_at_insert_and_the_session_survives(store: Store) {
+    let app = TestApp::default_app_on(store);
     let cookie = app.login(ID, "alice").await;
     let cookie = app
         .post("/counter", Some((ID, &cookie)))
@@ -317,9 +336,8 @@ async fn too_large_is_an_error_at_insert_and_the_session_survives() {
     assert!(ID.len() + value.len() <= 4096);
 }
 
-#[actix_web::test]
-async fn the_largest_session_that_fits_keeps_fitting_as_it_ages() {
-    let app = TestApp::default_app();
+async fn the_largest_session_that_fits_keeps_fitting_as_it_ages(store: Store) {
+    let app = TestApp::default_app_on(store);
     let cookie = app.login(ID, "alice").await;
     // The counter exists before the session is filled, so later increments only change it.
     let mut cookie = app
@@ -354,11 +372,11 @@ async fn the_largest_session_that_fits_keeps_fitting_as_it_ages() {
     }
 }
 
-#[actix_web::test]
-async fn default_cookie_attributes_are_safe() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| b);
+async fn default_cookie_attributes_are_safe(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| b);
     let reply = app.post("/counter", None).await;
-    let cookie = reply.cookie(ID).unwrap();
+    // Secure by default, so named `__Host-id`: no subdomain can plant or shadow it.
+    let cookie = reply.cookie("__Host-id").unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.secure(), Some(true));
     assert_eq!(cookie.same_site(), Some(actix_web::cookie::SameSite::Lax));
@@ -367,9 +385,8 @@ async fn default_cookie_attributes_are_safe() {
     assert_eq!(cookie.max_age(), Some(Duration::hours(1)));
 }
 
-#[actix_web::test]
-async fn configured_attributes_reach_the_set_and_the_removal_cookie() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+async fn configured_attributes_reach_the_set_and_the_removal_cookie(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_name("sess")
             .cookie_path("/")
             .cookie_domain("example.test")
@@ -394,9 +411,8 @@ async fn configured_attributes_reach_the_set_and_the_removal_cookie() {
     );
 }
 
-#[actix_web::test]
-async fn host_prefixed_and_browser_session_cookies() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+async fn host_prefixed_and_browser_session_cookies(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_name("__Host-id")
             .persistence(Persistence::BrowserSession)
     });
@@ -407,9 +423,8 @@ async fn host_prefixed_and_browser_session_cookies() {
     assert_eq!(cookie.max_age(), None, "browser-session cookie");
 }
 
-#[actix_web::test]
-async fn a_broken_neighbour_cookie_does_not_hide_ours_and_the_first_valid_copy_wins() {
-    let app = TestApp::default_app();
+async fn a_broken_neighbour_cookie_does_not_hide_ours_and_the_first_valid_copy_wins(store: Store) {
+    let app = TestApp::default_app_on(store);
     let alice = app.login(ID, "alice").await;
     let header = format!("junk=\u{0}; x=\"unterminated; {ID}=not-ours; {ID}={alice}; other=1");
     let mut bytes = header.into_bytes();
@@ -422,17 +437,15 @@ async fn a_broken_neighbour_cookie_does_not_hide_ours_and_the_first_valid_copy_w
     assert!(reply.set_cookies.is_empty(), "a valid copy was found");
 }
 
-#[actix_web::test]
-async fn the_extractor_without_the_middleware_is_an_opaque_500() {
-    let app = TestApp::default_app();
+async fn the_extractor_without_the_middleware_is_an_opaque_500(store: Store) {
+    let app = TestApp::default_app_on(store);
     let res = reqwest::get(app.url("/unwrapped")).await.unwrap();
     assert_eq!(res.status(), 500);
     assert_eq!(res.text().await.unwrap(), "", "no internals in the body");
 }
 
-#[actix_web::test]
-async fn signed_mode_cookies_are_readable_but_not_forgeable() {
-    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+async fn signed_mode_cookies_are_readable_but_not_forgeable(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_secure(false).mode(Mode::Signed)
     });
     let cookie = app.login(ID, "alice").await;
@@ -495,9 +508,8 @@ async fn configuration_files_build_the_same_middleware() {
     assert!(serde_json::from_str::<SessionConfig>(&typo).is_err());
 }
 
-#[actix_web::test]
-async fn signing_out_other_devices_keeps_this_session() {
-    let app = TestApp::default_app();
+async fn signing_out_other_devices_keeps_this_session(store: Store) {
+    let app = TestApp::default_app_on(store);
     let laptop = app.login(ID, "alice").await;
     let phone = app.login(ID, "alice").await;
 
@@ -521,3 +533,26 @@ async fn signing_out_other_devices_keeps_this_session() {
         "alice"
     );
 }
+
+sealed_session_tests::acceptance_suite!(
+    read_after_write_with_a_real_cookie_jar,
+    login_accepts_json_too,
+    untouched_sessions_set_no_cookie,
+    login_starts_a_clean_session_and_a_planted_cookie_carries_nothing_over,
+    signing_in_again_revokes_the_previous_signed_in_session,
+    purge_removes_the_cookie_and_a_copy_taken_before_logout_is_refused,
+    bad_cookies_give_an_empty_session_a_200_and_a_removal_cookie,
+    expired_cookies_are_refused_with_their_reason,
+    idle_expiry_slides_with_the_refresh_interval,
+    every_request_policy_reseals_each_read,
+    activity_never_extends_the_absolute_timeout,
+    too_large_is_an_error_at_insert_and_the_session_survives,
+    the_largest_session_that_fits_keeps_fitting_as_it_ages,
+    default_cookie_attributes_are_safe,
+    configured_attributes_reach_the_set_and_the_removal_cookie,
+    host_prefixed_and_browser_session_cookies,
+    a_broken_neighbour_cookie_does_not_hide_ours_and_the_first_valid_copy_wins,
+    the_extractor_without_the_middleware_is_an_opaque_500,
+    signed_mode_cookies_are_readable_but_not_forgeable,
+    signing_out_other_devices_keeps_this_session,
+);

@@ -1,20 +1,29 @@
-//! Memory per revoked session in `MemoryRevocationStore` (also the local copy of the Redis
-//! store), counted by the global allocator. Its own binary with a single test, because the
-//! counting allocator sees every allocation of the process.
+//! Memory per entry in `MemoryRevocationStore` (also the local copy of the Redis store), counted
+//! by the global allocator: anonymous revoked sessions, subjects logged out everywhere, and
+//! subjects with one revoked session. Its own binary with a single test, because the counting
+//! allocator sees every allocation of the process.
 //!
 //! `cargo test -p sealed-session-tests --test revocation_memory -- --nocapture` prints the table
 //! quoted in `docs/revocation.md`.
 
 use std::alloc::System;
 
-use sealed_session::{MemoryRevocationStore, RevocationStore, SessionId};
+use sealed_session::{
+    Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject, UnixTime,
+};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-/// The budget: a million logouts in 64 MiB.
+/// The budget for an anonymous revoked session: a million logouts in 64 MiB.
 const MAX_BYTES_PER_ENTRY: usize = 64;
+/// The budget for a subject (a user logged out within an absolute timeout), with one revoked
+/// session or a generation: a million users in 160 MiB.
+const MAX_BYTES_PER_SUBJECT: usize = 160;
+
+const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
+const UNTIL: UnixTime = UnixTime::from_secs(2_000_000_000);
 
 /// Uniformly random ids without a system call each (splitmix64), like the ones we draw.
 fn ids(n: usize) -> Vec<SessionId> {
@@ -36,15 +45,54 @@ fn ids(n: usize) -> Vec<SessionId> {
         .collect()
 }
 
-/// Bytes the allocator holds for a store of `n` revoked sessions (store included).
-fn bytes_for(ids: &[SessionId]) -> usize {
+/// What one entry of the measured kind is.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// An anonymous session (with `revoke_anonymous_sessions`).
+    Anonymous,
+    /// A user logged out everywhere: a generation.
+    Generation,
+    /// A user with one revoked session.
+    OneSession,
+}
+
+/// Bytes the allocator holds for a store of `ids.len()` entries of `kind` (store included).
+fn bytes_for(ids: &[SessionId], kind: Kind) -> usize {
+    let subjects: Vec<String> = match kind {
+        Kind::Anonymous => Vec::new(),
+        // User ids as applications use them: a short number-like string.
+        _ => (0..ids.len()).map(|n| format!("user-{n}")).collect(),
+    };
     let region = Region::new(GLOBAL);
-    let store = MemoryRevocationStore::new();
-    for id in ids {
-        store.revoke(*id, 2_000_000_000, 1_900_000_000);
+    let store = MemoryRevocationStore::with_limits(
+        sealed_session::RevocationLimits::new().total(4 * ids.len()),
+    );
+    for (n, id) in ids.iter().enumerate() {
+        let revocation = match kind {
+            Kind::Anonymous => Revocation::Session {
+                id: *id,
+                subject: None,
+                until: UNTIL,
+            },
+            Kind::Generation => Revocation::Subject {
+                subject: subjects[n].clone(),
+                generation: Generation::new(1),
+                until: UNTIL,
+            },
+            Kind::OneSession => Revocation::Session {
+                id: *id,
+                subject: Some(Subject::new(subjects[n].clone(), Generation::ZERO)),
+                until: UNTIL,
+            },
+        };
+        store.revoke(revocation, NOW).expect("within the limit");
     }
     let change = region.change();
-    assert_eq!(store.len(), ids.len());
+    let expected = match kind {
+        Kind::OneSession => 2 * ids.len(),
+        _ => ids.len(),
+    };
+    assert_eq!(store.len(), expected);
     let held = change.bytes_allocated as isize - change.bytes_deallocated as isize
         + change.bytes_reallocated;
     drop(store);
@@ -52,20 +100,24 @@ fn bytes_for(ids: &[SessionId]) -> usize {
 }
 
 #[test]
-fn a_million_revoked_sessions_fit_in_64_mib() {
+fn a_million_revoked_sessions_or_subjects_fit_their_budgets() {
     let all = ids(1_000_000);
-    println!("| revoked sessions | bytes held | bytes per session |");
-    println!("|---:|---:|---:|");
-    for n in [10_000, 100_000, 500_000, 1_000_000] {
-        let bytes = bytes_for(&all[..n]);
-        let per_entry = bytes as f64 / n as f64;
-        println!("| {n} | {bytes} | {per_entry:.1} |");
-        // Below ~100k the fixed cost of 256 cache-line-padded shards (32 KiB) weighs in.
-        if n >= 100_000 {
+    println!("| entries | kind | bytes held | bytes per entry |");
+    println!("|---:|---|---:|---:|");
+    for (kind, budget) in [
+        (Kind::Anonymous, MAX_BYTES_PER_ENTRY),
+        (Kind::Generation, MAX_BYTES_PER_SUBJECT),
+        (Kind::OneSession, MAX_BYTES_PER_SUBJECT),
+    ] {
+        for n in [100_000, 1_000_000] {
+            let bytes = bytes_for(&all[..n], kind);
+            let per_entry = bytes as f64 / n as f64;
+            println!("| {n} | {kind:?} | {bytes} | {per_entry:.1} |");
+            // Below ~100k the fixed cost of 512 cache-line-padded shards (64 KiB) weighs in.
             assert!(
-                bytes <= n * MAX_BYTES_PER_ENTRY,
-                "{n} revoked sessions take {per_entry:.1} bytes each, over the budget of \
-                 {MAX_BYTES_PER_ENTRY}"
+                bytes <= n * budget,
+                "{n} entries of {kind:?} take {per_entry:.1} bytes each, over the budget of \
+                 {budget}"
             );
         }
     }

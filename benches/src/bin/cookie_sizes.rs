@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use sealed_session::{Codec, KeyRing, Mode, SecretKey};
+use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
 use sealed_session_benches::{
     ActixCookie, Fixture, large_session, large_value, signed_body, typical_session,
 };
@@ -58,7 +58,9 @@ fn main() {
     report("typical", &typical, &encrypted, &signed, &actix);
 
     // Where our typical cookie's bytes go (base64 adds a third on top of the raw envelope).
-    let empty = encrypted.new_session().expect("session id");
+    let empty = encrypted
+        .new_session(SystemClock.now())
+        .expect("session id");
     let fixed_body = signed_body(&signed.seal(&empty).expect("seals")).len();
     let value = encrypted.seal(&typical.state).expect("seals");
     let raw = value.len() * 3 / 4;

@@ -1,60 +1,33 @@
-//! Building the middleware: a builder for code, a serde type for configuration files.
+//! Building the middleware: a builder for code, a serde type for configuration files. Both
+//! only collect settings for `sealed_session::LifecycleBuilder`, which checks them.
 
 use std::sync::Arc;
 
 use actix_web::cookie::SameSite;
 use sealed_session::{
-    Clock, Codec, CodecBuilder, ConfigError, KeyRing, MemoryRevocationStore, Mode, RevocationStore,
+    Clock, ConfigError, KeyRing, LifecycleBuilder, Mode, Persistence, RefreshPolicy,
+    RevocationStore,
 };
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::cookie::{CookieAttributes, Persistence};
-use crate::metrics::KeyUsage;
 use crate::middleware::CookieSessionMiddleware;
-
-/// When an unchanged session is sealed again to slide its idle deadline.
-///
-/// A changed session is always re-sealed, and so is one opened with an older key during a
-/// rotation; this policy is about sessions the request only read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RefreshPolicy {
-    /// Re-seal when the last recorded activity is at least this old. Reads within the interval
-    /// write no cookie, so they can't overwrite a concurrent write's cookie, and responses stay
-    /// small. The idle deadline lags real activity by at most the interval.
-    Interval(Duration),
-    /// Re-seal on every request that has a session (`Set-Cookie` on every response).
-    ///
-    /// # Performance impact
-    /// One seal and one `Set-Cookie` header per request, and every read-only request can
-    /// overwrite the cookie of a concurrent write with older data.
-    EveryRequest,
-}
-
-/// Fraction of the idle timeout used as the default refresh interval.
-const DEFAULT_REFRESH_DIVISOR: i32 = 10;
-
-/// Shared, immutable settings of one middleware.
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) codec: Codec,
-    pub(crate) attributes: CookieAttributes,
-    pub(crate) refresh: RefreshPolicy,
-    pub(crate) usage: KeyUsage,
-}
 
 /// Builds a [`CookieSessionMiddleware`]. Every setting is checked by
 /// [`CookieSessionBuilder::build`].
 ///
 /// # Defaults
-/// - cookie `id`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, persistent (`Max-Age` = what is
-///   left of the session's life)
+/// - cookie `__Host-id` (when `Secure` with `Path=/` and no `Domain`; `__Secure-id` with another
+///   path or a domain; `id` in plain-HTTP development mode), `Path=/`, `Secure`, `HttpOnly`,
+///   `SameSite=Lax`, persistent (`Max-Age` = what is left of the session's life, at most 400
+///   days)
 /// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours
 /// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
 /// - a 4096-byte budget for the cookie's name plus value
-/// - an in-memory revocation store, so `purge` and `renew` really revoke on one instance (with
-///   the `redis` feature, [`CookieSessionBuilder::redis_revocation`] shares it between instances)
+/// - an in-memory revocation store, so `purge` really revokes on one instance (with the `redis`
+///   feature, [`CookieSessionBuilder::redis_revocation`] shares it between instances); sessions
+///   without a subject are not revoked (see
+///   [`CookieSessionBuilder::revoke_anonymous_sessions`])
 ///
 /// ```
 /// use sealed_session::{KeyRing, Mode, SecretKey};
@@ -81,11 +54,7 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 #[must_use]
 pub struct CookieSessionBuilder {
-    codec: CodecBuilder,
-    idle: Duration,
-    attributes: CookieAttributes,
-    refresh: Option<RefreshPolicy>,
-    revocation: Option<Arc<dyn RevocationStore>>,
+    lifecycle: LifecycleBuilder,
     /// A Redis store to start at `build`, with the middleware's clock.
     #[cfg(feature = "redis")]
     redis: Option<sealed_session_redis::RedisConfig>,
@@ -96,11 +65,7 @@ pub struct CookieSessionBuilder {
 impl CookieSessionBuilder {
     pub(crate) fn new(ring: KeyRing) -> Self {
         Self {
-            codec: Codec::builder(ring),
-            idle: sealed_session::DEFAULT_IDLE_TIMEOUT,
-            attributes: CookieAttributes::default(),
-            refresh: None,
-            revocation: None,
+            lifecycle: sealed_session::Lifecycle::builder(ring),
             #[cfg(feature = "redis")]
             redis: None,
             #[cfg(feature = "redis")]
@@ -108,106 +73,111 @@ impl CookieSessionBuilder {
         }
     }
 
-    /// The cookie's name. Defaults to `id`. Prefer `__Host-id` on HTTPS sites: browsers then
-    /// refuse the cookie from subdomains and over plain HTTP.
-    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.codec = self.codec.cookie_name(name);
+    fn map(mut self, f: impl FnOnce(LifecycleBuilder) -> LifecycleBuilder) -> Self {
+        self.lifecycle = f(self.lifecycle);
         self
+    }
+
+    /// The cookie's name. Defaults to `__Host-id` on a `Secure` cookie (browsers then refuse
+    /// it from subdomains and over plain HTTP), `id` in plain-HTTP development mode.
+    pub fn cookie_name(self, name: impl Into<String>) -> Self {
+        self.map(|b| b.cookie_name(name))
     }
 
     /// Encrypted (default) or signed.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.codec = self.codec.mode(mode);
-        self
+    pub fn mode(self, mode: Mode) -> Self {
+        self.map(|b| b.mode(mode))
     }
 
-    /// Sessions idle this long are refused. Defaults to 1 hour.
+    /// Sessions idle this long are refused. Defaults to 1 hour; at most 400 days.
     #[doc(alias = "inactivity_timeout")]
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle = timeout;
-        self.codec = self.codec.idle_timeout(timeout);
-        self
+    pub fn idle_timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.idle_timeout(timeout))
     }
 
     /// Sessions this old are refused however active (activity never extends it). Defaults to
-    /// 24 hours.
+    /// 24 hours; at most 400 days.
     #[doc(alias = "session_ttl")]
     #[doc(alias = "max_age")]
-    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
-        self.codec = self.codec.absolute_timeout(timeout);
-        self
+    pub fn absolute_timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.absolute_timeout(timeout))
     }
 
     /// When unchanged sessions are re-sealed. Defaults to
     /// [`RefreshPolicy::Interval`] of a tenth of the idle timeout.
     #[doc(alias = "ttl_extension_policy")]
-    pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
-        self.refresh = Some(policy);
-        self
+    pub fn refresh(self, policy: RefreshPolicy) -> Self {
+        self.map(|b| b.refresh(policy))
     }
 
     /// Refuses every session created before `time`: logs everyone out without a key change.
-    pub fn not_before(mut self, time: OffsetDateTime) -> Self {
-        self.codec = self.codec.not_before(time);
-        self
+    pub fn not_before(self, time: OffsetDateTime) -> Self {
+        self.map(|b| b.not_before(time))
     }
 
     /// Budget for the cookie's name plus value, in bytes. Defaults to 4096.
-    pub fn size_limit(mut self, limit: usize) -> Self {
-        self.codec = self.codec.size_limit(limit);
-        self
+    pub fn size_limit(self, limit: usize) -> Self {
+        self.map(|b| b.size_limit(limit))
     }
 
     /// The cookie's `Path`. Defaults to `/`.
-    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
-        self.attributes.path = path.into();
-        self
+    pub fn cookie_path(self, path: impl Into<String>) -> Self {
+        self.map(|b| b.cookie_path(path))
     }
 
     /// The cookie's `Domain`. Defaults to none (this host only).
-    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
-        self.attributes.domain = Some(domain.into());
-        self
+    pub fn cookie_domain(self, domain: impl Into<String>) -> Self {
+        self.map(|b| b.cookie_domain(domain))
     }
 
     /// The `Secure` attribute. Defaults to `true`.
     ///
     /// Turn it off only for local development over plain HTTP: without it, anyone on the
     /// network path can read and replay the session cookie.
-    pub fn cookie_secure(mut self, secure: bool) -> Self {
-        self.attributes.secure = secure;
-        self
+    pub fn cookie_secure(self, secure: bool) -> Self {
+        self.map(|b| b.cookie_secure(secure))
     }
 
     /// The `HttpOnly` attribute. Defaults to `true`, so scripts (and XSS) can't read the cookie.
-    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
-        self.attributes.http_only = http_only;
-        self
+    pub fn cookie_http_only(self, http_only: bool) -> Self {
+        self.map(|b| b.cookie_http_only(http_only))
     }
 
     /// The `SameSite` attribute. Defaults to `Lax`, which blocks cross-site POSTs (CSRF) but keeps
     /// the user signed in when following a link to the site.
-    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
-        self.attributes.same_site = same_site;
-        self
+    pub fn cookie_same_site(self, same_site: SameSite) -> Self {
+        let same_site = match same_site {
+            SameSite::Strict => sealed_session::SameSite::Strict,
+            SameSite::Lax => sealed_session::SameSite::Lax,
+            SameSite::None => sealed_session::SameSite::None,
+        };
+        self.map(|b| b.cookie_same_site(same_site))
     }
 
     /// Persistent (default) or browser-session cookie.
-    pub fn persistence(mut self, persistence: Persistence) -> Self {
-        self.attributes.persistence = persistence;
-        self
+    pub fn persistence(self, persistence: Persistence) -> Self {
+        self.map(|b| b.persistence(persistence))
+    }
+
+    /// Also revoke sessions without a subject when they are renewed or purged. Defaults to
+    /// `false`: see `sealed_session::LifecycleBuilder::revoke_anonymous_sessions`.
+    pub fn revoke_anonymous_sessions(self, revoke: bool) -> Self {
+        self.map(|b| b.revoke_anonymous_sessions(revoke))
     }
 
     /// The revocation store consulted on every request and written by `renew` and `purge`.
-    /// Defaults to a [`MemoryRevocationStore`] of this process; use a shared store when the
+    /// Defaults to a `MemoryRevocationStore` of this process; use a shared store when the
     /// application runs on several instances. Replaces any earlier choice of store.
-    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.revocation = Some(store);
+    pub fn revocation_store(self, store: Arc<dyn RevocationStore>) -> Self {
+        #[cfg(feature = "redis")]
+        let mut this = self;
+        #[cfg(not(feature = "redis"))]
+        let this = self;
         #[cfg(feature = "redis")]
         {
-            self.redis = None;
+            this.redis = None;
         }
-        self
+        this.map(|b| b.revocation_store(store))
     }
 
     /// Shares revocations between every instance through Redis (feature `redis`): the store is
@@ -233,68 +203,45 @@ impl CookieSessionBuilder {
     #[doc(alias = "redis")]
     pub fn redis_revocation(mut self, config: sealed_session_redis::RedisConfig) -> Self {
         self.redis = Some(config);
-        self.revocation = None;
         self
     }
 
     /// Where the time comes from (for tests). Defaults to the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+        #[cfg(feature = "redis")]
+        let mut this = self;
+        #[cfg(not(feature = "redis"))]
+        let this = self;
         #[cfg(feature = "redis")]
         {
-            self.clock = Some(Arc::clone(&clock));
+            this.clock = Some(Arc::clone(&clock));
         }
-        self.codec = self.codec.clock(clock);
-        self
+        this.map(|b| b.clock(clock))
     }
 
     /// Checks the settings and builds the middleware.
     ///
     /// # Errors
-    /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout or size limit,
-    /// a refresh interval not shorter than the idle timeout, or cookie attributes browsers
-    /// would reject (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...).
+    /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout (more than 400
+    /// days, less than a second) or size limit, a refresh interval not shorter than the idle
+    /// timeout, or cookie attributes browsers would reject (`__Host-` without `Secure`,
+    /// `SameSite=None` without `Secure`, ...).
     pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
         #[cfg(feature = "redis")]
-        let revocation = match (self.revocation, self.redis) {
-            (None, Some(config)) => {
+        let lifecycle = match self.redis {
+            Some(config) => {
                 let config = match self.clock {
                     Some(clock) => config.clock(clock),
                     None => config,
                 };
-                Some(Arc::new(config.start()) as Arc<dyn RevocationStore>)
+                let store: Arc<dyn RevocationStore> = Arc::new(config.start());
+                self.lifecycle.revocation_store(store)
             }
-            (store, _) => store,
+            None => self.lifecycle,
         };
         #[cfg(not(feature = "redis"))]
-        let revocation = self.revocation;
-        let store = revocation.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
-        let codec = self.codec.revocation_store(store).build()?;
-        self.attributes.validate(codec.cookie_name())?;
-        let refresh = self
-            .refresh
-            .unwrap_or(RefreshPolicy::Interval(self.idle / DEFAULT_REFRESH_DIVISOR));
-        if let RefreshPolicy::Interval(interval) = refresh
-            && (interval.is_negative() || interval >= codec.idle_timeout())
-        {
-            return Err(ConfigError::InvalidTimeout {
-                setting: "refresh",
-                reason: "the refresh interval must be shorter than the idle timeout, or \
-                         sessions expire before they are refreshed: use a fraction of it",
-            });
-        }
-        if !self.attributes.secure {
-            tracing::warn!(
-                target: "sealed_session",
-                "session cookie is not `Secure`: fine for local plain-HTTP development only"
-            );
-        }
-        let usage = KeyUsage::new(codec.key_ring());
-        Ok(CookieSessionMiddleware::from_settings(Settings {
-            codec,
-            attributes: self.attributes,
-            refresh,
-            usage,
-        }))
+        let lifecycle = self.lifecycle;
+        Ok(CookieSessionMiddleware::from_lifecycle(lifecycle.build()?))
     }
 }
 
@@ -376,7 +323,7 @@ pub struct SessionConfig {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "store", rename_all = "lowercase")]
 enum RevocationConfig {
-    /// This process's own store, [`MemoryRevocationStore`].
+    /// This process's own store, `sealed_session::MemoryRevocationStore`.
     Memory,
     /// A Redis store shared by every instance.
     Redis(Box<sealed_session_redis::RedisConfig>),
@@ -400,6 +347,8 @@ enum SameSiteConfig {
 impl SessionConfig {
     /// A builder with these settings, to add what configuration can't hold (a custom
     /// revocation store, a clock) before [`CookieSessionBuilder::build`].
+    ///
+    /// Timeouts past 400 days are refused by the build, with a message that says so.
     ///
     /// # Errors
     /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sealed_session::{SealError, ValueError};
+use sealed_session::{InsertError, RenewError, RevokeError, SealError, ValueError};
 
 /// A value could not be stored in the session. The session is left as it was.
 ///
@@ -24,6 +24,13 @@ pub enum SessionInsertError {
     Encode(ValueError),
     /// Sealing failed for another reason (the OS random generator failed).
     Seal(SealError),
+    /// The subject is longer than `sealed_session::MAX_SUBJECT_LEN` bytes.
+    SubjectTooLong {
+        /// Bytes given.
+        len: usize,
+        /// The most accepted.
+        max: usize,
+    },
 }
 
 impl fmt::Display for SessionInsertError {
@@ -36,6 +43,11 @@ impl fmt::Display for SessionInsertError {
             .fmt(f),
             Self::Encode(err) => err.fmt(f),
             Self::Seal(err) => err.fmt(f),
+            Self::SubjectTooLong { len, max } => InsertError::SubjectTooLong {
+                len: *len,
+                max: *max,
+            }
+            .fmt(f),
         }
     }
 }
@@ -45,23 +57,20 @@ impl std::error::Error for SessionInsertError {
         match self {
             Self::Encode(err) => Some(err),
             Self::Seal(err) => Some(err),
-            Self::TooLarge { .. } => None,
+            Self::TooLarge { .. } | Self::SubjectTooLong { .. } => None,
         }
     }
 }
 
-impl From<SealError> for SessionInsertError {
-    fn from(err: SealError) -> Self {
+impl From<InsertError> for SessionInsertError {
+    fn from(err: InsertError) -> Self {
         match err {
-            SealError::TooLarge { size, limit } => Self::TooLarge { size, limit },
-            other => Self::Seal(other),
+            InsertError::TooLarge { size, limit } => Self::TooLarge { size, limit },
+            InsertError::Encode(err) => Self::Encode(err),
+            InsertError::SubjectTooLong { len, max } => Self::SubjectTooLong { len, max },
+            // `InsertError` is non-exhaustive; what remains is a failure to seal.
+            _ => Self::Seal(SealError::Randomness),
         }
-    }
-}
-
-impl From<ValueError> for SessionInsertError {
-    fn from(err: ValueError) -> Self {
-        Self::Encode(err)
     }
 }
 
@@ -72,6 +81,62 @@ impl ResponseError for SessionInsertError {
 
     fn error_response(&self) -> HttpResponse {
         HttpResponse::InternalServerError().finish()
+    }
+}
+
+/// A renewal, sign-in or logout could not be carried out; the session is left as it was
+/// (except after [`RevokeError::Superseded`], when the session had been logged out meanwhile and
+/// is purged).
+///
+/// As a response: `503 Service Unavailable` when the revocation could not be recorded (answer
+/// "try again": a logout is never reported as done when a copy of the cookie would outlive it),
+/// `401 Unauthorized` when the session had been logged out meanwhile, an opaque `500`
+/// otherwise. The body is empty; the details are for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionError(RenewError);
+
+impl SessionError {
+    /// What went wrong.
+    pub fn kind(&self) -> &RenewError {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<RenewError> for SessionError {
+    fn from(err: RenewError) -> Self {
+        Self(err)
+    }
+}
+
+impl From<RevokeError> for SessionError {
+    fn from(err: RevokeError) -> Self {
+        Self(RenewError::Revoke(err))
+    }
+}
+
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            RenewError::Revoke(RevokeError::Superseded { .. }) => StatusCode::UNAUTHORIZED,
+            RenewError::Revoke(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::new(self.status_code())
     }
 }
 

@@ -6,8 +6,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 
 use crate::error::MissingMiddleware;
-use crate::middleware::LOG_TARGET;
 use crate::session::Session;
+use sealed_session::LOG_TARGET;
 
 impl FromRequest for Session {
     type Error = MissingMiddleware;

@@ -2,8 +2,11 @@
 //!
 //! [`CookieSessionMiddleware`] keeps each session in an XChaCha20-Poly1305-sealed cookie
 //! (see the `sealed-session` crate): nothing to store per session on the server, but keys that
-//! rotate from configuration, idle and absolute expiry enforced on every request, `renew` at
-//! login against session fixation, and `purge` that really logs out through a revocation list.
+//! rotate from configuration, idle and absolute expiry enforced on every request, `sign_in`
+//! against session fixation, and `purge` that really logs out through a revocation list.
+//!
+//! The crate is a thin adapter: every decision (which cookie value to open, what renew and the
+//! logouts do, what the response's cookie must be) is made by `sealed_session::Lifecycle`.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, post};
@@ -12,8 +15,7 @@
 //!
 //! #[post("/login")]
 //! async fn login(session: Session) -> actix_web::Result<HttpResponse> {
-//!     session.renew()?;                 // new id: a cookie planted before login is worthless
-//!     session.set_subject("user-42")?;  // for "log out everywhere"
+//!     session.sign_in("user-42")?;      // new id, no pre-login values, subject for "log out everywhere"
 //!     session.insert("role", "admin")?; // fails here if the cookie would be too large
 //!     Ok(HttpResponse::Ok().finish())
 //! }
@@ -38,19 +40,18 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod config;
-mod cookie;
 mod error;
 mod extract;
-mod metrics;
 mod middleware;
 mod session;
 
-pub use config::{CookieSessionBuilder, RefreshPolicy, SessionConfig};
-pub use cookie::Persistence;
-pub use error::{MissingMiddleware, SessionGetError, SessionInsertError};
-pub use metrics::KeyUse;
-pub use middleware::{CookieSessionMiddleware, CookieSessionService, LOG_TARGET};
-pub use session::{IncomingCookie, Session, SessionStatus};
+pub use config::{CookieSessionBuilder, SessionConfig};
+pub use error::{MissingMiddleware, SessionError, SessionGetError, SessionInsertError};
+pub use middleware::{CookieSessionMiddleware, CookieSessionService};
+pub use sealed_session::{
+    IncomingCookie, KeyUse, LOG_TARGET, Persistence, RefreshPolicy, SessionStatus,
+};
+pub use session::Session;
 
 /// Re-exported so applications need one dependency: `SameSite` for the builder.
 pub use actix_web::cookie::SameSite;

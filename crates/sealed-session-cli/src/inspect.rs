@@ -199,8 +199,16 @@ impl<'a> Report<'a> {
         let state = self.state.as_ref()?;
         let now = self.now();
         Some((
-            Deadline::new(state.last_active_unix(), self.config.idle_timeout, now),
-            Deadline::new(state.created_unix(), self.config.absolute_timeout, now),
+            Deadline::new(
+                state.last_active_unix().secs(),
+                self.config.idle_timeout,
+                now,
+            ),
+            Deadline::new(
+                state.created_unix().secs(),
+                self.config.absolute_timeout,
+                now,
+            ),
         ))
     }
 
@@ -235,9 +243,10 @@ impl<'a> Report<'a> {
             line("session id", state.id().to_string());
             line(
                 "subject",
-                state
-                    .subject()
-                    .map_or_else(|| "(none)".to_owned(), |s| format!("{s:?}")),
+                state.subject_generation().map_or_else(
+                    || "(none)".to_owned(),
+                    |s| format!("{:?} (generation {})", s.name(), s.generation()),
+                ),
             );
             let now = self.now();
             line(
@@ -350,6 +359,7 @@ impl<'a> Report<'a> {
             let mut session = json!({
                 "id": state.id().to_string(),
                 "subject": state.subject(),
+                "subject_generation": state.subject_generation().map(|s| s.generation().get()),
                 "created": time_text(state.created()),
                 "last_active": time_text(state.last_active()),
                 "data": data,

@@ -8,9 +8,8 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 
-use sealed_session::{Codec, KeyRing, ManualClock, Mode, SecretKey};
+use sealed_session::{Codec, Generation, KeyRing, Mode, SecretKey};
 use time::{Duration, OffsetDateTime};
 
 /// The binary, with no key list inherited from the environment.
@@ -120,15 +119,13 @@ fn seal(
     age: Duration,
     idle: Duration,
 ) -> String {
-    let clock = Arc::new(ManualClock::new(now - age));
     let codec = Codec::builder(ring.clone())
         .mode(mode)
         .cookie_name(name)
-        .clock(clock)
         .build()
         .expect("valid codec");
-    let mut session = codec.new_session().expect("randomness");
-    session.set_subject(Some("user-42".to_owned()));
+    let mut session = codec.new_session(now - age).expect("randomness");
+    session.set_subject("user-42", Generation::new(1_893_455_000_000_000));
     session.insert("user_id", &42u64).expect("encodes");
     session.insert("name", "alice").expect("encodes");
     session.insert("admin", &true).expect("encodes");
@@ -214,7 +211,7 @@ fn inspect_shows_every_field_of_a_fresh_cookie() {
         .assert_stdout(&format!("key id       {} (primary)", key_id(&primary)))
         .assert_stdout(&format!("`{}` (fallback)", key_id(&fallback)))
         .assert_stdout("session id   ")
-        .assert_stdout("subject      \"user-42\"")
+        .assert_stdout("subject      \"user-42\" (generation 1893455000000000)")
         .assert_stdout("created      2029-12-31T23:30:00Z (30m ago)")
         .assert_stdout("last active  2029-12-31T23:55:00Z (5m ago)")
         .assert_stdout("idle         expires in 55m")
@@ -255,6 +252,10 @@ fn inspect_json_holds_the_same_facts() {
     assert_eq!(json["key_role"], "primary");
     assert_eq!(json["status"], "accepted");
     assert_eq!(json["session"]["subject"], "user-42");
+    assert_eq!(
+        json["session"]["subject_generation"],
+        1_893_455_000_000_000u64
+    );
     assert_eq!(json["session"]["ends_by"], "idle");
     assert_eq!(json["session"]["idle"]["expired"], false);
     assert_eq!(json["session"]["idle"]["seconds_left"], 59 * 60);

@@ -7,17 +7,27 @@
 //! default 1000000).
 //!
 //! Two stores play the two instances, in one process, each with its own connections and
-//! threads, exactly as two processes would. A "logout" is `revoke` on A; it has propagated when
-//! B's `is_revoked` (what B's middleware calls on each request) says so. B is polled in a
-//! tight loop, so the figures include the poll's granularity (well under a microsecond).
+//! threads, exactly as two processes would. A "logout" is `revoke` of an anonymous session on
+//! A; it has propagated when B's `is_revoked` (what B's lifecycle calls on each request) says
+//! so. A "log out everywhere" is `advance` of a subject's generation on A; it has propagated
+//! when B refuses a session carrying the previous generation. B is polled in a tight loop, so
+//! the figures include the poll's granularity (well under a microsecond).
 
 use std::time::{Duration, Instant};
 
-use sealed_session::{RevocationStore, SessionId};
+use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, Subject, UnixTime};
 use sealed_session_redis::RedisRevocationStore;
 
-const NOW: u64 = 1_900_000_000;
-const UNTIL: u64 = NOW + 86_400;
+const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
+const UNTIL: UnixTime = NOW.saturating_add_secs(86_400);
+
+fn logout(id: SessionId) -> Revocation {
+    Revocation::Session {
+        id,
+        subject: None,
+        until: UNTIL,
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("REDIS_URL").map_err(|_| {
@@ -31,6 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = |prefix: &str| -> Result<RedisRevocationStore, Box<dyn std::error::Error>> {
         let store = RedisRevocationStore::builder(url.as_str())
             .prefix(prefix)
+            // The load below may exceed the default cap of a million entries.
+            .limits(RevocationLimits::new().total(usize::MAX))
             .build()?;
         if !store.wait_until_connected(Duration::from_secs(10)) {
             return Err(format!("not connected to {url}: {:?}", store.health()).into());
@@ -57,15 +69,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sent = Vec::with_capacity(logouts);
     for id in &ids {
         sent.push(Instant::now());
-        a.revoke(*id, UNTIL, NOW);
+        a.revoke(logout(*id), NOW)?;
     }
     let mut burst = Vec::with_capacity(logouts);
     for (id, sent) in ids.iter().zip(&sent) {
-        wait_until(|| b.is_revoked(*id, None, 0, NOW))?;
+        wait_until(|| b.is_revoked(*id, None, NOW))?;
         burst.push(sent.elapsed());
     }
     report(&format!("burst of {logouts}"), &mut burst);
     println!("(burst figures are upper bounds: B's arrivals are observed in order)");
+
+    // "Log out everywhere": one subject each, its generation advanced on A.
+    let mut everywhere = Vec::with_capacity(logouts);
+    for n in 0..logouts {
+        let subject = format!("user-{n}");
+        let before = Subject::new(subject.as_str(), b.generation(&subject));
+        let sent = Instant::now();
+        a.advance(&subject, None, UNTIL, NOW)?;
+        wait_until(|| b.is_revoked(SessionId::from_bytes([0; 16]), Some(&before), NOW))?;
+        everywhere.push(sent.elapsed());
+    }
+    report("log out everywhere, one at a time", &mut everywhere);
 
     if load > 0 {
         let big = format!("propagation-load:{}:", SessionId::random()?);
@@ -73,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let memory_before = used_memory(&url)?;
         let filled = Instant::now();
         for _ in 0..load {
-            writer.revoke(SessionId::random()?, UNTIL, NOW);
+            writer.revoke(logout(SessionId::random()?), NOW)?;
         }
         if !writer.flush(Duration::from_secs(600)) {
             return Err("the set was not written within 10 minutes".into());
@@ -118,8 +142,8 @@ fn propagate(
     id: SessionId,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let sent = Instant::now();
-    a.revoke(id, UNTIL, NOW);
-    wait_until(|| b.is_revoked(id, None, 0, NOW))?;
+    a.revoke(logout(id), NOW)?;
+    wait_until(|| b.is_revoked(id, None, NOW))?;
     Ok(sent.elapsed())
 }
 

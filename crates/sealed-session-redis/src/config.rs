@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::IntoConnectionInfo as _;
 use redis::io::tcp::TcpSettings;
-use sealed_session::{Clock, SystemClock};
+use sealed_session::{Clock, RevocationLimits, SystemClock};
 use serde::Deserialize;
 
 use crate::error::{BuildError, redact};
@@ -28,6 +28,7 @@ pub(crate) struct Settings {
     pub(crate) max_backoff: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: RevocationLimits,
 }
 
 /// Builds a [`RedisRevocationStore`]; every setting is checked by
@@ -39,6 +40,7 @@ pub(crate) struct Settings {
 /// - reconnect backoff from 50 ms doubling up to 1 second
 /// - shutdown: up to 2 seconds to write what is queued and stop the threads
 /// - the system clock
+/// - the local copy's [default limits](RevocationLimits#defaults)
 ///
 /// ```
 /// use std::time::Duration;
@@ -65,6 +67,7 @@ pub struct RedisStoreBuilder {
     max_backoff: Duration,
     shutdown_timeout: Duration,
     clock: Arc<dyn Clock>,
+    limits: RevocationLimits,
 }
 
 impl RedisStoreBuilder {
@@ -77,6 +80,7 @@ impl RedisStoreBuilder {
             max_backoff: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(2),
             clock: Arc::new(SystemClock),
+            limits: RevocationLimits::new(),
         }
     }
 
@@ -120,6 +124,16 @@ impl RedisStoreBuilder {
     /// Defaults to the system clock; give it the codec's clock when that is a test clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The limits of the local copy: how many sessions of one subject this instance lists
+    /// before a logout advances the subject's generation instead, and how many entries it
+    /// holds at most. They apply to this instance's own revocations (what it then writes to
+    /// Redis is what its copy recorded); other instances' revocations are applied as recorded,
+    /// whatever the limits. Defaults to [`RevocationLimits::new`].
+    pub fn limits(mut self, limits: RevocationLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -178,6 +192,7 @@ impl RedisStoreBuilder {
                 max_backoff: self.max_backoff,
                 shutdown_timeout: self.shutdown_timeout,
                 clock: self.clock,
+                limits: self.limits,
             },
         })
     }
@@ -238,6 +253,13 @@ impl RedisConfig {
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.settings.clock = clock;
+        self
+    }
+
+    /// Sets the limits of the local copy (see [`RedisStoreBuilder::limits`]).
+    #[must_use]
+    pub fn limits(mut self, limits: RevocationLimits) -> Self {
+        self.settings.limits = limits;
         self
     }
 

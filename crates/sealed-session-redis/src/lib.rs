@@ -8,16 +8,17 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use sealed_session::{Codec, KeyRing};
+//! use sealed_session::{KeyRing, Lifecycle};
 //! use sealed_session_redis::RedisRevocationStore;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisRevocationStore::builder("redis://127.0.0.1:6379/").build()?;
-//! let codec = Codec::builder(KeyRing::from_env("SESSION_KEYS")?)
+//! let sessions = Lifecycle::builder(KeyRing::from_env("SESSION_KEYS")?)
 //!     .revocation_store(Arc::new(store.clone()))
 //!     .build()?;
-//! // A logout here (`codec.revoke(&session)`, or `Session::purge` with actix-web) is refused
-//! // here at once, and on every other instance a fraction of a millisecond later.
+//! // A logout here (`RequestSession::purge`, `purge_subject`, `purge_other_sessions`, or
+//! // `sessions.revoke_subject(..)`) is refused here at once, and on every other instance a
+//! // fraction of a millisecond later.
 //! println!("{:?}", store.health());
 //! # Ok(()) }
 //! ```
@@ -27,9 +28,12 @@
 //! in its `SessionConfig`.
 //!
 //! # How it stays consistent
-//! - **Writes** go to the local copy at once, then onto a queue that a writer thread drains into
-//!   Redis: `SET <prefix>rev:id:<id> <until> EXAT <until>` (Redis drops the entry when the cookie
-//!   would have expired anyway), then `PUBLISH <prefix>rev:events`.
+//! - **Writes** go to the local copy at once (its limits, the folding of a subject's logouts into
+//!   a generation advance, and the compare-and-set of "sign out my other devices" are decided
+//!   there), then what it recorded goes onto a queue that a writer thread drains into Redis:
+//!   `SET <prefix>rev:id:<id> <value> EXAT <until>` for a session (Redis drops the entry when
+//!   the cookie would have expired anyway), a keep-the-larger script for a subject's generation,
+//!   then `PUBLISH <prefix>rev:events`.
 //! - **Reads** never leave the process. A subscriber thread applies the other instances'
 //!   messages to the local copy, and loads the full set (`SCAN` + `MGET`) after every
 //!   subscription, including each reconnect: a message missed while disconnected is never a
@@ -43,9 +47,17 @@
 //!   when Redis returns. Nothing is lost, and entries Redis itself lost (a restart without
 //!   persistence, a failover to a lagging replica) are written back from the instances' copies
 //!   at their next full load.
-//! - **Revoke-all** ("log out everywhere") keeps one cutoff per subject; concurrent ones from
-//!   several instances resolve to the latest cutoff, atomically in Redis (a Lua script) and by
-//!   the same max rule in every copy.
+//! - **Log out everywhere** advances one generation per subject; concurrent advances from
+//!   several instances resolve to the larger generation, atomically in Redis (a Lua script) and
+//!   by the same max rule in every copy.
+//! - **Compare-and-set** ("sign out my other devices": an advance from the generation the kept
+//!   session carries) is atomic on the instance that makes it, not across instances. A
+//!   sign-out-others and a log-out-everywhere of one subject made on two instances within the
+//!   propagation window both take effect, and the larger generation wins everywhere: the kept
+//!   session survives only if its generation is the larger (or equal: two advances made in
+//!   the same second from the same generation compute the same one). Once an advance has
+//!   reached an instance, a compare-and-set there from an older generation fails with
+//!   `RevokeError::Superseded`.
 //!
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
 //! `docs/revocation.md`.

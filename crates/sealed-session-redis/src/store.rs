@@ -8,28 +8,45 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sealed_session::{MemoryRevocationStore, RevocationStore, SessionId};
+use sealed_session::{
+    Generation, MemoryRevocationStore, Revocation, RevocationStore, RevokeError, SessionId,
+    Subject, UnixTime,
+};
 
 use crate::LOG_TARGET;
 use crate::config::{RedisStoreBuilder, Settings};
 use crate::health::{LinkHealth, LinkState};
-use crate::keys::{MAX_UNTIL, Revocation};
+use crate::keys::{Entry, MAX_SUBJECT_LEN};
 use crate::worker;
 
 /// A revocation store shared by every instance of an application through Redis, answering
 /// each check from a local copy: no network round trip on the request path.
 ///
-/// - **Checks** ([`RevocationStore::is_revoked`]) read the local copy, a
-///   [`MemoryRevocationStore`]: the same cost as the embedded store, whatever Redis is doing.
-/// - **Revocations** go into the local copy at once (a logout holds on this instance before the
-///   response leaves), then onto a queue that a writer thread drains into Redis: `SET` with an
-///   expiry at the cookie's own deadline, then `PUBLISH` on the events channel.
+/// - **Checks** ([`RevocationStore::is_revoked`], [`RevocationStore::generation`]) read the
+///   local copy, a [`MemoryRevocationStore`]: the same cost as the embedded store, whatever
+///   Redis is doing.
+/// - **Revocations** ([`RevocationStore::revoke`], [`RevocationStore::advance`]) go into the
+///   local copy at once, so its [limits](RedisStoreBuilder::limits), its folding of a subject's
+///   sessions into a generation advance and the compare-and-set of `advance` apply there, and a
+///   logout holds on this instance before the response leaves. What the copy recorded is then
+///   queued for a writer thread that drains it into Redis (`SET` with an expiry at the entry's
+///   deadline, or the keep-the-larger-generation script for a subject), then `PUBLISH`es it on
+///   the events channel.
 /// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
 ///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
 ///   while disconnected is never a revocation missed.
 /// - **Redis down**: checks go on from the local copy; logouts take effect here at once and wait
 ///   in the queue, in order, until Redis takes them. Entries Redis lost (a restart without
 ///   persistence, a failover) are written back from the local copies at the next reload.
+/// - **Compare-and-set** (`advance` with `expected`, "sign out my other devices") is atomic on
+///   the instance that makes it, against its local copy. Across instances it is not: a
+///   sign-out-others and a log-out-everywhere of one subject made on two instances within the
+///   propagation window both succeed, and the larger generation wins everywhere (Redis keeps
+///   the larger, and so does every copy). The kept session survives only if its generation is
+///   the larger one; two advances made in the same second from the same generation compute
+///   the same one, and then the kept session survives too. Outside that window the second one
+///   sees the first, and a compare-and-set from a generation that was advanced meanwhile fails
+///   with [`RevokeError::Superseded`].
 ///
 /// Threads are plain OS threads with blocking connections, so the store works under any async
 /// runtime or none. Dropping the last clone writes what is still queued and stops the threads,
@@ -39,7 +56,7 @@ use crate::worker;
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use sealed_session::{Codec, KeyRing};
+/// use sealed_session::{KeyRing, Lifecycle};
 /// use sealed_session_redis::RedisRevocationStore;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,7 +68,7 @@ use crate::worker;
 ///     eprintln!("Redis unreachable: serving with local revocations only; {:?}", store.health());
 /// }
 /// // With actix-web: `CookieSessionMiddleware::builder(ring).revocation_store(..)`, the same way.
-/// let codec = Codec::builder(KeyRing::from_env("SESSION_KEYS")?)
+/// let sessions = Lifecycle::builder(KeyRing::from_env("SESSION_KEYS")?)
 ///     .revocation_store(Arc::new(store.clone())) // keep `store` for `health()`
 ///     .build()?;
 /// # Ok(()) }
@@ -88,10 +105,7 @@ pub(crate) struct Shared {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Job {
     /// Write an entry; `publish` unless it is a repair (announced once by `AnnounceResync`).
-    Write {
-        revocation: Revocation,
-        publish: bool,
-    },
+    Write { entry: Entry, publish: bool },
     /// Tell every instance to reload the full set (after a repair wrote entries silently).
     AnnounceResync,
 }
@@ -110,8 +124,7 @@ impl RedisRevocationStore {
 
     pub(crate) fn start(settings: Settings) -> Self {
         let shared = Arc::new(Shared {
-            settings,
-            local: MemoryRevocationStore::new(),
+            local: MemoryRevocationStore::with_limits(settings.limits),
             queue: Mutex::new(VecDeque::new()),
             work: Condvar::new(),
             written: Condvar::new(),
@@ -120,6 +133,7 @@ impl RedisRevocationStore {
             stop: AtomicBool::new(false),
             stop_deadline: Mutex::new(None),
             stop_signal: (Mutex::new(()), Condvar::new()),
+            settings,
         });
         let spawn = |name: &str, run: fn(Arc<Shared>)| {
             let shared = Arc::clone(&shared);
@@ -154,7 +168,8 @@ impl RedisRevocationStore {
     ///
     /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
     /// `disconnected`, `subscribe_failed`, `write_failed`, `queue_drained`, `full_sync`,
-    /// `repair`, and at shutdown `stopped_with_pending_writes` or `stop_timeout`.
+    /// `repair`, `not_shared` (a revocation Redis can't hold), and at shutdown
+    /// `stopped_with_pending_writes` or `stop_timeout`.
     pub fn health(&self) -> LinkHealth {
         let pending_writes = lock(&self.shared.queue).len();
         let link = lock(&self.shared.link);
@@ -199,7 +214,8 @@ impl RedisRevocationStore {
         self.shared.settings.keys.prefix()
     }
 
-    /// The local copy every check reads.
+    /// The local copy every check reads (its [`MemoryRevocationStore::overflows`] is the metric
+    /// to alert on).
     pub fn local(&self) -> &MemoryRevocationStore {
         &self.shared.local
     }
@@ -207,37 +223,49 @@ impl RedisRevocationStore {
 
 impl RevocationStore for RedisRevocationStore {
     #[inline]
-    fn is_revoked(&self, id: SessionId, subject: Option<&str>, created: u64, now: u64) -> bool {
-        self.shared.local.is_revoked(id, subject, created, now)
+    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
+        self.shared.local.is_revoked(id, subject, now)
     }
 
-    fn revoke(&self, id: SessionId, until: u64, now: u64) {
-        self.shared.local.revoke(id, until, now);
-        if until > now {
-            self.shared.enqueue([Job::Write {
-                revocation: Revocation::Session {
-                    id,
-                    until: until.min(MAX_UNTIL),
-                },
-                publish: true,
-            }]);
-        }
+    #[inline]
+    fn generation(&self, subject: &str) -> Generation {
+        self.shared.local.generation(subject)
     }
 
-    fn revoke_subject(&self, subject: &str, cutoff: u64, until: u64, now: u64) {
-        self.shared
-            .local
-            .revoke_subject(subject, cutoff, until, now);
-        if until > now {
-            self.shared.enqueue([Job::Write {
-                revocation: Revocation::Subject {
-                    subject: subject.to_owned(),
-                    cutoff,
-                    until: until.min(MAX_UNTIL),
-                },
-                publish: true,
-            }]);
+    /// Records `revocation` in the local copy (its limits and folding apply), then queues what
+    /// the copy recorded for Redis and the other instances.
+    fn revoke(
+        &self,
+        revocation: Revocation,
+        now: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        let recorded = self.shared.local.revoke(revocation, now)?;
+        if let Some(recorded) = &recorded {
+            self.shared.share(recorded, now);
         }
+        Ok(recorded)
+    }
+
+    /// Advances the subject's generation in the local copy (the compare-and-set, if any, is
+    /// decided there: atomic on this instance, not across instances), then queues the new
+    /// generation for Redis and the other instances.
+    fn advance(
+        &self,
+        subject: &str,
+        expected: Option<Generation>,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<Generation, RevokeError> {
+        let generation = self.shared.local.advance(subject, expected, until, now)?;
+        self.shared.share(
+            &Revocation::Subject {
+                subject: subject.to_owned(),
+                generation,
+                until,
+            },
+            now,
+        );
+        Ok(generation)
     }
 }
 
@@ -252,6 +280,28 @@ impl fmt::Debug for RedisRevocationStore {
 }
 
 impl Shared {
+    /// Queues a revocation recorded here for Redis, with its message; one already expired is
+    /// not (Redis would drop it at once).
+    fn share(&self, recorded: &Revocation, now: UnixTime) {
+        if recorded.until() <= now {
+            return;
+        }
+        match Entry::from_revocation(recorded) {
+            Some(entry) => self.enqueue([Job::Write {
+                entry,
+                publish: true,
+            }]),
+            None => tracing::warn!(
+                target: LOG_TARGET,
+                event = "not_shared",
+                max_subject_len = MAX_SUBJECT_LEN,
+                "a revocation holds on this instance only: its subject is longer than \
+                 {MAX_SUBJECT_LEN} bytes, which Redis entries do not carry (use a shorter \
+                 subject, e.g. a user id)"
+            ),
+        }
+    }
+
     pub(crate) fn enqueue(&self, jobs: impl IntoIterator<Item = Job>) {
         lock(&self.queue).extend(jobs);
         self.work.notify_one();
@@ -271,8 +321,8 @@ impl Shared {
     }
 
     /// The current unix time of the configured clock.
-    pub(crate) fn now(&self) -> u64 {
-        u64::try_from(self.settings.clock.now().unix_timestamp()).unwrap_or(0)
+    pub(crate) fn now(&self) -> UnixTime {
+        UnixTime::from(self.settings.clock.now())
     }
 
     /// Updates the link state, waking waiters and logging a change of `connected`.
@@ -342,8 +392,8 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    //! Against the real redis-server that `scripts/test.sh` starts (no mock: the point is how
-    //! Redis behaves).
+    //! Against a real redis-server, started by `scripts/with-redis.sh` (or `scripts/test.sh`)
+    //! (no mock: the point is how Redis behaves).
 
     use std::net::TcpListener;
 
@@ -390,24 +440,62 @@ mod tests {
         }
     }
 
-    const NOW: u64 = 1_900_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
+
+    fn t(secs_after_now: u64) -> UnixTime {
+        NOW.saturating_add_secs(secs_after_now)
+    }
+
+    fn anonymous(id: SessionId, until: UnixTime) -> Revocation {
+        Revocation::Session {
+            id,
+            subject: None,
+            until,
+        }
+    }
+
+    fn get(key: &str) -> Option<String> {
+        redis::cmd("GET").arg(key).query(&mut raw()).unwrap()
+    }
 
     #[test]
     fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
         let prefix = fresh_prefix();
         let (a, b) = (store(&prefix), store(&prefix));
         let id = SessionId::random().unwrap();
-        a.revoke(id, NOW + 100, NOW);
-        assert!(a.is_revoked(id, None, 0, NOW), "at once where it was made");
-        eventually("B sees A's logout", || b.is_revoked(id, None, 0, NOW));
+        a.revoke(anonymous(id, t(100)), NOW).unwrap();
+        assert!(a.is_revoked(id, None, NOW), "at once where it was made");
+        eventually("B sees A's logout", || b.is_revoked(id, None, NOW));
+        // A session of a subject travels with its subject and generation.
+        let alice = Subject::new("alice smith", a.generation("alice smith"));
+        let theirs = SessionId::random().unwrap();
+        a.revoke(
+            Revocation::Session {
+                id: theirs,
+                subject: Some(alice.clone()),
+                until: t(200),
+            },
+            NOW,
+        )
+        .unwrap();
+        eventually("B sees A's logout of a subject's session", || {
+            b.is_revoked(theirs, Some(&alice), NOW)
+        });
+        assert!(!b.is_revoked(id, Some(&alice), NOW), "only that session");
         assert!(a.flush(Duration::from_secs(5)));
 
         let mut con = raw();
         let key = format!("{prefix}rev:id:{id}");
-        let value: String = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
-        assert_eq!(value, (NOW + 100).to_string());
+        assert_eq!(get(&key), Some(t(100).to_string()));
         let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
-        assert_eq!(expire_at, NOW + 100);
+        assert_eq!(expire_at, t(100).secs());
+        let key = format!("{prefix}rev:id:{theirs}");
+        assert_eq!(
+            get(&key),
+            Some(format!("{} {} alice smith", t(200), alice.generation()))
+        );
+        let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
+        assert_eq!(expire_at, t(200).secs());
     }
 
     #[test]
@@ -416,40 +504,168 @@ mod tests {
         let a = store(&prefix);
         let ids: Vec<SessionId> = (0..2_500).map(|_| SessionId::random().unwrap()).collect();
         for id in &ids {
-            a.revoke(*id, NOW + 100, NOW);
+            a.revoke(anonymous(*id, t(100)), NOW).unwrap();
         }
-        a.revoke_subject("alice smith", NOW, NOW + 100, NOW);
+        let before = Subject::new("alice smith", a.generation("alice smith"));
+        let generation = a.advance("alice smith", None, t(100), NOW).unwrap();
+        let bob = Subject::new("bob", a.generation("bob"));
+        let bobs = SessionId::random().unwrap();
+        a.revoke(
+            Revocation::Session {
+                id: bobs,
+                subject: Some(bob.clone()),
+                until: t(100),
+            },
+            NOW,
+        )
+        .unwrap();
         assert!(a.flush(Duration::from_secs(10)));
         let late = store(&prefix);
-        assert!(ids.iter().all(|id| late.is_revoked(*id, None, 0, NOW)));
-        assert!(late.is_revoked(ids[0], Some("alice smith"), NOW - 1, NOW));
-        assert_eq!(late.health().local_entries, 2_501);
+        assert!(ids.iter().all(|id| late.is_revoked(*id, None, NOW)));
+        assert_eq!(late.generation("alice smith"), generation);
+        assert!(late.is_revoked(ids[0], Some(&before), NOW));
+        assert!(!late.is_revoked(ids[0], Some(&Subject::new("alice smith", generation)), NOW));
+        assert!(late.is_revoked(bobs, Some(&bob), NOW));
+        assert!(!late.is_revoked(ids[0], Some(&bob), NOW));
+        // 2,500 sessions, alice, and bob with his one session.
+        assert_eq!(late.health().local_entries, 2_503);
         assert!(late.health().full_syncs >= 1);
     }
 
     #[test]
-    fn concurrent_revoke_alls_keep_the_latest_cutoff() {
+    fn concurrent_logouts_everywhere_keep_the_larger_generation() {
         let prefix = fresh_prefix();
         let (a, b) = (store(&prefix), store(&prefix));
-        b.revoke_subject("bob", NOW + 50, NOW + 200, NOW);
-        a.revoke_subject("bob", NOW + 10, NOW + 300, NOW);
+        let stale = Subject::new("bob", Generation::ZERO);
+        let gb = b.advance("bob", None, t(200), t(50)).unwrap();
+        let ga = a.advance("bob", None, t(300), t(10)).unwrap();
+        let larger = ga.max(gb);
         assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
-        let value: String = redis::cmd("GET")
-            .arg(format!("{prefix}rev:sub:bob"))
+        assert_eq!(
+            get(&format!("{prefix}rev:sub:bob")),
+            Some(format!("{larger} {}", t(300)))
+        );
+        for store in [&a, &b] {
+            eventually("both copies converge", || store.generation("bob") == larger);
+            assert!(store.is_revoked(SessionId::random().unwrap(), Some(&stale), NOW));
+            let smaller = Subject::new("bob", ga.min(gb));
+            assert_eq!(
+                store.is_revoked(SessionId::random().unwrap(), Some(&smaller), NOW),
+                ga != gb
+            );
+            let current = Subject::new("bob", larger);
+            assert!(!store.is_revoked(SessionId::random().unwrap(), Some(&current), NOW));
+        }
+    }
+
+    #[test]
+    fn the_subject_script_keeps_the_larger_generation_and_deadline_exactly() {
+        let key = format!("{}rev:sub:erin", fresh_prefix());
+        let mut con = raw();
+        let mut eval = |generation: u64, until: u64| {
+            let _: i64 = redis::cmd("EVAL")
+                .arg(crate::worker::SUBJECT_SCRIPT)
+                .arg(1)
+                .arg(&key)
+                .arg(generation)
+                .arg(until)
+                .query(&mut con)
+                .unwrap();
+        };
+        // Past 2^53, where Lua's doubles would round: compared as digit strings.
+        let big = (1u64 << 53) + 1;
+        eval(big, t(100).secs());
+        eval(big - 1, t(300).secs());
+        eval(9, t(200).secs());
+        assert_eq!(get(&key), Some(format!("{big} {}", t(300))));
+        eval(u64::MAX, t(50).secs());
+        assert_eq!(get(&key), Some(format!("{} {}", u64::MAX, t(300))));
+        let expire_at: u64 = redis::cmd("EXPIRETIME")
+            .arg(&key)
             .query(&mut raw())
             .unwrap();
-        assert_eq!(value, format!("{} {}", NOW + 50, NOW + 300));
-        for store in [&a, &b] {
-            eventually("both copies converge", || {
-                store.is_revoked(
-                    SessionId::random().unwrap(),
-                    Some("bob"),
-                    NOW + 49,
-                    NOW + 250,
-                )
-            });
-            assert!(!store.is_revoked(SessionId::random().unwrap(), Some("bob"), NOW + 50, NOW));
+        assert_eq!(expire_at, t(300).secs());
+    }
+
+    #[test]
+    fn a_compare_and_set_from_a_generation_advanced_elsewhere_is_superseded() {
+        let prefix = fresh_prefix();
+        let (a, b) = (store(&prefix), store(&prefix));
+        let seen = b.generation("dave");
+        let everywhere = a.advance("dave", None, t(300), NOW).unwrap();
+        eventually("A's advance reaches B", || {
+            b.generation("dave") == everywhere
+        });
+        assert_eq!(
+            b.advance("dave", Some(seen), t(300), NOW),
+            Err(RevokeError::Superseded {
+                current: everywhere
+            })
+        );
+        // From the current generation it goes through, and reaches A.
+        let kept = b.advance("dave", Some(everywhere), t(300), NOW).unwrap();
+        assert!(kept > everywhere);
+        eventually("B's advance reaches A", || a.generation("dave") == kept);
+    }
+
+    #[test]
+    fn a_sign_out_others_racing_a_logout_everywhere_keeps_nothing_older() {
+        // A logs out everywhere (its clock 10 s ahead); B, at once, signs out the other
+        // sessions of one that carries the old generation. Either B already saw A's advance and
+        // its compare-and-set fails, or both went through and the larger generation, A's,
+        // wins everywhere: the kept session is refused either way.
+        let prefix = fresh_prefix();
+        let (a, b) = (store(&prefix), store(&prefix));
+        let seen = b.generation("frank");
+        let everywhere = a.advance("frank", None, t(300), t(10)).unwrap();
+        match b.advance("frank", Some(seen), t(300), NOW) {
+            Err(RevokeError::Superseded { current }) => assert_eq!(current, everywhere),
+            Ok(kept) => {
+                assert!(kept < everywhere);
+                assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
+                let kept = Subject::new("frank", kept);
+                for store in [&a, &b] {
+                    eventually("the larger generation wins", || {
+                        store.generation("frank") == everywhere
+                    });
+                    assert!(store.is_revoked(SessionId::random().unwrap(), Some(&kept), NOW));
+                }
+            }
+            Err(other) => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
+        let prefix = fresh_prefix();
+        let a = RedisRevocationStore::builder(redis_url())
+            .prefix(&prefix)
+            .limits(sealed_session::RevocationLimits::new().per_subject(2))
+            .build()
+            .unwrap();
+        let b = store(&prefix);
+        assert!(a.wait_until_connected(Duration::from_secs(10)));
+        let grace = Subject::new("grace", a.generation("grace"));
+        let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
+        let mut recorded = Vec::new();
+        for id in &ids {
+            let revocation = Revocation::Session {
+                id: *id,
+                subject: Some(grace.clone()),
+                until: t(100),
+            };
+            recorded.push(a.revoke(revocation, NOW).unwrap());
+        }
+        let Some(Some(Revocation::Subject { generation, .. })) = recorded.last() else {
+            panic!("the third folds into a generation advance: {recorded:?}");
+        };
+        eventually("B has the fold", || b.generation("grace") == *generation);
+        assert!(ids.iter().all(|id| b.is_revoked(*id, Some(&grace), NOW)));
+        assert!(a.flush(Duration::from_secs(5)));
+        assert_eq!(
+            get(&format!("{prefix}rev:sub:grace")),
+            Some(format!("{generation} {}", t(100)))
+        );
     }
 
     #[test]
@@ -457,10 +673,13 @@ mod tests {
         let prefix = fresh_prefix();
         let (a, b) = (store(&prefix), store(&prefix));
         let id = SessionId::random().unwrap();
-        a.revoke(id, NOW + 100, NOW);
-        a.revoke_subject("carol", NOW, NOW + 100, NOW);
+        a.revoke(anonymous(id, t(100)), NOW).unwrap();
+        let before = Subject::new("carol", a.generation("carol"));
+        let generation = a.advance("carol", None, t(100), NOW).unwrap();
         assert!(a.flush(Duration::from_secs(5)));
-        eventually("B has it", || b.is_revoked(id, None, 0, NOW));
+        eventually("B has them", || {
+            b.is_revoked(id, None, NOW) && b.generation("carol") == generation
+        });
         let mut con = raw();
         let keys = [
             format!("{prefix}rev:id:{id}"),
@@ -478,8 +697,11 @@ mod tests {
             let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
             n == 2
         });
+        assert_eq!(get(&keys[1]), Some(format!("{generation} {}", t(100))));
         let late = store(&prefix);
-        assert!(late.is_revoked(id, Some("carol"), NOW - 1, NOW));
+        assert!(late.is_revoked(id, None, NOW));
+        assert!(late.is_revoked(id, Some(&before), NOW));
+        assert_eq!(late.generation("carol"), generation);
     }
 
     #[test]
@@ -496,19 +718,38 @@ mod tests {
             .build()
             .unwrap();
         let id = SessionId::random().unwrap();
-        store.revoke(id, NOW + 100, NOW);
-        store.revoke(SessionId::random().unwrap(), NOW - 1, NOW); // already expired: local only
-        assert!(store.is_revoked(id, None, 0, NOW));
+        store.revoke(anonymous(id, t(100)), NOW).unwrap();
+        // Already expired: recorded nowhere, queued for nothing.
+        store
+            .revoke(anonymous(SessionId::random().unwrap(), NOW), NOW)
+            .unwrap();
+        let before = Subject::new("heidi", store.generation("heidi"));
+        store.advance("heidi", None, t(100), NOW).unwrap();
+        assert!(store.is_revoked(id, None, NOW));
+        assert!(store.is_revoked(id, Some(&before), NOW));
         assert!(!store.wait_until_connected(Duration::from_millis(300)));
         assert!(!store.flush(Duration::from_millis(100)));
         let health = store.health();
         assert!(!health.connected && !health.subscribed);
-        assert_eq!(health.pending_writes, 1);
+        assert_eq!(health.pending_writes, 2);
         assert_eq!(health.full_syncs, 0);
         assert!(health.disconnected_since.is_some());
         let started = Instant::now();
         drop(store);
         assert!(started.elapsed() < Duration::from_secs(2), "bounded stop");
+    }
+
+    #[test]
+    fn a_subject_too_long_for_redis_holds_locally_and_is_not_queued() {
+        let store = RedisRevocationStore::builder("redis://127.0.0.1:1/")
+            .shutdown_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let long = "x".repeat(MAX_SUBJECT_LEN + 1);
+        let before = Subject::new(long.as_str(), store.generation(&long));
+        store.advance(&long, None, t(100), NOW).unwrap();
+        assert!(store.is_revoked(SessionId::random().unwrap(), Some(&before), NOW));
+        assert_eq!(store.health().pending_writes, 0);
     }
 
     #[test]

@@ -5,15 +5,15 @@
 //! each wait is bounded, and neither depends on the application's async runtime.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use redis::{Connection, RedisResult};
-use sealed_session::{RevocationStore, SessionId};
+use sealed_session::{Generation, Revocation, SessionId, UnixTime};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
-use crate::keys::{MAX_UNTIL, Message, Revocation};
+use crate::keys::{Entry, Keys, Message, session_value};
 use crate::store::{Job, Shared, lock};
 
 /// Jobs per pipeline: one round trip writes this many revocations.
@@ -35,23 +35,35 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// make them look lost at every reload.
 const REPAIR_MARGIN: u64 = 10;
 
-/// Keeps the later cutoff and the later deadline of a subject, atomically, so that revoke-alls
-/// of one subject from several instances at once converge on the latest whatever the order
-/// Redis runs them in (every instance also merges the messages by the same max rule).
+/// Keeps the larger generation and the later deadline of a subject, atomically, so that "log
+/// out everywhere" (and "sign out my other devices") on one subject from several instances at
+/// once converge on the larger generation whatever the order Redis runs them in (every
+/// instance also merges the messages by the same max rule).
 ///
-/// KEYS[1]: the subject's key. ARGV[1]: the cutoff, ARGV[2]: the deadline (unix seconds; the
-/// value is stored as "<cutoff> <deadline>" and the key expires at the deadline).
-const SUBJECT_SCRIPT: &str = r"
-local cutoff, expiry = tonumber(ARGV[1]), tonumber(ARGV[2])
+/// KEYS[1]: the subject's key. ARGV[1]: the generation, ARGV[2]: the deadline (unix seconds),
+/// both in decimal; the value is stored as "<generation> <deadline>" and the key expires at the
+/// deadline. Numbers are compared as digit strings (longer is larger, then lexicographically),
+/// never converted to Lua's doubles: generations (microseconds) are exact to the last digit
+/// at any size.
+pub(crate) const SUBJECT_SCRIPT: &str = r"
+local function larger(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local function canonical(n)
+  return (string.gsub(n, '^0+(%d)', '%1'))
+end
+local generation, expiry = canonical(ARGV[1]), canonical(ARGV[2])
 local old = redis.call('GET', KEYS[1])
 if old then
-  local c, u = string.match(old, '^(%d+) (%d+)$')
-  if c then
-    cutoff = math.max(cutoff, tonumber(c))
-    expiry = math.max(expiry, tonumber(u))
+  local g, u = string.match(old, '^(%d+) (%d+)$')
+  if g then
+    g, u = canonical(g), canonical(u)
+    if larger(g, generation) then generation = g end
+    if larger(u, expiry) then expiry = u end
   end
 end
-redis.call('SET', KEYS[1], string.format('%d %d', cutoff, expiry), 'EXAT', expiry)
+redis.call('SET', KEYS[1], generation .. ' ' .. expiry, 'EXAT', expiry)
 return 1
 ";
 
@@ -174,11 +186,8 @@ fn write_batch(con: &mut Connection, settings: &Settings, batch: &[Job]) -> Redi
     let keys = &settings.keys;
     let mut pipe = redis::pipe();
     for job in batch {
-        let (revocation, publish) = match job {
-            Job::Write {
-                revocation,
-                publish,
-            } => (revocation, *publish),
+        let (entry, publish) = match job {
+            Job::Write { entry, publish } => (entry, *publish),
             Job::AnnounceResync => {
                 pipe.cmd("PUBLISH")
                     .arg(&keys.channel) // <prefix>rev:events
@@ -187,35 +196,38 @@ fn write_batch(con: &mut Connection, settings: &Settings, batch: &[Job]) -> Redi
                 continue;
             }
         };
-        match revocation {
-            Revocation::Session { id, until } => {
+        match entry {
+            Entry::Session { id, subject, until } => {
                 pipe.cmd("SET")
                     .arg(keys.session_key(*id)) // <prefix>rev:id:<32 hex digits>
-                    .arg(*until) // the value: the deadline, read back by full loads
+                    // The value, read back by full loads: "<until>", or for a session of a
+                    // subject "<until> <generation> <subject>"
+                    .arg(session_value(subject.as_ref(), *until))
                     .arg("EXAT") // expire at an absolute unix time (Redis >= 6.2) ...
-                    .arg(*until) // ... the cookie's own deadline, after which the entry is useless
+                    .arg(until.secs()) // ... the entry's deadline, after which it is useless
                     .ignore();
             }
-            Revocation::Subject {
+            Entry::Subject {
                 subject,
-                cutoff,
+                generation,
                 until,
             } => {
                 pipe.cmd("EVAL")
-                    .arg(SUBJECT_SCRIPT) // keep-the-latest script, sent whole: subject revocations
+                    .arg(SUBJECT_SCRIPT) // keep-the-larger script, sent whole: subject entries
                     // are rare, and a Redis restart can't turn it into a NOSCRIPT error
                     .arg(1) // one key argument follows
                     .arg(keys.subject_key(subject)) // KEYS[1]: <prefix>rev:sub:<subject>
-                    .arg(*cutoff) // ARGV[1]: sessions created before this are refused
-                    .arg(*until) // ARGV[2]: until this time, when the key expires
+                    .arg(generation.get()) // ARGV[1]: sessions carrying an older one are refused
+                    .arg(until.secs()) // ARGV[2]: until this time, when the key expires
                     .ignore();
             }
         }
         if publish {
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(Message::Revoked(revocation.clone()).encode()) // "i <id> <until>" or
-                // "s <cutoff> <until> <subject>", applied by each instance's subscriber
+                .arg(Message::Revoked(entry.clone()).encode()) // "i <id> <until>",
+                // "j <id> <until> <generation> <subject>" or "g <generation> <until> <subject>",
+                // applied by each instance's subscriber
                 .ignore();
         }
     }
@@ -275,8 +287,8 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
             Ok(message) => {
                 last_heard = Instant::now();
                 match Message::decode(message.get_payload_bytes()) {
-                    Some(Message::Revoked(revocation)) => {
-                        apply(shared, &revocation, shared.now());
+                    Some(Message::Revoked(entry)) => {
+                        shared.local.apply(&entry.to_revocation(), shared.now());
                     }
                     Some(Message::Resync) => {
                         if !full_sync(shared, &mut commands, "announced")? {
@@ -330,11 +342,11 @@ fn full_sync(shared: &Shared, con: &mut Connection, reason: &'static str) -> Red
             // One value per key, nil for a key that expired since the SCAN.
             let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&found).query(con)?;
             for (key, value) in found.iter().zip(values) {
-                let Some(revocation) = value.and_then(|v| keys.parse_entry(key, &v)) else {
+                let Some(entry) = value.and_then(|v| keys.parse_entry(key, &v)) else {
                     continue;
                 };
-                apply(shared, &revocation, now);
-                in_redis.record(revocation);
+                shared.local.apply(&entry.to_revocation(), now);
+                in_redis.record(entry);
             }
         }
         if next == 0 {
@@ -361,17 +373,6 @@ fn full_sync(shared: &Shared, con: &mut Connection, reason: &'static str) -> Red
     Ok(true)
 }
 
-fn apply(shared: &Shared, revocation: &Revocation, now: u64) {
-    match revocation {
-        Revocation::Session { id, until } => shared.local.revoke(*id, *until, now),
-        Revocation::Subject {
-            subject,
-            cutoff,
-            until,
-        } => shared.local.revoke_subject(subject, *cutoff, *until, now),
-    }
-}
-
 /// Queues, without a message each, the live entries of the local copy that Redis lacks (lost in
 /// a restart without persistence, a failover or a flush), then one "reload" message. Returns
 /// how many.
@@ -384,26 +385,21 @@ fn repair(
     shared: &Shared,
     con: &mut Connection,
     mut in_redis: InRedis,
-    now: u64,
+    now: UnixTime,
 ) -> RedisResult<usize> {
     // Entries still queued here are on their way: not missing.
     for job in lock(&shared.queue).iter() {
-        if let Job::Write { revocation, .. } = job {
-            in_redis.record(revocation.clone());
+        if let Job::Write { entry, .. } = job {
+            in_redis.record(entry.clone());
         }
     }
     // TIME: Redis's clock, [seconds, microseconds], which its expiries follow.
     let (redis_now, _micros): (u64, u64) = redis::cmd("TIME").query(con)?;
-    let finder = MissingFinder {
-        in_redis,
-        expiring_before: redis_now.saturating_add(REPAIR_MARGIN),
-        missing: Mutex::new(Vec::new()),
-    };
-    shared.local.replay_into(&finder, now);
-    let candidates = finder
-        .missing
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
+    let candidates = missing(
+        shared.local.entries(now),
+        &in_redis,
+        UnixTime::from_secs(redis_now.saturating_add(REPAIR_MARGIN)),
+    );
     let missing = still_missing(con, &shared.settings.keys, candidates)?;
     let count = missing.len();
     if count > 0 {
@@ -417,8 +413,8 @@ fn repair(
         shared.enqueue(
             missing
                 .into_iter()
-                .map(|revocation| Job::Write {
-                    revocation,
+                .map(|entry| Job::Write {
+                    entry,
                     publish: false,
                 })
                 .chain([Job::AnnounceResync]),
@@ -427,21 +423,32 @@ fn repair(
     Ok(count)
 }
 
-/// The `candidates` that Redis still lacks (or holds with an older cutoff), checked one by one
-/// in pipelines of `SCAN_COUNT`.
+/// The `local` entries that the scan did not find (a session), or found with an older
+/// generation (a subject), unless they expire before `expiring_before` (Redis would drop them
+/// anyway) or Redis can't hold them (a subject too long to write).
+fn missing(
+    local: impl Iterator<Item = Revocation>,
+    in_redis: &InRedis,
+    expiring_before: UnixTime,
+) -> Vec<Entry> {
+    local
+        .filter_map(|revocation| Entry::from_revocation(&revocation))
+        .filter(|entry| entry.until() > expiring_before && !in_redis.holds(entry))
+        .collect()
+}
+
+/// The `candidates` that Redis still lacks (or holds with an older generation), checked one by
+/// one in pipelines of `SCAN_COUNT`.
 fn still_missing(
     con: &mut Connection,
-    keys: &crate::keys::Keys,
-    candidates: Vec<Revocation>,
-) -> RedisResult<Vec<Revocation>> {
+    keys: &Keys,
+    candidates: Vec<Entry>,
+) -> RedisResult<Vec<Entry>> {
     let mut missing = Vec::new();
     for chunk in candidates.chunks(SCAN_COUNT) {
         let mut pipe = redis::pipe();
         for candidate in chunk {
-            let key = match candidate {
-                Revocation::Session { id, .. } => keys.session_key(*id),
-                Revocation::Subject { subject, .. } => keys.subject_key(subject),
-            };
+            let key = keys.key(candidate);
             pipe.cmd("GET").arg(&key); // the entry as it is now, or nil
         }
         let found: Vec<Option<Vec<u8>>> = pipe.query(con)?;
@@ -449,15 +456,17 @@ fn still_missing(
             let lost = match (candidate, value) {
                 (_, None) => true,
                 (
-                    Revocation::Subject {
-                        subject, cutoff, ..
+                    Entry::Subject {
+                        subject,
+                        generation,
+                        ..
                     },
                     Some(value),
                 ) => !matches!(
                     keys.parse_entry(keys.subject_key(subject).as_bytes(), &value),
-                    Some(Revocation::Subject { cutoff: held, .. }) if held >= *cutoff
+                    Some(Entry::Subject { generation: held, .. }) if held >= *generation
                 ),
-                (Revocation::Session { .. }, Some(_)) => false,
+                (Entry::Session { .. }, Some(_)) => false,
             };
             if lost {
                 missing.push(candidate.clone());
@@ -471,73 +480,45 @@ fn still_missing(
 #[derive(Default)]
 struct InRedis {
     sessions: HashSet<SessionId>,
-    /// Subject -> cutoff.
-    subjects: HashMap<String, u64>,
+    /// Subject -> the largest generation held.
+    subjects: HashMap<String, Generation>,
 }
 
 impl InRedis {
-    fn record(&mut self, revocation: Revocation) {
-        match revocation {
-            Revocation::Session { id, .. } => {
+    fn record(&mut self, entry: Entry) {
+        match entry {
+            Entry::Session { id, .. } => {
                 self.sessions.insert(id);
             }
-            Revocation::Subject {
-                subject, cutoff, ..
+            Entry::Subject {
+                subject,
+                generation,
+                ..
             } => {
-                let known = self.subjects.entry(subject).or_insert(cutoff);
-                *known = (*known).max(cutoff);
+                let known = self.subjects.entry(subject).or_insert(generation);
+                *known = (*known).max(generation);
             }
+        }
+    }
+
+    /// Whether Redis holds `entry`: the session's key, or the subject at this generation or a
+    /// larger one.
+    fn holds(&self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Session { id, .. } => self.sessions.contains(id),
+            Entry::Subject {
+                subject,
+                generation,
+                ..
+            } => self
+                .subjects
+                .get(subject)
+                .is_some_and(|held| held >= generation),
         }
     }
 
     fn len(&self) -> usize {
         self.sessions.len() + self.subjects.len()
-    }
-}
-
-/// Receives the local copy's live entries (through `replay_into`) and keeps those the scan did
-/// not find, or found with an older cutoff, unless they are about to expire in Redis anyway.
-struct MissingFinder {
-    in_redis: InRedis,
-    /// Redis's time plus [`REPAIR_MARGIN`].
-    expiring_before: u64,
-    missing: Mutex<Vec<Revocation>>,
-}
-
-impl RevocationStore for MissingFinder {
-    fn is_revoked(&self, _: SessionId, _: Option<&str>, _: u64, _: u64) -> bool {
-        false
-    }
-
-    fn revoke(&self, id: SessionId, until: u64, _now: u64) {
-        if until > self.expiring_before && !self.in_redis.sessions.contains(&id) {
-            lock(&self.missing).push(Revocation::Session {
-                id,
-                until: until.min(MAX_UNTIL),
-            });
-        }
-    }
-
-    fn revoke_subject(&self, subject: &str, cutoff: u64, until: u64, _now: u64) {
-        if until > self.expiring_before
-            && self
-                .in_redis
-                .subjects
-                .get(subject)
-                .is_none_or(|&known| known < cutoff)
-        {
-            lock(&self.missing).push(Revocation::Subject {
-                subject: subject.to_owned(),
-                cutoff,
-                until: until.min(MAX_UNTIL),
-            });
-        }
-    }
-}
-
-impl std::fmt::Debug for MissingFinder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MissingFinder").finish_non_exhaustive()
     }
 }
 
@@ -579,6 +560,8 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
+    use sealed_session::Subject;
+
     use super::*;
 
     #[test]
@@ -595,49 +578,73 @@ mod tests {
     }
 
     #[test]
-    fn missing_finder_keeps_what_redis_lacks() {
+    fn repair_candidates_are_what_redis_lacks_or_holds_older() {
         let id = |n| SessionId::from_bytes([n; 16]);
+        let t = UnixTime::from_secs;
+        let g = Generation::new;
         let mut in_redis = InRedis::default();
-        in_redis.record(Revocation::Session {
+        in_redis.record(Entry::Session {
             id: id(1),
-            until: 9,
+            subject: None,
+            until: t(9),
         });
-        in_redis.record(Revocation::Subject {
+        in_redis.record(Entry::Subject {
             subject: "alice".into(),
-            cutoff: 5,
-            until: 9,
+            generation: g(5),
+            until: t(9),
         });
-        let finder = MissingFinder {
-            in_redis,
-            expiring_before: 8,
-            missing: Mutex::new(Vec::new()),
+        let subject = |name: &str, generation, until| Revocation::Subject {
+            subject: name.into(),
+            generation: g(generation),
+            until: t(until),
         };
-        finder.revoke(id(1), 9, 0);
-        finder.revoke(id(2), u64::MAX, 0);
-        finder.revoke(id(3), 8, 0); // about to expire in Redis anyway
-        finder.revoke_subject("alice", 5, 9, 0);
-        finder.revoke_subject("alice", 6, 9, 0);
-        finder.revoke_subject("bob", 1, 9, 0);
-        finder.revoke_subject("carol", 1, 8, 0);
-        let missing = finder.missing.into_inner().unwrap();
+        let session = |n, subject: Option<(&str, u64)>, until| Revocation::Session {
+            id: id(n),
+            subject: subject.map(|(name, generation)| Subject::new(name, g(generation))),
+            until: t(until),
+        };
+        let local = vec![
+            session(1, None, 9),
+            session(2, None, u64::MAX),
+            session(3, None, 8), // about to expire in Redis anyway
+            session(4, Some(("dave", 3)), 9),
+            subject("alice", 5, 9),
+            subject("alice", 4, 9), // Redis holds a larger one
+            subject("bob", 1, 9),
+            subject("carol", 1, 8),
+            subject(&"x".repeat(crate::keys::MAX_SUBJECT_LEN + 1), 1, 9), // can't be written
+        ];
+        let found = missing(local.into_iter(), &in_redis, t(8));
         assert_eq!(
-            missing,
+            found,
             [
-                Revocation::Session {
+                Entry::Session {
                     id: id(2),
-                    until: MAX_UNTIL
+                    subject: None,
+                    until: t(crate::keys::MAX_UNTIL)
                 },
-                Revocation::Subject {
-                    subject: "alice".into(),
-                    cutoff: 6,
-                    until: 9
+                Entry::Session {
+                    id: id(4),
+                    subject: Some(Subject::new("dave", g(3))),
+                    until: t(9)
                 },
-                Revocation::Subject {
+                Entry::Subject {
                     subject: "bob".into(),
-                    cutoff: 1,
-                    until: 9
+                    generation: g(1),
+                    until: t(9)
                 },
             ]
+        );
+        let mut newer = InRedis::default();
+        newer.record(Entry::Subject {
+            subject: "alice".into(),
+            generation: g(4),
+            until: t(9),
+        });
+        assert_eq!(
+            missing([subject("alice", 5, 9)].into_iter(), &newer, t(0)).len(),
+            1,
+            "an older generation in Redis does not count"
         );
     }
 }

@@ -7,8 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 /// A source of the current time.
 ///
-/// The codec reads the clock once per seal or open. Cookies carry whole seconds, so a clock
-/// needs no finer resolution.
+/// The [`Lifecycle`](crate::Lifecycle) reads its clock once per request (the codec itself takes
+/// the time as an argument). Cookies carry whole seconds, so a clock needs no finer resolution.
 ///
 /// ```
 /// use sealed_session::{Clock, SystemClock};

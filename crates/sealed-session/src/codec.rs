@@ -1,5 +1,6 @@
-//! The codec: turns a [`SessionState`] into a cookie value and back, enforcing size, expiry
-//! and revocation.
+//! The codec: turns a [`SessionState`] into a cookie value and back, enforcing size and
+//! expiry. Pure: no clock, no store, no I/O (the [`Lifecycle`](crate::Lifecycle) above it owns
+//! those).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,12 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore as _;
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{Clock, SystemClock};
 use crate::envelope::{self, CookieName, Header, Mode};
 use crate::error::{ConfigError, OpenError, SealError};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
-use crate::revocation::RevocationStore;
 use crate::state::{Body, SessionId, SessionState, unix_seconds};
 use crate::xchacha::NONCE_LEN;
 
@@ -26,12 +25,17 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::hours(1);
 pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::hours(24);
 /// Default allowance for clocks of a fleet that disagree: 60 seconds.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::seconds(60);
+/// Longest idle or absolute timeout accepted: 400 days, the cap browsers apply to a cookie's
+/// `Max-Age` (RFC 6265bis section 5.6.2).
+pub const MAX_TIMEOUT: Duration = Duration::days(400);
+/// Largest clock skew allowance accepted: one day.
+pub const MAX_CLOCK_SKEW: Duration = Duration::days(1);
 
 /// Browsers keep cookies whose name and value together take at most this many bytes
 /// (RFC 6265 section 6.1 asks for at least 4096; Chrome, Firefox and Safari stop there).
 pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 
-/// Longest cookie value `open` decodes. Anything longer is no cookie of ours and is refused
+/// Longest cookie value `open_at` decodes. Anything longer is no cookie of ours and is refused
 /// before any work is done on it.
 const MAX_VALUE_LEN: usize = 2 * BROWSER_COOKIE_LIMIT;
 
@@ -43,23 +47,24 @@ const MAX_VALUE_LEN: usize = 2 * BROWSER_COOKIE_LIMIT;
 /// - cookie name `id`, [`Mode::Encrypted`]
 /// - idle timeout 1 hour, absolute timeout 24 hours, clock skew allowance 60 seconds
 /// - size limit 4096 bytes for name plus value ([`BROWSER_COOKIE_LIMIT`])
-/// - no "not before" time, no revocation store, the system clock
+/// - no "not before" time
 ///
 /// ```
 /// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
 ///
 /// let codec = Codec::new(KeyRing::new(SecretKey::generate()));
-/// let mut session = codec.new_session()?;
+/// let now = time::OffsetDateTime::now_utc();
+/// let mut session = codec.new_session(now)?;
 /// session.insert("user_id", &42u64)?;
 /// let cookie = codec.seal(&session)?;
 ///
-/// let opened = codec.open(&cookie)?;
+/// let opened = codec.open_at(&cookie, now)?;
 /// assert_eq!(opened.state().get::<u64>("user_id")?, Some(42));
 ///
 /// // One changed character and the cookie is refused.
 /// let mut forged = cookie.into_bytes();
 /// forged[20] = if forged[20] == b'A' { b'B' } else { b'A' };
-/// assert!(codec.open(std::str::from_utf8(&forged)?).is_err());
+/// assert!(codec.open_at(std::str::from_utf8(&forged)?, now).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -76,8 +81,6 @@ struct Settings {
     skew: u64,
     not_before: Option<u64>,
     size_limit: usize,
-    clock: Arc<dyn Clock>,
-    revocation: Option<Arc<dyn RevocationStore>>,
 }
 
 impl Codec {
@@ -100,22 +103,15 @@ impl Codec {
             skew: DEFAULT_CLOCK_SKEW,
             not_before: None,
             size_limit: BROWSER_COOKIE_LIMIT,
-            clock: Arc::new(SystemClock),
-            revocation: None,
         }
     }
 
-    /// A new empty session, created now, with a fresh random id.
+    /// A new empty session, created at `now`, with a fresh random id.
     ///
     /// # Errors
     /// [`SealError::Randomness`] if the operating system's generator fails.
-    pub fn new_session(&self) -> Result<SessionState, SealError> {
-        SessionState::new(self.now())
-    }
-
-    /// The current time of this codec's clock.
-    pub fn now(&self) -> OffsetDateTime {
-        self.inner.clock.now()
+    pub fn new_session(&self, now: OffsetDateTime) -> Result<SessionState, SealError> {
+        SessionState::new(now)
     }
 
     /// The cookie name bound into every cookie.
@@ -143,14 +139,31 @@ impl Codec {
         seconds(self.inner.absolute)
     }
 
+    /// The clock skew allowance.
+    pub fn clock_skew(&self) -> Duration {
+        seconds(self.inner.skew)
+    }
+
+    /// The latest a session created at `created` can still open: its absolute deadline, pushed
+    /// out by the clock skew allowance (a cookie may have been created by an instance whose
+    /// clock is ahead). A revocation kept until then outlives every cookie it can refuse.
+    pub fn lifetime_end(&self, created: crate::UnixTime) -> crate::UnixTime {
+        created
+            .saturating_add_secs(self.inner.absolute)
+            .saturating_add_secs(self.inner.skew)
+    }
+
+    /// The earlier of the session's idle and absolute deadlines, as of its recorded activity.
+    pub fn expires_at(&self, state: &SessionState) -> crate::UnixTime {
+        let body = state.body();
+        let absolute = body.created.saturating_add(self.inner.absolute);
+        let idle = body.last_active().saturating_add(self.inner.idle);
+        crate::UnixTime::from_secs(absolute.min(idle))
+    }
+
     /// The size budget for the cookie's name plus value.
     pub fn size_limit(&self) -> usize {
         self.inner.size_limit
-    }
-
-    /// The revocation store, if one is configured.
-    pub fn revocation_store(&self) -> Option<&Arc<dyn RevocationStore>> {
-        self.inner.revocation.as_ref()
     }
 
     /// The exact length, in bytes, of the cookie's name plus value if `state` were sealed now.
@@ -163,9 +176,12 @@ impl Codec {
     /// largest length it can reach by activity alone.
     ///
     /// Activity only grows the varint of the idle offset, which can't exceed the absolute
-    /// timeout, so this measures the session with that offset at its maximum: a session that
-    /// passes here never fails [`Codec::seal`] for size after [`SessionState::touch`]. Use it
-    /// where a write is accepted (e.g. a session `insert`), so size errors surface there.
+    /// timeout, and a renewal or a "sign out my other devices" only changes the subject's
+    /// generation, so this measures the session with that offset at its maximum and the
+    /// generation (if it has a subject) at the longest a `u64` takes: a session that passes
+    /// here never fails [`Codec::seal`] for size after [`SessionState::touch`], a renewal or a
+    /// new generation. Use it where a write is accepted (e.g. a session `insert`), so size
+    /// errors surface there.
     ///
     /// # Errors
     /// [`SealError::TooLarge`] if it does not fit.
@@ -173,11 +189,15 @@ impl Codec {
         self.check_len(self.worst_body_len(state.body()))
     }
 
-    /// The body's encoded length with the idle offset at the largest activity can make it.
+    /// The body's encoded length with the idle offset at the largest activity can make it and
+    /// the subject's generation at the largest a `u64` takes.
     fn worst_body_len(&self, body: &Body) -> usize {
         let now = varint_len(body.active_for);
         let worst = varint_len(body.active_for.max(self.inner.absolute));
-        encoded_len(body) - now + worst
+        let generation = body.subject.as_ref().map_or(0, |subject| {
+            varint_len(u64::MAX) - varint_len(subject.generation().get())
+        });
+        encoded_len(body) - now + worst + generation
     }
 
     /// Seals `state` into a cookie value (base64url, no padding), under the primary key, with a
@@ -213,26 +233,18 @@ impl Codec {
         Ok(URL_SAFE_NO_PAD.encode(envelope))
     }
 
-    /// Opens a cookie value at the clock's current time. See [`Codec::open_at`].
-    ///
-    /// # Errors
-    /// The [`OpenError`] that says why the cookie is refused.
-    pub fn open(&self, value: &str) -> Result<Opened, OpenError> {
-        self.open_at(value, self.now())
-    }
-
     /// Opens a cookie value as of `now`.
     ///
     /// Checks, in this order: well-formed, known version, expected mode, known key id,
     /// authentic, absolute expiry, idle expiry, not from the future beyond the clock skew
-    /// allowance, not created before the "not before" time, not revoked. Never panics.
+    /// allowance, not created before the "not before" time. Never panics. Revocation is the
+    /// [`Lifecycle`](crate::Lifecycle)'s check, made after these.
     ///
     /// # Errors
     /// The [`OpenError`] for the first check that fails.
     pub fn open_at(&self, value: &str, now: OffsetDateTime) -> Result<Opened, OpenError> {
         let (header, role, body) = self.authenticate(value, Some(self.inner.mode))?;
         self.check_times(&body, unix_seconds(now))?;
-        self.check_revoked(&body, now)?;
         Ok(Opened {
             state: SessionState::from_body(body),
             key_id: header.key_id,
@@ -241,8 +253,7 @@ impl Codec {
     }
 
     /// Authenticates a cookie and shows what it holds, even when [`Codec::open_at`] would
-    /// refuse it for its age, mode or revocation: for operators' tools, never for serving
-    /// requests.
+    /// refuse it for its age or mode: for operators' tools, never for serving requests.
     ///
     /// The cookie is authenticated under the mode its header names (both modes bind the mode,
     /// so this can't be used to forge anything); [`Inspection::verdict`] then says whether
@@ -254,7 +265,6 @@ impl Codec {
         let (header, role, body) = self.authenticate(value, None)?;
         let verdict = if header.mode == self.inner.mode {
             self.check_times(&body, unix_seconds(now))
-                .and_then(|()| self.check_revoked(&body, now))
         } else {
             Err(OpenError::ModeMismatch)
         };
@@ -291,22 +301,6 @@ impl Codec {
         Ok((header, key.role, decode(body)?))
     }
 
-    fn check_revoked(&self, body: &Body, now: OffsetDateTime) -> Result<(), OpenError> {
-        match &self.inner.revocation {
-            Some(store)
-                if store.is_revoked(
-                    body.id,
-                    body.subject.as_deref(),
-                    body.created,
-                    unix_seconds(now),
-                ) =>
-            {
-                Err(OpenError::Revoked)
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Reads the public header of a cookie value without any key: version, mode and key id.
     /// Says nothing about authenticity.
     ///
@@ -320,59 +314,6 @@ impl Codec {
             .decode(value)
             .map_err(|_| OpenError::Malformed)?;
         Header::parse(&envelope)
-    }
-
-    /// Revokes one session until the moment it would have expired anyway (creation plus the
-    /// absolute timeout). Does nothing without a revocation store; returns whether one was
-    /// written to.
-    pub fn revoke(&self, state: &SessionState) -> bool {
-        let Some(store) = &self.inner.revocation else {
-            return false;
-        };
-        let until = state.created_unix().saturating_add(self.inner.absolute);
-        store.revoke(state.id(), until, unix_seconds(self.now()));
-        true
-    }
-
-    /// Revokes every session of `subject` created before now ("log out everywhere"). Does
-    /// nothing without a revocation store; returns whether one was written to.
-    pub fn revoke_subject(&self, subject: &str) -> bool {
-        self.revoke_subject_cutoff(subject).is_some()
-    }
-
-    /// Revokes every other session of `state`'s subject and keeps this one: the password-change
-    /// case ("sign out my other devices"). `state` is renewed (new id, the old one revoked) with
-    /// its creation time at the cutoff, one second ahead, so the cutoff doesn't cover it (well
-    /// within the clock skew allowance). Returns `false`, changing nothing, without a subject or
-    /// a revocation store.
-    ///
-    /// # Errors
-    /// [`SealError::Randomness`] if no new session id can be drawn (nothing is revoked then).
-    pub fn revoke_other_sessions(&self, state: &mut SessionState) -> Result<bool, SealError> {
-        let (Some(subject), Some(_)) = (state.subject(), &self.inner.revocation) else {
-            return Ok(false);
-        };
-        let new_id = SessionId::random()?;
-        let subject = subject.to_owned();
-        self.revoke(state);
-        let cutoff = self
-            .revoke_subject_cutoff(&subject)
-            .unwrap_or_else(|| unix_seconds(self.now()));
-        state.renew(new_id, crate::state::from_unix_seconds(cutoff));
-        Ok(true)
-    }
-
-    /// Writes a subject revocation and returns its cutoff (unix seconds).
-    fn revoke_subject_cutoff(&self, subject: &str) -> Option<u64> {
-        let store = self.inner.revocation.as_ref()?;
-        let now = unix_seconds(self.now());
-        // Sessions created in the same second as the cutoff would survive `created < cutoff`,
-        // so the cutoff is the next second: a log-out-everywhere also ends a session opened a
-        // moment before it.
-        let cutoff = now.saturating_add(1);
-        let until = cutoff.saturating_add(self.inner.absolute);
-        store.revoke_subject(subject, cutoff, until, now);
-        Some(cutoff)
     }
 
     /// Access to operations that can break the security guarantees if misused.
@@ -500,7 +441,7 @@ pub struct Inspection {
     /// The session it holds.
     pub state: SessionState,
     /// `Ok` if [`Codec::open_at`] would accept the cookie at that time, else why not
-    /// (expired, from the future, not before, revoked, or sealed in the other mode).
+    /// (expired, from the future, not before, or sealed in the other mode).
     pub verdict: Result<(), OpenError>,
 }
 
@@ -516,8 +457,6 @@ pub struct CodecBuilder {
     skew: Duration,
     not_before: Option<OffsetDateTime>,
     size_limit: usize,
-    clock: Arc<dyn Clock>,
-    revocation: Option<Arc<dyn RevocationStore>>,
 }
 
 impl CodecBuilder {
@@ -534,14 +473,15 @@ impl CodecBuilder {
         self
     }
 
-    /// Sessions idle for this long are refused. Defaults to 1 hour.
+    /// Sessions idle for this long are refused. Defaults to 1 hour; at most [`MAX_TIMEOUT`].
     #[doc(alias = "inactivity")]
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle = timeout;
         self
     }
 
-    /// Sessions older than this are refused however active. Defaults to 24 hours.
+    /// Sessions older than this are refused however active. Defaults to 24 hours; at most
+    /// [`MAX_TIMEOUT`].
     #[doc(alias = "max_age")]
     #[doc(alias = "ttl")]
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
@@ -550,7 +490,7 @@ impl CodecBuilder {
     }
 
     /// How far in the future a cookie's times may lie (clocks of a fleet disagree a little).
-    /// Defaults to 60 seconds.
+    /// Defaults to 60 seconds; at most [`MAX_CLOCK_SKEW`].
     pub fn clock_skew(mut self, skew: Duration) -> Self {
         self.skew = skew;
         self
@@ -570,28 +510,17 @@ impl CodecBuilder {
         self
     }
 
-    /// Where the time comes from. Defaults to [`SystemClock`].
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The revocation store consulted by every open. Defaults to none.
-    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.revocation = Some(store);
-        self
-    }
-
     /// Checks the settings and builds the codec.
     ///
     /// # Errors
     /// [`ConfigError::InvalidCookieName`], [`ConfigError::InvalidTimeout`] (a timeout of less
-    /// than a second, or an idle timeout longer than the absolute one),
+    /// than a second or more than [`MAX_TIMEOUT`], an idle timeout longer than the absolute
+    /// one, a clock skew allowance that is negative or past [`MAX_CLOCK_SKEW`]),
     /// [`ConfigError::SizeLimitTooSmall`].
     pub fn build(self) -> Result<Codec, ConfigError> {
         let name = CookieName::new(self.name)?;
-        let idle = positive_seconds("idle_timeout", self.idle)?;
-        let absolute = positive_seconds("absolute_timeout", self.absolute)?;
+        let idle = timeout_seconds("idle_timeout", self.idle)?;
+        let absolute = timeout_seconds("absolute_timeout", self.absolute)?;
         if idle > absolute {
             return Err(ConfigError::InvalidTimeout {
                 setting: "idle_timeout",
@@ -599,10 +528,12 @@ impl CodecBuilder {
                          first: shorten it or lengthen `absolute_timeout`",
             });
         }
-        let skew =
-            u64::try_from(self.skew.whole_seconds()).map_err(|_| ConfigError::InvalidTimeout {
+        let skew = u64::try_from(self.skew.whole_seconds())
+            .ok()
+            .filter(|_| self.skew <= MAX_CLOCK_SKEW)
+            .ok_or(ConfigError::InvalidTimeout {
                 setting: "clock_skew",
-                reason: "it is negative: use zero or a few seconds",
+                reason: "it must be between zero and one day: use a few seconds",
             })?;
         let settings = Settings {
             ring: self.ring,
@@ -613,14 +544,14 @@ impl CodecBuilder {
             skew,
             not_before: self.not_before.map(unix_seconds),
             size_limit: self.size_limit,
-            clock: self.clock,
-            revocation: self.revocation,
         };
         let codec = Codec {
             inner: Arc::new(settings),
         };
         // The smallest budget must hold an empty session however long it stays active.
-        let empty = SessionState::with_id(SessionId::from_bytes([0xff; 16]), codec.now());
+        // Created in 2106, the latest a 5-byte varint holds: what every real session takes.
+        let created = crate::UnixTime::from_secs(u64::from(u32::MAX)).to_datetime();
+        let empty = SessionState::with_id(SessionId::from_bytes([0xff; 16]), created);
         let empty = codec.cookie_len(codec.worst_body_len(empty.body()));
         if empty > codec.inner.size_limit {
             return Err(ConfigError::SizeLimitTooSmall {
@@ -632,7 +563,14 @@ impl CodecBuilder {
     }
 }
 
-fn positive_seconds(setting: &'static str, d: Duration) -> Result<u64, ConfigError> {
+fn timeout_seconds(setting: &'static str, d: Duration) -> Result<u64, ConfigError> {
+    if d > MAX_TIMEOUT {
+        return Err(ConfigError::InvalidTimeout {
+            setting,
+            reason: "it is longer than 400 days, the most browsers keep a cookie \
+                     (they cap `Max-Age` there): use at most 400 days",
+        });
+    }
     u64::try_from(d.whole_seconds())
         .ok()
         .filter(|&s| s > 0)
@@ -720,14 +658,9 @@ mod tests {
 
     #[test]
     fn a_session_that_fits_keeps_fitting_when_touched() {
-        let clock = Arc::new(crate::ManualClock::new(
-            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
-        ));
-        let codec = Codec::builder(KeyRing::new(SecretKey::generate()))
-            .clock(clock.clone())
-            .build()
-            .unwrap();
-        let mut state = codec.new_session().unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let codec = Codec::new(KeyRing::new(SecretKey::generate()));
+        let mut state = codec.new_session(now).unwrap();
         // Find the largest value that passes the check while fresh.
         let mut n = 0;
         while {
@@ -737,8 +670,7 @@ mod tests {
             n += 1;
         }
         state.insert("v", &vec![0u8; n]).unwrap();
-        clock.advance(Duration::hours(23));
-        state.touch(codec.now());
+        state.touch(now + Duration::hours(23));
         assert!(codec.seal(&state).is_ok());
     }
 
@@ -750,7 +682,7 @@ mod tests {
                 .cookie_name("session")
                 .build()
                 .unwrap();
-            let mut state = codec.new_session().unwrap();
+            let mut state = codec.new_session(OffsetDateTime::now_utc()).unwrap();
             for n in 0..40 {
                 state.insert("k", &vec![1u8; n * 7]).unwrap();
                 let predicted = codec.sealed_len(&state);
@@ -763,28 +695,19 @@ mod tests {
     #[test]
     fn inspect_shows_refused_cookies_with_their_verdict() {
         let ring = KeyRing::new(SecretKey::generate());
-        let clock = Arc::new(crate::ManualClock::new(
-            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
-        ));
-        let encrypted = Codec::builder(ring.clone())
-            .clock(clock.clone())
-            .build()
-            .unwrap();
-        let signed = Codec::builder(ring)
-            .mode(Mode::Signed)
-            .clock(clock.clone())
-            .build()
-            .unwrap();
-        let mut state = encrypted.new_session().unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let encrypted = Codec::new(ring.clone());
+        let signed = Codec::builder(ring).mode(Mode::Signed).build().unwrap();
+        let mut state = encrypted.new_session(now).unwrap();
         state.insert("k", &7u8).unwrap();
         let cookie = encrypted.seal(&state).unwrap();
 
-        let fresh = encrypted.inspect_at(&cookie, clock.now()).unwrap();
+        let fresh = encrypted.inspect_at(&cookie, now).unwrap();
         assert_eq!(fresh.verdict, Ok(()));
         assert_eq!(fresh.state, state);
         assert_eq!(fresh.key_role, KeyRole::Primary);
 
-        let later = clock.now() + Duration::hours(2);
+        let later = now + Duration::hours(2);
         let expired = encrypted.inspect_at(&cookie, later).unwrap();
         assert_eq!(expired.verdict, Err(OpenError::ExpiredIdle));
         assert_eq!(expired.state.get::<u8>("k").unwrap(), Some(7));
@@ -793,7 +716,7 @@ mod tests {
             OpenError::ExpiredIdle
         );
 
-        let other_mode = signed.inspect_at(&cookie, clock.now()).unwrap();
+        let other_mode = signed.inspect_at(&cookie, now).unwrap();
         assert_eq!(other_mode.verdict, Err(OpenError::ModeMismatch));
         assert_eq!(other_mode.header.mode, Mode::Encrypted);
 
@@ -802,39 +725,9 @@ mod tests {
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         assert_eq!(
-            encrypted.inspect_at(&forged, clock.now()).unwrap_err(),
+            encrypted.inspect_at(&forged, now).unwrap_err(),
             OpenError::Forged
         );
-    }
-
-    #[test]
-    fn revoking_other_sessions_keeps_this_one() {
-        let clock = Arc::new(crate::ManualClock::new(
-            OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
-        ));
-        let codec = Codec::builder(KeyRing::new(SecretKey::generate()))
-            .clock(clock.clone())
-            .revocation_store(Arc::new(crate::MemoryRevocationStore::new()))
-            .build()
-            .unwrap();
-        let mut laptop = codec.new_session().unwrap();
-        laptop.set_subject(Some("alice".into()));
-        let mut phone = laptop.clone();
-        phone.renew(SessionId::random().unwrap(), codec.now());
-        let (laptop_before, phone_cookie) =
-            (codec.seal(&laptop).unwrap(), codec.seal(&phone).unwrap());
-
-        // The same second: the renewed laptop session survives, everything older does not.
-        assert!(codec.revoke_other_sessions(&mut laptop).unwrap());
-        let laptop_after = codec.seal(&laptop).unwrap();
-        assert_eq!(codec.open(&phone_cookie).unwrap_err(), OpenError::Revoked);
-        assert_eq!(codec.open(&laptop_before).unwrap_err(), OpenError::Revoked);
-        assert!(codec.open(&laptop_after).is_ok());
-        clock.advance(Duration::minutes(5));
-        assert!(codec.open(&laptop_after).is_ok());
-
-        let mut anonymous = codec.new_session().unwrap();
-        assert!(!codec.revoke_other_sessions(&mut anonymous).unwrap());
     }
 
     #[test]
@@ -867,8 +760,38 @@ mod tests {
             ConfigError::SizeLimitTooSmall { limit: 20, .. }
         ));
         assert!(matches!(
-            Codec::builder(ring).cookie_name("a b").build().unwrap_err(),
+            Codec::builder(ring.clone())
+                .cookie_name("a b")
+                .build()
+                .unwrap_err(),
             ConfigError::InvalidCookieName { .. }
         ));
+        for (setting, builder) in [
+            (
+                "idle_timeout",
+                Codec::builder(ring.clone()).idle_timeout(Duration::days(401)),
+            ),
+            (
+                "absolute_timeout",
+                Codec::builder(ring.clone()).absolute_timeout(Duration::days(401)),
+            ),
+            (
+                "clock_skew",
+                Codec::builder(ring.clone()).clock_skew(Duration::days(2)),
+            ),
+        ] {
+            let err = builder.build().unwrap_err();
+            assert!(
+                matches!(err, ConfigError::InvalidTimeout { setting: s, .. } if s == setting),
+                "{err}"
+            );
+        }
+        // The largest accepted values build.
+        Codec::builder(ring)
+            .idle_timeout(MAX_TIMEOUT)
+            .absolute_timeout(MAX_TIMEOUT)
+            .clock_skew(MAX_CLOCK_SKEW)
+            .build()
+            .unwrap();
     }
 }

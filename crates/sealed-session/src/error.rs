@@ -150,7 +150,7 @@ impl std::error::Error for ConfigError {}
 /// use sealed_session::{Codec, KeyRing, SealError, SecretKey};
 ///
 /// let codec = Codec::builder(KeyRing::new(SecretKey::generate())).size_limit(200).build()?;
-/// let mut session = codec.new_session()?;
+/// let mut session = codec.new_session(time::OffsetDateTime::now_utc())?;
 /// session.insert("blob", &vec![7u8; 500])?;
 /// let err = codec.seal(&session).unwrap_err();
 /// assert!(matches!(err, SealError::TooLarge { limit: 200, .. }));
@@ -187,6 +187,147 @@ impl fmt::Display for SealError {
 }
 
 impl std::error::Error for SealError {}
+
+/// A value could not be stored in a session; the session is left exactly as it was.
+///
+/// Returned by [`RequestSession::insert`](crate::RequestSession::insert) and
+/// [`RequestSession::set_subject`](crate::RequestSession::set_subject), which check the size at
+/// once, so a session that can't be stored is an error where it is written, not a failed
+/// response later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InsertError {
+    /// The cookie would exceed its size budget.
+    TooLarge {
+        /// Bytes the cookie's name and value would take.
+        size: usize,
+        /// The budget.
+        limit: usize,
+    },
+    /// The value could not be encoded.
+    Encode(ValueError),
+    /// No id could be drawn for a new session (the operating system's generator failed).
+    Randomness,
+    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
+    SubjectTooLong {
+        /// Bytes given.
+        len: usize,
+        /// The most accepted.
+        max: usize,
+    },
+}
+
+/// The message of a subject that is too long, shared by the errors that can report it.
+fn subject_too_long(f: &mut fmt::Formatter<'_>, len: usize, max: usize) -> fmt::Result {
+    write!(
+        f,
+        "session subject is {len} bytes long, at most {max} are accepted: use a user id, not a \
+         whole profile"
+    )
+}
+
+impl fmt::Display for InsertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SubjectTooLong { len, max } => subject_too_long(f, *len, *max),
+            Self::TooLarge { size, limit } => SealError::TooLarge {
+                size: *size,
+                limit: *limit,
+            }
+            .fmt(f),
+            Self::Encode(err) => err.fmt(f),
+            Self::Randomness => SealError::Randomness.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InsertError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Encode(err) => Some(err),
+            Self::TooLarge { .. } | Self::Randomness | Self::SubjectTooLong { .. } => None,
+        }
+    }
+}
+
+impl From<SealError> for InsertError {
+    fn from(err: SealError) -> Self {
+        match err {
+            SealError::TooLarge { size, limit } => Self::TooLarge { size, limit },
+            SealError::Randomness => Self::Randomness,
+        }
+    }
+}
+
+impl From<ValueError> for InsertError {
+    fn from(err: ValueError) -> Self {
+        Self::Encode(err)
+    }
+}
+
+/// A renewal, a sign-in or "sign out my other devices" could not be carried out; the session is
+/// left as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RenewError {
+    /// No new session id could be drawn (the operating system's generator failed).
+    Randomness,
+    /// The old session could not be revoked, so renewing would leave a copy of it valid.
+    Revoke(crate::RevokeError),
+    /// The subject does not fit in the cookie.
+    TooLarge {
+        /// Bytes the cookie's name and value would take.
+        size: usize,
+        /// The budget.
+        limit: usize,
+    },
+    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
+    SubjectTooLong {
+        /// Bytes given.
+        len: usize,
+        /// The most accepted.
+        max: usize,
+    },
+}
+
+impl fmt::Display for RenewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SubjectTooLong { len, max } => subject_too_long(f, *len, *max),
+            Self::Randomness => SealError::Randomness.fmt(f),
+            Self::Revoke(err) => err.fmt(f),
+            Self::TooLarge { size, limit } => SealError::TooLarge {
+                size: *size,
+                limit: *limit,
+            }
+            .fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RenewError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Revoke(err) => Some(err),
+            Self::Randomness | Self::TooLarge { .. } | Self::SubjectTooLong { .. } => None,
+        }
+    }
+}
+
+impl From<crate::RevokeError> for RenewError {
+    fn from(err: crate::RevokeError) -> Self {
+        Self::Revoke(err)
+    }
+}
+
+impl From<SealError> for RenewError {
+    fn from(err: SealError) -> Self {
+        match err {
+            SealError::TooLarge { size, limit } => Self::TooLarge { size, limit },
+            SealError::Randomness => Self::Randomness,
+        }
+    }
+}
 
 /// A value that could not be stored in or read from a session's data.
 ///
@@ -242,7 +383,8 @@ impl std::error::Error for ValueError {}
 /// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
 ///
 /// let codec = Codec::new(KeyRing::new(SecretKey::generate()));
-/// assert_eq!(codec.open("not a cookie").unwrap_err(), OpenError::Malformed);
+/// let now = time::OffsetDateTime::now_utc();
+/// assert_eq!(codec.open_at("not a cookie", now).unwrap_err(), OpenError::Malformed);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

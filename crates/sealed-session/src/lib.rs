@@ -5,16 +5,24 @@
 //! revoked ones. This crate is the codec, with no web framework inside; `sealed-session-actix`
 //! plugs it into actix-web.
 //!
+//! Two layers: [`Codec`], pure (seal, open and inspect cookie values; no clock, no store, no
+//! I/O), and [`Lifecycle`] above it, which owns the clock and the revocation store and makes
+//! every decision about a request's session (open its cookies, renew, sign in, the three
+//! logouts, and what the response's cookie must be). Web adapters are thin layers over
+//! [`Lifecycle`].
+//!
 //! ```
 //! use sealed_session::{Codec, KeyRing};
+//! use time::OffsetDateTime;
 //!
 //! # let session_keys = sealed_session::SecretKey::generate().to_base64();
 //! // In production: KeyRing::from_env("SESSION_KEYS"), a comma-separated list, newest first.
 //! let codec = Codec::new(KeyRing::from_config(&session_keys)?);
-//! let mut session = codec.new_session()?;
+//! let now = OffsetDateTime::now_utc();
+//! let mut session = codec.new_session(now)?;
 //! session.insert("user_id", &42u64)?;
 //! let cookie_value = codec.seal(&session)?;                   // base64url, ~100 bytes
-//! assert_eq!(codec.open(&cookie_value)?.state().get::<u64>("user_id")?, Some(42));
+//! assert_eq!(codec.open_at(&cookie_value, now)?.state().get::<u64>("user_id")?, Some(42));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -27,7 +35,7 @@
 //!   says when an older key opened a cookie so the caller re-seals it. Keys are staged with the
 //!   `open-only:` prefix so a rolling deploy logs no one out.
 //! - **Expiry on every open**: the cookie carries its creation and last-activity times;
-//!   [`Codec::open`] enforces the absolute and idle timeouts, a clock-skew bound and an
+//!   [`Codec::open_at`] enforces the absolute and idle timeouts, a clock-skew bound and an
 //!   optional global "not before" time.
 //! - **Separate keys per purpose**: HKDF-SHA256 derives the encryption key, the MAC key and the
 //!   public key id from each secret.
@@ -49,26 +57,41 @@
 
 mod clock;
 mod codec;
+mod cookie;
 mod derive;
 mod envelope;
 mod error;
 mod key;
 mod key_ring;
+mod lifecycle;
+mod metrics;
 mod revocation;
 mod state;
+mod unix;
 mod xchacha;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{
     BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_CLOCK_SKEW,
-    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, Opened,
+    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, MAX_CLOCK_SKEW,
+    MAX_TIMEOUT, Opened,
 };
+pub use cookie::{Persistence, SameSite};
 pub use envelope::{CookieName, Header, Mode};
-pub use error::{ConfigError, OpenError, SealError, ValueError};
+pub use error::{ConfigError, InsertError, OpenError, RenewError, SealError, ValueError};
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
-pub use revocation::{MemoryRevocationStore, RevocationStore};
+pub use lifecycle::{
+    CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, RefreshPolicy,
+    RequestInfo, RequestSession, SessionStatus,
+};
+pub use metrics::KeyUse;
+pub use revocation::{
+    Generation, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,
+    RevocationStore, RevokeError, Subject,
+};
 pub use state::{ParseSessionIdError, SessionId, SessionState};
+pub use unix::UnixTime;
 
 /// Length of the nonce of encrypted mode, in bytes (XChaCha20's 192 bits).
 pub const NONCE_LEN: usize = xchacha::NONCE_LEN;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{SealError, ValueError};
+use crate::revocation::{Generation, Subject};
+use crate::unix::UnixTime;
 
 /// A random 128-bit session identifier, shown as 32 lowercase hex digits.
 ///
@@ -110,7 +112,6 @@ impl std::str::FromStr for SessionId {
 ///
 /// let mut session = SessionState::new(OffsetDateTime::now_utc())?;
 /// session.insert("user_id", &42u64)?;
-/// session.set_subject(Some("user-42".into()));
 /// assert_eq!(session.get::<u64>("user_id")?, Some(42));
 /// assert_eq!(session.get::<u64>("missing")?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -129,7 +130,8 @@ pub(crate) struct Body {
     /// Seconds from `created` to the last activity (anchor of the idle timeout). An offset
     /// rather than a second timestamp: a varint of 1 to 3 bytes instead of 5.
     pub(crate) active_for: u64,
-    pub(crate) subject: Option<String>,
+    /// Whom the session belongs to, with the subject's revocation generation at sign-in.
+    pub(crate) subject: Option<Subject>,
     pub(crate) data: Entries,
 }
 
@@ -350,14 +352,14 @@ impl SessionState {
         from_unix_seconds(self.body.last_active())
     }
 
-    /// Whole unix seconds of [`SessionState::created`].
-    pub fn created_unix(&self) -> u64 {
-        self.body.created
+    /// [`SessionState::created`] in whole unix seconds.
+    pub fn created_unix(&self) -> UnixTime {
+        UnixTime::from_secs(self.body.created)
     }
 
-    /// Whole unix seconds of [`SessionState::last_active`].
-    pub fn last_active_unix(&self) -> u64 {
-        self.body.last_active()
+    /// [`SessionState::last_active`] in whole unix seconds.
+    pub fn last_active_unix(&self) -> UnixTime {
+        UnixTime::from_secs(self.body.last_active())
     }
 
     /// Marks the session active at `now`, which slides its idle deadline. A time before the
@@ -368,11 +370,8 @@ impl SessionState {
 
     /// Starts a new session that keeps this one's data and subject: a new id, created and last
     /// active at `now`. Use it at login and at privilege changes, so that an id known before
-    /// the change is worthless after it.
-    ///
-    /// The new creation time also means a sign-in after a "log out everywhere" of the same
-    /// subject starts a session the cutoff does not cover, and the absolute timeout counts from
-    /// the sign-in, as OWASP recommends.
+    /// the change is worthless after it; the absolute timeout counts from the renewal, as OWASP
+    /// recommends. Revoking the old id is the [`Lifecycle`](crate::Lifecycle)'s job.
     pub fn renew(&mut self, id: SessionId, now: OffsetDateTime) {
         self.body.id = id;
         self.body.created = unix_seconds(now);
@@ -381,12 +380,25 @@ impl SessionState {
 
     /// Whose session this is (e.g. a user id), if set.
     pub fn subject(&self) -> Option<&str> {
-        self.body.subject.as_deref()
+        self.body.subject.as_ref().map(Subject::name)
     }
 
-    /// Sets or clears the subject. Revoking a subject logs out all of its sessions.
-    pub fn set_subject(&mut self, subject: Option<String>) {
-        self.body.subject = subject;
+    /// The subject with the generation the session carries, if set.
+    pub fn subject_generation(&self) -> Option<&Subject> {
+        self.body.subject.as_ref()
+    }
+
+    /// Sets the subject, stamped with `generation`: the subject's current generation in the
+    /// revocation store ([`RevocationStore::generation`](crate::RevocationStore::generation)),
+    /// or the session is refused as revoked at once. A [`Lifecycle`](crate::Lifecycle) does
+    /// this for you.
+    pub fn set_subject(&mut self, subject: impl Into<String>, generation: Generation) {
+        self.body.subject = Some(Subject::new(subject, generation));
+    }
+
+    /// Removes the subject.
+    pub fn clear_subject(&mut self) {
+        self.body.subject = None;
     }
 
     /// Decodes the value under `key`, or `None` if there is none.
@@ -455,7 +467,7 @@ impl fmt::Debug for SessionState {
             .field("id", &self.body.id)
             .field("created", &self.body.created)
             .field("last_active", &self.body.last_active())
-            .field("subject", &self.body.subject.as_ref().map(|_| "<set>"))
+            .field("subject", &self.body.subject)
             .field(
                 "data",
                 &self
@@ -553,7 +565,7 @@ mod tests {
     fn debug_hides_values_and_subject() {
         let mut s = SessionState::new(OffsetDateTime::now_utc()).unwrap();
         s.insert("email", "alice@example.com").unwrap();
-        s.set_subject(Some("alice".into()));
+        s.set_subject("alice", Generation::ZERO);
         let shown = format!("{s:?}");
         assert!(!shown.contains("alice"), "{shown}");
         assert!(shown.contains("email"));

@@ -1,17 +1,18 @@
 //! Display and Debug of every error, and Debug of key-holding types: lowercase start, no
 //! trailing period, and no secret or cookie content anywhere.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sealed_session::{
-    Codec, ConfigError, KeyRing, MemoryRevocationStore, Mode, OpenError, SealError, SecretKey,
-    SessionState,
+    Codec, ConfigError, KeyRing, Lifecycle, MAX_CLOCK_SKEW, MAX_TIMEOUT, Mode, OpenError,
+    SealError, SecretKey, SessionState,
 };
 use time::Duration;
 
-use crate::{MODES, T0, at, b64, builder, decode, encode, secret, secret_bytes, session};
+use crate::{
+    MODES, T0, at, b64, builder, decode, encode, lifecycle_builder, secret, secret_bytes, session,
+    sessions,
+};
 
 /// Checks the wording rules on one message, and that it shows none of `forbidden`.
 fn check_message(what: &str, message: &str, forbidden: &[String]) {
@@ -77,15 +78,16 @@ fn cookie_forms(cookie: &str) -> Vec<String> {
     forms
 }
 
-/// All ten `OpenError` variants, each produced by a real `open`, with the cookie that caused it.
+/// All ten `OpenError` variants, each produced by a real open, with the cookie that caused it:
+/// nine by the codec, and `Revoked` by the lifecycle (revocation is its check).
 fn every_open_error(mode: Mode) -> Vec<(OpenError, String)> {
-    let codec = builder(1, mode)
-        .idle_timeout(Duration::seconds(600))
-        .absolute_timeout(Duration::seconds(3_600))
-        .not_before(at(T0 - 1_000))
-        .revocation_store(Arc::new(MemoryRevocationStore::new()))
-        .build()
-        .expect("valid");
+    let lifecycle = sessions(
+        lifecycle_builder(1, mode)
+            .idle_timeout(Duration::seconds(600))
+            .absolute_timeout(Duration::seconds(3_600))
+            .not_before(at(T0 - 1_000)),
+    );
+    let codec = lifecycle.lifecycle.codec();
     let other_mode = if mode == Mode::Signed {
         Mode::Encrypted
     } else {
@@ -101,36 +103,35 @@ fn every_open_error(mode: Mode) -> Vec<(OpenError, String)> {
     bad_version[0] = 0xfe;
     let mut forged = decode(&good);
     *forged.last_mut().expect("not empty") ^= 0x80;
-    let revoked = session(2, T0);
-    codec.revoke(&revoked);
 
     let cases = [
-        ("!".repeat(40), &codec),
-        (encode(&bad_version), &codec),
-        (
-            crate::codec(1, other_mode)
-                .seal(&session(1, T0))
-                .expect("fits"),
-            &codec,
-        ),
-        (
-            crate::codec(2, mode).seal(&session(1, T0)).expect("fits"),
-            &codec,
-        ),
-        (encode(&forged), &codec),
-        (cookie(T0 - 4_000, T0 - 10), &codec),
-        (cookie(T0 - 1_000, T0 - 700), &codec),
-        (cookie(T0 + 3_000, T0 + 3_000), &codec),
-        (cookie(T0 - 1_001, T0), &codec),
-        (codec.seal(&revoked).expect("fits"), &codec),
+        "!".repeat(40),
+        encode(&bad_version),
+        crate::codec(1, other_mode)
+            .seal(&session(1, T0))
+            .expect("fits"),
+        crate::codec(2, mode).seal(&session(1, T0)).expect("fits"),
+        encode(&forged),
+        cookie(T0 - 4_000, T0 - 10),
+        cookie(T0 - 1_000, T0 - 700),
+        cookie(T0 + 3_000, T0 + 3_000),
+        cookie(T0 - 1_001, T0),
     ];
-    let errors: Vec<(OpenError, String)> = cases
+    let mut errors: Vec<(OpenError, String)> = cases
         .into_iter()
-        .map(|(value, codec)| {
-            let err = codec.open(&value).expect_err("refused");
+        .map(|value| {
+            let err = crate::open(codec, &value).expect_err("refused");
+            // The lifecycle refuses it for the same reason.
+            assert_eq!(lifecycle.refusal_at(&value, at(T0)), Some(err.clone()));
             (err, value)
         })
         .collect();
+    // Logged out: the codec still opens the cookie, the lifecycle refuses it.
+    let revoked = lifecycle.seal(&session(2, T0));
+    lifecycle.request(Some(&revoked)).purge().expect("recorded");
+    assert!(crate::open(codec, &revoked).is_ok());
+    let err = lifecycle.refusal_at(&revoked, at(T0)).expect("refused");
+    errors.push((err, revoked));
     let reasons: std::collections::BTreeSet<&str> =
         errors.iter().map(|(e, _)| e.reason()).collect();
     assert_eq!(reasons.len(), 10, "{mode}: not every variant: {reasons:?}");
@@ -173,7 +174,7 @@ fn open_errors_are_lowercase_unpunctuated_and_show_no_cookie() {
 fn seal_errors_are_lowercase_and_unpunctuated() {
     for mode in MODES {
         let codec = builder(1, mode).size_limit(300).build().expect("valid");
-        let mut state = codec.new_session().expect("randomness");
+        let mut state = codec.new_session(at(T0)).expect("randomness");
         let secret_value = "very-secret-value-".repeat(20);
         state.insert("blob", &secret_value).expect("encodes");
         let err = codec.seal(&state).expect_err("too large");
@@ -214,10 +215,6 @@ fn every_config_error() -> Vec<ConfigError> {
             .size_limit(10)
             .build()
             .expect_err("size"),
-        // Only the framework adapters raise this one.
-        ConfigError::InvalidCookieAttributes {
-            reason: "a `__Host-` cookie needs `Secure`, `Path=/` and no `Domain`",
-        },
     ];
     errors.push(
         builder(1, Mode::Encrypted)
@@ -231,6 +228,32 @@ fn every_config_error() -> Vec<ConfigError> {
             .clock_skew(Duration::seconds(-1))
             .build()
             .expect_err("negative skew"),
+    );
+    // Past the caps browsers and fleets impose.
+    let past_cap = MAX_TIMEOUT + Duration::SECOND;
+    for builder in [
+        builder(1, Mode::Encrypted).idle_timeout(past_cap),
+        builder(1, Mode::Encrypted).absolute_timeout(past_cap),
+        builder(1, Mode::Encrypted).clock_skew(MAX_CLOCK_SKEW + Duration::SECOND),
+    ] {
+        let err = builder.build().expect_err("past the cap");
+        assert!(matches!(err, ConfigError::InvalidTimeout { .. }), "{err:?}");
+        errors.push(err);
+    }
+    // The lifecycle's own settings: a refresh interval not shorter than the idle timeout, and
+    // cookie attributes browsers would reject.
+    errors.push(
+        lifecycle_builder(1, Mode::Encrypted)
+            .refresh(sealed_session::RefreshPolicy::Interval(Duration::hours(1)))
+            .build()
+            .expect_err("refresh interval"),
+    );
+    errors.push(
+        lifecycle_builder(1, Mode::Encrypted)
+            .cookie_secure(false)
+            .cookie_name("__Host-id")
+            .build()
+            .expect_err("__Host- without Secure"),
     );
     let names: std::collections::BTreeSet<String> = errors
         .iter()
@@ -281,13 +304,21 @@ fn debug_of_key_holders_shows_no_secret() {
     for mode in MODES {
         let codec = Codec::builder(ring.clone())
             .mode(mode)
-            .revocation_store(Arc::new(MemoryRevocationStore::new()))
             .build()
             .expect("valid");
-        let cookie = codec
-            .seal(&session(1, codec.now().unix_timestamp()))
-            .expect("fits");
-        let opened = codec.open(&cookie).expect("opens");
+        let cookie = codec.seal(&session(1, T0)).expect("fits");
+        let opened = codec.open_at(&cookie, at(T0)).expect("opens");
+        let lifecycle = Lifecycle::builder(ring.clone())
+            .mode(mode)
+            .cookie_name("id")
+            .build()
+            .expect("valid");
+        let request = lifecycle.open_at(
+            [format!("id={cookie}").as_bytes()],
+            sealed_session::RequestInfo::new("/"),
+            at(T0),
+        );
+        assert_eq!(request.refusal(), None);
         let session_forbidden = [forbidden.clone(), cookie_forms(&cookie)].concat();
         for shown in [
             format!("{key:?}"),
@@ -299,6 +330,10 @@ fn debug_of_key_holders_shows_no_secret() {
             format!("{:?}", Codec::builder(ring.clone())),
             format!("{opened:?}"),
             format!("{:?}", opened.state()),
+            format!("{:?}", opened.state().subject_generation()),
+            format!("{lifecycle:?}"),
+            format!("{:?}", Lifecycle::builder(ring.clone())),
+            format!("{request:?}"),
         ] {
             for f in &session_forbidden {
                 assert!(!shown.contains(f.as_str()), "shows {f:?}: {shown}");
@@ -306,6 +341,7 @@ fn debug_of_key_holders_shows_no_secret() {
         }
         // What they do show: the key ids and the settings.
         assert!(format!("{codec:?}").contains(&ring.primary_id().to_string()));
+        assert!(format!("{lifecycle:?}").contains(&ring.primary_id().to_string()));
         assert!(format!("{opened:?}").contains("email"));
     }
     assert_eq!(format!("{key:?}"), "SecretKey { len: 32, .. }");

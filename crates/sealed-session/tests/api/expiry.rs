@@ -1,14 +1,12 @@
 //! Absolute, idle, clock-skew and not-before boundaries, one second either side, and the
 //! documented order of the checks when a cookie breaks several rules at once.
 
-use std::sync::Arc;
-
 use sealed_session::{
-    Codec, ManualClock, MemoryRevocationStore, Mode, OpenError, SessionId, SessionState,
+    Codec, Mode, OpenError, Revocation, RevocationStore, SessionId, SessionState,
 };
 use time::Duration;
 
-use crate::{MODES, T0, at, builder};
+use crate::{MODES, T0, at, builder, lifecycle_builder, sessions, set_value};
 
 const IDLE: i64 = 600;
 const ABSOLUTE: i64 = 3_600;
@@ -16,14 +14,13 @@ const SKEW: i64 = 30;
 /// The "not before" time of [`codec`].
 const NB: i64 = T0 - 1_000;
 
-/// Idle 10 minutes, absolute 1 hour, skew 30 seconds, not before `NB`, a revocation store.
+/// Idle 10 minutes, absolute 1 hour, skew 30 seconds, not before `NB`.
 fn codec(mode: Mode) -> Codec {
     builder(1, mode)
         .idle_timeout(Duration::seconds(IDLE))
         .absolute_timeout(Duration::seconds(ABSOLUTE))
         .clock_skew(Duration::seconds(SKEW))
         .not_before(at(NB))
-        .revocation_store(Arc::new(MemoryRevocationStore::new()))
         .build()
         .expect("valid settings")
 }
@@ -90,22 +87,19 @@ fn idle_timeout_boundary() {
 #[test]
 fn activity_does_not_extend_the_absolute_deadline() {
     for mode in MODES {
-        let clock = Arc::new(ManualClock::new(at(T0)));
         let codec = builder(1, mode)
             .idle_timeout(Duration::seconds(IDLE))
             .absolute_timeout(Duration::seconds(ABSOLUTE))
-            .clock(clock.clone())
             .build()
             .expect("valid");
         let mut cookie = codec
-            .seal(&codec.new_session().expect("randomness"))
+            .seal(&codec.new_session(at(T0)).expect("randomness"))
             .expect("fits");
         let mut now = T0;
         loop {
             // Each request comes just before the idle deadline.
-            clock.advance(Duration::seconds(IDLE - 1));
             now += IDLE - 1;
-            let opened = codec.open(&cookie);
+            let opened = codec.open_at(&cookie, at(now));
             if now >= T0 + ABSOLUTE {
                 assert_eq!(
                     opened.map(|o| o.into_state()),
@@ -114,12 +108,43 @@ fn activity_does_not_extend_the_absolute_deadline() {
                 break;
             }
             let mut state = opened.expect("active and young").into_state();
-            assert_eq!(state.created_unix(), u64::try_from(T0).expect("positive"));
-            state.touch(codec.now());
+            assert_eq!(
+                state.created_unix().secs(),
+                u64::try_from(T0).expect("positive")
+            );
+            state.touch(at(now));
             cookie = codec.seal(&state).expect("fits");
         }
         // The last request before the deadline worked, the first one after did not.
         assert!(now - (IDLE - 1) < T0 + ABSOLUTE, "{mode}");
+    }
+}
+
+/// The same through the lifecycle, which re-seals on its own: a cookie refreshed on every
+/// request still ends at its absolute deadline.
+#[test]
+fn lifecycle_refreshes_do_not_extend_the_absolute_deadline() {
+    for mode in MODES {
+        let s = sessions(
+            lifecycle_builder(1, mode)
+                .idle_timeout(Duration::seconds(IDLE))
+                .absolute_timeout(Duration::seconds(ABSOLUTE)),
+        );
+        let mut request = s.request(None);
+        request.insert("n", &1u8).expect("fits");
+        let mut cookie = set_value(&request.finish().expect("sealed"));
+        let mut requests = 0;
+        loop {
+            s.clock.advance(Duration::seconds(IDLE - 1));
+            let mut request = s.request(Some(&cookie));
+            if let Some(refusal) = request.refusal() {
+                assert_eq!(refusal, OpenError::ExpiredAbsolute, "{mode}");
+                break;
+            }
+            requests += 1;
+            cookie = set_value(&request.finish().expect("sealed"));
+        }
+        assert_eq!(requests, (ABSOLUTE - 1) / (IDLE - 1), "{mode}");
     }
 }
 
@@ -173,7 +198,8 @@ fn not_before_boundary() {
     }
 }
 
-/// Checks run in the documented order (absolute, idle, future, not before, revoked), so a
+/// Checks run in the documented order (absolute, idle, future, not before, then the
+/// lifecycle's revoked), so a
 /// cookie breaking two rules gets the error of the first.
 #[test]
 fn a_cookie_breaking_two_rules_gets_the_first_error() {
@@ -203,15 +229,45 @@ fn a_cookie_breaking_two_rules_gets_the_first_error() {
             .expect("valid");
         let s = state(T0 + SKEW + 1, T0 + SKEW + 1);
         assert_eq!(open(&ahead, &s, T0), Err(OpenError::FromFuture));
-        // Expired, not-before and revoked: the time checks win over revocation.
-        let s = state(NB - 1, NB - 1);
-        assert!(codec.revoke(&s));
-        assert_eq!(open(&codec, &s, NB - 1 + IDLE), Err(OpenError::ExpiredIdle));
-        assert_eq!(open(&codec, &s, NB + 10), Err(OpenError::NotBefore));
-        let s = state(T0, T0);
-        assert!(codec.revoke(&s));
-        assert_eq!(open(&codec, &s, T0 + IDLE), Err(OpenError::ExpiredIdle));
-        assert_eq!(open(&codec, &s, T0 + 1), Err(OpenError::Revoked));
+        // Expired, not-before and revoked: the codec's time checks come before the lifecycle's
+        // revocation check.
+        let lc = sessions(
+            lifecycle_builder(1, mode)
+                .idle_timeout(Duration::seconds(IDLE))
+                .absolute_timeout(Duration::seconds(ABSOLUTE))
+                .clock_skew(Duration::seconds(SKEW))
+                .not_before(at(NB)),
+        );
+        let revoke = |state: &SessionState| {
+            let revocation = Revocation::Session {
+                id: state.id(),
+                subject: None,
+                until: at(T0 + 10 * ABSOLUTE).into(),
+            };
+            lc.store
+                .revoke(revocation, at(NB - 1).into())
+                .expect("recorded");
+        };
+        let st = state(NB - 1, NB - 1);
+        revoke(&st);
+        let cookie = lc.seal(&st);
+        assert_eq!(
+            lc.refusal_at(&cookie, at(NB - 1 + IDLE)),
+            Some(OpenError::ExpiredIdle)
+        );
+        assert_eq!(
+            lc.refusal_at(&cookie, at(NB + 10)),
+            Some(OpenError::NotBefore)
+        );
+        let mut st = state(T0, T0);
+        st.renew(SessionId::from_bytes([8; 16]), at(T0));
+        revoke(&st);
+        let cookie = lc.seal(&st);
+        assert_eq!(
+            lc.refusal_at(&cookie, at(T0 + IDLE)),
+            Some(OpenError::ExpiredIdle)
+        );
+        assert_eq!(lc.refusal_at(&cookie, at(T0 + 1)), Some(OpenError::Revoked));
         // Authentication before any time check: an expired cookie that was tampered with is
         // forged, one of another key unknown, one of another mode a mismatch.
         let cookie = codec.seal(&state(NB, NB)).expect("fits");
@@ -255,26 +311,31 @@ fn a_cookie_breaking_two_rules_gets_the_first_error() {
     }
 }
 
-/// `open` uses the codec's clock: moving the clock expires the session.
+/// `Lifecycle::open` reads the lifecycle's clock: moving the clock expires the session.
 #[test]
-fn open_reads_the_codec_clock() {
+fn lifecycle_open_reads_its_clock() {
     for mode in MODES {
-        let clock = Arc::new(ManualClock::new(at(T0)));
-        let codec = builder(1, mode)
-            .idle_timeout(Duration::seconds(IDLE))
-            .absolute_timeout(Duration::seconds(ABSOLUTE))
-            .clock(clock.clone())
-            .build()
-            .expect("valid");
-        let state = codec.new_session().expect("randomness");
+        let s = sessions(
+            lifecycle_builder(1, mode)
+                .idle_timeout(Duration::seconds(IDLE))
+                .absolute_timeout(Duration::seconds(ABSOLUTE)),
+        );
+        let state = s
+            .lifecycle
+            .codec()
+            .new_session(s.lifecycle.now())
+            .expect("randomness");
         assert_eq!(state.created(), at(T0));
-        let cookie = codec.seal(&state).expect("fits");
-        clock.set(at(T0 + IDLE - 1));
-        assert!(codec.open(&cookie).is_ok());
-        clock.advance(Duration::seconds(1));
+        let cookie = s.seal(&state);
+        s.clock.set(at(T0 + IDLE - 1));
+        let request = s.request(Some(&cookie));
+        assert_eq!(request.refusal(), None, "{mode}");
+        assert_eq!(request.now(), at(T0 + IDLE - 1));
+        s.clock.advance(Duration::seconds(1));
         assert_eq!(
-            codec.open(&cookie).map(|o| o.into_state()),
-            Err(OpenError::ExpiredIdle)
+            s.request(Some(&cookie)).refusal(),
+            Some(OpenError::ExpiredIdle),
+            "{mode}"
         );
     }
 }

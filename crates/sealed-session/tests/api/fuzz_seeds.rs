@@ -1,7 +1,7 @@
 //! Writes the seed corpus of the fuzz targets (`fuzz/seeds/`): run it with
 //! `cargo test -p sealed-session --test api -- --ignored write_fuzz_seeds`.
 //!
-//! The keys, clock and settings repeat `fuzz/src/lib.rs` (change them together): the seeds open
+//! The keys, time and settings repeat `fuzz/src/lib.rs` (change them together): the seeds open
 //! there, so the fuzzer starts from cookies that reach every check past authentication. Nonces
 //! and ids are fixed, so the files are the same on every run.
 
@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sealed_session::{
-    Codec, KeyRing, ManualClock, MemoryRevocationStore, Mode, NONCE_LEN, SecretKey, SessionId,
-    SessionState,
+    Codec, Generation, IncomingCookie, KeyRing, Lifecycle, ManualClock, Mode, NONCE_LEN,
+    RequestInfo, Revocation, SecretKey, SessionId, SessionState, UnixTime,
 };
 
-/// `fuzz/src/lib.rs`: the codecs' stopped clock.
+/// `fuzz/src/lib.rs`: the fixed "now" (the codecs' opening time, the lifecycles' clock).
 const NOW: i64 = 1_900_000_000;
 /// `fuzz/src/lib.rs`: key seeds.
 const PRIMARY: u8 = 1;
@@ -35,7 +35,9 @@ fn sealer(key: SecretKey, mode: Mode, name: &str) -> Codec {
 fn state(id: [u8; 16], created: i64, last_active: i64, subject: Option<&str>) -> SessionState {
     let mut state = SessionState::with_id(SessionId::from_bytes(id), crate::at(created));
     state.touch(crate::at(last_active));
-    state.set_subject(subject.map(str::to_owned));
+    if let Some(subject) = subject {
+        state.set_subject(subject, Generation::ZERO);
+    }
     state
 }
 
@@ -139,29 +141,51 @@ fn write_fuzz_seeds() {
     }
 }
 
-/// The codec of `fuzz/src/lib.rs`: staged, primary and fallback keys, a stopped clock, a "not
-/// before" time, and a revocation store holding one id and one subject.
-fn fuzz_codec(mode: Mode) -> Codec {
-    let ring = KeyRing::from_keys([crate::secret(PRIMARY), crate::secret(FALLBACK)])
+/// The ring of `fuzz/src/lib.rs`: staged, primary and fallback keys.
+fn fuzz_ring() -> KeyRing {
+    KeyRing::from_keys([crate::secret(PRIMARY), crate::secret(FALLBACK)])
         .and_then(|r| r.with_open_only(crate::secret(STAGED)))
-        .expect("valid");
-    let codec = Codec::builder(ring)
-        .mode(mode)
-        .clock(Arc::new(ManualClock::new(crate::at(NOW))))
-        .not_before(crate::at(NOW - NOT_BEFORE_AGO))
-        .revocation_store(Arc::new(MemoryRevocationStore::new()))
-        .build()
-        .expect("valid");
-    codec.revoke(&SessionState::with_id(
-        SessionId::from_bytes(REVOKED_ID),
-        crate::at(NOW),
-    ));
-    codec.revoke_subject(REVOKED_SUBJECT);
-    codec
+        .expect("valid")
 }
 
-/// The seeds do what their names say under the fuzz targets' codecs (this runs always, so the
-/// recipe can't drift from the format unnoticed).
+/// The codec of `fuzz/src/lib.rs`: [`fuzz_ring`] and a "not before" time.
+fn fuzz_codec(mode: Mode) -> Codec {
+    Codec::builder(fuzz_ring())
+        .mode(mode)
+        .not_before(crate::at(NOW - NOT_BEFORE_AGO))
+        .build()
+        .expect("valid")
+}
+
+/// The lifecycle of `fuzz/src/lib.rs`: the codec's settings under the cookie name `id`, a clock
+/// stopped at `NOW`, and a revocation store holding one revoked (anonymous) id and one subject
+/// logged out everywhere.
+fn fuzz_lifecycle(mode: Mode) -> Lifecycle {
+    let lifecycle = Lifecycle::builder(fuzz_ring())
+        .mode(mode)
+        .cookie_name("id")
+        .not_before(crate::at(NOW - NOT_BEFORE_AGO))
+        .clock(Arc::new(ManualClock::new(crate::at(NOW))))
+        .build()
+        .expect("valid");
+    let now = UnixTime::from(crate::at(NOW));
+    lifecycle
+        .revocation_store()
+        .revoke(
+            Revocation::Session {
+                id: SessionId::from_bytes(REVOKED_ID),
+                subject: None,
+                until: UnixTime::MAX,
+            },
+            now,
+        )
+        .expect("recorded");
+    lifecycle.revoke_subject(REVOKED_SUBJECT).expect("recorded");
+    lifecycle
+}
+
+/// The seeds do what their names say under the fuzz targets' codecs and lifecycles (this runs
+/// always, so the recipe can't drift from the format unnoticed).
 #[test]
 fn fuzz_seeds_reach_every_check() {
     let seeds = seeds();
@@ -182,10 +206,19 @@ fn fuzz_seeds_reach_every_check() {
             Mode::Encrypted
         };
         let value = std::str::from_utf8(content).expect("ASCII");
-        let result = fuzz_codec(mode).open(value);
-        let outcome = match &result {
-            Ok(opened) => format!("ok-{:?}", opened.key_role()).to_lowercase(),
-            Err(err) => err.reason().replace('_', "-"),
+        let result = fuzz_codec(mode).open_at(value, crate::at(NOW));
+        // The lifecycle makes the codec's checks, then the revocation check.
+        let header = format!("id={value}");
+        let request = fuzz_lifecycle(mode).open([header.as_bytes()], RequestInfo::new("/"));
+        let outcome = match (&result, request.incoming()) {
+            (Ok(opened), IncomingCookie::Valid) => {
+                format!("ok-{:?}", opened.key_role()).to_lowercase()
+            }
+            (Ok(_), IncomingCookie::Refused(err)) => err.reason().replace('_', "-"),
+            (Err(err), IncomingCookie::Refused(same)) if err == same => {
+                err.reason().replace('_', "-")
+            }
+            (result, incoming) => panic!("{name}: codec {result:?}, lifecycle {incoming:?}"),
         };
         let expected = match case {
             "ok-primary" | "ok-empty" => "ok-primary",

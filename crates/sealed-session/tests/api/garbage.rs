@@ -23,7 +23,7 @@ impl SplitMix64 {
 }
 
 fn open(codec: &Codec, value: &str) -> Result<(), OpenError> {
-    codec.open(value).map(|_| ())
+    crate::open(codec, value).map(|_| ())
 }
 
 #[test]

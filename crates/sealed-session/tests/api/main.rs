@@ -14,8 +14,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealed_session::{
-    Codec, CodecBuilder, KeyRing, ManualClock, MemoryRevocationStore, Mode, SecretKey, SessionId,
-    SessionState,
+    Codec, CodecBuilder, CookieUpdate, Generation, KeyRing, Lifecycle, LifecycleBuilder,
+    ManualClock, MemoryRevocationStore, Mode, OpenError, Opened, RequestInfo, RequestSession,
+    SecretKey, SessionId, SessionState,
 };
 use time::OffsetDateTime;
 
@@ -47,25 +48,92 @@ pub(crate) fn b64(seed: u8) -> String {
     secret(seed).to_base64().to_string()
 }
 
-/// A builder with a ring of the one key `seed`, `mode`, and a manual clock stopped at `T0`.
+/// A builder with a ring of the one key `seed` and `mode`.
 pub(crate) fn builder(seed: u8, mode: Mode) -> CodecBuilder {
-    Codec::builder(KeyRing::new(secret(seed)))
-        .mode(mode)
-        .clock(Arc::new(ManualClock::new(at(T0))))
+    Codec::builder(KeyRing::new(secret(seed))).mode(mode)
 }
 
-/// [`builder`] with a revocation store, built.
+/// [`builder`], built.
 pub(crate) fn codec(seed: u8, mode: Mode) -> Codec {
-    builder(seed, mode)
-        .revocation_store(Arc::new(MemoryRevocationStore::new()))
+    builder(seed, mode).build().expect("valid settings")
+}
+
+/// Opens `value` with `codec` at `T0`, keeping the state.
+pub(crate) fn open(codec: &Codec, value: &str) -> Result<SessionState, OpenError> {
+    codec.open_at(value, at(T0)).map(Opened::into_state)
+}
+
+/// A lifecycle builder with a ring of the one key `seed` and `mode` (cookie `__Host-id`).
+pub(crate) fn lifecycle_builder(seed: u8, mode: Mode) -> LifecycleBuilder {
+    Lifecycle::builder(KeyRing::new(secret(seed))).mode(mode)
+}
+
+/// A lifecycle with a manual clock stopped at `T0` and a memory revocation store, both kept
+/// at hand.
+pub(crate) struct Sessions {
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) store: Arc<MemoryRevocationStore>,
+}
+
+/// Builds `builder` with a manual clock at `T0` and a fresh memory revocation store.
+pub(crate) fn sessions(builder: LifecycleBuilder) -> Sessions {
+    let clock = Arc::new(ManualClock::new(at(T0)));
+    let store = Arc::new(MemoryRevocationStore::new());
+    let lifecycle = builder
+        .clock(clock.clone())
+        .revocation_store(store.clone())
         .build()
-        .expect("valid settings")
+        .expect("valid settings");
+    Sessions {
+        lifecycle,
+        clock,
+        store,
+    }
+}
+
+impl Sessions {
+    /// Seals `state` as the lifecycle's codec does (its cookie name and timeouts).
+    pub(crate) fn seal(&self, state: &SessionState) -> String {
+        self.lifecycle.codec().seal(state).expect("fits")
+    }
+
+    /// A request carrying the cookie `value` (if any) under the lifecycle's name, at the
+    /// clock's time.
+    pub(crate) fn request(&self, value: Option<&str>) -> RequestSession {
+        self.request_at(value, self.lifecycle.now())
+    }
+
+    /// [`Sessions::request`] at `now`.
+    pub(crate) fn request_at(&self, value: Option<&str>, now: OffsetDateTime) -> RequestSession {
+        let header = value.map(|v| format!("{}={v}", self.lifecycle.cookie_name()));
+        self.lifecycle.open_at(
+            header.iter().map(String::as_bytes),
+            RequestInfo::new("/"),
+            now,
+        )
+    }
+
+    /// Why the lifecycle refuses the cookie `value` at `now`, if it does.
+    pub(crate) fn refusal_at(&self, value: &str, now: OffsetDateTime) -> Option<OpenError> {
+        self.request_at(Some(value), now).refusal()
+    }
+}
+
+/// The cookie value a `Set-Cookie` of [`RequestSession::finish`] sets.
+pub(crate) fn set_value(update: &CookieUpdate) -> String {
+    let header = match update {
+        CookieUpdate::Set(h) | CookieUpdate::Refresh(h) => h,
+        other => panic!("no cookie set: {other:?}"),
+    };
+    let pair = header.split(';').next().expect("a name=value pair");
+    pair.split_once('=').expect("name=value").1.to_owned()
 }
 
 /// A session with a fixed id, created and last active at `created`, with a subject and data.
 pub(crate) fn session(id: u8, created: i64) -> SessionState {
     let mut state = SessionState::with_id(SessionId::from_bytes([id; 16]), at(created));
-    state.set_subject(Some("alice".to_owned()));
+    state.set_subject("alice", Generation::ZERO);
     state.insert("user_id", &42u64).expect("encodes");
     state.insert("email", "alice@example.com").expect("encodes");
     state

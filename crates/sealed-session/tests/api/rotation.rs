@@ -1,11 +1,9 @@
 //! Key rotation: fallback keys open and ask for a re-seal, staged `open-only:` keys open
 //! without sealing.
 
-use std::sync::Arc;
+use sealed_session::{Codec, CookieUpdate, KeyRing, KeyRole, Lifecycle, Mode, OPEN_ONLY_PREFIX};
 
-use sealed_session::{Codec, KeyRing, KeyRole, ManualClock, Mode, OPEN_ONLY_PREFIX};
-
-use crate::{MODES, T0, at, b64, secret, session};
+use crate::{MODES, T0, at, b64, secret, session, sessions, set_value};
 
 const NEW: u8 = 10;
 const OLD: u8 = 20;
@@ -13,7 +11,6 @@ const OLD: u8 = 20;
 fn codec(config: &str, mode: Mode) -> Codec {
     Codec::builder(KeyRing::from_config(config).expect("valid key list"))
         .mode(mode)
-        .clock(Arc::new(ManualClock::new(at(T0))))
         .build()
         .expect("valid settings")
 }
@@ -34,7 +31,9 @@ fn fallback_key_opens_and_asks_for_a_reseal() {
         let cookie = old.seal(&state).expect("fits");
         assert_eq!(Codec::peek_header(&cookie).expect("header").key_id, old_id);
 
-        let opened = rotated.open(&cookie).expect("the fallback key opens");
+        let opened = rotated
+            .open_at(&cookie, at(T0))
+            .expect("the fallback key opens");
         assert!(opened.should_reseal(), "{mode}");
         assert_eq!(opened.key_role(), KeyRole::Fallback);
         assert_eq!(opened.key_id(), old_id);
@@ -45,14 +44,16 @@ fn fallback_key_opens_and_asks_for_a_reseal() {
         assert_eq!(header.key_id, new_id, "{mode}");
         assert_eq!(header.mode, mode);
         assert_eq!(header.version, 1);
-        let reopened = rotated.open(&resealed).expect("the primary opens");
+        let reopened = rotated
+            .open_at(&resealed, at(T0))
+            .expect("the primary opens");
         assert!(!reopened.should_reseal());
         assert_eq!(reopened.key_role(), KeyRole::Primary);
         assert_eq!(reopened.key_id(), new_id);
         assert_eq!(reopened.into_state(), state);
 
         // Instances still on "old" can't open the re-sealed cookie: that is why step 1 exists.
-        assert!(old.open(&resealed).is_err());
+        assert!(old.open_at(&resealed, at(T0)).is_err());
     }
 }
 
@@ -88,13 +89,15 @@ fn staged_key_opens_without_sealing() {
             (&promoted, KeyRole::Fallback),
             (&old, KeyRole::Primary),
         ] {
-            let opened = codec.open(&from_staged).expect("opens");
+            let opened = codec.open_at(&from_staged, at(T0)).expect("opens");
             assert_eq!(opened.key_role(), role);
             assert_eq!(opened.state(), &state);
         }
 
         let from_promoted = promoted.seal(&state).expect("fits");
-        let opened = staged.open(&from_promoted).expect("the staged key opens");
+        let opened = staged
+            .open_at(&from_promoted, at(T0))
+            .expect("the staged key opens");
         assert!(!opened.should_reseal(), "{mode}");
         assert_eq!(opened.key_role(), KeyRole::OpenOnly);
         assert_eq!(opened.key_id(), new_id);
@@ -141,7 +144,7 @@ fn full_rotation_keeps_active_sessions() {
         let mut cookie = phases[0].seal(&state).expect("fits");
         for codec in &phases {
             let opened = codec
-                .open(&cookie)
+                .open_at(&cookie, at(T0))
                 .expect("an active session survives every phase");
             if opened.should_reseal() {
                 cookie = codec.seal(opened.state()).expect("fits");
@@ -151,6 +154,47 @@ fn full_rotation_keeps_active_sessions() {
         assert_eq!(
             Codec::peek_header(&cookie).expect("header").key_id,
             phases[3].key_ring().primary_id()
+        );
+    }
+}
+
+/// Through the lifecycle, a cookie opened by a fallback key is re-sealed with the primary on
+/// its first request even when the request changes nothing; one opened by a staged key, or by
+/// the primary within the refresh interval, is left alone.
+#[test]
+fn the_lifecycle_moves_cookies_to_the_primary_key() {
+    for mode in MODES {
+        let lifecycle = |config: &str| {
+            sessions(Lifecycle::builder(KeyRing::from_config(config).expect("valid")).mode(mode))
+        };
+        let old = lifecycle(&b64(OLD));
+        let staged = lifecycle(&format!("{OPEN_ONLY_PREFIX}{},{}", b64(NEW), b64(OLD)));
+        let promoted = lifecycle(&format!("{},{}", b64(NEW), b64(OLD)));
+        let state = session(4, T0);
+
+        let from_old = old.seal(&state);
+        let mut request = promoted.request(Some(&from_old));
+        assert_eq!(request.state(), Some(&state), "{mode}");
+        let update = request.finish().expect("sealed");
+        assert!(
+            matches!(update, CookieUpdate::Refresh(_)),
+            "{mode}: {update:?}"
+        );
+        let moved = set_value(&update);
+        assert_eq!(
+            Codec::peek_header(&moved).expect("header").key_id,
+            promoted.lifecycle.codec().key_ring().primary_id()
+        );
+        let mut again = promoted.request(Some(&moved));
+        assert_eq!(again.state().map(|s| s.id()), Some(state.id()));
+        assert_eq!(again.finish().expect("nothing to seal"), CookieUpdate::None);
+
+        // A staged key opens what the promoted instance sealed, and leaves it as it is.
+        let mut request = staged.request(Some(&moved));
+        assert_eq!(request.refusal(), None, "{mode}");
+        assert_eq!(
+            request.finish().expect("nothing to seal"),
+            CookieUpdate::None
         );
     }
 }

@@ -1,13 +1,15 @@
 //! Tampered, truncated, renamed, re-keyed, mode-swapped and revoked cookies are refused.
 
-use std::sync::Arc;
-
 use sealed_session::{
-    Codec, KeyRing, ManualClock, MemoryRevocationStore, Mode, OpenError, SessionId, SessionState,
+    Codec, CookieUpdate, Generation, IncomingCookie, KeyRing, Mode, OpenError, SessionId,
+    SessionState, Subject,
 };
 use time::Duration;
 
-use crate::{MODES, T0, at, b64, builder, codec, decode, encode, overhead, session};
+use crate::{
+    MODES, T0, at, b64, builder, codec, decode, encode, lifecycle_builder, overhead, session,
+    sessions, set_value,
+};
 
 /// What opening an envelope whose byte `index` was changed from `original` to `flipped` must
 /// return: the header's own errors for header bytes, `Forged` for everything after.
@@ -48,13 +50,13 @@ fn every_bit_flip_of_the_envelope_is_refused_with_the_right_error() {
                 flipped[bit / 8] ^= 1 << (bit % 8);
                 let expected = expected_error(mode, &flipped, bit / 8);
                 assert_eq!(
-                    codec.open(&encode(&flipped)).map(|o| o.into_state()),
+                    crate::open(&codec, &encode(&flipped)),
                     Err(expected),
                     "{mode}: bit {bit} of {}",
                     envelope.len()
                 );
             }
-            assert_eq!(codec.open(&cookie).expect("opens").into_state(), state);
+            assert_eq!(crate::open(&codec, &cookie).expect("opens"), state);
         }
     }
 }
@@ -68,7 +70,7 @@ fn changing_the_mode_byte_to_the_other_mode_is_a_mode_mismatch() {
         let mut envelope = decode(&codec.seal(&session(1, T0)).expect("fits"));
         envelope[1] ^= 0b11;
         assert_eq!(
-            codec.open(&encode(&envelope)).map(|o| o.into_state()),
+            crate::open(&codec, &encode(&envelope)),
             Err(OpenError::ModeMismatch),
             "{mode}"
         );
@@ -87,7 +89,7 @@ fn every_bit_flip_of_the_cookie_string_is_refused() {
             bytes[bit / 8] ^= 1 << (bit % 8);
             // Flipping bit 7 makes the byte non-UTF-8: it then reaches `open` as U+FFFD.
             let flipped = String::from_utf8_lossy(&bytes);
-            let result = codec.open(&flipped);
+            let result = crate::open(&codec, &flipped);
             assert!(result.is_err(), "{mode}: bit {bit} flipped and accepted");
         }
     }
@@ -100,14 +102,14 @@ fn every_truncation_is_refused() {
         let codec = codec(1, mode);
         let cookie = codec.seal(&session(1, T0)).expect("fits");
         for len in 0..cookie.len() {
-            let result = codec.open(&cookie[..len]);
+            let result = crate::open(&codec, &cookie[..len]);
             assert!(
                 result.is_err(),
                 "{mode}: prefix of {len} characters accepted"
             );
             if len < 8 {
                 // Not even a header (6 bytes take 8 characters).
-                assert_eq!(result.map(|o| o.into_state()), Err(OpenError::Malformed));
+                assert_eq!(result, Err(OpenError::Malformed));
             }
         }
         let envelope = decode(&cookie);
@@ -118,9 +120,7 @@ fn every_truncation_is_refused() {
                 OpenError::Forged
             };
             assert_eq!(
-                codec
-                    .open(&encode(&envelope[..len]))
-                    .map(|o| o.into_state()),
+                crate::open(&codec, &encode(&envelope[..len])),
                 Err(expected),
                 "{mode}: prefix of {len} bytes"
             );
@@ -129,13 +129,11 @@ fn every_truncation_is_refused() {
         let mut longer = envelope.clone();
         longer.push(0);
         assert_eq!(
-            codec.open(&encode(&longer)).map(|o| o.into_state()),
+            crate::open(&codec, &encode(&longer)),
             Err(OpenError::Forged)
         );
         for extra in ["A", "AA", "AAA", "AAAA", "_"] {
-            let result = codec
-                .open(&format!("{cookie}{extra}"))
-                .map(|o| o.into_state());
+            let result = crate::open(&codec, &format!("{cookie}{extra}"));
             // Not base64url any more (a lone trailing character), or a longer envelope.
             assert!(
                 matches!(result, Err(OpenError::Malformed | OpenError::Forged)),
@@ -157,12 +155,12 @@ fn wrong_cookie_name_is_forged() {
         for name in ["id", "Session", "session2", "sessio", "__Host-session"] {
             let opener = builder(1, mode).cookie_name(name).build().expect("valid");
             assert_eq!(
-                opener.open(&cookie).map(|o| o.into_state()),
+                crate::open(&opener, &cookie),
                 Err(OpenError::Forged),
                 "{mode}: opened under {name}"
             );
         }
-        assert!(sealer.open(&cookie).is_ok());
+        assert!(crate::open(&sealer, &cookie).is_ok());
     }
 }
 
@@ -178,7 +176,7 @@ fn another_key_is_an_unknown_key() {
             sealer.key_ring().primary_id()
         );
         assert_eq!(
-            other.open(&cookie).map(|o| o.into_state()),
+            crate::open(&other, &cookie),
             Err(OpenError::UnknownKey {
                 key_id: sealer.key_ring().primary_id()
             }),
@@ -200,7 +198,7 @@ fn removed_sealing_key_is_an_unknown_key() {
         let without = KeyRing::from_config(&b64(2)).expect("valid");
         let opener = Codec::builder(without).mode(mode).build().expect("valid");
         assert_eq!(
-            opener.open_at(&cookie, at(T0)).map(|o| o.into_state()),
+            crate::open(&opener, &cookie),
             Err(OpenError::UnknownKey { key_id: sealed_by }),
             "{mode}"
         );
@@ -218,18 +216,16 @@ fn swapped_mode_is_a_mode_mismatch() {
         signed.seal(&state).expect("fits"),
     );
     assert_eq!(
-        encrypted.open(&sig_cookie).map(|o| o.into_state()),
+        crate::open(&encrypted, &sig_cookie),
         Err(OpenError::ModeMismatch)
     );
     assert_eq!(
-        signed.open(&enc_cookie).map(|o| o.into_state()),
+        crate::open(&signed, &enc_cookie),
         Err(OpenError::ModeMismatch)
     );
     // Even from a key the codec doesn't have: the mode is checked first.
     assert_eq!(
-        codec(2, Mode::Encrypted)
-            .open(&sig_cookie)
-            .map(|o| o.into_state()),
+        crate::open(&codec(2, Mode::Encrypted), &sig_cookie),
         Err(OpenError::ModeMismatch)
     );
 }
@@ -243,150 +239,198 @@ fn relabelled_mode_is_refused() {
     envelope[1] = 1;
     let relabelled = encode(&envelope);
     assert_eq!(
-        signed.open(&relabelled).map(|o| o.into_state()),
+        crate::open(&signed, &relabelled),
         Err(OpenError::ModeMismatch)
     );
     assert_eq!(
-        codec(1, Mode::Encrypted)
-            .open(&relabelled)
-            .map(|o| o.into_state()),
+        crate::open(&codec(1, Mode::Encrypted), &relabelled),
         Err(OpenError::Forged)
     );
 }
 
-/// `revoke` refuses that session (and only it) from then on; without a store it does nothing.
+/// Revocation is the lifecycle's check, made after the codec's: a purged session (and only
+/// it) is refused from then on, whatever its cookie carries; an anonymous session is listed only
+/// when the lifecycle revokes anonymous sessions.
 #[test]
 fn revoked_session_is_refused() {
     for mode in MODES {
-        let codec = codec(1, mode);
+        let s = sessions(lifecycle_builder(1, mode));
         let (kept, revoked) = (session(1, T0), session(2, T0));
-        let kept_cookie = codec.seal(&kept).expect("fits");
-        let revoked_cookie = codec.seal(&revoked).expect("fits");
-        assert!(codec.open(&revoked_cookie).is_ok());
+        let kept_cookie = s.seal(&kept);
+        let revoked_cookie = s.seal(&revoked);
 
-        assert!(codec.revoke(&revoked));
+        let mut request = s.request(Some(&revoked_cookie));
+        assert_eq!(request.incoming(), &IncomingCookie::Valid, "{mode}");
+        request.purge().expect("recorded");
+        assert!(matches!(request.finish(), Ok(CookieUpdate::Remove(_))));
         assert_eq!(
-            codec.open(&revoked_cookie).map(|o| o.into_state()),
-            Err(OpenError::Revoked),
+            s.refusal_at(&revoked_cookie, at(T0)),
+            Some(OpenError::Revoked),
             "{mode}"
+        );
+        // The codec alone still opens it: revocation is not part of the format.
+        assert_eq!(
+            crate::open(s.lifecycle.codec(), &revoked_cookie).as_ref(),
+            Ok(&revoked)
         );
         // Re-sealed with fresh activity, or its data changed: still the same id, still revoked.
         let mut touched = revoked.clone();
         touched.touch(at(T0 + 10));
         touched.insert("n", &1u8).expect("encodes");
-        let touched_cookie = codec.seal(&touched).expect("fits");
         assert_eq!(
-            codec
-                .open_at(&touched_cookie, at(T0 + 20))
-                .map(|o| o.into_state()),
-            Err(OpenError::Revoked)
+            s.refusal_at(&s.seal(&touched), at(T0 + 20)),
+            Some(OpenError::Revoked)
         );
         // The same data under a new id is a new session.
         let mut renewed = revoked.clone();
-        renewed.renew(SessionId::from_bytes([3; 16]), codec.now());
-        assert!(codec.open(&codec.seal(&renewed).expect("fits")).is_ok());
-        assert_eq!(codec.open(&kept_cookie).expect("opens").into_state(), kept);
+        renewed.renew(SessionId::from_bytes([3; 16]), at(T0));
+        assert_eq!(s.refusal_at(&s.seal(&renewed), at(T0)), None);
+        let request = s.request(Some(&kept_cookie));
+        assert_eq!(request.refusal(), None);
+        assert_eq!(request.state(), Some(&kept));
 
-        let no_store = builder(1, mode).build().expect("valid");
-        assert!(!no_store.revoke(&kept));
-        assert!(!no_store.revoke_subject("alice"));
-        assert!(no_store.revocation_store().is_none());
-        assert!(no_store.open(&revoked_cookie).is_ok());
+        // Anonymous sessions are not listed by default: a copy of a purged one still opens.
+        let mut anonymous = session(4, T0);
+        anonymous.clear_subject();
+        let anonymous_cookie = s.seal(&anonymous);
+        let len = s.store.len();
+        s.request(Some(&anonymous_cookie))
+            .purge()
+            .expect("nothing to record");
+        assert_eq!(s.store.len(), len);
+        assert_eq!(s.refusal_at(&anonymous_cookie, at(T0)), None);
+        // A lifecycle that revokes them lists it.
+        let strict = sessions(lifecycle_builder(1, mode).revoke_anonymous_sessions(true));
+        let anonymous_cookie = strict.seal(&anonymous);
+        strict
+            .request(Some(&anonymous_cookie))
+            .purge()
+            .expect("recorded");
+        assert_eq!(
+            strict.refusal_at(&anonymous_cookie, at(T0)),
+            Some(OpenError::Revoked)
+        );
     }
 }
 
-/// `revoke_subject` ends the sessions of that subject created up to now, not those of other
-/// subjects, nor sessions without a subject, nor those created later.
+/// `Lifecycle::revoke_subject` ("log out everywhere") ends every session of that subject
+/// signed in before it, whenever it was created, and no session of other subjects, nor sessions
+/// without a subject, nor those signed in after it.
 #[test]
 fn revoke_subject_ends_earlier_sessions_of_that_subject_only() {
     for mode in MODES {
-        let clock = Arc::new(ManualClock::new(at(T0)));
-        let codec = builder(1, mode)
-            .clock(clock.clone())
-            .revocation_store(Arc::new(MemoryRevocationStore::new()))
-            .build()
-            .expect("valid");
-        let with_subject = |id: u8, created: i64, subject: Option<&str>| {
+        let s = sessions(lifecycle_builder(1, mode));
+        let with_subject = |id: u8, created: i64, subject: Option<(&str, Generation)>| {
             let mut state = SessionState::with_id(SessionId::from_bytes([id; 16]), at(created));
-            state.set_subject(subject.map(str::to_owned));
-            codec.seal(&state).expect("fits")
+            if let Some((name, generation)) = subject {
+                state.set_subject(name, generation);
+            }
+            s.seal(&state)
         };
-        let alice_old = with_subject(1, T0 - 600, Some("alice"));
-        let alice_now = with_subject(2, T0, Some("alice"));
-        let bob = with_subject(3, T0 - 600, Some("bob"));
-        let alice_prefix = with_subject(4, T0 - 600, Some("alic"));
+        let zero = Generation::ZERO;
+        let alice_old = with_subject(1, T0 - 600, Some(("alice", zero)));
+        let alice_now = with_subject(2, T0, Some(("alice", zero)));
+        let bob = with_subject(3, T0 - 600, Some(("bob", zero)));
+        let alice_prefix = with_subject(4, T0 - 600, Some(("alic", zero)));
         let nobody = with_subject(5, T0 - 600, None);
 
-        assert!(codec.revoke_subject("alice"));
+        let generation = s.lifecycle.revoke_subject("alice").expect("recorded");
+        assert!(generation > zero);
         for cookie in [&alice_old, &alice_now] {
             assert_eq!(
-                codec.open(cookie).map(|o| o.into_state()),
-                Err(OpenError::Revoked),
+                s.refusal_at(cookie, at(T0)),
+                Some(OpenError::Revoked),
                 "{mode}"
             );
         }
         for cookie in [&bob, &alice_prefix, &nobody] {
-            assert!(codec.open(cookie).is_ok(), "{mode}");
+            assert_eq!(s.refusal_at(cookie, at(T0)), None, "{mode}");
         }
-        // A session of alice's created after the log-out-everywhere is valid. The cutoff is the
-        // second after the call, so "after" starts one second later.
-        clock.advance(Duration::seconds(1));
-        let alice_later = with_subject(6, T0 + 1, Some("alice"));
-        assert!(codec.open(&alice_later).is_ok(), "{mode}");
-        // Earlier ones stay revoked until they would have expired anyway.
+        // A session of alice's signed in after the log-out-everywhere carries the new
+        // generation and is valid, in the same second as it or later.
+        let mut request = s.request(None);
+        request.sign_in("alice").expect("signed in");
+        let signed_in = set_value(&request.finish().expect("sealed"));
         assert_eq!(
-            codec.open(&alice_old).map(|o| o.into_state()),
-            Err(OpenError::Revoked)
+            s.request(Some(&signed_in))
+                .state()
+                .and_then(SessionState::subject_generation)
+                .map(Subject::generation),
+            Some(generation)
         );
+        for later in [T0, T0 + 1, T0 + 600] {
+            assert_eq!(s.refusal_at(&signed_in, at(later)), None, "{mode}");
+        }
+        // Earlier ones stay revoked until they would have expired anyway; the generation, not
+        // the creation time, decides: a session created later with the old one is refused.
+        s.clock.advance(Duration::seconds(600));
+        assert_eq!(
+            s.refusal_at(&alice_old, at(T0 + 600)),
+            Some(OpenError::Revoked)
+        );
+        let stale = with_subject(6, T0 + 600, Some(("alice", zero)));
+        assert_eq!(s.refusal_at(&stale, at(T0 + 600)), Some(OpenError::Revoked));
     }
 }
 
-/// Timestamps are whole seconds, so `revoke_subject` can't tell a session created just before
-/// the call from one created just after it in the same second: it ends both (the cutoff is the
-/// next second). This pins that choice: a "log out everywhere, then sign in again" within one
-/// second yields a session that is refused at once.
+/// Timestamps are whole seconds, but revocation of a subject compares generations, not times:
+/// a "log out everywhere, then sign in again" within one second yields a session that works,
+/// while every session signed in before the log-out, in that same second too, is refused. This
+/// pins that choice (a cutoff time could only refuse both or neither).
 #[test]
-fn revoke_subject_also_ends_sessions_created_later_in_the_same_second() {
-    let codec = codec(1, Mode::Encrypted);
-    assert!(codec.revoke_subject("alice"));
-    let mut fresh = codec.new_session().expect("randomness");
-    fresh.set_subject(Some("alice".to_owned()));
-    let cookie = codec.seal(&fresh).expect("fits");
-    assert_eq!(
-        codec.open(&cookie).map(|o| o.into_state()),
-        Err(OpenError::Revoked)
-    );
-    assert!(codec.open_at(&cookie, at(T0 + 1)).is_err());
+fn revoke_subject_and_a_sign_in_in_the_same_second_are_told_apart() {
+    let s = sessions(lifecycle_builder(1, Mode::Encrypted));
+    let mut before = s.request(None);
+    before.sign_in("alice").expect("signed in");
+    let before = set_value(&before.finish().expect("sealed"));
+    s.lifecycle.revoke_subject("alice").expect("recorded");
+    let mut after = s.request(None);
+    after.sign_in("alice").expect("signed in");
+    let after = set_value(&after.finish().expect("sealed"));
+    assert_eq!(s.refusal_at(&before, at(T0)), Some(OpenError::Revoked));
+    assert_eq!(s.refusal_at(&after, at(T0)), None);
+    assert_eq!(s.refusal_at(&before, at(T0 + 1)), Some(OpenError::Revoked));
+    assert_eq!(s.refusal_at(&after, at(T0 + 1)), None);
 }
 
-/// Signing in after a "log out everywhere" must work: an anonymous session created before the
-/// cutoff and renewed at sign-in (new id, new creation time) is a new session the cutoff does
-/// not cover.
+/// Signing in after a "log out everywhere" must work: an anonymous session created before it
+/// and signed in afterwards (new id, new creation time, the subject's current generation) is a
+/// new session the log-out does not cover, whether it is signed in with `sign_in` (values
+/// dropped) or with `set_subject` then `renew` (values kept).
 #[test]
 fn signing_in_after_revoke_subject_is_not_revoked() {
     for mode in MODES {
-        let clock = Arc::new(ManualClock::new(at(T0)));
-        let codec = builder(1, mode)
-            .clock(clock.clone())
-            .revocation_store(Arc::new(MemoryRevocationStore::new()))
-            .build()
-            .expect("valid");
-        // An anonymous visitor (e.g. a shopping cart) on one browser...
-        let mut anonymous = codec.new_session().expect("randomness");
-        anonymous.insert("cart", &vec![1u8, 2, 3]).expect("encodes");
-        // ...while alice signs out everywhere from another device a minute later...
-        clock.advance(Duration::seconds(60));
-        assert!(codec.revoke_subject("alice"));
-        // ...and signs in on the first browser ten minutes after that.
-        clock.advance(Duration::seconds(600));
-        let mut signed_in = anonymous;
-        signed_in.set_subject(Some("alice".to_owned()));
-        signed_in.renew(SessionId::from_bytes([0x51; 16]), codec.now());
-        let cookie = codec.seal(&signed_in).expect("fits");
-        assert_eq!(
-            codec.open(&cookie).map(|o| o.into_state()),
-            Ok(signed_in),
-            "{mode}: a sign-in after the cutoff is refused"
-        );
+        for keep_values in [false, true] {
+            let s = sessions(lifecycle_builder(1, mode));
+            // An anonymous visitor (e.g. a shopping cart) on one browser...
+            let mut request = s.request(None);
+            request.insert("cart", &vec![1u8, 2, 3]).expect("fits");
+            let anonymous = set_value(&request.finish().expect("sealed"));
+            // ...while alice signs out everywhere from another device a minute later...
+            s.clock.advance(Duration::seconds(60));
+            s.lifecycle.revoke_subject("alice").expect("recorded");
+            // ...and signs in on the first browser ten minutes after that.
+            s.clock.advance(Duration::seconds(600));
+            let mut request = s.request(Some(&anonymous));
+            assert_eq!(request.refusal(), None);
+            let anonymous_id = request.id();
+            if keep_values {
+                request.set_subject("alice").expect("fits");
+                request.renew().expect("renewed");
+            } else {
+                request.sign_in("alice").expect("signed in");
+            }
+            assert_ne!(request.id(), anonymous_id);
+            let signed_in = set_value(&request.finish().expect("sealed"));
+            let request = s.request(Some(&signed_in));
+            assert_eq!(
+                request.refusal(),
+                None,
+                "{mode}: a sign-in after the log-out is refused"
+            );
+            assert_eq!(request.subject(), Some("alice"));
+            let cart = request.get::<Vec<u8>>("cart").expect("decodes");
+            assert_eq!(cart, keep_values.then(|| vec![1, 2, 3]), "{mode}");
+        }
     }
 }

@@ -1,9 +1,10 @@
-//! Finding our cookie in a request, and writing the `Set-Cookie` that sets or removes it.
+//! Finding our cookie in a request's `Cookie` headers, and writing the `Set-Cookie` that sets
+//! or removes it: framework-free, so every web adapter shares one implementation.
 
-use actix_web::cookie::SameSite;
-use actix_web::http::header::{COOKIE, HeaderMap};
-use sealed_session::{ConfigError, CookieName};
 use time::Duration;
+
+use crate::envelope::CookieName;
+use crate::error::ConfigError;
 
 /// Prefix that makes browsers insist on `Secure`, `Path=/` and no `Domain`
 /// ([RFC 6265bis section 4.1.3.2](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2)).
@@ -12,13 +13,36 @@ const HOST_PREFIX: &str = "__Host-";
 /// ([RFC 6265bis section 4.1.3.1](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.1)).
 const SECURE_PREFIX: &str = "__Secure-";
 
+/// Most values of our cookie name opened per request: a stale copy for a parent domain and the
+/// current one fit, and a header stuffed with thousands of forged values costs no more than
+/// these few tag checks.
+pub(crate) const MAX_OPENED_VALUES: usize = 3;
+
+/// Longest `Max-Age` written: 400 days, the cap browsers apply anyway (RFC 6265bis section
+/// 5.6.2), so the header never carries a number a browser would read differently.
+const MAX_AGE_CAP: i64 = 400 * 86_400;
+
+/// The cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// Sent only with same-site requests.
+    Strict,
+    /// Also sent on top-level navigations from other sites (following a link), not on their
+    /// POSTs: blocks CSRF, keeps users signed in from links. The default.
+    #[default]
+    Lax,
+    /// Sent with cross-site requests too; requires `Secure`.
+    None,
+}
+
 /// How long the browser keeps the cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Persistence {
     /// `Max-Age` = what is left of the session's life (the earlier of its idle and absolute
-    /// deadlines), so the browser forgets the cookie when the server would refuse it anyway.
-    /// The default.
+    /// deadlines, at most 400 days), so the browser forgets the cookie when the server would
+    /// refuse it anyway. The default.
     #[default]
     Persistent,
     /// No `Max-Age`: the browser drops the cookie when it closes (a "session cookie").
@@ -140,7 +164,7 @@ impl CookieAttributes {
             None => out.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
             Some(age) if self.persistence == Persistence::Persistent => {
                 out.push_str("; Max-Age=");
-                out.push_str(&age.whole_seconds().max(0).to_string());
+                out.push_str(&age.whole_seconds().clamp(0, MAX_AGE_CAP).to_string());
             }
             Some(_) => {}
         }
@@ -148,23 +172,37 @@ impl CookieAttributes {
     }
 }
 
-/// Every value sent under `name`, in header order, as raw bytes.
+/// The distinct values sent under `name`, in header order, as raw bytes: at most
+/// [`MAX_OPENED_VALUES`] of them, exact duplicates skipped.
 ///
-/// Parsed here rather than by actix-web, whose parser gives up on the whole `Cookie` header
-/// when any one cookie in it is malformed or not UTF-8: an unrelated broken cookie must not
-/// hide ours. The same name can appear more than once (e.g. one cookie set for a parent
-/// domain, one for this host); the caller tries them in order.
-pub(crate) fn values<'h>(headers: &'h HeaderMap, name: &CookieName) -> Vec<&'h [u8]> {
+/// Parsed here rather than by a framework's cookie parser, which gives up on the whole `Cookie`
+/// header when any one cookie in it is malformed or not UTF-8: an unrelated broken cookie must
+/// not hide ours. The same name can appear more than once (e.g. one cookie set for a parent
+/// domain, one for this host); the caller tries them in order. The scan stops as soon as it has
+/// enough values, so its work is bounded by the header's size and nothing else.
+pub(crate) fn values<'h>(
+    headers: impl IntoIterator<Item = &'h [u8]>,
+    name: &CookieName,
+) -> Vec<&'h [u8]> {
     let name = name.as_str().as_bytes();
-    headers
-        .get_all(COOKIE)
-        .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
+    let mut found: Vec<&[u8]> = Vec::new();
+    let pairs = headers
+        .into_iter()
+        .flat_map(|header| header.split(|&b| b == b';'))
         .filter_map(|pair| {
             let eq = pair.iter().position(|&b| b == b'=')?;
             let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
             (k == name).then(|| unquote(v))
-        })
-        .collect()
+        });
+    for value in pairs {
+        if !found.contains(&value) {
+            found.push(value);
+            if found.len() == MAX_OPENED_VALUES {
+                break;
+            }
+        }
+    }
+    found
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -190,29 +228,40 @@ fn unquote(value: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::HeaderValue;
-
-    fn headers(raw: &[&[u8]]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for value in raw {
-            map.append(COOKIE, HeaderValue::from_bytes(value).unwrap());
-        }
-        map
-    }
 
     #[test]
     fn finds_every_value_of_our_name_despite_broken_neighbours() {
         let name = CookieName::new("id").unwrap();
-        let map = headers(&[
+        let headers: [&[u8]; 2] = [
             b"a=1; broken; id=first; x=\xff\xfe",
             b" id = \"second\" ;idx=no; xid=no",
-        ]);
+        ];
         assert_eq!(
-            values(&map, &name),
+            values(headers, &name),
             vec![b"first".as_slice(), b"second".as_slice()]
         );
-        assert!(values(&headers(&[b"other=1"]), &name).is_empty());
-        assert!(values(&HeaderMap::new(), &name).is_empty());
+        assert!(values([b"other=1".as_slice()], &name).is_empty());
+        assert!(values([], &name).is_empty());
+    }
+
+    #[test]
+    fn takes_a_few_distinct_values_whatever_the_header_holds() {
+        let name = CookieName::new("id").unwrap();
+        let mut header = b"id=dup; id=dup".to_vec();
+        for n in 0..5_000 {
+            header.extend_from_slice(format!("; id=forged{n}").as_bytes());
+        }
+        assert_eq!(
+            values([header.as_slice()], &name),
+            vec![b"dup".as_slice(), b"forged0", b"forged1"]
+        );
+    }
+
+    #[test]
+    fn max_age_is_capped_at_400_days() {
+        let name = CookieName::new("id").unwrap();
+        let text = CookieAttributes::default().set_cookie(&name, "v", Some(Duration::days(9_999)));
+        assert!(text.contains("Max-Age=34560000"), "{text}");
     }
 
     #[test]
@@ -248,7 +297,12 @@ mod tests {
 
     #[test]
     fn removal_mirrors_the_set_cookie() {
-        use actix_web::cookie::Cookie;
+        use cookie::Cookie;
+        let theirs = |s| match s {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
         let name = CookieName::new("id").unwrap();
         for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
             let attrs = CookieAttributes {
@@ -268,7 +322,7 @@ mod tests {
                 assert_eq!(parsed.domain(), Some("example.com"));
                 assert_eq!(parsed.secure(), Some(true));
                 assert_eq!(parsed.http_only(), Some(true));
-                assert_eq!(parsed.same_site(), Some(same_site));
+                assert_eq!(parsed.same_site(), Some(theirs(same_site)));
                 assert_eq!(parsed.max_age(), Some(Duration::seconds(age)));
             }
             assert!(removal.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"));

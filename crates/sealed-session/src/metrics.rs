@@ -2,7 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealed_session::{KeyId, KeyRing, KeyRole};
+use crate::key::KeyId;
+use crate::key_ring::{KeyRing, KeyRole};
 
 /// How many cookies each key of the ring has opened since the middleware started.
 ///
@@ -13,7 +14,7 @@ pub(crate) struct KeyUsage {
     counts: Vec<(KeyId, KeyRole, AtomicU64)>,
 }
 
-/// One key's line of [`CookieSessionMiddleware::key_usage`](crate::CookieSessionMiddleware::key_usage).
+/// One key's line of [`Lifecycle::key_usage`](crate::Lifecycle::key_usage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyUse {
     /// The key.

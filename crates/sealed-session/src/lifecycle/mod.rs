@@ -1,0 +1,723 @@
+//! The session lifecycle, written once for every web framework: open a request's cookies into a
+//! [`RequestSession`], carry out renew, sign-in and the three kinds of logout against the
+//! revocation store, and say what the response's cookie must be.
+//!
+//! A web adapter only translates: it hands [`Lifecycle::open`] the request's `Cookie` header
+//! values, gives the handler the [`RequestSession`], and writes the header of
+//! [`RequestSession::finish`] into the response. Every decision is made here.
+
+mod session;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+pub use session::{IncomingCookie, RequestSession, SessionStatus};
+
+use crate::clock::{Clock, SystemClock};
+use crate::codec::{Codec, CodecBuilder};
+use crate::cookie::{self, CookieAttributes, Persistence, SameSite};
+use crate::envelope::{CookieName, Mode};
+use crate::error::{ConfigError, OpenError};
+use crate::key_ring::{KeyRing, KeyRole};
+use crate::metrics::{KeyUsage, KeyUse};
+use crate::revocation::{Generation, MemoryRevocationStore, RevocationStore, RevokeError};
+use crate::unix::UnixTime;
+
+/// Where the lifecycle's events are logged: refused cookies (with a `reason` field), cookies
+/// opened by older keys, revocation overflows.
+pub const LOG_TARGET: &str = "sealed_session";
+
+/// When an unchanged session is sealed again to slide its idle deadline.
+///
+/// A changed session is always re-sealed, and so is one opened with an older key during a
+/// rotation; this policy is about sessions the request only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshPolicy {
+    /// Re-seal when the last recorded activity is at least this old. Reads within the interval
+    /// write no cookie, so they can't overwrite a concurrent write's cookie, and responses stay
+    /// small. The idle deadline lags real activity by at most the interval.
+    Interval(Duration),
+    /// Re-seal on every request that has a session (`Set-Cookie` on every response).
+    ///
+    /// # Performance impact
+    /// One seal and one `Set-Cookie` header per request, and every read-only request can
+    /// overwrite the cookie of a concurrent write with older data.
+    EveryRequest,
+}
+
+/// Fraction of the idle timeout used as the default refresh interval.
+const DEFAULT_REFRESH_DIVISOR: i32 = 10;
+
+/// What the response must do with the session cookie, with the `Set-Cookie` header value to
+/// write when it must do something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieUpdate {
+    /// Nothing: the session was not written, or only read within the refresh interval.
+    None,
+    /// A new or changed session: set the cookie.
+    Set(String),
+    /// An unchanged session sealed again (its idle deadline slid, or an older key opened it).
+    Refresh(String),
+    /// A logout or a refused cookie: remove the cookie (same name, `Path` and `Domain`).
+    Remove(String),
+}
+
+impl CookieUpdate {
+    /// The `Set-Cookie` header value to append, if any.
+    pub fn header(&self) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Set(h) | Self::Refresh(h) | Self::Remove(h) => Some(h),
+        }
+    }
+}
+
+/// What the lifecycle logs about a request besides the reason a cookie was refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestInfo<'a> {
+    path: &'a str,
+    peer: Option<SocketAddr>,
+}
+
+impl<'a> RequestInfo<'a> {
+    /// A request for `path`.
+    pub fn new(path: &'a str) -> Self {
+        Self { path, peer: None }
+    }
+
+    /// The client's address, logged with cookies that look tampered with.
+    #[must_use]
+    pub fn peer(mut self, peer: Option<SocketAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+}
+
+/// Sessions of one application: the codec, the clock, the revocation store and the cookie's
+/// attributes, and every decision about them.
+///
+/// Cheap to clone (shared). Web adapters (`sealed-session-actix`) build one and call
+/// [`Lifecycle::open`] per request; it can also be used directly:
+///
+/// ```
+/// use sealed_session::{CookieUpdate, KeyRing, Lifecycle, RequestInfo, SecretKey};
+///
+/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let mut session = sessions.open([], RequestInfo::new("/login"));
+/// session.sign_in("alice")?;                 // new id, no pre-login values, subject set
+/// session.insert("role", &"admin")?;         // size checked here
+/// let CookieUpdate::Set(header) = session.finish()? else { unreachable!() };
+/// assert!(header.starts_with("__Host-id="));
+///
+/// // The next request carries the cookie back.
+/// let value = header.split(';').next().unwrap().trim_start_matches("__Host-id=");
+/// let cookie = format!("__Host-id={value}");
+/// let mut next = sessions.open([cookie.as_bytes()], RequestInfo::new("/logout"));
+/// assert_eq!(next.subject(), Some("alice"));
+/// next.purge()?;                              // logged out: a copy of the cookie is refused
+/// assert!(matches!(next.finish()?, CookieUpdate::Remove(_)));
+/// let replay = sessions.open([cookie.as_bytes()], RequestInfo::new("/"));
+/// assert_eq!(replay.refusal(), Some(sealed_session::OpenError::Revoked));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Lifecycle {
+    inner: Arc<Settings>,
+}
+
+struct Settings {
+    codec: Codec,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn RevocationStore>,
+    attributes: CookieAttributes,
+    refresh: RefreshPolicy,
+    revoke_anonymous: bool,
+    usage: KeyUsage,
+}
+
+impl Lifecycle {
+    /// A builder with the [defaults](LifecycleBuilder#defaults).
+    pub fn builder(ring: KeyRing) -> LifecycleBuilder {
+        LifecycleBuilder::new(ring)
+    }
+
+    /// Opens the session of a request whose `Cookie` headers are `cookie_headers` (their raw
+    /// values, in order), at the clock's current time.
+    ///
+    /// At most three distinct values of the cookie's name are tried (a stale copy set for a
+    /// parent domain and the current one fit); the first that opens and is not revoked wins. A
+    /// refused cookie gives an empty session that removes the cookie at
+    /// [`RequestSession::finish`], and one `tracing` event under [`LOG_TARGET`] with a
+    /// `reason` field (`warn` for what looks like tampering, `debug` for expiry and logout).
+    pub fn open<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+        request: RequestInfo<'_>,
+    ) -> RequestSession {
+        self.open_at(cookie_headers, request, self.inner.clock.now())
+    }
+
+    /// [`Lifecycle::open`] as of `now`: the request's one clock reading, used by every
+    /// operation on the session and by [`RequestSession::finish`].
+    pub fn open_at<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+        request: RequestInfo<'_>,
+        now: OffsetDateTime,
+    ) -> RequestSession {
+        let s = &self.inner;
+        let mut first_refusal = None;
+        for raw in cookie::values(cookie_headers, s.codec.cookie_name()) {
+            match self.open_value(raw, now) {
+                Ok(opened) => {
+                    s.usage.record(opened.key_id());
+                    if opened.key_role() != KeyRole::Primary {
+                        // What the rotation runbook watches: cookies still sealed by older keys.
+                        tracing::debug!(
+                            target: LOG_TARGET,
+                            key_id = %opened.key_id(),
+                            role = ?opened.key_role(),
+                            "session cookie opened by a non-primary key"
+                        );
+                    }
+                    let reseal = opened.should_reseal();
+                    return RequestSession::new(
+                        self.clone(),
+                        now,
+                        Some(opened.into_state()),
+                        IncomingCookie::Valid,
+                        reseal,
+                    );
+                }
+                Err(err) => {
+                    first_refusal.get_or_insert(err);
+                }
+            }
+        }
+        let incoming = match first_refusal {
+            Some(err) => {
+                log_refusal(&err, request);
+                IncomingCookie::Refused(err)
+            }
+            None => IncomingCookie::Missing,
+        };
+        RequestSession::new(self.clone(), now, None, incoming, false)
+    }
+
+    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, OpenError> {
+        let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
+        let opened = self.inner.codec.open_at(value, now)?;
+        let state = opened.state();
+        if self
+            .inner
+            .store
+            .is_revoked(state.id(), state.subject_generation(), UnixTime::from(now))
+        {
+            return Err(OpenError::Revoked);
+        }
+        Ok(opened)
+    }
+
+    /// Logs out every session of `subject` ("log out everywhere"), from outside a request: an
+    /// admin task, a password reset. Returns the subject's new generation.
+    ///
+    /// # Errors
+    /// [`RevokeError::CapacityExceeded`] if the store is full and the subject has no entry.
+    pub fn revoke_subject(&self, subject: &str) -> Result<Generation, RevokeError> {
+        let now = UnixTime::from(self.inner.clock.now());
+        self.inner
+            .store
+            .advance(subject, None, self.horizon(now), now)
+    }
+
+    /// How many cookies each key opened since startup: the figure to watch before retiring a
+    /// key (see the rotation runbook in `docs/operations.md`).
+    pub fn key_usage(&self) -> Vec<KeyUse> {
+        self.inner.usage.snapshot()
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> &Codec {
+        &self.inner.codec
+    }
+
+    /// The cookie's name.
+    pub fn cookie_name(&self) -> &CookieName {
+        self.inner.codec.cookie_name()
+    }
+
+    /// The revocation store.
+    pub fn revocation_store(&self) -> &Arc<dyn RevocationStore> {
+        &self.inner.store
+    }
+
+    /// The current time of the lifecycle's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// Until when a revocation made at `now` must be kept: the latest a session alive now can
+    /// still open (an absolute timeout, plus the clock skew allowance).
+    fn horizon(&self, now: UnixTime) -> UnixTime {
+        self.inner.codec.lifetime_end(now)
+    }
+}
+
+impl fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner;
+        f.debug_struct("Lifecycle")
+            .field("codec", &s.codec)
+            .field("store", &s.store)
+            .field("attributes", &s.attributes)
+            .field("refresh", &s.refresh)
+            .field("revoke_anonymous", &s.revoke_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One event per refused cookie: `warn` for what looks like tampering, `debug` for the
+/// ordinary end of a session. Never the cookie's value.
+fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
+    if err.is_suspicious() {
+        tracing::warn!(
+            target: LOG_TARGET,
+            reason = err.reason(),
+            path = request.path,
+            peer = ?request.peer,
+            "session cookie refused: {err}"
+        );
+    } else {
+        tracing::debug!(
+            target: LOG_TARGET,
+            reason = err.reason(),
+            path = request.path,
+            "session cookie refused: {err}"
+        );
+    }
+}
+
+/// Builds a [`Lifecycle`]. Every setting is checked by [`LifecycleBuilder::build`].
+///
+/// # Defaults
+/// - cookie `__Host-id` when `Secure` (the default) with `Path=/` and no `Domain`,
+///   `__Secure-id` when `Secure` with another path or a domain, `id` in plain-HTTP development
+///   mode; `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, persistent (`Max-Age` = what is
+///   left of the session's life, at most 400 days)
+/// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours, clock skew allowance
+///   60 seconds
+/// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
+/// - a 4096-byte budget for the cookie's name plus value
+/// - a [`MemoryRevocationStore`] with its default limits; sessions without a subject are not
+///   revoked (their fresh id at sign-in is what defeats fixation)
+/// - the system clock
+///
+/// ```
+/// use sealed_session::{ConfigError, KeyRing, Lifecycle, SecretKey};
+/// use time::Duration;
+///
+/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+///     .idle_timeout(Duration::minutes(30))
+///     .absolute_timeout(Duration::hours(8))
+///     .build()?;
+/// assert_eq!(sessions.cookie_name().as_str(), "__Host-id");
+///
+/// // Timeouts past what browsers keep are refused at startup, with the reason.
+/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+///     .absolute_timeout(Duration::days(1_000))
+///     .build()
+///     .unwrap_err();
+/// assert!(err.to_string().contains("400 days"));
+/// # Ok::<(), ConfigError>(())
+/// ```
+#[must_use]
+pub struct LifecycleBuilder {
+    codec: CodecBuilder,
+    name: Option<String>,
+    idle: Duration,
+    attributes: CookieAttributes,
+    refresh: Option<RefreshPolicy>,
+    store: Option<Arc<dyn RevocationStore>>,
+    clock: Arc<dyn Clock>,
+    revoke_anonymous: bool,
+}
+
+impl LifecycleBuilder {
+    fn new(ring: KeyRing) -> Self {
+        Self {
+            codec: Codec::builder(ring),
+            name: None,
+            idle: crate::DEFAULT_IDLE_TIMEOUT,
+            attributes: CookieAttributes::default(),
+            refresh: None,
+            store: None,
+            clock: Arc::new(SystemClock),
+            revoke_anonymous: false,
+        }
+    }
+
+    /// The cookie's name, bound into every cookie. Defaults to `__Host-id` when the cookie is
+    /// `Secure` (browsers then refuse it from subdomains and over plain HTTP, so a sibling
+    /// subdomain can't plant one), see the [defaults](LifecycleBuilder#defaults).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Encrypted (default) or signed.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.codec = self.codec.mode(mode);
+        self
+    }
+
+    /// Sessions idle this long are refused. Defaults to 1 hour; at most 400 days.
+    #[doc(alias = "inactivity_timeout")]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle = timeout;
+        self.codec = self.codec.idle_timeout(timeout);
+        self
+    }
+
+    /// Sessions this old are refused however active (activity never extends it). Defaults to
+    /// 24 hours; at most 400 days.
+    #[doc(alias = "session_ttl")]
+    #[doc(alias = "max_age")]
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.codec = self.codec.absolute_timeout(timeout);
+        self
+    }
+
+    /// How far in the future a cookie's times may lie (clocks of a fleet disagree a little).
+    /// Defaults to 60 seconds.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.codec = self.codec.clock_skew(skew);
+        self
+    }
+
+    /// When unchanged sessions are re-sealed. Defaults to [`RefreshPolicy::Interval`] of a
+    /// tenth of the idle timeout.
+    #[doc(alias = "ttl_extension_policy")]
+    pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = Some(policy);
+        self
+    }
+
+    /// Refuses every session created before `time`: logs everyone out without a key change.
+    pub fn not_before(mut self, time: OffsetDateTime) -> Self {
+        self.codec = self.codec.not_before(time);
+        self
+    }
+
+    /// Budget for the cookie's name plus value, in bytes. Defaults to 4096.
+    pub fn size_limit(mut self, limit: usize) -> Self {
+        self.codec = self.codec.size_limit(limit);
+        self
+    }
+
+    /// The cookie's `Path`. Defaults to `/`.
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.attributes.path = path.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Defaults to none (this host only).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.attributes.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute. Defaults to `true`.
+    ///
+    /// Turn it off only for local development over plain HTTP: without it, anyone on the
+    /// network path can read and replay the session cookie.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute. Defaults to `true`, so scripts (and XSS) can't read the cookie.
+    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
+        self.attributes.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute. Defaults to `Lax`, which blocks cross-site POSTs (CSRF) but
+    /// keeps the user signed in when following a link to the site.
+    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = same_site;
+        self
+    }
+
+    /// Persistent (default) or browser-session cookie.
+    pub fn persistence(mut self, persistence: Persistence) -> Self {
+        self.attributes.persistence = persistence;
+        self
+    }
+
+    /// The revocation store consulted on every request and written by renew, sign-in and the
+    /// logouts. Defaults to a [`MemoryRevocationStore`] of this process; use a shared store
+    /// when the application runs on several instances.
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Also revoke sessions without a subject when they are renewed or purged. Defaults to
+    /// `false`: an anonymous session holds nothing worth stealing once its user signs in (the
+    /// sign-in gives a fresh id), and revoking every anonymous session would let any client
+    /// grow the revocation list one entry per request.
+    pub fn revoke_anonymous_sessions(mut self, revoke: bool) -> Self {
+        self.revoke_anonymous = revoke;
+        self
+    }
+
+    /// Where the time comes from (for tests). Defaults to the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the settings and builds the lifecycle.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout (more than 400
+    /// days, less than a second, idle longer than absolute) or size limit, a refresh interval
+    /// not shorter than the idle timeout, or cookie attributes browsers would reject
+    /// (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...).
+    pub fn build(self) -> Result<Lifecycle, ConfigError> {
+        let secure = self.attributes.secure;
+        let name = self.name.unwrap_or_else(|| {
+            let host_only = self.attributes.path == "/" && self.attributes.domain.is_none();
+            match (secure, host_only) {
+                (true, true) => "__Host-id",
+                (true, false) => "__Secure-id",
+                (false, _) => crate::DEFAULT_COOKIE_NAME,
+            }
+            .to_owned()
+        });
+        let codec = self.codec.cookie_name(name).build()?;
+        self.attributes.validate(codec.cookie_name())?;
+        let refresh = self
+            .refresh
+            .unwrap_or(RefreshPolicy::Interval(self.idle / DEFAULT_REFRESH_DIVISOR));
+        if let RefreshPolicy::Interval(interval) = refresh
+            && (interval.is_negative() || interval >= codec.idle_timeout())
+        {
+            return Err(ConfigError::InvalidTimeout {
+                setting: "refresh",
+                reason: "the refresh interval must be shorter than the idle timeout, or \
+                         sessions expire before they are refreshed: use a fraction of it",
+            });
+        }
+        if !secure {
+            tracing::warn!(
+                target: LOG_TARGET,
+                cookie = codec.cookie_name().as_str(),
+                "session cookie is not `Secure` (plain-HTTP development mode, so it is named \
+                 `{}` rather than `__Host-id`): anyone on the network path can read and replay \
+                 it; never run like this in production",
+                codec.cookie_name()
+            );
+        }
+        let usage = KeyUsage::new(codec.key_ring());
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
+        Ok(Lifecycle {
+            inner: Arc::new(Settings {
+                codec,
+                clock: self.clock,
+                store,
+                attributes: self.attributes,
+                refresh,
+                revoke_anonymous: self.revoke_anonymous,
+                usage,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for LifecycleBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LifecycleBuilder")
+            .field("codec", &self.codec)
+            .field("name", &self.name)
+            .field("attributes", &self.attributes)
+            .field("refresh", &self.refresh)
+            .field("store", &self.store)
+            .field("revoke_anonymous", &self.revoke_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::key::SecretKey;
+    use crate::revocation::RevocationLimits;
+
+    fn start() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    fn sessions(store: Arc<dyn RevocationStore>) -> (Lifecycle, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(start()));
+        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+            .clock(clock.clone())
+            .revocation_store(store)
+            .build()
+            .unwrap();
+        (lifecycle, clock)
+    }
+
+    /// The `Cookie` header that sends back what `update` set.
+    fn cookie_of(update: &CookieUpdate) -> String {
+        let header = update.header().expect("a Set-Cookie");
+        header.split(';').next().unwrap().to_owned()
+    }
+
+    fn open(lifecycle: &Lifecycle, cookie: &str) -> RequestSession {
+        lifecycle.open([cookie.as_bytes()], RequestInfo::new("/"))
+    }
+
+    #[test]
+    fn sign_in_starts_a_clean_session_of_the_subject() {
+        let (lifecycle, _) = sessions(Arc::new(MemoryRevocationStore::new()));
+        let mut planted = lifecycle.open([], RequestInfo::new("/"));
+        planted.insert("role", &"admin").unwrap();
+        let planted = cookie_of(&planted.finish().unwrap());
+
+        let mut session = open(&lifecycle, &planted);
+        let planted_id = session.id();
+        session.sign_in("alice").unwrap();
+        assert_ne!(session.id(), planted_id);
+        assert_eq!(session.subject(), Some("alice"));
+        assert!(!session.contains_key("role"));
+        assert!(matches!(session.finish().unwrap(), CookieUpdate::Set(_)));
+        let long = "x".repeat(crate::MAX_SUBJECT_LEN + 1);
+        assert!(matches!(
+            session.sign_in(long),
+            Err(crate::RenewError::SubjectTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn a_logout_that_cannot_be_recorded_changes_nothing() {
+        let store = Arc::new(MemoryRevocationStore::with_limits(
+            RevocationLimits::new().total(1),
+        ));
+        let (lifecycle, _) = sessions(store);
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+
+        let mut session = open(&lifecycle, &cookie);
+        assert_eq!(
+            session.purge(),
+            Err(RevokeError::CapacityExceeded { limit: 1 })
+        );
+        assert_eq!(session.subject(), Some("alice"));
+        assert_eq!(
+            session.finish().unwrap(),
+            CookieUpdate::None,
+            "the cookie stays"
+        );
+        assert_eq!(open(&lifecycle, &cookie).subject(), Some("alice"));
+    }
+
+    #[test]
+    fn sign_out_others_loses_to_a_log_out_everywhere_that_came_first() {
+        let (lifecycle, _) = sessions(Arc::new(MemoryRevocationStore::new()));
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+
+        // Both requests opened the same cookie; the log-out-everywhere is recorded first.
+        let mut attacker = open(&lifecycle, &cookie);
+        let mut victim = open(&lifecycle, &cookie);
+        assert!(victim.purge_subject().unwrap());
+        let err = attacker.purge_other_sessions().unwrap_err();
+        assert!(matches!(
+            err,
+            crate::RenewError::Revoke(RevokeError::Superseded { .. })
+        ));
+        assert_eq!(attacker.status(), SessionStatus::Purged);
+        assert!(matches!(
+            attacker.finish().unwrap(),
+            CookieUpdate::Remove(_)
+        ));
+        // And the other order: the kept session is then ended by the log-out-everywhere.
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+        let mut attacker = open(&lifecycle, &cookie);
+        let mut victim = open(&lifecycle, &cookie);
+        assert!(attacker.purge_other_sessions().unwrap());
+        let kept = cookie_of(&attacker.finish().unwrap());
+        assert_eq!(victim.purge_subject(), Ok(true));
+        assert_eq!(open(&lifecycle, &kept).refusal(), Some(OpenError::Revoked));
+    }
+
+    #[test]
+    fn finish_refreshes_sets_removes_or_does_nothing() {
+        let (lifecycle, clock) = sessions(Arc::new(MemoryRevocationStore::new()));
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        assert_eq!(session.finish().unwrap(), CookieUpdate::None);
+        session.insert("n", &1u8).unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+        let mut read = open(&lifecycle, &cookie);
+        assert_eq!(read.finish().unwrap(), CookieUpdate::None);
+        clock.advance(Duration::minutes(7));
+        let mut read = open(&lifecycle, &cookie);
+        assert!(matches!(read.finish().unwrap(), CookieUpdate::Refresh(_)));
+        let mut refused = open(&lifecycle, "__Host-id=garbage");
+        assert_eq!(refused.refusal(), Some(OpenError::Malformed));
+        assert!(matches!(refused.finish().unwrap(), CookieUpdate::Remove(_)));
+    }
+
+    #[test]
+    fn the_largest_timeouts_give_a_capped_max_age() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+            .idle_timeout(crate::MAX_TIMEOUT)
+            .absolute_timeout(crate::MAX_TIMEOUT)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.insert("n", &1u8).unwrap();
+        let header = session.finish().unwrap().header().unwrap().to_owned();
+        assert!(header.contains("Max-Age=34560000"), "{header}");
+        // And at the far end of what `OffsetDateTime` holds: no overflow, no panic.
+        clock.set(time::macros::datetime!(9999-12-31 23:00 UTC));
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.insert("n", &1u8).unwrap();
+        assert!(session.finish().unwrap().header().is_some());
+    }
+
+    #[test]
+    fn a_session_that_fits_keeps_fitting_through_a_new_generation() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+            .size_limit(400)
+            .clock(clock)
+            .build()
+            .unwrap();
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        // Fill it to the last byte the check allows.
+        let mut n = 0;
+        while session.insert("v", &vec![0u8; n + 1]).is_ok() {
+            n += 1;
+        }
+        assert!(n > 100);
+        assert!(session.purge_other_sessions().unwrap());
+        assert!(matches!(session.finish().unwrap(), CookieUpdate::Set(_)));
+    }
+}

@@ -1,0 +1,529 @@
+//! [`RequestSession`]: one request's session and what the request did to it.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
+use crate::error::{InsertError, OpenError, RenewError, SealError, ValueError};
+use crate::revocation::{MAX_SUBJECT_LEN, Revocation, RevokeError};
+use crate::state::{SessionId, SessionState};
+use crate::unix::UnixTime;
+
+/// What a request did to its session; decides what the response writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionStatus {
+    /// Not modified by this request.
+    Unchanged,
+    /// Modified: the response seals it again.
+    Changed,
+    /// Given a new id: the response seals it again.
+    Renewed,
+    /// Logged out: revoked server-side, and the response removes the cookie.
+    Purged,
+}
+
+/// What the request's cookie turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IncomingCookie {
+    /// The request carried no session cookie.
+    Missing,
+    /// The cookie opened: the session is the one it carried.
+    Valid,
+    /// The cookie was refused; the handler sees an empty session and the response removes the
+    /// cookie.
+    Refused(OpenError),
+}
+
+/// The session of one request, from [`Lifecycle::open`] to [`RequestSession::finish`].
+///
+/// Every operation uses the request's one clock reading. Writes are checked at once (a value
+/// that would make the cookie too large is refused by [`RequestSession::insert`] and leaves the
+/// session as it was); logouts are recorded in the revocation store before they return `Ok`.
+///
+/// ```
+/// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, SessionStatus};
+///
+/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let mut session = sessions.open([], RequestInfo::new("/counter"));
+/// let n = session.get::<u64>("counter")?.unwrap_or(0) + 1;
+/// session.insert("counter", &n)?;
+/// assert_eq!(session.status(), SessionStatus::Changed);
+/// assert!(session.finish()?.header().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RequestSession {
+    lifecycle: Lifecycle,
+    now: OffsetDateTime,
+    /// `None` until the session holds something: a session nobody wrote sets no cookie.
+    state: Option<SessionState>,
+    status: SessionStatus,
+    incoming: IncomingCookie,
+    /// An older key opened the cookie: re-seal it with the primary even if unchanged.
+    reseal: bool,
+}
+
+impl RequestSession {
+    pub(super) fn new(
+        lifecycle: Lifecycle,
+        now: OffsetDateTime,
+        state: Option<SessionState>,
+        incoming: IncomingCookie,
+        reseal: bool,
+    ) -> Self {
+        Self {
+            lifecycle,
+            now,
+            state,
+            status: SessionStatus::Unchanged,
+            incoming,
+            reseal,
+        }
+    }
+
+    /// Decodes the value stored under `key`, or `None` if there is none.
+    ///
+    /// # Errors
+    /// [`ValueError`] if the value does not decode as `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
+        match &self.state {
+            None => Ok(None),
+            Some(state) => state.get(key),
+        }
+    }
+
+    /// Whether a value is stored under `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(|s| s.get_raw(key).is_some())
+    }
+
+    /// The keys stored, in sorted order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.state.iter().flat_map(SessionState::keys)
+    }
+
+    /// The session as it stands, if it exists (it is created by the first write).
+    pub fn state(&self) -> Option<&SessionState> {
+        self.state.as_ref()
+    }
+
+    /// Stores `value` under `key`.
+    ///
+    /// The size is checked now, against the largest the session can grow by activity alone: if
+    /// the session would no longer fit in the cookie, this returns [`InsertError::TooLarge`]
+    /// and the session stays exactly as it was.
+    ///
+    /// # Errors
+    /// [`InsertError::TooLarge`], [`InsertError::Encode`], or [`InsertError::Randomness`] when
+    /// a new session needs an id and none can be drawn.
+    pub fn insert<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), InsertError> {
+        self.modify(|state| {
+            let previous = state.insert(key, value)?;
+            Ok(Undo::Value(key.to_owned(), previous))
+        })
+    }
+
+    /// Removes the value under `key`, returning its encoded bytes if there was one.
+    pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        let removed = self.state.as_mut().and_then(|s| s.remove(key));
+        if removed.is_some() {
+            self.mark(SessionStatus::Changed);
+        }
+        removed
+    }
+
+    /// Removes every value; the session itself (id, subject, times) goes on. To log out, use
+    /// [`RequestSession::purge`].
+    pub fn clear(&mut self) {
+        if let Some(state) = self.state.as_mut()
+            && !state.is_empty()
+        {
+            state.clear();
+            self.mark(SessionStatus::Changed);
+        }
+    }
+
+    /// Sets who the session belongs to (e.g. the user id), stamped with the subject's current
+    /// revocation generation, so that all of a user's sessions can be logged out at once. At
+    /// sign-in, prefer [`RequestSession::sign_in`], which also renews and clears the session.
+    ///
+    /// # Errors
+    /// [`InsertError::TooLarge`] if the subject doesn't fit in the cookie,
+    /// [`InsertError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes (nothing changes).
+    pub fn set_subject(&mut self, subject: impl Into<String>) -> Result<(), InsertError> {
+        let subject = subject.into();
+        if subject.len() > MAX_SUBJECT_LEN {
+            return Err(InsertError::SubjectTooLong {
+                len: subject.len(),
+                max: MAX_SUBJECT_LEN,
+            });
+        }
+        let generation = self.lifecycle.inner.store.generation(&subject);
+        self.modify(|state| {
+            let previous = state.subject_generation().cloned();
+            state.set_subject(subject, generation);
+            Ok(Undo::Subject(previous))
+        })
+    }
+
+    /// Gives the session a new id and a new lifetime, keeping its data and subject, and revokes
+    /// the old id if the session has a subject (or the lifecycle revokes anonymous sessions
+    /// too). The absolute timeout counts from here.
+    ///
+    /// At sign-in use [`RequestSession::sign_in`] instead: `renew` keeps every value, including
+    /// any a cookie planted before the sign-in carried.
+    ///
+    /// # Errors
+    /// [`RenewError::Randomness`] if no new id can be drawn, [`RenewError::Revoke`] if the old
+    /// id can't be revoked; the session is left as it was.
+    pub fn renew(&mut self) -> Result<(), RenewError> {
+        let new_id = SessionId::random()?;
+        let now = self.now;
+        match self.state.take() {
+            Some(mut state) => {
+                if let Err(err) = self.revoke_current(&state) {
+                    self.state = Some(state);
+                    return Err(err.into());
+                }
+                state.renew(new_id, now);
+                // Revoking the old id may have advanced the subject's generation: the renewed
+                // session carries the current one.
+                if let Some(subject) = state.subject().map(str::to_owned) {
+                    let generation = self.lifecycle.inner.store.generation(&subject);
+                    state.set_subject(subject, generation);
+                }
+                self.state = Some(state);
+            }
+            None => self.state = Some(SessionState::with_id(new_id, now)),
+        }
+        self.status = SessionStatus::Renewed;
+        Ok(())
+    }
+
+    /// Signs `subject` in: the session becomes a new one (new id, new lifetime) that holds no
+    /// value from before and belongs to `subject`, at its current generation. The session it
+    /// replaces is revoked as [`RequestSession::renew`] would.
+    ///
+    /// This is the login step: a cookie planted by someone who can set cookies for the site (a
+    /// sibling subdomain, without the `__Host-` prefix) carries none of its values, nor its id,
+    /// into the signed-in session.
+    ///
+    /// # Errors
+    /// As [`RequestSession::renew`], [`RenewError::TooLarge`] if the subject alone doesn't fit
+    /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes; the session
+    /// is left as it was.
+    pub fn sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
+        let subject = subject.into();
+        if subject.len() > MAX_SUBJECT_LEN {
+            return Err(RenewError::SubjectTooLong {
+                len: subject.len(),
+                max: MAX_SUBJECT_LEN,
+            });
+        }
+        let mut fresh = SessionState::new(self.now)?;
+        if let Some(previous) = &self.state {
+            self.revoke_current(previous)?;
+        }
+        let generation = self.lifecycle.inner.store.generation(&subject);
+        fresh.set_subject(subject, generation);
+        self.lifecycle.inner.codec.check_size(&fresh)?;
+        self.state = Some(fresh);
+        self.status = SessionStatus::Renewed;
+        Ok(())
+    }
+
+    /// Logs out: revokes the session server-side (a copy of the cookie stops working), forgets
+    /// its data and removes the cookie. A session without a subject is not listed unless the
+    /// lifecycle revokes anonymous sessions: it is forgotten and its cookie removed.
+    ///
+    /// # Errors
+    /// [`RevokeError`] if the revocation can't be recorded; the session is then left as it was
+    /// (the cookie is not removed), so the application can say "try again" rather than claim a
+    /// logout that a copy of the cookie would outlive.
+    pub fn purge(&mut self) -> Result<(), RevokeError> {
+        if let Some(state) = &self.state {
+            self.revoke_current(state)?;
+        }
+        self.state = None;
+        self.status = SessionStatus::Purged;
+        Ok(())
+    }
+
+    /// Logs out every session of the current subject ("log out everywhere"), this one
+    /// included: advances the subject's generation, so every session that carries the old one
+    /// is refused, wherever and whenever it was created. Returns `false`, changing nothing, if
+    /// no subject is set.
+    ///
+    /// # Errors
+    /// [`RevokeError`] if the revocation can't be recorded (nothing changes).
+    pub fn purge_subject(&mut self) -> Result<bool, RevokeError> {
+        let Some(subject) = self.subject().map(str::to_owned) else {
+            return Ok(false);
+        };
+        let now = UnixTime::from(self.now);
+        self.lifecycle
+            .inner
+            .store
+            .advance(&subject, None, self.lifecycle.horizon(now), now)?;
+        self.state = None;
+        self.status = SessionStatus::Purged;
+        Ok(true)
+    }
+
+    /// Logs out every other session of the current subject and keeps this one, renewed: call
+    /// it after a password change ("sign out my other devices"). Returns `false`, changing
+    /// nothing, if no subject is set.
+    ///
+    /// The subject's generation advances as one compare-and-set from the generation this
+    /// session carries, and only this session receives the new one. If the session was itself
+    /// logged out meanwhile (a "log out everywhere" the store has seen), the advance fails, the
+    /// session is purged and the error says so: on one store, a sign-out-others never outlives
+    /// a log-out-everywhere. Across instances of a shared store, see the store's consistency
+    /// bound (`docs/revocation.md`).
+    ///
+    /// # Errors
+    /// [`RenewError::Randomness`] if no new id can be drawn (nothing changes),
+    /// [`RenewError::Revoke`] with [`RevokeError::Superseded`] if this session was logged out
+    /// meanwhile (it is purged), or another [`RevokeError`] (nothing changes).
+    pub fn purge_other_sessions(&mut self) -> Result<bool, RenewError> {
+        let Some(state) = &self.state else {
+            return Ok(false);
+        };
+        let Some(subject) = state.subject_generation().cloned() else {
+            return Ok(false);
+        };
+        let new_id = SessionId::random()?;
+        let store = &self.lifecycle.inner.store;
+        let now = UnixTime::from(self.now);
+        let advanced = if store.is_revoked(state.id(), Some(&subject), now) {
+            Err(RevokeError::Superseded {
+                current: store.generation(subject.name()),
+            })
+        } else {
+            store.advance(
+                subject.name(),
+                Some(subject.generation()),
+                self.lifecycle.horizon(now),
+                now,
+            )
+        };
+        match advanced {
+            Ok(generation) => {
+                let now = self.now;
+                if let Some(state) = self.state.as_mut() {
+                    state.renew(new_id, now);
+                    state.set_subject(subject.name(), generation);
+                }
+                self.status = SessionStatus::Renewed;
+                Ok(true)
+            }
+            Err(err @ RevokeError::Superseded { .. }) => {
+                self.state = None;
+                self.status = SessionStatus::Purged;
+                Err(err.into())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The session id, if the session exists (it is created by the first write).
+    pub fn id(&self) -> Option<SessionId> {
+        self.state.as_ref().map(SessionState::id)
+    }
+
+    /// Whose session this is, if set.
+    pub fn subject(&self) -> Option<&str> {
+        self.state.as_ref().and_then(SessionState::subject)
+    }
+
+    /// What this request did to the session so far.
+    pub fn status(&self) -> SessionStatus {
+        self.status
+    }
+
+    /// What the request's cookie was: missing, valid, or refused and why.
+    pub fn incoming(&self) -> &IncomingCookie {
+        &self.incoming
+    }
+
+    /// Why the request's cookie was refused, if it was (e.g. to tell the user "your session
+    /// expired, please sign in again").
+    pub fn refusal(&self) -> Option<OpenError> {
+        match &self.incoming {
+            IncomingCookie::Refused(err) => Some(err.clone()),
+            _ => None,
+        }
+    }
+
+    /// The time this request runs at (its one clock reading).
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// Decides what the response's cookie must be, and seals the session when it must be set:
+    ///
+    /// - a session nobody wrote sets no cookie;
+    /// - a changed or renewed session is sealed again; an unchanged one only when an older key
+    ///   opened it (rotation) or per the [`RefreshPolicy`];
+    /// - a purged session and a refused cookie get a removal cookie with the same name, `Path`
+    ///   and `Domain`.
+    ///
+    /// `Max-Age` is what is left of the session's life (at most 400 days), computed with
+    /// saturating arithmetic whatever the configured timeouts.
+    ///
+    /// # Errors
+    /// [`SealError::Randomness`] if no nonce can be drawn (sizes were checked when the session
+    /// was written, so `TooLarge` can't happen here). Logged under [`LOG_TARGET`]; the client
+    /// keeps its previous cookie.
+    pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
+        let settings = &self.lifecycle.inner;
+        let name = settings.codec.cookie_name();
+        let refused = matches!(self.incoming, IncomingCookie::Refused(_));
+        let Some(state) = self.state.as_mut() else {
+            let removes = self.status == SessionStatus::Purged || refused;
+            return Ok(if removes {
+                CookieUpdate::Remove(settings.attributes.set_cookie(name, "", None))
+            } else {
+                CookieUpdate::None
+            });
+        };
+        let changed = match self.status {
+            SessionStatus::Changed | SessionStatus::Renewed => true,
+            SessionStatus::Purged => {
+                return Ok(CookieUpdate::Remove(
+                    settings.attributes.set_cookie(name, "", None),
+                ));
+            }
+            SessionStatus::Unchanged => false,
+        };
+        let refresh = !changed
+            && (self.reseal
+                || match settings.refresh {
+                    RefreshPolicy::EveryRequest => true,
+                    RefreshPolicy::Interval(interval) => self.now - state.last_active() >= interval,
+                });
+        if !changed && !refresh {
+            return Ok(CookieUpdate::None);
+        }
+        state.touch(self.now);
+        let value = settings.codec.seal(state).inspect_err(|err| {
+            tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
+        })?;
+        let expires = settings.codec.expires_at(state);
+        let life = expires
+            .secs()
+            .saturating_sub(UnixTime::from(self.now).secs());
+        let life = time::Duration::seconds(i64::try_from(life).unwrap_or(i64::MAX));
+        let header = settings.attributes.set_cookie(name, &value, Some(life));
+        Ok(if changed {
+            CookieUpdate::Set(header)
+        } else {
+            CookieUpdate::Refresh(header)
+        })
+    }
+
+    /// Applies `change`, then checks the size; undoes the change if it doesn't fit.
+    fn modify(
+        &mut self,
+        change: impl FnOnce(&mut SessionState) -> Result<Undo, InsertError>,
+    ) -> Result<(), InsertError> {
+        let codec = &self.lifecycle.inner.codec;
+        let created_here = self.state.is_none();
+        let state = match self.state.as_mut() {
+            Some(state) => state,
+            None => self.state.insert(SessionState::new(self.now)?),
+        };
+        let result = change(state).and_then(|undo| match codec.check_size(state) {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                undo.apply(state);
+                Err(err.into())
+            }
+        });
+        match result {
+            Ok(()) => {
+                self.mark(SessionStatus::Changed);
+                Ok(())
+            }
+            Err(err) => {
+                if created_here {
+                    self.state = None;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Revokes the session `state` is, per the lifecycle's policy; records nothing for an
+    /// anonymous session unless anonymous sessions are revoked too.
+    fn revoke_current(&self, state: &SessionState) -> Result<(), RevokeError> {
+        let settings = &self.lifecycle.inner;
+        let now = UnixTime::from(self.now);
+        let revocation = match state.subject_generation() {
+            // Kept as long as a generation advanced in its place must be: see `Revocation`.
+            Some(subject) => Revocation::Session {
+                id: state.id(),
+                subject: Some(subject.clone()),
+                until: self.lifecycle.horizon(now),
+            },
+            None if settings.revoke_anonymous => Revocation::Session {
+                id: state.id(),
+                subject: None,
+                until: settings.codec.lifetime_end(state.created_unix()),
+            },
+            None => return Ok(()),
+        };
+        settings.store.revoke(revocation, now).map(|_| ())
+    }
+
+    /// Records a change without downgrading a stronger status (renewed or purged).
+    fn mark(&mut self, status: SessionStatus) {
+        if self.status == SessionStatus::Unchanged {
+            self.status = status;
+        } else if self.status == SessionStatus::Purged && status == SessionStatus::Changed {
+            // Writing after a purge starts a fresh session.
+            self.status = SessionStatus::Renewed;
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSession")
+            .field("state", &self.state)
+            .field("status", &self.status)
+            .field("incoming", &self.incoming)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to take back a change that made the session too large.
+enum Undo {
+    Value(String, Option<Vec<u8>>),
+    Subject(Option<crate::revocation::Subject>),
+}
+
+impl Undo {
+    fn apply(self, state: &mut SessionState) {
+        match self {
+            Self::Value(key, Some(previous)) => {
+                state.insert_raw(&key, previous);
+            }
+            Self::Value(key, None) => {
+                state.remove(&key);
+            }
+            Self::Subject(Some(previous)) => {
+                state.set_subject(previous.name(), previous.generation());
+            }
+            Self::Subject(None) => state.clear_subject(),
+        }
+    }
+}

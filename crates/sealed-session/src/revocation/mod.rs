@@ -1,0 +1,289 @@
+//! Server-side revocation: what makes logout real for a stateless cookie.
+//!
+//! Two kinds of entry, both typed ([`Revocation`]):
+//! - **One session**, by id, listed until the moment its cookie would have expired anyway.
+//! - **Every session of a subject** older than a [`Generation`]. A signed-in session carries its
+//!   subject's generation inside the sealed cookie; "log out everywhere" advances the subject's
+//!   generation, and every session that carries an older one is refused. No clock is compared:
+//!   a login right after a log-out-everywhere carries the new generation and works, whatever
+//!   the clocks of the instances say.
+//!
+//! A store's state is bounded: past [`RevocationLimits::per_subject`] individually revoked
+//! sessions of one subject, the next revocation advances the subject's generation instead and
+//! frees the individual entries, so memory grows with the number of users, not of requests;
+//! and a global [`RevocationLimits::total`] caps everything, past which a revocation that needs
+//! a new entry fails with [`RevokeError::CapacityExceeded`] rather than being dropped.
+
+mod memory;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use memory::{MemoryRevocationStore, RevocationLimits};
+
+use crate::state::SessionId;
+use crate::unix::UnixTime;
+
+/// A subject's revocation generation: sessions carrying an older one are logged out.
+///
+/// Generations only grow. An advance moves to a value strictly greater than the current one,
+/// built as `base * 2 + kind`: `base` is one more than the current base, or the current time in
+/// microseconds if that is larger, and `kind` is 1 for "log out everywhere"
+/// ([`Generation::advanced`]) and 0 for "sign out my other devices"
+/// ([`Generation::advanced_keeping`]). So:
+/// - a subject whose entry was forgotten (it is kept for an absolute timeout past its last
+///   advance, after which every session stamped before that advance has expired) starts again
+///   above every value it held;
+/// - two advances made from the same generation at the same time, one of each kind, on two
+///   instances that had not seen each other's, resolve in favour of "log out everywhere": the
+///   larger generation wins everywhere, and the session kept by the other one carries the
+///   smaller.
+///
+/// ```
+/// use sealed_session::{Generation, UnixTime};
+///
+/// let now = UnixTime::from_secs(1_800_000_000);
+/// let first = Generation::ZERO.advanced(now);
+/// assert!(first > Generation::ZERO);
+/// assert!(first.advanced(now) > first); // same second: still strictly greater
+/// assert!(first.advanced(now) > first.advanced_keeping(now));
+/// ```
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize,
+)]
+pub struct Generation(u64);
+
+impl Generation {
+    /// The generation of a subject nobody ever logged out everywhere.
+    pub const ZERO: Self = Self(0);
+
+    /// A generation from its number (e.g. read back from a shared store).
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The generation "log out everywhere" at `now` moves to.
+    #[must_use]
+    pub const fn advanced(self, now: UnixTime) -> Self {
+        self.advance(now, 1)
+    }
+
+    /// The generation "sign out my other devices" at `now` moves to (and gives the session it
+    /// keeps): below what a log-out-everywhere from the same generation at the same time would
+    /// reach.
+    #[must_use]
+    pub const fn advanced_keeping(self, now: UnixTime) -> Self {
+        self.advance(now, 0)
+    }
+
+    const fn advance(self, now: UnixTime, kind: u64) -> Self {
+        let floor = now.secs().saturating_mul(1_000_000);
+        let next = (self.0 >> 1).saturating_add(1);
+        let base = if next > floor { next } else { floor };
+        Self(base.saturating_mul(2).saturating_add(kind))
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Longest subject a session accepts, in bytes: a user id, not a profile. Shared stores refuse
+/// longer ones as corrupt, so every subject a lifecycle sets can be shared.
+pub const MAX_SUBJECT_LEN: usize = 1024;
+
+/// Whom a session belongs to, and the generation of that subject it was signed in under.
+///
+/// Sealed inside the cookie. Build one from a store's current generation
+/// ([`RevocationStore::generation`]); a session lifecycle does that when it sets a subject.
+///
+/// ```
+/// use sealed_session::{Generation, Subject};
+///
+/// let alice = Subject::new("alice", Generation::ZERO);
+/// assert_eq!(alice.name(), "alice");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    name: String,
+    generation: Generation,
+}
+
+impl Subject {
+    /// `name` at `generation`.
+    pub fn new(name: impl Into<String>, generation: Generation) -> Self {
+        Self {
+            name: name.into(),
+            generation,
+        }
+    }
+
+    /// The subject (e.g. a user id).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The generation the session carries.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+}
+
+impl fmt::Debug for Subject {
+    /// The name may be personal data (an e-mail address): not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("name", &"<set>")
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// One revocation, as stores keep and exchange it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// One session, refused until `until` (when its cookie expires anyway).
+    Session {
+        /// The session.
+        id: SessionId,
+        /// Its subject and generation, if it had one: the entry is kept with the subject's, and
+        /// is moot once the subject's generation passes this one.
+        subject: Option<Subject>,
+        /// When the entry may go.
+        until: UnixTime,
+    },
+    /// Every session of `subject` with a generation older than `generation`, until `until`.
+    Subject {
+        /// The subject.
+        subject: String,
+        /// Sessions carrying an older generation are refused.
+        generation: Generation,
+        /// When the entry may go: an absolute timeout (plus the clock skew allowance) past the
+        /// advance, when every session older than it has expired anyway.
+        until: UnixTime,
+    },
+}
+
+impl Revocation {
+    /// When the entry may be dropped.
+    pub fn until(&self) -> UnixTime {
+        match self {
+            Self::Session { until, .. } | Self::Subject { until, .. } => *until,
+        }
+    }
+}
+
+/// Why a revocation could not be recorded. The session is still refused where the store
+/// could do so; the caller must not report the logout as done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// The store holds [`RevocationLimits::total`] entries and this revocation needs a new one.
+    CapacityExceeded {
+        /// The configured cap.
+        limit: usize,
+    },
+    /// A compare-and-set advance found the subject at another generation than expected: the
+    /// caller's session was itself logged out meanwhile (by a concurrent "log out
+    /// everywhere").
+    Superseded {
+        /// The subject's generation now.
+        current: Generation,
+    },
+}
+
+impl fmt::Display for RevokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CapacityExceeded { limit } => write!(
+                f,
+                "the revocation list is full ({limit} entries), so this logout could not be \
+                 recorded: raise `RevocationLimits::total`, or shorten the absolute timeout so \
+                 that entries expire sooner"
+            ),
+            Self::Superseded { current } => write!(
+                f,
+                "the session was logged out everywhere meanwhile (its subject is at generation \
+                 {current}): sign in again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RevokeError {}
+
+/// A list of revoked sessions, consulted on every request.
+///
+/// [`RevocationStore::is_revoked`] runs on every request: it must answer from memory, never
+/// wait on the network. The session lifecycle is the one caller of the writing methods; it
+/// decides what to revoke and computes the deadlines.
+///
+/// ```
+/// use sealed_session::{
+///     Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject, UnixTime,
+/// };
+///
+/// let store = MemoryRevocationStore::new();
+/// let now = UnixTime::from_secs(1_000);
+/// let id = SessionId::random()?;
+/// let alice = Subject::new("alice", store.generation("alice"));
+/// store.revoke(
+///     Revocation::Session { id, subject: Some(alice.clone()), until: now.saturating_add_secs(600) },
+///     now,
+/// )?;
+/// assert!(store.is_revoked(id, Some(&alice), now));
+///
+/// // "Log out everywhere": every session carrying the old generation is refused.
+/// let next = store.advance("alice", None, now.saturating_add_secs(86_400), now)?;
+/// assert!(store.is_revoked(SessionId::random()?, Some(&alice), now));
+/// assert!(!store.is_revoked(SessionId::random()?, Some(&Subject::new("alice", next)), now));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
+    /// Whether session `id`, of `subject` if it has one, is revoked at `now`.
+    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool;
+
+    /// The generation a session of `subject` signed in now carries.
+    fn generation(&self, subject: &str) -> Generation;
+
+    /// Records `revocation`; returns what was recorded, which may be stronger (a session of a
+    /// subject past its per-subject limit advances the subject's generation instead) or
+    /// nothing (the session was already revoked through its generation).
+    ///
+    /// # Errors
+    /// [`RevokeError::CapacityExceeded`] when the store is full and the revocation needs a new
+    /// entry.
+    fn revoke(
+        &self,
+        revocation: Revocation,
+        now: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError>;
+
+    /// Advances `subject`'s generation and returns the new one, which the entry keeps until
+    /// `until`. Without `expected`, this is "log out everywhere" ([`Generation::advanced`]).
+    /// With `expected`, it is "sign out my other devices" ([`Generation::advanced_keeping`]),
+    /// and only if the subject is at that generation now (compare and set): the caller's kept
+    /// session gets the returned generation, and a log-out-everywhere that came first makes it
+    /// fail instead of being outlived.
+    ///
+    /// # Errors
+    /// [`RevokeError::Superseded`] when `expected` is not the current generation,
+    /// [`RevokeError::CapacityExceeded`] when the subject has no entry yet and the store is
+    /// full.
+    fn advance(
+        &self,
+        subject: &str,
+        expected: Option<Generation>,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<Generation, RevokeError>;
+}
