@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+use hmac::digest::{CtOutput, Output};
 use hmac::{KeyInit as _, Mac as _};
 use sha2::Sha256;
 
@@ -228,10 +229,8 @@ pub(crate) fn seal(
         Mode::Signed => {
             let start = out.len();
             write_body(&mut out);
-            let tag = mac(key, bound.as_slice(), &out[start..])
-                .finalize()
-                .into_bytes();
-            out.extend_from_slice(&tag);
+            let tag = mac(key, bound.as_slice(), &out[start..]);
+            out.extend_from_slice(tag.as_bytes());
         }
     }
     out
@@ -257,27 +256,45 @@ pub(crate) fn open<'a>(
         }
         Mode::Signed => {
             let (body, tag) = rest.split_at(rest.len() - MAC_LEN);
-            // `verify_slice` compares in constant time.
-            mac(key, bound.as_slice(), body)
-                .verify_slice(tag)
-                .map_err(|_| OpenError::Forged)?;
+            let tag: &Output<HmacSha256> = tag.try_into().map_err(|_| OpenError::Forged)?;
+            // `CtOutput`'s `==` compares in constant time.
+            if mac(key, bound.as_slice(), body) != CtOutput::from(tag) {
+                return Err(OpenError::Forged);
+            }
             Ok(body)
         }
     }
 }
 
-fn mac(key: &RingKey, bound: &[u8], body: &[u8]) -> HmacSha256 {
+/// HMAC-SHA256(sign key, `bound` | `body`).
+///
+/// The HMAC state (its inner and outer SHA-256 midstates are as good as the key) is built,
+/// used and consumed in this one frame, never returned: `finalize` drops it here, and with the
+/// `zeroize` features of `hmac` and `sha2` that drop wipes the midstates and the block buffer.
+/// The returned tag is wiped on drop as well (`CtOutput`) and compares in constant time.
+fn mac(key: &RingKey, bound: &[u8], body: &[u8]) -> CtOutput<HmacSha256> {
     // HMAC accepts keys of any length; ours is always 32 bytes.
     let mut mac =
         HmacSha256::new_from_slice(key.sign.as_slice()).expect("HMAC takes keys of any length");
     mac.update(bound);
     mac.update(body);
-    mac
+    mac.finalize()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Compiles only while the `zeroize` features of `sha2` and `hmac` (through `digest`) are
+    /// on: without them these types have no `ZeroizeOnDrop` and HMAC states outlive requests.
+    #[test]
+    fn hmac_states_and_tags_are_wiped_on_drop() {
+        fn wiped_on_drop<T: hmac::digest::zeroize::ZeroizeOnDrop>() {}
+        // The two midstates inside `Hmac<Sha256>` are of this type.
+        wiped_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+        wiped_on_drop::<Sha256>();
+        wiped_on_drop::<CtOutput<HmacSha256>>();
+    }
 
     #[test]
     fn cookie_names_follow_rfc6265_tokens() {
