@@ -29,7 +29,11 @@ pub(crate) struct Subkeys {
 
 impl Subkeys {
     pub(crate) fn derive(secret: &SecretKey) -> Self {
-        let hkdf = Hkdf::<Sha256>::new(None, secret.expose());
+        // `Hkdf::new` would drop the PRK (HKDF-Extract's output, as good as the secret) unwiped.
+        // `extract` hands it to us: the expander is already keyed with it, so wipe it in place.
+        // The expander's own HMAC state is wiped on drop (the `hmac`/`sha2` `zeroize` features).
+        let (mut prk, hkdf) = Hkdf::<Sha256>::extract(None, secret.expose());
+        prk.as_mut_slice().zeroize();
         let mut encrypt = [0u8; 32];
         let mut sign = [0u8; 32];
         let mut key_id = [0u8; KeyId::LEN];
@@ -83,5 +87,39 @@ mod tests {
             .expand(INFO_KEY_ID, &mut expected)
             .unwrap();
         assert_eq!(id.as_bytes(), &expected);
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn derived_subkeys_are_pinned() {
+        // These hex values were computed with the code as it was BEFORE the PRK was wiped
+        // (`Hkdf::new(None, secret)` then `expand`), and checked against an independent
+        // HKDF-SHA256 (Python's hmac/hashlib). Never recompute them from this code: a change
+        // here changes every deployed key id and invalidates every cookie.
+        let cases: [(Vec<u8>, &str, &str, &str); 2] = [
+            (
+                (0u8..32).collect(),
+                "fd55ef40",
+                "c19d80656823476ec68ef6521eac05c5074517bb5ae32a2dca849e0e7831d116",
+                "7f3d850b949137a42928fc7c4ec73fb668a1f71f33631b9aa8d7d34490452984",
+            ),
+            (
+                (0u8..64)
+                    .map(|b| b.wrapping_mul(37).wrapping_add(11))
+                    .collect(),
+                "3acb6fcb",
+                "df2f26267c64aaf8ec6bd030e8ab42537c26f4c81eb63bd8ee07278b9c19dc6c",
+                "949b373044acf4e6d859f085ff3da31e098ff4e5a8c47dc9daeabf7a50c8531f",
+            ),
+        ];
+        for (secret, key_id, encrypt, sign) in cases {
+            let subkeys = Subkeys::derive(&SecretKey::from_bytes(&secret).unwrap());
+            assert_eq!(subkeys.key_id.to_string(), key_id);
+            assert_eq!(hex(&subkeys.encrypt), encrypt);
+            assert_eq!(hex(&subkeys.sign), sign);
+        }
     }
 }
