@@ -17,7 +17,8 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// chance that 32 random bytes show fewer than 16 distinct values is below 2^-60).
 const MIN_DISTINCT_BYTES: usize = 16;
 
-/// Accepts standard and URL-safe base64, padded or not: operators paste keys from many tools.
+/// Standard and URL-safe base64, padded or not: operators paste keys from many tools. Which of
+/// the two decodes a secret is chosen from its characters (see [`SecretKey::from_base64`]).
 const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -55,42 +56,51 @@ impl SecretKey {
     /// [`ConfigError::SecretTooShort`] below [`MIN_SECRET_LEN`] bytes,
     /// [`ConfigError::SecretNotRandom`] when the bytes are visibly not random.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ConfigError> {
-        if bytes.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::SecretTooShort {
-                len: bytes.len(),
-                min: MIN_SECRET_LEN,
-            });
-        }
-        let mut seen = [false; 256];
-        for &b in bytes {
-            seen[usize::from(b)] = true;
-        }
-        if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
-            return Err(ConfigError::SecretNotRandom);
-        }
+        check(bytes)?;
+        // The only copy made; it belongs to the key, which wipes it on drop.
         Ok(Self {
             bytes: bytes.to_vec(),
         })
     }
 
-    /// Decodes a base64 secret (standard or URL-safe alphabet, padding optional) and checks it
-    /// as [`SecretKey::from_bytes`] does.
+    /// Decodes a base64 secret and checks it as [`SecretKey::from_bytes`] does.
+    ///
+    /// Padding is optional, surrounding whitespace is ignored, and either alphabet is accepted,
+    /// one per secret, told apart by its characters: `-` or `_` means URL-safe, `+` or `/` (or
+    /// neither) standard.
     ///
     /// # Errors
-    /// [`ConfigError::SecretNotBase64`] (with index 0) if `text` is not base64, else as
-    /// [`SecretKey::from_bytes`].
+    /// [`ConfigError::SecretNotBase64`] (with index 0) if `text` is not base64 or mixes the two
+    /// alphabets, else as [`SecretKey::from_bytes`].
     pub fn from_base64(text: &str) -> Result<Self, ConfigError> {
         Self::from_base64_entry(text, 0)
     }
 
+    /// [`SecretKey::from_base64`] for entry `index` of a key list.
+    ///
+    /// Decodes once, straight into a buffer that is wiped on every path: trying one alphabet and
+    /// then the other would leave a failed attempt's partial output in freed memory.
     pub(crate) fn from_base64_entry(text: &str, index: usize) -> Result<Self, ConfigError> {
+        let not_base64 = ConfigError::SecretNotBase64 { index };
         let text = text.trim();
-        let decoded = LENIENT_STANDARD
-            .decode(text)
-            .or_else(|_| LENIENT_URL_SAFE.decode(text))
-            .map(Zeroizing::new)
-            .map_err(|_| ConfigError::SecretNotBase64 { index })?;
-        Self::from_bytes(&decoded)
+        let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
+        let standard = text.bytes().any(|b| b == b'+' || b == b'/');
+        let engine = match (standard, url_safe) {
+            (true, true) => return Err(not_base64),
+            (false, true) => &LENIENT_URL_SAFE,
+            (_, false) => &LENIENT_STANDARD,
+        };
+        let mut decoded = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(text.len())]);
+        let len = engine
+            .decode_slice(text, &mut decoded)
+            .map_err(|_| not_base64)?;
+        decoded.truncate(len);
+        check(&decoded)?;
+        // Move the allocation into the key rather than copy it: no second copy to wipe. The
+        // key's `Vec` zeroize also wipes the spare capacity left by the estimate.
+        Ok(Self {
+            bytes: std::mem::take(&mut *decoded),
+        })
     }
 
     /// A new random 32-byte secret from the operating system's generator.
@@ -115,6 +125,25 @@ impl SecretKey {
     pub(crate) fn expose(&self) -> &[u8] {
         &self.bytes
     }
+}
+
+/// The checks of [`SecretKey::from_bytes`]. The table of byte values seen says which bytes the
+/// secret holds, so it is wiped too.
+fn check(bytes: &[u8]) -> Result<(), ConfigError> {
+    if bytes.len() < MIN_SECRET_LEN {
+        return Err(ConfigError::SecretTooShort {
+            len: bytes.len(),
+            min: MIN_SECRET_LEN,
+        });
+    }
+    let mut seen = Zeroizing::new([false; 256]);
+    for &b in bytes {
+        seen[usize::from(b)] = true;
+    }
+    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+        return Err(ConfigError::SecretNotRandom);
+    }
+    Ok(())
 }
 
 impl fmt::Debug for SecretKey {
@@ -221,5 +250,89 @@ mod tests {
         let b = SecretKey::generate();
         assert_ne!(a.expose(), b.expose());
         assert!(SecretKey::from_bytes(a.expose()).is_ok());
+    }
+
+    /// 32 bytes whose standard base64 holds both `+` and `/`:
+    /// `+/+/AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0=` (URL-safe: `-_-_AQID...HB0=`).
+    fn both_alphabets_differ() -> Vec<u8> {
+        let mut bytes = vec![0xfb, 0xff, 0xbf];
+        bytes.extend(1u8..30);
+        bytes
+    }
+
+    #[test]
+    fn the_alphabet_is_chosen_by_its_characters() {
+        let bytes = both_alphabets_differ();
+        let standard = "+/+/AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0=";
+        let url_safe = "-_-_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0=";
+        for text in [
+            standard,
+            standard.trim_end_matches('='),
+            url_safe,
+            url_safe.trim_end_matches('='),
+        ] {
+            assert_eq!(
+                SecretKey::from_base64(text).unwrap().expose(),
+                &bytes[..],
+                "{text}"
+            );
+        }
+        // Only one of each alphabet's own characters is enough to tell it.
+        for (text, what) in [
+            (
+                "-AAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0",
+                "URL-safe `-`",
+            ),
+            (
+                "_AAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0",
+                "URL-safe `_`",
+            ),
+            (
+                "+AAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0",
+                "standard `+`",
+            ),
+            (
+                "/AAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0",
+                "standard `/`",
+            ),
+        ] {
+            assert!(SecretKey::from_base64(text).is_ok(), "{what}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_secret_mixing_both_alphabets_is_refused() {
+        for text in [
+            "-/+/AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0=",
+            "+_-_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0",
+        ] {
+            assert_eq!(
+                SecretKey::from_base64_entry(text, 3).unwrap_err(),
+                ConfigError::SecretNotBase64 { index: 3 },
+                "{text}"
+            );
+            assert_eq!(
+                SecretKey::from_base64(text).unwrap_err(),
+                ConfigError::SecretNotBase64 { index: 0 }
+            );
+        }
+        // Characters of neither alphabet are refused the same way, at the entry's index.
+        assert_eq!(
+            SecretKey::from_base64_entry("AQID*AUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0", 1).unwrap_err(),
+            ConfigError::SecretNotBase64 { index: 1 }
+        );
+    }
+
+    #[test]
+    fn decoded_secrets_are_checked_like_raw_ones() {
+        // 24 bytes, valid base64 of either alphabet: too short, not a decoding error.
+        assert_eq!(
+            SecretKey::from_base64("-_-_AQIDBAUGBwgJCgsMDQ4PEBES").unwrap_err(),
+            ConfigError::SecretTooShort { len: 21, min: 32 }
+        );
+        assert_eq!(
+            SecretKey::from_base64(&"A".repeat(44)).unwrap_err(),
+            ConfigError::SecretNotRandom
+        );
     }
 }
