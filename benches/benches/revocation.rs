@@ -35,9 +35,9 @@ use actix_web::{App, HttpResponse, test, web};
 use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion};
 use sealed_session::{
-    Clock as _, Codec, Generation, KeyRing, Lifecycle, MemoryRevocationStore, RequestInfo,
-    Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, Subject,
-    SystemClock, UnixTime,
+    Clock as _, Codec, Generation, KeptSession, KeyRing, Lifecycle, MemoryRevocationStore,
+    RequestInfo, Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId,
+    Subject, SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
@@ -98,7 +98,7 @@ impl RevocationStore for NoRevocation {
     fn advance(
         &self,
         _: &str,
-        _: Option<Generation>,
+        _: Option<KeptSession>,
         _: UnixTime,
         now: UnixTime,
     ) -> Result<Generation, RevokeError> {

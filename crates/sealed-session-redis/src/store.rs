@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Generation, MemoryRevocationStore, Revocation, RevocationStore, RevokeError, SessionId,
-    Subject, UnixTime,
+    Generation, KeptSession, MemoryRevocationStore, Revocation, RevocationStore, RevokeError,
+    SessionId, Subject, UnixTime,
 };
 
 use crate::LOG_TARGET;
@@ -252,11 +252,11 @@ impl RevocationStore for RedisRevocationStore {
     fn advance(
         &self,
         subject: &str,
-        expected: Option<Generation>,
+        keeping: Option<KeptSession>,
         until: UnixTime,
         now: UnixTime,
     ) -> Result<Generation, RevokeError> {
-        let generation = self.shared.local.advance(subject, expected, until, now)?;
+        let generation = self.shared.local.advance(subject, keeping, until, now)?;
         self.shared.share(
             &Revocation::Subject {
                 subject: subject.to_owned(),
@@ -351,7 +351,12 @@ impl Shared {
 impl Drop for Workers {
     fn drop(&mut self) {
         let timeout = self.shared.settings.shutdown_timeout;
-        let deadline = Instant::now() + timeout;
+        // A configured timeout too large for `Instant` (e.g. `Duration::MAX`) means "wait as long
+        // as it takes": a year stands for it, rather than an overflow panic in `drop`.
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
         *lock(&self.shared.stop_deadline) = Some(deadline);
         self.shared.stop.store(true, Ordering::Release);
         // Notified under each waiter's mutex: a thread that checked the flag just before it was
@@ -587,6 +592,11 @@ mod tests {
         assert_eq!(expire_at, t(300).secs());
     }
 
+    /// A kept session (a fresh id) carrying `generation`.
+    fn kept_by(generation: Generation) -> KeptSession {
+        KeptSession::new(SessionId::random().unwrap(), generation)
+    }
+
     #[test]
     fn a_compare_and_set_from_a_generation_advanced_elsewhere_is_superseded() {
         let prefix = fresh_prefix();
@@ -597,13 +607,15 @@ mod tests {
             b.generation("dave") == everywhere
         });
         assert_eq!(
-            b.advance("dave", Some(seen), t(300), NOW),
+            b.advance("dave", Some(kept_by(seen)), t(300), NOW),
             Err(RevokeError::Superseded {
                 current: everywhere
             })
         );
         // From the current generation it goes through, and reaches A.
-        let kept = b.advance("dave", Some(everywhere), t(300), NOW).unwrap();
+        let kept = b
+            .advance("dave", Some(kept_by(everywhere)), t(300), NOW)
+            .unwrap();
         assert!(kept > everywhere);
         eventually("B's advance reaches A", || a.generation("dave") == kept);
     }
@@ -618,7 +630,7 @@ mod tests {
         let (a, b) = (store(&prefix), store(&prefix));
         let seen = b.generation("frank");
         let everywhere = a.advance("frank", None, t(300), t(10)).unwrap();
-        match b.advance("frank", Some(seen), t(300), NOW) {
+        match b.advance("frank", Some(kept_by(seen)), t(300), NOW) {
             Err(RevokeError::Superseded { current }) => assert_eq!(current, everywhere),
             Ok(kept) => {
                 assert!(kept < everywhere);

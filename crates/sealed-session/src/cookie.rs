@@ -173,7 +173,9 @@ impl CookieAttributes {
 }
 
 /// The distinct values sent under `name`, in header order, as raw bytes: at most
-/// [`MAX_OPENED_VALUES`] of them, exact duplicates skipped.
+/// [`MAX_OPENED_VALUES`] of them, exact duplicates skipped; and whether more distinct values
+/// followed (then the one that was skipped may be the real cookie, and a refusal of the others
+/// must not remove it).
 ///
 /// Parsed here rather than by a framework's cookie parser, which gives up on the whole `Cookie`
 /// header when any one cookie in it is malformed or not UTF-8: an unrelated broken cookie must
@@ -183,7 +185,7 @@ impl CookieAttributes {
 pub(crate) fn values<'h>(
     headers: impl IntoIterator<Item = &'h [u8]>,
     name: &CookieName,
-) -> Vec<&'h [u8]> {
+) -> (Vec<&'h [u8]>, bool) {
     let name = name.as_str().as_bytes();
     let mut found: Vec<&[u8]> = Vec::new();
     let pairs = headers
@@ -196,13 +198,13 @@ pub(crate) fn values<'h>(
         });
     for value in pairs {
         if !found.contains(&value) {
-            found.push(value);
             if found.len() == MAX_OPENED_VALUES {
-                break;
+                return (found, true);
             }
+            found.push(value);
         }
     }
-    found
+    (found, false)
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -238,10 +240,10 @@ mod tests {
         ];
         assert_eq!(
             values(headers, &name),
-            vec![b"first".as_slice(), b"second".as_slice()]
+            (vec![b"first".as_slice(), b"second".as_slice()], false)
         );
-        assert!(values([b"other=1".as_slice()], &name).is_empty());
-        assert!(values([], &name).is_empty());
+        assert_eq!(values([b"other=1".as_slice()], &name), (vec![], false));
+        assert_eq!(values([], &name), (vec![], false));
     }
 
     #[test]
@@ -253,7 +255,12 @@ mod tests {
         }
         assert_eq!(
             values([header.as_slice()], &name),
-            vec![b"dup".as_slice(), b"forged0", b"forged1"]
+            (vec![b"dup".as_slice(), b"forged0", b"forged1"], true)
+        );
+        let three = b"id=a; id=b; id=a; id=c; id=b";
+        assert_eq!(
+            values([three.as_slice()], &name),
+            (vec![b"a".as_slice(), b"b", b"c"], false)
         );
     }
 

@@ -87,7 +87,7 @@ pub use lifecycle::{
 };
 pub use metrics::KeyUse;
 pub use revocation::{
-    Generation, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,
+    Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,
     RevocationStore, RevokeError, Subject,
 };
 pub use state::{ParseSessionIdError, SessionId, SessionState};

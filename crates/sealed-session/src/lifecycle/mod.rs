@@ -152,8 +152,9 @@ impl Lifecycle {
     /// At most three distinct values of the cookie's name are tried (a stale copy set for a
     /// parent domain and the current one fit); the first that opens and is not revoked wins. A
     /// refused cookie gives an empty session that removes the cookie at
-    /// [`RequestSession::finish`], and one `tracing` event under [`LOG_TARGET`] with a
-    /// `reason` field (`warn` for what looks like tampering, `debug` for expiry and logout).
+    /// [`RequestSession::finish`] (unless more values were sent than were tried: the real one
+    /// may be among the rest), and one `tracing` event under [`LOG_TARGET`] with a `reason`
+    /// field (`warn` for what looks like tampering, `debug` for expiry and logout).
     pub fn open<'h>(
         &self,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
@@ -172,7 +173,8 @@ impl Lifecycle {
     ) -> RequestSession {
         let s = &self.inner;
         let mut first_refusal = None;
-        for raw in cookie::values(cookie_headers, s.codec.cookie_name()) {
+        let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
+        for raw in values {
             match self.open_value(raw, now) {
                 Ok(opened) => {
                     s.usage.record(opened.key_id());
@@ -206,7 +208,14 @@ impl Lifecycle {
             }
             None => IncomingCookie::Missing,
         };
-        RequestSession::new(self.clone(), now, None, incoming, false)
+        let mut session = RequestSession::new(self.clone(), now, None, incoming, false);
+        if skipped {
+            // More values of our name came than were tried: the real cookie may be among the
+            // skipped ones (planted cookies for a parent domain listed first), so a refusal of
+            // the others must not delete it.
+            session.keep_refused_cookie();
+        }
+        session
     }
 
     fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, OpenError> {
@@ -719,5 +728,71 @@ mod tests {
         assert!(n > 100);
         assert!(session.purge_other_sessions().unwrap());
         assert!(matches!(session.finish().unwrap(), CookieUpdate::Set(_)));
+    }
+
+    #[test]
+    fn a_session_logged_out_while_its_request_runs_is_not_revived() {
+        let (lifecycle, _) = sessions(Arc::new(MemoryRevocationStore::new()));
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+
+        // A slow request of the attacker's copy, then the victim logs out everywhere, then
+        // the slow request renews (a privilege change) and sets the subject again.
+        let mut slow = open(&lifecycle, &cookie);
+        assert!(open(&lifecycle, &cookie).purge_subject().unwrap());
+        slow.set_subject("alice").unwrap();
+        assert!(matches!(
+            slow.renew(),
+            Err(crate::RenewError::Revoke(RevokeError::Superseded { .. }))
+        ));
+        assert!(matches!(slow.finish().unwrap(), CookieUpdate::Remove(_)));
+
+        // Without renewing: the re-set subject keeps the old generation, so the session it
+        // writes is refused.
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+        let mut slow = open(&lifecycle, &cookie);
+        assert!(open(&lifecycle, &cookie).purge_subject().unwrap());
+        slow.set_subject("alice").unwrap();
+        slow.insert("n", &1u8).unwrap();
+        let written = cookie_of(&slow.finish().unwrap());
+        assert_eq!(
+            open(&lifecycle, &written).refusal(),
+            Some(OpenError::Revoked)
+        );
+
+        // A logout of the very session while the other request runs: sign-out-others fails.
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+        let mut slow = open(&lifecycle, &cookie);
+        open(&lifecycle, &cookie).purge().unwrap();
+        assert!(slow.purge_other_sessions().is_err());
+        assert_eq!(slow.status(), SessionStatus::Purged);
+    }
+
+    #[test]
+    fn a_subject_too_large_for_the_cookie_changes_nothing_at_sign_in() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = Arc::new(MemoryRevocationStore::new());
+        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+            .size_limit(200)
+            .clock(clock)
+            .revocation_store(store.clone())
+            .build()
+            .unwrap();
+        let mut session = lifecycle.open([], RequestInfo::new("/"));
+        session.sign_in("alice").unwrap();
+        let cookie = cookie_of(&session.finish().unwrap());
+        let mut session = open(&lifecycle, &cookie);
+        assert!(matches!(
+            session.sign_in("b".repeat(300)),
+            Err(crate::RenewError::TooLarge { .. })
+        ));
+        assert_eq!(session.subject(), Some("alice"));
+        assert!(store.is_empty(), "the old session was not revoked");
+        assert_eq!(open(&lifecycle, &cookie).subject(), Some("alice"));
     }
 }

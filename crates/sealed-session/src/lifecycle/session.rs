@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
 use crate::error::{InsertError, OpenError, RenewError, SealError, ValueError};
-use crate::revocation::{MAX_SUBJECT_LEN, Revocation, RevokeError};
+use crate::revocation::{KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 
@@ -63,6 +63,8 @@ pub struct RequestSession {
     incoming: IncomingCookie,
     /// An older key opened the cookie: re-seal it with the primary even if unchanged.
     reseal: bool,
+    /// A refused cookie is not removed: values of our name were left untried.
+    keep_refused: bool,
 }
 
 impl RequestSession {
@@ -80,7 +82,12 @@ impl RequestSession {
             status: SessionStatus::Unchanged,
             incoming,
             reseal,
+            keep_refused: false,
         }
+    }
+
+    pub(super) fn keep_refused_cookie(&mut self) {
+        self.keep_refused = true;
     }
 
     /// Decodes the value stored under `key`, or `None` if there is none.
@@ -166,7 +173,16 @@ impl RequestSession {
                 max: MAX_SUBJECT_LEN,
             });
         }
-        let generation = self.lifecycle.inner.store.generation(&subject);
+        // The same subject keeps the generation the session carries: restamping it with the
+        // store's current one would undo a log-out-everywhere made since the session was opened.
+        let generation = match self
+            .state
+            .as_ref()
+            .and_then(SessionState::subject_generation)
+        {
+            Some(held) if held.name() == subject => held.generation(),
+            _ => self.lifecycle.inner.store.generation(&subject),
+        };
         self.modify(|state| {
             let previous = state.subject_generation().cloned();
             state.set_subject(subject, generation);
@@ -174,36 +190,51 @@ impl RequestSession {
         })
     }
 
-    /// Gives the session a new id and a new lifetime, keeping its data and subject, and revokes
-    /// the old id if the session has a subject (or the lifecycle revokes anonymous sessions
-    /// too). The absolute timeout counts from here.
+    /// Gives the session a new id and a new lifetime, keeping its data, its subject and the
+    /// generation it carries, and revokes the old id if the session has a subject (or the
+    /// lifecycle revokes anonymous sessions too). The absolute timeout counts from here.
     ///
     /// At sign-in use [`RequestSession::sign_in`] instead: `renew` keeps every value, including
     /// any a cookie planted before the sign-in carried.
     ///
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn, [`RenewError::Revoke`] if the old
-    /// id can't be revoked; the session is left as it was.
+    /// id can't be revoked (the session is left as it was), or with
+    /// [`RevokeError::Superseded`] if the session was logged out since the request opened it
+    /// (it is purged: a renewal never revives a logged-out session).
     pub fn renew(&mut self) -> Result<(), RenewError> {
         let new_id = SessionId::random()?;
         let now = self.now;
-        match self.state.take() {
-            Some(mut state) => {
-                if let Err(err) = self.revoke_current(&state) {
-                    self.state = Some(state);
-                    return Err(err.into());
-                }
-                state.renew(new_id, now);
-                // Revoking the old id may have advanced the subject's generation: the renewed
-                // session carries the current one.
-                if let Some(subject) = state.subject().map(str::to_owned) {
-                    let generation = self.lifecycle.inner.store.generation(&subject);
-                    state.set_subject(subject, generation);
-                }
-                self.state = Some(state);
+        let Some(mut state) = self.state.take() else {
+            self.state = Some(SessionState::with_id(new_id, now));
+            self.status = SessionStatus::Renewed;
+            return Ok(());
+        };
+        let recorded = match self.revoke_current(&state) {
+            Ok(recorded) => recorded,
+            Err(err @ RevokeError::Superseded { .. }) => {
+                // Logged out meanwhile: a renewal must not turn it into a fresh session.
+                self.status = SessionStatus::Purged;
+                return Err(err.into());
             }
-            None => self.state = Some(SessionState::with_id(new_id, now)),
+            Err(err) => {
+                self.state = Some(state);
+                return Err(err.into());
+            }
+        };
+        state.renew(new_id, now);
+        // The renewed session keeps the generation it was opened with, unless revoking the old
+        // id folded the subject into a new one (its own logout of the other sessions): a
+        // log-out-everywhere made meanwhile still refuses it.
+        if let Some(Revocation::Subject {
+            subject,
+            generation,
+            ..
+        }) = recorded
+        {
+            state.set_subject(subject, generation);
         }
+        self.state = Some(state);
         self.status = SessionStatus::Renewed;
         Ok(())
     }
@@ -229,12 +260,23 @@ impl RequestSession {
             });
         }
         let mut fresh = SessionState::new(self.now)?;
+        // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
+        fresh.set_subject(subject.as_str(), crate::Generation::ZERO);
+        self.lifecycle.inner.codec.check_size(&fresh)?;
         if let Some(previous) = &self.state {
-            self.revoke_current(previous)?;
+            match self.revoke_current(previous) {
+                Ok(_) | Err(RevokeError::Superseded { .. }) => {}
+                // The fresh id is what defeats fixation: an anonymous pre-login session that
+                // can't be listed (a full list) doesn't stop the sign-in.
+                Err(err) if previous.subject().is_none() => tracing::debug!(
+                    target: LOG_TARGET,
+                    "the pre-login session could not be revoked, signing in anyway: {err}"
+                ),
+                Err(err) => return Err(err.into()),
+            }
         }
         let generation = self.lifecycle.inner.store.generation(&subject);
         fresh.set_subject(subject, generation);
-        self.lifecycle.inner.codec.check_size(&fresh)?;
         self.state = Some(fresh);
         self.status = SessionStatus::Renewed;
         Ok(())
@@ -250,7 +292,11 @@ impl RequestSession {
     /// logout that a copy of the cookie would outlive.
     pub fn purge(&mut self) -> Result<(), RevokeError> {
         if let Some(state) = &self.state {
-            self.revoke_current(state)?;
+            match self.revoke_current(state) {
+                // Logged out already: what was asked for holds.
+                Ok(_) | Err(RevokeError::Superseded { .. }) => {}
+                Err(err) => return Err(err),
+            }
         }
         self.state = None;
         self.status = SessionStatus::Purged;
@@ -268,7 +314,7 @@ impl RequestSession {
         let Some(subject) = self.subject().map(str::to_owned) else {
             return Ok(false);
         };
-        let now = UnixTime::from(self.now);
+        let now = self.write_time();
         self.lifecycle
             .inner
             .store
@@ -301,20 +347,14 @@ impl RequestSession {
             return Ok(false);
         };
         let new_id = SessionId::random()?;
-        let store = &self.lifecycle.inner.store;
-        let now = UnixTime::from(self.now);
-        let advanced = if store.is_revoked(state.id(), Some(&subject), now) {
-            Err(RevokeError::Superseded {
-                current: store.generation(subject.name()),
-            })
-        } else {
-            store.advance(
-                subject.name(),
-                Some(subject.generation()),
-                self.lifecycle.horizon(now),
-                now,
-            )
-        };
+        let now = self.write_time();
+        let kept = KeptSession::new(state.id(), subject.generation());
+        let advanced = self.lifecycle.inner.store.advance(
+            subject.name(),
+            Some(kept),
+            self.lifecycle.horizon(now),
+            now,
+        );
         match advanced {
             Ok(generation) => {
                 let now = self.now;
@@ -374,7 +414,7 @@ impl RequestSession {
     /// - a changed or renewed session is sealed again; an unchanged one only when an older key
     ///   opened it (rotation) or per the [`RefreshPolicy`];
     /// - a purged session and a refused cookie get a removal cookie with the same name, `Path`
-    ///   and `Domain`.
+    ///   and `Domain` (a refused cookie not, if values of its name were left untried).
     ///
     /// `Max-Age` is what is left of the session's life (at most 400 days), computed with
     /// saturating arithmetic whatever the configured timeouts.
@@ -386,7 +426,7 @@ impl RequestSession {
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
         let settings = &self.lifecycle.inner;
         let name = settings.codec.cookie_name();
-        let refused = matches!(self.incoming, IncomingCookie::Refused(_));
+        let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
         let Some(state) = self.state.as_mut() else {
             let removes = self.status == SessionStatus::Purged || refused;
             return Ok(if removes {
@@ -462,11 +502,33 @@ impl RequestSession {
         }
     }
 
-    /// Revokes the session `state` is, per the lifecycle's policy; records nothing for an
-    /// anonymous session unless anonymous sessions are revoked too.
-    fn revoke_current(&self, state: &SessionState) -> Result<(), RevokeError> {
+    /// The time revocations are recorded at: the request's clock reading, or the clock's now if
+    /// the request has been running for a while, so that deadlines are never computed from a
+    /// time already past.
+    fn write_time(&self) -> UnixTime {
+        UnixTime::from(self.now.max(self.lifecycle.now()))
+    }
+
+    /// Revokes the session `state` is, per the lifecycle's policy, and returns what the store
+    /// recorded; records nothing for an anonymous session unless anonymous sessions are revoked
+    /// too.
+    ///
+    /// # Errors
+    /// [`RevokeError::Superseded`] if the session was revoked since it was opened (so that no
+    /// caller carries on with it), or the store's error.
+    fn revoke_current(&self, state: &SessionState) -> Result<Option<Revocation>, RevokeError> {
         let settings = &self.lifecycle.inner;
-        let now = UnixTime::from(self.now);
+        let now = self.write_time();
+        if settings
+            .store
+            .is_revoked(state.id(), state.subject_generation(), now)
+        {
+            return Err(RevokeError::Superseded {
+                current: state
+                    .subject()
+                    .map_or(crate::Generation::ZERO, |s| settings.store.generation(s)),
+            });
+        }
         let revocation = match state.subject_generation() {
             // Kept as long as a generation advanced in its place must be: see `Revocation`.
             Some(subject) => Revocation::Session {
@@ -479,9 +541,9 @@ impl RequestSession {
                 subject: None,
                 until: settings.codec.lifetime_end(state.created_unix()),
             },
-            None => return Ok(()),
+            None => return Ok(None),
         };
-        settings.store.revoke(revocation, now).map(|_| ())
+        settings.store.revoke(revocation, now)
     }
 
     /// Records a change without downgrading a stronger status (renewed or purged).

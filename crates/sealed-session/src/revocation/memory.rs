@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{Generation, Revocation, RevocationStore, RevokeError, Subject};
+use super::{Generation, KeptSession, Revocation, RevocationStore, RevokeError, Subject};
 use crate::state::SessionId;
 use crate::unix::UnixTime;
 
@@ -291,12 +291,13 @@ impl MemoryRevocationStore {
             } => {
                 let mut shard = write(self.subject_shard(subject.name()));
                 let added = shard.upsert_subject(subject.name(), now, |entry| {
-                    entry.raise(subject.generation());
-                    if subject.generation() >= entry.generation {
-                        entry.add_session(*id, Until::new(*until))
-                    } else {
-                        0
+                    let delta = entry.raise(subject.generation());
+                    if subject.generation() < entry.generation {
+                        return delta;
                     }
+                    // The same revocation arrives more than once (its own message, every full
+                    // load): held once, with the later deadline.
+                    delta.wrapping_add(entry.merge_session(*id, Until::new(*until)))
                 });
                 self.track_insert(&self.subject_count, &mut shard, added, now);
             }
@@ -513,23 +514,29 @@ impl RevocationStore for MemoryRevocationStore {
     fn advance(
         &self,
         subject: &str,
-        expected: Option<Generation>,
+        keeping: Option<KeptSession>,
         until: UnixTime,
         now: UnixTime,
     ) -> Result<Generation, RevokeError> {
         let now_secs = now.secs();
         let mut shard = write(self.subject_shard(subject));
-        let current = shard
-            .map
-            .get(subject)
-            .map_or(Generation::ZERO, |entry| entry.generation);
-        if expected.is_some_and(|expected| expected != current) {
-            return Err(RevokeError::Superseded { current });
+        let entry = shard.map.get(subject);
+        let mut current = entry.map_or(Generation::ZERO, |entry| entry.generation);
+        if let Some(kept) = keeping {
+            // Compare and set: the kept session must still be in force, checked under the same
+            // lock as the advance. A session carrying a newer generation than this store holds
+            // (the entry was dropped, or another instance's advance has not arrived yet) proves
+            // that generation was current: advance from it.
+            let revoked = entry.is_some_and(|e| e.refuses(kept.id(), kept.generation(), now_secs));
+            if revoked {
+                return Err(RevokeError::Superseded { current });
+            }
+            current = current.max(kept.generation());
         }
         if !shard.map.contains_key(subject) && !self.has_room(1) {
             return Err(self.overflow());
         }
-        let generation = if expected.is_some() {
+        let generation = if keeping.is_some() {
             current.advanced_keeping(now)
         } else {
             current.advanced(now)
@@ -581,16 +588,33 @@ impl SubjectEntry {
     }
 
     /// Moves the generation up to `generation` (never down); sessions revoked under the old one
-    /// are then covered by it and let go. Returns the change in items held (zero or negative,
-    /// as a wrapping count).
+    /// are then covered by it and let go, their deadlines kept by the generation's, so that it
+    /// refuses them as long as they did. Returns the change in items held (zero or negative, as
+    /// a wrapping count).
     fn raise(&mut self, generation: Generation) -> usize {
         if generation <= self.generation {
             return 0;
         }
         self.generation = generation;
         let freed = self.sessions.len();
+        self.generation_until = self
+            .sessions
+            .iter()
+            .map(|(_, until)| *until)
+            .fold(self.generation_until, Until::max);
         self.sessions = Vec::new();
         freed.wrapping_neg()
+    }
+
+    /// Adds a revoked session, or extends its deadline if it is held; returns the items added.
+    fn merge_session(&mut self, id: SessionId, until: Until) -> usize {
+        match self.sessions.iter_mut().find(|(held, _)| *held == id) {
+            Some((_, held)) => {
+                *held = (*held).max(until);
+                0
+            }
+            None => self.add_session(id, until),
+        }
     }
 
     /// Adds a revoked session; returns the items added.
@@ -919,15 +943,86 @@ mod tests {
         let seen = store.generation("alice");
         let everywhere = store.advance("alice", None, t(5_000), NOW).unwrap();
         assert_eq!(
-            store.advance("alice", Some(seen), t(5_000), NOW),
+            store.advance(
+                "alice",
+                Some(KeptSession::new(nth(1, 0), seen)),
+                t(5_000),
+                NOW
+            ),
             Err(RevokeError::Superseded {
                 current: everywhere
             })
         );
         let kept = store
-            .advance("alice", Some(everywhere), t(5_000), NOW)
+            .advance(
+                "alice",
+                Some(KeptSession::new(nth(1, 0), everywhere)),
+                t(5_000),
+                NOW,
+            )
             .unwrap();
         assert!(kept > everywhere);
+        // A session revoked by id can't keep itself either, even at the current generation.
+        let alice = Subject::new("alice", kept);
+        store.revoke(of(&alice, nth(2, 0), 5_000), NOW).unwrap();
+        assert!(matches!(
+            store.advance(
+                "alice",
+                Some(KeptSession::new(nth(2, 0), kept)),
+                t(5_000),
+                NOW
+            ),
+            Err(RevokeError::Superseded { .. })
+        ));
+        // A session carrying a newer generation than the store holds advances from it.
+        let fresh = MemoryRevocationStore::new();
+        let ahead = Generation::new(1_000).advanced(NOW);
+        let next = fresh
+            .advance(
+                "alice",
+                Some(KeptSession::new(nth(3, 0), ahead)),
+                t(5_000),
+                NOW,
+            )
+            .unwrap();
+        assert!(next > ahead);
+    }
+
+    #[test]
+    fn applying_the_same_revocations_again_changes_nothing() {
+        let store = MemoryRevocationStore::new();
+        let alice = Subject::new("alice", Generation::ZERO);
+        let revocations = [
+            of(&alice, nth(1, 0), 2_000),
+            of(&alice, nth(2, 0), 2_500),
+            anonymous(nth(3, 0), 2_000),
+        ];
+        for _ in 0..3 {
+            for revocation in &revocations {
+                store.apply(revocation, NOW);
+            }
+        }
+        assert_eq!(store.len(), 4, "alice, her two sessions, the anonymous one");
+    }
+
+    #[test]
+    fn a_generation_that_covers_revoked_sessions_lasts_as_long_as_they_do() {
+        let store = MemoryRevocationStore::new();
+        let alice = Subject::new("alice", Generation::ZERO);
+        // A late session revocation, then an advance with an earlier deadline (another
+        // instance's, whose horizon came first).
+        store.apply(&of(&alice, nth(1, 0), 9_000), NOW);
+        store.apply(
+            &Revocation::Subject {
+                subject: "alice".into(),
+                generation: Generation::new(8),
+                until: t(2_000),
+            },
+            NOW,
+        );
+        store.sweep(t(5_000));
+        assert!(store.is_revoked(nth(1, 0), Some(&alice), t(5_000)));
+        assert_eq!(store.len(), 1);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! - **Every session of a subject** older than a [`Generation`]. A signed-in session carries its
 //!   subject's generation inside the sealed cookie; "log out everywhere" advances the subject's
 //!   generation, and every session that carries an older one is refused. No clock is compared:
-//!   a login right after a log-out-everywhere carries the new generation and works, whatever
-//!   the clocks of the instances say.
+//!   a login right after a log-out-everywhere carries the new generation and works, and on one
+//!   store the clocks of the instances don't matter (across instances of a shared store, see
+//!   its consistency bound).
 //!
 //! A store's state is bounded: past [`RevocationLimits::per_subject`] individually revoked
 //! sessions of one subject, the next revocation advances the subject's generation instead and
@@ -147,8 +148,34 @@ impl fmt::Debug for Subject {
     }
 }
 
-/// One revocation, as stores keep and exchange it.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// The session a "sign out my other devices" keeps: the compare-and-set of
+/// [`RevocationStore::advance`] succeeds only while this session is in force.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KeptSession {
+    id: SessionId,
+    generation: Generation,
+}
+
+impl KeptSession {
+    /// Session `id`, carrying `generation`.
+    pub const fn new(id: SessionId, generation: Generation) -> Self {
+        Self { id, generation }
+    }
+
+    /// The session's id.
+    pub const fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The generation it carries.
+    pub const fn generation(&self) -> Generation {
+        self.generation
+    }
+}
+
+/// One revocation, as stores keep and exchange it. `Debug` hides subject names (they may be
+/// personal data).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Revocation {
     /// One session, refused until `until` (when its cookie expires anyway).
@@ -173,6 +200,27 @@ pub enum Revocation {
     },
 }
 
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Session { id, subject, until } => f
+                .debug_struct("Session")
+                .field("id", id)
+                .field("subject", subject)
+                .field("until", until)
+                .finish(),
+            Self::Subject {
+                generation, until, ..
+            } => f
+                .debug_struct("Subject")
+                .field("subject", &"<set>")
+                .field("generation", generation)
+                .field("until", until)
+                .finish(),
+        }
+    }
+}
+
 impl Revocation {
     /// When the entry may be dropped.
     pub fn until(&self) -> UnixTime {
@@ -182,8 +230,8 @@ impl Revocation {
     }
 }
 
-/// Why a revocation could not be recorded. The session is still refused where the store
-/// could do so; the caller must not report the logout as done.
+/// Why a revocation could not be recorded. Nothing was recorded; the caller must not report the
+/// logout as done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RevokeError {
@@ -269,20 +317,20 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Option<Revocation>, RevokeError>;
 
     /// Advances `subject`'s generation and returns the new one, which the entry keeps until
-    /// `until`. Without `expected`, this is "log out everywhere" ([`Generation::advanced`]).
-    /// With `expected`, it is "sign out my other devices" ([`Generation::advanced_keeping`]),
-    /// and only if the subject is at that generation now (compare and set): the caller's kept
-    /// session gets the returned generation, and a log-out-everywhere that came first makes it
-    /// fail instead of being outlived.
+    /// `until`. Without `keeping`, this is "log out everywhere" ([`Generation::advanced`]).
+    /// With `keeping`, it is "sign out my other devices" ([`Generation::advanced_keeping`]),
+    /// and only while the kept session is in force (compare and set, atomic with the advance):
+    /// the caller gives the kept session the returned generation, and a log-out-everywhere or
+    /// a logout of that session that came first makes it fail instead of being outlived.
     ///
     /// # Errors
-    /// [`RevokeError::Superseded`] when `expected` is not the current generation,
+    /// [`RevokeError::Superseded`] when the kept session is no longer in force,
     /// [`RevokeError::CapacityExceeded`] when the subject has no entry yet and the store is
     /// full.
     fn advance(
         &self,
         subject: &str,
-        expected: Option<Generation>,
+        keeping: Option<KeptSession>,
         until: UnixTime,
         now: UnixTime,
     ) -> Result<Generation, RevokeError>;
