@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the session middlewares, all in one run:
 #   none          - the same routes with no session middleware (the floor)
-#   ours          - sealed-session's CookieSessionMiddleware (defaults: encrypted)
+#   ours          - sealed-session's CookieSessionMiddleware (defaults: encrypted), anonymous
+#                   session: the revocation check has no subject to look up
+#   ours-subject  - the same, with the session signed in as a subject that has a generation, in a
+#                   store holding 10,001 subjects: the revocation check compares the generation
 #   actix-session - actix-session 0.11's SessionMiddleware with CookieSessionStore
 # Each server runs one actix worker pinned to CPU 0; wrk runs on CPU 1; loopback only. The kinds
 # alternate within each round so machine noise spreads over all of them. For each run the
 # server's CPU time (utime+stime from /proc) is divided by the requests wrk completed.
 #
-#   benches/http/run.sh                  # 3 rounds x 8 s per kind and route (~2.5 minutes)
+# The report gives medians, the round-to-round spread ((max - min) / median) of CPU per request,
+# and the generation check's cost: ours-subject against ours on each route.
+#
+#   benches/http/run.sh                  # 3 rounds x 8 s per kind and route (~3.5 minutes)
 #   ROUNDS=5 DURATION=10 benches/http/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +21,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-16}
-KINDS=(none ours actix-session)
+KINDS=(none ours ours-subject actix-session)
 OUT=${OUT:-target/http-bench}
 mkdir -p "$OUT"
 
@@ -57,7 +63,8 @@ printf 'round\tkind\troute\trequests\treq_per_s\tp99_us\tcpu_us_per_req\n' >"$RE
 
 for round in $(seq "$ROUNDS"); do
   # Rotate the order each round.
-  order=("${KINDS[@]:$(( (round - 1) % 3 ))}" "${KINDS[@]:0:$(( (round - 1) % 3 ))}")
+  shift=$(( (round - 1) % ${#KINDS[@]} ))
+  order=("${KINDS[@]:$shift}" "${KINDS[@]:0:$shift}")
   for route in read write; do
     for k in "${order[@]}"; do
       script=()
@@ -87,24 +94,43 @@ PY
   done
 done
 
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "${KINDS[@]}" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-med = {}
-for kind in ("none", "ours", "actix-session"):
-    for route in ("read", "write"):
+kinds = sys.argv[2:]
+routes = ("read", "write")
+med, spread = {}, {}
+for kind in kinds:
+    for route in routes:
         sel = [r for r in rows if r["kind"] == kind and r["route"] == route]
         med[kind, route] = {k: statistics.median(float(r[k]) for r in sel)
                             for k in ("req_per_s", "p99_us", "cpu_us_per_req")}
+        cpu = [float(r["cpu_us_per_req"]) for r in sel]
+        spread[kind, route] = (max(cpu) - min(cpu)) / statistics.median(cpu)
+rounds = len({r["round"] for r in rows})
 print()
-print(f"medians of {len(rows) // 6} rounds; CPU = server CPU time per request; added = minus 'none'")
-print("| route | server | req/s | x bare | p99 (us) | CPU/req (us) | added CPU/req (us) |")
-print("|---|---|---:|---:|---:|---:|---:|")
-for route in ("read", "write"):
+print(f"medians of {rounds} rounds; CPU = server CPU time per request; added = minus 'none'; "
+      "spread = (max - min) / median of CPU/req over the rounds")
+print("| route | server | req/s | x bare | p99 (us) | CPU/req (us) | added CPU/req (us) | spread |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for route in routes:
     bare = med["none", route]
-    for kind in ("none", "ours", "actix-session"):
+    for kind in kinds:
         m = med[kind, route]
         print(f"| {route} | {kind} | {m['req_per_s']:.0f} | {m['req_per_s'] / bare['req_per_s']:.2f} "
               f"| {m['p99_us']:.0f} | {m['cpu_us_per_req']:.2f} "
-              f"| {m['cpu_us_per_req'] - bare['cpu_us_per_req']:.2f} |")
+              f"| {m['cpu_us_per_req'] - bare['cpu_us_per_req']:.2f} | {spread[kind, route]:.0%} |")
+if "ours-subject" in kinds and "ours" in kinds:
+    print()
+    print("generation check (ours-subject vs ours):")
+    for route in routes:
+        o, s, b = (med[k, route]["cpu_us_per_req"] for k in ("ours", "ours-subject", "none"))
+        print(f"  {route}: CPU/req {s:.2f} / {o:.2f} us = {s / o:.3f}x; "
+              f"added {s - b:.2f} / {o - b:.2f} us = {(s - b) / (o - b):.3f}x; "
+              f"req/s {med['ours-subject', route]['req_per_s'] / med['ours', route]['req_per_s']:.3f}x")
+        cpu = {(r["round"], r["kind"]): float(r["cpu_us_per_req"]) for r in rows if r["route"] == route}
+        per_round = [cpu[n, "ours-subject"] / cpu[n, "ours"] for n in sorted({r["round"] for r in rows})
+                     if (n, "ours-subject") in cpu and (n, "ours") in cpu]
+        print(f"  {route}: per-round CPU/req ratios {' '.join(f'{x:.3f}' for x in per_round)}, "
+              f"median {statistics.median(per_round):.3f}x")
 PY

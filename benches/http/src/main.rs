@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `none` | no session middleware: the floor |
 //! | `ours` | `CookieSessionMiddleware`, revocations in this process's memory |
+//! | `ours-subject` | as `ours`, but `/seed` signs in `user-42` first, and the store holds a generation for it and for 10,000 other subjects, so every request's revocation check looks the subject up |
 //! | `ours-redis` | `CookieSessionMiddleware`, revocations shared through `sealed-session-redis` |
 //! | `actix-session` | actix-session's `SessionMiddleware` over `CookieSessionStore` |
 //! | `server-store` | actix-session's `SessionMiddleware` over `RedisSessionStore` |
@@ -17,21 +18,22 @@
 //! against the server-side one (see `docs/comparison.md`).
 //!
 //! Environment:
-//! - `SESSION_KEYS` (`ours`, `ours-redis`): the key ring, as `KeyRing::from_config` reads it.
+//! - `SESSION_KEYS` (`ours`, `ours-subject`, `ours-redis`): the key ring, as `KeyRing::from_config` reads it.
 //!   Unset, a throwaway key is generated, so a restart logs everyone out.
 //! - `SERVER_STORE_KEY` (`actix-session`, `server-store`): base64 of the 64-byte key actix-session
 //!   signs and encrypts its cookie with. Unset, a throwaway key is generated.
 //! - `REDIS_URL` (`ours-redis`, `server-store`): the Redis to use, e.g. `redis://127.0.0.1:6379/`.
 //! - `WORKERS`: actix workers, default 1.
 //!
-//! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart); `GET /read`
+//! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart; for
+//! `ours-subject`, signed in as `user-42` first); `GET /read`
 //! reads the user id (`user` or `anonymous`); `POST /write` increments a counter; `POST /logout`
 //! purges the session; `POST /big?bytes=N` adds N bytes of text to the session, or answers `413`
 //! with `{"size":..,"limit":..}` when the session model refuses it at insert. Loopback only.
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
@@ -56,6 +58,13 @@ fn cart() -> Vec<CartItem> {
 }
 
 const USER_ID: u64 = 1_234_567;
+
+/// The subject `ours-subject` signs the seeded session in as.
+const SUBJECT: &str = "user-42";
+
+/// Subjects other than [`SUBJECT`] that `ours-subject` gives a generation at startup, so the
+/// subject lookup of its revocation check runs over a populated store.
+const OTHER_SUBJECTS: usize = 10_000;
 
 /// Largest `bytes` that `POST /big` accepts; past it the request itself is refused with `400`.
 const MAX_BIG: usize = 1 << 20;
@@ -114,9 +123,11 @@ impl TooLarge for actix_session::SessionInsertError {
 }
 
 /// The routes, written once per session type (the two `Session` types share method names).
+/// With `sign_in = subject`, `/seed` signs the session in as `subject` before storing the values.
 macro_rules! routes {
-    ($session:ty) => {{
+    ($session:ty $(, sign_in = $subject:expr)?) => {{
         async fn seed(session: $session) -> actix_web::Result<HttpResponse> {
+            $(session.sign_in($subject)?;)?
             session.insert("user_id", USER_ID)?;
             session.insert("role", "admin")?;
             session.insert("cart", cart())?;
@@ -231,11 +242,42 @@ fn ours(
     builder.build().map_err(io::Error::other)
 }
 
+/// The in-memory store of `ours-subject`: [`OTHER_SUBJECTS`] subjects and [`SUBJECT`] each
+/// advanced once ("log out everywhere"), their entries kept for a day. [`SUBJECT`]'s sessions
+/// signed in afterwards carry its new, non-zero generation and stay valid.
+fn subject_store() -> io::Result<sealed_session::MemoryRevocationStore> {
+    use sealed_session::RevocationStore as _;
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(io::Error::other)?
+        .as_secs();
+    let now = sealed_session::UnixTime::from_secs(secs);
+    let until = now.saturating_add_secs(86_400);
+    let store = sealed_session::MemoryRevocationStore::new();
+    for i in 0..OTHER_SUBJECTS {
+        store
+            .advance(&format!("other-{i}"), None, until, now)
+            .map_err(io::Error::other)?;
+    }
+    let generation = store
+        .advance(SUBJECT, None, until, now)
+        .map_err(io::Error::other)?;
+    if generation == sealed_session::Generation::ZERO || store.subjects() != OTHER_SUBJECTS + 1 {
+        return Err(io::Error::other(
+            "the subject store was not filled as expected",
+        ));
+    }
+    Ok(store)
+}
+
 #[actix_web::main]
 async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
-        eprintln!("usage: bench-server <none|ours|ours-redis|actix-session|server-store> <port>");
+        eprintln!(
+            "usage: bench-server <none|ours|ours-subject|ours-redis|actix-session|server-store> \
+             <port>"
+        );
         std::process::exit(2);
     };
     let port: u16 = port.parse().map_err(io::Error::other)?;
@@ -268,6 +310,16 @@ async fn main() -> io::Result<()> {
             };
             let mw = ours(store)?;
             let routes = routes!(sealed_session_actix::Session);
+            HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
+                .workers(workers)
+                .bind(addr)?
+                .run()
+                .await
+        }
+        "ours-subject" => {
+            let store = Arc::new(subject_store()?) as Arc<dyn sealed_session::RevocationStore>;
+            let mw = ours(Some(store))?;
+            let routes = routes!(sealed_session_actix::Session, sign_in = SUBJECT);
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
                 .workers(workers)
                 .bind(addr)?
@@ -325,8 +377,8 @@ async fn main() -> io::Result<()> {
         }
         other => {
             eprintln!(
-                "unknown server kind `{other}`: use none, ours, ours-redis, actix-session or \
-                 server-store"
+                "unknown server kind `{other}`: use none, ours, ours-subject, ours-redis, \
+                 actix-session or server-store"
             );
             std::process::exit(2);
         }
