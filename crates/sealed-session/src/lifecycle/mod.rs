@@ -478,8 +478,14 @@ impl LifecycleBuilder {
 
     /// Also revoke sessions without a subject when they are renewed or purged. Defaults to
     /// `false`: an anonymous session holds nothing worth stealing once its user signs in (the
-    /// sign-in gives a fresh id), and revoking every anonymous session would let any client
-    /// grow the revocation list one entry per request.
+    /// sign-in gives a fresh id), and revoking every anonymous session lets any client grow the
+    /// revocation list one entry per request.
+    ///
+    /// # Performance impact
+    /// With it on, unauthenticated clients can fill the store up to its total limit
+    /// ([`RevocationLimits`](crate::RevocationLimits)), after which logouts that need a new
+    /// entry fail with [`RevokeError::CapacityExceeded`] (a sign-in still succeeds: it does
+    /// not need the anonymous session listed).
     pub fn revoke_anonymous_sessions(mut self, revoke: bool) -> Self {
         self.revoke_anonymous = revoke;
         self
