@@ -78,15 +78,27 @@ mod tests {
 
     #[test]
     fn rfc5869_shape_matches_hkdf_crate() {
-        // Pin the construction: HKDF-SHA256, empty salt, our label. A change of any part would
-        // change every key id, and this value, at once.
-        let secret = SecretKey::from_bytes(&(0u8..32).collect::<Vec<_>>()).unwrap();
-        let id = Subkeys::derive(&secret).key_id;
-        let mut expected = [0u8; 4];
-        Hkdf::<Sha256>::new(Some(&[]), &(0u8..32).collect::<Vec<_>>())
-            .expand(INFO_KEY_ID, &mut expected)
+        // The construction, spelled out independently of our consts: HKDF-SHA256, empty salt,
+        // and these exact labels. Renaming a label, changing the salt or the hash changes every
+        // key id and invalidates every cookie; any of them fails this test.
+        let secret_bytes: Vec<u8> = (0u8..32).collect();
+        let subkeys = Subkeys::derive(&SecretKey::from_bytes(&secret_bytes).unwrap());
+        let hkdf = Hkdf::<Sha256>::new(Some(&[]), &secret_bytes);
+        let mut encrypt = [0u8; 32];
+        let mut sign = [0u8; 32];
+        let mut key_id = [0u8; 4];
+        hkdf.expand(
+            b"sealed-session v1 xchacha20poly1305 encryption key",
+            &mut encrypt,
+        )
+        .unwrap();
+        hkdf.expand(b"sealed-session v1 hmac-sha256 signing key", &mut sign)
             .unwrap();
-        assert_eq!(id.as_bytes(), &expected);
+        hkdf.expand(b"sealed-session v1 key id", &mut key_id)
+            .unwrap();
+        assert_eq!(subkeys.encrypt, encrypt);
+        assert_eq!(subkeys.sign, sign);
+        assert_eq!(subkeys.key_id.as_bytes(), &key_id);
     }
 
     fn hex(bytes: &[u8]) -> String {
