@@ -341,10 +341,104 @@ mod tests {
         ));
     }
 
+    /// Which case [`from_env_in_a_child_process`] checks.
+    const CHILD_CASE: &str = "SEALED_SESSION_TEST_FROM_ENV_CASE";
+    /// What [`from_env_in_a_child_process`] prints once it checked its case, so that the parent
+    /// knows the child ran the check and didn't just return.
+    const CHILD_CHECKED: &str = "from_env case checked: ";
+
+    /// Two fixed secrets and the key list the "present" case reads: `b` staged, `a` primary.
+    fn env_fixture() -> (SecretKey, SecretKey, String) {
+        let a = SecretKey::from_bytes(&(0u8..32).collect::<Vec<_>>()).unwrap();
+        let b = SecretKey::from_bytes(&(100u8..132).collect::<Vec<_>>()).unwrap();
+        let list = format!("open-only:{}\n{},", b64(&b), b64(&a));
+        (a, b, list)
+    }
+
     #[test]
     fn env_var_is_read_and_missing_one_named() {
         let err = KeyRing::from_env("SEALED_SESSION_TEST_SURELY_UNSET").unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::MissingEnvVar {
+                name: "SEALED_SESSION_TEST_SURELY_UNSET".into()
+            }
+        );
         assert!(err.to_string().contains("SEALED_SESSION_TEST_SURELY_UNSET"));
+        // Setting a variable in this process would be `unsafe` (other test threads read the
+        // environment meanwhile), which the workspace forbids. So each other case runs in a
+        // child process of this test binary, started with its own variable (one name per case).
+        let (_, _, list) = env_fixture();
+        let mut cases: Vec<(&str, &str, std::ffi::OsString)> = vec![
+            (
+                "present",
+                "SEALED_SESSION_TEST_FROM_ENV_PRESENT",
+                list.into(),
+            ),
+            (
+                "malformed",
+                "SEALED_SESSION_TEST_FROM_ENV_MALFORMED",
+                "%%%,open-only:".into(),
+            ),
+        ];
+        #[cfg(unix)]
+        cases.push((
+            "non_utf8",
+            "SEALED_SESSION_TEST_FROM_ENV_NON_UTF8",
+            std::os::unix::ffi::OsStringExt::from_vec(b"x\xff\xfe".to_vec()),
+        ));
+        let child_test = concat!(module_path!(), "::from_env_in_a_child_process")
+            .split_once("::")
+            .map(|(_crate, path)| path)
+            .unwrap();
+        for (case, name, value) in cases {
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", child_test, "--ignored", "--nocapture"])
+                .env(CHILD_CASE, case)
+                .env(name, value)
+                .output()
+                .unwrap();
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+            );
+            assert!(
+                output.status.success() && stdout.contains(&format!("{CHILD_CHECKED}{case}")),
+                "case `{case}`: {}\n{stdout}\n{stderr}",
+                output.status
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "run by `env_var_is_read_and_missing_one_named` in a child process"]
+    fn from_env_in_a_child_process() {
+        let Ok(case) = std::env::var(CHILD_CASE) else {
+            return; // Not started by the parent test: nothing to check.
+        };
+        match case.as_str() {
+            "present" => {
+                let (a, b, _) = env_fixture();
+                let ring = KeyRing::from_env("SEALED_SESSION_TEST_FROM_ENV_PRESENT").unwrap();
+                let (a, b) = (KeyRing::new(a).primary_id(), KeyRing::new(b).primary_id());
+                assert_eq!(ring.ids(), [b, a]);
+                assert_eq!(ring.primary_id(), a);
+                assert_eq!(ring.role_of(b), Some(KeyRole::OpenOnly));
+            }
+            // A value that is set but wrong is reported as what is wrong with it, not as unset.
+            "malformed" => assert_eq!(
+                KeyRing::from_env("SEALED_SESSION_TEST_FROM_ENV_MALFORMED").unwrap_err(),
+                ConfigError::SecretNotBase64 { index: 0 }
+            ),
+            "non_utf8" => assert_eq!(
+                KeyRing::from_env("SEALED_SESSION_TEST_FROM_ENV_NON_UTF8").unwrap_err(),
+                ConfigError::MissingEnvVar {
+                    name: "SEALED_SESSION_TEST_FROM_ENV_NON_UTF8".into()
+                }
+            ),
+            other => panic!("unknown case `{other}`"),
+        }
+        println!("{CHILD_CHECKED}{case}");
     }
 
     #[test]
