@@ -1221,14 +1221,16 @@ mod tests {
     #[test]
     fn id_hasher_spreads_the_low_bits_the_table_indexes_with() {
         // All ids of one shard share their first byte; the low bits of the hash must still take
-        // every value of a 1024-bucket table.
-        let buckets: std::collections::HashSet<u64> = (0..10_000u32)
-            .map(|n| {
-                let mut bytes = [7u8; 16];
-                bytes[1..5].copy_from_slice(&n.to_le_bytes());
-                IdHasherBuilder::default().hash_one(SessionId::from_bytes(bytes)) & 1023
-            })
-            .collect();
-        assert_eq!(buckets.len(), 1024);
+        // every value of a 1024-bucket table, whichever half of the id the differences are in.
+        for at in [1, 9] {
+            let buckets: std::collections::HashSet<u64> = (0..10_000u32)
+                .map(|n| {
+                    let mut bytes = [7u8; 16];
+                    bytes[at..at + 4].copy_from_slice(&n.to_le_bytes());
+                    IdHasherBuilder::default().hash_one(SessionId::from_bytes(bytes)) & 1023
+                })
+                .collect();
+            assert_eq!(buckets.len(), 1024, "ids differing from byte {at}");
+        }
     }
 }
