@@ -1,0 +1,361 @@
+//! The Redis revocation store on its own, against a real redis-server (no mock: the point is
+//! how Redis behaves): what reaches Redis and with which expiry, what other instances see,
+//! loads, repairs, and the keep-the-larger rules across instances. Only the store's public API
+//! and raw Redis commands; the store's server-free unit tests stay in its crate. The store
+//! behind real HTTP is `redis.rs`.
+//!
+//! Needs `REDIS_URL`: run with `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`).
+//! Without it these tests fail, saying so; they never skip.
+
+use std::time::{Duration, Instant};
+
+use sealed_session::{
+    Generation, KeptSession, Revocation, RevocationLimits, RevocationStore, RevokeError, SessionId,
+    Subject, UnixTime,
+};
+use sealed_session_redis::RedisRevocationStore;
+use sealed_session_tests::redis_url;
+
+/// A namespace of its own for each test, so that tests share one Redis safely.
+fn fresh_prefix() -> String {
+    format!("test:{}:", SessionId::random().unwrap())
+}
+
+/// A store on the run's Redis under `prefix`, connected and loaded.
+fn store(prefix: &str) -> RedisRevocationStore {
+    let store = RedisRevocationStore::builder(redis_url())
+        .prefix(prefix)
+        .build()
+        .unwrap();
+    assert!(store.wait_until_connected(Duration::from_secs(10)));
+    store
+}
+
+/// A plain connection, to look at (and change) what the store wrote.
+fn raw() -> redis::Connection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+/// Polls (bounded) until `check` holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "not within 5 s: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
+
+fn t(secs_after_now: u64) -> UnixTime {
+    NOW.saturating_add_secs(secs_after_now)
+}
+
+fn anonymous(id: SessionId, until: UnixTime) -> Revocation {
+    Revocation::Session {
+        id,
+        subject: None,
+        until,
+    }
+}
+
+fn get(key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query(&mut raw()).unwrap()
+}
+
+/// A kept session (a fresh id) carrying `generation`.
+fn kept_by(generation: Generation) -> KeptSession {
+    KeptSession::new(SessionId::random().unwrap(), generation)
+}
+
+#[test]
+fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix), store(&prefix));
+    let id = SessionId::random().unwrap();
+    a.revoke(anonymous(id, t(100)), NOW).unwrap();
+    assert!(a.is_revoked(id, None, NOW), "at once where it was made");
+    eventually("B sees A's logout", || b.is_revoked(id, None, NOW));
+    // A session of a subject travels with its subject and generation.
+    let alice = Subject::new("alice smith", a.generation("alice smith"));
+    let theirs = SessionId::random().unwrap();
+    a.revoke(
+        Revocation::Session {
+            id: theirs,
+            subject: Some(alice.clone()),
+            until: t(200),
+        },
+        NOW,
+    )
+    .unwrap();
+    eventually("B sees A's logout of a subject's session", || {
+        b.is_revoked(theirs, Some(&alice), NOW)
+    });
+    assert!(!b.is_revoked(id, Some(&alice), NOW), "only that session");
+    assert!(a.flush(Duration::from_secs(5)));
+
+    let mut con = raw();
+    let key = format!("{prefix}rev:id:{id}");
+    assert_eq!(get(&key), Some(t(100).to_string()));
+    let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
+    assert_eq!(expire_at, t(100).secs());
+    let key = format!("{prefix}rev:id:{theirs}");
+    assert_eq!(
+        get(&key),
+        Some(format!("{} {} alice smith", t(200), alice.generation()))
+    );
+    let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
+    assert_eq!(expire_at, t(200).secs());
+}
+
+#[test]
+fn a_new_instance_loads_what_was_revoked_before_it_started() {
+    let prefix = fresh_prefix();
+    let a = store(&prefix);
+    let ids: Vec<SessionId> = (0..2_500).map(|_| SessionId::random().unwrap()).collect();
+    for id in &ids {
+        a.revoke(anonymous(*id, t(100)), NOW).unwrap();
+    }
+    let before = Subject::new("alice smith", a.generation("alice smith"));
+    let generation = a.advance("alice smith", None, t(100), NOW).unwrap();
+    let bob = Subject::new("bob", a.generation("bob"));
+    let bobs = SessionId::random().unwrap();
+    a.revoke(
+        Revocation::Session {
+            id: bobs,
+            subject: Some(bob.clone()),
+            until: t(100),
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(a.flush(Duration::from_secs(10)));
+    let late = store(&prefix);
+    assert!(ids.iter().all(|id| late.is_revoked(*id, None, NOW)));
+    assert_eq!(late.generation("alice smith"), generation);
+    assert!(late.is_revoked(ids[0], Some(&before), NOW));
+    assert!(!late.is_revoked(ids[0], Some(&Subject::new("alice smith", generation)), NOW));
+    assert!(late.is_revoked(bobs, Some(&bob), NOW));
+    assert!(!late.is_revoked(ids[0], Some(&bob), NOW));
+    // 2,500 sessions, alice, and bob with his one session.
+    assert_eq!(late.health().local_entries, 2_503);
+    assert!(late.health().full_syncs >= 1);
+}
+
+#[test]
+fn concurrent_logouts_everywhere_keep_the_larger_generation() {
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix), store(&prefix));
+    let stale = Subject::new("bob", Generation::ZERO);
+    let gb = b.advance("bob", None, t(200), t(50)).unwrap();
+    let ga = a.advance("bob", None, t(300), t(10)).unwrap();
+    let larger = ga.max(gb);
+    assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
+    assert_eq!(
+        get(&format!("{prefix}rev:sub:bob")),
+        Some(format!("{larger} {}", t(300)))
+    );
+    for store in [&a, &b] {
+        eventually("both copies converge", || store.generation("bob") == larger);
+        assert!(store.is_revoked(SessionId::random().unwrap(), Some(&stale), NOW));
+        let smaller = Subject::new("bob", ga.min(gb));
+        assert_eq!(
+            store.is_revoked(SessionId::random().unwrap(), Some(&smaller), NOW),
+            ga != gb
+        );
+        let current = Subject::new("bob", larger);
+        assert!(!store.is_revoked(SessionId::random().unwrap(), Some(&current), NOW));
+    }
+}
+
+#[test]
+fn the_subject_entry_keeps_the_larger_generation_and_deadline_exactly() {
+    // What the writer's keep-the-larger script leaves in Redis when the key already holds
+    // something this instance never saw: another instance's write that has not reached it.
+    // Each case seeds the key behind the store's back (no message, after its full load), then
+    // has the store record a subject revocation of its own. Past 2^53, where Lua's doubles
+    // would round `big` and `big - 1` to one value, only a comparison of the digits is exact.
+    let big = (1u64 << 53) + 1;
+    let cases = [
+        // (in Redis before, revoked here, in Redis after)
+        (
+            format!("{big} {}", t(100)),
+            (big - 1, t(300)),
+            format!("{big} {}", t(300)),
+        ),
+        (
+            format!("{big} {}", t(300)),
+            (9, t(200)),
+            format!("{big} {}", t(300)),
+        ),
+        (
+            format!("{big} {}", t(300)),
+            (u64::MAX, t(50)),
+            format!("{} {}", u64::MAX, t(300)),
+        ),
+        (
+            format!("{} {}", big - 1, t(100)),
+            (big, t(100)),
+            format!("{big} {}", t(100)),
+        ),
+    ];
+    for (before, (generation, until), after) in cases {
+        let prefix = fresh_prefix();
+        let store = store(&prefix);
+        let key = format!("{prefix}rev:sub:erin");
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(&before)
+            .query(&mut raw())
+            .unwrap();
+        let recorded = store
+            .revoke(
+                Revocation::Subject {
+                    subject: "erin".into(),
+                    generation: Generation::new(generation),
+                    until,
+                },
+                NOW,
+            )
+            .unwrap();
+        assert!(recorded.is_some(), "new to this instance, so written");
+        assert!(store.flush(Duration::from_secs(5)));
+        assert_eq!(
+            get(&key),
+            Some(after.clone()),
+            "{before} + {generation} {until}"
+        );
+        let expire_at: u64 = redis::cmd("EXPIRETIME")
+            .arg(&key)
+            .query(&mut raw())
+            .unwrap();
+        let deadline = after.split_once(' ').unwrap().1;
+        assert_eq!(
+            expire_at.to_string(),
+            deadline,
+            "expires at the later deadline"
+        );
+    }
+}
+
+#[test]
+fn a_compare_and_set_from_a_generation_advanced_elsewhere_is_superseded() {
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix), store(&prefix));
+    let seen = b.generation("dave");
+    let everywhere = a.advance("dave", None, t(300), NOW).unwrap();
+    eventually("A's advance reaches B", || {
+        b.generation("dave") == everywhere
+    });
+    assert_eq!(
+        b.advance("dave", Some(kept_by(seen)), t(300), NOW),
+        Err(RevokeError::Superseded {
+            current: everywhere
+        })
+    );
+    // From the current generation it goes through, and reaches A.
+    let kept = b
+        .advance("dave", Some(kept_by(everywhere)), t(300), NOW)
+        .unwrap();
+    assert!(kept > everywhere);
+    eventually("B's advance reaches A", || a.generation("dave") == kept);
+}
+
+#[test]
+fn a_sign_out_others_racing_a_logout_everywhere_keeps_nothing_older() {
+    // A logs out everywhere (its clock 10 s ahead); B, at once, signs out the other
+    // sessions of one that carries the old generation. Either B already saw A's advance and
+    // its compare-and-set fails, or both went through and the larger generation, A's,
+    // wins everywhere: the kept session is refused either way.
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix), store(&prefix));
+    let seen = b.generation("frank");
+    let everywhere = a.advance("frank", None, t(300), t(10)).unwrap();
+    match b.advance("frank", Some(kept_by(seen)), t(300), NOW) {
+        Err(RevokeError::Superseded { current }) => assert_eq!(current, everywhere),
+        Ok(kept) => {
+            assert!(kept < everywhere);
+            assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
+            let kept = Subject::new("frank", kept);
+            for store in [&a, &b] {
+                eventually("the larger generation wins", || {
+                    store.generation("frank") == everywhere
+                });
+                assert!(store.is_revoked(SessionId::random().unwrap(), Some(&kept), NOW));
+            }
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
+
+#[test]
+fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
+    let prefix = fresh_prefix();
+    let a = RedisRevocationStore::builder(redis_url())
+        .prefix(&prefix)
+        .limits(RevocationLimits::new().per_subject(2))
+        .build()
+        .unwrap();
+    let b = store(&prefix);
+    assert!(a.wait_until_connected(Duration::from_secs(10)));
+    let grace = Subject::new("grace", a.generation("grace"));
+    let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
+    let mut recorded = Vec::new();
+    for id in &ids {
+        let revocation = Revocation::Session {
+            id: *id,
+            subject: Some(grace.clone()),
+            until: t(100),
+        };
+        recorded.push(a.revoke(revocation, NOW).unwrap());
+    }
+    let Some(Some(Revocation::Subject { generation, .. })) = recorded.last() else {
+        panic!("the third folds into a generation advance: {recorded:?}");
+    };
+    eventually("B has the fold", || b.generation("grace") == *generation);
+    assert!(ids.iter().all(|id| b.is_revoked(*id, Some(&grace), NOW)));
+    assert!(a.flush(Duration::from_secs(5)));
+    assert_eq!(
+        get(&format!("{prefix}rev:sub:grace")),
+        Some(format!("{generation} {}", t(100)))
+    );
+}
+
+#[test]
+fn entries_redis_lost_are_written_back_from_the_local_copies() {
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix), store(&prefix));
+    let id = SessionId::random().unwrap();
+    a.revoke(anonymous(id, t(100)), NOW).unwrap();
+    let before = Subject::new("carol", a.generation("carol"));
+    let generation = a.advance("carol", None, t(100), NOW).unwrap();
+    assert!(a.flush(Duration::from_secs(5)));
+    eventually("B has them", || {
+        b.is_revoked(id, None, NOW) && b.generation("carol") == generation
+    });
+    let mut con = raw();
+    let keys = [
+        format!("{prefix}rev:id:{id}"),
+        format!("{prefix}rev:sub:carol"),
+    ];
+    let _: () = redis::cmd("DEL").arg(&keys).query(&mut con).unwrap();
+    // What a Redis that lost data looks like to the instances once they reload: announce a
+    // reload as a repairing instance would.
+    let _: () = redis::cmd("PUBLISH")
+        .arg(format!("{prefix}rev:events"))
+        .arg("r")
+        .query(&mut con)
+        .unwrap();
+    eventually("the entries are back in Redis", || {
+        let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
+        n == 2
+    });
+    assert_eq!(get(&keys[1]), Some(format!("{generation} {}", t(100))));
+    let late = store(&prefix);
+    assert!(late.is_revoked(id, None, NOW));
+    assert!(late.is_revoked(id, Some(&before), NOW));
+    assert_eq!(late.generation("carol"), generation);
+}
