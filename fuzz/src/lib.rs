@@ -27,12 +27,11 @@ pub const COOKIE_NAME: &str = "id";
 /// Sessions created before `NOW_UNIX - NOT_BEFORE_AGO` are refused with `NotBefore`.
 pub const NOT_BEFORE_AGO: i64 = 6 * 3600;
 
-/// A fixed 32-byte secret: `seed, seed + 7, seed + 14, ...` (32 distinct bytes, as `7` is odd).
+/// The fixture secret of `seed` (`sealed_session_test_support::secret_bytes`, as the seed writer
+/// uses), as a key.
 pub fn secret(seed: u8) -> SecretKey {
-    let bytes: Vec<u8> = (0u8..32)
-        .map(|i| seed.wrapping_add(i.wrapping_mul(7)))
-        .collect();
-    SecretKey::from_bytes(&bytes).expect("32 distinct bytes make a valid secret")
+    SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(seed))
+        .expect("32 distinct bytes make a valid secret")
 }
 
 /// Seed of the primary key of [`ring`].

@@ -55,6 +55,8 @@ impl Subkeys {
 
 #[cfg(test)]
 mod tests {
+    use sealed_session_test_support::hex;
+
     use super::*;
 
     #[test]
@@ -99,10 +101,6 @@ mod tests {
         assert_eq!(subkeys.encrypt, encrypt);
         assert_eq!(subkeys.sign, sign);
         assert_eq!(subkeys.key_id.as_bytes(), &key_id);
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

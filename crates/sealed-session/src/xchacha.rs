@@ -260,21 +260,8 @@ mod tests {
     use super::{NONCE_LEN, TAG_LEN, Unauthentic, XChaChaKey};
     use chacha20poly1305::XChaCha20Poly1305;
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-
-    /// Decodes hex, ignoring whitespace (the draft prints vectors wrapped over several lines).
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|b| match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                _ => panic!("not a lowercase hex digit: {:?}", char::from(b)),
-            })
-            .collect();
-        assert_eq!(digits.len() % 2, 0, "odd number of hex digits");
-        digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
-    }
+    // Skips whitespace: the draft prints vectors wrapped over several lines.
+    use sealed_session_test_support::unhex as hex;
 
     fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
         bytes.try_into().expect("wrong length")

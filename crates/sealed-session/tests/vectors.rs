@@ -12,6 +12,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sealed_session::{
     Codec, Generation, KeyRing, KeyRole, Mode, SecretKey, SessionId, SessionState,
 };
+use sealed_session_test_support::unhex as hex;
 use time::OffsetDateTime;
 
 const FORMAT_MD: &str = include_str!("../../../docs/format.md");
@@ -29,13 +30,6 @@ fn blocks(kind: &str) -> Vec<BTreeMap<String, String>> {
                 .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
                 .collect()
         })
-        .collect()
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
         .collect()
 }
 

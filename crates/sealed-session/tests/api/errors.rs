@@ -45,13 +45,13 @@ fn secret_forms(seeds: &[u8]) -> Vec<String> {
     for &seed in seeds {
         let bytes = secret_bytes(seed);
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            let full = engine.encode(&bytes);
+            let full = engine.encode(bytes);
             // Any 12-character window of the base64 (9 bytes' worth).
             for start in 0..full.len().saturating_sub(12) {
                 forms.push(full[start..start + 12].to_owned());
             }
         }
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = sealed_session_test_support::hex(&bytes);
         forms.push(hex[..16].to_owned());
         forms.push(hex[24..40].to_owned());
         forms.push(format!("{:?}", &bytes[..4]));

@@ -18,6 +18,7 @@ use sealed_session::{
     ManualClock, MemoryRevocationStore, Mode, OpenError, Opened, RequestInfo, RequestSession,
     SecretKey, SessionId, SessionState,
 };
+pub(crate) use sealed_session_test_support::secret_bytes;
 use time::OffsetDateTime;
 
 /// Both modes, for tests that must hold in each.
@@ -31,16 +32,9 @@ pub(crate) fn at(unix: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(unix).expect("in range")
 }
 
-/// A fixed, valid 32-byte secret: `seed, seed + 7, seed + 14, ...` (32 distinct bytes).
+/// The fixture secret of `seed` ([`secret_bytes`]), as a key.
 pub(crate) fn secret(seed: u8) -> SecretKey {
     SecretKey::from_bytes(&secret_bytes(seed)).expect("32 distinct bytes make a valid secret")
-}
-
-/// The bytes of [`secret`].
-pub(crate) fn secret_bytes(seed: u8) -> Vec<u8> {
-    (0u8..32)
-        .map(|i| seed.wrapping_add(i.wrapping_mul(7)))
-        .collect()
 }
 
 /// The configuration (base64) form of [`secret`].
