@@ -268,12 +268,8 @@ fn request_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
 }
 
 fn contenders(ring: &KeyRing) -> Vec<Contender> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| {
-        panic!(
-            "REDIS_URL is not set: this benchmark fills a real Redis; run it through \
-             `scripts/with-redis.sh`, which starts a private redis-server"
-        )
-    });
+    // This benchmark fills a real Redis: run it through `scripts/with-redis.sh`.
+    let url = sealed_session_test_support::redis_url();
     let none: Arc<dyn RevocationStore> = Arc::new(NoRevocation);
     let mut all = vec![Contender {
         kind: "none",

@@ -8,6 +8,7 @@ use actix_web::{App, HttpResponse, get, web};
 use sealed_session::{KeyRing, ManualClock, MemoryRevocationStore, RevocationStore, SecretKey};
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
+use sealed_session_test_support::redis_url;
 use time::OffsetDateTime;
 
 /// The revocation backends the acceptance suite runs against.
@@ -292,18 +293,6 @@ impl TestApp {
             client,
         }
     }
-}
-
-/// The URL of the test run's redis-server. Fails, never skips, when there is none: the Redis
-/// tests are part of the suite.
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| {
-        panic!(
-            "REDIS_URL is not set: the Redis tests need a real redis-server; run the suite with \
-             `scripts/test.sh` (or wrap the command in `scripts/with-redis.sh`), which installs \
-             redis-server if missing and starts a private one on a free loopback port"
-        )
-    })
 }
 
 /// A redis-server of one test's own, on a free loopback port, that the test stops (as a crash

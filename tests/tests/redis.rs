@@ -12,7 +12,8 @@ use std::time::{Duration as StdDuration, Instant};
 use sealed_session::{KeyRing, ManualClock, SecretKey, SessionId};
 use sealed_session_actix::{CookieSessionMiddleware, SessionConfig};
 use sealed_session_redis::RedisRevocationStore;
-use sealed_session_tests::{RedisServer, TestApp, is_removal, redis_url, start_time};
+use sealed_session_test_support::redis_url;
+use sealed_session_tests::{RedisServer, TestApp, is_removal, start_time};
 use time::Duration;
 
 const ID: &str = "id";

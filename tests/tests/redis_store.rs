@@ -14,7 +14,7 @@ use sealed_session::{
     Subject, UnixTime,
 };
 use sealed_session_redis::RedisRevocationStore;
-use sealed_session_tests::redis_url;
+use sealed_session_test_support::redis_url;
 
 /// A namespace of its own for each test, so that tests share one Redis safely.
 fn fresh_prefix() -> String {

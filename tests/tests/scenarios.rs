@@ -83,7 +83,7 @@ async fn start_sealed_app() -> Target {
 /// so that tests running at the same time never share a session.
 async fn start_server_store_app() -> Target {
     static APPS: AtomicU64 = AtomicU64::new(0);
-    let url = sealed_session_tests::redis_url();
+    let url = sealed_session_test_support::redis_url();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
