@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::ops::Deref;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crossbeam_utils::CachePadded;
+use rustc_hash::FxBuildHasher;
 
 use super::{Generation, KeptSession, Revocation, RevocationStore, RevokeError, Subject};
 use crate::state::SessionId;
@@ -118,10 +120,12 @@ impl Default for RevocationLimits {
 /// ```
 pub struct MemoryRevocationStore {
     limits: RevocationLimits,
-    /// Revoked sessions without a subject.
-    sessions: Box<[Padded<SessionShard>]>,
+    /// Revoked sessions without a subject. Each shard sits on its own cache lines (`CachePadded`:
+    /// 128 bytes on x86-64, the pair it prefetches together), so that readers of neighbouring
+    /// shards don't bounce one line between cores; the same for `subjects`.
+    sessions: Box<[CachePadded<SessionShard>]>,
     /// Subjects with a generation or revoked sessions.
-    subjects: Box<[Padded<SubjectShard>]>,
+    subjects: Box<[CachePadded<SubjectShard>]>,
     /// Picks a subject's shard; keyed, so subjects can't be chosen to crowd one shard.
     subject_hasher: RandomState,
     /// Entries in `sessions`: checks skip the maps while it is zero (the common case).
@@ -144,8 +148,8 @@ impl MemoryRevocationStore {
     pub fn with_limits(limits: RevocationLimits) -> Self {
         Self {
             limits,
-            sessions: (0..SHARDS).map(|_| Padded::default()).collect(),
-            subjects: (0..SHARDS).map(|_| Padded::default()).collect(),
+            sessions: (0..SHARDS).map(|_| CachePadded::default()).collect(),
+            subjects: (0..SHARDS).map(|_| CachePadded::default()).collect(),
             subject_hasher: RandomState::new(),
             session_count: AtomicUsize::new(0),
             subject_count: AtomicUsize::new(0),
@@ -560,8 +564,11 @@ impl fmt::Debug for MemoryRevocationStore {
     }
 }
 
-type IdHasherBuilder = BuildHasherDefault<IdHasher>;
-type SessionShard = RwLock<Shard<SessionId, Until, IdHasherBuilder>>;
+/// Session ids are hashed with rustc-hash's Fx, unkeyed: nobody chooses the keys. Session ids are
+/// 128 random bits drawn by this server, and only ids from authenticated cookies or from the
+/// application's own shared store reach the map, so no one can craft colliding ids to slow it
+/// down. A few multiplies, where the default SipHash runs its rounds over the whole id.
+type SessionShard = RwLock<Shard<SessionId, Until, FxBuildHasher>>;
 type SubjectShard = RwLock<Shard<Box<str>, SubjectEntry, RandomState>>;
 
 /// What a subject holds: its generation, and its individually revoked sessions of that
@@ -818,44 +825,6 @@ impl Until {
         } else {
             UnixTime::from_secs(u64::from(self.0))
         }
-    }
-}
-
-/// Hashes session ids: a multiply-xor fold (rustc-hash's constant), no key.
-///
-/// Safe without a key because nobody chooses the keys: session ids are 128 random bits drawn by
-/// this server, and only ids from authenticated cookies or from the application's own shared
-/// store reach the map, so no one can craft colliding ids to slow it down. A few multiplies,
-/// where the default SipHash runs its rounds over the whole id.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0xf135_7aea_2e62_a9c5);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiply leaves its best bits at the top; the table indexes with the low ones.
-        self.0.rotate_left(26)
-    }
-}
-
-/// Keeps each shard on its own cache lines (128 bytes: the pair that x86 prefetches together),
-/// so that readers of neighbouring shards don't bounce one line between cores.
-#[derive(Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
-impl<T> Deref for Padded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
     }
 }
 
@@ -1227,7 +1196,7 @@ mod tests {
                 .map(|n| {
                     let mut bytes = [7u8; 16];
                     bytes[at..at + 4].copy_from_slice(&n.to_le_bytes());
-                    IdHasherBuilder::default().hash_one(SessionId::from_bytes(bytes)) & 1023
+                    FxBuildHasher.hash_one(SessionId::from_bytes(bytes)) & 1023
                 })
                 .collect();
             assert_eq!(buckets.len(), 1024, "ids differing from byte {at}");
