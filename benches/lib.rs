@@ -9,6 +9,8 @@
 //!   `HashMap<String, String>` of JSON strings actix-session would store.
 //! - [`Floor`] is XChaCha20-Poly1305 + base64url and nothing else: HChaCha20 (RustCrypto
 //!   `chacha20`) + ring's ChaCha20-Poly1305, a fresh `OsRng` nonce per seal, as our codec does.
+//! - [`PureRustFloor`] is the same with RustCrypto's `chacha20poly1305` (what the codec's
+//!   `pure-rust` feature runs): the contender the `ring` backend is measured against.
 //! - [`ActixCookie`] mirrors actix-session 0.11's `CookieSessionStore` with
 //!   `CookieContentSecurity::Private` (the default): `serde_json` of the state map, sealed in a
 //!   `cookie` private jar (AES-256-GCM, standard base64).
@@ -268,6 +270,82 @@ impl Floor {
 impl Default for Floor {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The pure-Rust contender: [`Floor`] with RustCrypto's `chacha20poly1305` `XChaCha20Poly1305`
+/// in place of HChaCha20 + ring (what our codec runs with `default-features = false, features =
+/// ["pure-rust"]`). Same bytes as [`Floor`] for the same key and nonce, so the two time the same
+/// work; the difference is the backend.
+pub struct PureRustFloor {
+    aead: chacha20poly1305::XChaCha20Poly1305,
+}
+
+impl PureRustFloor {
+    /// A contender with a random key.
+    ///
+    /// # Panics
+    /// If the OS generator fails.
+    pub fn new() -> Self {
+        use chacha20poly1305::KeyInit as _;
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut key).expect("OS rng");
+        Self {
+            aead: chacha20poly1305::XChaCha20Poly1305::new((&key).into()),
+        }
+    }
+
+    /// Encrypts `body` under a fresh `OsRng` nonce and base64url-encodes it.
+    ///
+    /// # Panics
+    /// If the OS generator fails.
+    pub fn seal(&self, body: &[u8]) -> String {
+        use chacha20poly1305::AeadInOut as _;
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut nonce)
+            .expect("OS rng");
+        let mut out = Vec::with_capacity(NONCE_LEN + body.len() + 16);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(body);
+        let tag = self
+            .aead
+            .encrypt_inout_detached((&nonce).into(), &[], (&mut out[NONCE_LEN..]).into())
+            .expect("short message");
+        out.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Decodes and decrypts a value of [`PureRustFloor::seal`]; `None` if it is not authentic.
+    pub fn open(&self, value: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::AeadInOut as _;
+        let mut data = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let tag_start = data.len().checked_sub(16)?;
+        if tag_start < NONCE_LEN {
+            return None;
+        }
+        let (head, tag) = data.split_at_mut(tag_start);
+        let (nonce, ciphertext) = head.split_at_mut(NONCE_LEN);
+        let tag: &chacha20poly1305::Tag = (&*tag).try_into().ok()?;
+        let nonce: &[u8; NONCE_LEN] = (&*nonce).try_into().ok()?;
+        self.aead
+            .decrypt_inout_detached(nonce.into(), &[], ciphertext.into(), tag)
+            .ok()?;
+        data.copy_within(NONCE_LEN..tag_start, 0);
+        data.truncate(tag_start - NONCE_LEN);
+        Some(data)
+    }
+}
+
+impl Default for PureRustFloor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for PureRustFloor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PureRustFloor")
     }
 }
 

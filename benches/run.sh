@@ -29,7 +29,7 @@ import sys
 
 root = sys.argv[1]
 groups = ["typical", "2KB"]
-contenders = ["ours_encrypted", "ours_signed", "floor", "floor_postcard", "actix_session"]
+contenders = ["ours_encrypted", "ours_signed", "floor", "floor_postcard", "pure_rust", "actix_session"]
 ops = ["seal", "open", "seal_open"]
 
 
@@ -62,13 +62,16 @@ for group in groups:
         print(f"{c:<16}" + f"{ns(row[0]):>10}{ns(row[1]):>10}{ns(row[2]):>11}")
 
 print()
-print("Ratios, median seal_open: ours/floor  ours/actix_session")
+print("Ratios, median seal_open: ours/floor  ours/pure_rust  ours/actix_session")
 for group in groups:
     floor = median(group, "floor", "seal_open")
+    pure = median(group, "pure_rust", "seal_open")
     actix = median(group, "actix_session", "seal_open")
     for c in ["ours_encrypted", "ours_signed"]:
         ours = median(group, c, "seal_open")
-        print(f"  {group + '/' + c:<24}{ratio(ours, floor):>10}{ratio(ours, actix):>20}")
+        print(f"  {group + '/' + c:<24}{ratio(ours, floor):>10}{ratio(ours, pure):>16}"
+              f"{ratio(ours, actix):>20}")
+    print(f"  {group + '/floor (ring) / pure_rust':<24}{ratio(floor, pure):>26}")
 EOF
 
 echo

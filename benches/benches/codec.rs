@@ -12,6 +12,8 @@
 //! - `floor`: the same postcard bytes through XChaCha20-Poly1305 + base64url, nothing else;
 //! - `floor_postcard`: the floor plus postcard encoding / decoding of the same body, to split
 //!   our overhead between serialization and everything else;
+//! - `pure_rust`: the floor with RustCrypto's `chacha20poly1305` in place of HChaCha20 + ring
+//!   (what the codec's `pure-rust` feature uses): the contender of the `ring` backend;
 //! - `actix_session`: actix-session 0.11's `CookieSessionStore` in a `cookie` private jar.
 //!
 //! Medians land in `target/criterion/<group>/<contender>/<op>/new/estimates.json`, in ns of the
@@ -26,7 +28,8 @@ use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
 use sealed_session_benches::{
-    ActixCookie, Fixture, Floor, body_bytes, large_session, signed_body, typical_session,
+    ActixCookie, Fixture, Floor, PureRustFloor, body_bytes, large_session, signed_body,
+    typical_session,
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +69,7 @@ struct Contenders {
     encrypted: Codec,
     signed: Codec,
     floor: Floor,
+    pure_rust: PureRustFloor,
     actix: ActixCookie,
 }
 
@@ -95,6 +99,8 @@ fn bench_session<M: Measurement>(
     );
     let floor_value = k.floor.seal(body);
     assert_eq!(k.floor.open(&floor_value).as_ref(), Some(body));
+    let pure_value = k.pure_rust.seal(body);
+    assert_eq!(k.pure_rust.open(&pure_value).as_ref(), Some(body));
     let actix_value = k.actix.seal(map);
     assert_eq!(k.actix.open(&actix_value).as_ref(), Some(map));
     let owned = owned_body(&fixture);
@@ -178,6 +184,19 @@ fn bench_session<M: Measurement>(
         });
     });
 
+    g.bench_function(BenchmarkId::new("pure_rust", "seal"), |b| {
+        b.iter(|| k.pure_rust.seal(black_box(body)));
+    });
+    g.bench_function(BenchmarkId::new("pure_rust", "open"), |b| {
+        b.iter(|| k.pure_rust.open(black_box(&pure_value)).expect("opens"));
+    });
+    g.bench_function(BenchmarkId::new("pure_rust", "seal_open"), |b| {
+        b.iter(|| {
+            let v = k.pure_rust.seal(black_box(body));
+            k.pure_rust.open(&v).expect("opens")
+        });
+    });
+
     g.bench_function(BenchmarkId::new("actix_session", "seal"), |b| {
         b.iter(|| k.actix.seal(black_box(map)));
     });
@@ -203,13 +222,14 @@ fn codec_benches<M: Measurement>(c: &mut Criterion<M>) {
             .build()
             .expect("valid"),
         floor: Floor::new(),
+        pure_rust: PureRustFloor::new(),
         actix: ActixCookie::new(),
     };
     bench_session(c, "typical", typical_session, &k);
     bench_session(c, "2KB", large_session, &k);
 }
 
-/// 30 benchmarks x (1 s warm-up + 2.5 s measurement + analysis) is about 2 minutes on 2 cores.
+/// 36 benchmarks x (1 s warm-up + 2.5 s measurement + analysis) is about 2.5 minutes on 2 cores.
 /// `--warm-up-time` / `--measurement-time` on the command line still override these.
 fn config<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
     c.warm_up_time(Duration::from_secs(1))

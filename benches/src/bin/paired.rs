@@ -1,8 +1,8 @@
 //! Load-robust cross-check of the criterion ratios: times seal+open of every contender in short
 //! interleaved slices (about 0.5 ms each, the contenders in rotating order within every round),
 //! so that all of them see the same machine load, then prints per contender the fastest and the
-//! median slice (ns per seal+open) and, per round, the median of the ratios ours / floor and
-//! ours / actix-session.
+//! median slice (ns per seal+open) and, per round, the median of the ratios ours / floor,
+//! ours / pure_rust, ours / actix-session and floor / pure_rust (ring against pure Rust).
 //!
 //! On a shared machine criterion measures the contenders one after the other, minutes apart,
 //! and another job starting in between skews the ratio; here it hits all of them alike.
@@ -15,7 +15,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
-use sealed_session_benches::{ActixCookie, Fixture, Floor, large_session, typical_session};
+use sealed_session_benches::{
+    ActixCookie, Fixture, Floor, PureRustFloor, large_session, typical_session,
+};
 
 /// Target length of one slice.
 const SLICE: Duration = Duration::from_micros(500);
@@ -44,6 +46,7 @@ fn run(label: &str, fixture: &Fixture, rounds: usize) {
         .build()
         .expect("valid settings");
     let floor = Floor::new();
+    let pure_rust = PureRustFloor::new();
     let actix = ActixCookie::new();
     let (state, body, map) = (&fixture.state, &fixture.body, &fixture.actix_map);
 
@@ -67,6 +70,13 @@ fn run(label: &str, fixture: &Fixture, rounds: usize) {
             Box::new(|| {
                 let v = floor.seal(black_box(body));
                 black_box(floor.open(&v).expect("opens"));
+            }),
+        ),
+        (
+            "pure_rust",
+            Box::new(|| {
+                let v = pure_rust.seal(black_box(body));
+                black_box(pure_rust.open(&v).expect("opens"));
             }),
         ),
         (
@@ -118,12 +128,19 @@ fn run(label: &str, fixture: &Fixture, rounds: usize) {
             median(&mut t)
         );
     }
-    let (floor_i, actix_i) = (index("floor"), index("actix_session"));
+    let (floor_i, pure_i, actix_i) = (index("floor"), index("pure_rust"), index("actix_session"));
+    println!(
+        "  {:<16} median per-round ratio: /pure_rust {:.2}x (the ring backend against pure Rust)",
+        "floor",
+        ratios(floor_i, pure_i),
+    );
     for ours in ["ours_encrypted", "ours_signed"] {
         let o = index(ours);
         println!(
-            "  {ours:<16} median per-round ratio: /floor {:.2}x   /actix_session {:.2}x",
+            "  {ours:<16} median per-round ratio: /floor {:.2}x   /pure_rust {:.2}x   \
+             /actix_session {:.2}x",
             ratios(o, floor_i),
+            ratios(o, pure_i),
             ratios(o, actix_i),
         );
     }
