@@ -153,7 +153,7 @@ fn wait_until(mut done: impl FnMut() -> bool) -> Result<(), Box<dyn std::error::
     let mut spins = 0u32;
     while !done() {
         spins += 1;
-        if spins % 64 == 0 {
+        if spins.is_multiple_of(64) {
             // Leave the core to the threads being measured (this machine may have few).
             std::thread::yield_now();
             if Instant::now() > deadline {
