@@ -25,7 +25,15 @@ use crate::middleware::CookieSessionMiddleware;
 /// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
 /// - a 4096-byte budget for the cookie's name plus value
 /// - an in-memory revocation store, so `purge` really revokes on one instance (with the `redis`
-///   feature, [`CookieSessionBuilder::redis_revocation`] shares it between instances); sessions
+// The method exists only with the `redis` feature: link to it only then.
+#[cfg_attr(
+    feature = "redis",
+    doc = "  feature, [`CookieSessionBuilder::redis_revocation`] shares it between instances); sessions"
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    doc = "  feature, `CookieSessionBuilder::redis_revocation` shares it between instances); sessions"
+)]
 ///   without a subject are not revoked (see
 ///   [`CookieSessionBuilder::revoke_anonymous_sessions`])
 ///
@@ -200,6 +208,7 @@ impl CookieSessionBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[doc(alias = "redis")]
     pub fn redis_revocation(mut self, config: sealed_session_redis::RedisConfig) -> Self {
         self.redis = Some(config);

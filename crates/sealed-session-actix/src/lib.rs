@@ -37,7 +37,13 @@
 //!
 //! [`KeyRing`]: sealed_session::KeyRing
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+/// README.md, shown on crates.io: its example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod config;
 mod error;

@@ -40,9 +40,10 @@
 //!   revocation missed.
 //! - **Bound**: while the link is up, a logout on one instance is refused on the others after one
 //!   pipelined write and one pub/sub delivery (sub-millisecond on a local network: p50/p99 in
-//!   `docs/revocation.md`). While it is down, the instance that logged out refuses the cookie at
-//!   once; the others do within [`max_backoff`](RedisStoreBuilder::max_backoff) of Redis being
-//!   reachable again from both sides.
+//!   `revocation.md`, in the repository's `docs/` folder). While it is down, the instance that
+//!   logged out refuses the cookie at once; the others do within
+//!   [`max_backoff`](RedisStoreBuilder::max_backoff) of Redis being reachable again from both
+//!   sides.
 //! - **Outages**: checks go on from the local copy; logouts queue up in order and are written
 //!   when Redis returns. Nothing is lost, and entries Redis itself lost (a restart without
 //!   persistence, a failover to a lagging replica) are written back from the instances' copies
@@ -60,14 +61,20 @@
 //!   `RevokeError::Superseded`.
 //!
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
-//! `docs/revocation.md`.
+//! `revocation.md`, in the repository's `docs/` folder.
 //!
 //! # Observability
 //! [`RedisRevocationStore::health`] returns a [`LinkHealth`]; link changes, full loads, write
 //! failures and drained backlogs are logged under the `tracing` target [`LOG_TARGET`], with an
 //! `event` field.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+/// README.md, shown on crates.io: its example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod config;
 mod error;

@@ -44,7 +44,8 @@
 //! - **Exact size**: [`Codec::sealed_len`] is known before sealing, and sealing past the budget
 //!   is [`SealError::TooLarge`], never a truncated cookie.
 //!
-//! The byte layout, key derivation and test vectors are in `docs/format.md`.
+//! The byte layout, key derivation and test vectors are in `format.md`, in the repository's
+//! `docs/` folder.
 //!
 //! # Features
 //! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305: a seal plus
@@ -54,7 +55,13 @@
 //!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
 //!   on, `ring` is used.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+/// README.md, shown on crates.io: its example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod clock;
 mod codec;
