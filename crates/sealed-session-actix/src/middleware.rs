@@ -79,7 +79,7 @@ impl CookieSessionMiddleware {
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
-    /// key (see the rotation runbook in `docs/operations.md`).
+    /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.lifecycle.key_usage()
     }

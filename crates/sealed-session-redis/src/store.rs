@@ -51,7 +51,7 @@ use crate::worker;
 /// Threads are plain OS threads with blocking connections, so the store works under any async
 /// runtime or none. Dropping the last clone writes what is still queued and stops the threads,
 /// within [`RedisStoreBuilder::shutdown_timeout`]. The design, the consistency bound and the
-/// measurements are in `docs/revocation.md`.
+/// measurements are in `revocation.md`, in the repository's `docs/` folder.
 ///
 /// ```no_run
 /// use std::sync::Arc;

@@ -10,7 +10,8 @@
 //!   encrypted: bound data is the AEAD's associated data
 //!   signed:    tag = HMAC-SHA256(sign key, bound data | body)
 //! ```
-//! The cookie value is the whole envelope in base64url without padding. See `docs/format.md`.
+//! The cookie value is the whole envelope in base64url without padding. See `format.md` in the
+//! repository's `docs/` folder.
 
 use std::fmt;
 

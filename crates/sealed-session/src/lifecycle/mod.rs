@@ -245,7 +245,7 @@ impl Lifecycle {
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
-    /// key (see the rotation runbook in `docs/operations.md`).
+    /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.inner.usage.snapshot()
     }

@@ -29,8 +29,8 @@ const MIN_SWEEP_LEN: usize = 64;
 /// - `per_subject`: 32 individually revoked sessions per subject; the next one advances the
 ///   subject's generation instead (logging out that subject's other sessions too) and frees
 ///   the 32 entries.
-/// - `total`: 1,000,000 entries (sessions and subjects together, about 100 MB at most; see
-///   `docs/revocation.md` for the measured bytes per entry).
+/// - `total`: 1,000,000 entries (sessions and subjects together, about 100 MB at most; the
+///   measured bytes per entry are in `revocation.md`, in the repository's `docs/` folder).
 ///
 /// ```
 /// use sealed_session::{MemoryRevocationStore, RevocationLimits};
