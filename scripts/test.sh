@@ -1,11 +1,137 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, on a fresh machine too: installs what the tests need
-# (Debian's redis-server; Chromium for the browser test), starts a private redis-server on a
-# free loopback port for the duration of the run, and stops it afterwards.
+# Runs every check CI runs, in this order, stopping at the first failure:
 #
-#   scripts/test.sh            # all tests
-#   scripts/test.sh -p sealed-session   # extra arguments go to `cargo test`
+#   fmt        cargo fmt --check
+#   clippy     every target, warnings denied (clippy.toml's msrv checks APIs against rust-version)
+#   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
+#              database can't be fetched offline
+#   doc        every crate's docs, all features, warnings denied
+#   package    `cargo package` of each publishable crate: it has README.md and license files
+#              that match the top's
+#   pure-rust  the core crate's tests with the `pure-rust` backend only (no ring)
+#   test       every test of the workspace, with a private redis-server and headless Chromium
+#   fuzz       each cargo-fuzz target in fuzz/ for FUZZ_SECONDS (default 20)
+#
+# It installs what is missing (Debian's redis-server, chromium and chromium-driver through
+# apt-get; cargo-fuzz and cargo-deny through `cargo install --locked`), so it runs on a fresh
+# machine too, and prints one line per step with its duration at the end.
+#
+#   scripts/test.sh                      # everything
+#   scripts/test.sh -p sealed-session    # only the tests: extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-chromium.sh
-exec scripts/with-redis.sh cargo test --workspace --locked "$@"
+
+if [[ $# -gt 0 ]]; then
+    scripts/ensure-chromium.sh
+    exec scripts/with-redis.sh cargo test --workspace --locked "$@"
+fi
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+# The crates `cargo package` must accept (publish = false ones are left out).
+PUBLISHED=(sealed-session sealed-session-actix sealed-session-redis sealed-session-cli)
+# cargo-fuzz and cargo-deny, pinned so a new release can't change CI underneath us.
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_DENY_VERSION=0.20.2
+
+SUMMARY=()
+CURRENT=
+STARTED=0
+# set -e stops the script at a step's first failing command; this says which step it was.
+trap 'rc=$?; [[ $rc -ne 0 && -n $CURRENT ]] && echo "=== $CURRENT: FAILED (exit $rc) after $((SECONDS - STARTED)) s"' EXIT
+step() {
+    CURRENT=$1
+    shift
+    echo
+    echo "=== $CURRENT: $*"
+    STARTED=$SECONDS
+    "$@"
+    SUMMARY+=("$(printf '%-10s %5d s' "$CURRENT" $((SECONDS - STARTED)))")
+    CURRENT=
+}
+
+# `cargo install` a tool unless its command is there already.
+ensure_tool() {
+    local crate=$1 version=$2
+    if ! cargo "${crate#cargo-}" --version >/dev/null 2>&1; then
+        echo "installing $crate $version (cargo install --locked) ..."
+        cargo install --locked --quiet "$crate" --version "$version"
+    fi
+}
+
+deny() {
+    ensure_tool cargo-deny "$CARGO_DENY_VERSION"
+    echo "(advisories are not checked: the advisory database can't be fetched offline)"
+    cargo deny check licenses bans sources
+}
+
+package() {
+    local crate log=target/package.log
+    mkdir -p target
+    for crate in "${PUBLISHED[@]}"; do
+        local dir=crates/$crate
+        for license in LICENSE-MIT LICENSE-APACHE; do
+            cmp -s "$license" "$dir/$license" || {
+                echo "$dir/$license differs from ./$license: copy it again"
+                return 1
+            }
+        done
+        local list
+        # Its warnings are noise here (the CLI has no documentation URL: it has no library), so
+        # stderr is shown only on failure.
+        list=$(cargo package --locked --allow-dirty --no-verify --list -p "$crate" 2>"$log") ||
+            { cat "$log"; return 1; }
+        for file in LICENSE-MIT LICENSE-APACHE README.md; do
+            grep -qx "$file" <<<"$list" || {
+                echo "$crate: $file is not in the package"
+                return 1
+            }
+        done
+        echo "$crate: $(wc -l <<<"$list") files, README.md and license files included"
+    done
+    # Together, so each finds the others' new versions before they are on crates.io.
+    local args=()
+    for crate in "${PUBLISHED[@]}"; do args+=(-p "$crate"); done
+    cargo package --allow-dirty --no-verify "${args[@]}" 2>"$log" || { cat "$log"; return 1; }
+    echo "packaged: ${PUBLISHED[*]} (target/package/)"
+}
+
+fuzz() {
+    ensure_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
+    # cargo-fuzz passes nightly flags (-Zsanitizer); RUSTC_BOOTSTRAP lets stable accept them.
+    export RUSTC_BOOTSTRAP=1
+    (
+        cd fuzz
+        cargo fuzz build
+        local target
+        for target in $(cargo fuzz list); do
+            mkdir -p "corpus/$target"
+            local seeds=()
+            [[ -d "seeds/$target" ]] && seeds=("seeds/$target")
+            echo "--- fuzz $target for ${FUZZ_SECONDS} s"
+            local log=artifacts/$target.log
+            mkdir -p artifacts
+            # libFuzzer's log is long: show its last line (`Done N runs in S second(s)`), or
+            # the crash report if it found one.
+            if cargo fuzz run "$target" "corpus/$target" "${seeds[@]}" -- \
+                -max_total_time="$FUZZ_SECONDS" >"$log" 2>&1; then
+                tail -n 1 "$log"
+            else
+                tail -n 80 "$log"
+                return 1
+            fi
+        done
+    )
+}
+
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --locked --workspace --all-targets -- -D warnings
+step deny deny
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps --all-features
+step package package
+step pure-rust cargo test --locked -p sealed-session --no-default-features --features pure-rust
+step test bash -c 'scripts/ensure-chromium.sh && exec scripts/with-redis.sh cargo test --workspace --locked'
+step fuzz fuzz
+
+echo
+echo "=== all checks passed"
+printf '%s\n' "${SUMMARY[@]}"
