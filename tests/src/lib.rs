@@ -1,6 +1,9 @@
 //! Test harness: the example login app behind the real middleware on a real HTTP server, a
 //! clock the test moves, and a client that shows every `Set-Cookie`.
 
+#[cfg(doctest)]
+mod doc_tests;
+
 use std::sync::Arc;
 
 use actix_web::cookie::Cookie;
