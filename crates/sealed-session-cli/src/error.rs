@@ -3,7 +3,6 @@
 //! Every message names the offending value and says how to fix it; none contains a secret or a
 //! cookie value. `main` prints the chain once (`error: outer: cause`), then the hint.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -17,62 +16,123 @@ pub(crate) const EXIT_REFUSED: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
 
 /// Why a command failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
     /// Writing to standard output failed.
-    Output(io::Error),
+    #[error("cannot write to standard output")]
+    Output(#[source] io::Error),
     /// Reading the cookie from standard input failed.
-    CookieInput(io::Error),
+    #[error("cannot read the cookie from standard input")]
+    CookieInput(#[source] io::Error),
     /// Neither `--keys-file` nor `SESSION_KEYS` gives a key list.
+    #[error(
+        "no session keys: set `SESSION_KEYS` to the application's key list, or pass \
+         `--keys-file F` naming a file that holds it"
+    )]
     NoKeys,
     /// The key environment variable is set but not UTF-8.
+    #[error(
+        "environment variable `{name}` is not UTF-8: set it to a comma-separated list of \
+         base64 secrets"
+    )]
     KeysEnvNotUnicode { name: &'static str },
     /// The key environment variable does not parse as a key ring.
+    #[error("environment variable `{name}` is not a valid key ring")]
     KeysEnv {
         name: &'static str,
         source: ConfigError,
     },
     /// The key file can't be read.
+    #[error("cannot read key file `{}`", path.display())]
     KeyFileRead { path: PathBuf, source: io::Error },
     /// The key file is not UTF-8.
+    #[error(
+        "key file `{}` is not UTF-8 text: it should hold base64 secrets separated by commas \
+         or newlines",
+        path.display()
+    )]
     KeyFileNotUnicode { path: PathBuf },
     /// The key file does not parse as a key ring; `lines` are where the faulty entries are.
+    #[error("key file `{}` is not a valid key ring{}", path.display(), where_lines(lines))]
     KeyFile {
         path: PathBuf,
         lines: Vec<usize>,
         source: ConfigError,
     },
     /// The key file can't be written.
+    #[error("cannot write key file `{}`", path.display())]
     KeyFileWrite { path: PathBuf, source: io::Error },
     /// A flag's value does not parse.
+    #[error("invalid value `{value}` for `{flag}`: {expected}")]
     InvalidFlag {
         flag: &'static str,
         value: String,
         expected: &'static str,
     },
     /// `--idle-timeout` longer than `--absolute-timeout`.
+    #[error(
+        "`--idle-timeout` ({idle}) is longer than `--absolute-timeout` ({absolute}), which \
+         always ends a session first: pass the application's own settings"
+    )]
     TimeoutOrder { idle: String, absolute: String },
     /// The cookie came as `name=value` and `--cookie-name` names another cookie.
+    #[error(
+        "the cookie is given as `{in_value}=…` but `--cookie-name` is `{flag}`: drop one of \
+         them (the name is authenticated, so it must be the one the cookie was set under)"
+    )]
     CookieNameConflict { in_value: String, flag: String },
     /// A setting the library refuses.
+    #[error("invalid {setting}")]
     Config {
         setting: &'static str,
         source: ConfigError,
     },
     /// The cookie can't be opened with the given keys and name.
+    #[error("cannot open the cookie")]
     Unopenable {
         source: OpenError,
         cookie_name: String,
         ring: Vec<(KeyId, KeyRole)>,
     },
     /// The cookie is authentic, but a server with these settings would refuse it.
+    #[error("the cookie is authentic, but a server with these settings refuses it")]
     Refused { source: OpenError },
     /// `rotate` while a staged key waits for `--promote`.
+    #[error(
+        "key `{key_id}` is already staged as `open-only:` in `{shown}`: finish that rotation \
+         first with `sealed-session rotate --promote --keys-file {word}`",
+        shown = path.display(),
+        word = shell_word(path)
+    )]
     AlreadyStaged { path: PathBuf, key_id: KeyId },
     /// `rotate --promote` with no staged key.
+    #[error(
+        "the first key in `{shown}` (`{key_id}`) is not staged as `open-only:`, so there is \
+         nothing to promote: stage a new key first with \
+         `sealed-session rotate --keys-file {word}`",
+        shown = path.display(),
+        word = shell_word(path)
+    )]
     NothingStaged { path: PathBuf, key_id: KeyId },
     /// `rotate --retire` while a staged key waits for `--promote`.
+    #[error(
+        "key `{key_id}` in `{shown}` is still staged as `open-only:`, so the rotation is half \
+         done and the keys after the primary still seal or open live cookies: promote it \
+         first (`sealed-session rotate --promote --keys-file {word}`), deploy, wait one \
+         absolute timeout, then retire",
+        shown = path.display(),
+        word = shell_word(path)
+    )]
     RetireWhileStaged { path: PathBuf, key_id: KeyId },
+}
+
+/// ` (line 2)`, ` (lines 1 and 2)`, or nothing.
+fn where_lines(lines: &[usize]) -> String {
+    match lines {
+        [] => String::new(),
+        [line] => format!(" (line {line})"),
+        [first, second, ..] => format!(" (lines {first} and {second})"),
+    }
 }
 
 impl CliError {
@@ -115,110 +175,6 @@ impl CliError {
             Self::Refused {
                 source: OpenError::ModeMismatch,
             } => Some("omit `--mode` to authenticate it in the mode its header names".to_owned()),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Output(_) => write!(f, "cannot write to standard output"),
-            Self::CookieInput(_) => write!(f, "cannot read the cookie from standard input"),
-            Self::NoKeys => write!(
-                f,
-                "no session keys: set `SESSION_KEYS` to the application's key list, or pass \
-                 `--keys-file F` naming a file that holds it"
-            ),
-            Self::KeysEnvNotUnicode { name } => write!(
-                f,
-                "environment variable `{name}` is not UTF-8: set it to a comma-separated list of \
-                 base64 secrets"
-            ),
-            Self::KeysEnv { name, .. } => {
-                write!(f, "environment variable `{name}` is not a valid key ring")
-            }
-            Self::KeyFileRead { path, .. } => {
-                write!(f, "cannot read key file `{}`", path.display())
-            }
-            Self::KeyFileNotUnicode { path } => write!(
-                f,
-                "key file `{}` is not UTF-8 text: it should hold base64 secrets separated by \
-                 commas or newlines",
-                path.display()
-            ),
-            Self::KeyFile { path, lines, .. } => {
-                write!(f, "key file `{}` is not a valid key ring", path.display())?;
-                match lines.as_slice() {
-                    [] => Ok(()),
-                    [line] => write!(f, " (line {line})"),
-                    [first, second, ..] => write!(f, " (lines {first} and {second})"),
-                }
-            }
-            Self::KeyFileWrite { path, .. } => {
-                write!(f, "cannot write key file `{}`", path.display())
-            }
-            Self::InvalidFlag {
-                flag,
-                value,
-                expected,
-            } => write!(f, "invalid value `{value}` for `{flag}`: {expected}"),
-            Self::TimeoutOrder { idle, absolute } => write!(
-                f,
-                "`--idle-timeout` ({idle}) is longer than `--absolute-timeout` ({absolute}), \
-                 which always ends a session first: pass the application's own settings"
-            ),
-            Self::CookieNameConflict { in_value, flag } => write!(
-                f,
-                "the cookie is given as `{in_value}=…` but `--cookie-name` is `{flag}`: drop one \
-                 of them (the name is authenticated, so it must be the one the cookie was set \
-                 under)"
-            ),
-            Self::Config { setting, .. } => write!(f, "invalid {setting}"),
-            Self::Unopenable { .. } => write!(f, "cannot open the cookie"),
-            Self::Refused { .. } => write!(
-                f,
-                "the cookie is authentic, but a server with these settings refuses it"
-            ),
-            Self::AlreadyStaged { path, key_id } => write!(
-                f,
-                "key `{key_id}` is already staged as `open-only:` in `{path}`: finish that \
-                 rotation first with `sealed-session rotate --promote --keys-file {word}`",
-                path = path.display(),
-                word = shell_word(path)
-            ),
-            Self::NothingStaged { path, key_id } => write!(
-                f,
-                "the first key in `{path}` (`{key_id}`) is not staged as `open-only:`, so there \
-                 is nothing to promote: stage a new key first with \
-                 `sealed-session rotate --keys-file {word}`",
-                path = path.display(),
-                word = shell_word(path)
-            ),
-            Self::RetireWhileStaged { path, key_id } => write!(
-                f,
-                "key `{key_id}` in `{path}` is still staged as `open-only:`, so the rotation is \
-                 half done and the keys after the primary still seal or open live cookies: \
-                 promote it first (`sealed-session rotate --promote --keys-file {word}`), \
-                 deploy, wait one absolute timeout, then retire",
-                path = path.display(),
-                word = shell_word(path)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CliError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Output(source)
-            | Self::CookieInput(source)
-            | Self::KeyFileRead { source, .. }
-            | Self::KeyFileWrite { source, .. } => Some(source),
-            Self::KeysEnv { source, .. }
-            | Self::KeyFile { source, .. }
-            | Self::Config { source, .. } => Some(source),
-            Self::Unopenable { source, .. } | Self::Refused { source } => Some(source),
             _ => None,
         }
     }

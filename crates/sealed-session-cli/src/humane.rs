@@ -1,4 +1,5 @@
-//! Durations as people write and read them: `90m`, `1h30m`, `2d`; "42m ago", "in 23h 5m".
+//! Durations as people write and read them: `90m`, `1h30m`, `2d` (parsed by `humantime`);
+//! "42m ago", "in 23h 5m" (written here: humantime's `1day 2h` is not the form `inspect` shows).
 
 const UNITS: [(char, u64); 5] = [
     ('w', 7 * 24 * 60 * 60),
@@ -8,30 +9,16 @@ const UNITS: [(char, u64); 5] = [
     ('s', 1),
 ];
 
-/// Parses whole seconds (`3600`) or number-unit pairs (`1h30m`, `1h 30m`, `2d`, `45s`; units
-/// `w d h m s`) into seconds. `None` if anything else is in the text or the total overflows.
+/// Parses whole seconds (`3600`) or what `humantime` reads (`1h30m`, `1h 30m`, `2d`, `45s`,
+/// `1week`) into seconds. `None` if the text is neither, is not a whole number of seconds
+/// (`1500ms`), or overflows.
 pub(crate) fn parse(text: &str) -> Option<u64> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
     }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    let mut parts = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        let mut chars = rest[digits..].chars();
-        let unit = chars.next()?;
-        let (_, scale) = UNITS.iter().find(|(u, _)| *u == unit)?;
-        total = total.checked_add(number.checked_mul(*scale)?)?;
-        rest = chars.as_str().trim_start();
-        parts += 1;
-    }
-    (parts > 0).then_some(total)
+    let duration = humantime::parse_duration(text).ok()?;
+    (duration.subsec_nanos() == 0).then_some(duration.as_secs())
 }
 
 /// Every non-zero unit, largest first, weeks shown as days: `1d 2h 3m 4s`, `1h`, `0s`.
@@ -90,7 +77,17 @@ mod tests {
         assert_eq!(parse("2d"), Some(172_800));
         assert_eq!(parse("1w"), Some(604_800));
         assert_eq!(parse("45s"), Some(45));
-        for bad in ["", "h", "1x", "1.5h", "-1h", "1h-", "99999999999999999999"] {
+        // humantime reads fractions; whole seconds are all that count.
+        assert_eq!(parse("1.5h"), Some(5400));
+        for bad in [
+            "",
+            "h",
+            "1x",
+            "-1h",
+            "1h-",
+            "1500ms",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
         assert_eq!(parse(&format!("{}w", u64::MAX)), None);

@@ -211,30 +211,19 @@ pub(crate) fn render(entries: &[Entry]) -> Zeroizing<String> {
 }
 
 /// Replaces the file at `path` with `contents` so that readers see the old file or the new one,
-/// never a mix: writes a temporary file (mode 0600) in the same directory, syncs it, renames it
-/// over the target. A symbolic link is followed, so the link stays and its target changes.
+/// never a mix: `tempfile` writes a temporary file in the same directory (mode 0600 on Unix,
+/// whatever the umask), which is synced, then renamed over the target; on failure it is
+/// deleted, so no stray copy of the keys is left. A symbolic link is followed, so the link
+/// stays and its target changes.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     let target = fs::canonicalize(path)?;
     let dir = target
         .parent()
         .ok_or_else(|| io::Error::other("the key file has no parent directory"))?;
-    let file_name = target
-        .file_name()
-        .ok_or_else(|| io::Error::other("the key file path has no file name"))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!(
-        ".{}.{}.{nanos}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = write_new_private(&temp, contents).and_then(|()| fs::rename(&temp, &target));
-    if written.is_err() {
-        // Best effort: the original is untouched either way; don't leave a copy of the keys.
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(contents)?;
+    temp.as_file().sync_all()?;
+    temp.persist(&target).map_err(|err| err.error)?;
     // Make the rename itself durable. Not every platform can sync a directory; the file is
     // already complete, so failing here only risks losing the rename on a crash.
     #[cfg(unix)]
@@ -242,28 +231,6 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
-}
-
-/// Creates `path` (which must not exist) readable by its owner only, writes and syncs it.
-fn write_new_private(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        let mut file = options.open(path)?;
-        // The mode given to `open` is filtered by the umask; set it outright.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(contents)?;
-        file.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path)?;
-        file.write_all(contents)?;
-        file.sync_all()
-    }
 }
 
 #[cfg(unix)]
