@@ -295,6 +295,8 @@ async fn big<S: AppSession>(
     let mut data = vec![0u8; query.bytes];
     rand::rng().fill_bytes(&mut data);
     // Over the limit, `?` answers the contract's `413`, and the session stays as it was.
-    session.insert(BIG, data)?;
+    // `ByteBuf`: one MessagePack `bin` of N bytes, where a `Vec<u8>` is an array of numbers
+    // (up to 2 bytes each).
+    session.insert(BIG, serde_bytes::ByteBuf::from(data))?;
     Ok(HttpResponse::Ok().json(json!({ "stored": query.bytes })))
 }

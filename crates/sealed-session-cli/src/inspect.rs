@@ -313,15 +313,15 @@ impl<'a> Report<'a> {
                 .max()
                 .unwrap_or(0)
                 .min(24);
-            for (key, name) in keys.iter().zip(&names) {
-                let bytes = state.get_raw(key).unwrap_or_default();
+            for (value, name) in state.values().zip(&names) {
+                let bytes = value.as_bytes();
                 let size = match bytes.len() {
                     1 => "1 byte".to_owned(),
                     n => format!("{n} bytes"),
                 };
                 lines.push(format!(
                     "  {name:width$}  {size:<9} {}",
-                    Decoded::guess(bytes).describe(bytes)
+                    Decoded::of(&value).describe(bytes)
                 ));
             }
         }
@@ -346,11 +346,11 @@ impl<'a> Report<'a> {
         });
         let session = self.state.as_ref().map(|state| {
             let data: Vec<Json> = state
-                .keys()
-                .map(|key| {
-                    let bytes = state.get_raw(key).unwrap_or_default();
-                    let mut entry = Decoded::guess(bytes).to_json();
-                    entry["key"] = json!(key);
+                .values()
+                .map(|value| {
+                    let bytes = value.as_bytes();
+                    let mut entry = Decoded::of(&value).to_json();
+                    entry["key"] = json!(value.key());
                     entry["size"] = json!(bytes.len());
                     entry["hex"] = json!(hex(bytes));
                     entry

@@ -220,9 +220,9 @@ fn inspect_shows_every_field_of_a_fresh_cookie() {
         .assert_stdout("status       accepted")
         .assert_stdout("data         4 value(s)")
         .assert_stdout("\"alice\" (string)")
-        .assert_stdout("42 (integer; 21 if signed)")
-        .assert_stdout("true if bool")
-        .assert_stdout("hex 010102")
+        .assert_stdout("42 (integer)")
+        .assert_stdout("true (bool)")
+        .assert_stdout("[[1,2]] (array)")
         .assert_no_secrets(&[primary, fallback]);
     assert!(out.stderr.is_empty(), "{}", out.all());
 }
@@ -270,7 +270,7 @@ fn inspect_json_holds_the_same_facts() {
     assert_eq!(user_id["value"], 42);
     let name = data.iter().find(|d| d["key"] == "name").expect("name");
     assert_eq!(name["value"], "alice");
-    assert_eq!(name["hex"], "05616c696365");
+    assert_eq!(name["hex"], "a5616c696365");
 }
 
 #[test]

@@ -339,16 +339,38 @@ impl From<SealError> for RenewError {
 /// session.insert("n", &u8::MAX)?;
 /// let err: ValueError = session.get::<bool>("n").unwrap_err();
 /// assert_eq!(err.key(), "n");
+/// assert!(err.is_decode());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueError {
     key: String,
-    reason: postcard::Error,
+    reason: ValueFailure,
+}
+
+/// What went wrong, as the encoder or decoder said it (their errors are neither `Clone` nor
+/// comparable, so only their messages are kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ValueFailure {
+    Encode(String),
+    Decode(String),
+    Trailing,
 }
 
 impl ValueError {
-    pub(crate) fn new(key: &str, reason: postcard::Error) -> Self {
+    pub(crate) fn encode(key: &str, reason: &impl fmt::Display) -> Self {
+        Self::with(key, ValueFailure::Encode(reason.to_string()))
+    }
+
+    pub(crate) fn decode(key: &str, reason: &impl fmt::Display) -> Self {
+        Self::with(key, ValueFailure::Decode(reason.to_string()))
+    }
+
+    pub(crate) fn trailing(key: &str) -> Self {
+        Self::with(key, ValueFailure::Trailing)
+    }
+
+    fn with(key: &str, reason: ValueFailure) -> Self {
         Self {
             key: key.to_owned(),
             reason,
@@ -359,16 +381,34 @@ impl ValueError {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// Whether reading failed (the value is not of the requested type), rather than storing
+    /// (the value's `Serialize` implementation returned an error).
+    pub fn is_decode(&self) -> bool {
+        !matches!(self.reason, ValueFailure::Encode(_))
+    }
 }
 
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "session value `{}` could not be encoded or decoded as the requested type ({}): \
-             read it with the type it was inserted with",
-            self.key, self.reason
-        )
+        let key = &self.key;
+        match &self.reason {
+            ValueFailure::Encode(reason) => write!(
+                f,
+                "session value `{key}` could not be encoded ({reason}): its `Serialize` \
+                 implementation failed"
+            ),
+            ValueFailure::Decode(reason) => write!(
+                f,
+                "session value `{key}` is not of the requested type ({reason}): read it with \
+                 the type it was inserted with"
+            ),
+            ValueFailure::Trailing => write!(
+                f,
+                "session value `{key}` has bytes after its end: it was not stored by \
+                 `insert`; store it again"
+            ),
+        }
     }
 }
 

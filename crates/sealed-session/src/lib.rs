@@ -76,6 +76,7 @@ mod metrics;
 mod revocation;
 mod state;
 mod unix;
+mod value;
 mod xchacha;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -100,6 +101,7 @@ pub use revocation::{
 };
 pub use state::{ParseSessionIdError, SessionId, SessionState};
 pub use unix::UnixTime;
+pub use value::SessionValue;
 
 /// Length of the nonce of encrypted mode, in bytes (XChaCha20's 192 bits).
 pub const NONCE_LEN: usize = xchacha::NONCE_LEN;

@@ -1,4 +1,5 @@
-//! What a session holds, and its postcard encoding (the plaintext of a sealed cookie).
+//! What a session holds, and its postcard encoding (the plaintext of a sealed cookie); each
+//! value inside is encoded by [`crate::value`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use crate::error::{SealError, ValueError};
 use crate::revocation::{Generation, Subject};
 use crate::unix::UnixTime;
+use crate::value::{self, SessionValue};
 
 /// A random 128-bit session identifier, shown as 32 lowercase hex digits.
 ///
@@ -103,8 +105,8 @@ impl std::str::FromStr for SessionId {
 /// The contents of one session: its id, creation and last-activity times, an optional subject
 /// and the application's data.
 ///
-/// Values are stored postcard-encoded under string keys; read them back with the type they were
-/// inserted with. Times have whole-second precision, as in the cookie.
+/// Values are stored under string keys, each encoded as MessagePack with named fields, so a read
+/// with another type than the one inserted is an error, never another value. Times have whole-second precision, as in the cookie.
 ///
 /// ```
 /// use sealed_session::SessionState;
@@ -408,9 +410,7 @@ impl SessionState {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
         match self.body.data.get(key) {
             None => Ok(None),
-            Some(value) => postcard::from_bytes(value)
-                .map(Some)
-                .map_err(|e| ValueError::new(key, e)),
+            Some(value) => value::decode(key, value).map(Some),
         }
     }
 
@@ -428,19 +428,37 @@ impl SessionState {
         &mut self,
         key: &str,
         value: &T,
-    ) -> Result<Option<Vec<u8>>, ValueError> {
-        let bytes = postcard::to_stdvec(value).map_err(|e| ValueError::new(key, e))?;
+    ) -> Result<Option<SessionValue>, ValueError> {
+        let bytes = value::encode(key, value)?;
         Ok(self.insert_raw(key, bytes))
     }
 
-    /// Stores already-encoded bytes under `key`, returning the previous ones.
-    pub fn insert_raw(&mut self, key: &str, bytes: Vec<u8>) -> Option<Vec<u8>> {
-        self.body.data.insert(key, &bytes)
+    /// Stores already-encoded bytes under `key`, returning the previous value. [`get`] reads
+    /// them only if they are one MessagePack value (`docs/format.md`); this is for tools that
+    /// copy values between sessions without knowing their types.
+    ///
+    /// [`get`]: Self::get
+    pub fn insert_raw(&mut self, key: &str, bytes: Vec<u8>) -> Option<SessionValue> {
+        self.body
+            .data
+            .insert(key, &bytes)
+            .map(|previous| SessionValue::new(key, previous))
     }
 
-    /// Removes `key`, returning its encoded bytes.
-    pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
-        self.body.data.remove(key)
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<SessionValue> {
+        self.body
+            .data
+            .remove(key)
+            .map(|removed| SessionValue::new(key, removed))
+    }
+
+    /// The values, in key order, still encoded.
+    pub fn values(&self) -> impl Iterator<Item = SessionValue> + '_ {
+        self.body
+            .data
+            .iter()
+            .map(|(key, bytes)| SessionValue::new(key, bytes.to_vec()))
     }
 
     /// Removes every value (the id, times and subject stay).

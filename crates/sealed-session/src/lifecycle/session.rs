@@ -9,6 +9,7 @@ use crate::error::{InsertError, OpenError, RenewError, SealError, ValueError};
 use crate::revocation::{KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
+use crate::value::SessionValue;
 
 /// What a request did to its session; decides what the response writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +139,8 @@ impl RequestSession {
         })
     }
 
-    /// Removes the value under `key`, returning its encoded bytes if there was one.
-    pub fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+    /// Removes the value under `key`, returning it if there was one.
+    pub fn remove(&mut self, key: &str) -> Option<SessionValue> {
         let removed = self.state.as_mut().and_then(|s| s.remove(key));
         if removed.is_some() {
             self.mark(SessionStatus::Changed);
@@ -569,7 +570,7 @@ impl std::fmt::Debug for RequestSession {
 
 /// How to take back a change that made the session too large.
 enum Undo {
-    Value(String, Option<Vec<u8>>),
+    Value(String, Option<SessionValue>),
     Subject(Option<crate::revocation::Subject>),
 }
 
@@ -577,7 +578,7 @@ impl Undo {
     fn apply(self, state: &mut SessionState) {
         match self {
             Self::Value(key, Some(previous)) => {
-                state.insert_raw(&key, previous);
+                state.insert_raw(&key, previous.into_bytes());
             }
             Self::Value(key, None) => {
                 state.remove(&key);
