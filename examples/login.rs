@@ -11,27 +11,32 @@
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
 //!   through Redis (checks stay in memory). Without it, revocations live in this process only.
 //!   Try two instances: `REDIS_URL=... SESSION_KEYS=... PORT=8081 cargo run --example login`.
-//! - `COOKIE_SECURE=true` to mark the cookie `Secure`. Off by default here because this example
-//!   serves plain HTTP on loopback, where a `Secure` cookie would never be sent back; the
-//!   library's own default is on.
+//! - `COOKIE_SECURE` (default `true`, as the library's): the cookie is `Secure` even on this
+//!   plain-HTTP server, since browsers and curl send `Secure` cookies back to `127.0.0.1` and
+//!   `localhost`. `COOKIE_SECURE=false` for a client that keeps them for HTTPS only (Python's
+//!   `http.cookiejar`); any value but `true`/`false`/`1`/`0` stops the app at startup.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
 use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::CookieSessionMiddleware;
-use sealed_session_examples::login;
+use sealed_session_examples::{login, settings};
 use sealed_session_redis::RedisRevocationStore;
 
 #[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sealed_session=debug".into()),
         )
         .init();
+    sealed_session_examples::exit_code(run().await)
+}
 
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let keys = match std::env::var("SESSION_KEYS") {
         Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
         Err(_) => {
@@ -49,13 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
         Err(_) => 8080,
     };
-    let secure = std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "true");
-    if !secure {
-        tracing::warn!(
-            "serving plain HTTP on loopback, so the session cookie is not `Secure` \
-             (set COOKIE_SECURE=true behind HTTPS)"
-        );
-    }
+    let secure = settings::cookie_secure()?;
 
     let mut sessions = CookieSessionMiddleware::builder(keys).cookie_secure(secure);
     if let Ok(name) = std::env::var("COOKIE_NAME") {

@@ -10,7 +10,8 @@
 //!   `sealed-session-example:session:`. If Redis is unreachable at start-up, the app exits with
 //!   an error naming the URL.
 //! - `PORT` (default 8081, so it can run next to `login` on 8080)
-//! - `COOKIE_SECURE=true` to mark the cookie `Secure`, as in `login.rs`.
+//! - `COOKIE_SECURE` (default `true`; `false` to drop `Secure`), as in `login.rs`. The cookie is
+//!   named `id` either way.
 //!
 //! The cookie holds only a random session key, encrypted with a key generated at start-up: a
 //! restart logs everyone out even though their data is still in Redis (a real app loads that key
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 use actix_web::cookie::Key;
 use actix_web::{App, HttpServer};
-use sealed_session_examples::server_store;
+use sealed_session_examples::{server_store, settings};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -30,20 +31,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,actix_session=debug".into()),
         )
         .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // The error chain, once.
-            eprint!("error: {err}");
-            let mut source = err.source();
-            while let Some(cause) = source {
-                eprint!(": {cause}");
-                source = cause.source();
-            }
-            eprintln!();
-            ExitCode::FAILURE
-        }
-    }
+    sealed_session_examples::exit_code(run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,11 +43,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("`PORT` must be a port number, got `{p}`"))?,
         Err(_) => 8081,
     };
-    let secure = std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "true");
+    let secure = settings::cookie_secure()?;
+    // (sealed-session's middleware says this itself; actix-session's does not.)
     if !secure {
         tracing::warn!(
-            "serving plain HTTP on loopback, so the session cookie is not `Secure` \
-             (set COOKIE_SECURE=true behind HTTPS)"
+            "COOKIE_SECURE=false: the session cookie is not `Secure`, so anyone on the network \
+             path can read and replay it; never run like this in production"
         );
     }
 

@@ -21,6 +21,8 @@ export SESSION_KEYS
 start_server() {
   local log=$1
   SERVER_PORT=$(free_port)
+  # COOKIE_SECURE=false: the cookie is then named `id`, the name session_load.py sends by
+  # default. RUST_LOG=warn: no line per request.
   RUST_LOG=warn PORT=$SERVER_PORT COOKIE_SECURE=false "$LOGIN_BIN" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do

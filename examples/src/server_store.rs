@@ -36,7 +36,8 @@ pub const KEY_PREFIX: &str = "sealed-session-example:session:";
 /// How long [`store`] tries to reach Redis before giving up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The cookie's name, as in [`crate::login`] (both apps default to `id`).
+/// The cookie's name, `Secure` or not. ([`crate::login`]'s is `__Host-id` when `Secure`, `id`
+/// when not: the library's default.)
 pub const COOKIE_NAME: &str = "id";
 
 /// Registers the app's routes.

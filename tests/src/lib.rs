@@ -191,8 +191,8 @@ impl TestApp {
         Self::serve(middleware, clock)
     }
 
-    /// The login app with one fresh key and default settings (cookies not `Secure`, since the
-    /// test server is plain HTTP and reqwest's jar honours `Secure`).
+    /// The login app with one fresh key and default settings, except cookies not `Secure`, so
+    /// named `id`, the name the tests send.
     pub fn default_app() -> Self {
         Self::default_app_on(Store::Memory)
     }

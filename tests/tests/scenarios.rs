@@ -65,7 +65,9 @@ struct Target {
     ends_other_sessions: bool,
 }
 
-/// `examples/login.rs`: a fresh key, in-memory revocation, cookies not `Secure` (plain HTTP).
+/// `examples/login.rs`: a fresh key, in-memory revocation, cookies not `Secure`, so named [`COOKIE`]
+/// as `server_store`'s are. (The example's own default, `Secure`, is what `tests/browser.rs`
+/// runs.)
 async fn start_sealed_app() -> Target {
     let sessions = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
         .cookie_secure(false)

@@ -1,0 +1,107 @@
+//! Settings the example apps read from the environment, parsed here once for both, so that both
+//! accept the same values and refuse the same mistakes at startup.
+
+use std::ffi::OsStr;
+use std::fmt;
+
+/// The variable [`cookie_secure`] reads.
+pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
+
+/// Whether the session cookie is marked `Secure`, from `COOKIE_SECURE`. Defaults to `true`, as
+/// the library does: browsers and curl send a `Secure` cookie back to `http://127.0.0.1` and
+/// `http://localhost` too (loopback counts as a secure context), so the default works on the
+/// plain-HTTP dev server and is right behind HTTPS. `false` is for a client that keeps `Secure`
+/// cookies for HTTPS only (Python's `http.cookiejar`), and lets the cookie travel in clear to
+/// any host.
+///
+/// # Errors
+/// [`SettingError`] if the variable is set to anything but `true` or `false` (or `1` or `0`, in
+/// any case), or is not UTF-8: a typo must not quietly pick a cookie policy.
+pub fn cookie_secure() -> Result<bool, SettingError> {
+    cookie_secure_from(std::env::var_os(COOKIE_SECURE).as_deref())
+}
+
+/// [`cookie_secure`] for the value `value` of `COOKIE_SECURE` (`None`: unset).
+///
+/// # Errors
+/// As [`cookie_secure`].
+pub fn cookie_secure_from(value: Option<&OsStr>) -> Result<bool, SettingError> {
+    let Some(value) = value else {
+        return Ok(true);
+    };
+    let invalid = || SettingError {
+        name: COOKIE_SECURE,
+        value: value.to_string_lossy().into_owned(),
+        accepted: "`true` or `false` (also `1` or `0`, any case), or unset it for `true`",
+    };
+    let text = value.to_str().ok_or_else(invalid)?;
+    if text.eq_ignore_ascii_case("true") || text == "1" {
+        Ok(true)
+    } else if text.eq_ignore_ascii_case("false") || text == "0" {
+        Ok(false)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// An environment variable holds a value the app does not accept.
+#[derive(Debug)]
+pub struct SettingError {
+    name: &'static str,
+    /// What was found, lossily decoded if it was not UTF-8.
+    value: String,
+    /// What to set instead.
+    accepted: &'static str,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is `{}`, which is not accepted: set it to {}",
+            self.name, self.value, self.accepted
+        )
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_secure_defaults_to_true_and_accepts_booleans_in_any_case() {
+        assert!(cookie_secure_from(None).unwrap());
+        for on in ["true", "TRUE", "True", "1"] {
+            assert!(cookie_secure_from(Some(OsStr::new(on))).unwrap(), "{on}");
+        }
+        for off in ["false", "FALSE", "False", "0"] {
+            assert!(!cookie_secure_from(Some(OsStr::new(off))).unwrap(), "{off}");
+        }
+    }
+
+    #[test]
+    fn cookie_secure_refuses_anything_else_and_says_what_to_set() {
+        for bad in ["", "yes", "off", " true", "2", "ture"] {
+            let err = cookie_secure_from(Some(OsStr::new(bad))).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("`COOKIE_SECURE` is `{bad}`")),
+                "{message}"
+            );
+            assert!(message.contains("`true` or `false`"), "{message}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cookie_secure_refuses_a_value_that_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let err = cookie_secure_from(Some(OsStr::from_bytes(b"tru\xffe"))).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`COOKIE_SECURE` is `tru\u{fffd}e`")
+        );
+    }
+}
