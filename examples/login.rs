@@ -15,14 +15,17 @@
 //!   plain-HTTP server, since browsers and curl send `Secure` cookies back to `127.0.0.1` and
 //!   `localhost`. `COOKIE_SECURE=false` for a client that keeps them for HTTPS only (Python's
 //!   `http.cookiejar`); any value but `true`/`false`/`1`/`0` stops the app at startup.
+//!
+//! Each request is logged at `info` (method, path, status, time taken; never a cookie).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
 use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::CookieSessionMiddleware;
-use sealed_session_examples::{login, settings};
+use sealed_session_examples::{login, request_log, settings};
 use sealed_session_redis::RedisRevocationStore;
 
 #[actix_web::main]
@@ -75,9 +78,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let sessions = sessions.build()?;
 
     tracing::info!("listening on http://127.0.0.1:{port}");
-    HttpServer::new(move || App::new().wrap(sessions.clone()).configure(login::routes))
-        .bind(("127.0.0.1", port))?
-        .run()
-        .await?;
+    HttpServer::new(move || {
+        App::new()
+            .wrap(sessions.clone())
+            // Outermost, so the time logged includes the session's work.
+            .wrap(from_fn(request_log::log))
+            .configure(login::routes)
+    })
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await?;
     Ok(())
 }

@@ -13,6 +13,8 @@
 //! - `COOKIE_SECURE` (default `true`; `false` to drop `Secure`), as in `login.rs`. The cookie is
 //!   named `id` either way.
 //!
+//! Each request is logged at `info` (method, path, status, time taken; never a cookie).
+//!
 //! The cookie holds only a random session key, encrypted with a key generated at start-up: a
 //! restart logs everyone out even though their data is still in Redis (a real app loads that key
 //! from its configuration). Sessions hold at most 64 KiB (`POST /big` answers `413` past it).
@@ -20,8 +22,9 @@
 use std::process::ExitCode;
 
 use actix_web::cookie::Key;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
-use sealed_session_examples::{server_store, settings};
+use sealed_session_examples::{request_log, server_store, settings};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -66,6 +69,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     HttpServer::new(move || {
         App::new()
             .wrap(server_store::middleware(store.clone(), key.clone(), secure))
+            // Outermost, so the time logged includes the session's work.
+            .wrap(from_fn(request_log::log))
             .configure(server_store::routes)
     })
     .bind(("127.0.0.1", port))?

@@ -2,11 +2,13 @@
 //! same handlers over real HTTP.
 //!
 //! Both apps serve one contract ([`contract`]): [`login`] on sealed cookie sessions,
-//! [`server_store`] on actix-session's Redis store. Both read their [`settings`] the same way.
+//! [`server_store`] on actix-session's Redis store. Both read their [`settings`] the same way and
+//! log each request through [`request_log`].
 
 pub mod contract;
 pub mod login;
 pub mod page;
+pub mod request_log;
 pub mod server_store;
 pub mod settings;
 
