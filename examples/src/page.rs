@@ -10,6 +10,7 @@ pub const HTML: &str = r#"<!doctype html>
   body { font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; }
   section { border: 1px solid #ccc; border-radius: 6px; padding: 1rem; margin-bottom: 1rem; }
   #notice { color: #a40; }
+  pre { overflow-x: auto; }
 </style>
 </head>
 <body>
@@ -28,6 +29,26 @@ pub const HTML: &str = r#"<!doctype html>
   <button id="logout-button" type="button">Log out</button>
   <button id="logout-others-button" type="button">Log out my other sessions</button>
   <button id="logout-everywhere-button" type="button">Log out everywhere</button>
+</section>
+<section>
+  <h2>Try</h2>
+  <ol>
+    <li>Log in, under any name (no password: this is a demo).</li>
+    <li>Increment the counter: the count lives in the session.</li>
+    <li>Replay a cookie after logout: copy the session cookie's value from the developer tools
+      (Application, Cookies: <code>__Host-id</code>, or <code>id</code> with
+      <code>COOKIE_SECURE=false</code> and in <code>server_store</code>), click "Log out", then
+      send the copy:
+      <pre>curl -b '__Host-id=VALUE' <span class="origin">http://127.0.0.1:8080</span>/whoami</pre>
+      It answers <code>"user":null</code> (<code>login</code> adds
+      <code>"refused":"revoked"</code>): the copy signs no one in.</li>
+    <li>Log out everywhere: log in as the same user in a second browser, profile or private
+      window, click "Log out everywhere" in one, reload the other: signed out too.</li>
+    <li>Sign out your other devices: the same with "Log out my other sessions"; the window you
+      clicked in stays signed in, with a new cookie.</li>
+  </ol>
+  <p>The terminal running the app logs each request. (<code>server_store</code> can't do the
+    last two: it answers <code>501</code>.)</p>
 </section>
 <script>
 async function refresh() {
@@ -52,6 +73,7 @@ document.getElementById('counter-button').addEventListener('click', () => post('
 document.getElementById('logout-button').addEventListener('click', () => post('/logout'));
 document.getElementById('logout-others-button').addEventListener('click', () => post('/logout-others'));
 document.getElementById('logout-everywhere-button').addEventListener('click', () => post('/logout-everywhere'));
+for (const el of document.querySelectorAll('.origin')) { el.textContent = location.origin; }
 refresh();
 </script>
 </body>
