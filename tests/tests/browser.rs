@@ -1,6 +1,12 @@
 //! The login example in a real browser (issue 5, item 6): headless Chromium, driven through
 //! chromedriver over WebDriver, logs in through the HTML form, cannot read the `HttpOnly` session
-//! cookie from script, counts, logs out, and is left with no session.
+//! cookie from script, counts, logs out, and is left with no session; a copy of the cookie taken
+//! before the logout is refused as revoked.
+//!
+//! The app runs with the example's default settings, so the cookie is `Secure` and named
+//! `__Host-id` although the server is plain HTTP: Chromium treats `http://127.0.0.1` as a secure
+//! context, keeps the cookie and sends it back (issue 10, point 6). The counter and `/whoami`
+//! prove it comes back; WebDriver's cookie list shows it is `Secure`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, which `scripts/test.sh` installs. Without them
 //! this test fails instead of skipping: a skipped browser test proves nothing.
@@ -18,19 +24,20 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
 use actix_web::rt::time::{sleep, timeout};
 use actix_web::{App, HttpServer};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::CookieSessionMiddleware;
-use sealed_session_examples::login;
+use sealed_session_examples::{login, request_log, settings};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// The middleware's default cookie name.
-const COOKIE: &str = "id";
+/// The middleware's default name for a `Secure` cookie.
+const COOKIE: &str = "__Host-id";
 const USER: &str = "alice";
 
 /// The whole browser session, from starting chromedriver to logging out.
@@ -119,7 +126,10 @@ async fn drive(client: &Client, base: &str) {
         .find(|c| c.name() == COOKIE)
         .unwrap_or_else(|| panic!("no `{COOKIE}` cookie after login: {cookies:?}"));
     assert_eq!(session.http_only(), Some(true), "{session:?}");
+    assert_eq!(session.secure(), Some(true), "{session:?}");
     assert!(!session.value().is_empty());
+    // Taken before the logout, replayed after it.
+    let copy = session.value().to_owned();
 
     // One click at a time: two requests in flight carry the same cookie, and the later answer
     // would overwrite the earlier one (a cookie session has no server copy to merge into).
@@ -127,6 +137,9 @@ async fn drive(client: &Client, base: &str) {
     wait_for_text(client, "counter", "1").await;
     click(client, "counter-button").await;
     wait_for_text(client, "counter", "2").await;
+    // The `Secure` cookie came back over plain HTTP: the server knows the user and the count.
+    let whoami = fetch_whoami(client).await;
+    assert_eq!(whoami, json!({ "user": USER, "counter": 2 }));
 
     click(client, "logout-button").await;
     wait_for_text(client, "user", "nobody").await;
@@ -146,7 +159,31 @@ async fn drive(client: &Client, base: &str) {
     step("reload the page", client.refresh()).await;
     // `nobody` is also the page's text before its script has asked the server, so ask the
     // server directly, from the page and with the browser's cookies.
-    let whoami = step(
+    let whoami = fetch_whoami(client).await;
+    assert_eq!(whoami, json!({ "user": null, "counter": 0 }));
+    wait_for_text(client, "user", "nobody").await;
+    wait_for_text(client, "counter", "0").await;
+
+    // What the page's list says to try: the copy, replayed as curl would send it, is refused.
+    let replayed: Value = step("replay the copied cookie", async {
+        reqwest::Client::new()
+            .get(format!("{base}/whoami"))
+            .header(reqwest::header::COOKIE, format!("{COOKIE}={copy}"))
+            .send()
+            .await?
+            .json()
+            .await
+    })
+    .await;
+    assert_eq!(
+        replayed,
+        json!({ "user": null, "counter": 0, "refused": "revoked" })
+    );
+}
+
+/// `GET /whoami` from the page, with the browser's cookies.
+async fn fetch_whoami(client: &Client) -> Value {
+    step(
         "fetch /whoami",
         client.execute_async(
             "const done = arguments[arguments.length - 1];
@@ -154,10 +191,7 @@ async fn drive(client: &Client, base: &str) {
             vec![],
         ),
     )
-    .await;
-    assert_eq!(whoami, json!({ "user": null, "counter": 0 }));
-    wait_for_text(client, "user", "nobody").await;
-    wait_for_text(client, "counter", "0").await;
+    .await
 }
 
 /// Awaits one WebDriver command, bounded by [`COMMAND`]; panics naming `what` otherwise.
@@ -191,7 +225,8 @@ async fn wait_for_text(client: &Client, id: &str, expected: &str) {
     }
 }
 
-/// The login example behind the middleware, on a real server on a free loopback port.
+/// The login example as `examples/login.rs` serves it with no environment set, on a real server
+/// on a free loopback port.
 struct LoginApp {
     url: String,
     handle: ServerHandle,
@@ -199,21 +234,26 @@ struct LoginApp {
 
 impl LoginApp {
     fn start() -> Self {
+        // The example's default, read where the example reads it: `COOKIE_SECURE` unset.
+        let secure = settings::cookie_secure_from(None).expect("the default is valid");
         let sessions = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
-            // Plain HTTP: a `Secure` cookie would never come back.
-            .cookie_secure(false)
+            .cookie_secure(secure)
             .build()
             .expect("valid configuration");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("bound address").port();
-        let server =
-            HttpServer::new(move || App::new().wrap(sessions.clone()).configure(login::routes))
-                .workers(1)
-                .disable_signals()
-                .shutdown_timeout(1)
-                .listen(listener)
-                .expect("serve on the bound socket")
-                .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(sessions.clone())
+                .wrap(from_fn(request_log::log))
+                .configure(login::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .expect("serve on the bound socket")
+        .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Self {
