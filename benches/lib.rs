@@ -54,6 +54,9 @@ pub struct Fixture {
     pub body: Vec<u8>,
     /// What actix-session keeps for the same data: key to JSON-encoded value.
     pub actix_map: HashMap<String, String>,
+    /// The same session (id, times, keys) with each value postcard-encoded, as values were
+    /// stored before they became MessagePack: the comparator of our value encoding.
+    pub postcard_state: SessionState,
     /// Bytes of the application's values alone in our encoding (no keys, no framing).
     pub app_value_bytes: usize,
     /// Bytes of the whole application map in our encoding (keys, values, lengths).
@@ -75,13 +78,18 @@ pub fn typical_session(codec: &Codec) -> Fixture {
     state.insert("user_id", &1_234_567u64).expect("encodes");
     state.insert("role", "admin").expect("encodes");
     state.insert("cart", &cart).expect("encodes");
+    let postcard_values = [
+        ("user_id", postcard_bytes(&1_234_567u64)),
+        ("role", postcard_bytes("admin")),
+        ("cart", postcard_bytes(&cart)),
+    ];
 
     // actix-session's `Session::insert` stores `serde_json::to_string(&value)`.
     let mut actix_map = HashMap::new();
     actix_map.insert("user_id".to_owned(), json(&1_234_567u64));
     actix_map.insert("role".to_owned(), json("admin"));
     actix_map.insert("cart".to_owned(), json(&cart));
-    fixture(state, actix_map)
+    fixture(state, actix_map, postcard_values)
 }
 
 /// The large session: one value of [`LARGE_VALUE_LEN`] random alphanumeric bytes from a
@@ -97,9 +105,10 @@ pub fn large_session(codec: &Codec) -> Fixture {
     let blob = large_value();
     let mut state = codec.new_session(SystemClock.now()).expect("session id");
     state.insert("blob", &blob).expect("encodes");
+    let postcard_values = [("blob", postcard_bytes(&blob))];
     let mut actix_map = HashMap::new();
     actix_map.insert("blob".to_owned(), json(&blob));
-    fixture(state, actix_map)
+    fixture(state, actix_map, postcard_values)
 }
 
 /// The value of the large session (same on every call).
@@ -115,7 +124,32 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("JSON-encodes")
 }
 
-fn fixture(state: SessionState, actix_map: HashMap<String, String>) -> Fixture {
+/// `value` as postcard, the encoding session values had before MessagePack.
+///
+/// # Panics
+/// If `value`'s `Serialize` implementation fails.
+pub fn postcard_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).expect("postcard-encodes")
+}
+
+/// A copy of `state` (same id, times and keys) whose values are replaced by `values`.
+pub fn with_values<'a>(
+    state: &SessionState,
+    values: impl IntoIterator<Item = (&'a str, Vec<u8>)>,
+) -> SessionState {
+    let mut copy = state.clone();
+    for (key, bytes) in values {
+        copy.insert_raw(key, bytes);
+    }
+    copy
+}
+
+fn fixture<'a>(
+    state: SessionState,
+    actix_map: HashMap<String, String>,
+    postcard_values: impl IntoIterator<Item = (&'a str, Vec<u8>)>,
+) -> Fixture {
+    let postcard_state = with_values(&state, postcard_values);
     let app_value_bytes = state
         .keys()
         .filter_map(|k| state.get_raw(k))
@@ -133,6 +167,7 @@ fn fixture(state: SessionState, actix_map: HashMap<String, String>) -> Fixture {
         body: signed_body(&signed.seal(&state).expect("seals")),
         state,
         actix_map,
+        postcard_state,
         app_value_bytes,
         app_map_bytes,
     }

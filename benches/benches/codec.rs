@@ -9,6 +9,8 @@
 //! clock, as a request pays it: the lifecycle reads the clock once per request):
 //! - `ours_encrypted`: `Codec::new(KeyRing::new(SecretKey::generate()))` (XChaCha20-Poly1305);
 //! - `ours_signed`: the same with `Mode::Signed` (HMAC-SHA256);
+//! - `ours_postcard_values`: `ours_encrypted` on the same session with its values postcard-
+//!   encoded, as they were before they became MessagePack (the comparator of that choice);
 //! - `floor`: the same postcard bytes through XChaCha20-Poly1305 + base64url, nothing else;
 //! - `floor_postcard`: the floor plus postcard encoding / decoding of the same body, to split
 //!   our overhead between serialization and everything else;
@@ -28,8 +30,8 @@ use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
 use sealed_session_benches::{
-    ActixCookie, Fixture, Floor, PureRustFloor, body_bytes, large_session, signed_body,
-    typical_session,
+    ActixCookie, CartItem, Fixture, Floor, PureRustFloor, body_bytes, large_session,
+    postcard_bytes, signed_body, typical_session,
 };
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +99,15 @@ fn bench_session<M: Measurement>(
         k.signed.open_at(&ours_sig, now).expect("opens").state(),
         state
     );
+    let postcard_state = &fixture.postcard_state;
+    let ours_postcard = k.encrypted.seal(postcard_state).expect("seals");
+    assert_eq!(
+        k.encrypted
+            .open_at(&ours_postcard, now)
+            .expect("opens")
+            .state(),
+        postcard_state
+    );
     let floor_value = k.floor.seal(body);
     assert_eq!(k.floor.open(&floor_value).as_ref(), Some(body));
     let pure_value = k.pure_rust.seal(body);
@@ -113,13 +124,14 @@ fn bench_session<M: Measurement>(
 
     println!(
         "{group_name}: app values {} B, app map {} B, postcard body {} B; cookie values: \
-         ours encrypted {} B, ours signed {} B, floor {} B, actix-session {} B \
-         ({} B percent-encoded as sent)",
+         ours encrypted {} B, ours signed {} B, ours with postcard values {} B, floor {} B, \
+         actix-session {} B ({} B percent-encoded as sent)",
         fixture.app_value_bytes,
         fixture.app_map_bytes,
         body.len(),
         ours_enc.len(),
         ours_sig.len(),
+        ours_postcard.len(),
         floor_value.len(),
         actix_value.len(),
         ActixCookie::encoded_len(&actix_value),
@@ -127,9 +139,15 @@ fn bench_session<M: Measurement>(
 
     let mut g = c.benchmark_group(group_name);
 
-    for (name, codec, value) in [
-        ("ours_encrypted", &k.encrypted, &ours_enc),
-        ("ours_signed", &k.signed, &ours_sig),
+    for (name, codec, state, value) in [
+        ("ours_encrypted", &k.encrypted, state, &ours_enc),
+        ("ours_signed", &k.signed, state, &ours_sig),
+        (
+            "ours_postcard_values",
+            &k.encrypted,
+            postcard_state,
+            &ours_postcard,
+        ),
     ] {
         g.bench_function(BenchmarkId::new(name, "seal"), |b| {
             b.iter(|| codec.seal(black_box(state)).expect("seals"));
@@ -227,9 +245,49 @@ fn codec_benches<M: Measurement>(c: &mut Criterion<M>) {
     };
     bench_session(c, "typical", typical_session, &k);
     bench_session(c, "2KB", large_session, &k);
+    bench_values(c, &k);
 }
 
-/// 36 benchmarks x (1 s warm-up + 2.5 s measurement + analysis) is about 2.5 minutes on 2 cores.
+/// What a handler pays for the typical session's values apart from sealing: store the three
+/// values and read them back with their types, in our encoding (MessagePack with named fields,
+/// through `SessionState::insert`/`get`) and in postcard (through `insert_raw` and
+/// `postcard::from_bytes`, the same `Entries` underneath).
+fn bench_values<M: Measurement>(c: &mut Criterion<M>, k: &Contenders) {
+    let fixture = typical_session(&k.encrypted);
+    let cart: Vec<CartItem> = fixture.state.get("cart").expect("a cart").expect("a cart");
+    let mut g = c.benchmark_group("typical_values");
+    g.bench_function(BenchmarkId::new("ours_messagepack", "insert_get"), |b| {
+        b.iter(|| {
+            let mut s = fixture.state.clone();
+            s.insert("user_id", black_box(&1_234_567u64))
+                .expect("encodes");
+            s.insert("role", black_box("admin")).expect("encodes");
+            s.insert("cart", black_box(&cart)).expect("encodes");
+            let user: u64 = s.get("user_id").expect("decodes").expect("present");
+            let role: String = s.get("role").expect("decodes").expect("present");
+            let items: Vec<CartItem> = s.get("cart").expect("decodes").expect("present");
+            (user, role, items)
+        });
+    });
+    g.bench_function(BenchmarkId::new("postcard", "insert_get"), |b| {
+        b.iter(|| {
+            let mut s = fixture.postcard_state.clone();
+            s.insert_raw("user_id", postcard_bytes(black_box(&1_234_567u64)));
+            s.insert_raw("role", postcard_bytes(black_box("admin")));
+            s.insert_raw("cart", postcard_bytes(black_box(&cart)));
+            let user: u64 =
+                postcard::from_bytes(s.get_raw("user_id").expect("present")).expect("decodes");
+            let role: String =
+                postcard::from_bytes(s.get_raw("role").expect("present")).expect("decodes");
+            let items: Vec<CartItem> =
+                postcard::from_bytes(s.get_raw("cart").expect("present")).expect("decodes");
+            (user, role, items)
+        });
+    });
+    g.finish();
+}
+
+/// 44 benchmarks x (1 s warm-up + 2.5 s measurement + analysis) is about 3 minutes on 2 cores.
 /// `--warm-up-time` / `--measurement-time` on the command line still override these.
 fn config<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
     c.warm_up_time(Duration::from_secs(1))

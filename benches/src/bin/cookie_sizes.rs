@@ -1,7 +1,7 @@
 //! Prints the cookie value lengths of the typical session (user id, role, 3-item cart) for our
 //! encrypted and signed codecs and for actix-session's private-jar cookie, all named `id`, with
-//! the ratios ours / actix-session; then the same for the 2 KB session and a breakdown of where
-//! our bytes go.
+//! the ratios ours / actix-session; where our bytes go; the typical cookie with its values in
+//! four encodings (postcard, MessagePack positional and named, JSON); then the 2 KB session.
 //!
 //! Run from the workspace root: `cargo run --release -p sealed-session-benches --bin
 //! cookie_sizes` (`bash benches/run.sh` runs it after the benchmark).
@@ -10,8 +10,36 @@ use std::collections::HashMap;
 
 use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
 use sealed_session_benches::{
-    ActixCookie, Fixture, large_session, large_value, signed_body, typical_session,
+    ActixCookie, CartItem, Fixture, large_session, large_value, signed_body, typical_session,
+    with_values,
 };
+use serde::Serialize;
+
+/// One of the value encodings the table compares.
+type Encode = fn(&dyn ErasedValue) -> Vec<u8>;
+
+/// One value, encodable each way the table compares.
+trait ErasedValue {
+    fn postcard(&self) -> Vec<u8>;
+    fn messagepack_positional(&self) -> Vec<u8>;
+    fn messagepack_named(&self) -> Vec<u8>;
+    fn json(&self) -> Vec<u8>;
+}
+
+impl<T: Serialize> ErasedValue for T {
+    fn postcard(&self) -> Vec<u8> {
+        sealed_session_benches::postcard_bytes(self)
+    }
+    fn messagepack_positional(&self) -> Vec<u8> {
+        rmp_serde::to_vec(self).expect("encodes")
+    }
+    fn messagepack_named(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).expect("encodes")
+    }
+    fn json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("encodes")
+    }
+}
 
 #[allow(clippy::cast_precision_loss)] // lengths of a few KB
 fn ratio(a: usize, b: usize) -> f64 {
@@ -56,6 +84,7 @@ fn main() {
 
     let typical = typical_session(&encrypted);
     report("typical", &typical, &encrypted, &signed, &actix);
+    let theirs_typical = actix.seal(&typical.actix_map).len();
 
     // Where our typical cookie's bytes go (base64 adds a third on top of the raw envelope).
     let empty = encrypted
@@ -74,18 +103,48 @@ fn main() {
         value.len(),
     );
 
-    // Sensitivity: the cart as (sku, qty) tuples instead of structs, which only shrinks JSON.
-    let cart: Vec<(String, u32)> = (0..3).map(|i| (format!("sku-12{}", i + 3), 2)).collect();
+    // The value encodings against each other: the same session, id and times, each value
+    // encoded another way (ours is MessagePack with named fields).
+    let cart: Vec<CartItem> = typical.state.get("cart").expect("a cart").expect("a cart");
+    let encodings: [(&str, Encode); 4] = [
+        ("postcard (before; not self-describing)", |v| v.postcard()),
+        ("MessagePack, positional structs", |v| {
+            v.messagepack_positional()
+        }),
+        ("MessagePack, named fields (ours)", |v| {
+            v.messagepack_named()
+        }),
+        ("JSON text", |v| v.json()),
+    ];
+    println!("  typical cookie by value encoding (encrypted; actix-session {theirs_typical} B):");
+    for (name, encode) in encodings {
+        let values: [(&str, &dyn ErasedValue); 3] = [
+            ("user_id", &1_234_567u64),
+            ("role", &"admin"),
+            ("cart", &cart),
+        ];
+        let state = with_values(&typical.state, values.map(|(k, v)| (k, encode(v))));
+        let len = encrypted.seal(&state).expect("seals").len();
+        println!(
+            "    {name:40} {len:>4} B, ratio {:.3}",
+            ratio(len, theirs_typical)
+        );
+    }
+
+    // Sensitivity: the cart as (sku, qty) tuples instead of structs (no field names to carry,
+    // in actix-session's JSON or in our MessagePack).
+    let tuple_cart: Vec<(String, u32)> = (0..3).map(|i| (format!("sku-12{}", i + 3), 2)).collect();
     let mut tuples: HashMap<String, String> = typical.actix_map.clone();
     tuples.insert(
         "cart".to_owned(),
-        serde_json::to_string(&cart).expect("JSON"),
+        serde_json::to_string(&tuple_cart).expect("JSON"),
     );
     let theirs = actix.seal(&tuples).len();
-    let ours = encrypted.seal(&typical.state).expect("seals").len();
+    let mut ours_tuples = typical.state.clone();
+    ours_tuples.insert("cart", &tuple_cart).expect("encodes");
+    let ours = encrypted.seal(&ours_tuples).expect("seals").len();
     println!(
-        "  (cart as tuples in actix instead of structs: actix {theirs} B, ours/actix {:.3}; ours \
-         is the same either way)",
+        "  (cart as tuples instead of structs: actix {theirs} B, ours {ours} B, ours/actix {:.3})",
         ratio(ours, theirs)
     );
 

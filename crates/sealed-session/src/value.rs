@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize as _, Serialize};
 
 use crate::error::ValueError;
 
@@ -32,13 +32,19 @@ pub(crate) fn encode<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Vec<
 
 /// Decodes the value stored under `key` as a `T`, refusing bytes left over after it.
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ValueError> {
-    let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+    // Borrowing from the slice (no copy of strings into a scratch buffer); rmp-serde doesn't
+    // say how much it read, so a second item is looked for: it must fail at the end of input.
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes);
     deserializer.set_max_depth(MAX_DEPTH);
     let value = T::deserialize(&mut deserializer).map_err(|e| ValueError::decode(key, &e))?;
-    if usize::try_from(deserializer.position()) != Ok(bytes.len()) {
-        return Err(ValueError::trailing(key));
+    match IgnoredAny::deserialize(&mut deserializer) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(e))
+            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(value)
+        }
+        _ => Err(ValueError::trailing(key)),
     }
-    Ok(value)
 }
 
 /// A value taken out of a session ([`SessionState::remove`](crate::SessionState::remove)),
