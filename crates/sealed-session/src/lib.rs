@@ -49,7 +49,7 @@
 //!
 //! # Features
 //! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305: a seal plus
-//!   an open of a typical 82-byte session takes a third of the time it takes `pure-rust`, and
+//!   an open of an 82-byte session takes a third of the time it takes `pure-rust`, and
 //!   0.61x at 2 KB (`docs/benchmarks.md`, "ring against pure Rust").
 //! - `pure-rust`: the RustCrypto `chacha20poly1305` crate instead (no C or assembly), byte for
 //!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
