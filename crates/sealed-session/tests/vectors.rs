@@ -131,6 +131,51 @@ fn valid_vectors_seal_to_the_documented_cookie() {
     }
 }
 
+/// The values the document describes for its user-data vector, read back with their types
+/// from the cookie: the hex in the document is what `insert` writes for them (MessagePack with
+/// named fields), not just bytes that round-trip.
+#[test]
+fn the_documented_values_read_back_with_their_types() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+    struct CartItem {
+        sku: String,
+        qty: u32,
+    }
+    let v = blocks("vector")
+        .into_iter()
+        .find(|v| v["title"] == "encrypted, primary key, user data")
+        .expect("the user-data vector");
+    let ring = KeyRing::from_config(&v["keys"]).expect("ring");
+    let opened = codec(ring, &v)
+        .open_at(&v["cookie"], time(&v["now"]))
+        .expect("opens");
+    let state = opened.state();
+    let cart = vec![
+        CartItem {
+            sku: "sku-123".into(),
+            qty: 2,
+        },
+        CartItem {
+            sku: "sku-456".into(),
+            qty: 1,
+        },
+    ];
+    assert_eq!(state.get::<u64>("user_id"), Ok(Some(1_234_098)));
+    assert_eq!(state.get::<String>("role"), Ok(Some("admin".to_owned())));
+    assert_eq!(state.get::<Vec<CartItem>>("cart"), Ok(Some(cart.clone())));
+    // And the other way: inserting those values writes exactly the documented bytes.
+    let mut fresh = SessionState::with_id(state.id(), state.created());
+    fresh.insert("user_id", &1_234_098u64).expect("encodes");
+    fresh.insert("role", "admin").expect("encodes");
+    fresh.insert("cart", &cart).expect("encodes");
+    for (key, bytes) in data(&v) {
+        assert_eq!(fresh.get_raw(&key), Some(bytes.as_slice()), "{key}");
+    }
+    // A wrong type is an error, not another number.
+    assert!(state.get::<String>("user_id").is_err());
+    assert!(state.get::<i8>("user_id").is_err());
+}
+
 #[test]
 fn valid_vectors_open_to_the_documented_session() {
     for v in blocks("vector") {
