@@ -31,6 +31,9 @@ CONNECTIONS=${CONNECTIONS:-16}
 OUT=${OUT:-target/http-bench/compare}
 SVG=${SVG:-docs/comparison/throughput.svg}
 BIG=10240
+# The sealed-cookie servers sign the seeded session in, as a login does: a logout then revokes
+# it. (An anonymous session's logout only gives it a fresh id; see docs/security.md.)
+export SIGN_IN=user-42
 : "${REDIS_URL:?run through scripts/with-redis.sh, which starts a private redis-server}"
 : "${REDIS_SERVER_BIN:?run through scripts/with-redis.sh}"
 : "${REDIS_CLI_BIN:?run through scripts/with-redis.sh}"

@@ -23,6 +23,9 @@
 //! - `SERVER_STORE_KEY` (`actix-session`, `server-store`): base64 of the 64-byte key actix-session
 //!   signs and encrypts its cookie with. Unset, a throwaway key is generated.
 //! - `REDIS_URL` (`ours-redis`, `server-store`): the Redis to use, e.g. `redis://127.0.0.1:6379/`.
+//! - `SIGN_IN` (`ours`, `ours-redis`): a subject that `/seed` signs in first, as a login does,
+//!   so that `/logout` revokes the session (`compare.sh` sets it). Unset, the session stays
+//!   anonymous, and a logout gives it a fresh id without listing the old one.
 //! - `WORKERS`: actix workers, default 1.
 //!
 //! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart; for
@@ -123,11 +126,14 @@ impl TooLarge for actix_session::SessionInsertError {
 }
 
 /// The routes, written once per session type (the two `Session` types share method names).
-/// With `sign_in = subject`, `/seed` signs the session in as `subject` before storing the values.
+/// With `sign_in = subject` (an `Option`), `/seed` signs the session in as the subject, if any,
+/// before storing the values.
 macro_rules! routes {
     ($session:ty $(, sign_in = $subject:expr)?) => {{
         async fn seed(session: $session) -> actix_web::Result<HttpResponse> {
-            $(session.sign_in($subject)?;)?
+            $(if let Some(subject) = $subject {
+                session.sign_in(subject)?;
+            })?
             session.insert("user_id", USER_ID)?;
             session.insert("role", "admin")?;
             session.insert("cart", cart())?;
@@ -188,6 +194,16 @@ fn bare(cfg: &mut web::ServiceConfig) {
     cfg.route("/seed", web::post().to(seed))
         .route("/read", web::get().to(read))
         .route("/write", web::post().to(write));
+}
+
+/// `SIGN_IN` (`ours`, `ours-redis`): the subject `/seed` signs in, as a login does, so that
+/// `/logout` revokes the session; unset, the seeded session is anonymous, which a logout
+/// replaces with a fresh id without listing it (`docs/security.md`).
+fn sign_in_subject() -> Option<&'static str> {
+    static SUBJECT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SUBJECT
+        .get_or_init(|| std::env::var("SIGN_IN").ok().filter(|s| !s.is_empty()))
+        .as_deref()
 }
 
 /// `SESSION_KEYS` if set, else a throwaway key.
@@ -309,7 +325,8 @@ async fn main() -> io::Result<()> {
                 None
             };
             let mw = ours(store)?;
-            let routes = routes!(sealed_session_actix::Session);
+            sign_in_subject();
+            let routes = routes!(sealed_session_actix::Session, sign_in = sign_in_subject());
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
                 .workers(workers)
                 .bind(addr)?
@@ -319,7 +336,7 @@ async fn main() -> io::Result<()> {
         "ours-subject" => {
             let store = Arc::new(subject_store()?) as Arc<dyn sealed_session::RevocationStore>;
             let mw = ours(Some(store))?;
-            let routes = routes!(sealed_session_actix::Session, sign_in = SUBJECT);
+            let routes = routes!(sealed_session_actix::Session, sign_in = Some(SUBJECT));
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
                 .workers(workers)
                 .bind(addr)?
