@@ -62,13 +62,6 @@ pub(crate) enum CliError {
     /// The key file can't be written.
     #[error("cannot write key file `{}`", path.display())]
     KeyFileWrite { path: PathBuf, source: io::Error },
-    /// A flag's value does not parse.
-    #[error("invalid value `{value}` for `{flag}`: {expected}")]
-    InvalidFlag {
-        flag: &'static str,
-        value: String,
-        expected: &'static str,
-    },
     /// `--idle-timeout` longer than `--absolute-timeout`.
     #[error(
         "`--idle-timeout` ({idle}) is longer than `--absolute-timeout` ({absolute}), which \

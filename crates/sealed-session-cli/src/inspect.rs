@@ -76,7 +76,7 @@ pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), Cl
 }
 
 fn seconds(s: u64) -> Duration {
-    // `hiargs` parsed these from text; anything past `i64::MAX` seconds is "forever" anyway.
+    // The flags parsed these from text; anything past `i64::MAX` seconds is "forever" anyway.
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
 }
 

@@ -50,12 +50,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::error::CliError;
-use crate::flags::{HiArgs, LowArgs};
+use crate::flags::{Cli, Config};
 
 fn main() -> ExitCode {
     // clap prints help and version (exit 0) and usage errors (exit 2) itself.
-    let low = LowArgs::parse();
-    match run(low) {
+    let cli = Cli::parse();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             report(&err);
@@ -64,13 +64,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Turns the raw flags into a checked configuration, then runs the command.
-fn run(low: LowArgs) -> Result<(), CliError> {
+/// Checks the flags into a configuration, then runs the command.
+fn run(cli: Cli) -> Result<(), CliError> {
     let mut stdout = io::stdout().lock();
-    let result = match HiArgs::from_low_args(low)? {
-        HiArgs::Keygen(config) => keygen::run(&config, &mut stdout),
-        HiArgs::Inspect(config) => inspect::run(&config, &mut stdout),
-        HiArgs::Rotate(config) => rotate::run(&config, &mut stdout),
+    let result = match cli.validate()? {
+        Config::Keygen(config) => keygen::run(&config, &mut stdout),
+        Config::Inspect(config) => inspect::run(&config, &mut stdout),
+        Config::Rotate(config) => rotate::run(&config, &mut stdout),
     };
     match result {
         // Output piped into `head` and the like: the reader has what it wanted (as ripgrep).

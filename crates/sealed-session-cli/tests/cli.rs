@@ -474,7 +474,8 @@ fn inspect_refuses_bad_timeouts_and_times() {
     let cookie = fresh_cookie(&KeyRing::new(SecretKey::generate()));
     run(bin().args(["inspect", &cookie, "--idle-timeout", "soon"]))
         .assert_code(2)
-        .assert_stderr("invalid value `soon` for `--idle-timeout`");
+        .assert_stderr("invalid value 'soon' for '--idle-timeout <DURATION>'")
+        .assert_stderr("use whole seconds");
     run(bin().args(["inspect", &cookie, "--idle-timeout", "2d"]))
         .assert_code(2)
         .assert_stderr("is longer than `--absolute-timeout`");
