@@ -84,6 +84,20 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         reason: &'static str,
     },
+    /// The actix-session key given to the legacy reader (feature `actix-session-legacy`) is
+    /// shorter than the 64 bytes a `cookie::Key` is made from.
+    LegacyKeyTooShort {
+        /// Bytes found.
+        len: usize,
+        /// Bytes required.
+        min: usize,
+    },
+    /// The legacy reader's cookie name (feature `actix-session-legacy`) is also the session
+    /// cookie's name, so an old cookie and a new one can't be told apart.
+    LegacyCookieNameClash {
+        /// The name both use.
+        name: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -138,6 +152,18 @@ impl fmt::Display for ConfigError {
             Self::InvalidCookieAttributes { reason } => {
                 write!(f, "invalid cookie attributes: {reason}")
             }
+            Self::LegacyKeyTooShort { len, min } => write!(
+                f,
+                "actix-session key is {len} bytes long, a `cookie::Key` is made from at least \
+                 {min}: pass the bytes the old application gave `Key::from` (after \
+                 `Key::derive_from`, its `master()`); a new key can't read the old cookies"
+            ),
+            Self::LegacyCookieNameClash { name } => write!(
+                f,
+                "actix-session cookie name `{name}` is also the new session cookie's name, so \
+                 old and new cookies can't be told apart: give the new one another name, e.g. \
+                 `cookie_name(\"__Host-id\")` (the default when `Secure`)"
+            ),
         }
     }
 }

@@ -94,6 +94,10 @@ pub use lifecycle::{
     CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, RefreshPolicy,
     RequestInfo, RequestSession, SessionStatus,
 };
+#[cfg(feature = "actix-session-legacy")]
+pub use lifecycle::{
+    LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
+};
 pub use metrics::KeyUse;
 pub use revocation::{
     Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,

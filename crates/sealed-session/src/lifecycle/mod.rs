@@ -4,8 +4,11 @@
 //!
 //! A web adapter only translates: it hands [`Lifecycle::open`] the request's `Cookie` header
 //! values, gives the handler the [`RequestSession`], and writes the header of
-//! [`RequestSession::finish`] into the response. Every decision is made here.
+//! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
+//! (the legacy reader's removal of an actix-session cookie). Every decision is made here.
 
+#[cfg(feature = "actix-session-legacy")]
+mod legacy;
 mod session;
 
 use std::fmt;
@@ -14,6 +17,10 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
+#[cfg(feature = "actix-session-legacy")]
+pub use legacy::{
+    LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
+};
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
 
 use crate::clock::{Clock, SystemClock};
@@ -138,6 +145,8 @@ struct Settings {
     refresh: RefreshPolicy,
     revoke_anonymous: bool,
     usage: KeyUsage,
+    #[cfg(feature = "actix-session-legacy")]
+    legacy: Option<legacy::LegacyReader>,
 }
 
 impl Lifecycle {
@@ -155,6 +164,10 @@ impl Lifecycle {
     /// [`RequestSession::finish`] (unless more values were sent than were tried: the real one
     /// may be among the rest), and one `tracing` event under [`LOG_TARGET`] with a `reason`
     /// field (`warn` for what looks like tampering, `debug` for expiry and logout).
+    ///
+    /// With a legacy reader (`LifecycleBuilder::legacy_reader`, feature
+    /// `actix-session-legacy`), a request whose own cookie did not open is then given the
+    /// session of its actix-session cookie, if one opens under the old key.
     pub fn open<'h>(
         &self,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
@@ -166,6 +179,23 @@ impl Lifecycle {
     /// [`Lifecycle::open`] as of `now`: the request's one clock reading, used by every
     /// operation on the session and by [`RequestSession::finish`].
     pub fn open_at<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+        request: RequestInfo<'_>,
+        now: OffsetDateTime,
+    ) -> RequestSession {
+        #[cfg(feature = "actix-session-legacy")]
+        if let Some(reader) = &self.inner.legacy {
+            // Both names are looked for: the headers are scanned twice.
+            let headers: Vec<&[u8]> = cookie_headers.into_iter().collect();
+            let session = self.open_ours(headers.iter().copied(), request, now);
+            return self.open_legacy(reader, session, &headers, request, now);
+        }
+        self.open_ours(cookie_headers, request, now)
+    }
+
+    /// The session our own cookie holds, if one of its values opens.
+    fn open_ours<'h>(
         &self,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
         request: RequestInfo<'_>,
@@ -218,6 +248,38 @@ impl Lifecycle {
         session
     }
 
+    /// The legacy reader's part of an open, after ours: an actix-session cookie becomes the
+    /// session when ours did not open (and every value of our name was tried), and is removed
+    /// when it was migrated or when ours opened (a current session supersedes it; left in
+    /// place, it would come back as a session after a logout).
+    #[cfg(feature = "actix-session-legacy")]
+    fn open_legacy(
+        &self,
+        reader: &legacy::LegacyReader,
+        mut session: RequestSession,
+        headers: &[&[u8]],
+        request: RequestInfo<'_>,
+        now: OffsetDateTime,
+    ) -> RequestSession {
+        if *session.incoming() == IncomingCookie::Valid {
+            if reader.present(headers) {
+                session.remove_legacy_cookie(reader.removal().to_owned());
+            }
+            return session;
+        }
+        if session.keeps_refused_cookie() {
+            // Values of our name were left untried: the real session may be among them, and a
+            // migration would overwrite it with an older one.
+            return session;
+        }
+        match reader.migrate(headers, &self.inner.codec, now, request) {
+            Some(state) => {
+                RequestSession::migrated(self.clone(), now, state, reader.removal().to_owned())
+            }
+            None => session,
+        }
+    }
+
     fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, OpenError> {
         let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
         let opened = self.inner.codec.open_at(value, now)?;
@@ -250,6 +312,33 @@ impl Lifecycle {
         self.inner.usage.snapshot()
     }
 
+    /// What the legacy reader did since startup (feature `actix-session-legacy`; all zero
+    /// without a reader): the figure to watch before turning it off (the cut-over runbook:
+    /// `migrating-from-actix-session.md` in the repository's `docs/` folder).
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, RequestInfo, SecretKey};
+    ///
+    /// # let old_secret = [7u8; 64];
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .legacy_reader(LegacyCookies::new(LegacyKey::from_master(&old_secret)?))
+    ///     .build()?;
+    /// // An `id` cookie the old key did not seal: not migrated, counted, left in place.
+    /// let session = sessions.open([b"id=forged".as_slice()], RequestInfo::new("/"));
+    /// assert!(session.state().is_none());
+    /// let counts = sessions.legacy_migrations();
+    /// assert_eq!((counts.migrated, counts.refused), (0, 1));
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[cfg(feature = "actix-session-legacy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+    pub fn legacy_migrations(&self) -> LegacyMigrations {
+        self.inner
+            .legacy
+            .as_ref()
+            .map_or_else(LegacyMigrations::default, legacy::LegacyReader::counts)
+    }
+
     /// The codec.
     pub fn codec(&self) -> &Codec {
         &self.inner.codec
@@ -280,13 +369,15 @@ impl Lifecycle {
 impl fmt::Debug for Lifecycle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.inner;
-        f.debug_struct("Lifecycle")
-            .field("codec", &s.codec)
+        let mut f = f.debug_struct("Lifecycle");
+        f.field("codec", &s.codec)
             .field("store", &s.store)
             .field("attributes", &s.attributes)
             .field("refresh", &s.refresh)
-            .field("revoke_anonymous", &s.revoke_anonymous)
-            .finish_non_exhaustive()
+            .field("revoke_anonymous", &s.revoke_anonymous);
+        #[cfg(feature = "actix-session-legacy")]
+        f.field("legacy", &s.legacy);
+        f.finish_non_exhaustive()
     }
 }
 
@@ -354,6 +445,8 @@ pub struct LifecycleBuilder {
     store: Option<Arc<dyn RevocationStore>>,
     clock: Arc<dyn Clock>,
     revoke_anonymous: bool,
+    #[cfg(feature = "actix-session-legacy")]
+    legacy: Option<LegacyCookies>,
 }
 
 impl LifecycleBuilder {
@@ -367,6 +460,8 @@ impl LifecycleBuilder {
             store: None,
             clock: Arc::new(SystemClock),
             revoke_anonymous: false,
+            #[cfg(feature = "actix-session-legacy")]
+            legacy: None,
         }
     }
 
@@ -497,13 +592,55 @@ impl LifecycleBuilder {
         self
     }
 
+    /// Reads actix-session 0.11's `CookieSessionStore` cookies (feature
+    /// `actix-session-legacy`), so moving from actix-session logs no one out. Defaults to off.
+    ///
+    /// A request whose own cookie is missing or refused, and that carries an old cookie which
+    /// `legacy`'s key opens, gets that session: each value is re-encoded (so `get::<T>` reads
+    /// it as any `T` its JSON deserializes to), the session is new (a fresh id, created and last
+    /// active now, no subject) and [`SessionStatus::Changed`], and
+    /// [`IncomingCookie::Migrated`] says where it came from. The response sets the new cookie
+    /// and removes the old one ([`RequestSession::legacy_removal`]), as it also does whenever
+    /// the request's own cookie opened beside an old one.
+    ///
+    /// An old cookie that can't be migrated (another key, altered, too large for the new
+    /// cookie) gives an empty session, is logged at `debug` under [`LOG_TARGET`] with a
+    /// `reason` starting `legacy_`, and is left in place: if the key was wrong, fixing it
+    /// still migrates everyone. At most three distinct values of the old name are tried.
+    /// [`Lifecycle::legacy_migrations`] counts both outcomes.
+    ///
+    /// # Security
+    /// The old cookies carry no expiry and can't be revoked: a copy of one works, as a new
+    /// session, for as long as the reader is on. Turn it off once the old cookies' lifetime
+    /// has passed (`docs/security.md`, "Migrating from actix-session").
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, SecretKey};
+    ///
+    /// # let old_secret = [7u8; 64];
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .legacy_reader(LegacyCookies::new(LegacyKey::from_master(&old_secret)?))
+    ///     .build()?;
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[cfg(feature = "actix-session-legacy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+    #[doc(alias = "migrate")]
+    #[doc(alias = "actix-session")]
+    pub fn legacy_reader(mut self, legacy: LegacyCookies) -> Self {
+        self.legacy = Some(legacy);
+        self
+    }
+
     /// Checks the settings and builds the lifecycle.
     ///
     /// # Errors
     /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout (more than 400
     /// days, less than a second, idle longer than absolute) or size limit, a refresh interval
     /// not shorter than the idle timeout, or cookie attributes browsers would reject
-    /// (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...).
+    /// (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...); with a legacy
+    /// reader, [`ConfigError::LegacyCookieNameClash`], an invalid old cookie name, or an old
+    /// path or domain browsers would reject.
     pub fn build(self) -> Result<Lifecycle, ConfigError> {
         let secure = self.attributes.secure;
         let name = self.name.unwrap_or_else(|| {
@@ -539,6 +676,11 @@ impl LifecycleBuilder {
                 codec.cookie_name()
             );
         }
+        #[cfg(feature = "actix-session-legacy")]
+        let legacy = self
+            .legacy
+            .map(|legacy| legacy.into_reader(codec.cookie_name(), &self.attributes))
+            .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
         let store = self
             .store
@@ -552,6 +694,8 @@ impl LifecycleBuilder {
                 refresh,
                 revoke_anonymous: self.revoke_anonymous,
                 usage,
+                #[cfg(feature = "actix-session-legacy")]
+                legacy,
             }),
         })
     }
@@ -559,14 +703,16 @@ impl LifecycleBuilder {
 
 impl fmt::Debug for LifecycleBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LifecycleBuilder")
-            .field("codec", &self.codec)
+        let mut f = f.debug_struct("LifecycleBuilder");
+        f.field("codec", &self.codec)
             .field("name", &self.name)
             .field("attributes", &self.attributes)
             .field("refresh", &self.refresh)
             .field("store", &self.store)
-            .field("revoke_anonymous", &self.revoke_anonymous)
-            .finish_non_exhaustive()
+            .field("revoke_anonymous", &self.revoke_anonymous);
+        #[cfg(feature = "actix-session-legacy")]
+        f.field("legacy", &self.legacy);
+        f.finish_non_exhaustive()
     }
 }
 

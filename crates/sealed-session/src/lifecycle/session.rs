@@ -36,6 +36,10 @@ pub enum IncomingCookie {
     /// The cookie was refused; the handler sees an empty session and the response removes the
     /// cookie.
     Refused(OpenError),
+    /// The request had no session cookie that opened, but an actix-session cookie the legacy
+    /// reader migrated (feature `actix-session-legacy`): the session holds its values, and the
+    /// response sets the new cookie and removes the old one.
+    Migrated,
 }
 
 /// The session of one request, from [`Lifecycle::open`] to [`RequestSession::finish`].
@@ -66,6 +70,8 @@ pub struct RequestSession {
     reseal: bool,
     /// A refused cookie is not removed: values of our name were left untried.
     keep_refused: bool,
+    /// The `Set-Cookie` that removes the request's actix-session cookie (legacy reader).
+    legacy_removal: Option<String>,
 }
 
 impl RequestSession {
@@ -84,11 +90,37 @@ impl RequestSession {
             incoming,
             reseal,
             keep_refused: false,
+            legacy_removal: None,
         }
+    }
+
+    /// The session an actix-session cookie held, which the response seals as a new one and
+    /// whose old cookie `removal` removes.
+    #[cfg(feature = "actix-session-legacy")]
+    pub(super) fn migrated(
+        lifecycle: Lifecycle,
+        now: OffsetDateTime,
+        state: SessionState,
+        removal: String,
+    ) -> Self {
+        let mut session = Self::new(lifecycle, now, Some(state), IncomingCookie::Migrated, false);
+        session.status = SessionStatus::Changed;
+        session.legacy_removal = Some(removal);
+        session
     }
 
     pub(super) fn keep_refused_cookie(&mut self) {
         self.keep_refused = true;
+    }
+
+    #[cfg(feature = "actix-session-legacy")]
+    pub(super) fn keeps_refused_cookie(&self) -> bool {
+        self.keep_refused
+    }
+
+    #[cfg(feature = "actix-session-legacy")]
+    pub(super) fn remove_legacy_cookie(&mut self, removal: String) {
+        self.legacy_removal = Some(removal);
     }
 
     /// Decodes the value stored under `key`, or `None` if there is none.
@@ -471,6 +503,26 @@ impl RequestSession {
         })
     }
 
+    /// The `Set-Cookie` header value that removes the request's actix-session cookie, if the
+    /// response must send one besides [`RequestSession::finish`]'s: the old cookie was
+    /// migrated, or came beside a session cookie that opened (feature `actix-session-legacy`;
+    /// always `None` without it). Adapters append both headers.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/"));
+    /// let update = session.finish()?;
+    /// // What an adapter writes: every header, in this order.
+    /// let headers: Vec<&str> = update.header().into_iter().chain(session.legacy_removal()).collect();
+    /// assert!(headers.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn legacy_removal(&self) -> Option<&str> {
+        self.legacy_removal.as_deref()
+    }
+
     /// Applies `change`, then checks the size; undoes the change if it doesn't fit.
     fn modify(
         &mut self,
@@ -564,6 +616,7 @@ impl std::fmt::Debug for RequestSession {
             .field("state", &self.state)
             .field("status", &self.status)
             .field("incoming", &self.incoming)
+            .field("legacy_removal", &self.legacy_removal.is_some())
             .finish_non_exhaustive()
     }
 }

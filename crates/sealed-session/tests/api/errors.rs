@@ -255,6 +255,27 @@ fn every_config_error() -> Vec<ConfigError> {
             .build()
             .expect_err("__Host- without Secure"),
     );
+    // The legacy reader's: a short actix-session key, and an old name that is the new one's.
+    #[cfg(feature = "actix-session-legacy")]
+    {
+        let short = &secret_bytes(1)[..20];
+        errors.push(sealed_session::LegacyKey::from_master(short).expect_err("short"));
+        let mut master = secret_bytes(1).to_vec();
+        master.extend_from_slice(&secret_bytes(2));
+        let key = sealed_session::LegacyKey::from_master(&master).expect("64 bytes");
+        errors.push(
+            lifecycle_builder(1, Mode::Encrypted)
+                .cookie_name("id")
+                .legacy_reader(sealed_session::LegacyCookies::new(key))
+                .build()
+                .expect_err("same name"),
+        );
+    }
+    let legacy_variants = if cfg!(feature = "actix-session-legacy") {
+        2
+    } else {
+        0
+    };
     let names: std::collections::BTreeSet<String> = errors
         .iter()
         .map(|e| {
@@ -265,7 +286,11 @@ fn every_config_error() -> Vec<ConfigError> {
                 .to_owned()
         })
         .collect();
-    assert_eq!(names.len(), 11, "not every variant: {names:?}");
+    assert_eq!(
+        names.len(),
+        11 + legacy_variants,
+        "not every variant: {names:?}"
+    );
     errors
 }
 
@@ -345,4 +370,25 @@ fn debug_of_key_holders_shows_no_secret() {
         assert!(format!("{opened:?}").contains("email"));
     }
     assert_eq!(format!("{key:?}"), "SecretKey { len: 32, .. }");
+    // The legacy reader's actix-session key, made of the same fixture secrets.
+    #[cfg(feature = "actix-session-legacy")]
+    {
+        let mut master = secret_bytes(1).to_vec();
+        master.extend_from_slice(&secret_bytes(2));
+        let legacy = sealed_session::LegacyKey::from_master(&master).expect("64 bytes");
+        let cookies = sealed_session::LegacyCookies::new(legacy.clone());
+        let builder = Lifecycle::builder(ring.clone()).legacy_reader(cookies.clone());
+        let shown = [
+            format!("{legacy:?}"),
+            format!("{cookies:#?}"),
+            format!("{builder:?}"),
+            format!("{:?}", builder.build().expect("valid")),
+        ];
+        for shown in shown {
+            assert!(shown.contains("LegacyKey(..)"), "{shown}");
+            for f in &forbidden {
+                assert!(!shown.contains(f.as_str()), "shows {f:?}: {shown}");
+            }
+        }
+    }
 }
