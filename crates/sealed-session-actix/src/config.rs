@@ -228,13 +228,52 @@ impl CookieSessionBuilder {
         this.map(|b| b.clock(clock))
     }
 
+    /// Reads actix-session 0.11's `CookieSessionStore` cookies (feature `actix-session-legacy`)
+    /// and re-seals them as sealed sessions in the same response, so moving from actix-session
+    /// logs no one out. Defaults to off. Watch
+    /// [`CookieSessionMiddleware::legacy_migrations`], and turn it off once the old cookies'
+    /// lifetime has passed: see `sealed_session::LifecycleBuilder::legacy_reader` for what
+    /// it does, and the cut-over runbook (`migrating-from-actix-session.md` in the
+    /// repository's `docs/` folder).
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, SecretKey};
+    /// use sealed_session_actix::CookieSessionMiddleware;
+    ///
+    /// # let old_secret = [7u8; 64];
+    /// // What the old app built: SessionMiddleware::builder(CookieSessionStore::default(),
+    /// //     Key::from(&old_secret)).cookie_content_security(CookieContentSecurity::Signed)
+    /// let legacy = LegacyCookies::new(LegacyKey::from_master(&old_secret)?)
+    ///     .content_security(LegacyContentSecurity::Signed);
+    /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .legacy_reader(legacy.clone())
+    ///     .build()?;
+    ///
+    /// // In plain-HTTP development mode the new cookie is named `id`, as the old one was.
+    /// let err = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .cookie_secure(false)
+    ///     .legacy_reader(legacy)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("another name"));
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[cfg(feature = "actix-session-legacy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+    #[doc(alias = "migrate")]
+    #[doc(alias = "actix-session")]
+    pub fn legacy_reader(self, legacy: sealed_session::LegacyCookies) -> Self {
+        self.map(|b| b.legacy_reader(legacy))
+    }
+
     /// Checks the settings and builds the middleware.
     ///
     /// # Errors
     /// A [`ConfigError`] that says what to fix: an invalid cookie name, timeout (more than 400
     /// days, less than a second) or size limit, a refresh interval not shorter than the idle
     /// timeout, or cookie attributes browsers would reject (`__Host-` without `Secure`,
-    /// `SameSite=None` without `Secure`, ...).
+    /// `SameSite=None` without `Secure`, ...); with a legacy reader, an old cookie name that is
+    /// the new one's or invalid, or an old path or domain browsers would reject.
     pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
         #[cfg(feature = "redis")]
         let lifecycle = match self.redis {

@@ -59,5 +59,8 @@ pub use sealed_session::{
 };
 pub use session::Session;
 
+#[cfg(feature = "actix-session-legacy")]
+pub use sealed_session::LegacyMigrations;
+
 /// Re-exported so applications need one dependency: `SameSite` for the builder.
 pub use actix_web::cookie::SameSite;

@@ -47,7 +47,8 @@ use crate::session::Session;
 ///   A bad cookie never causes an error response.
 ///
 /// Those decisions are `sealed_session::Lifecycle`'s: the middleware hands it the `Cookie`
-/// headers and writes the `Set-Cookie` it returns.
+/// headers and writes the `Set-Cookie` headers it returns (two when an actix-session cookie is
+/// migrated: see [`CookieSessionBuilder::legacy_reader`]).
 ///
 /// Concurrent requests of one client are last-writer-wins, as with every cookie session: the
 /// response that arrives last sets the cookie. Requests that only read write no cookie (within
@@ -82,6 +83,29 @@ impl CookieSessionMiddleware {
     /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.lifecycle.key_usage()
+    }
+
+    /// What the legacy reader did since startup (feature `actix-session-legacy`): actix-session
+    /// cookies migrated and refused. When `migrated` stops growing on every instance, the old
+    /// cookies are gone and the reader can be turned off (the cut-over runbook:
+    /// `migrating-from-actix-session.md` in the repository's `docs/` folder).
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, SecretKey};
+    /// use sealed_session_actix::CookieSessionMiddleware;
+    ///
+    /// # let old_secret = [7u8; 64];
+    /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .legacy_reader(LegacyCookies::new(LegacyKey::from_master(&old_secret)?))
+    ///     .build()?;
+    /// let counts = middleware.legacy_migrations();
+    /// println!("migrated {}, refused {}", counts.migrated, counts.refused);
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[cfg(feature = "actix-session-legacy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+    pub fn legacy_migrations(&self) -> sealed_session::LegacyMigrations {
+        self.lifecycle.legacy_migrations()
     }
 
     /// The session lifecycle, e.g. to log a user out everywhere from an admin task
@@ -163,7 +187,9 @@ fn write_response<B>(
         .borrow_mut()
         .finish()
         .map_err(internal_error)?;
-    if let Some(header) = update.header() {
+    let session = session.request_session().borrow();
+    // The session cookie's header, then the removal of a migrated actix-session cookie.
+    for header in update.header().into_iter().chain(session.legacy_removal()) {
         let header = HeaderValue::try_from(header).map_err(internal_error)?;
         res.headers_mut().append(SET_COOKIE, header);
     }
