@@ -33,7 +33,10 @@
 //!
 //! Moving from actix-session's `CookieSessionStore`: `Session` has the same method names
 //! (`get`, `insert`, `remove`, `clear`, `renew`, `purge`), the key becomes a [`KeyRing`] (a list,
-//! so it can rotate), and configuration can come from a file through [`SessionConfig`].
+//! so it can rotate), and configuration can come from a file through [`SessionConfig`]. With the
+//! `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old cookies
+//! into new sessions, so the switch logs no one out (`migrating-from-actix-session.md` in the
+//! repository's `docs/` folder).
 //!
 //! [`KeyRing`]: sealed_session::KeyRing
 #![forbid(unsafe_code)]

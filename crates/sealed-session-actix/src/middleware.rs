@@ -48,7 +48,7 @@ use crate::session::Session;
 ///
 /// Those decisions are `sealed_session::Lifecycle`'s: the middleware hands it the `Cookie`
 /// headers and writes the `Set-Cookie` headers it returns (two when an actix-session cookie is
-/// migrated: see [`CookieSessionBuilder::legacy_reader`]).
+/// migrated: see `CookieSessionBuilder::legacy_reader`).
 ///
 /// Concurrent requests of one client are last-writer-wins, as with every cookie session: the
 /// response that arrives last sets the cookie. Requests that only read write no cookie (within

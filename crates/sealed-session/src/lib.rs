@@ -54,6 +54,10 @@
 //! - `pure-rust`: the RustCrypto `chacha20poly1305` crate instead (no C or assembly), byte for
 //!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
 //!   on, `ring` is used.
+//! - `actix-session-legacy`: the legacy reader, `LifecycleBuilder::legacy_reader`, which turns
+//!   actix-session 0.11's `CookieSessionStore` cookies into sealed sessions so moving over logs
+//!   no one out (the runbook: `migrating-from-actix-session.md` in the repository's `docs/`
+//!   folder).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
