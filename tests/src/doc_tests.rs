@@ -11,3 +11,7 @@ struct Readme;
 /// docs/operations.md: watching the per-key counts during a rotation.
 #[doc = include_str!("../../docs/operations.md")]
 struct Operations;
+
+/// docs/migrating-from-actix-session.md: the legacy reader, turned on and watched.
+#[doc = include_str!("../../docs/migrating-from-actix-session.md")]
+struct MigratingFromActixSession;
