@@ -609,6 +609,12 @@ impl LifecycleBuilder {
     /// still migrates everyone. At most three distinct values of the old name are tried.
     /// [`Lifecycle::legacy_migrations`] counts both outcomes.
     ///
+    /// # Performance impact
+    /// Every request's `Cookie` headers are scanned a second time, for the old name. An old
+    /// cookie costs one AES-256-GCM or HMAC-SHA256 check per value tried (at most three), plus
+    /// parsing its JSON when it opens; one that is refused is tried again on each request that
+    /// carries it, until the reader is off.
+    ///
     /// # Security
     /// The old cookies carry no expiry and can't be revoked: a copy of one works, as a new
     /// session, for as long as the reader is on. Turn it off once the old cookies' lifetime
