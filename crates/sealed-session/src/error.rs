@@ -355,6 +355,44 @@ impl From<SealError> for RenewError {
     }
 }
 
+/// A value could not be updated in place
+/// ([`RequestSession::update`](crate::RequestSession::update),
+/// [`RequestSession::update_or`](crate::RequestSession::update_or)); the session is left as it
+/// was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// The stored value is not of the requested type; the updater was not called.
+    Decode(ValueError),
+    /// The updated (or default) value could not be stored: too large for the cookie, or its
+    /// `Serialize` implementation failed.
+    Insert(InsertError),
+}
+
+impl fmt::Display for UpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decode(err) => err.fmt(f),
+            Self::Insert(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for UpdateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Decode(err) => Some(err),
+            Self::Insert(err) => Some(err),
+        }
+    }
+}
+
+impl From<InsertError> for UpdateError {
+    fn from(err: InsertError) -> Self {
+        Self::Insert(err)
+    }
+}
+
 /// A value that could not be stored in or read from a session's data.
 ///
 /// ```

@@ -91,7 +91,9 @@ pub use codec::{
 };
 pub use cookie::{Persistence, SameSite};
 pub use envelope::{CookieName, Header, Mode};
-pub use error::{ConfigError, InsertError, OpenError, RenewError, SealError, ValueError};
+pub use error::{
+    ConfigError, InsertError, OpenError, RenewError, SealError, UpdateError, ValueError,
+};
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
-use crate::error::{InsertError, OpenError, RenewError, SealError, ValueError};
+use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
 use crate::revocation::{KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
@@ -146,6 +146,11 @@ impl RequestSession {
         self.state.iter().flat_map(SessionState::keys)
     }
 
+    /// The values, in key order, still encoded: decode each with [`SessionValue::decode`].
+    pub fn values(&self) -> impl Iterator<Item = SessionValue> + '_ {
+        self.state.iter().flat_map(SessionState::values)
+    }
+
     /// The session as it stands, if it exists (it is created by the first write).
     pub fn state(&self) -> Option<&SessionState> {
         self.state.as_ref()
@@ -169,6 +174,75 @@ impl RequestSession {
             let previous = state.insert(key, value)?;
             Ok(Undo::Value(key.to_owned(), previous))
         })
+    }
+
+    /// Replaces the value under `key` with what `updater` makes of it, if there is one, and
+    /// returns whether there was: an absent key stays absent (see
+    /// [`RequestSession::update_or`]). actix-session's `Session::update`, with its semantics.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/"));
+    /// assert!(!session.update("visits", |n: u64| n + 1)?); // absent: nothing stored
+    /// session.insert("visits", &1u64)?;
+    /// assert!(session.update("visits", |n: u64| n + 1)?);
+    /// assert_eq!(session.get::<u64>("visits")?, Some(2));
+    ///
+    /// // Read with another type: an error, and the value stays as it was.
+    /// let err = session.update("visits", |s: String| s + "!").unwrap_err();
+    /// assert!(matches!(err, UpdateError::Decode(_)));
+    /// assert_eq!(session.get::<u64>("visits")?, Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`UpdateError::Decode`] if the stored value is not a `T` (`updater` is not called),
+    /// [`UpdateError::Insert`] if the new value can't be stored (too large for the cookie, or
+    /// its `Serialize` implementation failed). Either way the session is left as it was.
+    pub fn update<T, F>(&mut self, key: &str, updater: F) -> Result<bool, UpdateError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let Some(value) = self.get::<T>(key).map_err(UpdateError::Decode)? else {
+            return Ok(false);
+        };
+        self.insert(key, &updater(value))?;
+        Ok(true)
+    }
+
+    /// [`RequestSession::update`], or stores `default` if `key` is absent (`updater` is then
+    /// not called): actix-session's `Session::update_or`.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).size_limit(300).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/"));
+    /// session.update_or("visits", 1u64, |n| n + 1)?;
+    /// session.update_or("visits", 1u64, |n| n + 1)?;
+    /// assert_eq!(session.get::<u64>("visits")?, Some(2));
+    ///
+    /// // A default too large for the cookie is refused at once; nothing is stored.
+    /// let err = session.update_or("blob", vec![0u8; 500], |v| v).unwrap_err();
+    /// assert!(matches!(err, UpdateError::Insert(sealed_session::InsertError::TooLarge { .. })));
+    /// assert!(!session.contains_key("blob"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`RequestSession::update`]; the session is left as it was.
+    pub fn update_or<T, F>(&mut self, key: &str, default: T, updater: F) -> Result<(), UpdateError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        if !self.update(key, updater)? {
+            self.insert(key, &default)?;
+        }
+        Ok(())
     }
 
     /// Removes the value under `key`, returning it if there was one.

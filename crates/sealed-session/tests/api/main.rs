@@ -8,6 +8,7 @@ mod garbage; // Input that is no cookie at all: always an `OpenError`, never a p
 mod rotation; // Key rotation: fallback keys, re-sealing, staged `open-only:` keys.
 mod round_trip; // Property tests: seal then open gives the same state, size limits are exact.
 mod tamper; // Tampered, truncated, renamed, re-keyed, mode-swapped and revoked cookies.
+mod updates; // `update`, `update_or`, `values`: actix-session's semantics, typed errors.
 
 use std::sync::Arc;
 
