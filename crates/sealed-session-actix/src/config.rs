@@ -38,9 +38,7 @@ use crate::middleware::CookieSessionMiddleware;
 ///   [`CookieSessionBuilder::revoke_anonymous_sessions`])
 ///
 /// ```
-/// use sealed_session::{KeyRing, Mode, SecretKey};
-/// use sealed_session_actix::{CookieSessionMiddleware, RefreshPolicy};
-/// use time::Duration;
+/// use sealed_session_actix::{CookieSessionMiddleware, Duration, KeyRing, Mode, RefreshPolicy, SecretKey};
 ///
 /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
 ///     .cookie_name("__Host-session")
@@ -57,7 +55,7 @@ use crate::middleware::CookieSessionMiddleware;
 ///     .build()
 ///     .unwrap_err();
 /// assert!(err.to_string().contains("must be `Secure`"));
-/// # Ok::<(), sealed_session::ConfigError>(())
+/// # Ok::<(), sealed_session_actix::ConfigError>(())
 /// ```
 #[derive(Debug)]
 #[must_use]
@@ -197,9 +195,7 @@ impl CookieSessionBuilder {
     /// and pass it to [`CookieSessionBuilder::revocation_store`] instead.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SecretKey};
-    /// use sealed_session_actix::CookieSessionMiddleware;
-    /// use sealed_session_redis::RedisConfig;
+    /// use sealed_session_actix::{CookieSessionMiddleware, KeyRing, RedisConfig, SecretKey};
     ///
     /// let redis: RedisConfig = serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/" }"#)?;
     /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
@@ -310,7 +306,7 @@ impl CookieSessionBuilder {
 /// ```
 /// use sealed_session_actix::SessionConfig;
 ///
-/// # let key = sealed_session::SecretKey::generate().to_base64();
+/// # let key = sealed_session_actix::SecretKey::generate().to_base64();
 /// let json = format!(r#"{{
 ///     "keys": "{}",
 ///     "cookie_name": "__Host-id",

@@ -10,8 +10,7 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, post};
-//! use sealed_session::KeyRing;
-//! use sealed_session_actix::{CookieSessionMiddleware, Session};
+//! use sealed_session_actix::{CookieSessionMiddleware, KeyRing, Session};
 //!
 //! #[post("/login")]
 //! async fn login(session: Session) -> actix_web::Result<HttpResponse> {
@@ -22,7 +21,7 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     let keys = KeyRing::from_env("SESSION_KEYS").expect("SESSION_KEYS: base64 keys, newest first");
+//!     let keys = KeyRing::from_env("SESSION_KEYS")?; // base64 keys, newest first; errors say how to fix
 //!     let sessions = CookieSessionMiddleware::new(keys);
 //!     HttpServer::new(move || App::new().wrap(sessions.clone()).service(login))
 //!         .bind(("127.0.0.1", 8080))?
@@ -31,14 +30,16 @@
 //! }
 //! ```
 //!
+//! One dependency besides actix-web: this crate re-exports what an application names (the
+//! keys, the builder's types, [`Duration`], [`SessionValue`], the error types), and the whole
+//! core crate as [`sealed_session`] for the rest.
+//!
 //! Moving from actix-session's `CookieSessionStore`: `Session` has the same method names
 //! (`get`, `insert`, `remove`, `clear`, `renew`, `purge`), the key becomes a [`KeyRing`] (a list,
 //! so it can rotate), and configuration can come from a file through [`SessionConfig`]. With the
 //! `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old cookies
 //! into new sessions, so the switch logs no one out (`migrating-from-actix-session.md` in the
 //! repository's `docs/` folder).
-//!
-//! [`KeyRing`]: sealed_session::KeyRing
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -57,13 +58,32 @@ mod session;
 pub use config::{CookieSessionBuilder, SessionConfig};
 pub use error::{MissingMiddleware, SessionError, SessionGetError, SessionInsertError};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
-pub use sealed_session::{
-    IncomingCookie, KeyUse, LOG_TARGET, Persistence, RefreshPolicy, SessionStatus,
-};
 pub use session::Session;
 
+/// Re-exported so applications need one dependency: the core crate, for what is not
+/// re-exported below.
+pub use sealed_session;
+/// Re-exported so applications need one dependency: keys, the builder's settings, what the
+/// session returns and the errors to match on.
+pub use sealed_session::{
+    Clock, ConfigError, Generation, IncomingCookie, InsertError, KeyId, KeyRing, KeyUse,
+    LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, Mode, OpenError, Persistence,
+    RefreshPolicy, RenewError, RevocationLimits, RevocationStore, RevokeError, SecretKey,
+    SessionId, SessionStatus, SessionValue, SystemClock, UpdateError, ValueError,
+};
+/// Re-exported so applications need one dependency: the Redis revocation store the builder
+/// starts (feature `redis`).
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use sealed_session_redis::{RedisConfig, RedisRevocationStore};
+/// Re-exported so applications need one dependency: the builder's `Duration` and
+/// `OffsetDateTime` (the `time` crate's, which `actix_web::cookie::time` also is).
+pub use time::{Duration, OffsetDateTime};
+/// Re-exported so applications need one dependency: the legacy reader's settings and counts
+/// (feature `actix-session-legacy`).
 #[cfg(feature = "actix-session-legacy")]
-pub use sealed_session::LegacyMigrations;
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
 
 /// Re-exported so applications need one dependency: `SameSite` for the builder.
 pub use actix_web::cookie::SameSite;

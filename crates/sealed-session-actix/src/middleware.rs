@@ -19,8 +19,7 @@ use crate::session::Session;
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer, get};
-/// use sealed_session::KeyRing;
-/// use sealed_session_actix::{CookieSessionMiddleware, Session};
+/// use sealed_session_actix::{CookieSessionMiddleware, KeyRing, Session};
 ///
 /// #[get("/")]
 /// async fn index(session: Session) -> actix_web::Result<String> {
@@ -29,7 +28,7 @@ use crate::session::Session;
 ///
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
-///     let sessions = CookieSessionMiddleware::new(KeyRing::from_env("SESSION_KEYS").expect("keys"));
+///     let sessions = CookieSessionMiddleware::new(KeyRing::from_env("SESSION_KEYS")?);
 ///     HttpServer::new(move || App::new().wrap(sessions.clone()).service(index))
 ///         .bind(("127.0.0.1", 8080))?
 ///         .run()

@@ -170,6 +170,31 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Lets a `main` that returns `std::io::Result<()>` (as `#[actix_web::main]` examples do) use
+/// `?` on key and builder errors. The kind is [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+/// and the message is the [`ConfigError`]'s, which says what to fix.
+///
+/// ```
+/// use sealed_session::KeyRing;
+///
+/// fn main() -> std::io::Result<()> {
+///     let keys = KeyRing::from_config(&sealed_session::SecretKey::generate().to_base64())?;
+///     assert_eq!(keys.ids().len(), 1);
+///
+///     // An unset variable: the `?` above would return this, saying what to set.
+///     let err = KeyRing::from_env("SEALED_SESSION_DOC_UNSET_VAR").unwrap_err();
+///     let io = std::io::Error::from(err);
+///     assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
+///     assert!(io.to_string().contains("SEALED_SESSION_DOC_UNSET_VAR"));
+///     Ok(())
+/// }
+/// ```
+impl From<ConfigError> for std::io::Error {
+    fn from(err: ConfigError) -> Self {
+        Self::new(std::io::ErrorKind::InvalidInput, err)
+    }
+}
+
 /// A session that could not be sealed.
 ///
 /// ```
