@@ -1,10 +1,10 @@
-//! Errors a handler sees from the session, and the one the extractor returns without the
-//! middleware.
+//! Errors a handler sees from the session, and the one a session without the middleware
+//! returns.
 
 use std::fmt;
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sealed_session::{InsertError, RenewError, RevokeError, SealError, ValueError};
+use sealed_session::{InsertError, RenewError, RevokeError, SealError, UpdateError, ValueError};
 
 /// A value could not be stored in the session. The session is left as it was.
 ///
@@ -31,6 +31,9 @@ pub enum SessionInsertError {
         /// The most accepted.
         max: usize,
     },
+    /// The session is detached: no [`CookieSessionMiddleware`](crate::CookieSessionMiddleware)
+    /// would send the change (see [`MissingMiddleware`]).
+    MissingMiddleware,
 }
 
 impl fmt::Display for SessionInsertError {
@@ -48,6 +51,7 @@ impl fmt::Display for SessionInsertError {
                 max: *max,
             }
             .fmt(f),
+            Self::MissingMiddleware => MissingMiddleware.fmt(f),
         }
     }
 }
@@ -57,8 +61,14 @@ impl std::error::Error for SessionInsertError {
         match self {
             Self::Encode(err) => Some(err),
             Self::Seal(err) => Some(err),
-            Self::TooLarge { .. } | Self::SubjectTooLong { .. } => None,
+            Self::TooLarge { .. } | Self::SubjectTooLong { .. } | Self::MissingMiddleware => None,
         }
+    }
+}
+
+impl From<MissingMiddleware> for SessionInsertError {
+    fn from(_: MissingMiddleware) -> Self {
+        Self::MissingMiddleware
     }
 }
 
@@ -92,45 +102,69 @@ impl ResponseError for SessionInsertError {
 /// "try again": a logout is never reported as done when a copy of the cookie would outlive it),
 /// `401 Unauthorized` when the session had been logged out meanwhile, an opaque `500`
 /// otherwise. The body is empty; the details are for logs.
+///
+/// ```
+/// use actix_web::ResponseError as _;
+/// use sealed_session_actix::{RenewError, RevokeError, SessionError};
+///
+/// let full = SessionError::from(RevokeError::CapacityExceeded { limit: 10 });
+/// assert!(matches!(full, SessionError::Lifecycle(RenewError::Revoke(_))));
+/// assert_eq!(full.status_code(), 503);
+/// assert_eq!(SessionError::MissingMiddleware.status_code(), 500);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionError(RenewError);
-
-impl SessionError {
-    /// What went wrong.
-    pub fn kind(&self) -> &RenewError {
-        &self.0
-    }
+#[non_exhaustive]
+pub enum SessionError {
+    /// The lifecycle could not carry it out: see [`RenewError`].
+    Lifecycle(RenewError),
+    /// The session is detached: no [`CookieSessionMiddleware`](crate::CookieSessionMiddleware)
+    /// would send the change (see [`MissingMiddleware`]).
+    MissingMiddleware,
 }
 
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match self {
+            Self::Lifecycle(err) => err.fmt(f),
+            Self::MissingMiddleware => MissingMiddleware.fmt(f),
+        }
     }
 }
 
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        match self {
+            Self::Lifecycle(err) => Some(err),
+            Self::MissingMiddleware => None,
+        }
     }
 }
 
 impl From<RenewError> for SessionError {
     fn from(err: RenewError) -> Self {
-        Self(err)
+        Self::Lifecycle(err)
     }
 }
 
 impl From<RevokeError> for SessionError {
     fn from(err: RevokeError) -> Self {
-        Self(RenewError::Revoke(err))
+        Self::Lifecycle(RenewError::Revoke(err))
+    }
+}
+
+impl From<MissingMiddleware> for SessionError {
+    fn from(_: MissingMiddleware) -> Self {
+        Self::MissingMiddleware
     }
 }
 
 impl ResponseError for SessionError {
     fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            RenewError::Revoke(RevokeError::Superseded { .. }) => StatusCode::UNAUTHORIZED,
-            RenewError::Revoke(_) => StatusCode::SERVICE_UNAVAILABLE,
+        match self {
+            Self::Lifecycle(RenewError::Revoke(RevokeError::Superseded { .. })) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Lifecycle(RenewError::Revoke(_)) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -166,10 +200,91 @@ impl ResponseError for SessionGetError {
     }
 }
 
-/// The `Session` extractor was used on a route the middleware does not wrap.
+/// A value could not be updated in place ([`Session::update`](crate::Session::update),
+/// [`Session::update_or`](crate::Session::update_or)); the session is left as it was. An opaque
+/// `500` as a response.
 ///
-/// A configuration bug, so an opaque `500` with an error log naming the fix, never a silently
-/// empty session.
+/// actix-session's `SessionUpdateError` wraps an `anyhow::Error`; this one says which step
+/// failed, so a value too large for the cookie can be told apart:
+///
+/// ```
+/// use sealed_session_actix::{Session, SessionInsertError, SessionUpdateError};
+///
+/// fn append(session: &Session, line: &str) -> Result<bool, SessionUpdateError> {
+///     let grown = session.update_or("log", Vec::new(), |mut log: Vec<String>| {
+///         log.push(line.to_owned());
+///         log
+///     });
+///     match grown {
+///         Ok(()) => Ok(true),
+///         // Full: keep the log as it was.
+///         Err(SessionUpdateError::Insert(SessionInsertError::TooLarge { .. })) => Ok(false),
+///         Err(other) => Err(other),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionUpdateError {
+    /// The stored value is not of the requested type; the updater was not called.
+    Get(SessionGetError),
+    /// The updated (or default) value could not be stored.
+    Insert(SessionInsertError),
+}
+
+impl fmt::Display for SessionUpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Get(err) => err.fmt(f),
+            Self::Insert(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SessionUpdateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Get(err) => Some(err),
+            Self::Insert(err) => Some(err),
+        }
+    }
+}
+
+impl From<UpdateError> for SessionUpdateError {
+    fn from(err: UpdateError) -> Self {
+        match err {
+            UpdateError::Decode(err) => Self::Get(SessionGetError(err)),
+            UpdateError::Insert(err) => Self::Insert(err.into()),
+            // `UpdateError` is non-exhaustive; what remains is a failure to store.
+            _ => Self::Insert(SessionInsertError::Seal(SealError::Randomness)),
+        }
+    }
+}
+
+impl From<MissingMiddleware> for SessionUpdateError {
+    fn from(_: MissingMiddleware) -> Self {
+        Self::Insert(SessionInsertError::MissingMiddleware)
+    }
+}
+
+impl ResponseError for SessionUpdateError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::InternalServerError().finish()
+    }
+}
+
+/// [`CookieSessionMiddleware`](crate::CookieSessionMiddleware) does not run where the session
+/// was used: a route it doesn't wrap, or code that runs after it wrote the response's cookie
+/// (a `wrap_fn` registered outside it).
+///
+/// A configuration bug. The `Session` extractor fails with it (an opaque `500`, never a
+/// silently empty session); [`SessionExt::get_session`](crate::SessionExt::get_session) gives a
+/// detached session instead, as actix-session does, whose writes fail with it. Either way it is
+/// logged under [`LOG_TARGET`](crate::LOG_TARGET) with the fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingMiddleware;
 
@@ -177,8 +292,9 @@ impl fmt::Display for MissingMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the `Session` extractor needs `CookieSessionMiddleware`: add \
-             `.wrap(CookieSessionMiddleware::new(key_ring))` to the `App` or scope of this route"
+            "the session needs `CookieSessionMiddleware` around this code: add \
+             `.wrap(CookieSessionMiddleware::new(key_ring))` to the `App` or scope of this route, \
+             and register any `wrap_fn` that uses the session before it (inside it)"
         )
     }
 }

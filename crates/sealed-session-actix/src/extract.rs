@@ -9,6 +9,8 @@ use crate::error::MissingMiddleware;
 use crate::session::Session;
 use sealed_session::LOG_TARGET;
 
+/// Fails with [`MissingMiddleware`] on a route the middleware doesn't wrap: a configuration
+/// bug is a `500` and an error log naming the fix, never a session that silently loses writes.
 impl FromRequest for Session {
     type Error = MissingMiddleware;
     type Future = Ready<Result<Self, Self::Error>>;

@@ -34,12 +34,14 @@
 //! keys, the builder's types, [`Duration`], [`SessionValue`], the error types), and the whole
 //! core crate as [`sealed_session`] for the rest.
 //!
-//! Moving from actix-session's `CookieSessionStore`: `Session` has the same method names
-//! (`get`, `insert`, `remove`, `clear`, `renew`, `purge`), the key becomes a [`KeyRing`] (a list,
-//! so it can rotate), and configuration can come from a file through [`SessionConfig`]. With the
-//! `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old cookies
-//! into new sessions, so the switch logs no one out (`migrating-from-actix-session.md` in the
-//! repository's `docs/` folder).
+//! Moving from actix-session: [`Session`] has its method names and, where the value model
+//! allows, their shapes (`get`, `insert`, `update`, `update_or`, `remove`, `remove_as`,
+//! `entries`, `contains_key`, `clear`, `renew`, `purge`), [`SessionExt`] gives the session
+//! from a request, a `wrap_fn` middleware or a guard, and the key becomes a [`KeyRing`] (a
+//! list, so it can rotate). Configuration can come from a file through [`SessionConfig`]. With
+//! the `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old
+//! cookies into new sessions, so the switch logs no one out (`migrating-from-actix-session.md`
+//! in the repository's `docs/` folder).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -54,11 +56,15 @@ mod error;
 mod extract;
 mod middleware;
 mod session;
+mod session_ext;
 
 pub use config::{CookieSessionBuilder, SessionConfig};
-pub use error::{MissingMiddleware, SessionError, SessionGetError, SessionInsertError};
+pub use error::{
+    MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
+};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
 pub use session::Session;
+pub use session_ext::SessionExt;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.

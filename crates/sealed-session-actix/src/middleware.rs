@@ -181,14 +181,10 @@ fn write_response<B>(
 ) -> Result<(), actix_web::Error> {
     // The lifecycle logged the failure; no cookie is better than a broken one, and the client
     // keeps its previous cookie.
-    let update = session
-        .request_session()
-        .borrow_mut()
-        .finish()
-        .map_err(internal_error)?;
-    let session = session.request_session().borrow();
+    let update = session.finish().map_err(internal_error)?;
+    let legacy_removal = session.legacy_removal();
     // The session cookie's header, then the removal of a migrated actix-session cookie.
-    for header in update.header().into_iter().chain(session.legacy_removal()) {
+    for header in update.header().into_iter().chain(legacy_removal.as_deref()) {
         let header = HeaderValue::try_from(header).map_err(internal_error)?;
         res.headers_mut().append(SET_COOKIE, header);
     }

@@ -1,0 +1,424 @@
+//! actix-session's API on `Session` (issue 10), over real HTTP: `insert` with an owned key,
+//! `update` and `update_or` across requests, `remove` returning the value, `remove_as` of the
+//! wrong type, `entries`, and `SessionExt::get_session` from a guard, from `wrap_fn` middlewares
+//! inside and outside `CookieSessionMiddleware`, and on a route it doesn't wrap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::dev::{Service as _, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpRequest, HttpResponse, guard, web};
+use sealed_session::ManualClock;
+use sealed_session_actix::{
+    CookieSessionMiddleware, KeyRing, SecretKey, Session, SessionError, SessionExt,
+    SessionInsertError, SessionUpdateError,
+};
+use sealed_session_tests::{Store, TestApp, set_cookies};
+use serde_json::{Value, json};
+
+const ID: &str = "id";
+
+type Query = web::Query<HashMap<String, String>>;
+
+/// The routes these tests drive, mounted behind the middleware beside the login app's.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/insert", web::post().to(insert))
+        .route("/api/update", web::post().to(update))
+        .route("/api/update-or", web::post().to(update_or))
+        .route("/api/remove", web::post().to(remove))
+        .route("/api/remove-as-number", web::post().to(remove_as_number))
+        .route("/api/entries", web::get().to(entries))
+        .service(
+            web::resource("/api/guarded")
+                .guard(guard::fn_guard(|ctx| {
+                    ctx.get_session().contains_key("pass")
+                }))
+                .to(|| async { HttpResponse::Ok().body("in") }),
+        )
+        .service(
+            web::scope("/api/counted")
+                // Registered on a scope inside the middleware: it runs around the handler,
+                // before the middleware writes the response's cookie.
+                .wrap_fn(|req, srv| {
+                    let before = req.get_session().update_or("hits", 1u64, |n| n + 1);
+                    let res = srv.call(req);
+                    async move {
+                        before?;
+                        let res: ServiceResponse = res.await?;
+                        res.get_session().insert("seen_by_response", true)?;
+                        Ok(res)
+                    }
+                })
+                .route("", web::get().to(hits)),
+        );
+}
+
+/// `?key=&number=` or `?key=&text=`: stores the value under an owned `String` key.
+async fn insert(session: Session, query: Query) -> actix_web::Result<HttpResponse> {
+    let key = query["key"].clone();
+    match (query.get("number"), query.get("text")) {
+        (Some(n), _) => session.insert(key, n.parse::<u64>().expect("a number"))?,
+        (_, Some(text)) => session.insert(key, text)?,
+        _ => unreachable!("the tests send one"),
+    }
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// The outcome of an update, and the value after it.
+fn updated(session: &Session, key: &str, result: Result<(), SessionUpdateError>) -> HttpResponse {
+    let outcome = match result {
+        Ok(()) => "ok",
+        Err(SessionUpdateError::Get(_)) => "wrong_type",
+        Err(SessionUpdateError::Insert(SessionInsertError::TooLarge { .. })) => "too_large",
+        Err(other) => panic!("{other}"),
+    };
+    let value = session
+        .get::<Value>(key)
+        .expect("any value decodes as JSON");
+    HttpResponse::Ok().json(json!({ "outcome": outcome, "value": value }))
+}
+
+/// `?key=`: doubles the number stored there; with `&grow=N`, appends N bytes to the text
+/// stored there instead.
+async fn update(session: Session, query: Query) -> HttpResponse {
+    let key = query["key"].as_str();
+    let result = match query.get("grow") {
+        None => session.update(key, |n: u64| n * 2),
+        Some(n) => {
+            let extra = "x".repeat(n.parse().expect("a number"));
+            session.update(key, |text: String| text + &extra)
+        }
+    };
+    updated(&session, key, result)
+}
+
+/// `?key=`: counts, starting at 1.
+async fn update_or(session: Session, query: Query) -> HttpResponse {
+    let key = &query["key"];
+    let result = session.update_or(key.clone(), 1u64, |n| n + 1);
+    updated(&session, key, result)
+}
+
+/// `?key=`: what `remove` returned, decoded as JSON.
+async fn remove(session: Session, query: Query) -> HttpResponse {
+    let removed = session.remove(&query["key"]);
+    HttpResponse::Ok().json(json!({
+        "key": removed.as_ref().map(|v| v.key().to_owned()),
+        "value": removed.map(|v| v.decode::<Value>().expect("decodes as JSON")),
+        "still_there": session.contains_key(&query["key"]),
+    }))
+}
+
+/// `?key=`: `remove_as::<u64>`.
+async fn remove_as_number(session: Session, query: Query) -> HttpResponse {
+    let key = &query["key"];
+    let body = match session.remove_as::<u64>(key) {
+        None => json!({ "none": true }),
+        Some(Ok(n)) => json!({ "number": n }),
+        Some(Err(value)) => json!({
+            "not_a_number": value.key(),
+            "was": value.decode::<Value>().expect("decodes as JSON"),
+        }),
+    };
+    HttpResponse::Ok().json(body)
+}
+
+/// Every entry, as `[key, value as JSON]`.
+async fn entries(session: Session) -> HttpResponse {
+    let entries: Vec<_> = session
+        .entries()
+        .iter()
+        .map(|v| json!([v.key(), v.decode::<Value>().expect("decodes as JSON")]))
+        .collect();
+    HttpResponse::Ok().json(entries)
+}
+
+/// What the `wrap_fn` counted.
+async fn hits(req: HttpRequest) -> actix_web::Result<HttpResponse> {
+    let session = req.get_session();
+    Ok(HttpResponse::Ok().json(json!({ "hits": session.get::<u64>("hits")? })))
+}
+
+fn app(store: Store) -> TestApp {
+    let clock = Arc::new(ManualClock::new(sealed_session_tests::start_time()));
+    let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+        .cookie_secure(false)
+        .clock(clock.clone())
+        .revocation_store(store.make())
+        .build()
+        .expect("valid settings");
+    TestApp::serve_with(middleware, clock, routes)
+}
+
+/// Sends `method path` with `cookie`, and returns the reply with the cookie to send next (the
+/// new one if the response set one).
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    cookie: &str,
+) -> (sealed_session_tests::Reply, String) {
+    let header = (!cookie.is_empty()).then(|| format!("{ID}={cookie}"));
+    let reply = app
+        .send(method, path, header.as_deref().map(str::as_bytes), None)
+        .await;
+    let next = reply.new_value(ID).unwrap_or_else(|| cookie.to_owned());
+    (reply, next)
+}
+
+async fn update_changes_a_present_value_across_requests_and_never_adds_one(store: Store) {
+    let app = app(store);
+    // Absent: nothing stored, so nothing to write.
+    let (reply, cookie) = call(&app, "POST", "/api/update?key=n", "").await;
+    assert_eq!(reply.json, json!({ "outcome": "ok", "value": null }));
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=n&number=3", &cookie).await;
+    let (reply, cookie) = call(&app, "POST", "/api/update?key=n", &cookie).await;
+    assert_eq!(reply.json["value"], 6);
+    assert!(reply.new_value(ID).is_some(), "the change is written");
+    let (reply, _) = call(&app, "POST", "/api/update?key=n", &cookie).await;
+    assert_eq!(
+        reply.json["value"], 12,
+        "the next request sees the first update"
+    );
+}
+
+async fn update_or_starts_at_the_default_then_updates_across_requests(store: Store) {
+    let app = app(store);
+    let mut cookie = String::new();
+    for expected in 1..=3 {
+        let (reply, next) = call(&app, "POST", "/api/update-or?key=visits", &cookie).await;
+        assert_eq!(reply.json, json!({ "outcome": "ok", "value": expected }));
+        cookie = next;
+    }
+}
+
+async fn updates_of_the_wrong_type_or_too_large_change_nothing(store: Store) {
+    let app = app(store);
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=name&text=alice", "").await;
+    let (reply, _) = call(&app, "POST", "/api/update?key=name", &cookie).await;
+    assert_eq!(
+        reply.json,
+        json!({ "outcome": "wrong_type", "value": "alice" })
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "nothing changed, nothing written"
+    );
+    let (reply, _) = call(&app, "POST", "/api/update-or?key=name", &cookie).await;
+    assert_eq!(reply.json["outcome"], "wrong_type");
+
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=n&number=1", &cookie).await;
+    let (reply, _) = call(&app, "POST", "/api/update?key=name&grow=5000", &cookie).await;
+    assert_eq!(
+        reply.json,
+        json!({ "outcome": "too_large", "value": "alice" })
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "nothing changed, nothing written"
+    );
+    let (reply, _) = call(&app, "GET", "/api/entries", &cookie).await;
+    assert_eq!(reply.json, json!([["n", 1], ["name", "alice"]]));
+}
+
+async fn remove_returns_the_removed_value_and_writes_its_absence(store: Store) {
+    let app = app(store);
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=flash&text=saved", "").await;
+    let (reply, after) = call(&app, "POST", "/api/remove?key=flash", &cookie).await;
+    assert_eq!(
+        reply.json,
+        json!({ "key": "flash", "value": "saved", "still_there": false })
+    );
+    let (reply, _) = call(&app, "POST", "/api/remove?key=flash", &after).await;
+    assert_eq!(reply.json["key"], Value::Null, "gone in the next request");
+    assert!(
+        reply.set_cookies.is_empty(),
+        "removing nothing writes nothing"
+    );
+}
+
+async fn remove_as_the_wrong_type_gives_back_the_removed_value(store: Store) {
+    let app = app(store);
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=n&text=seven", "").await;
+    let (reply, after) = call(&app, "POST", "/api/remove-as-number?key=n", &cookie).await;
+    assert_eq!(reply.json, json!({ "not_a_number": "n", "was": "seven" }));
+    let (reply, _) = call(&app, "POST", "/api/remove-as-number?key=n", &after).await;
+    assert_eq!(reply.json, json!({ "none": true }), "removed all the same");
+
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=n&number=7", "").await;
+    let (reply, _) = call(&app, "POST", "/api/remove-as-number?key=n", &cookie).await;
+    assert_eq!(reply.json, json!({ "number": 7 }));
+}
+
+async fn entries_lists_every_value_in_key_order(store: Store) {
+    let app = app(store);
+    let (reply, cookie) = call(&app, "GET", "/api/entries", "").await;
+    assert_eq!(reply.json, json!([]));
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=b&number=2", &cookie).await;
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=a&text=one", &cookie).await;
+    let (reply, _) = call(&app, "GET", "/api/entries", &cookie).await;
+    assert_eq!(reply.json, json!([["a", "one"], ["b", 2]]));
+}
+
+async fn a_guard_reads_the_session(store: Store) {
+    let app = app(store);
+    let (reply, _) = call(&app, "GET", "/api/guarded", "").await;
+    assert_eq!(reply.status, 404, "the guard refused");
+    let (_, cookie) = call(&app, "POST", "/api/insert?key=pass&number=1", "").await;
+    let (reply, _) = call(&app, "GET", "/api/guarded", &cookie).await;
+    assert_eq!(reply.status, 200);
+}
+
+async fn a_wrap_fn_inside_the_middleware_reads_and_writes_the_session(store: Store) {
+    let app = app(store);
+    let mut cookie = String::new();
+    for expected in 1..=2 {
+        let (reply, next) = call(&app, "GET", "/api/counted", &cookie).await;
+        assert_eq!(
+            reply.json["hits"], expected,
+            "the handler sees the wrap_fn's write"
+        );
+        cookie = next;
+    }
+    let (reply, _) = call(&app, "GET", "/api/entries", &cookie).await;
+    assert_eq!(
+        reply.json,
+        json!([["hits", 2], ["seen_by_response", true]]),
+        "writes through the request and the response both reach the cookie"
+    );
+}
+
+sealed_session_tests::acceptance_suite!(
+    update_changes_a_present_value_across_requests_and_never_adds_one,
+    update_or_starts_at_the_default_then_updates_across_requests,
+    updates_of_the_wrong_type_or_too_large_change_nothing,
+    remove_returns_the_removed_value_and_writes_its_absence,
+    remove_as_the_wrong_type_gives_back_the_removed_value,
+    entries_lists_every_value_in_key_order,
+    a_guard_reads_the_session,
+    a_wrap_fn_inside_the_middleware_reads_and_writes_the_session,
+);
+
+/// What a detached session did: each read and write, as JSON.
+async fn detached_report(session: Session) -> HttpResponse {
+    let missing = |r: Result<(), SessionError>| matches!(r, Err(SessionError::MissingMiddleware));
+    HttpResponse::Ok().json(json!({
+        "get": session.get::<u64>("n").expect("reads as empty"),
+        "insert_refused": matches!(session.insert("n", 1u64), Err(SessionInsertError::MissingMiddleware)),
+        "update_or_refused": matches!(
+            session.update_or("n", 1u64, |n| n + 1),
+            Err(SessionUpdateError::Insert(SessionInsertError::MissingMiddleware))
+        ),
+        "update_of_nothing": session.update("n", |n: u64| n + 1).is_ok(),
+        "remove": session.remove("n").is_some(),
+        "entries": session.entries().len(),
+        "renew_refused": missing(session.renew()),
+        "sign_in_refused": missing(session.sign_in("alice")),
+        "purge_refused": missing(session.purge()),
+    }))
+}
+
+/// A header that says whether a late write (after the middleware wrote the cookie) was refused.
+fn late_write_header(res: &mut ServiceResponse) {
+    let refused = matches!(
+        res.get_session().insert("late", true),
+        Err(SessionInsertError::MissingMiddleware)
+    );
+    res.headers_mut().insert(
+        HeaderName::from_static("x-late-write"),
+        HeaderValue::from_static(if refused { "refused" } else { "accepted" }),
+    );
+}
+
+fn detached_app() -> actix_test::TestServer {
+    actix_test::start(|| {
+        App::new()
+            // Outside the middleware: a detached session.
+            .route(
+                "/detached",
+                web::post().to(|req: HttpRequest| detached_report(req.get_session())),
+            )
+            .service(
+                web::scope("")
+                    .wrap(
+                        CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+                            .cookie_secure(false)
+                            .build()
+                            .expect("valid settings"),
+                    )
+                    // Registered after the middleware, so outside it: it runs after the
+                    // middleware wrote the response's cookie.
+                    .wrap_fn(|req, srv| {
+                        let res = srv.call(req);
+                        async move {
+                            let mut res = res.await?;
+                            late_write_header(&mut res);
+                            Ok(res)
+                        }
+                    })
+                    .route(
+                        "/write",
+                        web::post().to(|session: Session| async move {
+                            session.insert("n", 1u64)?;
+                            Ok::<_, actix_web::Error>(HttpResponse::Ok().finish())
+                        }),
+                    )
+                    .route(
+                        "/entries",
+                        web::get().to(|session: Session| entries(session)),
+                    ),
+            )
+    })
+}
+
+#[actix_web::test]
+async fn get_session_without_the_middleware_is_empty_and_refuses_every_write() {
+    let server = detached_app();
+    let client = reqwest::Client::new();
+    let res = client.post(server.url("/detached")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(set_cookies(res.headers()).is_empty(), "nothing is sent");
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(
+        report,
+        json!({
+            "get": null,
+            "insert_refused": true,
+            "update_or_refused": true,
+            "update_of_nothing": true,
+            "remove": false,
+            "entries": 0,
+            "renew_refused": true,
+            "sign_in_refused": true,
+            "purge_refused": true,
+        })
+    );
+}
+
+#[actix_web::test]
+async fn a_write_after_the_middleware_wrote_the_cookie_is_refused_not_lost() {
+    let server = detached_app();
+    let client = reqwest::Client::new();
+    let res = client.post(server.url("/write")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-late-write"], "refused");
+    let cookie = set_cookies(res.headers())
+        .into_iter()
+        .find(|c| c.name() == ID)
+        .expect("the handler's write is sent");
+    let res = client
+        .get(server.url("/entries"))
+        .header("cookie", format!("{ID}={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    let entries: Value = res.json().await.unwrap();
+    assert_eq!(
+        entries,
+        json!([["n", 1]]),
+        "the late write is not in the cookie"
+    );
+}
