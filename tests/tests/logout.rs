@@ -9,7 +9,7 @@ use sealed_session::{
     KeyRing, MAX_TIMEOUT, ManualClock, MemoryRevocationStore, RevocationLimits, SecretKey,
     SystemClock,
 };
-use sealed_session_actix::{CookieSessionMiddleware, SessionConfig};
+use sealed_session_actix::{CookieSessionMiddleware, PersistentSession, SessionConfig};
 use sealed_session_tests::{Store, TestApp, eventually, is_removal, start_time};
 use time::Duration;
 
@@ -297,8 +297,7 @@ async fn a_header_stuffed_with_forged_values_opens_at_most_three_of_them(store: 
 async fn the_largest_timeouts_write_cookies_and_larger_ones_fail_at_startup(store: Store) {
     let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_secure(false)
-            .idle_timeout(MAX_TIMEOUT)
-            .absolute_timeout(MAX_TIMEOUT)
+            .session_lifecycle(PersistentSession::default().session_ttl(MAX_TIMEOUT))
     });
     let reply = app
         .send("POST", "/login", None, Some(&[("user", "alice")]))

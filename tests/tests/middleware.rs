@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use sealed_session::{Codec, KeyRing, ManualClock, Mode, SecretKey};
-use sealed_session_actix::{CookieSessionMiddleware, Persistence, RefreshPolicy, SessionConfig};
+use sealed_session_actix::{
+    BrowserSession, CookieSessionMiddleware, Persistence, PersistentSession, RefreshPolicy,
+    SessionConfig,
+};
 use sealed_session_tests::{Store, TestApp, is_removal};
 use time::Duration;
 
@@ -244,9 +247,11 @@ async fn every_request_policy_reseals_each_read(store: Store) {
 
 async fn activity_never_extends_the_absolute_timeout(store: Store) {
     let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
-        b.cookie_secure(false)
-            .idle_timeout(Duration::minutes(30))
-            .absolute_timeout(Duration::hours(2))
+        b.cookie_secure(false).session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(Duration::hours(2))
+                .idle_timeout(Duration::minutes(30)),
+        )
     });
     let mut cookie = app.login(ID, "alice").await;
     for _ in 0..5 {
@@ -393,7 +398,101 @@ async fn default_cookie_attributes_are_safe(store: Store) {
     assert_eq!(cookie.same_site(), Some(actix_web::cookie::SameSite::Lax));
     assert_eq!(cookie.path(), Some("/"));
     assert_eq!(cookie.domain(), None);
-    assert_eq!(cookie.max_age(), Some(Duration::hours(1)));
+    // A browser-session cookie, as actix-session's default: the server ends it after an hour
+    // idle (`expired_cookies_are_refused_with_their_reason`) whatever the browser keeps.
+    assert_eq!(cookie.max_age(), None);
+    assert_eq!(cookie.expires(), None);
+}
+
+async fn a_persistent_session_ttl_is_the_max_age_and_the_session_ends_at_it(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
+        b.cookie_secure(false)
+            .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
+    });
+    let reply = app
+        .send("POST", "/login", None, Some(&[("user", "alice")]))
+        .await;
+    let cookie = reply.cookie(ID).expect("login sets the cookie");
+    assert_eq!(cookie.max_age(), Some(Duration::days(7)));
+    assert_eq!(cookie.expires(), None, "Max-Age only");
+    let mut value = cookie.value().to_owned();
+
+    // A day and a write later, what is left of the week: activity never extends it.
+    app.clock.advance(Duration::days(1));
+    let reply = app.post("/counter", Some((ID, &value))).await;
+    assert_eq!(
+        reply.cookie(ID).and_then(|c| c.max_age()),
+        Some(Duration::days(6))
+    );
+    value = reply.new_value(ID).unwrap();
+    app.clock.advance(Duration::days(6) - Duration::seconds(1));
+    assert_eq!(
+        app.get("/whoami", Some((ID, &value))).await.json["user"],
+        "alice"
+    );
+    app.clock.advance(Duration::seconds(1));
+    let reply = app.get("/whoami", Some((ID, &value))).await;
+    assert_eq!(reply.json["refused"], "expired_absolute");
+    let removal = reply.cookie(ID).expect("removal");
+    assert!(is_removal(removal));
+    assert!(
+        removal
+            .expires_datetime()
+            .is_some_and(|t| t.unix_timestamp() == 0)
+    );
+}
+
+async fn a_persistent_idle_timeout_slides_the_max_age_within_the_ttl(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
+        b.cookie_secure(false).session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(Duration::days(30))
+                .idle_timeout(Duration::days(1)),
+        )
+    });
+    let mut value = app.login(ID, "alice").await;
+    for _ in 0..3 {
+        app.clock.advance(Duration::hours(20));
+        let reply = app.post("/counter", Some((ID, &value))).await;
+        let cookie = reply.cookie(ID).expect("written");
+        assert_eq!(
+            cookie.max_age(),
+            Some(Duration::days(1)),
+            "a fresh idle day"
+        );
+        value = cookie.value().to_owned();
+    }
+    app.clock.advance(Duration::days(1));
+    let reply = app.get("/whoami", Some((ID, &value))).await;
+    assert_eq!(reply.json["refused"], "expired_idle");
+}
+
+async fn a_browser_session_has_no_max_age_and_its_state_ttl_ends_it(store: Store) {
+    let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
+        b.cookie_secure(false)
+            .session_lifecycle(BrowserSession::default().state_ttl(Duration::hours(8)))
+    });
+    let mut value = app.login(ID, "alice").await;
+    // Active every 7 hours: each write sets a cookie without Max-Age or Expires.
+    app.clock.advance(Duration::hours(7));
+    let reply = app.post("/counter", Some((ID, &value))).await;
+    let cookie = reply.cookie(ID).expect("written");
+    assert_eq!((cookie.max_age(), cookie.expires()), (None, None));
+    value = cookie.value().to_owned();
+    // Eight hours after the sign-in, whatever the browser kept.
+    app.clock.advance(Duration::hours(1));
+    let reply = app.get("/whoami", Some((ID, &value))).await;
+    assert_eq!(reply.json["refused"], "expired_absolute");
+    let removal = reply.cookie(ID).expect("removal");
+    assert!(
+        is_removal(removal),
+        "a removal expires at once in either kind"
+    );
+    assert!(
+        removal
+            .expires_datetime()
+            .is_some_and(|t| t.unix_timestamp() == 0)
+    );
 }
 
 async fn configured_attributes_reach_the_set_and_the_removal_cookie(store: Store) {
@@ -479,7 +578,7 @@ async fn signed_mode_cookies_are_readable_but_not_forgeable(store: Store) {
 async fn configuration_files_build_the_same_middleware() {
     let key = SecretKey::generate();
     let json = format!(
-        r#"{{"keys": ["{}"], "cookie_name": "cfg", "secure": false,
+        r#"{{"keys": ["{}"], "cookie_name": "cfg", "secure": false, "persistent": true,
             "idle_timeout_secs": 600, "absolute_timeout_secs": 3600, "same_site": "strict"}}"#,
         *key.to_base64()
     );
@@ -560,6 +659,9 @@ sealed_session_tests::acceptance_suite!(
     too_large_is_an_error_at_insert_and_the_session_survives,
     the_largest_session_that_fits_keeps_fitting_as_it_ages,
     default_cookie_attributes_are_safe,
+    a_persistent_session_ttl_is_the_max_age_and_the_session_ends_at_it,
+    a_persistent_idle_timeout_slides_the_max_age_within_the_ttl,
+    a_browser_session_has_no_max_age_and_its_state_ttl_ends_it,
     configured_attributes_reach_the_set_and_the_removal_cookie,
     host_prefixed_and_browser_session_cookies,
     a_broken_neighbour_cookie_does_not_hide_ours_and_the_first_valid_copy_wins,

@@ -250,8 +250,11 @@ fn redis_url() -> io::Result<String> {
 fn ours(
     store: Option<Arc<dyn sealed_session::RevocationStore>>,
 ) -> io::Result<sealed_session_actix::CookieSessionMiddleware> {
-    let mut builder =
-        sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?).cookie_secure(false);
+    // Persistent, as when docs/comparison.md and docs/benchmarks.md were measured (the default
+    // then): the `Set-Cookie` sizes and compare.sh's Max-Age line stay comparable.
+    let mut builder = sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?)
+        .cookie_secure(false)
+        .persistence(sealed_session_actix::Persistence::Persistent);
     if let Some(store) = store {
         builder = builder.revocation_store(store);
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::cookie::SameSite;
 use sealed_session::{
     Clock, ConfigError, KeyRing, LifecycleBuilder, Mode, Persistence, RefreshPolicy,
-    RevocationStore,
+    RevocationStore, SessionLifecycle,
 };
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
@@ -19,9 +19,12 @@ use crate::middleware::CookieSessionMiddleware;
 /// # Defaults
 /// - cookie `__Host-id` (when `Secure` with `Path=/` and no `Domain`; `__Secure-id` with another
 ///   path or a domain; `id` in plain-HTTP development mode), `Path=/`, `Secure`, `HttpOnly`,
-///   `SameSite=Lax`, persistent (`Max-Age` = what is left of the session's life, at most 400
-///   days)
-/// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours
+///   `SameSite=Lax`
+/// - a browser-session cookie (no `Max-Age`), as actix-session's default
+///   ([`SessionLifecycle::BrowserSession`]); for a cookie that outlives the browser, see
+///   [`CookieSessionBuilder::session_lifecycle`]
+/// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours, enforced by the server
+///   whatever the browser keeps
 /// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
 /// - a 4096-byte budget for the cookie's name plus value
 /// - an in-memory revocation store, so `purge` really revokes on one instance (with the `redis`
@@ -102,16 +105,56 @@ impl CookieSessionBuilder {
     }
 
     /// Sessions this old are refused however active (activity never extends it). Defaults to
-    /// 24 hours; at most 400 days.
-    #[doc(alias = "session_ttl")]
-    #[doc(alias = "max_age")]
+    /// 24 hours; at most 400 days. To set it with the cookie's `Max-Age` in one call, see
+    /// [`CookieSessionBuilder::session_lifecycle`].
     pub fn absolute_timeout(self, timeout: Duration) -> Self {
         self.map(|b| b.absolute_timeout(timeout))
+    }
+
+    /// The cookie's kind and the session's lifetime in one call, with actix-session's names.
+    /// Defaults to [`SessionLifecycle::BrowserSession`] (no `Max-Age`) with idle 1 hour and
+    /// absolute 24 hours.
+    ///
+    /// - [`PersistentSession`](crate::PersistentSession)`::default().session_ttl(ttl)`: a
+    ///   cookie with `Max-Age`, and sessions that last `ttl` from sign-in (the absolute and,
+    ///   unless `.idle_timeout(..)` sets a shorter one, the idle timeout). Unlike
+    ///   actix-session's, activity never extends `ttl`.
+    /// - [`BrowserSession`](crate::BrowserSession)`::default()`: no `Max-Age`; `.state_ttl(ttl)`
+    ///   bounds the session on the server.
+    ///
+    /// A later call of [`idle_timeout`](Self::idle_timeout) or
+    /// [`absolute_timeout`](Self::absolute_timeout) overrides what it sets.
+    ///
+    /// ```
+    /// use sealed_session_actix::{CookieSessionMiddleware, Duration, KeyRing, PersistentSession, SecretKey};
+    ///
+    /// // "Keep me signed in" for a week: Max-Age=604800 on a new cookie, counting down.
+    /// let week = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
+    ///     .build()?;
+    /// assert_eq!(week.codec().absolute_timeout(), Duration::days(7));
+    ///
+    /// // More than browsers keep a cookie for is refused at startup.
+    /// let err = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(401)))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("400 days"), "{err}");
+    /// # Ok::<(), sealed_session_actix::ConfigError>(())
+    /// ```
+    #[doc(alias = "session_ttl")]
+    #[doc(alias = "max_age")]
+    #[doc(alias = "state_ttl")]
+    pub fn session_lifecycle(self, lifecycle: impl Into<SessionLifecycle>) -> Self {
+        let lifecycle = lifecycle.into();
+        self.map(|b| b.session_lifecycle(lifecycle))
     }
 
     /// When unchanged sessions are re-sealed. Defaults to
     /// [`RefreshPolicy::Interval`] of a tenth of the idle timeout.
     #[doc(alias = "ttl_extension_policy")]
+    #[doc(alias = "session_ttl_extension_policy")]
+    #[doc(alias = "state_ttl_extension_policy")]
     pub fn refresh(self, policy: RefreshPolicy) -> Self {
         self.map(|b| b.refresh(policy))
     }
@@ -160,7 +203,8 @@ impl CookieSessionBuilder {
         self.map(|b| b.cookie_same_site(same_site))
     }
 
-    /// Persistent (default) or browser-session cookie.
+    /// Browser-session (default) or persistent cookie, leaving the timeouts as they are; see
+    /// [`CookieSessionBuilder::session_lifecycle`] to set both in one call.
     pub fn persistence(self, persistence: Persistence) -> Self {
         self.map(|b| b.persistence(persistence))
     }
@@ -352,6 +396,8 @@ pub struct SessionConfig {
     path: Option<String>,
     #[serde(default)]
     domain: Option<String>,
+    /// `true` for a cookie with `Max-Age` (what is left of the session's life); absent or
+    /// `false` for a browser-session cookie, the builder's default.
     #[serde(default)]
     persistent: Option<bool>,
     #[serde(default)]

@@ -72,10 +72,11 @@ pub use sealed_session;
 /// Re-exported so applications need one dependency: keys, the builder's settings, what the
 /// session returns and the errors to match on.
 pub use sealed_session::{
-    Clock, ConfigError, Generation, IncomingCookie, InsertError, KeyId, KeyRing, KeyUse,
-    LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, Mode, OpenError, Persistence,
-    RefreshPolicy, RenewError, RevocationLimits, RevocationStore, RevokeError, SecretKey,
-    SessionId, SessionStatus, SessionValue, SystemClock, UpdateError, ValueError,
+    BrowserSession, Clock, ConfigError, Generation, IncomingCookie, InsertError, KeyId, KeyRing,
+    KeyUse, LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, Mode, OpenError,
+    Persistence, PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore,
+    RevokeError, SecretKey, SessionId, SessionLifecycle, SessionStatus, SessionValue, SystemClock,
+    UpdateError, ValueError,
 };
 /// Re-exported so applications need one dependency: the Redis revocation store the builder
 /// starts (feature `redis`).

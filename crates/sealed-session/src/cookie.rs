@@ -39,23 +39,27 @@ pub enum SameSite {
     None,
 }
 
-/// How long the browser keeps the cookie.
+/// How long the browser keeps the cookie. [`SessionLifecycle`](crate::SessionLifecycle) sets it
+/// together with the timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Persistence {
     /// `Max-Age` = what is left of the session's life (the earlier of its idle and absolute
     /// deadlines, at most 400 days), so the browser forgets the cookie when the server would
-    /// refuse it anyway. The default.
-    #[default]
+    /// refuse it anyway.
     Persistent,
-    /// No `Max-Age`: the browser drops the cookie when it closes (a "session cookie").
+    /// No `Max-Age`: the browser drops the cookie when it closes (a "session cookie"). The
+    /// default, as actix-session's: a cookie that is never written to disk as lasting, and
+    /// that closing the browser ends (OWASP's advice for session cookies); the server enforces
+    /// the timeouts all the same.
+    #[default]
     BrowserSession,
 }
 
 /// The attributes of the session cookie.
 ///
 /// # Defaults
-/// `Path=/`, no `Domain`, `Secure`, `HttpOnly`, `SameSite=Lax`, [`Persistence::Persistent`].
+/// `Path=/`, no `Domain`, `Secure`, `HttpOnly`, `SameSite=Lax`, [`Persistence::BrowserSession`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CookieAttributes {
     pub(crate) path: String,
@@ -74,7 +78,7 @@ impl Default for CookieAttributes {
             secure: true,
             http_only: true,
             same_site: SameSite::Lax,
-            persistence: Persistence::Persistent,
+            persistence: Persistence::BrowserSession,
         }
     }
 }
@@ -236,6 +240,14 @@ fn unquote(value: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// The default attributes with a `Max-Age`.
+    fn persistent() -> CookieAttributes {
+        CookieAttributes {
+            persistence: Persistence::Persistent,
+            ..CookieAttributes::default()
+        }
+    }
+
     #[test]
     fn finds_every_value_of_our_name_despite_broken_neighbours() {
         let name = CookieName::new("id").unwrap();
@@ -272,7 +284,7 @@ mod tests {
     #[test]
     fn max_age_is_capped_at_400_days() {
         let name = CookieName::new("id").unwrap();
-        let text = CookieAttributes::default().set_cookie(&name, "v", Some(Duration::days(9_999)));
+        let text = persistent().set_cookie(&name, "v", Some(Duration::days(9_999)));
         assert!(text.contains("Max-Age=34560000"), "{text}");
     }
 
@@ -283,7 +295,7 @@ mod tests {
         let name = CookieName::new("id").unwrap();
         let attrs = CookieAttributes {
             domain: Some("example.com".into()),
-            ..CookieAttributes::default()
+            ..persistent()
         };
         assert_eq!(
             attrs.set_cookie(&name, "v-_1", Some(Duration::hours(1))),
@@ -306,7 +318,7 @@ mod tests {
             "id=v; SameSite=Strict; Path=/"
         );
         assert_eq!(
-            CookieAttributes::default().set_cookie(&name, "v", Some(Duration::seconds(-5))),
+            persistent().set_cookie(&name, "v", Some(Duration::seconds(-5))),
             "id=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
         );
     }
@@ -355,7 +367,7 @@ mod tests {
                 path: "/app".into(),
                 domain: Some("example.com".into()),
                 same_site,
-                ..CookieAttributes::default()
+                ..persistent()
             };
             let set = attrs.set_cookie(&name, "v-_1", Some(Duration::hours(1)));
             let removal = attrs.set_cookie(&name, "", None);

@@ -76,6 +76,7 @@ mod error;
 mod key;
 mod key_ring;
 mod lifecycle;
+mod lifetime;
 mod metrics;
 mod revocation;
 mod state;
@@ -104,6 +105,7 @@ pub use lifecycle::{
 pub use lifecycle::{
     LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
 };
+pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
 pub use revocation::{
     Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,

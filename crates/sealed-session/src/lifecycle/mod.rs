@@ -29,6 +29,7 @@ use crate::cookie::{self, CookieAttributes, Persistence, SameSite};
 use crate::envelope::{CookieName, Mode};
 use crate::error::{ConfigError, OpenError};
 use crate::key_ring::{KeyRing, KeyRole};
+use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
 use crate::revocation::{Generation, MemoryRevocationStore, RevocationStore, RevokeError};
 use crate::unix::UnixTime;
@@ -407,8 +408,9 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 /// # Defaults
 /// - cookie `__Host-id` when `Secure` (the default) with `Path=/` and no `Domain`,
 ///   `__Secure-id` when `Secure` with another path or a domain, `id` in plain-HTTP development
-///   mode; `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, persistent (`Max-Age` = what is
-///   left of the session's life, at most 400 days)
+///   mode; `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, a browser-session cookie (no
+///   `Max-Age`, as actix-session's default; [`LifecycleBuilder::session_lifecycle`] makes it
+///   persistent)
 /// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours, clock skew allowance
 ///   60 seconds
 /// - refresh an unchanged session when its activity is older than a tenth of the idle timeout
@@ -506,6 +508,8 @@ impl LifecycleBuilder {
     /// When unchanged sessions are re-sealed. Defaults to [`RefreshPolicy::Interval`] of a
     /// tenth of the idle timeout.
     #[doc(alias = "ttl_extension_policy")]
+    #[doc(alias = "session_ttl_extension_policy")]
+    #[doc(alias = "state_ttl_extension_policy")]
     pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
         self.refresh = Some(policy);
         self
@@ -557,9 +561,45 @@ impl LifecycleBuilder {
         self
     }
 
-    /// Persistent (default) or browser-session cookie.
+    /// Browser-session (default) or persistent cookie, leaving the timeouts as they are. To
+    /// set a persistent cookie's lifetime in one call, use
+    /// [`LifecycleBuilder::session_lifecycle`].
     pub fn persistence(mut self, persistence: Persistence) -> Self {
         self.attributes.persistence = persistence;
+        self
+    }
+
+    /// The cookie's kind and the session's lifetime in one call, with actix-session's names:
+    /// [`PersistentSession`](crate::PersistentSession)`::default().session_ttl(ttl)` gives a
+    /// cookie with `Max-Age` and sessions that last `ttl` from sign-in;
+    /// [`BrowserSession`](crate::BrowserSession) a cookie without `Max-Age`. Sets the
+    /// [persistence](LifecycleBuilder::persistence), and the idle and absolute timeouts the
+    /// lifecycle sets (a later call of either timeout's method overrides it). Defaults to
+    /// [`SessionLifecycle::BrowserSession`] with idle 1 hour and absolute 24 hours.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, PersistentSession, SecretKey};
+    /// use time::Duration;
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
+    ///     .build()?;
+    /// assert_eq!(sessions.codec().absolute_timeout(), Duration::days(7));
+    /// assert_eq!(sessions.codec().idle_timeout(), Duration::days(7));
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[doc(alias = "session_ttl")]
+    #[doc(alias = "max_age")]
+    pub fn session_lifecycle(mut self, lifecycle: impl Into<SessionLifecycle>) -> Self {
+        let lifecycle = lifecycle.into();
+        self.attributes.persistence = lifecycle.persistence();
+        let (idle, absolute) = lifecycle.timeouts();
+        if let Some(absolute) = absolute {
+            self = self.absolute_timeout(absolute);
+        }
+        if let Some(idle) = idle {
+            self = self.idle_timeout(idle);
+        }
         self
     }
 
@@ -852,8 +892,7 @@ mod tests {
     fn the_largest_timeouts_give_a_capped_max_age() {
         let clock = Arc::new(ManualClock::new(start()));
         let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-            .idle_timeout(crate::MAX_TIMEOUT)
-            .absolute_timeout(crate::MAX_TIMEOUT)
+            .session_lifecycle(crate::PersistentSession::default().session_ttl(crate::MAX_TIMEOUT))
             .clock(clock.clone())
             .build()
             .unwrap();
