@@ -12,6 +12,7 @@ struct Readme;
 #[doc = include_str!("../../docs/operations.md")]
 struct Operations;
 
-/// docs/migrating-from-actix-session.md: the legacy reader, turned on and watched.
+/// docs/migrating-from-actix-session.md: the replacement of every actix-session call it shows,
+/// and the legacy reader turned on and watched.
 #[doc = include_str!("../../docs/migrating-from-actix-session.md")]
 struct MigratingFromActixSession;

@@ -40,8 +40,9 @@
 //! from a request, a `wrap_fn` middleware or a guard, and the key becomes a [`KeyRing`] (a
 //! list, so it can rotate). Configuration can come from a file through [`SessionConfig`]. With
 //! the `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old
-//! cookies into new sessions, so the switch logs no one out (`migrating-from-actix-session.md`
-//! in the repository's `docs/` folder).
+//! cookies into new sessions, so the switch logs no one out. The repository's
+//! `docs/migrating-from-actix-session.md` maps every item and difference, and has the cut-over
+//! runbook.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
