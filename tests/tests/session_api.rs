@@ -305,9 +305,10 @@ sealed_session_tests::acceptance_suite!(
 /// What a detached session did: each read and write, as JSON.
 async fn detached_report(session: Session) -> HttpResponse {
     let missing = |r: Result<(), SessionError>| matches!(r, Err(SessionError::MissingMiddleware));
+    let insert = session.insert("n", 1u64);
     HttpResponse::Ok().json(json!({
         "get": session.get::<u64>("n").expect("reads as empty"),
-        "insert_refused": matches!(session.insert("n", 1u64), Err(SessionInsertError::MissingMiddleware)),
+        "insert_refused": matches!(insert, Err(SessionInsertError::MissingMiddleware)),
         "update_or_refused": matches!(
             session.update_or("n", 1u64, |n| n + 1),
             Err(SessionUpdateError::Insert(SessionInsertError::MissingMiddleware))

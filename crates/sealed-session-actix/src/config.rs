@@ -41,7 +41,9 @@ use crate::middleware::CookieSessionMiddleware;
 ///   [`CookieSessionBuilder::revoke_anonymous_sessions`])
 ///
 /// ```
-/// use sealed_session_actix::{CookieSessionMiddleware, Duration, KeyRing, Mode, RefreshPolicy, SecretKey};
+/// use sealed_session_actix::{
+///     CookieSessionMiddleware, Duration, KeyRing, Mode, RefreshPolicy, SecretKey,
+/// };
 ///
 /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
 ///     .cookie_name("__Host-session")
@@ -126,7 +128,9 @@ impl CookieSessionBuilder {
     /// [`absolute_timeout`](Self::absolute_timeout) overrides what it sets.
     ///
     /// ```
-    /// use sealed_session_actix::{CookieSessionMiddleware, Duration, KeyRing, PersistentSession, SecretKey};
+    /// use sealed_session_actix::{
+    ///     CookieSessionMiddleware, Duration, KeyRing, PersistentSession, SecretKey,
+    /// };
     ///
     /// // "Keep me signed in" for a week: Max-Age=604800 on a new cookie, counting down.
     /// let week = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))

@@ -285,6 +285,18 @@ impl ResponseError for SessionUpdateError {
 /// silently empty session); [`SessionExt::get_session`](crate::SessionExt::get_session) gives a
 /// detached session instead, as actix-session does, whose writes fail with it. Either way it is
 /// logged under [`LOG_TARGET`](crate::LOG_TARGET) with the fix.
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use sealed_session_actix::{SessionError, SessionExt, SessionInsertError};
+///
+/// // A request no `CookieSessionMiddleware` saw: its session is detached.
+/// let session = TestRequest::default().to_http_request().get_session();
+/// assert_eq!(session.get::<u64>("n")?, None);
+/// assert_eq!(session.insert("n", 1), Err(SessionInsertError::MissingMiddleware));
+/// assert_eq!(session.purge(), Err(SessionError::MissingMiddleware), "never a logout that isn't");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingMiddleware;
 

@@ -23,7 +23,8 @@ use crate::error::{
 ///
 /// #[post("/counter")]
 /// async fn counter(session: Session) -> actix_web::Result<HttpResponse> {
-///     session.update_or("counter", 1u64, |n| n + 1)?; // fails at once if the cookie would be too large
+///     // Fails at once if the cookie would be too large.
+///     session.update_or("counter", 1u64, |n| n + 1)?;
 ///     Ok(HttpResponse::Ok().json(session.get::<u64>("counter")?))
 /// }
 /// ```
@@ -180,7 +181,9 @@ impl Session {
     /// fn remember(session: &Session, note: String) -> actix_web::Result<HttpResponse> {
     ///     match session.insert("note", note) {
     ///         Ok(()) => Ok(HttpResponse::Ok().finish()),
-    ///         Err(SessionInsertError::TooLarge { .. }) => Ok(HttpResponse::PayloadTooLarge().finish()),
+    ///         Err(SessionInsertError::TooLarge { .. }) => {
+    ///             Ok(HttpResponse::PayloadTooLarge().finish())
+    ///         }
     ///         Err(other) => Err(other.into()),
     ///     }
     /// }
@@ -263,6 +266,18 @@ impl Session {
     /// actix-session returns the JSON string; decode a [`SessionValue`] with
     /// [`decode`](SessionValue::decode), or use [`Session::remove_as`]. A detached session
     /// holds nothing, so this returns `None` (and logs the missing middleware).
+    ///
+    /// ```
+    /// use sealed_session_actix::Session;
+    ///
+    /// fn take_cart(session: &Session) -> actix_web::Result<Vec<String>> {
+    ///     let Some(value) = session.remove("cart") else {
+    ///         return Ok(Vec::new());
+    ///     };
+    ///     // A value of another type is an error (a `500`), not an empty cart.
+    ///     value.decode().map_err(actix_web::error::ErrorInternalServerError)
+    /// }
+    /// ```
     pub fn remove(&self, key: &str) -> Option<SessionValue> {
         self.write(|s| s.remove(key)).ok().flatten()
     }

@@ -21,7 +21,8 @@ use crate::session::Session;
 ///         web::resource("/admin")
 ///             // A guard that reads the session.
 ///             .guard(guard::fn_guard(|ctx| {
-///                 ctx.get_session().get::<String>("role").ok().flatten().as_deref() == Some("admin")
+///                 let role = ctx.get_session().get::<String>("role");
+///                 role.ok().flatten().as_deref() == Some("admin")
 ///             }))
 ///             .to(HttpResponse::Ok),
 ///     )

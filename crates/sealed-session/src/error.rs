@@ -384,6 +384,19 @@ impl From<SealError> for RenewError {
 /// ([`RequestSession::update`](crate::RequestSession::update),
 /// [`RequestSession::update_or`](crate::RequestSession::update_or)); the session is left as it
 /// was.
+///
+/// ```
+/// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+///
+/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let mut session = sessions.open([], RequestInfo::new("/"));
+/// session.insert("name", "alice")?;
+/// let err = session.update_or("name", 0u64, |n| n + 1).unwrap_err();
+/// let UpdateError::Decode(cause) = &err else { unreachable!() };
+/// assert_eq!(cause.key(), "name");
+/// assert!(err.to_string().contains("not of the requested type"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UpdateError {

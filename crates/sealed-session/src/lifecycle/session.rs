@@ -147,6 +147,21 @@ impl RequestSession {
     }
 
     /// The values, in key order, still encoded: decode each with [`SessionValue::decode`].
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/"));
+    /// assert_eq!(session.values().count(), 0, "no session yet");
+    /// session.insert("b", &2u64)?;
+    /// session.insert("a", "one")?;
+    /// let values: Vec<_> = session.values().collect();
+    /// assert_eq!(values[0].key(), "a");
+    /// assert_eq!(values[1].decode::<u64>()?, 2);
+    /// assert!(values[1].decode::<String>().is_err(), "typed: another type is an error");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn values(&self) -> impl Iterator<Item = SessionValue> + '_ {
         self.state.iter().flat_map(SessionState::values)
     }
@@ -219,7 +234,9 @@ impl RequestSession {
     /// ```
     /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).size_limit(300).build()?;
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .size_limit(300)
+    ///     .build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
     /// session.update_or("visits", 1u64, |n| n + 1)?;
     /// session.update_or("visits", 1u64, |n| n + 1)?;
