@@ -79,6 +79,11 @@ pub use sealed_session::{
     RevokeError, SecretKey, SessionId, SessionLifecycle, SessionStatus, SessionValue, SystemClock,
     UpdateError, ValueError,
 };
+/// Re-exported so applications need one dependency: the legacy reader's settings and counts
+/// (feature `actix-session-legacy`).
+#[cfg(feature = "actix-session-legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
 /// Re-exported so applications need one dependency: the Redis revocation store the builder
 /// starts (feature `redis`).
 #[cfg(feature = "redis")]
@@ -87,11 +92,6 @@ pub use sealed_session_redis::{RedisConfig, RedisRevocationStore};
 /// Re-exported so applications need one dependency: the builder's `Duration` and
 /// `OffsetDateTime` (the `time` crate's, which `actix_web::cookie::time` also is).
 pub use time::{Duration, OffsetDateTime};
-/// Re-exported so applications need one dependency: the legacy reader's settings and counts
-/// (feature `actix-session-legacy`).
-#[cfg(feature = "actix-session-legacy")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
-pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
 
 /// Re-exported so applications need one dependency: `SameSite` for the builder.
 pub use actix_web::cookie::SameSite;
