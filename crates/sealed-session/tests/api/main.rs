@@ -9,6 +9,7 @@ mod lifetimes; // `session_lifecycle`: each kind's `Max-Age` and the timeouts it
 mod rotation; // Key rotation: fallback keys, re-sealing, staged `open-only:` keys.
 mod round_trip; // Property tests: seal then open gives the same state, size limits are exact.
 mod tamper; // Tampered, truncated, renamed, re-keyed, mode-swapped and revoked cookies.
+mod typed_values; // Values keep their type through a cookie: wrong-type reads, serde shapes.
 mod updates; // `update`, `update_or`, `values`: actix-session's semantics, typed errors.
 
 use std::sync::Arc;
