@@ -284,12 +284,18 @@ done
 
 say ""
 say "== server restart (same keys), with one live and one logged-out session =="
+# Instance 1 starts afresh first, signing its sessions in as a subject of their own: ours-redis
+# holds 32 listed logouts of user-42 by now (the scenarios above), and a subject's 33rd folds
+# them into a generation advance (RevocationLimits::per_subject), logging the live session out.
 for kind in ours ours-redis server-store; do
   port=${IPORT[${kind}1]}
+  stop "${IPID[${kind}1]}"
+  start "$kind-1" "$kind" "$port" SIGN_IN=user-43
+  IPID[${kind}1]=$STARTED
   live=$(seed "$port"); gone=$(seed "$port")
   call POST "$port" /logout "$gone" >/dev/null
   stop "${IPID[${kind}1]}"
-  start "$kind-1" "$kind" "$port"
+  start "$kind-1" "$kind" "$port" SIGN_IN=user-43
   IPID[${kind}1]=$STARTED
   say "$kind: after restart: live -> $(call GET "$port" /read "$live"); logged out -> $(call GET "$port" /read "$gone")"
   if [ "$kind" = ours ]; then
