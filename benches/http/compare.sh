@@ -352,7 +352,8 @@ say "-- redis-server started again, empty (no persistence); 2 s later --"
 say "revocation entries in Redis: $("$REDIS_CLI_BIN" -p "$OPORT" --scan --pattern 'sealed-session-bench:rev:id:*' | wc -l) (the logout made during the outage, written once Redis was back)"
 p=${OP[ours-redis]}
 say "ours-redis after: read -> $(call GET "$p" /read "${OC[ours-redis]}"); read again -> $(call GET "$p" /read "${OC[ours-redis]}")"
-# actix-session's store reconnects on its own schedule: poll (2 s per try, at most 60 s).
+# actix-session's store reconnects on its own schedule: poll, 30 tries of up to 2 s each (about
+# 70 s in all with curl's start-up per try).
 p=${OP[server-store]}
 back=$(date +%s.%N)
 answer=""
