@@ -14,9 +14,11 @@
 //!
 //! Without a signed-in user, `/logout-everywhere` and `/logout-others` answer `200` and change
 //! nothing (`{"user": null}`, with `"refused": reason` if the request's cookie was refused, as
-//! `/whoami` says it). A logout that could not be recorded answers with the session's error status (`503`
-//! when the revocation list can't take it: try again) and a JSON `{"error": ...}`; a session
-//! model that can't end a user's other sessions answers `501` with a JSON error.
+//! `/whoami` says it). A logout that could not be recorded, or that the shared revocation store
+//! did not confirm in time (Redis unreachable), answers with the session's error status (`503`:
+//! try again) and a JSON `{"error": ...}`, and keeps the cookie, so that the retry, made with
+//! it, is answered `200` only once the logout is confirmed; a session model that can't end a
+//! user's other sessions answers `501` with a JSON error.
 //!
 //! The handlers are generic over [`AppSession`]: the two `Session` types have similar methods
 //! but not quite the same signatures, so each app implements the trait in a few lines and the
@@ -169,15 +171,15 @@ impl ResponseError for Unsupported {
     }
 }
 
-/// A logout that failed: its status (`503` when the revocation can't be recorded), with a JSON
-/// body saying so, so the page can ask the user to try again.
+/// A logout that failed: its status (`503` when the revocation can't be recorded or confirmed),
+/// with a JSON body saying so, so the page can ask the user to try again.
 fn logout_failed(err: &actix_web::Error) -> HttpResponse {
     let response = err.error_response();
     if response.status() == StatusCode::NOT_IMPLEMENTED {
         return response;
     }
     HttpResponse::build(response.status()).json(json!({
-        "error": format!("the logout could not be recorded, nothing changed: try again ({err})"),
+        "error": format!("the logout is not done: try again ({err})"),
     }))
 }
 
@@ -259,23 +261,34 @@ fn nobody<S: AppSession>(session: &S) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
+/// Whether a request without a signed-in user still goes to the session's logout: when its
+/// cookie was refused as revoked, it may be the retry of a logout not confirmed yet, which the
+/// session answers only once it is.
+fn retrying<S: AppSession>(session: &S) -> bool {
+    session.refusal_reason() == Some("revoked")
+}
+
 async fn logout_everywhere<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    if session.get::<String>(USER)?.is_none() {
+    let signed_in = session.get::<String>(USER)?.is_some();
+    if !signed_in && !retrying(&session) {
         return Ok(nobody(&session));
     }
     Ok(match session.purge_subject() {
-        Ok(()) => HttpResponse::Ok().json(json!({ "user": null })),
+        Ok(()) if signed_in => HttpResponse::Ok().json(json!({ "user": null })),
+        Ok(()) => nobody(&session),
         Err(err) => logout_failed(&err),
     })
 }
 
 async fn logout_others<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    let Some(user) = session.get::<String>(USER)? else {
+    let user = session.get::<String>(USER)?;
+    if user.is_none() && !retrying(&session) {
         return Ok(nobody(&session));
-    };
-    Ok(match session.purge_other_sessions() {
-        Ok(()) => HttpResponse::Ok().json(json!({ "user": user })),
-        Err(err) => logout_failed(&err),
+    }
+    Ok(match (session.purge_other_sessions(), user) {
+        (Ok(()), Some(user)) => HttpResponse::Ok().json(json!({ "user": user })),
+        (Ok(()), None) => nobody(&session),
+        (Err(err), _) => logout_failed(&err),
     })
 }
 

@@ -130,6 +130,38 @@ pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<Cookie<'static>>
         .collect()
 }
 
+/// Sends `method url` with `client`, the raw `Cookie` header `cookie` (if any) and an optional
+/// form, and reads the reply.
+pub async fn send_to(
+    client: &reqwest::Client,
+    method: &str,
+    url: String,
+    cookie: Option<&[u8]>,
+    form: Option<&[(&str, &str)]>,
+) -> Reply {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client.request(method, url);
+    if let Some(cookie) = cookie {
+        req = req.header(
+            reqwest::header::COOKIE,
+            reqwest::header::HeaderValue::from_bytes(cookie).expect("header bytes"),
+        );
+    }
+    if let Some(form) = form {
+        req = req.form(form);
+    }
+    let res = req.send().await.expect("request succeeds");
+    let status = res.status().as_u16();
+    let set_cookies = set_cookies(res.headers());
+    let bytes = res.bytes().await.expect("body");
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Reply {
+        status,
+        set_cookies,
+        json,
+    }
+}
+
 /// Whether a `Set-Cookie` removes its cookie.
 pub fn is_removal(cookie: &Cookie<'_>) -> bool {
     cookie.value().is_empty() && cookie.max_age() == Some(time::Duration::ZERO)
@@ -222,27 +254,7 @@ impl TestApp {
         cookie: Option<&[u8]>,
         form: Option<&[(&str, &str)]>,
     ) -> Reply {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(cookie) = cookie {
-            req = req.header(
-                reqwest::header::COOKIE,
-                reqwest::header::HeaderValue::from_bytes(cookie).expect("header bytes"),
-            );
-        }
-        if let Some(form) = form {
-            req = req.form(form);
-        }
-        let res = req.send().await.expect("request succeeds");
-        let status = res.status().as_u16();
-        let set_cookies = set_cookies(res.headers());
-        let bytes = res.bytes().await.expect("body");
-        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Reply {
-            status,
-            set_cookies,
-            json,
-        }
+        send_to(&self.client, method, self.url(path), cookie, form).await
     }
 
     /// `GET path` with cookie `name=value`.
@@ -374,6 +386,33 @@ impl RedisServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// Freezes the server (SIGSTOP to the process this helper started): connections stay open
+    /// and nothing answers, as in a stall.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// A connection for raw commands (`FLUSHDB`, `CONFIG SET`, `ACL SETUSER`).
+    pub fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|client| client.get_connection())
+            .expect("redis-server answers")
     }
 
     fn answers_ping(&self) -> bool {

@@ -200,7 +200,8 @@ async fn a_redis_restart_in_the_middle_of_a_run_loses_no_logout() {
     }
 
     // During: Redis is gone. Requests are served from the local copies, and a logout holds at
-    // once where it was made.
+    // once where it was made, but is not answered as done: Redis did not confirm it, so an
+    // instance killed now would take it along. The cookie is kept for the retry.
     server.stop();
     for instance in [&a, &b] {
         eventually("the instance notices", || {
@@ -212,8 +213,23 @@ async fn a_redis_restart_in_the_middle_of_a_run_loses_no_logout() {
     for n in 0..4 {
         let here = if n % 2 == 0 { &a } else { &b };
         let cookie = here.app.login(ID, &format!("during-{n}")).await;
-        logout(&here.app, &cookie).await;
-        during.push(cookie);
+        let reply = here.app.post("/logout", Some((ID, &cookie))).await;
+        assert_eq!(reply.status, 503, "{:?}", reply.json);
+        let error = reply.json["error"].as_str().unwrap_or_default();
+        assert!(error.contains("did not confirm"), "{error}");
+        assert!(
+            reply.cookie(ID).is_none(),
+            "the cookie is kept for the retry"
+        );
+        assert_eq!(
+            refusal(&here.app, &cookie).await.as_deref(),
+            Some("revoked")
+        );
+        // A retry while Redis is still away is not answered as done either, and keeps it too.
+        let retry = here.app.post("/logout", Some((ID, &cookie))).await;
+        assert_eq!(retry.status, 503, "{:?}", retry.json);
+        assert!(retry.cookie(ID).is_none());
+        during.push((n, cookie));
     }
     for cookie in &logged_out {
         assert_eq!(refusal(&a.app, cookie).await.as_deref(), Some("revoked"));
@@ -228,10 +244,18 @@ async fn a_redis_restart_in_the_middle_of_a_run_loses_no_logout() {
         );
     }
 
-    // Back, empty (no persistence): queued logouts are written, lost ones written back.
+    // Back, empty (no persistence): queued logouts are written, lost ones written back, and
+    // the retries are answered as done.
     server.restart();
     let a = a.connected();
     let b = b.connected();
+    for (n, cookie) in &during {
+        let here = if n % 2 == 0 { &a } else { &b };
+        let reply = here.app.post("/logout", Some((ID, cookie))).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        assert!(is_removal(reply.cookie(ID).expect("removal cookie")));
+    }
+    let during: Vec<String> = during.into_iter().map(|(_, cookie)| cookie).collect();
     for instance in [&a, &b] {
         assert!(
             instance.store.flush(StdDuration::from_secs(10)),

@@ -1,6 +1,7 @@
 //! Settings: a builder for code, a serde type for configuration files.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,74 @@ pub(crate) struct Settings {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: RevocationLimits,
+    pub(crate) durability: Durability,
+    pub(crate) max_pending: usize,
+    pub(crate) reconcile_every: Duration,
+    pub(crate) stall_timeout: Duration,
+    pub(crate) evicting_policy: EvictingPolicy,
+    pub(crate) startup_wait: Duration,
+    pub(crate) until_loaded: UntilLoaded,
+    pub(crate) pending_file: Option<PathBuf>,
+}
+
+/// When a revoking call returns: once Redis has the revocation, or at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use sealed_session_redis::{Durability, RedisRevocationStore};
+///
+/// let store = RedisRevocationStore::builder("redis://127.0.0.1:6379/")
+///     .durability(Durability::Acknowledged { timeout: Duration::from_millis(500) })
+///     .startup_wait(Duration::ZERO)
+///     .build()?;
+/// # Ok::<(), sealed_session_redis::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// The default, with a 250 ms timeout: a logout (`purge`, `purge_subject`,
+    /// `purge_other_sessions`, a revoking `renew`) returns once Redis acknowledged the write,
+    /// so an instance killed right after its answer loses nothing. If Redis hasn't within
+    /// `timeout`, the call fails with `RevokeError::NotDurable`: the logout holds on this
+    /// instance and stays queued, and the application answers "try again" (the example apps
+    /// answer `503`).
+    Acknowledged {
+        /// The longest a revoking call waits for Redis.
+        timeout: Duration,
+    },
+    /// Fire and forget: a logout returns once it holds on this instance and is queued for
+    /// Redis. An instance that dies before its queue is written takes those logouts along
+    /// (they hold nowhere else).
+    Queued,
+}
+
+/// What this instance does with signed-in sessions before its first full load of the shared
+/// list (at start, while Redis is unreachable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UntilLoaded {
+    /// The default: fail closed. Signed-in sessions are refused (`OpenError::RevocationUnknown`,
+    /// their cookies kept) until the list is loaded: no logout made elsewhere is ever
+    /// accepted here, at the cost of signed-in users seeing "not signed in" while Redis is
+    /// down at an instance's start. Anonymous sessions, which are not listed, are served.
+    RefuseSignedIn,
+    /// Fail open: serve every session from the local copy, which starts empty, so a session
+    /// logged out on another instance is accepted here until the first load.
+    Serve,
+}
+
+/// What to do when Redis may evict the store's keys: a `maxmemory-policy` other than
+/// `noeviction` with a `maxmemory` set. Evicted revocations are logouts undone for every
+/// instance started since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EvictingPolicy {
+    /// The default: log an error at each full load and show it in the health.
+    Warn,
+    /// Also refuse to confirm logouts (`RevokeError::NotDurable`) while the policy evicts.
+    Refuse,
 }
 
 /// Builds a [`RedisRevocationStore`]; every setting is checked by
@@ -38,9 +107,18 @@ pub(crate) struct Settings {
 /// - key prefix `sealed-session:` ([`DEFAULT_PREFIX`])
 /// - connect timeout 1 second, command timeout 2 seconds
 /// - reconnect backoff from 50 ms doubling up to 1 second
-/// - shutdown: up to 2 seconds to write what is queued and stop the threads
+/// - shutdown: up to 2 seconds to write what is queued and stop the threads, then the rest is
+///   logged (or saved to the [pending file](RedisStoreBuilder::pending_file))
 /// - the system clock
 /// - the local copy's [default limits](RevocationLimits#defaults)
+/// - logouts confirmed by Redis within 250 ms ([`Durability::Acknowledged`])
+/// - at most 100,000 logouts queued ([`RedisStoreBuilder::max_pending`])
+/// - `build` waits up to 2 seconds for the first full load, and signed-in sessions are refused
+///   until it is done ([`UntilLoaded::RefuseSignedIn`])
+/// - a stalled Redis is noticed within 1 second (a `PING` every 250 ms answered within 750 ms)
+/// - Redis checked every 5 seconds for lost data (a flush, a restart, a failover), which a
+///   repair then writes back
+/// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
 ///
 /// ```
 /// use std::time::Duration;
@@ -68,6 +146,14 @@ pub struct RedisStoreBuilder {
     shutdown_timeout: Duration,
     clock: Arc<dyn Clock>,
     limits: RevocationLimits,
+    durability: Durability,
+    max_pending: usize,
+    reconcile_every: Duration,
+    stall_timeout: Duration,
+    evicting_policy: EvictingPolicy,
+    startup_wait: Duration,
+    until_loaded: UntilLoaded,
+    pending_file: Option<PathBuf>,
 }
 
 impl RedisStoreBuilder {
@@ -81,6 +167,16 @@ impl RedisStoreBuilder {
             shutdown_timeout: Duration::from_secs(2),
             clock: Arc::new(SystemClock),
             limits: RevocationLimits::new(),
+            durability: Durability::Acknowledged {
+                timeout: Duration::from_millis(250),
+            },
+            max_pending: 100_000,
+            reconcile_every: Duration::from_secs(5),
+            stall_timeout: Duration::from_millis(750),
+            evicting_policy: EvictingPolicy::Warn,
+            startup_wait: Duration::from_secs(2),
+            until_loaded: UntilLoaded::RefuseSignedIn,
+            pending_file: None,
         }
     }
 
@@ -137,11 +233,77 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Checks the settings and starts the store (its threads connect in the background).
+    /// When a revoking call returns (see [`Durability`]). Defaults to
+    /// [`Durability::Acknowledged`] within 250 ms.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The most revocations queued for Redis (about 110 bytes each). Past it, a logout still
+    /// holds here and fails with `RevokeError::NotDurable` at once; a repair (a full load that
+    /// writes back what Redis lacks) writes it when Redis takes writes again. Defaults to
+    /// 100,000.
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.max_pending = max;
+        self
+    }
+
+    /// How often Redis is checked for data lost without a reconnect (a `FLUSHDB`, a restart or
+    /// failover behind a proxy): a marker key the store writes, and Redis's `run_id`. Lost
+    /// data brings a full load and a repair. Defaults to 5 seconds.
+    pub fn reconcile_every(mut self, interval: Duration) -> Self {
+        self.reconcile_every = interval;
+        self
+    }
+
+    /// How long Redis may take to answer the subscriber's `PING` (sent every third of this
+    /// when the channel is quiet) before the link counts as down. Defaults to 750 ms, so a
+    /// stalled Redis shows in the health within about a second.
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
+    }
+
+    /// What to do when Redis may evict revocations (see [`EvictingPolicy`]). Defaults to
+    /// [`EvictingPolicy::Warn`].
+    pub fn evicting_policy(mut self, policy: EvictingPolicy) -> Self {
+        self.evicting_policy = policy;
+        self
+    }
+
+    /// How long [`RedisStoreBuilder::build`] waits for the first full load (zero: not at all).
+    /// Defaults to 2 seconds.
+    pub fn startup_wait(mut self, wait: Duration) -> Self {
+        self.startup_wait = wait;
+        self
+    }
+
+    /// What to do with signed-in sessions until the first full load (see [`UntilLoaded`]).
+    /// Defaults to [`UntilLoaded::RefuseSignedIn`].
+    pub fn until_loaded(mut self, until_loaded: UntilLoaded) -> Self {
+        self.until_loaded = until_loaded;
+        self
+    }
+
+    /// A file for the revocations still unwritten when the store stops (Redis unreachable
+    /// for the whole shutdown timeout): they are saved there, and the next start with the same
+    /// file applies them and writes them to Redis, then removes the file. Without one, each is
+    /// logged as an `error` event `unwritten_revocation` whose `revocation` field is the line
+    /// the file would hold. The directory must exist; the file is written at shutdown and read
+    /// at `build`.
+    pub fn pending_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pending_file = Some(path.into());
+        self
+    }
+
+    /// Checks the settings and starts the store (its threads connect in the background), then
+    /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full load.
     ///
     /// # Errors
-    /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`] or
-    /// [`BuildError::InvalidTimeout`]. An unreachable Redis is not an error.
+    /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
+    /// [`BuildError::InvalidTimeout`] or [`BuildError::InvalidLimit`]. An unreachable Redis is
+    /// not an error (see [`UntilLoaded`]).
     ///
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
@@ -155,10 +317,24 @@ impl RedisStoreBuilder {
             ("io_timeout", self.io_timeout),
             ("max_backoff", self.max_backoff),
             ("shutdown_timeout", self.shutdown_timeout),
+            ("reconcile_every", self.reconcile_every),
+            ("stall_timeout", self.stall_timeout),
+            (
+                "durability",
+                match self.durability {
+                    Durability::Acknowledged { timeout } => timeout,
+                    Durability::Queued => Duration::MAX,
+                },
+            ),
         ] {
             if value.is_zero() {
                 return Err(BuildError::InvalidTimeout { setting });
             }
+        }
+        if self.max_pending == 0 {
+            return Err(BuildError::InvalidLimit {
+                setting: "max_pending",
+            });
         }
         if self.prefix.is_empty()
             || self.prefix.len() > 128
@@ -193,6 +369,14 @@ impl RedisStoreBuilder {
                 shutdown_timeout: self.shutdown_timeout,
                 clock: self.clock,
                 limits: self.limits,
+                durability: self.durability,
+                max_pending: self.max_pending,
+                reconcile_every: self.reconcile_every,
+                stall_timeout: self.stall_timeout,
+                evicting_policy: self.evicting_policy,
+                startup_wait: self.startup_wait,
+                until_loaded: self.until_loaded,
+                pending_file: self.pending_file,
             },
         })
     }
@@ -215,8 +399,26 @@ impl RedisStoreBuilder {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
-/// `url` is required; `prefix` defaults to `sealed-session:`. Everything else has the
+/// `url` is required; `prefix` defaults to `sealed-session:`. The other fields, all optional,
+/// are the builder's settings of the same names: `durability` (`"acknowledged"` or
+/// `"queued"`), `ack_timeout_ms`, `max_pending`, `reconcile_every_ms`, `startup_wait_ms`,
+/// `until_loaded` (`"refuse_signed_in"` or `"serve"`), `evicting_policy` (`"warn"` or
+/// `"refuse"`) and `pending_file`; what is left out has the
 /// [builder's defaults](RedisStoreBuilder#defaults).
+///
+/// ```
+/// use sealed_session_redis::RedisConfig;
+///
+/// let config: RedisConfig = serde_json::from_str(
+///     r#"{ "url": "redis://127.0.0.1:6379/", "ack_timeout_ms": 400, "until_loaded": "serve" }"#,
+/// )?;
+/// let err = serde_json::from_str::<RedisConfig>(
+///     r#"{ "url": "redis://h", "durability": "queued", "ack_timeout_ms": 400 }"#,
+/// )
+/// .unwrap_err();
+/// assert!(err.to_string().contains("contradict"), "{err}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "RawConfig")]
 pub struct RedisConfig {
@@ -229,6 +431,29 @@ struct RawConfig {
     url: String,
     #[serde(default)]
     prefix: Option<String>,
+    #[serde(default)]
+    durability: Option<RawDurability>,
+    #[serde(default)]
+    ack_timeout_ms: Option<u64>,
+    #[serde(default)]
+    max_pending: Option<usize>,
+    #[serde(default)]
+    reconcile_every_ms: Option<u64>,
+    #[serde(default)]
+    startup_wait_ms: Option<u64>,
+    #[serde(default)]
+    until_loaded: Option<UntilLoaded>,
+    #[serde(default)]
+    evicting_policy: Option<EvictingPolicy>,
+    #[serde(default)]
+    pending_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawDurability {
+    Acknowledged,
+    Queued,
 }
 
 impl TryFrom<RawConfig> for RedisConfig {
@@ -238,6 +463,35 @@ impl TryFrom<RawConfig> for RedisConfig {
         let mut builder = RedisStoreBuilder::new(raw.url);
         if let Some(prefix) = raw.prefix {
             builder = builder.prefix(prefix);
+        }
+        let ack_timeout = raw.ack_timeout_ms.map(Duration::from_millis);
+        builder = match (raw.durability, ack_timeout) {
+            (Some(RawDurability::Queued), Some(_)) => {
+                return Err(BuildError::Conflict {
+                    settings: "`durability: queued` and `ack_timeout_ms`",
+                });
+            }
+            (Some(RawDurability::Queued), None) => builder.durability(Durability::Queued),
+            (_, Some(timeout)) => builder.durability(Durability::Acknowledged { timeout }),
+            (_, None) => builder,
+        };
+        if let Some(max) = raw.max_pending {
+            builder = builder.max_pending(max);
+        }
+        if let Some(ms) = raw.reconcile_every_ms {
+            builder = builder.reconcile_every(Duration::from_millis(ms));
+        }
+        if let Some(ms) = raw.startup_wait_ms {
+            builder = builder.startup_wait(Duration::from_millis(ms));
+        }
+        if let Some(until_loaded) = raw.until_loaded {
+            builder = builder.until_loaded(until_loaded);
+        }
+        if let Some(policy) = raw.evicting_policy {
+            builder = builder.evicting_policy(policy);
+        }
+        if let Some(path) = raw.pending_file {
+            builder = builder.pending_file(path);
         }
         builder.check()
     }

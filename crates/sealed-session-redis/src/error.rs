@@ -35,6 +35,16 @@ pub enum BuildError {
         /// Which setting.
         setting: &'static str,
     },
+    /// A limit of zero, which would refuse everything.
+    InvalidLimit {
+        /// Which setting.
+        setting: &'static str,
+    },
+    /// Two settings that contradict each other.
+    Conflict {
+        /// Which ones.
+        settings: &'static str,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -53,6 +63,15 @@ impl fmt::Display for BuildError {
             Self::InvalidTimeout { setting } => write!(
                 f,
                 "invalid `{setting}`: it must be longer than zero (e.g. a second)"
+            ),
+            Self::InvalidLimit { setting } => write!(
+                f,
+                "invalid `{setting}`: it must be at least 1 (the default is 100000)"
+            ),
+            Self::Conflict { settings } => write!(
+                f,
+                "{settings} contradict each other: a queued store does not wait for Redis; \
+                 keep one of them"
             ),
         }
     }

@@ -17,12 +17,33 @@ use std::time::SystemTime;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LinkHealth {
+    /// The summary: what to alert on.
+    pub status: LinkStatus,
     /// Subscribed (and fully loaded since), and the last write, if any since, succeeded.
     pub connected: bool,
     /// The subscription to the events channel is up and the full set was loaded after it.
     pub subscribed: bool,
-    /// Revocations made here and not yet written to Redis.
+    /// The full set was loaded at least once since start: the local copy knows every other
+    /// instance's revocations up to then.
+    pub loaded: bool,
+    /// Revocations made here and not yet written to Redis (queued, or refused by Redis and
+    /// waiting for a retry).
     pub pending_writes: usize,
+    /// Of `pending_writes`, those Redis refused with an error (see `last_command_error`).
+    pub refused_writes: usize,
+    /// Revocations made here that found the queue full
+    /// ([`max_pending`](crate::RedisStoreBuilder::max_pending)): they hold here, and the next
+    /// repair writes them.
+    pub unqueued_writes: u64,
+    /// Entries a repair is writing back to Redis (it lost them).
+    pub repair_writes: usize,
+    /// Commands Redis answered with an error since start.
+    pub command_errors: u64,
+    /// The last of them: the command (`SET`, `EVAL`, `PUBLISH`) and Redis's error.
+    pub last_command_error: Option<String>,
+    /// Redis's `maxmemory-policy` when it may evict this store's keys (anything but
+    /// `noeviction` with a `maxmemory` set), as read at the last full load.
+    pub evicting_policy: Option<String>,
     /// When the full set was last loaded (at start, after each reconnect, after a repair).
     pub last_full_sync: Option<SystemTime>,
     /// How many full loads completed since start.
@@ -33,12 +54,37 @@ pub struct LinkHealth {
     pub local_entries: usize,
 }
 
+/// The state of the link in one word, from [`LinkHealth::status`], worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkStatus {
+    /// The full set was never loaded: other instances' revocations are not known here yet.
+    Starting,
+    /// The link is down (unreachable, stalled or refusing the subscription): checks go on
+    /// from the local copy, logouts are not confirmed.
+    Down,
+    /// Redis may evict revocations (`maxmemory-policy`); with
+    /// [`EvictingPolicy::Refuse`](crate::EvictingPolicy::Refuse), logouts are not confirmed.
+    EvictingPolicy,
+    /// Redis refuses some commands (out of memory, an ACL without a permission, a key of
+    /// another type): the writes concerned are retried, the others go on.
+    CommandErrors,
+    /// Subscribed, loaded, and writing.
+    Up,
+}
+
 /// What the threads record; [`LinkHealth`] adds the queue and the local copy.
 #[derive(Debug)]
 pub(crate) struct LinkState {
     pub(crate) subscribed: bool,
     /// The last write attempt succeeded (true until one fails).
     pub(crate) writable: bool,
+    pub(crate) loaded: bool,
+    /// The last batch had commands Redis refused, or a `PUBLISH` was refused.
+    pub(crate) refusing: bool,
+    pub(crate) command_errors: u64,
+    pub(crate) last_command_error: Option<String>,
+    pub(crate) evicting_policy: Option<String>,
     pub(crate) last_full_sync: Option<SystemTime>,
     pub(crate) full_syncs: u64,
     pub(crate) disconnected_since: Option<SystemTime>,
@@ -49,6 +95,11 @@ impl LinkState {
         Self {
             subscribed: false,
             writable: true,
+            loaded: false,
+            refusing: false,
+            command_errors: 0,
+            last_command_error: None,
+            evicting_policy: None,
             last_full_sync: None,
             full_syncs: 0,
             disconnected_since: Some(SystemTime::now()),
@@ -57,6 +108,20 @@ impl LinkState {
 
     pub(crate) fn connected(&self) -> bool {
         self.subscribed && self.writable
+    }
+
+    pub(crate) fn status(&self, refused_writes: usize) -> LinkStatus {
+        if !self.loaded {
+            LinkStatus::Starting
+        } else if !self.connected() {
+            LinkStatus::Down
+        } else if self.evicting_policy.is_some() {
+            LinkStatus::EvictingPolicy
+        } else if self.refusing || refused_writes > 0 {
+            LinkStatus::CommandErrors
+        } else {
+            LinkStatus::Up
+        }
     }
 
     /// Applies `change`, keeping `disconnected_since` in step; returns whether `connected`
@@ -88,5 +153,21 @@ mod tests {
         assert_eq!(state.update(|s| s.writable = false), Some(false));
         assert!(state.disconnected_since.is_some());
         assert_eq!(state.update(|s| s.subscribed = false), None);
+    }
+
+    #[test]
+    fn the_status_names_the_worst_problem() {
+        let mut state = LinkState::new();
+        assert_eq!(state.status(0), LinkStatus::Starting);
+        state.update(|s| {
+            s.subscribed = true;
+            s.loaded = true;
+        });
+        assert_eq!(state.status(0), LinkStatus::Up);
+        assert_eq!(state.status(1), LinkStatus::CommandErrors);
+        state.evicting_policy = Some("allkeys-lru".into());
+        assert_eq!(state.status(1), LinkStatus::EvictingPolicy);
+        state.update(|s| s.writable = false);
+        assert_eq!(state.status(1), LinkStatus::Down);
     }
 }

@@ -12,6 +12,8 @@
 //!                                            "j <32 hex> <until> <generation> <subject>"
 //!                                            "g <generation> <until> <subject>"
 //!                                            "r"  (a repair happened: reload everything)
+//! sealed-session:rev:epoch               ->  a random token (no expiry): gone or changed
+//!                                            means Redis lost data
 //! ```
 //!
 //! Times are unix seconds and generations plain numbers, in decimal (digits only). The subject
@@ -38,6 +40,9 @@ pub(crate) struct Keys {
     subject: String,
     /// `<prefix>rev:events`
     pub(crate) channel: String,
+    /// `<prefix>rev:epoch`: a random token the first full load after Redis lost everything
+    /// writes; a change or a disappearance means Redis lost data.
+    pub(crate) epoch: String,
     /// `<prefix>rev:*` with the prefix's glob characters escaped, for `SCAN MATCH`.
     pub(crate) pattern: String,
 }
@@ -158,6 +163,7 @@ impl Keys {
             session: format!("{prefix}rev:id:"),
             subject: format!("{prefix}rev:sub:"),
             channel: format!("{prefix}rev:events"),
+            epoch: format!("{prefix}rev:epoch"),
             pattern,
         }
     }

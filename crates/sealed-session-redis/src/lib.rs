@@ -80,12 +80,16 @@ mod config;
 mod error;
 mod health;
 mod keys;
+mod pending;
+mod queue;
 mod store;
 mod worker;
 
-pub use config::{DEFAULT_PREFIX, RedisConfig, RedisStoreBuilder};
+pub use config::{
+    DEFAULT_PREFIX, Durability, EvictingPolicy, RedisConfig, RedisStoreBuilder, UntilLoaded,
+};
 pub use error::BuildError;
-pub use health::LinkHealth;
+pub use health::{LinkHealth, LinkStatus};
 pub use store::RedisRevocationStore;
 
 /// The `tracing` target of every event of this crate.

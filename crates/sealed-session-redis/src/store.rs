@@ -1,9 +1,8 @@
 //! The store: a local copy that answers every check, and two threads that keep it in step with
 //! Redis.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,9 +13,11 @@ use sealed_session::{
 };
 
 use crate::LOG_TARGET;
-use crate::config::{RedisStoreBuilder, Settings};
+use crate::config::{Durability, EvictingPolicy, RedisStoreBuilder, Settings, UntilLoaded};
 use crate::health::{LinkHealth, LinkState};
 use crate::keys::{Entry, MAX_SUBJECT_LEN};
+use crate::pending;
+use crate::queue::{Job, Queue};
 use crate::worker;
 
 /// A revocation store shared by every instance of an application through Redis, answering
@@ -32,12 +33,24 @@ use crate::worker;
 ///   queued for a writer thread that drains it into Redis (`SET` with an expiry at the entry's
 ///   deadline, or the keep-the-larger-generation script for a subject), then `PUBLISH`es it on
 ///   the events channel.
+/// - **Durable acknowledgement**: [`RevocationStore::settle`], which the session lifecycle
+///   calls after each logout, returns once Redis has acknowledged every revocation made here
+///   so far, or fails after the [`Durability`] timeout with `RevokeError::NotDurable` (the
+///   logout holds here and stays queued; the application answers "try again"). So a logout
+///   answered as done survives this instance being killed the next moment.
 /// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
 ///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
-///   while disconnected is never a revocation missed.
+///   while disconnected is never a revocation missed. Every
+///   [`reconcile_every`](RedisStoreBuilder::reconcile_every) the subscriber also checks a
+///   marker key and Redis's `run_id`: data lost without a reconnect (a `FLUSHDB`) brings a full
+///   load too.
+/// - **Repairs**: a full load writes back, from the local copy, the entries Redis lacks (lost
+///   in a restart without persistence, a failover or a flush), after this instance's own
+///   logouts, so a large repair never holds a logout up.
 /// - **Redis down**: checks go on from the local copy; logouts take effect here at once and wait
-///   in the queue, in order, until Redis takes them. Entries Redis lost (a restart without
-///   persistence, a failover) are written back from the local copies at the next reload.
+///   in the queue (at most [`max_pending`](RedisStoreBuilder::max_pending)), in order, until
+///   Redis takes them. A command Redis refuses (out of memory, a missing ACL permission) is
+///   retried aside with backoff, and the writes behind it go on.
 /// - **Compare-and-set** (`advance` with `expected`, "sign out my other devices") is atomic on
 ///   the instance that makes it, against its local copy. Across instances it is not: a
 ///   sign-out-others and a log-out-everywhere of one subject made on two instances within the
@@ -49,23 +62,26 @@ use crate::worker;
 ///   with [`RevokeError::Superseded`].
 ///
 /// Threads are plain OS threads with blocking connections, so the store works under any async
-/// runtime or none. Dropping the last clone writes what is still queued and stops the threads,
-/// within [`RedisStoreBuilder::shutdown_timeout`]. The design, the consistency bound and the
-/// measurements are in `revocation.md`, in the repository's `docs/` folder.
+/// runtime or none; a revoking call waits on the calling thread, at most the
+/// [`Durability`] timeout (a loopback round trip when Redis is up). Dropping the last clone
+/// writes what is still queued and stops the threads, within
+/// [`RedisStoreBuilder::shutdown_timeout`]; what is left then is saved to the
+/// [pending file](RedisStoreBuilder::pending_file) or logged. The design, the consistency bound
+/// and the measurements are in `revocation.md`, in the repository's `docs/` folder.
 ///
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use sealed_session::{KeyRing, Lifecycle};
-/// use sealed_session_redis::RedisRevocationStore;
+/// use sealed_session_redis::{LinkStatus, RedisRevocationStore};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = RedisRevocationStore::builder(std::env::var("REDIS_URL")?)
 ///     .prefix("myapp:")
-///     .build()?;
-/// // Optional: serve only once the revocations of the other instances are loaded.
-/// if !store.wait_until_connected(Duration::from_secs(5)) {
-///     eprintln!("Redis unreachable: serving with local revocations only; {:?}", store.health());
+///     .pending_file("/var/lib/myapp/pending-revocations")
+///     .build()?; // waits up to 2 s for the first load
+/// if store.health().status == LinkStatus::Starting {
+///     eprintln!("Redis unreachable: signed-in sessions are refused until it is back");
 /// }
 /// // With actix-web: `CookieSessionMiddleware::builder(ring).revocation_store(..)`, the same way.
 /// let sessions = Lifecycle::builder(KeyRing::from_env("SESSION_KEYS")?)
@@ -84,30 +100,30 @@ pub struct RedisRevocationStore {
 pub(crate) struct Shared {
     pub(crate) settings: Settings,
     pub(crate) local: MemoryRevocationStore,
-    /// Writes not yet acknowledged by Redis, oldest first. Only the writer removes them, from the
-    /// front, once written.
-    pub(crate) queue: Mutex<VecDeque<Job>>,
+    /// Writes not yet acknowledged by Redis. Only the writer removes them, once written.
+    pub(crate) queue: Mutex<Queue>,
     /// Signals the writer: new work or stop.
     pub(crate) work: Condvar,
-    /// Signals `flush` callers: the queue shrank.
+    /// Signals `settle` and `flush` callers: the queue shrank.
     pub(crate) written: Condvar,
     pub(crate) link: Mutex<LinkState>,
     /// Signals `wait_until_connected` callers: the link state changed.
     pub(crate) link_changed: Condvar,
+    /// The full set was loaded once: revocations are known (read on every request).
+    pub(crate) loaded: AtomicBool,
+    /// The queue overflowed: the subscriber should run a full load and repair.
+    pub(crate) resync_wanted: AtomicBool,
+    /// Revocations that found the queue full since start (the first is logged).
+    pub(crate) overflows: AtomicU64,
+    /// That `CONFIG GET maxmemory-policy` was refused was logged.
+    pub(crate) policy_unknown_reported: AtomicBool,
+    /// The queue mark past which the revocations replayed from the pending file are written.
+    pub(crate) pending_file_mark: Mutex<Option<u64>>,
     pub(crate) stop: AtomicBool,
     /// When the stop was asked for: the writer gives up on the queue after the shutdown timeout.
     pub(crate) stop_deadline: Mutex<Option<Instant>>,
     /// Wakes threads sleeping between reconnection attempts when a stop is asked for.
     pub(crate) stop_signal: (Mutex<()>, Condvar),
-}
-
-/// One write for the writer thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Job {
-    /// Write an entry; `publish` unless it is a repair (announced once by `AnnounceResync`).
-    Write { entry: Entry, publish: bool },
-    /// Tell every instance to reload the full set (after a repair wrote entries silently).
-    AnnounceResync,
 }
 
 struct Workers {
@@ -123,18 +139,27 @@ impl RedisRevocationStore {
     }
 
     pub(crate) fn start(settings: Settings) -> Self {
+        let startup_wait = settings.startup_wait;
         let shared = Arc::new(Shared {
             local: MemoryRevocationStore::with_limits(settings.limits),
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::new(settings.max_pending)),
             work: Condvar::new(),
             written: Condvar::new(),
             link: Mutex::new(LinkState::new()),
             link_changed: Condvar::new(),
+            loaded: AtomicBool::new(false),
+            resync_wanted: AtomicBool::new(false),
+            overflows: AtomicU64::new(0),
+            policy_unknown_reported: AtomicBool::new(false),
+            pending_file_mark: Mutex::new(None),
             stop: AtomicBool::new(false),
             stop_deadline: Mutex::new(None),
             stop_signal: (Mutex::new(()), Condvar::new()),
             settings,
         });
+        if let Some(path) = &shared.settings.pending_file {
+            pending::replay(&shared, path);
+        }
         let spawn = |name: &str, run: fn(Arc<Shared>)| {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -154,29 +179,65 @@ impl RedisRevocationStore {
             prefix = shared.settings.keys.prefix(),
             "revocation store started"
         );
-        Self {
+        let store = Self {
             _workers: Arc::new(Workers {
                 shared: Arc::clone(&shared),
                 threads,
             }),
             shared,
+        };
+        if !startup_wait.is_zero() && !store.wait_until_loaded(startup_wait) {
+            let serving = match store.shared.settings.until_loaded {
+                UntilLoaded::RefuseSignedIn => {
+                    "signed-in sessions are refused (their cookies kept) until it is"
+                }
+                UntilLoaded::Serve => {
+                    "serving every session meanwhile: ones logged out on other instances are \
+                     accepted here until it is"
+                }
+            };
+            tracing::warn!(
+                target: LOG_TARGET,
+                event = "not_loaded",
+                waited_ms = u64::try_from(startup_wait.as_millis()).unwrap_or(u64::MAX),
+                url = %store.shared.settings.url,
+                "the revocation list could not be loaded from Redis at start: {serving}"
+            );
         }
+        store
     }
 
     /// The state of the link to Redis. Cheap: reads a few counters (and sums the local copy's
     /// shard sizes).
     ///
     /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
-    /// `disconnected`, `subscribe_failed`, `write_failed`, `queue_drained`, `full_sync`,
-    /// `repair`, `not_shared` (a revocation Redis can't hold), and at shutdown
+    /// `disconnected`, `not_loaded`, `subscribe_failed`, `write_failed`, `command_refused`,
+    /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
+    /// `not_shared` (a revocation Redis can't hold), and at shutdown `unwritten_revocation`,
     /// `stopped_with_pending_writes` or `stop_timeout`.
     pub fn health(&self) -> LinkHealth {
-        let pending_writes = lock(&self.shared.queue).len();
+        let (pending_writes, refused_writes, unqueued_writes, repair_writes) = {
+            let queue = lock(&self.shared.queue);
+            (
+                queue.pending(),
+                queue.refused(),
+                queue.unqueued(),
+                queue.repairs(),
+            )
+        };
         let link = lock(&self.shared.link);
         LinkHealth {
+            status: link.status(refused_writes),
             connected: link.connected(),
             subscribed: link.subscribed,
+            loaded: link.loaded,
             pending_writes,
+            refused_writes,
+            unqueued_writes,
+            repair_writes,
+            command_errors: link.command_errors,
+            last_command_error: link.last_command_error.clone(),
+            evicting_policy: link.evicting_policy.clone(),
             last_full_sync: link.last_full_sync,
             full_syncs: link.full_syncs,
             disconnected_since: link.disconnected_since,
@@ -188,25 +249,30 @@ impl RedisRevocationStore {
     /// with the full set loaded; returns whether it is. For startup, to serve only once other
     /// instances' revocations are known, and for tests.
     pub fn wait_until_connected(&self, timeout: Duration) -> bool {
+        self.wait_for_link(timeout, LinkState::connected)
+    }
+
+    /// Waits up to `timeout` for the first full load (at once if it was done); returns whether
+    /// it was. [`RedisStoreBuilder::build`] waits for it up to
+    /// [`RedisStoreBuilder::startup_wait`].
+    pub fn wait_until_loaded(&self, timeout: Duration) -> bool {
+        self.wait_for_link(timeout, |l| l.loaded)
+    }
+
+    fn wait_for_link(&self, timeout: Duration, done: impl Fn(&LinkState) -> bool) -> bool {
         let link = lock(&self.shared.link);
         let (link, _) = self
             .shared
             .link_changed
-            .wait_timeout_while(link, timeout, |l| !l.connected())
+            .wait_timeout_while(link, timeout, |l| !done(l))
             .unwrap_or_else(PoisonError::into_inner);
-        link.connected()
+        done(&link)
     }
 
     /// Waits up to `timeout` for every revocation made here so far to be written to Redis;
-    /// returns whether the queue is empty.
+    /// returns whether they are.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let queue = lock(&self.shared.queue);
-        let (queue, _) = self
-            .shared
-            .written
-            .wait_timeout_while(queue, timeout, |q| !q.is_empty())
-            .unwrap_or_else(PoisonError::into_inner);
-        queue.is_empty()
+        self.shared.wait_settled(timeout)
     }
 
     /// The namespace of the store's keys and channel.
@@ -267,6 +333,51 @@ impl RevocationStore for RedisRevocationStore {
         );
         Ok(generation)
     }
+
+    /// With [`Durability::Acknowledged`] (the default), waits until Redis has every
+    /// revocation made here so far, at most the configured timeout. With
+    /// [`Durability::Queued`], returns at once.
+    ///
+    /// # Errors
+    /// `RevokeError::NotDurable` when Redis did not acknowledge them in time, a revocation
+    /// found the queue full, or the policy is [`EvictingPolicy::Refuse`] and Redis may evict.
+    fn settle(&self) -> Result<(), RevokeError> {
+        let Durability::Acknowledged { timeout } = self.shared.settings.durability else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let not_durable = |reason| RevokeError::NotDurable {
+            waited: started.elapsed(),
+            reason,
+        };
+        if self.shared.settings.evicting_policy == EvictingPolicy::Refuse
+            && lock(&self.shared.link).evicting_policy.is_some()
+        {
+            return Err(not_durable("Redis may evict revocations: maxmemory-policy"));
+        }
+        if lock(&self.shared.queue).unqueued() > 0 {
+            return Err(not_durable("the queue to Redis is full"));
+        }
+        if self.shared.wait_settled(timeout) {
+            return Ok(());
+        }
+        let health = self.health();
+        Err(not_durable(if health.refused_writes > 0 {
+            "Redis refuses the write"
+        } else if !health.connected {
+            "Redis unreachable"
+        } else {
+            "Redis did not answer in time"
+        }))
+    }
+
+    /// `false` until the first full load when signed-in sessions are refused until then
+    /// ([`UntilLoaded::RefuseSignedIn`], the default).
+    #[inline]
+    fn revocations_known(&self) -> bool {
+        self.shared.settings.until_loaded == UntilLoaded::Serve
+            || self.shared.loaded.load(Ordering::Acquire)
+    }
 }
 
 impl fmt::Debug for RedisRevocationStore {
@@ -287,10 +398,10 @@ impl Shared {
             return;
         }
         match Entry::from_revocation(recorded) {
-            Some(entry) => self.enqueue([Job::Write {
+            Some(entry) => self.enqueue(Job::Write {
                 entry,
                 publish: true,
-            }]),
+            }),
             None => tracing::warn!(
                 target: LOG_TARGET,
                 event = "not_shared",
@@ -302,9 +413,36 @@ impl Shared {
         }
     }
 
-    pub(crate) fn enqueue(&self, jobs: impl IntoIterator<Item = Job>) {
-        lock(&self.queue).extend(jobs);
-        self.work.notify_one();
+    /// Queues one revocation; if the queue is full, it holds here only until a repair writes
+    /// it, which is asked for.
+    pub(crate) fn enqueue(&self, job: Job) {
+        let queued = lock(&self.queue).push(job);
+        if queued.is_ok() {
+            self.work.notify_one();
+            return;
+        }
+        self.resync_wanted.store(true, Ordering::Release);
+        if self.overflows.fetch_add(1, Ordering::Relaxed) == 0 {
+            tracing::error!(
+                target: LOG_TARGET,
+                event = "queue_full",
+                max_pending = self.settings.max_pending,
+                "the queue of revocations for Redis is full: logouts hold on this instance and \
+                 fail as not durable until a repair writes them (is Redis reachable? see \
+                 health())"
+            );
+        }
+    }
+
+    /// Waits up to `timeout` until every revocation queued so far is in Redis.
+    pub(crate) fn wait_settled(&self, timeout: Duration) -> bool {
+        let queue = lock(&self.queue);
+        let mark = queue.mark();
+        let (queue, _) = self
+            .written
+            .wait_timeout_while(queue, timeout, |q| !q.settled(mark))
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.settled(mark)
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -327,7 +465,13 @@ impl Shared {
 
     /// Updates the link state, waking waiters and logging a change of `connected`.
     pub(crate) fn update_link(&self, change: impl FnOnce(&mut LinkState)) {
-        let flipped = lock(&self.link).update(change);
+        let (flipped, loaded) = {
+            let mut link = lock(&self.link);
+            (link.update(change), link.loaded)
+        };
+        if loaded {
+            self.loaded.store(true, Ordering::Release);
+        }
         self.link_changed.notify_all();
         match flipped {
             Some(true) => tracing::info!(
@@ -341,7 +485,7 @@ impl Shared {
                 event = "disconnected",
                 url = %self.settings.url,
                 "revocation link to Redis is down: checks go on from the local copy, logouts \
-                 are queued"
+                 are queued and not confirmed"
             ),
             None => {}
         }
@@ -386,6 +530,9 @@ impl Drop for Workers {
                 );
             }
         }
+        // Whatever the writer could not write (it may still be busy with its last attempt:
+        // its queue is read as it stands).
+        pending::save(&self.shared);
     }
 }
 
@@ -404,6 +551,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::*;
+    use crate::config::{Durability, UntilLoaded};
     use crate::error::BuildError;
 
     const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
@@ -431,6 +579,10 @@ mod tests {
         let store = RedisRevocationStore::builder(format!("redis://127.0.0.1:{port}/"))
             .max_backoff(Duration::from_millis(100))
             .shutdown_timeout(Duration::from_millis(500))
+            .durability(Durability::Acknowledged {
+                timeout: Duration::from_millis(50),
+            })
+            .startup_wait(Duration::from_millis(100))
             .build()
             .unwrap();
         let id = SessionId::random().unwrap();
@@ -443,10 +595,17 @@ mod tests {
         store.advance("heidi", None, t(100), NOW).unwrap();
         assert!(store.is_revoked(id, None, NOW));
         assert!(store.is_revoked(id, Some(&before), NOW));
+        let err = store.settle().unwrap_err();
+        assert!(
+            matches!(err, RevokeError::NotDurable { reason: "Redis unreachable", waited } if waited >= Duration::from_millis(50)),
+            "{err:?}"
+        );
+        assert!(!store.revocations_known(), "fails closed until loaded");
         assert!(!store.wait_until_connected(Duration::from_millis(300)));
         assert!(!store.flush(Duration::from_millis(100)));
         let health = store.health();
-        assert!(!health.connected && !health.subscribed);
+        assert!(!health.connected && !health.subscribed && !health.loaded);
+        assert_eq!(health.status, crate::LinkStatus::Starting);
         assert_eq!(health.pending_writes, 2);
         assert_eq!(health.full_syncs, 0);
         assert!(health.disconnected_since.is_some());
@@ -459,6 +618,7 @@ mod tests {
     fn a_subject_too_long_for_redis_holds_locally_and_is_not_queued() {
         let store = RedisRevocationStore::builder("redis://127.0.0.1:1/")
             .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
             .build()
             .unwrap();
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
@@ -472,6 +632,7 @@ mod tests {
     fn debug_output_hides_the_password() {
         let store = RedisRevocationStore::builder("redis://user:s3cret@127.0.0.1:1/")
             .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
             .build()
             .unwrap();
         let shown = format!("{store:?}");
@@ -510,5 +671,87 @@ mod tests {
                 setting: "io_timeout"
             }
         );
+        assert_eq!(
+            RedisRevocationStore::builder("redis://127.0.0.1/")
+                .max_pending(0)
+                .build()
+                .unwrap_err(),
+            BuildError::InvalidLimit {
+                setting: "max_pending"
+            }
+        );
+        assert_eq!(
+            RedisRevocationStore::builder("redis://127.0.0.1/")
+                .durability(Durability::Acknowledged {
+                    timeout: Duration::ZERO
+                })
+                .build()
+                .unwrap_err(),
+            BuildError::InvalidTimeout {
+                setting: "durability"
+            }
+        );
+    }
+
+    #[test]
+    fn a_queued_store_does_not_wait_and_serving_open_knows_at_once() {
+        let store = RedisRevocationStore::builder("redis://127.0.0.1:1/")
+            .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
+            .durability(Durability::Queued)
+            .until_loaded(UntilLoaded::Serve)
+            .build()
+            .unwrap();
+        store
+            .revoke(anonymous(SessionId::random().unwrap(), t(100)), NOW)
+            .unwrap();
+        assert_eq!(store.settle(), Ok(()));
+        assert!(store.revocations_known());
+    }
+
+    #[test]
+    fn a_full_queue_fails_at_once_and_the_stop_saves_what_is_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pending");
+        let build = || {
+            RedisRevocationStore::builder("redis://127.0.0.1:1/")
+                .shutdown_timeout(Duration::from_millis(200))
+                .startup_wait(Duration::ZERO)
+                .max_pending(2)
+                .pending_file(&file)
+                .build()
+                .unwrap()
+        };
+        let store = build();
+        let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
+        for id in &ids {
+            store.revoke(anonymous(*id, t(100)), NOW).unwrap();
+        }
+        let started = Instant::now();
+        let err = store.settle().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RevokeError::NotDurable {
+                    reason: "the queue to Redis is full",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(100), "no wait");
+        let health = store.health();
+        assert_eq!((health.pending_writes, health.unqueued_writes), (2, 1));
+        assert!(
+            ids.iter().all(|id| store.is_revoked(*id, None, NOW)),
+            "all hold here"
+        );
+        drop(store);
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(saved.lines().count(), 2, "{saved}");
+        // The next start applies them (and queues them again).
+        let store = build();
+        assert!(store.is_revoked(ids[0], None, NOW) && store.is_revoked(ids[1], None, NOW));
+        assert_eq!(store.health().pending_writes, 2);
     }
 }

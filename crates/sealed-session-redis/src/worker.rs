@@ -1,20 +1,24 @@
 //! The two threads: a writer that drains the queue into Redis, and a subscriber that keeps the
-//! local copy in step (messages, plus a full load after every (re)subscription).
+//! local copy in step (messages, plus a full load after every (re)subscription and whenever
+//! Redis turns out to have lost data).
 //!
 //! Both use the redis crate's blocking connections with timeouts on every read and write, so
 //! each wait is bounded, and neither depends on the application's async runtime.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use redis::{Connection, RedisResult};
+use redis::{Connection, RedisError, RedisResult};
 use sealed_session::{Generation, Revocation, SessionId, UnixTime};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
 use crate::keys::{Entry, Keys, Message, session_value};
-use crate::store::{Job, Shared, lock};
+use crate::pending;
+use crate::queue::{Batch, CommandError, Job, Outcome, Source};
+use crate::store::{Shared, lock};
 
 /// Jobs per pipeline: one round trip writes this many revocations.
 const BATCH: usize = 256;
@@ -22,9 +26,6 @@ const BATCH: usize = 256;
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// How long the subscriber blocks on its socket before checking for a stop.
 const POLL: Duration = Duration::from_millis(100);
-/// A silent subscription is checked with `PING` this often, so a dead connection (a peer that
-/// vanished without closing it) is noticed and replaced by a fresh one and a full load.
-const KEEPALIVE: Duration = Duration::from_secs(5);
 /// Keys examined per `SCAN` call: large enough to load a million entries in a thousand round
 /// trips, small enough to keep each call short for Redis.
 const SCAN_COUNT: usize = 1_000;
@@ -67,8 +68,10 @@ redis.call('SET', KEYS[1], generation .. ' ' .. expiry, 'EXAT', expiry)
 return 1
 ";
 
-/// The writer thread: drains the queue into Redis, oldest first, keeping every job until Redis
-/// acknowledged it; retries with capped backoff. Also sweeps the local copy when idle.
+/// The writer thread: drains the queue into Redis, this instance's revocations first, keeping
+/// every job until Redis acknowledged it. A connection failure retries the batch with capped
+/// backoff; a command Redis refuses is set aside for a retry, and the rest goes on. Also
+/// sweeps the local copy when idle.
 pub(crate) fn run_writer(shared: Arc<Shared>) {
     let mut con: Option<Connection> = None;
     let mut backoff = Backoff::new(shared.settings.max_backoff);
@@ -77,29 +80,37 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
     // Revocations written since the first failure: reported once the backlog is gone.
     let mut backlog: Option<usize> = None;
     while let Some(batch) = next_batch(&shared, &mut next_sweep) {
-        if shared.stopping() && past_stop_deadline(&shared) {
-            break;
-        }
         let result = match con.as_mut() {
             Some(con) => Ok(con),
             None => connect(&shared.settings).map(|fresh| con.insert(fresh)),
         }
         .and_then(|con| write_batch(con, &shared.settings, &batch));
         match result {
-            Ok(()) => {
-                let remaining = {
+            Ok((outcomes, publish_errors)) => {
+                let size = batch.jobs.len();
+                let source = batch.source;
+                let (mut errors, remaining) = {
                     let mut queue = lock(&shared.queue);
-                    queue.drain(..batch.len());
-                    queue.len()
+                    let errors = queue.complete(batch, outcomes, Instant::now());
+                    (errors, queue.pending())
                 };
                 shared.written.notify_all();
+                pending::forget_when_written(&shared);
                 backoff.reset();
-                if failing {
-                    failing = false;
-                    shared.update_link(|l| l.writable = true);
-                }
+                let refused = !errors.is_empty() || !publish_errors.is_empty();
+                errors.extend(publish_errors);
+                report_refusals(&errors, source);
+                shared.update_link(|l| {
+                    l.writable = true;
+                    l.refusing = refused;
+                    l.command_errors += errors.len() as u64;
+                    if let Some(last) = errors.last() {
+                        l.last_command_error = Some(format!("{}: {}", last.command, last.error));
+                    }
+                });
+                failing = false;
                 if let Some(written) = backlog.as_mut() {
-                    *written += batch.len();
+                    *written += size;
                     if remaining == 0 {
                         tracing::info!(
                             target: LOG_TARGET,
@@ -113,7 +124,7 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
             }
             Err(err) => {
                 con = None;
-                let pending = lock(&shared.queue).len();
+                let pending = lock(&shared.queue).pending();
                 backlog.get_or_insert(0);
                 if !failing {
                     failing = true;
@@ -129,37 +140,84 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                 } else {
                     tracing::debug!(target: LOG_TARGET, event = "write_failed", error = %err, pending);
                 }
+                let wait = backoff.next();
                 if shared.stopping() {
-                    break;
+                    // A stop keeps trying until its deadline: only what is still queued then
+                    // is saved (or logged) as unwritten.
+                    std::thread::sleep(wait.min(until_stop_deadline(&shared)));
+                } else {
+                    shared.sleep_unless_stopped(wait);
                 }
-                shared.sleep_unless_stopped(backoff.next());
             }
         }
     }
-    let lost = lock(&shared.queue).len();
-    if lost > 0 {
-        tracing::warn!(
+}
+
+/// Logs what Redis refused in a batch: one `error` per command and error, naming both.
+fn report_refusals(errors: &[CommandError], source: Source) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for err in errors {
+        if seen.contains(&(err.command, err.error.as_str())) {
+            continue;
+        }
+        seen.push((err.command, err.error.as_str()));
+        let count = errors
+            .iter()
+            .filter(|e| e.command == err.command && e.error == err.error)
+            .count();
+        let what = match (err.command, source) {
+            ("PUBLISH", _) => {
+                "the revocations are in Redis, but other instances learn them only at their \
+                 next full load"
+            }
+            (_, Source::Repair) => "these write-backs are tried again at the next repair",
+            _ => {
+                "these revocations hold here and are retried aside; the writes behind them go \
+                 on"
+            }
+        };
+        tracing::error!(
             target: LOG_TARGET,
-            event = "stopped_with_pending_writes",
-            pending = lost,
-            "revocation store stopped before Redis took {lost} revocations: other instances \
-             will not know them"
+            event = "command_refused",
+            command = err.command,
+            error = %err.error,
+            count,
+            "Redis refused {count} {} command(s): {what}",
+            err.command
         );
     }
 }
 
-/// The front of the queue (cloned: it stays queued until written), or `None` to stop. Sweeps
-/// the local copy when idle.
-fn next_batch(shared: &Shared, next_sweep: &mut Instant) -> Option<Vec<Job>> {
+/// The next batch to write, or `None` to stop. Sweeps the local copy when idle. At a stop,
+/// only this instance's own revocations are written, until the shutdown deadline.
+fn next_batch(shared: &Shared, next_sweep: &mut Instant) -> Option<Batch> {
     let mut queue = lock(&shared.queue);
     loop {
-        if !queue.is_empty() {
-            return Some(queue.iter().take(BATCH).cloned().collect());
-        }
-        if shared.stopping() {
-            return None;
-        }
         let now = Instant::now();
+        if shared.stopping() {
+            if queue.pending() == 0 || until_stop_deadline(shared).is_zero() {
+                return None;
+            }
+            if let Some(batch) = queue.batch(BATCH, now)
+                && batch.source != Source::Repair
+            {
+                return Some(batch);
+            }
+            // Only refused writes are left, not due yet.
+            let wake = queue
+                .next_due()
+                .map_or(Duration::MAX, |due| due.saturating_duration_since(now))
+                .min(until_stop_deadline(shared));
+            queue = shared
+                .work
+                .wait_timeout(queue, wake)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            continue;
+        }
+        if let Some(batch) = queue.batch(BATCH, now) {
+            return Some(batch);
+        }
         if now >= *next_sweep {
             drop(queue);
             let swept = shared.local.sweep(shared.now());
@@ -168,33 +226,58 @@ fn next_batch(shared: &Shared, next_sweep: &mut Instant) -> Option<Vec<Job>> {
             queue = lock(&shared.queue);
             continue;
         }
+        let wake = queue
+            .next_due()
+            .map_or(*next_sweep, |due| due.min(*next_sweep));
         queue = shared
             .work
-            .wait_timeout(queue, *next_sweep - now)
+            .wait_timeout(queue, wake.saturating_duration_since(now))
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
 }
 
-fn past_stop_deadline(shared: &Shared) -> bool {
-    lock(&shared.stop_deadline).is_some_and(|deadline| Instant::now() >= deadline)
+/// How long until the shutdown deadline (zero once past it, or before a stop).
+fn until_stop_deadline(shared: &Shared) -> Duration {
+    lock(&shared.stop_deadline).map_or(Duration::ZERO, |deadline| {
+        deadline.saturating_duration_since(Instant::now())
+    })
 }
 
-/// One pipeline (one round trip) for the whole batch. Not a transaction: a batch cut short by a
-/// broken connection is sent again whole, and every command in it is idempotent.
-fn write_batch(con: &mut Connection, settings: &Settings, batch: &[Job]) -> RedisResult<()> {
+/// What a reply of the pipeline answers.
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    /// The write of the job at this index (`SET` or `EVAL`).
+    Write(usize, &'static str),
+    /// A `PUBLISH`.
+    Publish,
+}
+
+/// One pipeline (one round trip) for the whole batch, with one outcome per job (its write;
+/// refused `PUBLISH`es are returned apart: the revocation is in Redis anyway). Not a
+/// transaction: a batch cut short by a broken connection is sent again whole, and every
+/// command in it is idempotent.
+fn write_batch(
+    con: &mut Connection,
+    settings: &Settings,
+    batch: &Batch,
+) -> RedisResult<(Vec<Outcome>, Vec<CommandError>)> {
     let keys = &settings.keys;
     let mut pipe = redis::pipe();
-    for job in batch {
+    // One reply per command, errors included: a refused command fails alone.
+    pipe.ignore_errors();
+    let mut replies = Vec::with_capacity(batch.jobs.len() * 2);
+    for (index, (_, job)) in batch.jobs.iter().enumerate() {
         let (entry, publish) = match job {
             Job::Write { entry, publish } => (entry, *publish),
             Job::AnnounceResync => {
                 pipe.cmd("PUBLISH")
                     .arg(&keys.channel) // <prefix>rev:events
-                    .arg(Message::Resync.encode()) // "r": reload everything
-                    .ignore();
+                    .arg(Message::Resync.encode()); // "r": reload everything
+                replies.push(Reply::Publish);
                 continue;
             }
+            Job::RepairDone { .. } => continue, // nothing to send
         };
         match entry {
             Entry::Session { id, subject, until } => {
@@ -204,8 +287,8 @@ fn write_batch(con: &mut Connection, settings: &Settings, batch: &[Job]) -> Redi
                     // subject "<until> <generation> <subject>"
                     .arg(session_value(subject.as_ref(), *until))
                     .arg("EXAT") // expire at an absolute unix time (Redis >= 6.2) ...
-                    .arg(until.secs()) // ... the entry's deadline, after which it is useless
-                    .ignore();
+                    .arg(until.secs()); // ... the entry's deadline, after which it is useless
+                replies.push(Reply::Write(index, "SET"));
             }
             Entry::Subject {
                 subject,
@@ -218,20 +301,53 @@ fn write_batch(con: &mut Connection, settings: &Settings, batch: &[Job]) -> Redi
                     .arg(1) // one key argument follows
                     .arg(keys.subject_key(subject)) // KEYS[1]: <prefix>rev:sub:<subject>
                     .arg(generation.get()) // ARGV[1]: sessions carrying an older one are refused
-                    .arg(until.secs()) // ARGV[2]: until this time, when the key expires
-                    .ignore();
+                    .arg(until.secs()); // ARGV[2]: until this time, when the key expires
+                replies.push(Reply::Write(index, "EVAL"));
             }
         }
         if publish {
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(Message::Revoked(entry.clone()).encode()) // "i <id> <until>",
-                // "j <id> <until> <generation> <subject>" or "g <generation> <until> <subject>",
-                // applied by each instance's subscriber
-                .ignore();
+                .arg(Message::Revoked(entry.clone()).encode()); // "i <id> <until>",
+            // "j <id> <until> <generation> <subject>" or "g <generation> <until> <subject>",
+            // applied by each instance's subscriber
+            replies.push(Reply::Publish);
         }
     }
-    pipe.query::<()>(con)
+    let mut outcomes: Vec<Outcome> = vec![Ok(()); batch.jobs.len()];
+    let mut publish_errors = Vec::new();
+    if replies.is_empty() {
+        return Ok((outcomes, publish_errors));
+    }
+    let results: Vec<RedisResult<redis::Value>> = pipe.query(con)?;
+    for (reply, result) in replies.into_iter().zip(results) {
+        let Err(err) = result else { continue };
+        if is_link_failure(&err) {
+            return Err(err);
+        }
+        match reply {
+            Reply::Write(index, command) => {
+                outcomes[index] = Err(CommandError {
+                    command,
+                    error: err.to_string(),
+                });
+            }
+            Reply::Publish => publish_errors.push(CommandError {
+                command: "PUBLISH",
+                error: err.to_string(),
+            }),
+        }
+    }
+    Ok((outcomes, publish_errors))
+}
+
+/// An error of the connection (retry the whole batch on a new one), not an answer of Redis to
+/// one command.
+fn is_link_failure(err: &RedisError) -> bool {
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_unrecoverable_error()
 }
 
 /// The subscriber thread: subscribes, loads the full set, then applies messages; on any error,
@@ -272,16 +388,22 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
     // meanwhile is in the load, in a message, or both; applying it twice is harmless).
     pubsub.subscribe(&settings.keys.channel)?;
     pubsub.set_read_timeout(Some(POLL))?;
-    if !full_sync(shared, &mut commands, "subscribed")? {
+    // Marks the link subscribed (and loaded) when done.
+    let Some(mut epoch) = full_sync(shared, &mut commands, "subscribed")? else {
         return Ok(());
-    }
-    shared.update_link(|l| l.subscribed = true);
+    };
     backoff.reset();
     *reported = false;
+    let heartbeat = settings.stall_timeout / 3;
     let mut last_heard = Instant::now();
+    let mut next_reconcile = Instant::now() + settings.reconcile_every;
     loop {
         if shared.stopping() {
             return Ok(());
+        }
+        let mut reload = None;
+        if shared.resync_wanted.swap(false, Ordering::AcqRel) {
+            reload = Some("queue_full");
         }
         match pubsub.get_message() {
             Ok(message) => {
@@ -290,11 +412,7 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
                     Some(Message::Revoked(entry)) => {
                         shared.local.apply(&entry.to_revocation(), shared.now());
                     }
-                    Some(Message::Resync) => {
-                        if !full_sync(shared, &mut commands, "announced")? {
-                            return Ok(());
-                        }
-                    }
+                    Some(Message::Resync) => reload = Some("announced"),
                     None => tracing::debug!(
                         target: LOG_TARGET,
                         event = "unknown_message",
@@ -303,33 +421,164 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
                     ),
                 }
             }
-            Err(err) if err.is_timeout() => {
-                if last_heard.elapsed() >= KEEPALIVE {
-                    // PING in subscribed mode: the subscription's connection answers, or is
-                    // replaced. The reload connection is checked the same way.
-                    pubsub.set_read_timeout(Some(settings.io_timeout))?;
-                    pubsub.ping::<redis::Value>()?;
-                    pubsub.set_read_timeout(Some(POLL))?;
-                    redis::cmd("PING").query::<()>(&mut commands)?;
-                    last_heard = Instant::now();
-                }
-            }
+            Err(err) if err.is_timeout() => {}
             Err(err) => return Err(err),
+        }
+        if last_heard.elapsed() >= heartbeat {
+            // PING in subscribed mode: the subscription's connection answers within the stall
+            // timeout, or the link counts as down and is made anew. The other connection is
+            // checked the same way.
+            pubsub.set_read_timeout(Some(settings.stall_timeout))?;
+            pubsub.ping::<redis::Value>()?;
+            pubsub.set_read_timeout(Some(POLL))?;
+            commands.set_read_timeout(Some(settings.stall_timeout))?;
+            redis::cmd("PING").query::<()>(&mut commands)?;
+            commands.set_read_timeout(Some(settings.io_timeout))?;
+            last_heard = Instant::now();
+        }
+        if reload.is_none() && Instant::now() >= next_reconcile {
+            next_reconcile = Instant::now() + settings.reconcile_every;
+            record_policy(shared, &mut commands)?;
+            if let Some(lost) = epoch.lost(&mut commands, &settings.keys)? {
+                tracing::warn!(
+                    target: LOG_TARGET,
+                    event = "data_lost",
+                    lost,
+                    "Redis lost data without a reconnect: reloading, and writing back what this \
+                     instance holds"
+                );
+                reload = Some("data_lost");
+            }
+        }
+        if let Some(reason) = reload {
+            match full_sync(shared, &mut commands, reason)? {
+                Some(fresh) => epoch = fresh,
+                None => return Ok(()),
+            }
         }
     }
 }
 
+/// What tells that Redis lost data: the marker key's token, and Redis's `run_id` (when `INFO`
+/// is allowed).
+#[derive(Debug)]
+struct Epoch {
+    token: Vec<u8>,
+    run_id: Option<String>,
+}
+
+impl Epoch {
+    /// Writes the marker unless it is there, and reads what it and `run_id` are now.
+    fn read(con: &mut Connection, keys: &Keys) -> RedisResult<Self> {
+        let fresh = SessionId::random()
+            .map(|id| id.to_string())
+            .unwrap_or_else(|_| format!("{:?}", SystemTime::now()));
+        // SET <prefix>rev:epoch <token> NX: only the first instance after a loss writes it; no
+        // expiry, so only a loss (or eviction) removes it.
+        redis::cmd("SET")
+            .arg(&keys.epoch)
+            .arg(fresh)
+            .arg("NX")
+            .query::<()>(con)?;
+        let token: Option<Vec<u8>> = redis::cmd("GET").arg(&keys.epoch).query(con)?;
+        Ok(Self {
+            token: token.unwrap_or_default(),
+            run_id: run_id(con)?,
+        })
+    }
+
+    /// What was lost since `self` was read, if anything.
+    fn lost(&self, con: &mut Connection, keys: &Keys) -> RedisResult<Option<&'static str>> {
+        let token: Option<Vec<u8>> = redis::cmd("GET").arg(&keys.epoch).query(con)?;
+        if token.as_deref() != Some(self.token.as_slice()) {
+            return Ok(Some("marker_key"));
+        }
+        let now = run_id(con)?;
+        Ok((self.run_id.is_some() && now.is_some() && now != self.run_id).then_some("run_id"))
+    }
+}
+
+/// Redis's `run_id` (from `INFO server`), or `None` where `INFO` is not allowed.
+fn run_id(con: &mut Connection) -> RedisResult<Option<String>> {
+    let info = match redis::cmd("INFO").arg("server").query::<String>(con) {
+        Ok(info) => info,
+        Err(err) if !is_link_failure(&err) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    Ok(info
+        .lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_owned()))
+}
+
+/// Reads `maxmemory-policy` and `maxmemory`, and records (and logs, when it changes) whether
+/// Redis may evict the store's keys. Where `CONFIG` is not allowed, says so once.
+fn record_policy(shared: &Shared, con: &mut Connection) -> RedisResult<()> {
+    let read = |con: &mut Connection, name: &str| -> RedisResult<Option<String>> {
+        // CONFIG GET <name>: [name, value]
+        match redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(name)
+            .query::<Vec<String>>(con)
+        {
+            Ok(pair) => Ok(pair.into_iter().nth(1)),
+            Err(err) if !is_link_failure(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    };
+    let policy = read(con, "maxmemory-policy")?;
+    let limit = read(con, "maxmemory")?;
+    let evicting = match (&policy, &limit) {
+        (Some(policy), Some(limit)) => {
+            (policy != "noeviction" && limit != "0").then(|| policy.clone())
+        }
+        _ => None,
+    };
+    let before = lock(&shared.link).evicting_policy.clone();
+    if evicting != before {
+        if let Some(policy) = &evicting {
+            tracing::error!(
+                target: LOG_TARGET,
+                event = "evicting_policy",
+                policy = %policy,
+                "Redis may evict revocations (maxmemory-policy {policy} with a maxmemory set): \
+                 an evicted one is a logout undone for every instance started since; set \
+                 `maxmemory-policy noeviction`"
+            );
+        }
+        shared.update_link(|l| l.evicting_policy = evicting);
+    }
+    if policy.is_none() && !shared.policy_unknown_reported.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: LOG_TARGET,
+            event = "evicting_policy",
+            "cannot read Redis's maxmemory-policy (CONFIG not allowed): make sure it is \
+             `noeviction`, or revocations may be evicted"
+        );
+    }
+    Ok(())
+}
+
 /// Loads every entry under the prefix into the local copy, then writes back those Redis lacks.
-/// Returns `false` if interrupted by a stop.
-fn full_sync(shared: &Shared, con: &mut Connection, reason: &'static str) -> RedisResult<bool> {
+/// Returns the epoch read before the load, or `None` if interrupted by a stop.
+fn full_sync(
+    shared: &Shared,
+    con: &mut Connection,
+    reason: &'static str,
+) -> RedisResult<Option<Epoch>> {
     let started = Instant::now();
     let now = shared.now();
     let keys = &shared.settings.keys;
+    // Read first: a loss during the load changes it, and the next check sees that.
+    let epoch = Epoch::read(con, keys)?;
+    record_policy(shared, con)?;
+    // The revocations that had no room in the queue so far: this repair covers them.
+    let covered = lock(&shared.queue).unqueued();
     let mut in_redis = InRedis::default();
     let mut cursor: u64 = 0;
     loop {
         if shared.stopping() {
-            return Ok(false);
+            return Ok(None);
         }
         let (next, found): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor) // where the previous call stopped (0: from the start)
@@ -355,8 +604,11 @@ fn full_sync(shared: &Shared, con: &mut Connection, reason: &'static str) -> Red
         cursor = next;
     }
     let loaded = in_redis.len();
-    let repaired = repair(shared, con, in_redis, now)?;
+    let repaired = repair(shared, con, in_redis, now, covered)?;
     shared.update_link(|l| {
+        // Only ever run subscribed: what the load missed, the subscription brings.
+        l.subscribed = true;
+        l.loaded = true;
         l.last_full_sync = Some(SystemTime::now());
         l.full_syncs += 1;
     });
@@ -370,12 +622,13 @@ fn full_sync(shared: &Shared, con: &mut Connection, reason: &'static str) -> Red
         local_entries = shared.local.len(),
         "revocations loaded from Redis"
     );
-    Ok(true)
+    Ok(Some(epoch))
 }
 
-/// Queues, without a message each, the live entries of the local copy that Redis lacks (lost in
-/// a restart without persistence, a failover or a flush), then one "reload" message. Returns
-/// how many.
+/// Queues, as repairs (after this instance's own revocations, without a message each), the
+/// live entries of the local copy that Redis lacks (lost in a restart without persistence, a
+/// failover or a flush, or never written: the queue was full), then one "reload" message.
+/// Returns how many.
 ///
 /// Candidates are the local entries the scan did not return; each is checked again with its
 /// own command before it counts as lost, because `SCAN` may miss a key written while it ran
@@ -386,12 +639,23 @@ fn repair(
     con: &mut Connection,
     mut in_redis: InRedis,
     now: UnixTime,
+    covered: u64,
 ) -> RedisResult<usize> {
-    // Entries still queued here are on their way: not missing.
-    for job in lock(&shared.queue).iter() {
-        if let Job::Write { entry, .. } = job {
-            in_redis.record(entry.clone());
+    // Entries still queued here are on their way: not missing. Read in chunks, so that the
+    // queue's lock is never held for a whole backlog: logouts go on meanwhile.
+    let mut from = 0;
+    loop {
+        let (chunk, next) = lock(&shared.queue).entries_from(from, SCAN_COUNT);
+        if chunk.is_empty() {
+            break;
         }
+        for entry in chunk {
+            in_redis.record(entry);
+        }
+        from = next;
+    }
+    for entry in lock(&shared.queue).refused_entries() {
+        in_redis.record(entry);
     }
     // TIME: Redis's clock, [seconds, microseconds], which its expiries follow.
     let (redis_now, _micros): (u64, u64) = redis::cmd("TIME").query(con)?;
@@ -408,17 +672,19 @@ fn repair(
             event = "repair",
             count,
             "Redis lacks revocations this instance holds (restarted without persistence, failed \
-             over or flushed?): writing them back"
+             over, flushed, or the queue was full): writing them back"
         );
-        shared.enqueue(
-            missing
-                .into_iter()
-                .map(|entry| Job::Write {
-                    entry,
-                    publish: false,
-                })
-                .chain([Job::AnnounceResync]),
-        );
+    }
+    if count > 0 || covered > 0 {
+        let jobs = missing
+            .into_iter()
+            .map(|entry| Job::Write {
+                entry,
+                publish: false,
+            })
+            .chain((count > 0).then_some(Job::AnnounceResync));
+        lock(&shared.queue).push_repair(jobs, covered);
+        shared.work.notify_one();
     }
     Ok(count)
 }

@@ -561,6 +561,10 @@ pub enum OpenError {
     NotBefore,
     /// The session was revoked (logged out) on the server.
     Revoked,
+    /// The revocation store can't tell yet whether the session was revoked (a shared store
+    /// configured to fail closed, before its first load): the session is refused for now, and
+    /// its cookie is kept, so it works again once the store is loaded.
+    RevocationUnknown,
 }
 
 impl OpenError {
@@ -590,6 +594,7 @@ impl OpenError {
             Self::FromFuture => "from_future",
             Self::NotBefore => "not_before",
             Self::Revoked => "revoked",
+            Self::RevocationUnknown => "revocation_unknown",
         }
     }
 }
@@ -641,6 +646,11 @@ impl fmt::Display for OpenError {
                  everyone out: please sign in again"
             ),
             Self::Revoked => write!(f, "session was logged out: please sign in again"),
+            Self::RevocationUnknown => write!(
+                f,
+                "the revocation list is not loaded yet, so signed-in sessions can't be checked \
+                 and are refused for now: retry shortly (and check the revocation store's link)"
+            ),
         }
     }
 }

@@ -204,6 +204,9 @@ impl Lifecycle {
     ) -> RequestSession {
         let s = &self.inner;
         let mut first_refusal = None;
+        // A cookie refused only because the revocation list is not loaded yet is kept: it
+        // works again once the store can check it.
+        let mut unknown = false;
         let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
         for raw in values {
             match self.open_value(raw, now) {
@@ -228,6 +231,7 @@ impl Lifecycle {
                     );
                 }
                 Err(err) => {
+                    unknown |= err == OpenError::RevocationUnknown;
                     first_refusal.get_or_insert(err);
                 }
             }
@@ -240,10 +244,11 @@ impl Lifecycle {
             None => IncomingCookie::Missing,
         };
         let mut session = RequestSession::new(self.clone(), now, None, incoming, false);
-        if skipped {
+        if skipped || unknown {
             // More values of our name came than were tried: the real cookie may be among the
             // skipped ones (planted cookies for a parent domain listed first), so a refusal of
-            // the others must not delete it.
+            // the others must not delete it. Nor may a refusal for a revocation list not yet
+            // loaded delete a cookie that will be good again.
             session.keep_refused_cookie();
         }
         session
@@ -285,11 +290,12 @@ impl Lifecycle {
         let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
         let opened = self.inner.codec.open_at(value, now)?;
         let state = opened.state();
-        if self
-            .inner
-            .store
-            .is_revoked(state.id(), state.subject_generation(), UnixTime::from(now))
-        {
+        let store = &self.inner.store;
+        let revocable = state.subject().is_some() || self.inner.revoke_anonymous;
+        if revocable && !store.revocations_known() {
+            return Err(OpenError::RevocationUnknown);
+        }
+        if store.is_revoked(state.id(), state.subject_generation(), UnixTime::from(now)) {
             return Err(OpenError::Revoked);
         }
         Ok(opened)
@@ -299,12 +305,15 @@ impl Lifecycle {
     /// admin task, a password reset. Returns the subject's new generation.
     ///
     /// # Errors
-    /// [`RevokeError::CapacityExceeded`] if the store is full and the subject has no entry.
+    /// [`RevokeError::CapacityExceeded`] if the store is full and the subject has no entry;
+    /// [`RevokeError::NotDurable`] if the advance holds here but the shared store did not
+    /// confirm it in time (retry).
     pub fn revoke_subject(&self, subject: &str) -> Result<Generation, RevokeError> {
         let now = UnixTime::from(self.inner.clock.now());
-        self.inner
-            .store
-            .advance(subject, None, self.horizon(now), now)
+        let store = &self.inner.store;
+        let generation = store.advance(subject, None, self.horizon(now), now)?;
+        store.settle()?;
+        Ok(generation)
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a

@@ -325,7 +325,9 @@ impl RequestSession {
     /// [`RenewError::Randomness`] if no new id can be drawn, [`RenewError::Revoke`] if the old
     /// id can't be revoked (the session is left as it was), or with
     /// [`RevokeError::Superseded`] if the session was logged out since the request opened it
-    /// (it is purged: a renewal never revives a logged-out session).
+    /// (it is purged: a renewal never revives a logged-out session). With
+    /// [`RevokeError::NotDurable`] the renewal is done and the old id refused here; only the
+    /// shared store's confirmation of its revocation is missing.
     pub fn renew(&mut self) -> Result<(), RenewError> {
         let new_id = SessionId::random()?;
         let now = self.now;
@@ -347,6 +349,7 @@ impl RequestSession {
             }
         };
         state.renew(new_id, now);
+        let revoked = recorded.is_some();
         // The renewed session keeps the generation it was opened with, unless revoking the old
         // id folded the subject into a new one (its own logout of the other sessions): a
         // log-out-everywhere made meanwhile still refuses it.
@@ -360,6 +363,10 @@ impl RequestSession {
         }
         self.state = Some(state);
         self.status = SessionStatus::Renewed;
+        // The old id is refused here already: only the shared store's confirmation is left.
+        if revoked {
+            self.lifecycle.inner.store.settle()?;
+        }
         Ok(())
     }
 
@@ -387,9 +394,21 @@ impl RequestSession {
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), crate::Generation::ZERO);
         self.lifecycle.inner.codec.check_size(&fresh)?;
+        let mut unsettled = None;
         if let Some(previous) = &self.state {
             match self.revoke_current(previous) {
-                Ok(_) | Err(RevokeError::Superseded { .. }) => {}
+                Ok(Some(_)) => {
+                    // An anonymous pre-login session's confirmation doesn't hold up a sign-in,
+                    // for the same reason as below.
+                    unsettled = self
+                        .lifecycle
+                        .inner
+                        .store
+                        .settle()
+                        .err()
+                        .filter(|_| previous.subject().is_some());
+                }
+                Ok(None) | Err(RevokeError::Superseded { .. }) => {}
                 // The fresh id is what defeats fixation: an anonymous pre-login session that
                 // can't be listed (a full list) doesn't stop the sign-in.
                 Err(err) if previous.subject().is_none() => tracing::debug!(
@@ -403,22 +422,35 @@ impl RequestSession {
         fresh.set_subject(subject, generation);
         self.state = Some(fresh);
         self.status = SessionStatus::Renewed;
-        Ok(())
+        match unsettled {
+            Some(err) => Err(err.into()),
+            None => Ok(()),
+        }
     }
 
     /// Logs out: revokes the session server-side (a copy of the cookie stops working), forgets
     /// its data and removes the cookie. A session without a subject is not listed unless the
     /// lifecycle revokes anonymous sessions: it is forgotten and its cookie removed.
     ///
+    /// Called again for a cookie the store refuses as revoked (a retry after
+    /// [`RevokeError::NotDurable`]), it waits for the store to confirm what it holds.
+    ///
     /// # Errors
-    /// [`RevokeError`] if the revocation can't be recorded; the session is then left as it was
-    /// (the cookie is not removed), so the application can say "try again" rather than claim a
-    /// logout that a copy of the cookie would outlive.
+    /// [`RevokeError`] if the revocation can't be recorded, or
+    /// [`RevokeError::NotDurable`] if it holds here but the shared store did not confirm it in
+    /// time; the session is then left as it was (the cookie is not removed), so the
+    /// application can say "try again" rather than claim a logout that a copy of the cookie
+    /// would outlive.
     pub fn purge(&mut self) -> Result<(), RevokeError> {
+        self.settle_refused()?;
         if let Some(state) = &self.state {
             match self.revoke_current(state) {
-                // Logged out already: what was asked for holds.
-                Ok(_) | Err(RevokeError::Superseded { .. }) => {}
+                Ok(None) => {}
+                // Logged out already (perhaps by a revocation not confirmed yet): what was
+                // asked for holds once the store has it.
+                Ok(Some(_)) | Err(RevokeError::Superseded { .. }) => {
+                    self.lifecycle.inner.store.settle()?;
+                }
                 Err(err) => return Err(err),
             }
         }
@@ -433,16 +465,18 @@ impl RequestSession {
     /// no subject is set.
     ///
     /// # Errors
-    /// [`RevokeError`] if the revocation can't be recorded (nothing changes).
+    /// [`RevokeError`] if the revocation can't be recorded (nothing changes), or
+    /// [`RevokeError::NotDurable`] if it holds here but the shared store did not confirm it in
+    /// time (the session is left as it was; a retry with its cookie waits again).
     pub fn purge_subject(&mut self) -> Result<bool, RevokeError> {
+        self.settle_refused()?;
         let Some(subject) = self.subject().map(str::to_owned) else {
             return Ok(false);
         };
         let now = self.write_time();
-        self.lifecycle
-            .inner
-            .store
-            .advance(&subject, None, self.lifecycle.horizon(now), now)?;
+        let store = &self.lifecycle.inner.store;
+        store.advance(&subject, None, self.lifecycle.horizon(now), now)?;
+        store.settle()?;
         self.state = None;
         self.status = SessionStatus::Purged;
         Ok(true)
@@ -462,8 +496,11 @@ impl RequestSession {
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn (nothing changes),
     /// [`RenewError::Revoke`] with [`RevokeError::Superseded`] if this session was logged out
-    /// meanwhile (it is purged), or another [`RevokeError`] (nothing changes).
+    /// meanwhile (it is purged), with [`RevokeError::NotDurable`] if the advance holds here and
+    /// this session is renewed but the shared store did not confirm it in time (call it again),
+    /// or another [`RevokeError`] (nothing changes).
     pub fn purge_other_sessions(&mut self) -> Result<bool, RenewError> {
+        self.settle_refused()?;
         let Some(state) = &self.state else {
             return Ok(false);
         };
@@ -487,6 +524,7 @@ impl RequestSession {
                     state.set_subject(subject.name(), generation);
                 }
                 self.status = SessionStatus::Renewed;
+                self.lifecycle.inner.store.settle()?;
                 Ok(true)
             }
             Err(err @ RevokeError::Superseded { .. }) => {
@@ -644,6 +682,19 @@ impl RequestSession {
                 Err(err)
             }
         }
+    }
+
+    /// For a request whose cookie the store refused as revoked: waits for the store to confirm
+    /// what it holds, so that a logout retried after [`RevokeError::NotDurable`] is answered
+    /// only once it is durable. If it is not, the refused cookie is kept, so the next retry
+    /// comes with it again.
+    fn settle_refused(&mut self) -> Result<(), RevokeError> {
+        if self.incoming != IncomingCookie::Refused(OpenError::Revoked) {
+            return Ok(());
+        }
+        self.lifecycle.inner.store.settle().inspect_err(|_| {
+            self.keep_refused = true;
+        })
     }
 
     /// The time revocations are recorded at: the request's clock reading, or the clock's now if

@@ -18,6 +18,7 @@
 mod memory;
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -247,6 +248,24 @@ pub enum RevokeError {
         /// The subject's generation now.
         current: Generation,
     },
+    /// The revocation holds on this instance, but the shared store that carries it to the
+    /// others did not confirm it within its wait ([`RevocationStore::settle`]): an instance
+    /// that stopped now would take it along. The caller must not report the logout as done;
+    /// answer "try again" (e.g. `503`): a retry waits for it again.
+    NotDurable {
+        /// How long the store waited for the confirmation.
+        waited: Duration,
+        /// Why it could not be confirmed, in a few words (e.g. "Redis unreachable").
+        reason: &'static str,
+    },
+}
+
+impl RevokeError {
+    /// Whether this is [`RevokeError::NotDurable`]: the logout holds here but is not yet
+    /// confirmed by the shared store.
+    pub fn is_not_durable(&self) -> bool {
+        matches!(self, Self::NotDurable { .. })
+    }
 }
 
 impl fmt::Display for RevokeError {
@@ -262,6 +281,12 @@ impl fmt::Display for RevokeError {
                 f,
                 "the session was logged out everywhere meanwhile (its subject is at generation \
                  {current}): sign in again"
+            ),
+            Self::NotDurable { waited, reason } => write!(
+                f,
+                "the logout holds on this instance but the shared revocation store did not \
+                 confirm it within {waited:?} ({reason}): tell the user to try again, and check \
+                 the store's health"
             ),
         }
     }
@@ -334,4 +359,28 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         until: UnixTime,
         now: UnixTime,
     ) -> Result<Generation, RevokeError>;
+
+    /// Waits until every revocation this store recorded before the call is durable: for a
+    /// store shared through another system, confirmed by it, so that stopping this instance
+    /// loses none of them. The wait is the store's own, bounded. The session lifecycle calls
+    /// it after each revocation it records, and before answering a logout of a cookie the
+    /// store already refuses (a retry). The default, for stores that keep nothing elsewhere,
+    /// returns at once.
+    ///
+    /// # Errors
+    /// [`RevokeError::NotDurable`] when they could not be confirmed within the wait; they
+    /// still hold on this instance.
+    fn settle(&self) -> Result<(), RevokeError> {
+        Ok(())
+    }
+
+    /// Whether the store can tell revoked sessions from others yet. A shared store that is
+    /// configured to fail closed answers `false` until it has loaded the shared list once;
+    /// the lifecycle then refuses signed-in sessions ([`OpenError::RevocationUnknown`]) without
+    /// removing their cookies. The default is `true`.
+    ///
+    /// [`OpenError::RevocationUnknown`]: crate::OpenError::RevocationUnknown
+    fn revocations_known(&self) -> bool {
+        true
+    }
 }

@@ -1,0 +1,421 @@
+//! The writes waiting for Redis: this instance's revocations in order, the ones a server error
+//! refused (retried later, without holding up the rest), and the write-backs of a repair
+//! (written last).
+//!
+//! Every revocation queued here gets a sequence number; [`Queue::settled`] tells whether all
+//! of them up to a mark are in Redis, which is what a durable acknowledgement waits for.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::keys::Entry;
+
+/// Capacity kept after a drain: a burst's memory goes back, a steady trickle doesn't
+/// reallocate.
+const KEPT_CAPACITY: usize = 1_024;
+/// First wait before a write that Redis refused is tried again; it doubles up to the maximum.
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+/// One write for the writer thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// Write an entry; `publish` unless it is a repair (announced once by `AnnounceResync`).
+    Write { entry: Entry, publish: bool },
+    /// Tell every instance to reload the full set (after a repair wrote entries silently).
+    AnnounceResync,
+    /// The end of a repair that covers `covered` revocations the queue had no room for.
+    RepairDone { covered: u64 },
+}
+
+/// A command Redis answered with an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommandError {
+    /// `SET`, `EVAL` or `PUBLISH`.
+    pub(crate) command: &'static str,
+    /// Redis's error, e.g. `OOM command not allowed when used memory > 'maxmemory'.`
+    pub(crate) error: String,
+}
+
+/// Where the writer's batch came from: it reports back how each job went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The front of the queue, in order.
+    Queue,
+    /// Writes refused before, due again: their sequence numbers, in the batch's order.
+    Retry,
+    /// A repair's write-backs.
+    Repair,
+}
+
+/// A batch for the writer: where it came from, and `(sequence number, job)` pairs (0 for
+/// repairs).
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) source: Source,
+    pub(crate) jobs: Vec<(u64, Job)>,
+}
+
+/// What happened to one job of a batch: written, or refused by Redis.
+pub(crate) type Outcome = Result<(), CommandError>;
+
+#[derive(Debug)]
+struct Refused {
+    job: Job,
+    attempts: u32,
+    due: Instant,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    jobs: VecDeque<Job>,
+    /// The sequence number of `jobs[0]`.
+    front: u64,
+    /// Jobs Redis refused with an error, by sequence number: retried with backoff.
+    refused: BTreeMap<u64, Refused>,
+    repairs: VecDeque<Job>,
+    /// Revocations recorded here that had no room in the queue: only a repair writes them.
+    unqueued: u64,
+    limit: usize,
+}
+
+/// Why a revocation found no room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Full;
+
+impl Queue {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            jobs: VecDeque::new(),
+            front: 0,
+            refused: BTreeMap::new(),
+            repairs: VecDeque::new(),
+            unqueued: 0,
+            limit,
+        }
+    }
+
+    /// Queues a revocation, unless [`Queue::pending`] is at the limit: then it counts as
+    /// unqueued, for a repair to write.
+    pub(crate) fn push(&mut self, job: Job) -> Result<(), Full> {
+        if self.pending() >= self.limit {
+            self.unqueued += 1;
+            return Err(Full);
+        }
+        self.jobs.push_back(job);
+        Ok(())
+    }
+
+    /// Queues a repair's write-backs, ended by a marker for the unqueued revocations it covers.
+    pub(crate) fn push_repair(&mut self, jobs: impl IntoIterator<Item = Job>, covered: u64) {
+        self.repairs.extend(jobs);
+        self.repairs.push_back(Job::RepairDone { covered });
+    }
+
+    /// Revocations of this instance not yet in Redis: queued, or refused and waiting for a
+    /// retry.
+    pub(crate) fn pending(&self) -> usize {
+        self.jobs.len() + self.refused.len()
+    }
+
+    /// Revocations that found the queue full and wait for a repair.
+    pub(crate) fn unqueued(&self) -> u64 {
+        self.unqueued
+    }
+
+    /// Refused writes waiting for a retry.
+    pub(crate) fn refused(&self) -> usize {
+        self.refused.len()
+    }
+
+    /// Repair write-backs not yet written.
+    pub(crate) fn repairs(&self) -> usize {
+        self.repairs.len()
+    }
+
+    /// The mark a durable acknowledgement waits for: every revocation queued so far.
+    pub(crate) fn mark(&self) -> u64 {
+        self.front + self.jobs.len() as u64
+    }
+
+    /// Whether every revocation queued before `mark` is in Redis.
+    pub(crate) fn settled(&self, mark: u64) -> bool {
+        self.front >= mark && self.refused.range(..mark).next().is_none()
+    }
+
+    /// When the next refused write is due, if any.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.refused.values().map(|r| r.due).min()
+    }
+
+    /// Up to `max` jobs: the front of the queue first, then refused writes that are due, then
+    /// repairs. Cloned: they stay here until [`Queue::complete`].
+    pub(crate) fn batch(&self, max: usize, now: Instant) -> Option<Batch> {
+        if !self.jobs.is_empty() {
+            let jobs = (self.front..).zip(self.jobs.iter().take(max).cloned());
+            return Some(Batch {
+                source: Source::Queue,
+                jobs: jobs.collect(),
+            });
+        }
+        let due: Vec<(u64, Job)> = self
+            .refused
+            .iter()
+            .filter(|(_, r)| r.due <= now)
+            .take(max)
+            .map(|(seq, r)| (*seq, r.job.clone()))
+            .collect();
+        if !due.is_empty() {
+            return Some(Batch {
+                source: Source::Retry,
+                jobs: due,
+            });
+        }
+        (!self.repairs.is_empty()).then(|| Batch {
+            source: Source::Repair,
+            jobs: self
+                .repairs
+                .iter()
+                .take(max)
+                .map(|j| (0, j.clone()))
+                .collect(),
+        })
+    }
+
+    /// Records how the batch went, one outcome per job: written jobs leave, refused ones wait
+    /// for a retry (a refused repair is dropped: the next repair finds it again). Returns the
+    /// errors, for the log.
+    pub(crate) fn complete(
+        &mut self,
+        batch: Batch,
+        outcomes: Vec<Outcome>,
+        now: Instant,
+    ) -> Vec<CommandError> {
+        let mut errors = Vec::new();
+        match batch.source {
+            Source::Queue => {
+                let n = batch.jobs.len();
+                for ((seq, _), (job, outcome)) in
+                    batch.jobs.iter().zip(self.jobs.drain(..n).zip(outcomes))
+                {
+                    if let Err(err) = outcome {
+                        errors.push(err);
+                        self.refused.insert(
+                            *seq,
+                            Refused {
+                                job,
+                                attempts: 1,
+                                due: now + FIRST_RETRY,
+                            },
+                        );
+                    }
+                }
+                self.front += n as u64;
+            }
+            Source::Retry => {
+                for ((seq, _), outcome) in batch.jobs.iter().zip(outcomes) {
+                    match outcome {
+                        Ok(()) => {
+                            self.refused.remove(seq);
+                        }
+                        Err(err) => {
+                            errors.push(err);
+                            if let Some(r) = self.refused.get_mut(seq) {
+                                r.attempts += 1;
+                                r.due = now + retry_wait(r.attempts);
+                            }
+                        }
+                    }
+                }
+            }
+            Source::Repair => {
+                for ((_, job), outcome) in batch.jobs.iter().zip(outcomes) {
+                    self.repairs.pop_front();
+                    if let Job::RepairDone { covered } = job {
+                        self.unqueued = self.unqueued.saturating_sub(*covered);
+                    }
+                    if let Err(err) = outcome {
+                        errors.push(err);
+                    }
+                }
+            }
+        }
+        if self.jobs.is_empty() && self.jobs.capacity() > KEPT_CAPACITY {
+            self.jobs.shrink_to(KEPT_CAPACITY);
+        }
+        if self.repairs.is_empty() && self.repairs.capacity() > KEPT_CAPACITY {
+            self.repairs.shrink_to(KEPT_CAPACITY);
+        }
+        errors
+    }
+
+    /// Up to `max` entries queued from sequence number `from` on (or from the front, if those
+    /// were written meanwhile), and where the next chunk starts: a repair reads the queue in
+    /// chunks, so the lock is never held for a whole backlog.
+    pub(crate) fn entries_from(&self, from: u64, max: usize) -> (Vec<Entry>, u64) {
+        let start = from.max(self.front);
+        let skip = usize::try_from(start - self.front).unwrap_or(usize::MAX);
+        let chunk: Vec<Entry> = self
+            .jobs
+            .iter()
+            .skip(skip)
+            .take(max)
+            .filter_map(entry_of)
+            .collect();
+        let taken = self.jobs.len().saturating_sub(skip).min(max);
+        (chunk, start + taken as u64)
+    }
+
+    /// The entries of refused writes (few: a retry list, bounded by the queue's limit).
+    pub(crate) fn refused_entries(&self) -> Vec<Entry> {
+        self.refused
+            .values()
+            .filter_map(|r| entry_of(&r.job))
+            .collect()
+    }
+
+    /// Everything not yet in Redis, in order: for the shutdown's record.
+    pub(crate) fn unwritten(&self) -> Vec<Entry> {
+        self.jobs
+            .iter()
+            .filter_map(entry_of)
+            .chain(self.refused_entries())
+            .collect()
+    }
+
+    /// The allocated capacity of the queue, in jobs (for tests of memory after a drain).
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.jobs.capacity()
+    }
+}
+
+fn entry_of(job: &Job) -> Option<Entry> {
+    match job {
+        Job::Write { entry, .. } => Some(entry.clone()),
+        Job::AnnounceResync | Job::RepairDone { .. } => None,
+    }
+}
+
+fn retry_wait(attempts: u32) -> Duration {
+    FIRST_RETRY
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use sealed_session::{SessionId, UnixTime};
+
+    use super::*;
+
+    fn job(n: u8) -> Job {
+        Job::Write {
+            entry: Entry::Session {
+                id: SessionId::from_bytes([n; 16]),
+                subject: None,
+                until: UnixTime::from_secs(100),
+            },
+            publish: true,
+        }
+    }
+
+    fn refused() -> Outcome {
+        Err(CommandError {
+            command: "SET",
+            error: "OOM".into(),
+        })
+    }
+
+    #[test]
+    fn a_refused_write_waits_aside_without_holding_up_the_next() {
+        let now = Instant::now();
+        let mut queue = Queue::new(10);
+        for n in 0..3 {
+            queue.push(job(n)).unwrap();
+        }
+        let mark = queue.mark();
+        let batch = queue.batch(2, now).unwrap();
+        assert_eq!(batch.source, Source::Queue);
+        let errors = queue.complete(batch, vec![Ok(()), refused()], now);
+        assert_eq!(errors.len(), 1);
+        assert!(!queue.settled(mark));
+        assert_eq!(queue.pending(), 2, "one queued, one refused");
+        // The job behind the refused one goes next, before the retry is even due.
+        let batch = queue.batch(8, now).unwrap();
+        assert_eq!((batch.source, batch.jobs.len()), (Source::Queue, 1));
+        queue.complete(batch, vec![Ok(())], now);
+        assert!(queue.batch(8, now).is_none(), "the retry is not due yet");
+        assert!(!queue.settled(mark));
+        assert!(
+            queue.settled(1),
+            "what came before the refused one is settled"
+        );
+        let later = now + Duration::from_secs(1);
+        let batch = queue.batch(8, later).unwrap();
+        assert_eq!(batch.source, Source::Retry);
+        queue.complete(batch, vec![Ok(())], later);
+        assert!(queue.settled(mark));
+        assert_eq!(queue.pending(), 0);
+    }
+
+    #[test]
+    fn a_full_queue_counts_the_rest_for_a_repair() {
+        let now = Instant::now();
+        let mut queue = Queue::new(2);
+        assert!(queue.push(job(1)).is_ok());
+        assert!(queue.push(job(2)).is_ok());
+        assert_eq!(queue.push(job(3)), Err(Full));
+        assert_eq!(queue.unqueued(), 1);
+        queue.push_repair([job(3)], queue.unqueued());
+        // Repairs come after the queue.
+        let batch = queue.batch(8, now).unwrap();
+        assert_eq!(batch.source, Source::Queue);
+        queue.complete(batch, vec![Ok(()), Ok(())], now);
+        let batch = queue.batch(8, now).unwrap();
+        assert_eq!((batch.source, batch.jobs.len()), (Source::Repair, 2));
+        queue.complete(batch, vec![Ok(()), Ok(())], now);
+        assert_eq!(queue.unqueued(), 0);
+        assert_eq!(queue.repairs(), 0);
+    }
+
+    #[test]
+    fn memory_goes_back_after_a_drain() {
+        let now = Instant::now();
+        let mut queue = Queue::new(usize::MAX);
+        for n in 0..50_000u32 {
+            queue.push(job(n.to_le_bytes()[0])).unwrap();
+        }
+        assert!(queue.capacity() >= 50_000);
+        while let Some(batch) = queue.batch(256, now) {
+            let outcomes = vec![Ok(()); batch.jobs.len()];
+            queue.complete(batch, outcomes, now);
+        }
+        assert!(queue.capacity() <= KEPT_CAPACITY, "{}", queue.capacity());
+    }
+
+    #[test]
+    fn a_repair_reads_the_queue_in_chunks_that_survive_a_drain() {
+        let now = Instant::now();
+        let mut queue = Queue::new(100);
+        for n in 0..5 {
+            queue.push(job(n)).unwrap();
+        }
+        let (first, next) = queue.entries_from(0, 2);
+        assert_eq!((first.len(), next), (2, 2));
+        // The writer takes three meanwhile: the next chunk starts at the new front.
+        let batch = queue.batch(3, now).unwrap();
+        queue.complete(batch, vec![Ok(()); 3], now);
+        let (rest, next) = queue.entries_from(next, 10);
+        assert_eq!((rest.len(), next), (2, 5));
+        assert_eq!(queue.entries_from(next, 10).0.len(), 0);
+    }
+
+    #[test]
+    fn retries_back_off_to_a_cap() {
+        assert_eq!(retry_wait(1), FIRST_RETRY);
+        assert_eq!(retry_wait(2), FIRST_RETRY * 2);
+        assert_eq!(retry_wait(40), MAX_RETRY);
+    }
+}

@@ -1,0 +1,620 @@
+//! Fault injection against a real redis-server of each test's own (started, paused, flushed,
+//! reconfigured and restarted by the test, on loopback): what an acknowledged logout survives,
+//! and what `health()` says meanwhile.
+//!
+//! The invariant every test checks: a logout answered as done (`200`, or `Ok` from the
+//! lifecycle) is refused by an instance started afterwards, which knows only what Redis holds.
+//! A logout Redis could not confirm is answered `503` (`RevokeError::NotDurable`), holds where
+//! it was made, and is answered `200` once retried with Redis back.
+//!
+//! Needs `REDIS_SERVER_BIN`: run with `scripts/test.sh`. Without it these tests fail, saying so.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealed_session::{
+    KeyRing, Lifecycle, ManualClock, RequestInfo, RevocationStore, RevokeError, SecretKey,
+};
+use sealed_session_actix::CookieSessionMiddleware;
+use sealed_session_redis::{
+    Durability, EvictingPolicy, LinkStatus, RedisRevocationStore, RedisStoreBuilder,
+};
+use sealed_session_tests::{RedisServer, Reply, TestApp, is_removal, send_to};
+use time::OffsetDateTime;
+
+const ID: &str = "id";
+/// A bound for the tests only, never a measured speed: the figures are in docs/revocation.md.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A store with the short intervals these tests need, on `url`, default prefix.
+fn store_builder(url: &str) -> RedisStoreBuilder {
+    RedisRevocationStore::builder(url)
+        .max_backoff(Duration::from_millis(100))
+        .reconcile_every(Duration::from_millis(200))
+        .stall_timeout(Duration::from_millis(300))
+        .shutdown_timeout(Duration::from_millis(500))
+        .startup_wait(Duration::from_secs(5))
+}
+
+/// An app instance in this process, on the real clock, with `store`.
+fn app(ring: &KeyRing, store: &RedisRevocationStore) -> TestApp {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let middleware = CookieSessionMiddleware::builder(ring.clone())
+        .clock(clock.clone())
+        .cookie_secure(false)
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .expect("valid test configuration");
+    TestApp::serve(middleware, clock)
+}
+
+/// What `/whoami` at `app` says of `cookie`: `Some(reason)` if it is refused.
+async fn refusal(app: &TestApp, cookie: &str) -> Option<String> {
+    let reply = app.get("/whoami", Some((ID, cookie))).await;
+    assert_eq!(reply.status, 200);
+    reply.json["refused"].as_str().map(str::to_owned)
+}
+
+/// A fresh instance, which knows only what Redis holds: does it refuse `cookie` as revoked?
+async fn revoked_for_a_new_instance(ring: &KeyRing, url: &str, cookie: &str) -> bool {
+    let store = store_builder(url).build().expect("valid settings");
+    assert!(store.wait_until_loaded(PATIENCE), "{:?}", store.health());
+    refusal(&app(ring, &store), cookie).await.as_deref() == Some("revoked")
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The example app (`examples/login.rs`) as a child process, killed with SIGKILL on drop.
+struct ChildInstance {
+    child: Child,
+    port: u16,
+    client: reqwest::Client,
+}
+
+impl ChildInstance {
+    async fn start(keys: &str, redis_url: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_login_instance"))
+            .env("PORT", port.to_string())
+            .env("SESSION_KEYS", keys)
+            .env("COOKIE_NAME", ID)
+            .env("COOKIE_SECURE", "false")
+            .env("REDIS_URL", redis_url)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the instance starts");
+        let instance = Self {
+            child,
+            port,
+            client: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the instance listens");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        instance
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        user: Option<&str>,
+    ) -> Reply {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let header = cookie.map(|c| format!("{ID}={c}"));
+        let form = user.map(|u| [("user", u)]);
+        send_to(
+            &self.client,
+            method,
+            url,
+            header.as_deref().map(str::as_bytes),
+            form.as_ref().map(|f| &f[..]),
+        )
+        .await
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let reply = self.send("POST", "/login", None, Some(user)).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        reply.new_value(ID).expect("login sets the cookie")
+    }
+
+    /// SIGKILL, at once: no shutdown, no flush.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildInstance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+fn keys() -> (String, KeyRing) {
+    let secret = SecretKey::generate().to_base64().to_string();
+    let ring = KeyRing::from_config(&secret).expect("a valid key");
+    (secret, ring)
+}
+
+#[actix_web::test]
+async fn an_acknowledged_logout_survives_a_kill_9_of_the_instance_that_answered() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let (secret, ring) = keys();
+    for round in 0..10 {
+        let instance = ChildInstance::start(&secret, &url).await;
+        let cookie = instance.login(&format!("user-{round}")).await;
+        let reply = instance.send("POST", "/logout", Some(&cookie), None).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        assert!(is_removal(reply.cookie(ID).expect("removal cookie")));
+        instance.kill();
+        assert!(
+            revoked_for_a_new_instance(&ring, &url, &cookie).await,
+            "round {round}: a logout answered 200 was lost with the instance"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_logout_redis_cannot_confirm_is_not_answered_as_done() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let (secret, ring) = keys();
+    let instance = ChildInstance::start(&secret, &url).await;
+    let cookie = instance.login("alice").await;
+    server.stop();
+    let reply = instance.send("POST", "/logout", Some(&cookie), None).await;
+    assert_eq!(reply.status, 503, "{:?}", reply.json);
+    assert!(
+        reply.cookie(ID).is_none(),
+        "the cookie is kept for the retry"
+    );
+    assert_eq!(
+        instance
+            .send("GET", "/whoami", Some(&cookie), None)
+            .await
+            .json["refused"],
+        "revoked",
+        "it holds where it was made"
+    );
+    // Killed now, the instance takes the logout along: it was never answered as done.
+    instance.kill();
+    server.restart();
+    assert!(!revoked_for_a_new_instance(&ring, &url, &cookie).await);
+
+    // The same with a retry once Redis is back: then it is done, and survives a kill.
+    let instance = ChildInstance::start(&secret, &url).await;
+    let cookie = instance.login("bob").await;
+    server.stop();
+    let reply = instance.send("POST", "/logout", Some(&cookie), None).await;
+    assert_eq!(reply.status, 503, "{:?}", reply.json);
+    server.restart();
+    let deadline = Instant::now() + PATIENCE;
+    let retry = loop {
+        let retry = instance.send("POST", "/logout", Some(&cookie), None).await;
+        if retry.status == 200 || Instant::now() > deadline {
+            break retry;
+        }
+        assert_eq!(retry.status, 503, "{:?}", retry.json);
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(retry.status, 200, "{:?}", retry.json);
+    assert!(is_removal(retry.cookie(ID).expect("removal cookie")));
+    instance.kill();
+    assert!(revoked_for_a_new_instance(&ring, &url, &cookie).await);
+}
+
+#[actix_web::test]
+async fn redis_restarted_empty_gets_back_what_a_live_instance_holds() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let (secret, ring) = keys();
+    let survivor = store_builder(&url).build().unwrap();
+    assert!(survivor.wait_until_loaded(PATIENCE));
+    let instance = ChildInstance::start(&secret, &url).await;
+    let cookie = instance.login("carol").await;
+    let reply = instance.send("POST", "/logout", Some(&cookie), None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    instance.kill();
+    let survivor_app = app(&ring, &survivor);
+    let deadline = Instant::now() + PATIENCE;
+    while refusal(&survivor_app, &cookie).await.as_deref() != Some("revoked") {
+        assert!(Instant::now() < deadline, "the survivor got the logout");
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let syncs = survivor.health().full_syncs;
+    server.restart(); // empty: no persistence
+    eventually("the survivor reloads and repairs", || {
+        let health = survivor.health();
+        health.full_syncs > syncs && health.repair_writes == 0 && health.connected
+    })
+    .await;
+    assert!(revoked_for_a_new_instance(&ring, &url, &cookie).await);
+}
+
+#[actix_web::test]
+async fn a_flushdb_with_connections_up_is_noticed_and_repaired() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let ring = KeyRing::new(SecretKey::generate());
+    let store = store_builder(&url).build().unwrap();
+    assert!(store.wait_until_loaded(PATIENCE));
+    let app = app(&ring, &store);
+    let mut cookies = Vec::new();
+    for n in 0..20 {
+        let cookie = app.login(ID, &format!("user-{n}")).await;
+        assert_eq!(app.post("/logout", Some((ID, &cookie))).await.status, 200);
+        cookies.push(cookie);
+    }
+    let syncs = store.health().full_syncs;
+    redis::cmd("FLUSHDB")
+        .query::<()>(&mut server.connection())
+        .unwrap();
+    eventually("the flush is noticed without a reconnect", || {
+        store.health().full_syncs > syncs
+    })
+    .await;
+    assert!(store.flush(PATIENCE), "{:?}", store.health());
+    eventually("the repair is written", || {
+        store.health().repair_writes == 0
+    })
+    .await;
+    for cookie in &cookies {
+        assert!(revoked_for_a_new_instance(&ring, &url, cookie).await);
+    }
+}
+
+#[actix_web::test]
+async fn an_evicting_policy_is_reported_and_can_refuse_to_confirm() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let mut con = server.connection();
+    for (name, value) in [("maxmemory", "100mb"), ("maxmemory-policy", "allkeys-lru")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let warn = store_builder(&url).build().unwrap();
+    assert!(warn.wait_until_loaded(PATIENCE));
+    let health = warn.health();
+    assert_eq!(health.evicting_policy.as_deref(), Some("allkeys-lru"));
+    assert_eq!(health.status, LinkStatus::EvictingPolicy);
+    let refuse = store_builder(&url)
+        .evicting_policy(EvictingPolicy::Refuse)
+        .build()
+        .unwrap();
+    assert!(refuse.wait_until_loaded(PATIENCE));
+    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(refuse.clone()))
+        .build()
+        .unwrap();
+    let err = sessions.revoke_subject("alice").unwrap_err();
+    assert!(err.is_not_durable(), "{err}");
+    assert!(err.to_string().contains("maxmemory-policy"), "{err}");
+    // Back to noeviction: noticed at the next check, and confirmed again.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .query::<()>(&mut con)
+        .unwrap();
+    eventually("the policy change is seen", || {
+        refuse.health().evicting_policy.is_none()
+    })
+    .await;
+    sessions.revoke_subject("alice").unwrap();
+    assert_eq!(refuse.health().status, LinkStatus::Up);
+}
+
+#[actix_web::test]
+async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let store = store_builder(&url)
+        .durability(Durability::Acknowledged {
+            timeout: Duration::from_millis(300),
+        })
+        .build()
+        .unwrap();
+    assert!(store.wait_until_loaded(PATIENCE));
+    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    // A key of another type where alice's generation goes: her writes get WRONGTYPE.
+    let mut con = server.connection();
+    redis::cmd("LPUSH")
+        .arg("sealed-session:rev:sub:alice")
+        .arg("x")
+        .query::<()>(&mut con)
+        .unwrap();
+    let err = sessions.revoke_subject("alice").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RevokeError::NotDurable {
+                reason: "Redis refuses the write",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let health = store.health();
+    assert_eq!(health.status, LinkStatus::CommandErrors, "{health:?}");
+    assert_eq!(health.refused_writes, 1);
+    assert!(
+        health
+            .last_command_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("EVAL"),
+        "{health:?}"
+    );
+    // Bob's logout, behind it, is written all the same (a fresh instance sees it below). Its
+    // confirmation covers every revocation made here before it, alice's included, so it is
+    // not confirmed while hers is refused: a false "not yet", never a false "done".
+    let err = sessions.revoke_subject("bob").unwrap_err();
+    assert!(err.is_not_durable(), "{err:?}");
+    let fresh = store_builder(&url).build().unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE));
+    assert!(
+        fresh.generation("bob") > sealed_session::Generation::ZERO,
+        "bob's is in Redis"
+    );
+    assert_eq!(fresh.generation("alice"), sealed_session::Generation::ZERO);
+    drop(fresh);
+
+    // Out of memory under noeviction: every write is refused, none is lost.
+    for (name, value) in [("maxmemory", "1"), ("maxmemory-policy", "noeviction")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let mut session = sessions.open([], RequestInfo::new("/"));
+    session.sign_in("dave").unwrap();
+    let err = sessions.revoke_subject("dave").unwrap_err();
+    assert!(err.is_not_durable(), "{err:?}");
+    assert!(
+        store
+            .health()
+            .last_command_error
+            .unwrap_or_default()
+            .contains("OOM"),
+        "{:?}",
+        store.health()
+    );
+    // Memory back, and the broken key gone: the refused writes are retried and land.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("DEL")
+        .arg("sealed-session:rev:sub:alice")
+        .query::<()>(&mut con)
+        .unwrap();
+    assert!(store.flush(PATIENCE), "{:?}", store.health());
+    eventually("the refusals are over", || {
+        store.health().status == LinkStatus::Up
+    })
+    .await;
+    let fresh = store_builder(&url).build().unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE));
+    for subject in ["alice", "bob", "dave"] {
+        assert!(
+            fresh.generation(subject) > sealed_session::Generation::ZERO,
+            "{subject}'s logout reached Redis"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_acl_user_without_publish_still_makes_logouts_durable() {
+    let server = RedisServer::start();
+    let url = server.url();
+    redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("nopublish")
+        .arg("on")
+        .arg(">secret")
+        .arg("~*")
+        .arg("&*")
+        .arg("+@all")
+        .arg("-publish")
+        .query::<()>(&mut server.connection())
+        .unwrap();
+    let limited_url = url.replace("redis://", "redis://nopublish:secret@");
+    let store = store_builder(&limited_url).build().unwrap();
+    assert!(store.wait_until_loaded(PATIENCE));
+    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    for n in 0..3 {
+        sessions.revoke_subject(&format!("user-{n}")).unwrap();
+    }
+    let health = store.health();
+    assert_eq!(health.status, LinkStatus::CommandErrors, "{health:?}");
+    assert!(
+        health
+            .last_command_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("PUBLISH"),
+        "{health:?}"
+    );
+    assert_eq!(health.pending_writes, 0, "nothing wedged: {health:?}");
+    let fresh = store_builder(&url).build().unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE));
+    for n in 0..3 {
+        assert!(fresh.generation(&format!("user-{n}")) > sealed_session::Generation::ZERO);
+    }
+}
+
+#[actix_web::test]
+async fn a_stalled_redis_shows_in_the_health_and_logouts_wait_for_it() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let ring = KeyRing::new(SecretKey::generate());
+    let store = store_builder(&url).build().unwrap();
+    assert!(store.wait_until_connected(PATIENCE));
+    let app = app(&ring, &store);
+    let cookie = app.login(ID, "erin").await;
+    server.pause();
+    let stalled = Instant::now();
+    eventually("the stall shows", || !store.health().connected).await;
+    let noticed = stalled.elapsed();
+    assert_eq!(store.health().status, LinkStatus::Down);
+    let reply = app.post("/logout", Some((ID, &cookie))).await;
+    assert_eq!(reply.status, 503, "{:?}", reply.json);
+    server.resume();
+    assert!(store.wait_until_connected(PATIENCE), "{:?}", store.health());
+    let reply = app.post("/logout", Some((ID, &cookie))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert!(revoked_for_a_new_instance(&ring, &url, &cookie).await);
+    // Printed for docs/revocation.md; never asserted (a test asserts no wall-clock speed).
+    println!("stall noticed after {noticed:?}");
+}
+
+#[actix_web::test]
+async fn an_instance_started_during_an_outage_refuses_signed_in_sessions_until_loaded() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let ring = KeyRing::new(SecretKey::generate());
+    let first = store_builder(&url).build().unwrap();
+    assert!(first.wait_until_loaded(PATIENCE));
+    let first_app = app(&ring, &first);
+    let revoked = first_app.login(ID, "frank").await;
+    assert_eq!(
+        first_app.post("/logout", Some((ID, &revoked))).await.status,
+        200
+    );
+    let live = first_app.login(ID, "grace").await;
+
+    server.pause();
+    let late = store_builder(&url)
+        .startup_wait(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    assert_eq!(late.health().status, LinkStatus::Starting);
+    assert!(!late.revocations_known());
+    let late_app = app(&ring, &late);
+    for cookie in [&revoked, &live] {
+        let reply = late_app.get("/whoami", Some((ID, cookie))).await;
+        assert_eq!(
+            reply.json["refused"], "revocation_unknown",
+            "{:?}",
+            reply.json
+        );
+        assert!(reply.cookie(ID).is_none(), "the cookie is kept");
+    }
+    // An anonymous session is not listed anywhere: served.
+    let anonymous = late_app.post("/counter", None).await;
+    assert_eq!(anonymous.status, 200);
+
+    server.resume();
+    assert!(late.wait_until_loaded(PATIENCE), "{:?}", late.health());
+    assert_eq!(
+        refusal(&late_app, &revoked).await.as_deref(),
+        Some("revoked")
+    );
+    assert_eq!(refusal(&late_app, &live).await, None);
+}
+
+#[actix_web::test]
+async fn a_large_repair_does_not_hold_up_logouts() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let store = store_builder(&url).build().unwrap();
+    assert!(store.wait_until_loaded(PATIENCE));
+    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    const BACKLOG: usize = 20_000;
+    for n in 0..BACKLOG {
+        sessions.revoke_subject(&format!("bulk-{n}")).unwrap();
+    }
+    redis::cmd("FLUSHDB")
+        .query::<()>(&mut server.connection())
+        .unwrap();
+    eventually("the repair starts", || store.health().repair_writes > 0).await;
+    // Logouts made while it runs are confirmed: they go before the write-backs.
+    let mut during = 0;
+    while store.health().repair_writes > 0 {
+        sessions
+            .revoke_subject(&format!("during-{during}"))
+            .unwrap();
+        during += 1;
+    }
+    assert!(during > 0, "a logout was made during the repair");
+    let fresh = store_builder(&url).build().unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE));
+    assert!(
+        fresh.local().len() >= BACKLOG + during,
+        "{:?}",
+        fresh.health()
+    );
+}
+
+#[actix_web::test]
+async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let dir = std::env::temp_dir().join(format!("sealed-session-pending-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pending");
+    let build = || store_builder(&url).pending_file(&file).build().unwrap();
+    let store = build();
+    assert!(store.wait_until_loaded(PATIENCE));
+    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    server.stop();
+    let err = sessions.revoke_subject("heidi").unwrap_err();
+    assert!(err.is_not_durable(), "{err}");
+    drop(sessions);
+    drop(store);
+    let saved = std::fs::read_to_string(&file).expect("the stop saved the pending file");
+    assert!(
+        saved.starts_with("g ") && saved.contains("heidi"),
+        "{saved}"
+    );
+
+    server.restart();
+    let next = build();
+    assert!(next.flush(PATIENCE), "{:?}", next.health());
+    eventually("the file goes once written", || !file.exists()).await;
+    let fresh = store_builder(&url).build().unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE));
+    assert!(fresh.generation("heidi") > sealed_session::Generation::ZERO);
+    let _ = std::fs::remove_dir_all(&dir);
+}
