@@ -17,12 +17,17 @@ pub(crate) const INFO_ENCRYPT: &[u8] = b"sealed-session v1 xchacha20poly1305 enc
 pub(crate) const INFO_SIGN: &[u8] = b"sealed-session v1 hmac-sha256 signing key";
 /// `info` label of the public key id.
 pub(crate) const INFO_KEY_ID: &[u8] = b"sealed-session v1 key id";
+/// `info` label of the HMAC-SHA256 key that authenticates a shared revocation store's entries
+/// and messages ([`RevocationMac`](crate::RevocationMac)): a key of its own, so a tag made for
+/// a store can never pass as a signed cookie's, nor the other way round.
+pub(crate) const INFO_REVOCATION_MAC: &[u8] = b"sealed-session v1 hmac-sha256 revocation store key";
 
 /// The subkeys of one secret. Wiped on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Subkeys {
     pub(crate) encrypt: [u8; 32],
     pub(crate) sign: [u8; 32],
+    pub(crate) revocation_mac: [u8; 32],
     #[zeroize(skip)]
     pub(crate) key_id: KeyId,
 }
@@ -36,6 +41,7 @@ impl Subkeys {
         prk.as_mut_slice().zeroize();
         let mut encrypt = [0u8; 32];
         let mut sign = [0u8; 32];
+        let mut revocation_mac = [0u8; 32];
         let mut key_id = [0u8; KeyId::LEN];
         // `expand` only fails when asked for more than 255 * 32 bytes; these lengths are fixed
         // and far below that.
@@ -43,11 +49,14 @@ impl Subkeys {
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         hkdf.expand(INFO_SIGN, &mut sign)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
+        hkdf.expand(INFO_REVOCATION_MAC, &mut revocation_mac)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
         hkdf.expand(INFO_KEY_ID, &mut key_id)
             .expect("4 bytes is a valid HKDF-SHA256 output length");
         Self {
             encrypt,
             sign,
+            revocation_mac,
             key_id: KeyId::from_bytes(key_id),
         }
     }
@@ -64,6 +73,9 @@ mod tests {
         assert_ne!(INFO_ENCRYPT, INFO_SIGN);
         assert_ne!(INFO_SIGN, INFO_KEY_ID);
         assert_ne!(INFO_ENCRYPT, INFO_KEY_ID);
+        for label in [INFO_ENCRYPT, INFO_SIGN, INFO_KEY_ID] {
+            assert_ne!(INFO_REVOCATION_MAC, label);
+        }
     }
 
     #[test]
@@ -89,6 +101,12 @@ mod tests {
         let mut encrypt = [0u8; 32];
         let mut sign = [0u8; 32];
         let mut key_id = [0u8; 4];
+        let mut revocation_mac = [0u8; 32];
+        hkdf.expand(
+            b"sealed-session v1 hmac-sha256 revocation store key",
+            &mut revocation_mac,
+        )
+        .unwrap();
         hkdf.expand(
             b"sealed-session v1 xchacha20poly1305 encryption key",
             &mut encrypt,
@@ -100,6 +118,8 @@ mod tests {
             .unwrap();
         assert_eq!(subkeys.encrypt, encrypt);
         assert_eq!(subkeys.sign, sign);
+        assert_eq!(subkeys.revocation_mac, revocation_mac);
+        assert_ne!(subkeys.revocation_mac, subkeys.sign);
         assert_eq!(subkeys.key_id.as_bytes(), &key_id);
     }
 

@@ -37,6 +37,8 @@ pub(crate) struct RingKey {
     pub(crate) role: KeyRole,
     pub(crate) cipher: XChaChaKey,
     pub(crate) sign: Zeroizing<[u8; 32]>,
+    /// HMAC-SHA256 key of a shared revocation store's entries ([`crate::RevocationMac`]).
+    pub(crate) revocation_mac: Zeroizing<[u8; 32]>,
 }
 
 /// An ordered set of keys: the primary seals, all of them open.
@@ -188,6 +190,33 @@ impl KeyRing {
         self.find(id).map(|k| k.role)
     }
 
+    /// The keys that authenticate what a shared revocation store (e.g. Redis) holds: the
+    /// primary tags, every key of the ring verifies, so a rotation keeps older tags valid. Each
+    /// is derived from its secret with its own HKDF label, independent of the cookie keys.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey};
+    ///
+    /// let (old, new) = (SecretKey::generate(), SecretKey::generate());
+    /// let before = KeyRing::new(old.clone()).revocation_mac();
+    /// let tag = before.tag(b"revoked: session 42");
+    /// // After a rotation, the new primary tags and the old key still verifies.
+    /// let after = KeyRing::from_keys([new, old])?.revocation_mac();
+    /// assert!(after.verify(b"revoked: session 42", &tag));
+    /// assert!(!after.verify(b"revoked: session 43", &tag), "bound to the data");
+    /// assert!(!KeyRing::new(SecretKey::generate()).revocation_mac().verify(b"revoked: session 42", &tag));
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    #[doc(alias = "hmac")]
+    pub fn revocation_mac(&self) -> crate::RevocationMac {
+        crate::RevocationMac::new(self.clone())
+    }
+
+    /// Every key, in configuration order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &RingKey> {
+        self.keys.iter().map(|k| &**k)
+    }
+
     pub(crate) fn primary(&self) -> &RingKey {
         &self.keys[self.primary]
     }
@@ -204,6 +233,7 @@ fn ring_key(subkeys: &Subkeys, role: KeyRole) -> RingKey {
         role,
         cipher: XChaChaKey::new(&subkeys.encrypt),
         sign: Zeroizing::new(subkeys.sign),
+        revocation_mac: Zeroizing::new(subkeys.revocation_mac),
     }
 }
 

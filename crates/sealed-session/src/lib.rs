@@ -109,7 +109,7 @@ pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
 pub use revocation::{
     Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,
-    RevocationStore, RevokeError, Subject,
+    RevocationMac, RevocationStore, RevokeError, Subject,
 };
 pub use state::{ParseSessionIdError, SessionId, SessionState};
 pub use unix::UnixTime;

@@ -15,6 +15,7 @@
 //! and a global [`RevocationLimits::total`] caps everything, past which a revocation that needs
 //! a new entry fails with [`RevokeError::CapacityExceeded`] rather than being dropped.
 
+mod mac;
 mod memory;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use mac::RevocationMac;
 pub use memory::{MemoryRevocationStore, RevocationLimits};
 
 use crate::state::SessionId;
