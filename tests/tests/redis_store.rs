@@ -7,11 +7,12 @@
 //! Needs `REDIS_URL`: run with `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`).
 //! Without it these tests fail, saying so; they never skip.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Generation, KeptSession, Revocation, RevocationLimits, RevocationStore, RevokeError, SessionId,
-    Subject, UnixTime,
+    Generation, KeptSession, ManualClock, Revocation, RevocationLimits, RevocationStore,
+    RevokeError, SessionId, Subject, UnixTime,
 };
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
@@ -21,10 +22,26 @@ fn fresh_prefix() -> String {
     format!("test:{}:", SessionId::random().unwrap())
 }
 
+/// The stores' clock, at [`NOW`]: what they read from Redis is bounded by it (issue 9).
+fn clock() -> Arc<ManualClock> {
+    clock_at(1_900_000_000)
+}
+
+fn clock_at(unix_secs: i64) -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        time::OffsetDateTime::from_unix_timestamp(unix_secs).unwrap(),
+    ))
+}
+
 /// A store on the run's Redis under `prefix`, connected and loaded.
 fn store(prefix: &str) -> RedisRevocationStore {
+    store_at(prefix, clock())
+}
+
+fn store_at(prefix: &str, clock: Arc<ManualClock>) -> RedisRevocationStore {
     let store = RedisRevocationStore::builder(redis_url())
         .prefix(prefix)
+        .clock(clock)
         .build()
         .unwrap();
     assert!(store.wait_until_connected(Duration::from_secs(10)));
@@ -178,6 +195,8 @@ fn the_subject_entry_keeps_the_larger_generation_and_deadline_exactly() {
     // Each case seeds the key behind the store's back (no message, after its full load), then
     // has the store record a subject revocation of its own. Past 2^53, where Lua's doubles
     // would round `big` and `big - 1` to one value, only a comparison of the digits is exact.
+    // Generations that large are made from the year 2112 on: the store's clock is set there,
+    // or the script would replace them as beyond what any instance's clock can make.
     let big = (1u64 << 53) + 1;
     let cases = [
         // (in Redis before, revoked here, in Redis after)
@@ -204,7 +223,7 @@ fn the_subject_entry_keeps_the_larger_generation_and_deadline_exactly() {
     ];
     for (before, (generation, until), after) in cases {
         let prefix = fresh_prefix();
-        let store = store(&prefix);
+        let store = store_at(&prefix, clock_at(4_600_000_000));
         let key = format!("{prefix}rev:sub:erin");
         let _: () = redis::cmd("SET")
             .arg(&key)
@@ -296,6 +315,7 @@ fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
     let prefix = fresh_prefix();
     let a = RedisRevocationStore::builder(redis_url())
         .prefix(&prefix)
+        .clock(clock())
         .limits(RevocationLimits::new().per_subject(2))
         .build()
         .unwrap();

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::IntoConnectionInfo as _;
 use redis::io::tcp::TcpSettings;
-use sealed_session::{Clock, RevocationLimits, SystemClock};
+use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsCertificates};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+use sealed_session::{Clock, KeyRing, RevocationLimits, RevocationMac, SystemClock};
 use serde::Deserialize;
 
 use crate::error::{BuildError, redact};
@@ -119,6 +121,9 @@ pub enum EvictingPolicy {
 /// - Redis checked every 5 seconds for lost data (a flush, a restart, a failover), which a
 ///   repair then writes back
 /// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
+/// - entries and messages not authenticated ([`authenticate_with`](Self::authenticate_with)
+///   turns it on), but always bounded (see `docs/security.md`)
+/// - with `rediss://`, the system's root certificates
 ///
 /// ```
 /// use std::time::Duration;
@@ -154,6 +159,8 @@ pub struct RedisStoreBuilder {
     startup_wait: Duration,
     until_loaded: UntilLoaded,
     pending_file: Option<PathBuf>,
+    mac: Option<RevocationMac>,
+    root_certificates: Option<Vec<u8>>,
 }
 
 impl RedisStoreBuilder {
@@ -177,6 +184,8 @@ impl RedisStoreBuilder {
             startup_wait: Duration::from_secs(2),
             until_loaded: UntilLoaded::RefuseSignedIn,
             pending_file: None,
+            mac: None,
+            root_certificates: None,
         }
     }
 
@@ -297,13 +306,73 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Authenticates every entry and message with an HMAC-SHA256 key derived from `key_ring`
+    /// ([`KeyRing::revocation_mac`]): what this store writes carries a tag, and what it reads
+    /// without a valid one is ignored (counted in [`LinkHealth::refused`] and logged). Then
+    /// someone who can write to Redis but does not hold the key ring can neither forge a
+    /// logout nor alter one; they can still delete entries (`docs/security.md` says what that
+    /// allows). Defaults to off.
+    ///
+    /// Give it the ring the lifecycle seals cookies with: the primary tags, every key verifies,
+    /// so a rotation keeps earlier tags valid while their key is in the ring. Turn it on for
+    /// every instance sharing the prefix at once: an instance with it ignores what an instance
+    /// without it writes, and the other way round. Entries already in Redis are then ignored
+    /// by instances started afterwards, until an instance that holds them writes them back
+    /// (see `docs/revocation.md`, "Authentication").
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey};
+    /// use sealed_session_redis::RedisRevocationStore;
+    ///
+    /// let ring = KeyRing::new(SecretKey::generate());
+    /// let store = RedisRevocationStore::builder("redis://127.0.0.1:6379/")
+    ///     .authenticate_with(&ring)
+    ///     .build()?;
+    /// // The key never shows.
+    /// assert!(format!("{store:?}").contains("authenticated: true"));
+    /// # Ok::<(), sealed_session_redis::BuildError>(())
+    /// ```
+    ///
+    /// [`LinkHealth::refused`]: crate::LinkHealth::refused
+    #[doc(alias = "mac")]
+    #[doc(alias = "hmac")]
+    #[doc(alias = "sign")]
+    pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
+        self.mac = Some(key_ring.revocation_mac());
+        self
+    }
+
+    /// The root certificates (PEM, one or more) that a `rediss://` server's certificate must
+    /// chain to, instead of the system's: for a private CA. Defaults to the system's root
+    /// certificates. The server's name in the URL is checked against its certificate either
+    /// way.
+    ///
+    /// ```
+    /// use sealed_session_redis::{BuildError, RedisRevocationStore};
+    ///
+    /// let err = RedisRevocationStore::builder("rediss://redis.internal:6380/")
+    ///     .tls_root_certificates("not a certificate")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err, BuildError::InvalidRootCertificates);
+    /// # Ok::<(), BuildError>(())
+    /// ```
+    #[doc(alias = "ca")]
+    #[doc(alias = "tls")]
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
     /// Checks the settings and starts the store (its threads connect in the background), then
     /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full load.
     ///
     /// # Errors
     /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
-    /// [`BuildError::InvalidTimeout`] or [`BuildError::InvalidLimit`]. An unreachable Redis is
-    /// not an error (see [`UntilLoaded`]).
+    /// [`BuildError::InvalidTimeout`], [`BuildError::InvalidLimit`],
+    /// [`BuildError::InsecureTls`], [`BuildError::InvalidRootCertificates`] or
+    /// [`BuildError::RootCertificatesWithoutTls`]. An unreachable Redis is not an error (see
+    /// [`UntilLoaded`]).
     ///
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
@@ -357,12 +426,40 @@ impl RedisStoreBuilder {
             .map_err(|_| invalid())?
             // Messages are tiny and latency is the point: don't let Nagle hold them back.
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let client = redis::Client::open(info).map_err(|_| invalid())?;
+        let tls = match info.addr() {
+            ConnectionAddr::TcpTls { insecure: true, .. } => {
+                return Err(BuildError::InsecureTls {
+                    url: redact(&self.url),
+                });
+            }
+            ConnectionAddr::TcpTls { .. } => true,
+            _ => false,
+        };
+        let client = match self.root_certificates {
+            None => redis::Client::open(info).map_err(|_| invalid())?,
+            Some(_) if !tls => {
+                return Err(BuildError::RootCertificatesWithoutTls {
+                    url: redact(&self.url),
+                });
+            }
+            Some(pem) => {
+                check_certificates(&pem)?;
+                let certificates = TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                redis::Client::build_with_tls(info, certificates)
+                    .map_err(|_| BuildError::InvalidRootCertificates)?
+            }
+        };
+        if tls {
+            ensure_crypto_provider();
+        }
         Ok(RedisConfig {
             settings: Settings {
                 client,
                 url: redact(&self.url),
-                keys: Keys::new(&self.prefix),
+                keys: Keys::new(&self.prefix).authenticated(self.mac),
                 connect_timeout: self.connect_timeout,
                 io_timeout: self.io_timeout,
                 max_backoff: self.max_backoff,
@@ -379,6 +476,29 @@ impl RedisStoreBuilder {
                 pending_file: self.pending_file,
             },
         })
+    }
+}
+
+/// Whether `pem` holds at least one certificate, and nothing that fails to parse.
+fn check_certificates(pem: &[u8]) -> Result<(), BuildError> {
+    let mut found = false;
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        certificate.map_err(|_| BuildError::InvalidRootCertificates)?;
+        found = true;
+    }
+    found
+        .then_some(())
+        .ok_or(BuildError::InvalidRootCertificates)
+}
+
+/// Installs rustls' ring provider as the process's default, unless one is installed already.
+/// The redis crate builds its TLS configuration with the process default; were none installed
+/// and more than one provider compiled in (the application enabling aws-lc-rs, say), rustls
+/// would panic in the store's threads at the first connection instead.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Fails only if another thread installed one meanwhile, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
@@ -405,6 +525,12 @@ impl RedisStoreBuilder {
 /// `until_loaded` (`"refuse_signed_in"` or `"serve"`), `evicting_policy` (`"warn"` or
 /// `"refuse"`) and `pending_file`; what is left out has the
 /// [builder's defaults](RedisStoreBuilder#defaults).
+/// `url` is required (`redis://`, or `rediss://` for TLS); `prefix` defaults to
+/// `sealed-session:`; `ca_file` is a PEM file of the root certificates a `rediss://` server's
+/// certificate must chain to (as [`RedisStoreBuilder::tls_root_certificates`]), read when the
+/// configuration is. Everything else has the [builder's defaults](RedisStoreBuilder#defaults);
+/// authentication is turned on from code, with the key ring:
+/// [`RedisConfig::authenticate_with`].
 ///
 /// ```
 /// use sealed_session_redis::RedisConfig;
@@ -418,6 +544,11 @@ impl RedisStoreBuilder {
 /// .unwrap_err();
 /// assert!(err.to_string().contains("contradict"), "{err}");
 /// # Ok::<(), serde_json::Error>(())
+/// let err = serde_json::from_str::<RedisConfig>(
+///     r#"{ "url": "rediss://redis.internal:6380/", "ca_file": "/surely/missing/ca.pem" }"#,
+/// )
+/// .unwrap_err();
+/// assert!(err.to_string().contains("/surely/missing/ca.pem"));
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "RawConfig")]
@@ -447,6 +578,8 @@ struct RawConfig {
     evicting_policy: Option<EvictingPolicy>,
     #[serde(default)]
     pending_file: Option<PathBuf>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -493,6 +626,13 @@ impl TryFrom<RawConfig> for RedisConfig {
         if let Some(path) = raw.pending_file {
             builder = builder.pending_file(path);
         }
+        if let Some(path) = raw.ca_file {
+            let pem = std::fs::read(&path).map_err(|err| BuildError::UnreadableCaFile {
+                path,
+                kind: err.kind(),
+            })?;
+            builder = builder.tls_root_certificates(pem);
+        }
         builder.check()
     }
 }
@@ -517,6 +657,16 @@ impl RedisConfig {
         self
     }
 
+    /// Turns on authentication with `key_ring` (see [`RedisStoreBuilder::authenticate_with`]).
+    #[must_use]
+    pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
+        self.settings.keys = self
+            .settings
+            .keys
+            .authenticated(Some(key_ring.revocation_mac()));
+        self
+    }
+
     /// Starts the store. Infallible: the settings were checked when read, and reaching Redis is
     /// the store's business from here on.
     ///
@@ -532,6 +682,7 @@ impl fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("url", &self.settings.url)
             .field("prefix", &self.prefix())
+            .field("authenticated", &self.settings.keys.is_authenticated())
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,8 @@
 //! [`BuildError`]: a store configuration refused at startup.
 
 use std::fmt;
+use std::io;
+use std::path::PathBuf;
 
 /// A Redis store configuration refused at startup.
 ///
@@ -45,6 +47,25 @@ pub enum BuildError {
         /// Which ones.
         settings: &'static str,
     },
+    /// A `rediss://` URL ending in `#insecure`, which would accept any server certificate.
+    InsecureTls {
+        /// The URL, its password replaced by `***`.
+        url: String,
+    },
+    /// The root certificates given for TLS are not PEM certificates (or there are none).
+    InvalidRootCertificates,
+    /// Root certificates were given for a URL that is not `rediss://`.
+    RootCertificatesWithoutTls {
+        /// The URL, its password replaced by `***`.
+        url: String,
+    },
+    /// The configuration's `ca_file` could not be read.
+    UnreadableCaFile {
+        /// The path, as configured.
+        path: PathBuf,
+        /// Why (not found, permission denied, ...).
+        kind: io::ErrorKind,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -53,7 +74,31 @@ impl fmt::Display for BuildError {
             Self::InvalidUrl { url } => write!(
                 f,
                 "`{url}` is not a Redis URL: use `redis://[user:password@]host[:port][/db]` \
-                 (e.g. `redis://127.0.0.1:6379/`) or `redis+unix:///path/to/redis.sock`"
+                 (e.g. `redis://127.0.0.1:6379/`), `rediss://` for TLS (e.g. \
+                 `rediss://redis.example.com:6380/`) or `redis+unix:///path/to/redis.sock`"
+            ),
+            Self::InsecureTls { url } => write!(
+                f,
+                "`{url}` turns off the check of the server's certificate (`#insecure`), which \
+                 lets anyone on the path read and change revocations: remove `#insecure`, and \
+                 give a private CA with `tls_root_certificates` (or `ca_file`)"
+            ),
+            Self::InvalidRootCertificates => write!(
+                f,
+                "the TLS root certificates are not PEM certificates: give the CA's certificate \
+                 as PEM (`-----BEGIN CERTIFICATE-----` ...), e.g. the `ca.crt` the server's \
+                 certificate was signed with"
+            ),
+            Self::RootCertificatesWithoutTls { url } => write!(
+                f,
+                "root certificates were given for `{url}`, which does not use TLS: use a \
+                 `rediss://` URL, or drop the certificates"
+            ),
+            Self::UnreadableCaFile { path, kind } => write!(
+                f,
+                "cannot read the TLS root certificates `ca_file` `{}` ({kind}): give the path \
+                 of a readable PEM file",
+                path.display()
             ),
             Self::InvalidPrefix { prefix } => write!(
                 f,

@@ -52,6 +52,13 @@ pub struct LinkHealth {
     pub disconnected_since: Option<SystemTime>,
     /// Entries in the local copy (live ones and expired ones not yet swept).
     pub local_entries: usize,
+    /// Entries and messages read from Redis and ignored since start because no instance of
+    /// this application wrote them: a generation or deadline beyond what any instance's clock
+    /// allows, a subject too long, or (with
+    /// [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with)) no valid tag.
+    /// Anything above zero means something else writes to Redis; each doubling is logged at
+    /// `warn` (event `refused`).
+    pub refused: u64,
 }
 
 /// The state of the link in one word, from [`LinkHealth::status`], worst first.

@@ -20,17 +20,114 @@
 //! comes last in its value or message, so it may hold spaces; keys hold it as is (Redis keys
 //! are binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor
 //! read.
+//!
+//! # Authenticated values and messages
+//! With [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with), every value and
+//! message above (its *body*) is preceded by a tag and one space:
+//!
+//! ```text
+//! "<tag> <body>"     tag: 43 characters, the unpadded base64url of
+//!                    HMAC-SHA256(the key ring's revocation key, data)
+//! data (entries):    "sealed-session-redis v1 entry\0"   | u32 BE length of the key | key     | body
+//! data (messages):   "sealed-session-redis v1 message\0" | u32 BE length of the channel | channel | body
+//! ```
+//!
+//! The key (or channel) name is in the data, prefix included, so a tagged value can't be moved
+//! to another session's or subject's key, nor a message to another application's channel. The
+//! HMAC key is [`KeyRing::revocation_mac`](sealed_session::KeyRing::revocation_mac): the
+//! primary tags, every key of the ring verifies. Untagged values and messages (or tagged ones
+//! read by a store without authentication) are refused.
+//!
+//! Whatever is read is also bounded ([`TrustBounds`]): see `trust.rs`.
 
-use sealed_session::{Generation, Revocation, SessionId, Subject, UnixTime};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sealed_session::{Generation, Revocation, RevocationMac, SessionId, Subject, UnixTime};
+
+use crate::trust::{Refusal, TrustBounds};
 
 /// Deadlines are clamped here (2106): the memory store keeps 32-bit deadlines, saturating to
 /// "forever", and `EXAT` takes any of them.
 pub(crate) const MAX_UNTIL: u64 = u32::MAX as u64;
 
 /// The longest subject (in bytes) written to or read from Redis: what is parsed stays bounded.
-pub(crate) const MAX_SUBJECT_LEN: usize = 1024;
+pub(crate) const MAX_SUBJECT_LEN: usize = sealed_session::MAX_SUBJECT_LEN;
 
-/// The names derived from one prefix.
+/// The length of a tag in its text form: 32 bytes in unpadded base64.
+const TAG_TEXT_LEN: usize = (RevocationMac::TAG_LEN * 4).div_ceil(3);
+const _: () = assert!(TAG_TEXT_LEN == 43);
+
+/// What the tag of a value authenticates, before the key name.
+const ENTRY_LABEL: &[u8] = b"sealed-session-redis v1 entry\0";
+/// What the tag of a message authenticates, before the channel name.
+const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v1 message\0";
+
+/// Keeps the winning value of a subject, atomically, so that "log out everywhere" (and "sign
+/// out my other devices") on one subject from several instances at once converge on the
+/// larger generation whatever the order Redis runs them in (every instance also merges the
+/// messages by the same max rule).
+///
+/// KEYS[1]: the subject's key. ARGV[1]: the generation, ARGV[2]: the deadline (unix seconds),
+/// both in decimal; ARGV[3]: the tag, or empty without authentication; ARGV[4] and ARGV[5]:
+/// the largest generation and the latest deadline the writer accepts ([`TrustBounds`]). The value is stored as
+/// "<generation> <deadline>" (with a tag: "<tag> <generation> <deadline>") and the key expires
+/// at the deadline. Numbers are compared as digit strings (longer is larger, then
+/// lexicographically), never converted to Lua's doubles: generations (microseconds) are exact
+/// to the last digit at any size.
+///
+/// A value held beyond those bounds is replaced whatever it says: no instance wrote it (a
+/// forged `u64::MAX` would otherwise stay for good, every genuine write losing to it).
+///
+/// Without a tag, the larger generation and the later deadline are kept, each on its own. With
+/// one, the script can't make a tag (the key stays in the application), so it keeps one of
+/// the two values whole, tag and all: the larger generation, then the later deadline on a tie
+/// (the new one on an exact tie). That is still safe: the value kept is one a genuine instance
+/// wrote for its own advance, whose deadline is that instance's horizon, long enough for every
+/// session stamped before that advance to have expired. Every session the other value refuses
+/// carries a smaller generation (or the same), so it was stamped before the kept advance
+/// too: it is refused by the kept value, for as long as it can live. (This holds with every
+/// instance on the same absolute timeout and clock skew allowance, as a fleet sharing keys is.)
+pub(crate) const SUBJECT_SCRIPT: &str = r"
+local function larger(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local function canonical(n)
+  return (string.gsub(n, '^0+(%d)', '%1'))
+end
+local generation, expiry, tag = canonical(ARGV[1]), canonical(ARGV[2]), ARGV[3]
+local max_generation, max_expiry = canonical(ARGV[4]), canonical(ARGV[5])
+local value = nil
+local old = redis.call('GET', KEYS[1])
+if old then
+  local t, g, u = string.match(old, '^([%w_-]+) (%d+) (%d+)$')
+  if not t then
+    g, u = string.match(old, '^(%d+) (%d+)$')
+  end
+  if g then
+    g, u = canonical(g), canonical(u)
+    if larger(g, max_generation) or larger(u, max_expiry) then
+      g = nil
+    end
+  end
+  if g then
+    if tag == '' then
+      if larger(g, generation) then generation = g end
+      if larger(u, expiry) then expiry = u end
+    elseif larger(g, generation) or (g == generation and larger(u, expiry)) then
+      value, expiry = old, u
+    end
+  end
+end
+if not value then
+  value = generation .. ' ' .. expiry
+  if tag ~= '' then value = tag .. ' ' .. value end
+end
+redis.call('SET', KEYS[1], value, 'EXAT', expiry)
+return 1
+";
+
+/// The names derived from one prefix, and the tags of what goes under them.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     prefix: String,
@@ -45,10 +142,12 @@ pub(crate) struct Keys {
     pub(crate) epoch: String,
     /// `<prefix>rev:*` with the prefix's glob characters escaped, for `SCAN MATCH`.
     pub(crate) pattern: String,
+    /// Tags what is written and checks what is read, if authentication is on.
+    mac: Option<RevocationMac>,
 }
 
 /// One revocation as Redis holds it: the core's [`Revocation`], with its deadline clamped to
-/// [`MAX_UNTIL`] and its subject within [`MAX_SUBJECT_LEN`].
+/// what every instance accepts and its subject within [`MAX_SUBJECT_LEN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Entry {
     /// `<prefix>rev:id:<id>`.
@@ -73,16 +172,26 @@ pub(crate) enum Message {
     Resync,
 }
 
+/// Why a value or message read from Redis gives no entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// Not in a shape this version writes (another program's key under the prefix, a newer
+    /// version's message): skipped quietly.
+    Unknown,
+    /// In shape, but no instance of the fleet wrote it: skipped, counted and logged.
+    Refused(Refusal),
+}
+
 impl Entry {
-    /// The entry for `revocation`; `None` if Redis can't carry it (a subject longer than
-    /// [`MAX_SUBJECT_LEN`], or a kind of revocation this version does not know).
-    pub(crate) fn from_revocation(revocation: &Revocation) -> Option<Self> {
-        let clamp = |until: UnixTime| UnixTime::from_secs(until.secs().min(MAX_UNTIL));
+    /// The entry for `revocation`, its deadline clamped to `bounds` (so that every instance
+    /// accepts it); `None` if Redis can't carry it (a subject longer than [`MAX_SUBJECT_LEN`],
+    /// or a kind of revocation this version does not know).
+    pub(crate) fn from_revocation(revocation: &Revocation, bounds: &TrustBounds) -> Option<Self> {
         let entry = match revocation {
             Revocation::Session { id, subject, until } => Self::Session {
                 id: *id,
                 subject: subject.clone(),
-                until: clamp(*until),
+                until: bounds.clamp(*until),
             },
             Revocation::Subject {
                 subject,
@@ -91,7 +200,7 @@ impl Entry {
             } => Self::Subject {
                 subject: subject.clone(),
                 generation: *generation,
-                until: clamp(*until),
+                until: bounds.clamp(*until),
             },
             _ => return None,
         };
@@ -135,14 +244,14 @@ impl Entry {
             Self::Subject { subject, .. } => Some(subject),
         }
     }
-}
 
-/// The value of a session's key: `"<until>"`, or for a session of a subject
-/// `"<until> <generation> <subject>"`.
-pub(crate) fn session_value(subject: Option<&Subject>, until: UnixTime) -> String {
-    match subject {
-        None => until.to_string(),
-        Some(subject) => format!("{until} {} {}", subject.generation(), subject.name()),
+    /// The generation it carries: the subject's (of a session of a subject) or the one it
+    /// advances to (of a subject).
+    pub(crate) fn generation(&self) -> Option<Generation> {
+        match self {
+            Self::Session { subject, .. } => subject.as_ref().map(Subject::generation),
+            Self::Subject { generation, .. } => Some(*generation),
+        }
     }
 }
 
@@ -165,7 +274,18 @@ impl Keys {
             channel: format!("{prefix}rev:events"),
             epoch: format!("{prefix}rev:epoch"),
             pattern,
+            mac: None,
         }
+    }
+
+    /// Tags what is written with `mac`, and refuses what is read without a valid tag.
+    pub(crate) fn authenticated(mut self, mac: Option<RevocationMac>) -> Self {
+        self.mac = mac;
+        self
+    }
+
+    pub(crate) fn is_authenticated(&self) -> bool {
+        self.mac.is_some()
     }
 
     pub(crate) fn prefix(&self) -> &str {
@@ -188,28 +308,162 @@ impl Keys {
         }
     }
 
-    /// Reads a key found by `SCAN` and its value; `None` for anything not written by us.
-    pub(crate) fn parse_entry(&self, key: &[u8], value: &[u8]) -> Option<Entry> {
-        let key = std::str::from_utf8(key).ok()?;
-        let value = std::str::from_utf8(value).ok()?;
+    /// The value of a session's key: `"<until>"`, or for a session of a subject
+    /// `"<until> <generation> <subject>"`; tagged if authentication is on.
+    pub(crate) fn session_value(
+        &self,
+        id: SessionId,
+        subject: Option<&Subject>,
+        until: UnixTime,
+    ) -> String {
+        let body = match subject {
+            None => until.to_string(),
+            Some(subject) => format!("{until} {} {}", subject.generation(), subject.name()),
+        };
+        self.tagged(ENTRY_LABEL, &self.session_key(id), body)
+    }
+
+    /// The tag of a subject's value `"<generation> <until>"` (the script's ARGV[3]), or an
+    /// empty string if authentication is off.
+    pub(crate) fn subject_tag(
+        &self,
+        subject: &str,
+        generation: Generation,
+        until: UnixTime,
+    ) -> String {
+        self.mac.as_ref().map_or_else(String::new, |mac| {
+            let key = self.subject_key(subject);
+            tag_text(mac, ENTRY_LABEL, &key, &format!("{generation} {until}"))
+        })
+    }
+
+    /// A message for the events channel, tagged if authentication is on.
+    pub(crate) fn message(&self, message: &Message) -> String {
+        self.tagged(MESSAGE_LABEL, &self.channel, message.encode())
+    }
+
+    /// Reads a key found by `SCAN` and its value, checked against `bounds` (and its tag).
+    pub(crate) fn read_entry(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        bounds: &TrustBounds,
+    ) -> Result<Entry, Unread> {
+        let key = std::str::from_utf8(key).map_err(|_| Unread::Unknown)?;
+        let value = std::str::from_utf8(value).map_err(|_| Unread::Unknown)?;
+        if !key.starts_with(&self.session) && !key.starts_with(&self.subject) {
+            return Err(Unread::Unknown);
+        }
+        let body = self.untagged(ENTRY_LABEL, key, value)?;
+        let entry = self.parse_entry(key, body).ok_or(Unread::Unknown)?;
+        bounds.check(&entry).map_err(Unread::Refused)?;
+        Ok(entry)
+    }
+
+    /// Reads a message of the events channel, checked against `bounds` (and its tag).
+    pub(crate) fn read_message(
+        &self,
+        payload: &[u8],
+        bounds: &TrustBounds,
+    ) -> Result<Message, Unread> {
+        let payload = std::str::from_utf8(payload).map_err(|_| Unread::Unknown)?;
+        let body = self.untagged(MESSAGE_LABEL, &self.channel, payload)?;
+        let message = Message::decode(body.as_bytes()).ok_or(Unread::Unknown)?;
+        if let Message::Revoked(entry) = &message {
+            bounds.check(entry).map_err(Unread::Refused)?;
+        }
+        Ok(message)
+    }
+
+    /// Whether a repair should write `candidate` (a live subject entry of the local copy) over
+    /// `value`, what Redis holds at its key: unless Redis holds a trusted generation at least as
+    /// large, and unless [`SUBJECT_SCRIPT`] would keep `value` anyway (a larger one that this
+    /// instance refuses: writing again would change nothing, and the reload it announces would
+    /// make every instance repair in turn, forever). A session's value is always written over
+    /// one it refuses (`SET` replaces it).
+    pub(crate) fn repair_overwrites(
+        &self,
+        candidate: &Entry,
+        value: &[u8],
+        bounds: &TrustBounds,
+    ) -> bool {
+        let key = self.key(candidate);
+        let read = self.read_entry(key.as_bytes(), value, bounds);
+        let (
+            Entry::Subject { generation, .. },
+            Ok(Entry::Subject {
+                generation: held, ..
+            }),
+        ) = (candidate, &read)
+        else {
+            return match candidate {
+                Entry::Session { .. } => read.is_err(),
+                Entry::Subject {
+                    generation, until, ..
+                } => !self.script_keeps(value, *generation, *until, bounds),
+            };
+        };
+        held < generation
+    }
+
+    /// Whether [`SUBJECT_SCRIPT`] keeps the subject `value` held (refused here) over a write of
+    /// `generation` and `until`. Mirrors the script: only with authentication (without it, a
+    /// value refused here is out of bounds or malformed, and the script replaces those), and
+    /// only a value in the script's shape, within the bounds, and larger.
+    fn script_keeps(
+        &self,
+        value: &[u8],
+        generation: Generation,
+        until: UnixTime,
+        bounds: &TrustBounds,
+    ) -> bool {
+        let Ok(value) = std::str::from_utf8(value) else {
+            return false;
+        };
+        let parts: Vec<&str> = value.split(' ').collect();
+        let (held, held_until) = match parts[..] {
+            // '^([%w_-]+) (%d+) (%d+)$'
+            [tag, g, u]
+                if !tag.is_empty()
+                    && tag
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                (g, u)
+            }
+            // '^(%d+) (%d+)$'
+            [g, u] => (g, u),
+            _ => return false,
+        };
+        let (Some(held), Some(held_until)) = (generation_of(held), time(held_until)) else {
+            return false;
+        };
+        self.is_authenticated()
+            && held <= bounds.max_generation()
+            && held_until <= bounds.max_until()
+            && (held, held_until) > (generation, until)
+    }
+
+    /// The entry in `body`, the value of `key` without its tag.
+    fn parse_entry(&self, key: &str, body: &str) -> Option<Entry> {
         if let Some(hex) = key.strip_prefix(self.session.as_str()) {
             let id = hex.parse().ok()?;
-            let Some((until, rest)) = value.split_once(' ') else {
+            let Some((until, rest)) = body.split_once(' ') else {
                 return Some(Entry::Session {
                     id,
                     subject: None,
-                    until: time(value)?,
+                    until: time(body)?,
                 });
             };
             let (generation, subject) = rest.split_once(' ')?;
             Some(Entry::Session {
                 id,
-                subject: Some(Subject::new(bounded(subject)?, generation_of(generation)?)),
+                subject: Some(Subject::new(subject, generation_of(generation)?)),
                 until: time(until)?,
             })
         } else {
-            let subject = bounded(key.strip_prefix(self.subject.as_str())?)?;
-            let (generation, until) = value.split_once(' ')?;
+            let subject = key.strip_prefix(self.subject.as_str())?;
+            let (generation, until) = body.split_once(' ')?;
             Some(Entry::Subject {
                 subject: subject.to_owned(),
                 generation: generation_of(generation)?,
@@ -217,9 +471,55 @@ impl Keys {
             })
         }
     }
+
+    /// `body` under `name`, with its tag in front if authentication is on.
+    fn tagged(&self, label: &[u8], name: &str, body: String) -> String {
+        match &self.mac {
+            None => body,
+            Some(mac) => format!("{} {body}", tag_text(mac, label, name, &body)),
+        }
+    }
+
+    /// The body of `text` (read under `name`): all of it without authentication; with it, what
+    /// follows a valid tag, or a refusal.
+    fn untagged<'a>(&self, label: &[u8], name: &str, text: &'a str) -> Result<&'a str, Unread> {
+        let Some(mac) = &self.mac else {
+            return Ok(text);
+        };
+        let refused = Unread::Refused(Refusal::Unauthenticated);
+        let (tag, body) = text.split_once(' ').ok_or(refused)?;
+        if tag.len() != TAG_TEXT_LEN {
+            return Err(refused);
+        }
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| refused)?;
+        if !mac.verify(&signed_data(label, name, body), &tag) {
+            return Err(refused);
+        }
+        Ok(body)
+    }
+}
+
+/// The tag of `body` under `name`, as text.
+fn tag_text(mac: &RevocationMac, label: &[u8], name: &str, body: &str) -> String {
+    URL_SAFE_NO_PAD.encode(mac.tag(&signed_data(label, name, body)))
+}
+
+/// What a tag authenticates: `label | u32 BE length of name | name | body`. The length makes
+/// the split between name and body unambiguous (a subject, in a key name, may hold any byte).
+fn signed_data(label: &[u8], name: &str, body: &str) -> Vec<u8> {
+    // Names are a prefix of at most 128 bytes plus a subject of at most MAX_SUBJECT_LEN, far
+    // below 4 GiB; saturating keeps this total anyway.
+    let len = u32::try_from(name.len()).unwrap_or(u32::MAX);
+    let mut data = Vec::with_capacity(label.len() + 4 + name.len() + body.len());
+    data.extend_from_slice(label);
+    data.extend_from_slice(&len.to_be_bytes());
+    data.extend_from_slice(name.as_bytes());
+    data.extend_from_slice(body.as_bytes());
+    data
 }
 
 impl Message {
+    /// The body of the message (also a line of the pending file, which is local and untagged).
     pub(crate) fn encode(&self) -> String {
         match self {
             Self::Revoked(Entry::Session {
@@ -241,7 +541,8 @@ impl Message {
         }
     }
 
-    /// `None` for a payload this version does not know (e.g. from a newer one).
+    /// `None` for a body this version does not know (e.g. from a newer one). Not bounded: see
+    /// [`TrustBounds::check`].
     pub(crate) fn decode(payload: &[u8]) -> Option<Self> {
         let payload = std::str::from_utf8(payload).ok()?;
         if payload == "r" {
@@ -262,7 +563,7 @@ impl Message {
                 let id = parts.next()?.parse().ok()?;
                 let until = time(parts.next()?)?;
                 let generation = generation_of(parts.next()?)?;
-                let subject = bounded(parts.next()?)?;
+                let subject = parts.next()?;
                 Entry::Session {
                     id,
                     subject: Some(Subject::new(subject, generation)),
@@ -273,7 +574,7 @@ impl Message {
                 let mut parts = rest.splitn(3, ' ');
                 let generation = generation_of(parts.next()?)?;
                 let until = time(parts.next()?)?;
-                let subject = bounded(parts.next()?)?.to_owned();
+                let subject = parts.next()?.to_owned();
                 Entry::Subject {
                     subject,
                     generation,
@@ -302,13 +603,29 @@ fn generation_of(text: &str) -> Option<Generation> {
     number(text).map(Generation::new)
 }
 
-fn bounded(subject: &str) -> Option<&str> {
-    (subject.len() <= MAX_SUBJECT_LEN).then_some(subject)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bounds late enough for every deadline these tests use (up to [`MAX_UNTIL`]).
+    fn bounds() -> TrustBounds {
+        TrustBounds::at(UnixTime::from_secs(MAX_UNTIL))
+    }
+
+    /// A generation as large as [`bounds`] accepts.
+    const LARGE: u64 = 8_000_000_000_000_000;
+
+    fn read(keys: &Keys, key: &[u8], value: &[u8]) -> Option<Entry> {
+        keys.read_entry(key, value, &bounds()).ok()
+    }
+
+    fn decode(payload: &[u8]) -> Option<Message> {
+        Keys::new("p:").read_message(payload, &bounds()).ok()
+    }
+
+    fn encode(message: &Message) -> String {
+        Keys::new("p:").message(message)
+    }
 
     fn id() -> SessionId {
         SessionId::from_bytes(*b"0123456789abcdef")
@@ -339,7 +656,7 @@ mod tests {
         let keys = Keys::new("p:");
         let session_key = keys.session_key(id());
         assert_eq!(
-            keys.parse_entry(session_key.as_bytes(), b"1700000000"),
+            read(&keys, session_key.as_bytes(), b"1700000000"),
             Some(Entry::Session {
                 id: id(),
                 subject: None,
@@ -347,7 +664,7 @@ mod tests {
             })
         );
         assert_eq!(
-            keys.parse_entry(session_key.as_bytes(), b"1700000000 42 alice smith"),
+            read(&keys, session_key.as_bytes(), b"1700000000 42 alice smith"),
             Some(Entry::Session {
                 id: id(),
                 subject: of("alice smith", 42),
@@ -355,7 +672,7 @@ mod tests {
             })
         );
         assert_eq!(
-            keys.parse_entry(b"p:rev:sub:a b", b"10 20"),
+            read(&keys, b"p:rev:sub:a b", b"10 20"),
             Some(Entry::Subject {
                 subject: "a b".into(),
                 generation: Generation::new(10),
@@ -371,16 +688,16 @@ mod tests {
             },
             Entry::Session {
                 id: id(),
-                subject: of(" x y ", u64::MAX),
+                subject: of(" x y ", LARGE),
                 until: t(MAX_UNTIL),
             },
         ] {
             let Entry::Session { subject, until, .. } = &entry else {
                 unreachable!()
             };
-            let value = session_value(subject.as_ref(), *until);
+            let value = keys.session_value(id(), subject.as_ref(), *until);
             assert_eq!(
-                keys.parse_entry(keys.key(&entry).as_bytes(), value.as_bytes()),
+                read(&keys, keys.key(&entry).as_bytes(), value.as_bytes()),
                 Some(entry)
             );
         }
@@ -403,13 +720,10 @@ mod tests {
             (b"q:rev:sub:alice", b"10 20"),
             (b"p:rev:sub:\xff", b"10 20"),
         ] {
-            assert_eq!(keys.parse_entry(key, value), None, "{key:?} {value:?}");
+            assert_eq!(read(&keys, key, value), None, "{key:?} {value:?}");
         }
         let longest = "x".repeat(MAX_SUBJECT_LEN);
-        assert!(
-            keys.parse_entry(format!("p:rev:sub:{longest}").as_bytes(), b"1 2")
-                .is_some()
-        );
+        assert!(read(&keys, format!("p:rev:sub:{longest}").as_bytes(), b"1 2").is_some());
     }
 
     #[test]
@@ -432,7 +746,7 @@ mod tests {
             }),
             Message::Revoked(Entry::Subject {
                 subject: "user 42: x".into(),
-                generation: Generation::new(u64::MAX),
+                generation: Generation::new(LARGE),
                 until: t(9),
             }),
             Message::Revoked(Entry::Subject {
@@ -442,28 +756,24 @@ mod tests {
             }),
             Message::Resync,
         ] {
-            assert_eq!(
-                Message::decode(message.encode().as_bytes()),
-                Some(message.clone())
-            );
+            assert_eq!(decode(encode(&message).as_bytes()), Some(message.clone()));
         }
         let session = |subject| {
-            Message::Revoked(Entry::Session {
+            let message = Message::Revoked(Entry::Session {
                 id: id(),
                 subject,
                 until: t(5),
-            })
-            .encode()
+            });
+            encode(&message)
         };
         assert_eq!(session(None), format!("i {HEX} 5"));
         assert_eq!(session(of("a b", 7)), format!("j {HEX} 5 7 a b"));
         assert_eq!(
-            Message::Revoked(Entry::Subject {
+            encode(&Message::Revoked(Entry::Subject {
                 subject: "a b".into(),
                 generation: Generation::new(7),
                 until: t(9)
-            })
-            .encode(),
+            })),
             "g 7 9 a b"
         );
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
@@ -489,9 +799,9 @@ mod tests {
             "r ".into(),
             "\u{0}".into(),
         ] {
-            assert_eq!(Message::decode(junk.as_bytes()), None, "{junk:?}");
+            assert_eq!(decode(junk.as_bytes()), None, "{junk:?}");
         }
-        assert!(Message::decode(format!("g 1 2 {}", &long[1..]).as_bytes()).is_some());
+        assert!(decode(format!("g 1 2 {}", &long[1..]).as_bytes()).is_some());
     }
 
     #[test]
@@ -501,7 +811,7 @@ mod tests {
             generation: Generation::new(3),
             until: UnixTime::MAX,
         };
-        let entry = Entry::from_revocation(&revocation).unwrap();
+        let entry = Entry::from_revocation(&revocation, &bounds()).unwrap();
         assert_eq!(entry.until(), t(MAX_UNTIL));
         assert_eq!(
             entry.to_revocation(),
@@ -517,25 +827,229 @@ mod tests {
             until: t(7),
         };
         assert_eq!(
-            Entry::from_revocation(&session).map(|e| e.to_revocation()),
+            Entry::from_revocation(&session, &bounds()).map(|e| e.to_revocation()),
             Some(session)
         );
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
         assert_eq!(
-            Entry::from_revocation(&Revocation::Session {
-                id: id(),
-                subject: Some(Subject::new(long.clone(), Generation::ZERO)),
-                until: t(7),
-            }),
+            Entry::from_revocation(
+                &Revocation::Session {
+                    id: id(),
+                    subject: Some(Subject::new(long.clone(), Generation::ZERO)),
+                    until: t(7),
+                },
+                &bounds()
+            ),
             None
         );
         assert_eq!(
-            Entry::from_revocation(&Revocation::Subject {
-                subject: long,
-                generation: Generation::ZERO,
-                until: t(7),
-            }),
+            Entry::from_revocation(
+                &Revocation::Subject {
+                    subject: long,
+                    generation: Generation::ZERO,
+                    until: t(7),
+                },
+                &bounds()
+            ),
             None
         );
+    }
+
+    /// A fixed secret per `seed` (bytes `seed * 32 .. seed * 32 + 32`).
+    fn secret(seed: u8) -> sealed_session::SecretKey {
+        let bytes: Vec<u8> = (0..32)
+            .map(|i| seed.wrapping_mul(32).wrapping_add(i))
+            .collect();
+        sealed_session::SecretKey::from_bytes(&bytes).unwrap()
+    }
+
+    fn ring(seed: u8) -> sealed_session::KeyRing {
+        sealed_session::KeyRing::new(secret(seed))
+    }
+
+    #[test]
+    fn authenticated_values_and_messages_verify_and_nothing_else_does() {
+        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let plain = Keys::new("p:");
+        let unauthenticated = Unread::Refused(Refusal::Unauthenticated);
+        let entry = Entry::Session {
+            id: id(),
+            subject: of("alice smith", 42),
+            until: t(1_700_000_000),
+        };
+        let key = keys.key(&entry);
+        let value = keys.session_value(id(), of("alice smith", 42).as_ref(), t(1_700_000_000));
+        let (tag, body) = value.split_once(' ').unwrap();
+        assert_eq!(tag.len(), TAG_TEXT_LEN);
+        assert_eq!(body, "1700000000 42 alice smith");
+        assert_eq!(
+            keys.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+            Ok(entry)
+        );
+        // Untagged, tampered, moved to another session's key, tagged with another ring.
+        let other_key = format!("p:rev:id:{}", "f".repeat(32));
+        let foreign = Keys::new("p:").authenticated(Some(ring(2).revocation_mac()));
+        let foreign_value =
+            foreign.session_value(id(), of("alice smith", 42).as_ref(), t(1_700_000_000));
+        for (key, value) in [
+            (key.as_str(), body.to_owned()),
+            (key.as_str(), value.replace(" 42 ", " 43 ")),
+            (key.as_str(), format!("{}A {body}", &tag[..42])),
+            (key.as_str(), format!("{tag}{body}")),
+            (other_key.as_str(), value.clone()),
+            (key.as_str(), foreign_value),
+        ] {
+            assert_eq!(
+                keys.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+                Err(unauthenticated),
+                "{value}"
+            );
+        }
+        // A store without authentication does not take tagged values for its own.
+        assert_eq!(
+            plain.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+            Err(Unread::Unknown)
+        );
+        // Messages: bound to the channel, "r" too.
+        let message = Message::Revoked(Entry::Subject {
+            subject: "bob".into(),
+            generation: Generation::new(7),
+            until: t(9),
+        });
+        for message in [message, Message::Resync] {
+            let text = keys.message(&message);
+            assert_eq!(
+                keys.read_message(text.as_bytes(), &bounds()),
+                Ok(message.clone())
+            );
+            let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
+            assert_eq!(
+                other.read_message(text.as_bytes(), &bounds()),
+                Err(unauthenticated),
+                "another prefix's channel"
+            );
+            assert_eq!(
+                keys.read_message(encode(&message).as_bytes(), &bounds()),
+                Err(unauthenticated)
+            );
+        }
+        // Subject values, as the script stores them: "<tag> <generation> <until>".
+        let tag = keys.subject_tag("bob", Generation::new(7), t(9));
+        let stored = format!("{tag} 7 9");
+        assert_eq!(
+            keys.read_entry(b"p:rev:sub:bob", stored.as_bytes(), &bounds()),
+            Ok(Entry::Subject {
+                subject: "bob".into(),
+                generation: Generation::new(7),
+                until: t(9)
+            })
+        );
+        assert_eq!(
+            keys.read_entry(b"p:rev:sub:bob", format!("{tag} 8 9").as_bytes(), &bounds()),
+            Err(unauthenticated)
+        );
+        assert_eq!(
+            keys.read_entry(b"p:rev:sub:carol", stored.as_bytes(), &bounds()),
+            Err(unauthenticated)
+        );
+        assert_eq!(plain.subject_tag("bob", Generation::new(7), t(9)), "");
+    }
+
+    #[test]
+    fn a_tag_of_an_older_key_still_verifies_after_a_rotation() {
+        let (old, new) = (secret(1), secret(2));
+        let before = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let rotated = sealed_session::KeyRing::from_keys([new, old]).unwrap();
+        let after = Keys::new("p:").authenticated(Some(rotated.revocation_mac()));
+        let text = before.message(&Message::Resync);
+        assert_eq!(
+            after.read_message(text.as_bytes(), &bounds()),
+            Ok(Message::Resync)
+        );
+        assert_ne!(
+            after.message(&Message::Resync),
+            text,
+            "the new primary tags"
+        );
+        assert_eq!(
+            before.read_message(after.message(&Message::Resync).as_bytes(), &bounds()),
+            Err(Unread::Refused(Refusal::Unauthenticated)),
+            "a ring without the new key refuses its tags"
+        );
+    }
+
+    #[test]
+    fn out_of_bounds_entries_and_messages_are_refused() {
+        let keys = Keys::new("p:");
+        let now = TrustBounds::at(t(1_800_000_000));
+        for payload in [
+            format!("g {} 1800000100 alice", u64::MAX),
+            format!("j {HEX} 1800000100 {} alice", u64::MAX),
+            "g 1 9999999999 alice".to_owned(),
+            format!("g 1 1800000100 {}", "x".repeat(MAX_SUBJECT_LEN + 1)),
+        ] {
+            assert!(
+                matches!(
+                    keys.read_message(payload.as_bytes(), &now),
+                    Err(Unread::Refused(_))
+                ),
+                "{payload}"
+            );
+        }
+        let genuine = Generation::ZERO.advanced(t(1_800_000_000));
+        assert!(
+            keys.read_message(format!("g {genuine} 1800000100 alice").as_bytes(), &now)
+                .is_ok()
+        );
+        assert_eq!(
+            keys.read_entry(
+                b"p:rev:sub:alice",
+                format!("{} 1800000100", u64::MAX).as_bytes(),
+                &now
+            ),
+            Err(Unread::Refused(Refusal::GenerationAhead))
+        );
+    }
+
+    #[test]
+    fn repairs_overwrite_what_is_refused_unless_the_script_would_keep_it() {
+        let bounds = TrustBounds::at(t(1_800_000_000));
+        let g = |n| Generation::ZERO.advanced(t(1_800_000_000)).get() - 100 + n;
+        let candidate = |n| Entry::Subject {
+            subject: "bob".into(),
+            generation: Generation::new(g(n)),
+            until: t(1_800_000_100),
+        };
+        let plain = Keys::new("p:");
+        let held = |n: u64| format!("{} 1800000100", g(n));
+        assert!(!plain.repair_overwrites(&candidate(5), held(5).as_bytes(), &bounds));
+        assert!(!plain.repair_overwrites(&candidate(5), held(6).as_bytes(), &bounds));
+        assert!(plain.repair_overwrites(&candidate(5), held(4).as_bytes(), &bounds));
+        assert!(plain.repair_overwrites(&candidate(5), b"garbage", &bounds));
+        let forged = format!("{} 1800000100", u64::MAX);
+        assert!(plain.repair_overwrites(&candidate(5), forged.as_bytes(), &bounds));
+        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        // A forged value the script keeps (larger, in bounds): writing again changes nothing.
+        let forged_larger = format!("{} {}", "A".repeat(43), held(6));
+        assert!(!keys.repair_overwrites(&candidate(5), forged_larger.as_bytes(), &bounds));
+        assert!(!keys.repair_overwrites(&candidate(5), held(6).as_bytes(), &bounds));
+        // One it replaces: smaller, or out of bounds.
+        let forged_smaller = format!("{} {}", "A".repeat(43), held(4));
+        assert!(keys.repair_overwrites(&candidate(5), forged_smaller.as_bytes(), &bounds));
+        assert!(keys.repair_overwrites(&candidate(5), forged.as_bytes(), &bounds));
+        let tag = keys.subject_tag("bob", Generation::new(g(5)), t(1_800_000_100));
+        let genuine = format!("{tag} {}", held(5));
+        assert!(!keys.repair_overwrites(&candidate(5), genuine.as_bytes(), &bounds));
+        assert!(keys.repair_overwrites(&candidate(6), genuine.as_bytes(), &bounds));
+        // A session's value is replaced by `SET` whenever it is refused.
+        let session = Entry::Session {
+            id: id(),
+            subject: None,
+            until: t(1_800_000_100),
+        };
+        assert!(keys.repair_overwrites(&session, b"1800000100", &bounds));
+        let value = keys.session_value(id(), None, t(1_800_000_100));
+        assert!(!keys.repair_overwrites(&session, value.as_bytes(), &bounds));
+        assert!(!plain.repair_overwrites(&session, b"1800000100", &bounds));
     }
 }

@@ -83,6 +83,7 @@ mod keys;
 mod pending;
 mod queue;
 mod store;
+mod trust;
 mod worker;
 
 pub use config::{

@@ -12,6 +12,7 @@ use crate::LOG_TARGET;
 use crate::keys::Message;
 use crate::queue::Job;
 use crate::store::{Shared, lock};
+use crate::trust::TrustBounds;
 
 /// Saves what the queue still holds: to the pending file if one is configured (replaced
 /// whole, synced to disk), else as one `error` event per revocation. Removes a pending file
@@ -88,12 +89,17 @@ pub(crate) fn replay(shared: &Shared, path: &Path) {
         }
     };
     let now = shared.now();
+    let bounds = TrustBounds::at(now);
     let (mut replayed, mut skipped) = (0usize, 0usize);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let Some(Message::Revoked(entry)) = Message::decode(line.trim().as_bytes()) else {
             skipped += 1;
             continue;
         };
+        if bounds.check(&entry).is_err() {
+            skipped += 1;
+            continue;
+        }
         shared.local.apply(&entry.to_revocation(), now);
         if entry.until() > now {
             shared.enqueue(Job::Write {

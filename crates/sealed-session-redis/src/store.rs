@@ -18,6 +18,7 @@ use crate::health::{LinkHealth, LinkState};
 use crate::keys::{Entry, MAX_SUBJECT_LEN};
 use crate::pending;
 use crate::queue::{Job, Queue};
+use crate::trust::{Refusals, TrustBounds};
 use crate::worker;
 
 /// A revocation store shared by every instance of an application through Redis, answering
@@ -124,6 +125,8 @@ pub(crate) struct Shared {
     pub(crate) stop_deadline: Mutex<Option<Instant>>,
     /// Wakes threads sleeping between reconnection attempts when a stop is asked for.
     pub(crate) stop_signal: (Mutex<()>, Condvar),
+    /// Entries and messages read from Redis and refused (`trust.rs`).
+    pub(crate) refused: Refusals,
 }
 
 struct Workers {
@@ -155,6 +158,7 @@ impl RedisRevocationStore {
             stop: AtomicBool::new(false),
             stop_deadline: Mutex::new(None),
             stop_signal: (Mutex::new(()), Condvar::new()),
+            refused: Refusals::default(),
             settings,
         });
         if let Some(path) = &shared.settings.pending_file {
@@ -242,6 +246,7 @@ impl RedisRevocationStore {
             full_syncs: link.full_syncs,
             disconnected_since: link.disconnected_since,
             local_entries: self.shared.local.len(),
+            refused: self.shared.refused.total(),
         }
     }
 
@@ -385,6 +390,10 @@ impl fmt::Debug for RedisRevocationStore {
         f.debug_struct("RedisRevocationStore")
             .field("url", &self.shared.settings.url)
             .field("prefix", &self.prefix())
+            .field(
+                "authenticated",
+                &self.shared.settings.keys.is_authenticated(),
+            )
             .field("health", &self.health())
             .finish()
     }
@@ -397,7 +406,7 @@ impl Shared {
         if recorded.until() <= now {
             return;
         }
-        match Entry::from_revocation(recorded) {
+        match Entry::from_revocation(recorded, &TrustBounds::at(now)) {
             Some(entry) => self.enqueue(Job::Write {
                 entry,
                 publish: true,

@@ -15,10 +15,11 @@ use sealed_session::{Generation, Revocation, SessionId, UnixTime};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
-use crate::keys::{Entry, Keys, Message, session_value};
+use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
 use crate::store::{Shared, lock};
+use crate::trust::TrustBounds;
 
 /// Jobs per pipeline: one round trip writes this many revocations.
 const BATCH: usize = 256;
@@ -35,38 +36,6 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// repair: Redis would drop them at once, and a clock a little ahead of ours would otherwise
 /// make them look lost at every reload.
 const REPAIR_MARGIN: u64 = 10;
-
-/// Keeps the larger generation and the later deadline of a subject, atomically, so that "log
-/// out everywhere" (and "sign out my other devices") on one subject from several instances at
-/// once converge on the larger generation whatever the order Redis runs them in (every
-/// instance also merges the messages by the same max rule).
-///
-/// KEYS[1]: the subject's key. ARGV[1]: the generation, ARGV[2]: the deadline (unix seconds),
-/// both in decimal; the value is stored as "<generation> <deadline>" and the key expires at the
-/// deadline. Numbers are compared as digit strings (longer is larger, then lexicographically),
-/// never converted to Lua's doubles: generations (microseconds) are exact to the last digit
-/// at any size.
-pub(crate) const SUBJECT_SCRIPT: &str = r"
-local function larger(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local function canonical(n)
-  return (string.gsub(n, '^0+(%d)', '%1'))
-end
-local generation, expiry = canonical(ARGV[1]), canonical(ARGV[2])
-local old = redis.call('GET', KEYS[1])
-if old then
-  local g, u = string.match(old, '^(%d+) (%d+)$')
-  if g then
-    g, u = canonical(g), canonical(u)
-    if larger(g, generation) then generation = g end
-    if larger(u, expiry) then expiry = u end
-  end
-end
-redis.call('SET', KEYS[1], generation .. ' ' .. expiry, 'EXAT', expiry)
-return 1
-";
 
 /// The writer thread: drains the queue into Redis, this instance's revocations first, keeping
 /// every job until Redis acknowledged it. A connection failure retries the batch with capped
@@ -263,6 +232,7 @@ fn write_batch(
     batch: &Batch,
 ) -> RedisResult<(Vec<Outcome>, Vec<CommandError>)> {
     let keys = &settings.keys;
+    let bounds = TrustBounds::at(UnixTime::from(settings.clock.now()));
     let mut pipe = redis::pipe();
     // One reply per command, errors included: a refused command fails alone.
     pipe.ignore_errors();
@@ -273,7 +243,8 @@ fn write_batch(
             Job::AnnounceResync => {
                 pipe.cmd("PUBLISH")
                     .arg(&keys.channel) // <prefix>rev:events
-                    .arg(Message::Resync.encode()); // "r": reload everything
+                    .arg(keys.message(&Message::Resync)); // "r": reload everything (tagged if
+                // authentication is on, as every value and message below)
                 replies.push(Reply::Publish);
                 continue;
             }
@@ -285,7 +256,7 @@ fn write_batch(
                     .arg(keys.session_key(*id)) // <prefix>rev:id:<32 hex digits>
                     // The value, read back by full loads: "<until>", or for a session of a
                     // subject "<until> <generation> <subject>"
-                    .arg(session_value(subject.as_ref(), *until))
+                    .arg(keys.session_value(*id, subject.as_ref(), *until))
                     .arg("EXAT") // expire at an absolute unix time (Redis >= 6.2) ...
                     .arg(until.secs()); // ... the entry's deadline, after which it is useless
                 replies.push(Reply::Write(index, "SET"));
@@ -301,14 +272,17 @@ fn write_batch(
                     .arg(1) // one key argument follows
                     .arg(keys.subject_key(subject)) // KEYS[1]: <prefix>rev:sub:<subject>
                     .arg(generation.get()) // ARGV[1]: sessions carrying an older one are refused
-                    .arg(until.secs()); // ARGV[2]: until this time, when the key expires
+                    .arg(until.secs()) // ARGV[2]: until this time, when the key expires
+                    .arg(keys.subject_tag(subject, *generation, *until)) // ARGV[3]: or ""
+                    .arg(bounds.max_generation().get()) // ARGV[4], ARGV[5]: a value held
+                    .arg(bounds.max_until().secs()); // beyond these is replaced (forged)
                 replies.push(Reply::Write(index, "EVAL"));
             }
         }
         if publish {
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(Message::Revoked(entry.clone()).encode()); // "i <id> <until>",
+                .arg(keys.message(&Message::Revoked(entry.clone()))); // "i <id> <until>",
             // "j <id> <until> <generation> <subject>" or "g <generation> <until> <subject>",
             // applied by each instance's subscriber
             replies.push(Reply::Publish);
@@ -408,17 +382,13 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
         match pubsub.get_message() {
             Ok(message) => {
                 last_heard = Instant::now();
-                match Message::decode(message.get_payload_bytes()) {
+                match shared.read_message(message.get_payload_bytes()) {
                     Some(Message::Revoked(entry)) => {
                         shared.local.apply(&entry.to_revocation(), shared.now());
                     }
                     Some(Message::Resync) => reload = Some("announced"),
-                    None => tracing::debug!(
-                        target: LOG_TARGET,
-                        event = "unknown_message",
-                        len = message.get_payload_bytes().len(),
-                        "ignored a message this version does not know"
-                    ),
+                    // Unknown or refused, which `read_message` logged and counted.
+                    None => {}
                 }
             }
             Err(err) if err.is_timeout() => {}
@@ -569,6 +539,7 @@ fn full_sync(
     let started = Instant::now();
     let now = shared.now();
     let keys = &shared.settings.keys;
+    let bounds = TrustBounds::at(now);
     // Read first: a loss during the load changes it, and the next check sees that.
     let epoch = Epoch::read(con, keys)?;
     record_policy(shared, con)?;
@@ -591,7 +562,7 @@ fn full_sync(
             // One value per key, nil for a key that expired since the SCAN.
             let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&found).query(con)?;
             for (key, value) in found.iter().zip(values) {
-                let Some(entry) = value.and_then(|v| keys.parse_entry(key, &v)) else {
+                let Some(entry) = value.and_then(|v| shared.read_entry(key, &v, &bounds)) else {
                     continue;
                 };
                 shared.local.apply(&entry.to_revocation(), now);
@@ -659,12 +630,14 @@ fn repair(
     }
     // TIME: Redis's clock, [seconds, microseconds], which its expiries follow.
     let (redis_now, _micros): (u64, u64) = redis::cmd("TIME").query(con)?;
+    let bounds = TrustBounds::at(now);
     let candidates = missing(
         shared.local.entries(now),
         &in_redis,
         UnixTime::from_secs(redis_now.saturating_add(REPAIR_MARGIN)),
+        &bounds,
     );
-    let missing = still_missing(con, &shared.settings.keys, candidates)?;
+    let missing = still_missing(con, &shared.settings.keys, candidates, &bounds)?;
     let count = missing.len();
     if count > 0 {
         tracing::warn!(
@@ -696,19 +669,22 @@ fn missing(
     local: impl Iterator<Item = Revocation>,
     in_redis: &InRedis,
     expiring_before: UnixTime,
+    bounds: &TrustBounds,
 ) -> Vec<Entry> {
     local
-        .filter_map(|revocation| Entry::from_revocation(&revocation))
+        .filter_map(|revocation| Entry::from_revocation(&revocation, bounds))
         .filter(|entry| entry.until() > expiring_before && !in_redis.holds(entry))
         .collect()
 }
 
-/// The `candidates` that Redis still lacks (or holds with an older generation), checked one by
-/// one in pipelines of `SCAN_COUNT`.
+/// The `candidates` that Redis still lacks (or holds with an older generation, or in a value
+/// this instance refuses and a write replaces), checked one by one in pipelines of
+/// `SCAN_COUNT`.
 fn still_missing(
     con: &mut Connection,
     keys: &Keys,
     candidates: Vec<Entry>,
+    bounds: &TrustBounds,
 ) -> RedisResult<Vec<Entry>> {
     let mut missing = Vec::new();
     for chunk in candidates.chunks(SCAN_COUNT) {
@@ -719,22 +695,7 @@ fn still_missing(
         }
         let found: Vec<Option<Vec<u8>>> = pipe.query(con)?;
         for (candidate, value) in chunk.iter().zip(found) {
-            let lost = match (candidate, value) {
-                (_, None) => true,
-                (
-                    Entry::Subject {
-                        subject,
-                        generation,
-                        ..
-                    },
-                    Some(value),
-                ) => !matches!(
-                    keys.parse_entry(keys.subject_key(subject).as_bytes(), &value),
-                    Some(Entry::Subject { generation: held, .. }) if held >= *generation
-                ),
-                (Entry::Session { .. }, Some(_)) => false,
-            };
-            if lost {
+            if value.is_none_or(|value| keys.repair_overwrites(candidate, &value, bounds)) {
                 missing.push(candidate.clone());
             }
         }
@@ -880,14 +841,15 @@ mod tests {
             subject("carol", 1, 8),
             subject(&"x".repeat(crate::keys::MAX_SUBJECT_LEN + 1), 1, 9), // can't be written
         ];
-        let found = missing(local.into_iter(), &in_redis, t(8));
+        let bounds = TrustBounds::at(t(0));
+        let found = missing(local.into_iter(), &in_redis, t(8), &bounds);
         assert_eq!(
             found,
             [
                 Entry::Session {
                     id: id(2),
                     subject: None,
-                    until: t(crate::keys::MAX_UNTIL)
+                    until: bounds.clamp(UnixTime::MAX)
                 },
                 Entry::Session {
                     id: id(4),
@@ -908,7 +870,7 @@ mod tests {
             until: t(9),
         });
         assert_eq!(
-            missing([subject("alice", 5, 9)].into_iter(), &newer, t(0)).len(),
+            missing([subject("alice", 5, 9)].into_iter(), &newer, t(0), &bounds).len(),
             1,
             "an older generation in Redis does not count"
         );

@@ -1,0 +1,304 @@
+//! What this instance believes of what it reads from Redis.
+//!
+//! Anyone who can write to Redis can write entries and publish messages. Two defences, both on
+//! the read side, so that no value in Redis can do more than a genuine instance could have:
+//!
+//! - **Bounds**, always: an entry is refused if no instance of this fleet could have written it
+//!   at `now` ([`TrustBounds`]): a generation ahead of any clock within
+//!   [`MAX_CLOCK_SKEW`] of ours, a deadline past the longest session
+//!   ([`MAX_TIMEOUT`]) plus the skews, a subject longer than [`MAX_SUBJECT_LEN`]. Without them,
+//!   one `PUBLISH` of a `u64::MAX` generation would refuse every session of a subject and make
+//!   its "log out everywhere" saturate, for good.
+//! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`]): every value
+//!   and message carries an HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key
+//!   or channel it is under; anything else is refused. The format is in `keys.rs`.
+//!
+//! A refused entry or message is skipped and counted ([`LinkHealth::refused`]); the count is
+//! logged at `warn` when it reaches a power of two (1, 2, 4, ...), so that a flood of forgeries
+//! can't flood the logs as well.
+//!
+//! [`MAX_CLOCK_SKEW`]: sealed_session::MAX_CLOCK_SKEW
+//! [`MAX_TIMEOUT`]: sealed_session::MAX_TIMEOUT
+//! [`MAX_SUBJECT_LEN`]: crate::keys::MAX_SUBJECT_LEN
+//! [`RedisStoreBuilder::authenticate_with`]: crate::RedisStoreBuilder::authenticate_with
+//! [`RevocationMac`]: sealed_session::RevocationMac
+//! [`LinkHealth::refused`]: crate::LinkHealth::refused
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sealed_session::{Generation, MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
+
+use crate::LOG_TARGET;
+use crate::keys::{Entry, MAX_SUBJECT_LEN, MAX_UNTIL, Message, Unread};
+use crate::store::Shared;
+
+/// [`MAX_CLOCK_SKEW`] in seconds. The core caps every codec's clock skew allowance there, and
+/// this crate assumes the fleet's clocks agree that well.
+const SKEW_SECS: u64 = MAX_CLOCK_SKEW.whole_seconds().unsigned_abs();
+/// [`MAX_TIMEOUT`] in seconds: no session outlives it (the core refuses longer timeouts).
+const TIMEOUT_SECS: u64 = MAX_TIMEOUT.whole_seconds().unsigned_abs();
+// Both come from positive `Duration` constants; were one ever zero or negative, bounds would
+// refuse every genuine entry.
+const _: () = assert!(SKEW_SECS > 0 && TIMEOUT_SECS > SKEW_SECS);
+
+/// The largest generation and the latest deadline an instance of the fleet can write at a given
+/// `now` of ours; what is beyond is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrustBounds {
+    /// A generation is `base * 2 + kind` with `base` at least the advancing instance's time in
+    /// microseconds, and one more than the previous base when that is larger (advances within
+    /// one microsecond). So at most [`Generation::advanced`] at `now + 2 * MAX_CLOCK_SKEW`: a
+    /// clock up to [`MAX_CLOCK_SKEW`] ahead of ours, plus as much again for a subject advanced
+    /// faster than once per microsecond (86 400 x 10^6 advances in a row to use it up).
+    max_generation: Generation,
+    /// A deadline is the writer's `now + absolute timeout + clock skew allowance` (the
+    /// lifecycle's horizon), each at most [`MAX_TIMEOUT`] and [`MAX_CLOCK_SKEW`], with the
+    /// writer's clock up to [`MAX_CLOCK_SKEW`] ahead of ours. Never past [`MAX_UNTIL`].
+    max_until: UnixTime,
+}
+
+impl TrustBounds {
+    /// The bounds at `now`, the store's clock.
+    pub(crate) fn at(now: UnixTime) -> Self {
+        Self {
+            max_generation: Generation::ZERO.advanced(now.saturating_add_secs(2 * SKEW_SECS)),
+            max_until: UnixTime::from_secs(
+                now.saturating_add_secs(TIMEOUT_SECS + 2 * SKEW_SECS)
+                    .secs()
+                    .min(MAX_UNTIL),
+            ),
+        }
+    }
+
+    /// The largest generation accepted.
+    pub(crate) fn max_generation(&self) -> Generation {
+        self.max_generation
+    }
+
+    /// The latest deadline accepted.
+    pub(crate) fn max_until(&self) -> UnixTime {
+        self.max_until
+    }
+
+    /// `until`, or the latest deadline accepted if it is later: what this instance writes, so
+    /// that every other instance accepts it (an entry kept longer than any session can live
+    /// refuses nothing more).
+    pub(crate) fn clamp(&self, until: UnixTime) -> UnixTime {
+        until.min(self.max_until)
+    }
+
+    /// Whether `entry` could have been written by an instance of the fleet at our `now`.
+    pub(crate) fn check(&self, entry: &Entry) -> Result<(), Refusal> {
+        if entry.subject().is_some_and(|s| s.len() > MAX_SUBJECT_LEN) {
+            return Err(Refusal::SubjectTooLong);
+        }
+        if entry.until() > self.max_until {
+            return Err(Refusal::DeadlineAhead);
+        }
+        if entry.generation().is_some_and(|g| g > self.max_generation) {
+            return Err(Refusal::GenerationAhead);
+        }
+        Ok(())
+    }
+}
+
+/// Why an entry or message read from Redis was refused. Each is what no genuine instance
+/// writes: something else wrote to Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// A generation beyond [`TrustBounds`].
+    GenerationAhead,
+    /// A deadline beyond [`TrustBounds`].
+    DeadlineAhead,
+    /// A subject longer than [`MAX_SUBJECT_LEN`] bytes.
+    SubjectTooLong,
+    /// Authentication is on and the tag is missing or wrong (forged, altered, moved to another
+    /// key, or tagged with a key this ring does not hold).
+    Unauthenticated,
+}
+
+impl Refusal {
+    /// The `reason` field of the log event.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::GenerationAhead => "generation_ahead",
+            Self::DeadlineAhead => "deadline_ahead",
+            Self::SubjectTooLong => "subject_too_long",
+            Self::Unauthenticated => "unauthenticated",
+        }
+    }
+}
+
+/// Where a refused value was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A full load (`SCAN` + `MGET`).
+    FullLoad,
+    /// A message on the events channel.
+    Message,
+}
+
+/// Counts refusals and logs them, rate-limited: at the 1st, 2nd, 4th, 8th, ... refusal, with
+/// the total so far, so a flood of a million forgeries logs 21 lines.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    count: AtomicU64,
+}
+
+impl Refusals {
+    /// Counts one refusal, and logs it if the count reached a power of two.
+    pub(crate) fn record(&self, refusal: Refusal, source: Source) {
+        let total = self.count.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        if total.is_power_of_two() {
+            tracing::warn!(
+                target: LOG_TARGET,
+                event = "refused",
+                reason = refusal.as_str(),
+                source = match source {
+                    Source::FullLoad => "full_load",
+                    Source::Message => "message",
+                },
+                total,
+                "ignored a revocation read from Redis that no instance of this application \
+                 wrote: something else writes to Redis (restrict who can, and turn on \
+                 `authenticate_with`); logged again when the total doubles"
+            );
+        }
+    }
+
+    /// How many so far.
+    pub(crate) fn total(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+impl Shared {
+    /// The entry of `key` and `value` from a full load, if it is trusted; a refusal is counted
+    /// and logged.
+    pub(crate) fn read_entry(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        bounds: &TrustBounds,
+    ) -> Option<Entry> {
+        match self.settings.keys.read_entry(key, value, bounds) {
+            Ok(entry) => Some(entry),
+            // Another program's key under the prefix, or a newer version's value.
+            Err(Unread::Unknown) => None,
+            Err(Unread::Refused(refusal)) => {
+                self.refused.record(refusal, Source::FullLoad);
+                None
+            }
+        }
+    }
+
+    /// The message in `payload`, if it is trusted, checked against the bounds at the store's
+    /// `now`; a refusal is counted and logged.
+    pub(crate) fn read_message(&self, payload: &[u8]) -> Option<Message> {
+        match self
+            .settings
+            .keys
+            .read_message(payload, &TrustBounds::at(self.now()))
+        {
+            Ok(message) => Some(message),
+            Err(Unread::Unknown) => {
+                tracing::debug!(
+                    target: LOG_TARGET,
+                    event = "unknown_message",
+                    len = payload.len(),
+                    "ignored a message this version does not know"
+                );
+                None
+            }
+            Err(Unread::Refused(refusal)) => {
+                self.refused.record(refusal, Source::Message);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sealed_session::{SessionId, Subject};
+
+    use super::*;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+    fn subject(generation: Generation, until: UnixTime) -> Entry {
+        Entry::Subject {
+            subject: "alice".into(),
+            generation,
+            until,
+        }
+    }
+
+    #[test]
+    fn what_a_genuine_instance_writes_is_accepted_and_nothing_beyond() {
+        let bounds = TrustBounds::at(NOW);
+        let day = 86_400;
+        // An instance a day ahead of us, logging out everywhere with the longest timeout and
+        // skew allowance the core accepts.
+        let ahead = NOW.saturating_add_secs(day);
+        let genuine = subject(
+            Generation::ZERO.advanced(ahead).advanced(ahead),
+            ahead.saturating_add_secs(400 * day + day),
+        );
+        assert_eq!(bounds.check(&genuine), Ok(()));
+        let beyond = Generation::ZERO.advanced(NOW.saturating_add_secs(2 * day + 1));
+        assert_eq!(
+            bounds.check(&subject(beyond, NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&subject(Generation::new(u64::MAX), NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&subject(
+                Generation::ZERO,
+                NOW.saturating_add_secs(402 * day + 1)
+            )),
+            Err(Refusal::DeadlineAhead)
+        );
+        let session = |generation| Entry::Session {
+            id: SessionId::from_bytes([1; 16]),
+            subject: Some(Subject::new("bob", generation)),
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&session(Generation::ZERO)), Ok(()));
+        assert_eq!(
+            bounds.check(&session(Generation::new(u64::MAX))),
+            Err(Refusal::GenerationAhead)
+        );
+        let long = Entry::Subject {
+            subject: "x".repeat(MAX_SUBJECT_LEN + 1),
+            generation: Generation::ZERO,
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&long), Err(Refusal::SubjectTooLong));
+    }
+
+    #[test]
+    fn clamping_makes_any_deadline_acceptable() {
+        let bounds = TrustBounds::at(NOW);
+        let clamped = bounds.clamp(UnixTime::MAX);
+        assert_eq!(clamped, NOW.saturating_add_secs(402 * 86_400));
+        assert_eq!(bounds.check(&subject(Generation::ZERO, clamped)), Ok(()));
+        assert_eq!(bounds.clamp(NOW), NOW);
+        // Near the end of 32-bit time, the bound is the 32-bit limit itself.
+        let late = TrustBounds::at(UnixTime::from_secs(MAX_UNTIL - 10));
+        assert_eq!(late.clamp(UnixTime::MAX), UnixTime::from_secs(MAX_UNTIL));
+    }
+
+    #[test]
+    fn refusals_are_counted_and_logged_at_powers_of_two() {
+        let refusals = Refusals::default();
+        for _ in 0..1000 {
+            refusals.record(Refusal::Unauthenticated, Source::Message);
+        }
+        assert_eq!(refusals.total(), 1000);
+        assert_eq!((1..=1000u64).filter(|n| n.is_power_of_two()).count(), 10);
+    }
+}

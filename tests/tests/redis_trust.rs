@@ -1,0 +1,269 @@
+//! What someone who can write to Redis can do to the store, against a real redis-server
+//! (issue 9, point 7: <https://github.com/sealed-session/sealed-session/issues/9>): out-of-range
+//! values are ignored whatever the settings, and with `authenticate_with` forged or altered
+//! entries and messages are ignored too. Public API and raw Redis commands only.
+//!
+//! Needs `REDIS_URL`: run with `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`).
+//! Without it these tests fail, saying so; they never skip.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealed_session::{
+    Generation, KeyRing, ManualClock, Revocation, RevocationStore, SecretKey, SessionId, Subject,
+    UnixTime,
+};
+use sealed_session_redis::RedisRevocationStore;
+use sealed_session_test_support::redis_url;
+
+const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
+
+fn fresh_prefix() -> String {
+    format!("test:{}:", SessionId::random().unwrap())
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
+    ))
+}
+
+/// A store under `prefix` at [`NOW`], authenticated with `ring` if given, connected and loaded.
+fn store(prefix: &str, ring: Option<&KeyRing>) -> RedisRevocationStore {
+    let mut builder = RedisRevocationStore::builder(redis_url())
+        .prefix(prefix)
+        .clock(clock());
+    if let Some(ring) = ring {
+        builder = builder.authenticate_with(ring);
+    }
+    let store = builder.build().unwrap();
+    assert!(store.wait_until_connected(Duration::from_secs(10)));
+    store
+}
+
+fn raw() -> redis::Connection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn publish(prefix: &str, payload: &str) {
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("{prefix}rev:events"))
+        .arg(payload)
+        .query(&mut raw())
+        .unwrap();
+}
+
+fn set(key: &str, value: &str) {
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .query(&mut raw())
+        .unwrap();
+}
+
+fn get(key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query(&mut raw()).unwrap()
+}
+
+/// Drops every subscription's connection (the stores of the tests running alongside too): each
+/// store resubscribes and does a full load, with its repair. Counts asserted in this file hold
+/// whether or not another test's kill lands meanwhile.
+fn kill_subscriptions() {
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut raw())
+        .unwrap();
+}
+
+/// Polls (bounded) until `check` holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "not within 5 s: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Publishes a genuine-looking marker through `from` and waits until `to` has it: every
+/// message published before it has been handled by `to`'s subscriber (one connection, in order).
+fn barrier(from: &RedisRevocationStore, to: &RedisRevocationStore) {
+    let id = SessionId::random().unwrap();
+    from.revoke(
+        Revocation::Session {
+            id,
+            subject: None,
+            until: NOW.saturating_add_secs(60),
+        },
+        NOW,
+    )
+    .unwrap();
+    eventually("the marker arrives", || to.is_revoked(id, None, NOW));
+}
+
+fn ring() -> KeyRing {
+    KeyRing::new(SecretKey::generate())
+}
+
+#[test]
+fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
+    let prefix = fresh_prefix();
+    let (a, b) = (store(&prefix, None), store(&prefix, None));
+    let alice = Subject::new("alice", b.generation("alice"));
+    let session = SessionId::random().unwrap();
+    // What issue 9 measured: one PUBLISH of a u64::MAX cutoff, and a deadline in 2106.
+    publish(&prefix, &format!("g {} {} alice", u64::MAX, u32::MAX));
+    publish(
+        &prefix,
+        &format!(
+            "j {} 4294967295 {} alice",
+            SessionId::random().unwrap(),
+            u64::MAX
+        ),
+    );
+    // Far in the future, within no clock skew of ours.
+    let two_days_ahead = Generation::ZERO.advanced(NOW.saturating_add_secs(2 * 86_400 + 60));
+    publish(&prefix, &format!("g {two_days_ahead} 1900000100 alice"));
+    publish(&prefix, "g 5 4000000000 alice");
+    barrier(&a, &b);
+    assert!(
+        !b.is_revoked(session, Some(&alice), NOW),
+        "alice is not locked out"
+    );
+    assert_eq!(b.generation("alice"), Generation::ZERO);
+    assert!(b.health().refused >= 4, "{:?}", b.health());
+    // And "log out everywhere" still works afterwards, everywhere.
+    let next = a
+        .advance("alice", None, NOW.saturating_add_secs(100), NOW)
+        .unwrap();
+    eventually("B has the genuine advance", || {
+        b.generation("alice") == next
+    });
+    assert!(b.is_revoked(session, Some(&alice), NOW));
+    assert!(!b.is_revoked(session, Some(&Subject::new("alice", next)), NOW));
+}
+
+#[test]
+fn a_forged_entry_of_a_huge_generation_is_ignored_at_load_and_replaced_by_a_genuine_write() {
+    let prefix = fresh_prefix();
+    let key = format!("{prefix}rev:sub:bob");
+    set(&key, &format!("{} {}", u64::MAX, u32::MAX));
+    let a = store(&prefix, None);
+    assert_eq!(
+        a.generation("bob"),
+        Generation::ZERO,
+        "refused at the full load"
+    );
+    assert!(a.health().refused >= 1);
+    // The keep-the-larger script does not keep the forgery over a genuine advance.
+    let next = a
+        .advance("bob", None, NOW.saturating_add_secs(100), NOW)
+        .unwrap();
+    assert!(a.flush(Duration::from_secs(5)));
+    assert_eq!(get(&key), Some(format!("{next} 1900000100")));
+    assert_eq!(store(&prefix, None).generation("bob"), next);
+}
+
+#[test]
+fn with_authentication_forged_and_tampered_entries_and_messages_are_ignored() {
+    let prefix = fresh_prefix();
+    let ring = ring();
+    let (a, b) = (store(&prefix, Some(&ring)), store(&prefix, Some(&ring)));
+    let carol = Subject::new("carol", Generation::ZERO);
+    let session = SessionId::random().unwrap();
+    // Forged messages, in range: untagged, and tagged with another ring's key.
+    publish(&prefix, &format!("i {session} 1900000100"));
+    let g = Generation::ZERO.advanced(NOW);
+    publish(&prefix, &format!("g {g} 1900000100 carol"));
+    publish(&prefix, "r");
+    let stranger_prefix_store = store(&prefix, Some(&self::ring()));
+    stranger_prefix_store
+        .advance("carol", None, NOW.saturating_add_secs(100), NOW)
+        .unwrap();
+    assert!(stranger_prefix_store.flush(Duration::from_secs(5)));
+    barrier(&a, &b);
+    assert!(!b.is_revoked(session, None, NOW), "forged logout ignored");
+    assert!(
+        !b.is_revoked(session, Some(&carol), NOW),
+        "forged advance ignored"
+    );
+    assert_eq!(b.generation("carol"), Generation::ZERO);
+    let refused = b.health().refused;
+    assert!(refused >= 4, "{refused}");
+    // A genuine logout, then its value tampered with in Redis: a new instance ignores the
+    // tampered value and the instances that hold it write it back.
+    let genuine = SessionId::random().unwrap();
+    let dave = Subject::new("dave", Generation::new(7));
+    a.revoke(
+        Revocation::Session {
+            id: genuine,
+            subject: Some(dave.clone()),
+            until: NOW.saturating_add_secs(100),
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(a.flush(Duration::from_secs(5)));
+    let key = format!("{prefix}rev:id:{genuine}");
+    let value = get(&key).unwrap();
+    let (tag, body) = value.split_once(' ').unwrap();
+    assert_eq!(body, "1900000100 7 dave");
+    // Moved onto another session's key: would revoke it.
+    let victim = SessionId::random().unwrap();
+    set(&format!("{prefix}rev:id:{victim}"), &value);
+    // Tampered: a shorter deadline, same tag.
+    set(&key, &format!("{tag} 1900000001 7 dave"));
+    let late = store(&prefix, Some(&ring));
+    assert!(
+        !late.is_revoked(victim, None, NOW),
+        "a moved value is refused"
+    );
+    assert!(late.health().refused >= 2);
+    // The tampered one was refused, and is repaired from A's and B's copies at their next full
+    // load (written back, tagged, then reloaded everywhere).
+    kill_subscriptions();
+    eventually("the genuine value is written back", || {
+        get(&key).as_deref() == Some(value.as_str())
+    });
+    let reloaded = store(&prefix, Some(&ring));
+    assert!(reloaded.is_revoked(genuine, Some(&dave), NOW));
+}
+
+#[test]
+fn with_authentication_a_forged_larger_subject_value_does_not_make_repairs_loop() {
+    let prefix = fresh_prefix();
+    let ring = ring();
+    let a = store(&prefix, Some(&ring));
+    let next = a
+        .advance("erin", None, NOW.saturating_add_secs(100), NOW)
+        .unwrap();
+    assert!(a.flush(Duration::from_secs(5)));
+    // Over it, a forged value the keep-the-larger script would keep (larger, in range).
+    let key = format!("{prefix}rev:sub:erin");
+    let forged = format!("{} {} 1900000100", "A".repeat(43), next.get() + 2);
+    set(&key, &forged);
+    let late = store(&prefix, Some(&ring));
+    assert_eq!(
+        late.generation("erin"),
+        Generation::ZERO,
+        "the forgery is refused"
+    );
+    // A's next full load finds Redis holding a larger value it refuses, which the script would
+    // keep over a write: writing it back would change nothing, and announcing a reload would
+    // make every instance do the same, forever.
+    let syncs = a.health().full_syncs;
+    kill_subscriptions();
+    eventually("A reloaded", || a.health().full_syncs > syncs);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        a.health().full_syncs <= syncs + 2 && late.health().full_syncs <= 3,
+        "no reload storm: {:?} {:?}",
+        a.health(),
+        late.health()
+    );
+    assert_eq!(get(&key), Some(forged));
+}
