@@ -14,6 +14,11 @@
 #     REDIS_PORT=<port>
 #     REDIS_SERVER_BIN=<absolute path of redis-server>  (to start extra instances)
 #     REDIS_CLI_BIN=<absolute path of redis-cli>
+# - Also starts a second, TLS-only redis-server (`--port 0 --tls-port <free port>`) with a
+#   throwaway CA and server certificate made by openssl in the temp dir, and exports:
+#     REDIS_TLS_URL=rediss://localhost:<port>/   (the certificate names localhost, 127.0.0.1)
+#     REDIS_TLS_CA=<path of the CA certificate, PEM>
+#     REDIS_TLS_WRONG_CA=<path of another CA's certificate, which did not sign the server's>
 # - On exit (normal, INT, TERM) kills exactly the redis PID it started and
 #   removes the temp dir. Exits with the command's exit status.
 # shellcheck disable=SC2317  # cleanup/on_signal are invoked via trap
@@ -105,10 +110,15 @@ PY
 
 TMPDIR_REDIS="$(mktemp -d "${TMPDIR:-/tmp}/with-redis.XXXXXX")"
 REDIS_PID=""
+REDIS_TLS_PID=""
 
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [[ -n "$REDIS_TLS_PID" ]] && kill -0 "$REDIS_TLS_PID" 2>/dev/null; then
+        kill -TERM "$REDIS_TLS_PID" 2>/dev/null || true
+        wait "$REDIS_TLS_PID" 2>/dev/null || true
+    fi
     if [[ -n "$REDIS_PID" ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
         kill -TERM "$REDIS_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -188,6 +198,63 @@ if [[ $started -ne 1 ]]; then
 fi
 
 log "redis-server pid $REDIS_PID listening on 127.0.0.1:$PORT"
+
+# The TLS server: a CA, a server certificate it signs (v3, with the names rustls checks), and
+# a second CA that signed nothing, for the wrong-CA test.
+start_tls_redis() {
+    local dir="$TMPDIR_REDIS/tls"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+            -subj "/CN=sealed-session test CA" 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout wrong-ca.key -out wrong-ca.crt \
+            -days 2 -subj "/CN=sealed-session wrong CA" 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+            -subj "/CN=localhost" 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out server.crt -days 2 -extfile server.ext 2>/dev/null
+    ) || { log "openssl could not make the test certificates"; exit 1; }
+    local port attempt
+    for attempt in 1 2 3; do
+        port="$(pick_port)"
+        "$REDIS_SERVER_BIN" \
+            --bind 127.0.0.1 \
+            --port 0 \
+            --tls-port "$port" \
+            --tls-cert-file "$dir/server.crt" \
+            --tls-key-file "$dir/server.key" \
+            --tls-ca-cert-file "$dir/ca.crt" \
+            --tls-auth-clients no \
+            --save '' \
+            --appendonly no \
+            --daemonize no \
+            --dir "$dir" \
+            --logfile "$dir/redis.log" \
+            </dev/null &
+        REDIS_TLS_PID=$!
+        for _ in $(seq 1 100); do
+            kill -0 "$REDIS_TLS_PID" 2>/dev/null || break
+            if grep -q "Ready to accept connections" "$dir/redis.log" 2>/dev/null; then
+                export REDIS_TLS_URL="rediss://localhost:$port/"
+                export REDIS_TLS_CA="$dir/ca.crt"
+                export REDIS_TLS_WRONG_CA="$dir/wrong-ca.crt"
+                log "TLS redis-server pid $REDIS_TLS_PID listening on 127.0.0.1:$port"
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill -TERM "$REDIS_TLS_PID" 2>/dev/null || true
+        wait "$REDIS_TLS_PID" 2>/dev/null || true
+        REDIS_TLS_PID=""
+        log "TLS redis-server did not start on port $port (attempt $attempt); log:"
+        cat "$dir/redis.log" >&2 2>/dev/null || true
+    done
+    log "could not start the TLS redis-server (does this redis-server support TLS?)"
+    exit 1
+}
+start_tls_redis
 
 export REDIS_URL="redis://127.0.0.1:$PORT/"
 export REDIS_PORT="$PORT"

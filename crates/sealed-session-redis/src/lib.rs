@@ -63,6 +63,15 @@
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
 //! `revocation.md`, in the repository's `docs/` folder.
 //!
+//! # Trust and TLS
+//! What is read from Redis is bounded: generations and deadlines beyond what any instance's
+//! clock allows, and subjects over 1024 bytes, are ignored and counted
+//! ([`LinkHealth::refused`]). [`RedisStoreBuilder::authenticate_with`] adds an HMAC-SHA256 tag,
+//! keyed from the key ring, to every value and message, so that someone who can write to Redis
+//! can neither forge nor alter a revocation (deleting one stays possible). `rediss://` URLs
+//! connect with TLS (rustls, ring); [`RedisStoreBuilder::tls_root_certificates`] trusts a
+//! private CA. What each allows is in `security.md`, in the repository's `docs/` folder.
+//!
 //! # Observability
 //! [`RedisRevocationStore::health`] returns a [`LinkHealth`]; link changes, full loads, write
 //! failures and drained backlogs are logged under the `tracing` target [`LOG_TARGET`], with an
