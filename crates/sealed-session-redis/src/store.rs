@@ -728,6 +728,10 @@ mod tests {
                 .startup_wait(Duration::ZERO)
                 .max_pending(2)
                 .pending_file(&file)
+                // The store's clock at the test's `NOW`: replayed entries are bounded by it.
+                .clock(Arc::new(sealed_session::ManualClock::new(
+                    time::OffsetDateTime::from_unix_timestamp(NOW.secs() as i64).unwrap(),
+                )))
                 .build()
                 .unwrap()
         };
