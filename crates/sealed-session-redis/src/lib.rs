@@ -44,10 +44,25 @@
 //!   logged out refuses the cookie at once; the others do within
 //!   [`max_backoff`](RedisStoreBuilder::max_backoff) of Redis being reachable again from both
 //!   sides.
-//! - **Outages**: checks go on from the local copy; logouts queue up in order and are written
-//!   when Redis returns. Nothing is lost, and entries Redis itself lost (a restart without
-//!   persistence, a failover to a lagging replica) are written back from the instances' copies
-//!   at their next full load.
+//! - **Durable acknowledgement**: a logout is answered as done only once Redis has it
+//!   ([`Durability::Acknowledged`], the default: within 250 ms, else
+//!   `RevokeError::NotDurable`, which the application answers with "try again"), so killing
+//!   the instance that answered loses nothing. [`Durability::Queued`] is fire and forget.
+//! - **Outages**: checks go on from the local copy; logouts hold on the instance that made them
+//!   at once, are answered "not durable", and stay queued (bounded by
+//!   [`max_pending`](RedisStoreBuilder::max_pending)) until Redis takes them. What is still
+//!   unwritten at shutdown is saved to the [pending file](RedisStoreBuilder::pending_file) and
+//!   written by the next start, or logged one per line. Entries Redis itself lost (a restart
+//!   without persistence, a failover to a lagging replica, a `FLUSHDB`, an eviction) are written
+//!   back from the instances' copies at their next full load, which a marker key and Redis's
+//!   `run_id`, checked every [`reconcile_every`](RedisStoreBuilder::reconcile_every), bring
+//!   about without a reconnect. An instance that holds nothing can't write back what Redis lost
+//!   while no instance held it: run Redis with persistence (AOF) and `maxmemory-policy
+//!   noeviction`, which the store checks ([`EvictingPolicy`]).
+//! - **Startup**: [`build`](RedisStoreBuilder::build) waits up to 2 s for the first full load;
+//!   until it is done, signed-in sessions are refused without their cookies being removed
+//!   ([`UntilLoaded::RefuseSignedIn`], fail closed) or served from an empty copy
+//!   ([`UntilLoaded::Serve`], fail open).
 //! - **Log out everywhere** advances one generation per subject; concurrent advances from
 //!   several instances resolve to the larger generation, atomically in Redis (a Lua script) and
 //!   by the same max rule in every copy.
@@ -73,9 +88,11 @@
 //! private CA. What each allows is in `security.md`, in the repository's `docs/` folder.
 //!
 //! # Observability
-//! [`RedisRevocationStore::health`] returns a [`LinkHealth`]; link changes, full loads, write
-//! failures and drained backlogs are logged under the `tracing` target [`LOG_TARGET`], with an
-//! `event` field.
+//! [`RedisRevocationStore::health`] returns a [`LinkHealth`], whose [`LinkStatus`] is the one
+//! word to alert on (`Up`, `Starting`, `Down`, `EvictingPolicy`, `CommandErrors`); a stalled
+//! Redis shows as `Down` within about a second. Link changes, full loads, refused commands
+//! (naming the command), write failures and drained backlogs are logged under the `tracing`
+//! target [`LOG_TARGET`], with an `event` field.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
