@@ -519,18 +519,15 @@ fn ensure_crypto_provider() {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
-/// `url` is required; `prefix` defaults to `sealed-session:`. The other fields, all optional,
-/// are the builder's settings of the same names: `durability` (`"acknowledged"` or
-/// `"queued"`), `ack_timeout_ms`, `max_pending`, `reconcile_every_ms`, `startup_wait_ms`,
-/// `until_loaded` (`"refuse_signed_in"` or `"serve"`), `evicting_policy` (`"warn"` or
-/// `"refuse"`) and `pending_file`; what is left out has the
-/// [builder's defaults](RedisStoreBuilder#defaults).
 /// `url` is required (`redis://`, or `rediss://` for TLS); `prefix` defaults to
 /// `sealed-session:`; `ca_file` is a PEM file of the root certificates a `rediss://` server's
 /// certificate must chain to (as [`RedisStoreBuilder::tls_root_certificates`]), read when the
-/// configuration is. Everything else has the [builder's defaults](RedisStoreBuilder#defaults);
-/// authentication is turned on from code, with the key ring:
-/// [`RedisConfig::authenticate_with`].
+/// configuration is. The other fields, all optional, are the builder's settings of the same
+/// names: `durability` (`"acknowledged"` or `"queued"`), `ack_timeout_ms`, `max_pending`,
+/// `reconcile_every_ms`, `startup_wait_ms`, `until_loaded` (`"refuse_signed_in"` or `"serve"`),
+/// `evicting_policy` (`"warn"` or `"refuse"`) and `pending_file`; what is left out has the
+/// [builder's defaults](RedisStoreBuilder#defaults). Authentication is turned on from code,
+/// with the key ring: [`RedisConfig::authenticate_with`].
 ///
 /// ```
 /// use sealed_session_redis::RedisConfig;
@@ -543,12 +540,12 @@ fn ensure_crypto_provider() {
 /// )
 /// .unwrap_err();
 /// assert!(err.to_string().contains("contradict"), "{err}");
-/// # Ok::<(), serde_json::Error>(())
 /// let err = serde_json::from_str::<RedisConfig>(
 ///     r#"{ "url": "rediss://redis.internal:6380/", "ca_file": "/surely/missing/ca.pem" }"#,
 /// )
 /// .unwrap_err();
 /// assert!(err.to_string().contains("/surely/missing/ca.pem"));
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "RawConfig")]
