@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use actix_web::cookie::Cookie;
 use actix_web::{App, HttpResponse, get, web};
-use sealed_session::{KeyRing, ManualClock, MemoryRevocationStore, RevocationStore, SecretKey};
+use sealed_session::{
+    Clock, KeyRing, ManualClock, MemoryRevocationStore, RevocationStore, SecretKey,
+};
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
@@ -25,14 +27,19 @@ pub enum Store {
 }
 
 impl Store {
-    /// A fresh, empty store of this kind (connected and loaded, for Redis).
-    pub fn make(self) -> Arc<dyn RevocationStore> {
-        self.make_pair().0
+    /// A fresh, empty store of this kind (connected and loaded, for Redis), on `clock`: the
+    /// clock of the app it serves (a Redis store bounds what it reads by its clock).
+    pub fn make(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
+        self.make_pair(Arc::clone(&clock), clock).0
     }
 
     /// What two instances of one application share: the same memory store twice, or two Redis
-    /// stores (one per instance) on one fresh key prefix.
-    pub fn make_pair(self) -> (Arc<dyn RevocationStore>, Arc<dyn RevocationStore>) {
+    /// stores (one per instance, on the clocks `a` and `b`) on one fresh key prefix.
+    pub fn make_pair(
+        self,
+        a: Arc<dyn Clock>,
+        b: Arc<dyn Clock>,
+    ) -> (Arc<dyn RevocationStore>, Arc<dyn RevocationStore>) {
         match self {
             Self::Memory => {
                 let store: Arc<dyn RevocationStore> = Arc::new(MemoryRevocationStore::new());
@@ -43,9 +50,10 @@ impl Store {
                     "test:{}:",
                     sealed_session::SessionId::random().expect("random id")
                 );
-                let connect = || {
+                let connect = |clock: Arc<dyn Clock>| {
                     let store = RedisRevocationStore::builder(redis_url())
                         .prefix(prefix.clone())
+                        .clock(clock)
                         .build()
                         .expect("valid Redis settings");
                     assert!(
@@ -54,7 +62,7 @@ impl Store {
                     );
                     Arc::new(store) as Arc<dyn RevocationStore>
                 };
-                (connect(), connect())
+                (connect(a), connect(b))
             }
         }
     }
@@ -216,7 +224,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let builder = CookieSessionMiddleware::builder(ring)
             .clock(clock.clone())
-            .revocation_store(store.make());
+            .revocation_store(store.make(clock.clone()));
         let middleware = configure(builder)
             .build()
             .expect("valid test configuration");

@@ -176,7 +176,7 @@ async fn the_attacker_loop_in_real_time(store: Store) {
     let middleware = CookieSessionMiddleware::builder(ring)
         .cookie_secure(false)
         .clock(Arc::new(SystemClock))
-        .revocation_store(store.make())
+        .revocation_store(store.make(Arc::new(SystemClock)))
         .build()
         .unwrap();
     let app = TestApp::serve(middleware, Arc::new(ManualClock::new(start_time())));
@@ -193,9 +193,11 @@ async fn instances_whose_clocks_differ_by_the_skew_allowance_agree_on_log_out_ev
     store: Store,
 ) {
     let ring = KeyRing::new(SecretKey::generate());
-    let (store_a, store_b) = store.make_pair();
-    let start = |store, ahead: Duration| {
-        let clock = Arc::new(ManualClock::new(start_time() + ahead));
+    // A's clock is the full allowance (60 s) ahead of B's.
+    let clock_a = Arc::new(ManualClock::new(start_time() + Duration::seconds(60)));
+    let clock_b = Arc::new(ManualClock::new(start_time()));
+    let (store_a, store_b) = store.make_pair(clock_a.clone(), clock_b.clone());
+    let start = |store, clock: Arc<ManualClock>| {
         let middleware = CookieSessionMiddleware::builder(ring.clone())
             .cookie_secure(false)
             .clock(clock.clone())
@@ -204,9 +206,8 @@ async fn instances_whose_clocks_differ_by_the_skew_allowance_agree_on_log_out_ev
             .unwrap();
         TestApp::serve(middleware, clock)
     };
-    // A's clock is the full allowance (60 s) ahead of B's.
-    let a = start(store_a, Duration::seconds(60));
-    let b = start(store_b, Duration::ZERO);
+    let a = start(store_a, clock_a);
+    let b = start(store_b, clock_b);
     let phone = a.login(ID, "alice").await; // created 60 s "in the future" for B
     let laptop = b.login(ID, "alice").await;
     assert_eq!(

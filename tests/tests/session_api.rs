@@ -145,7 +145,7 @@ fn app(store: Store) -> TestApp {
     let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
         .cookie_secure(false)
         .clock(clock.clone())
-        .revocation_store(store.make())
+        .revocation_store(store.make(clock.clone()))
         .build()
         .expect("valid settings");
     TestApp::serve_with(middleware, clock, routes)
