@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use actix_web::cookie::SameSite;
 use sealed_session::{
-    Clock, ConfigError, KeyRing, LifecycleBuilder, Mode, Persistence, RefreshPolicy,
-    RevocationStore, SessionLifecycle,
+    Clock, ConfigError, KeyRing, LifecycleBuilder, LifecycleConfig, Mode, Persistence,
+    RefreshPolicy, RevocationStore, SessionLifecycle,
 };
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
@@ -66,22 +66,15 @@ use crate::middleware::CookieSessionMiddleware;
 #[must_use]
 pub struct CookieSessionBuilder {
     lifecycle: LifecycleBuilder,
-    /// A Redis store to start at `build`, with the middleware's clock.
-    #[cfg(feature = "redis")]
-    redis: Option<sealed_session_redis::RedisConfig>,
-    #[cfg(feature = "redis")]
-    clock: Option<Arc<dyn Clock>>,
 }
 
 impl CookieSessionBuilder {
     pub(crate) fn new(ring: KeyRing) -> Self {
-        Self {
-            lifecycle: sealed_session::Lifecycle::builder(ring),
-            #[cfg(feature = "redis")]
-            redis: None,
-            #[cfg(feature = "redis")]
-            clock: None,
-        }
+        Self::from_lifecycle_builder(sealed_session::Lifecycle::builder(ring))
+    }
+
+    fn from_lifecycle_builder(lifecycle: LifecycleBuilder) -> Self {
+        Self { lifecycle }
     }
 
     fn map(mut self, f: impl FnOnce(LifecycleBuilder) -> LifecycleBuilder) -> Self {
@@ -223,15 +216,7 @@ impl CookieSessionBuilder {
     /// Defaults to a `MemoryRevocationStore` of this process; use a shared store when the
     /// application runs on several instances. Replaces any earlier choice of store.
     pub fn revocation_store(self, store: Arc<dyn RevocationStore>) -> Self {
-        #[cfg(feature = "redis")]
-        let mut this = self;
-        #[cfg(not(feature = "redis"))]
-        let this = self;
-        #[cfg(feature = "redis")]
-        {
-            this.redis = None;
-        }
-        this.map(|b| b.revocation_store(store))
+        self.map(|b| b.revocation_store(store))
     }
 
     /// Shares revocations between every instance through Redis (feature `redis`): the store is
@@ -254,22 +239,13 @@ impl CookieSessionBuilder {
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[doc(alias = "redis")]
-    pub fn redis_revocation(mut self, config: sealed_session_redis::RedisConfig) -> Self {
-        self.redis = Some(config);
-        self
+    pub fn redis_revocation(self, config: sealed_session_redis::RedisConfig) -> Self {
+        self.map(|b| b.revocation_store_with(|clock| Arc::new(config.clock(clock).start())))
     }
 
     /// Where the time comes from (for tests). Defaults to the system clock.
     pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
-        #[cfg(feature = "redis")]
-        let mut this = self;
-        #[cfg(not(feature = "redis"))]
-        let this = self;
-        #[cfg(feature = "redis")]
-        {
-            this.clock = Some(Arc::clone(&clock));
-        }
-        this.map(|b| b.clock(clock))
+        self.map(|b| b.clock(clock))
     }
 
     /// Reads actix-session 0.11's `CookieSessionStore` cookies (feature `actix-session-legacy`)
@@ -319,21 +295,9 @@ impl CookieSessionBuilder {
     /// `SameSite=None` without `Secure`, ...); with a legacy reader, an old cookie name that is
     /// the new one's or invalid, or an old path or domain browsers would reject.
     pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
-        #[cfg(feature = "redis")]
-        let lifecycle = match self.redis {
-            Some(config) => {
-                let config = match self.clock {
-                    Some(clock) => config.clock(clock),
-                    None => config,
-                };
-                let store: Arc<dyn RevocationStore> = Arc::new(config.start());
-                self.lifecycle.revocation_store(store)
-            }
-            None => self.lifecycle,
-        };
-        #[cfg(not(feature = "redis"))]
-        let lifecycle = self.lifecycle;
-        Ok(CookieSessionMiddleware::from_lifecycle(lifecycle.build()?))
+        Ok(CookieSessionMiddleware::from_lifecycle(
+            self.lifecycle.build()?,
+        ))
     }
 }
 
@@ -367,76 +331,15 @@ impl CookieSessionBuilder {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionConfig {
-    /// The key list: a comma-separated string or a list of base64 secrets, newest first; an
-    /// entry prefixed `open-only:` opens but doesn't seal yet.
-    #[serde(default)]
-    keys: Option<KeyRing>,
-    /// Name of an environment variable holding the key list (e.g. `SESSION_KEYS`), read when
-    /// the middleware is built. Keeps secrets out of the configuration file.
-    #[serde(default)]
-    keys_env: Option<String>,
-    #[serde(default)]
-    cookie_name: Option<String>,
-    #[serde(default)]
-    mode: Option<ModeConfig>,
-    #[serde(default)]
-    idle_timeout_secs: Option<u64>,
-    #[serde(default)]
-    absolute_timeout_secs: Option<u64>,
-    /// Seconds, or absent for the default; `refresh_every_request` overrides it.
-    #[serde(default)]
-    refresh_interval_secs: Option<u64>,
-    #[serde(default)]
-    refresh_every_request: bool,
-    #[serde(default)]
-    secure: Option<bool>,
-    #[serde(default)]
-    http_only: Option<bool>,
-    #[serde(default)]
-    same_site: Option<SameSiteConfig>,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    domain: Option<String>,
-    /// `true` for a cookie with `Max-Age` (what is left of the session's life); absent or
-    /// `false` for a browser-session cookie, the builder's default.
-    #[serde(default)]
-    persistent: Option<bool>,
-    #[serde(default)]
-    size_limit: Option<usize>,
-    /// The revocation store (feature `redis`; without it, the field is refused as unknown).
-    #[cfg(feature = "redis")]
-    #[serde(default)]
-    revocation: Option<RevocationConfig>,
-}
+#[serde(transparent)]
+pub struct SessionConfig(LifecycleConfig<RevocationConfig>);
 
-/// `"revocation"` in a configuration file.
+/// `"revocation"` in a configuration file: with the `redis` feature, the memory or Redis store;
+/// without it, the field is refused.
 #[cfg(feature = "redis")]
-#[derive(Debug, Deserialize)]
-#[serde(tag = "store", rename_all = "lowercase")]
-enum RevocationConfig {
-    /// This process's own store, `sealed_session::MemoryRevocationStore`.
-    Memory,
-    /// A Redis store shared by every instance.
-    Redis(Box<sealed_session_redis::RedisConfig>),
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ModeConfig {
-    Encrypted,
-    Signed,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum SameSiteConfig {
-    Strict,
-    Lax,
-    None,
-}
+type RevocationConfig = sealed_session_redis::RevocationConfig;
+#[cfg(not(feature = "redis"))]
+type RevocationConfig = sealed_session::NoRevocationConfig;
 
 impl SessionConfig {
     /// A builder with these settings, to add what configuration can't hold (a custom
@@ -448,66 +351,13 @@ impl SessionConfig {
     /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,
     /// [`ConfigError::MissingEnvVar`] or any key-list error for `keys_env`.
     pub fn into_builder(self) -> Result<CookieSessionBuilder, ConfigError> {
-        let ring = match (self.keys, self.keys_env) {
-            (Some(ring), _) => ring,
-            (None, Some(var)) => KeyRing::from_env(&var)?,
-            (None, None) => return Err(ConfigError::EmptyKeyRing),
-        };
-        let mut b = CookieSessionBuilder::new(ring);
-        if let Some(name) = self.cookie_name {
-            b = b.cookie_name(name);
-        }
-        if let Some(mode) = self.mode {
-            b = b.mode(match mode {
-                ModeConfig::Encrypted => Mode::Encrypted,
-                ModeConfig::Signed => Mode::Signed,
-            });
-        }
-        if let Some(secs) = self.idle_timeout_secs {
-            b = b.idle_timeout(seconds(secs));
-        }
-        if let Some(secs) = self.absolute_timeout_secs {
-            b = b.absolute_timeout(seconds(secs));
-        }
-        if self.refresh_every_request {
-            b = b.refresh(RefreshPolicy::EveryRequest);
-        } else if let Some(secs) = self.refresh_interval_secs {
-            b = b.refresh(RefreshPolicy::Interval(seconds(secs)));
-        }
-        if let Some(secure) = self.secure {
-            b = b.cookie_secure(secure);
-        }
-        if let Some(http_only) = self.http_only {
-            b = b.cookie_http_only(http_only);
-        }
-        if let Some(same_site) = self.same_site {
-            b = b.cookie_same_site(match same_site {
-                SameSiteConfig::Strict => SameSite::Strict,
-                SameSiteConfig::Lax => SameSite::Lax,
-                SameSiteConfig::None => SameSite::None,
-            });
-        }
-        if let Some(path) = self.path {
-            b = b.cookie_path(path);
-        }
-        if let Some(domain) = self.domain {
-            b = b.cookie_domain(domain);
-        }
-        if let Some(persistent) = self.persistent {
-            b = b.persistence(if persistent {
-                Persistence::Persistent
-            } else {
-                Persistence::BrowserSession
-            });
-        }
-        if let Some(limit) = self.size_limit {
-            b = b.size_limit(limit);
-        }
-        #[cfg(feature = "redis")]
-        if let Some(RevocationConfig::Redis(config)) = self.revocation {
-            b = b.redis_revocation(*config);
-        }
-        Ok(b)
+        let (lifecycle, revocation) = self.0.into_parts()?;
+        let builder = CookieSessionBuilder::from_lifecycle_builder(lifecycle);
+        Ok(match revocation {
+            #[cfg(feature = "redis")]
+            Some(RevocationConfig::Redis(config)) => builder.redis_revocation(*config),
+            _ => builder,
+        })
     }
 
     /// Builds the middleware these settings describe.
@@ -517,8 +367,4 @@ impl SessionConfig {
     pub fn build(self) -> Result<CookieSessionMiddleware, ConfigError> {
         self.into_builder()?.build()
     }
-}
-
-fn seconds(secs: u64) -> Duration {
-    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }

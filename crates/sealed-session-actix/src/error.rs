@@ -161,11 +161,11 @@ impl From<MissingMiddleware> for SessionError {
 impl ResponseError for SessionError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Lifecycle(RenewError::Revoke(RevokeError::Superseded { .. })) => {
-                StatusCode::UNAUTHORIZED
+            // The lifecycle's status, the same on every framework (`RenewError::http_status`).
+            Self::Lifecycle(err) => {
+                StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            Self::Lifecycle(RenewError::Revoke(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

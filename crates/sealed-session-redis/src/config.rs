@@ -674,6 +674,30 @@ impl RedisConfig {
     }
 }
 
+/// The `"revocation"` setting of a web adapter's `SessionConfig` (with its `redis` feature):
+/// `{"store": "memory"}`, this process's own store (the default), or `{"store": "redis", "url":
+/// ..., "prefix": ...}`, a Redis store shared by every instance, checked as [`RedisConfig`] is.
+///
+/// ```
+/// use sealed_session_redis::RevocationConfig;
+///
+/// let redis: RevocationConfig =
+///     serde_json::from_str(r#"{ "store": "redis", "url": "redis://127.0.0.1:6379/" }"#)?;
+/// assert!(matches!(redis, RevocationConfig::Redis(_)));
+/// let err = serde_json::from_str::<RevocationConfig>(r#"{ "store": "disk" }"#).unwrap_err();
+/// assert!(err.to_string().contains("unknown variant `disk`"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "store", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RevocationConfig {
+    /// This process's own store, `sealed_session::MemoryRevocationStore`.
+    Memory,
+    /// A Redis store shared by every instance.
+    Redis(Box<RedisConfig>),
+}
+
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")

@@ -113,7 +113,8 @@ mod trust;
 mod worker;
 
 pub use config::{
-    DEFAULT_PREFIX, Durability, EvictingPolicy, RedisConfig, RedisStoreBuilder, UntilLoaded,
+    DEFAULT_PREFIX, Durability, EvictingPolicy, RedisConfig, RedisStoreBuilder, RevocationConfig,
+    UntilLoaded,
 };
 pub use error::BuildError;
 pub use health::{LinkHealth, LinkStatus};

@@ -365,6 +365,27 @@ impl std::error::Error for RenewError {
     }
 }
 
+impl RenewError {
+    /// The HTTP status a web adapter answers this error with, the same for every framework:
+    /// what [`RevokeError::http_status`] says for a revocation that could not be recorded, `500`
+    /// otherwise (a failed random generator or a subject too large for the cookie: a bug or an
+    /// outage, not the client's doing).
+    ///
+    /// ```
+    /// use sealed_session::{RenewError, RevokeError};
+    ///
+    /// let full = RenewError::Revoke(RevokeError::CapacityExceeded { limit: 10 });
+    /// assert_eq!(full.http_status(), 503, "try again: the logout was not recorded");
+    /// assert_eq!(RenewError::Randomness.http_status(), 500);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Revoke(err) => err.http_status(),
+            Self::Randomness | Self::TooLarge { .. } | Self::SubjectTooLong { .. } => 500,
+        }
+    }
+}
+
 impl From<crate::RevokeError> for RenewError {
     fn from(err: crate::RevokeError) -> Self {
         Self::Revoke(err)

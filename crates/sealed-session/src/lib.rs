@@ -98,8 +98,8 @@ pub use error::{
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
-    CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, RefreshPolicy,
-    RequestInfo, RequestSession, SessionStatus,
+    CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, LifecycleConfig,
+    NoRevocationConfig, RefreshPolicy, RequestInfo, RequestSession, SessionStatus,
 };
 #[cfg(feature = "actix-session-legacy")]
 pub use lifecycle::{

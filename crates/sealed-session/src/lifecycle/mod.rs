@@ -7,6 +7,7 @@
 //! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
 //! (the legacy reader's removal of an actix-session cookie). Every decision is made here.
 
+mod config;
 #[cfg(feature = "actix-session-legacy")]
 mod legacy;
 mod session;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
+pub use config::{LifecycleConfig, NoRevocationConfig};
 #[cfg(feature = "actix-session-legacy")]
 pub use legacy::{
     LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
@@ -453,7 +455,7 @@ pub struct LifecycleBuilder {
     idle: Duration,
     attributes: CookieAttributes,
     refresh: Option<RefreshPolicy>,
-    store: Option<Arc<dyn RevocationStore>>,
+    store: Option<StoreChoice>,
     clock: Arc<dyn Clock>,
     revoke_anonymous: bool,
     #[cfg(feature = "actix-session-legacy")]
@@ -461,7 +463,7 @@ pub struct LifecycleBuilder {
 }
 
 impl LifecycleBuilder {
-    fn new(ring: KeyRing) -> Self {
+    pub(crate) fn new(ring: KeyRing) -> Self {
         Self {
             codec: Codec::builder(ring),
             name: None,
@@ -616,7 +618,28 @@ impl LifecycleBuilder {
     /// logouts. Defaults to a [`MemoryRevocationStore`] of this process; use a shared store
     /// when the application runs on several instances.
     pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.store = Some(store);
+        self.store = Some(StoreChoice::Given(store));
+        self
+    }
+
+    /// A revocation store that `start` makes at [`LifecycleBuilder::build`], given the
+    /// lifecycle's clock (so a store with background work, such as the Redis one, runs on the
+    /// same time as the sessions, a test clock included). Replaces any earlier choice of store.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sealed_session::{KeyRing, Lifecycle, MemoryRevocationStore, SecretKey};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .revocation_store_with(|_clock| Arc::new(MemoryRevocationStore::new()))
+    ///     .build()?;
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    pub fn revocation_store_with(
+        mut self,
+        start: impl FnOnce(Arc<dyn Clock>) -> Arc<dyn RevocationStore> + Send + 'static,
+    ) -> Self {
+        self.store = Some(StoreChoice::Deferred(Box::new(start)));
         self
     }
 
@@ -737,9 +760,11 @@ impl LifecycleBuilder {
             .map(|legacy| legacy.into_reader(codec.cookie_name(), &self.attributes))
             .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryRevocationStore::new()));
+        let store = match self.store {
+            Some(StoreChoice::Given(store)) => store,
+            Some(StoreChoice::Deferred(start)) => start(Arc::clone(&self.clock)),
+            None => Arc::new(MemoryRevocationStore::new()),
+        };
         Ok(Lifecycle {
             inner: Arc::new(Settings {
                 codec,
@@ -753,6 +778,25 @@ impl LifecycleBuilder {
                 legacy,
             }),
         })
+    }
+}
+
+/// The store [`LifecycleBuilder::build`] gives the lifecycle.
+enum StoreChoice {
+    Given(Arc<dyn RevocationStore>),
+    /// Made at `build`, with the lifecycle's clock.
+    Deferred(Box<StartStore>),
+}
+
+/// What [`LifecycleBuilder::revocation_store_with`] keeps until `build`.
+type StartStore = dyn FnOnce(Arc<dyn Clock>) -> Arc<dyn RevocationStore> + Send;
+
+impl fmt::Debug for StoreChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Given(store) => store.fmt(f),
+            Self::Deferred(_) => f.write_str("Deferred(started at build)"),
+        }
     }
 }
 

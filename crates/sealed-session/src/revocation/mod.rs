@@ -268,6 +268,25 @@ impl RevokeError {
     pub fn is_not_durable(&self) -> bool {
         matches!(self, Self::NotDurable { .. })
     }
+
+    /// The HTTP status a web adapter answers this error with, the same for every framework:
+    /// `401 Unauthorized` when the session had been logged out meanwhile
+    /// ([`RevokeError::Superseded`]: sign in again), `503 Service Unavailable` when the
+    /// revocation could not be recorded or confirmed (try again: a logout is never reported as
+    /// done while a copy of the cookie would outlive it).
+    ///
+    /// ```
+    /// use sealed_session::RevokeError;
+    ///
+    /// assert_eq!(RevokeError::CapacityExceeded { limit: 10 }.http_status(), 503);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Superseded { .. } => 401,
+            // Not recorded (a full list) or not confirmed: trying again may succeed.
+            Self::CapacityExceeded { .. } | Self::NotDurable { .. } => 503,
+        }
+    }
 }
 
 impl fmt::Display for RevokeError {

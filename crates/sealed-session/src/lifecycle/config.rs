@@ -1,0 +1,223 @@
+//! The lifecycle's settings as a configuration file holds them, read once here for every web
+//! adapter: each adapter's `SessionConfig` is this type with its own revocation-store choice.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use time::Duration;
+
+use super::{LifecycleBuilder, RefreshPolicy};
+use crate::cookie::{Persistence, SameSite};
+use crate::envelope::Mode;
+use crate::error::ConfigError;
+use crate::key_ring::KeyRing;
+
+/// The lifecycle's settings as they appear in a configuration file, so operators change
+/// cookies, timeouts and keys without a code change. The web adapters' `SessionConfig` types
+/// are this type, with `R` the revocation-store choice they accept under `"revocation"`.
+///
+/// Only `keys` or `keys_env` is required; everything else has [`LifecycleBuilder`]'s defaults.
+/// Unknown fields are refused, so a typo fails at startup instead of being ignored; so is
+/// `"revocation"` with the default `R`, [`NoRevocationConfig`].
+///
+/// ```
+/// use sealed_session::{LifecycleConfig, SecretKey};
+///
+/// let key = SecretKey::generate().to_base64();
+/// let json = format!(r#"{{
+///     "keys": "{}",
+///     "idle_timeout_secs": 1800,
+///     "same_site": "strict"
+/// }}"#, *key);
+/// let config: LifecycleConfig = serde_json::from_str(&json)?;
+/// let (builder, _revocation) = config.into_parts()?;
+/// let sessions = builder.build()?;
+/// assert_eq!(sessions.codec().idle_timeout(), time::Duration::minutes(30));
+///
+/// // A typo is refused, with the field's name.
+/// let err = serde_json::from_str::<LifecycleConfig>(r#"{"idle_timout_secs": 60}"#).unwrap_err();
+/// assert!(err.to_string().contains("idle_timout_secs"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, bound(deserialize = "R: Deserialize<'de>"))]
+pub struct LifecycleConfig<R = NoRevocationConfig> {
+    /// The key list: a comma-separated string or a list of base64 secrets, newest first; an
+    /// entry prefixed `open-only:` opens but doesn't seal yet.
+    #[serde(default)]
+    keys: Option<KeyRing>,
+    /// Name of an environment variable holding the key list (e.g. `SESSION_KEYS`), read when
+    /// the settings are turned into a builder. Keeps secrets out of the configuration file.
+    #[serde(default)]
+    keys_env: Option<String>,
+    #[serde(default)]
+    cookie_name: Option<String>,
+    #[serde(default)]
+    mode: Option<ModeConfig>,
+    #[serde(default)]
+    idle_timeout_secs: Option<u64>,
+    #[serde(default)]
+    absolute_timeout_secs: Option<u64>,
+    /// Seconds, or absent for the default; `refresh_every_request` overrides it.
+    #[serde(default)]
+    refresh_interval_secs: Option<u64>,
+    #[serde(default)]
+    refresh_every_request: bool,
+    #[serde(default)]
+    secure: Option<bool>,
+    #[serde(default)]
+    http_only: Option<bool>,
+    #[serde(default)]
+    same_site: Option<SameSiteConfig>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    domain: Option<String>,
+    /// `true` for a cookie with `Max-Age` (what is left of the session's life); absent or
+    /// `false` for a browser-session cookie, the builder's default.
+    #[serde(default)]
+    persistent: Option<bool>,
+    #[serde(default)]
+    size_limit: Option<usize>,
+    /// The revocation store, as the adapter reads it.
+    #[serde(default = "none")]
+    revocation: Option<R>,
+}
+
+fn none<R>() -> Option<R> {
+    None
+}
+
+impl<R> Default for LifecycleConfig<R> {
+    fn default() -> Self {
+        Self {
+            keys: None,
+            keys_env: None,
+            cookie_name: None,
+            mode: None,
+            idle_timeout_secs: None,
+            absolute_timeout_secs: None,
+            refresh_interval_secs: None,
+            refresh_every_request: false,
+            secure: None,
+            http_only: None,
+            same_site: None,
+            path: None,
+            domain: None,
+            persistent: None,
+            size_limit: None,
+            revocation: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModeConfig {
+    Encrypted,
+    Signed,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SameSiteConfig {
+    Strict,
+    Lax,
+    None,
+}
+
+impl<R> LifecycleConfig<R> {
+    /// A builder with these settings, and the `"revocation"` setting for the adapter to act
+    /// on.
+    ///
+    /// Timeouts past 400 days are refused by the build, with a message that says so.
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,
+    /// [`ConfigError::MissingEnvVar`] or any key-list error for `keys_env`.
+    pub fn into_parts(self) -> Result<(LifecycleBuilder, Option<R>), ConfigError> {
+        let ring = match (self.keys, self.keys_env) {
+            (Some(ring), _) => ring,
+            (None, Some(var)) => KeyRing::from_env(&var)?,
+            (None, None) => return Err(ConfigError::EmptyKeyRing),
+        };
+        let mut b = LifecycleBuilder::new(ring);
+        if let Some(name) = self.cookie_name {
+            b = b.cookie_name(name);
+        }
+        if let Some(mode) = self.mode {
+            b = b.mode(match mode {
+                ModeConfig::Encrypted => Mode::Encrypted,
+                ModeConfig::Signed => Mode::Signed,
+            });
+        }
+        if let Some(secs) = self.idle_timeout_secs {
+            b = b.idle_timeout(seconds(secs));
+        }
+        if let Some(secs) = self.absolute_timeout_secs {
+            b = b.absolute_timeout(seconds(secs));
+        }
+        if self.refresh_every_request {
+            b = b.refresh(RefreshPolicy::EveryRequest);
+        } else if let Some(secs) = self.refresh_interval_secs {
+            b = b.refresh(RefreshPolicy::Interval(seconds(secs)));
+        }
+        if let Some(secure) = self.secure {
+            b = b.cookie_secure(secure);
+        }
+        if let Some(http_only) = self.http_only {
+            b = b.cookie_http_only(http_only);
+        }
+        if let Some(same_site) = self.same_site {
+            b = b.cookie_same_site(match same_site {
+                SameSiteConfig::Strict => SameSite::Strict,
+                SameSiteConfig::Lax => SameSite::Lax,
+                SameSiteConfig::None => SameSite::None,
+            });
+        }
+        if let Some(path) = self.path {
+            b = b.cookie_path(path);
+        }
+        if let Some(domain) = self.domain {
+            b = b.cookie_domain(domain);
+        }
+        if let Some(persistent) = self.persistent {
+            b = b.persistence(if persistent {
+                Persistence::Persistent
+            } else {
+                Persistence::BrowserSession
+            });
+        }
+        if let Some(limit) = self.size_limit {
+            b = b.size_limit(limit);
+        }
+        Ok((b, self.revocation))
+    }
+}
+
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// The `"revocation"` setting of an adapter built without a configurable store (e.g. without
+/// its `redis` feature): the field is refused, with a message naming the feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRevocationConfig {}
+
+impl<'de> Deserialize<'de> for NoRevocationConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Refuse(PhantomData<NoRevocationConfig>);
+        impl serde::de::Visitor<'_> for Refuse {
+            type Value = NoRevocationConfig;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "no `revocation` setting: enable the adapter's `redis` feature to choose a \
+                     revocation store, or remove the field for this process's own store",
+                )
+            }
+        }
+        // Any value is refused with the message above.
+        deserializer.deserialize_ignored_any(Refuse(PhantomData))
+    }
+}
