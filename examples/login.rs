@@ -22,11 +22,6 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sealed_session=debug".into()),
-        )
-        .init();
+    sealed_session_examples::init_tracing();
     sealed_session_examples::exit_code(sealed_session_examples::login::run_from_env().await)
 }

@@ -20,18 +20,20 @@
 //! it, is answered `200` only once the logout is confirmed; a session model that can't end a
 //! user's other sessions answers `501` with a JSON error.
 //!
-//! The handlers are generic over [`AppSession`]: the two `Session` types have similar methods
-//! but not quite the same signatures, so each app implements the trait in a few lines and the
-//! handlers exist once.
+//! The routes' logic is written once, framework-free, over [`AppSession`]: the `Session` types
+//! have similar methods but not quite the same signatures, so each app implements the trait in
+//! a few lines. Each route is a function that returns an [`Answer`] (a status and a JSON body)
+//! or a [`RouteError`]; [`routes`] serves them on actix-web, [`crate::contract_axum`] on axum,
+//! and only the extraction of the request and the writing of the response differ.
 
 use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use rand::RngCore as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Longest user name `POST /login` accepts, in bytes.
 pub const MAX_USER_LEN: usize = 64;
@@ -44,50 +46,57 @@ const USER: &str = "user";
 const COUNTER: &str = "counter";
 const BIG: &str = "big";
 
-/// What the routes need from a session. The methods carry the names of the two `Session` types'
-/// own methods, so each implementation is a line or two per method.
-pub trait AppSession: FromRequest + 'static {
+/// What the routes need from a session. The methods carry the names of the `Session` types' own
+/// methods, so each implementation is a line or two per method.
+pub trait AppSession: 'static {
+    /// The session's errors, as its framework answers them (an opaque `500`, a `503` for a
+    /// revocation that could not be recorded, ...).
+    type Error: fmt::Display;
+
+    /// The HTTP status `err` answers with.
+    fn error_status(err: &Self::Error) -> u16;
+
     /// Reads and decodes the value under `key`.
     ///
     /// # Errors
     /// When the stored value does not decode as `T` (an opaque `500`).
-    fn get<T: DeserializeOwned>(&self, key: &str) -> actix_web::Result<Option<T>>;
+    fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Self::Error>;
 
     /// Stores `value` under `key`, or refuses with [`InsertError::TooLarge`] if the session would
     /// exceed its size limit. A refused insert leaves the session exactly as it was.
     ///
     /// # Errors
     /// [`InsertError::TooLarge`], or [`InsertError::Other`] if `value` cannot be encoded.
-    fn insert(&self, key: &str, value: impl Serialize) -> Result<(), InsertError>;
+    fn insert(&self, key: &str, value: impl Serialize) -> Result<(), InsertError<Self::Error>>;
 
     /// Signs `user` in: a new session (new id, no value from before), belonging to `user` where
     /// the session model keeps that apart from the data. The old id stops working.
     ///
     /// # Errors
     /// When no new id can be drawn or the old session can't be revoked.
-    fn sign_in(&self, user: &str) -> actix_web::Result<()>;
+    fn sign_in(&self, user: &str) -> Result<(), Self::Error>;
 
     /// Logs out: forgets the data, removes the cookie, and makes a copy of it worthless.
     ///
     /// # Errors
     /// When the logout can't be recorded (the session is then left as it was).
-    fn purge(&self) -> actix_web::Result<()>;
+    fn purge(&self) -> Result<(), Self::Error>;
 
     /// Logs out every session of the signed-in user, this one included.
     ///
     /// # Errors
-    /// When the logout can't be recorded, or [`Unsupported`] (the default) when the session
-    /// model can't find a user's other sessions.
-    fn purge_subject(&self) -> actix_web::Result<()> {
-        Err(Unsupported("log out everywhere").into())
+    /// When the logout can't be recorded, or [`RouteError::Unsupported`] (the default) when
+    /// the session model can't find a user's other sessions.
+    fn purge_subject(&self) -> Result<(), RouteError<Self::Error>> {
+        Err(RouteError::Unsupported("log out everywhere"))
     }
 
     /// Logs out every other session of the signed-in user and keeps this one, renewed.
     ///
     /// # Errors
     /// As [`AppSession::purge_subject`].
-    fn purge_other_sessions(&self) -> actix_web::Result<()> {
-        Err(Unsupported("log out other sessions").into())
+    fn purge_other_sessions(&self) -> Result<(), RouteError<Self::Error>> {
+        Err(RouteError::Unsupported("log out other sessions"))
     }
 
     /// Why the cookie that came with the request was refused, if it was. `None` by default: not
@@ -97,10 +106,9 @@ pub trait AppSession: FromRequest + 'static {
     }
 }
 
-/// [`AppSession::insert`] failed. As a response (through `?`), `TooLarge` is the `413` of the
-/// contract and `Other` is the error it wraps.
+/// [`AppSession::insert`] failed.
 #[derive(Debug)]
-pub enum InsertError {
+pub enum InsertError<E = actix_web::Error> {
     /// The session would exceed its limit; nothing was changed.
     TooLarge {
         /// Bytes the session would take, as the session model measures it.
@@ -108,108 +116,123 @@ pub enum InsertError {
         /// Its limit.
         limit: usize,
     },
-    /// Any other failure, already an HTTP error.
-    Other(actix_web::Error),
+    /// Any other failure, the session's own error.
+    Other(E),
 }
 
-impl fmt::Display for InsertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLarge { size, limit } => write!(
-                f,
-                "the session would take {size} bytes, over its limit of {limit}; nothing was \
-                 changed"
-            ),
-            Self::Other(err) => err.fmt(f),
+/// What a route answers: a status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl Answer {
+    fn ok(body: Value) -> Self {
+        Self { status: 200, body }
+    }
+
+    fn bad_request(error: String) -> Self {
+        Self {
+            status: 400,
+            body: json!({ "error": error }),
         }
     }
 }
 
-impl std::error::Error for InsertError {}
-
-impl ResponseError for InsertError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Other(err) => err.as_response_error().status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::TooLarge { size, limit } => HttpResponse::PayloadTooLarge().json(json!({
-                "error": "the session would exceed its size limit; nothing was changed",
-                "size": size,
-                "limit": limit,
-            })),
-            Self::Other(err) => err.error_response(),
-        }
-    }
-}
-
-/// The session model can't do this: `501` with a JSON error.
+/// Why a route did not answer `200`.
 #[derive(Debug)]
-pub struct Unsupported(pub &'static str);
+pub enum RouteError<E> {
+    /// The session failed: answered as its framework answers the error (an opaque body).
+    Session(E),
+    /// The contract's `413`, with a JSON error: the session would exceed its limit.
+    TooLarge {
+        /// Bytes the session would take.
+        size: usize,
+        /// Its limit.
+        limit: usize,
+    },
+    /// The contract's `501`, with a JSON error: the session model can't do this.
+    Unsupported(&'static str),
+}
 
-impl fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} is not possible with this session store: it keeps no index of a user's sessions",
-            self.0
-        )
+impl<E> RouteError<E> {
+    /// The contract's own answer for this error, or the session's error for its framework to
+    /// answer.
+    ///
+    /// # Errors
+    /// [`RouteError::Session`]'s error.
+    pub fn into_answer(self) -> Result<Answer, E> {
+        match self {
+            Self::Session(err) => Err(err),
+            Self::TooLarge { size, limit } => Ok(Answer {
+                status: 413,
+                body: json!({
+                    "error": "the session would exceed its size limit; nothing was changed",
+                    "size": size,
+                    "limit": limit,
+                }),
+            }),
+            Self::Unsupported(what) => Ok(Answer {
+                status: 501,
+                body: json!({
+                    "error": format!(
+                        "{what} is not possible with this session store: it keeps no index of \
+                         a user's sessions"
+                    ),
+                }),
+            }),
+        }
     }
 }
 
-impl ResponseError for Unsupported {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::NOT_IMPLEMENTED
+impl<E> From<InsertError<E>> for RouteError<E> {
+    fn from(err: InsertError<E>) -> Self {
+        match err {
+            InsertError::TooLarge { size, limit } => Self::TooLarge { size, limit },
+            InsertError::Other(err) => Self::Session(err),
+        }
     }
+}
 
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::NotImplemented().json(json!({ "error": self.to_string() }))
+/// A route's result.
+pub type Outcome<E> = Result<Answer, RouteError<E>>;
+
+/// A logout that failed: its status (`503` when the revocation can't be recorded: the status
+/// of `sealed_session::RevokeError::http_status`, through the adapter), with a JSON body saying
+/// so, so the page can ask the user to try again.
+fn logout_failed<S: AppSession>(err: RouteError<S::Error>) -> Answer {
+    match err.into_answer() {
+        Ok(answer) => answer,
+        Err(err) => Answer {
+            status: S::error_status(&err),
+            body: json!({
+                "error": format!(
+                    "the logout is not done: try again ({err})"
+                ),
+            }),
+        },
     }
 }
 
-/// A logout that failed: its status (`503` when the revocation can't be recorded or confirmed),
-/// with a JSON body saying so, so the page can ask the user to try again.
-fn logout_failed(err: &actix_web::Error) -> HttpResponse {
-    let response = err.error_response();
-    if response.status() == StatusCode::NOT_IMPLEMENTED {
-        return response;
-    }
-    HttpResponse::build(response.status()).json(json!({
-        "error": format!("the logout is not done: try again ({err})"),
-    }))
-}
-
-/// Registers the routes, with sessions of type `S`.
-pub fn routes<S: AppSession>(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index))
-        .route("/whoami", web::get().to(whoami::<S>))
-        .route("/login", web::post().to(login::<S>))
-        .route("/counter", web::post().to(counter::<S>))
-        .route("/logout", web::post().to(logout::<S>))
-        .route("/logout-everywhere", web::post().to(logout_everywhere::<S>))
-        .route("/logout-others", web::post().to(logout_others::<S>))
-        .route("/big", web::post().to(big::<S>));
-}
-
-async fn index() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(crate::page::HTML)
-}
-
-async fn whoami<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    let user = session.get::<String>(USER)?;
-    let count = session.get::<u64>(COUNTER)?.unwrap_or(0);
+/// `GET /whoami`.
+///
+/// # Errors
+/// A value of another type in the session.
+pub fn whoami<S: AppSession>(session: &S) -> Outcome<S::Error> {
+    let user = session.get::<String>(USER).map_err(RouteError::Session)?;
+    let count = session
+        .get::<u64>(COUNTER)
+        .map_err(RouteError::Session)?
+        .unwrap_or(0);
     let mut body = json!({ "user": user, "counter": count });
     // Say why a cookie that came in was refused, so the page can tell the user.
     if let Some(reason) = session.refusal_reason() {
         body["refused"] = json!(reason);
     }
-    Ok(HttpResponse::Ok().json(body))
+    Ok(Answer::ok(body))
 }
 
 /// The login form or JSON body.
@@ -218,47 +241,95 @@ struct Login {
     user: String,
 }
 
-async fn login<S: AppSession>(
-    session: S,
-    body: web::Either<web::Form<Login>, web::Json<Login>>,
-) -> actix_web::Result<HttpResponse> {
-    let user = match body {
-        web::Either::Left(form) => form.into_inner().user,
-        web::Either::Right(json) => json.into_inner().user,
+/// The user of a `POST /login` body: a form or JSON, by its `Content-Type`.
+///
+/// # Errors
+/// A `400` answer when the body is neither, or has no `user`.
+pub fn login_user(content_type: Option<&str>, body: &[u8]) -> Result<String, Answer> {
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|ct| ct.trim().to_ascii_lowercase());
+    let parsed = match essence.as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            serde_urlencoded::from_bytes::<Login>(body).map_err(|err| err.to_string())
+        }
+        Some("application/json") => {
+            serde_json::from_slice::<Login>(body).map_err(|err| err.to_string())
+        }
+        _ => Err("send `user` as a form or as JSON".to_owned()),
     };
+    parsed
+        .map(|login| login.user)
+        .map_err(|err| Answer::bad_request(format!("invalid login: {err}")))
+}
+
+/// `POST /login` for `user`.
+///
+/// # Errors
+/// The sign-in or the insert failed.
+pub fn login<S: AppSession>(session: &S, user: &str) -> Outcome<S::Error> {
     let user = user.trim();
     if user.is_empty() || user.len() > MAX_USER_LEN {
-        return Ok(HttpResponse::BadRequest()
-            .json(json!({ "error": format!("`user` must be 1 to {MAX_USER_LEN} characters") })));
+        return Ok(Answer::bad_request(format!(
+            "`user` must be 1 to {MAX_USER_LEN} characters"
+        )));
     }
     // A new session at login: a session id planted or copied before it is worthless after it,
     // and none of its values come along.
-    session.sign_in(user)?;
+    session.sign_in(user).map_err(RouteError::Session)?;
     session.insert(USER, user)?;
-    Ok(HttpResponse::Ok().json(json!({ "user": user })))
+    Ok(Answer::ok(json!({ "user": user })))
 }
 
-async fn counter<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    let n = session.get::<u64>(COUNTER)?.unwrap_or(0) + 1;
+/// `POST /counter`.
+///
+/// # Errors
+/// A value of another type, or a counter the session can't hold.
+pub fn counter<S: AppSession>(session: &S) -> Outcome<S::Error> {
+    let n = session
+        .get::<u64>(COUNTER)
+        .map_err(RouteError::Session)?
+        .unwrap_or(0)
+        + 1;
     session.insert(COUNTER, n)?;
-    Ok(HttpResponse::Ok().json(json!({ "counter": n })))
+    Ok(Answer::ok(json!({ "counter": n })))
 }
 
-async fn logout<S: AppSession>(session: S) -> HttpResponse {
+/// `POST /logout`: a failure is answered too, with a JSON error.
+pub fn logout<S: AppSession>(session: &S) -> Answer {
     match session.purge() {
-        Ok(()) => HttpResponse::Ok().json(json!({ "user": null })),
-        Err(err) => logout_failed(&err),
+        Ok(()) => Answer::ok(json!({ "user": null })),
+        Err(err) => logout_failed::<S>(RouteError::Session(err)),
     }
 }
 
 /// `{"user": null}`, with why the request's cookie was refused if it was: a logout asked for
 /// with a cookie that was already refused did nothing, and the caller should know.
-fn nobody<S: AppSession>(session: &S) -> HttpResponse {
+fn nobody<S: AppSession>(session: &S) -> Answer {
     let mut body = json!({ "user": null });
     if let Some(reason) = session.refusal_reason() {
         body["refused"] = json!(reason);
     }
-    HttpResponse::Ok().json(body)
+    Answer::ok(body)
+}
+
+/// `POST /logout-everywhere`.
+///
+/// # Errors
+/// A user name of another type in the session.
+pub fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> {
+    let signed_in = session
+        .get::<String>(USER)
+        .map_err(RouteError::Session)?
+        .is_some();
+    if !signed_in && !retrying(session) {
+        return Ok(nobody(session));
+    }
+    Ok(match session.purge_subject() {
+        Ok(()) if signed_in => Answer::ok(json!({ "user": null })),
+        Ok(()) => nobody(session),
+        Err(err) => logout_failed::<S>(err),
+    })
 }
 
 /// Whether a request without a signed-in user still goes to the session's logout: when its
@@ -268,42 +339,37 @@ fn retrying<S: AppSession>(session: &S) -> bool {
     session.refusal_reason() == Some("revoked")
 }
 
-async fn logout_everywhere<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    let signed_in = session.get::<String>(USER)?.is_some();
-    if !signed_in && !retrying(&session) {
-        return Ok(nobody(&session));
-    }
-    Ok(match session.purge_subject() {
-        Ok(()) if signed_in => HttpResponse::Ok().json(json!({ "user": null })),
-        Ok(()) => nobody(&session),
-        Err(err) => logout_failed(&err),
-    })
-}
-
-async fn logout_others<S: AppSession>(session: S) -> actix_web::Result<HttpResponse> {
-    let user = session.get::<String>(USER)?;
-    if user.is_none() && !retrying(&session) {
-        return Ok(nobody(&session));
+/// `POST /logout-others`.
+///
+/// # Errors
+/// A user name of another type in the session.
+pub fn logout_others<S: AppSession>(session: &S) -> Outcome<S::Error> {
+    let user = session.get::<String>(USER).map_err(RouteError::Session)?;
+    if user.is_none() && !retrying(session) {
+        return Ok(nobody(session));
     }
     Ok(match (session.purge_other_sessions(), user) {
-        (Ok(()), Some(user)) => HttpResponse::Ok().json(json!({ "user": user })),
-        (Ok(()), None) => nobody(&session),
-        (Err(err), _) => logout_failed(&err),
+        (Ok(()), Some(user)) => Answer::ok(json!({ "user": user })),
+        (Ok(()), None) => nobody(session),
+        (Err(err), _) => logout_failed::<S>(err),
     })
 }
 
+/// `POST /big`'s query.
 #[derive(Debug, Deserialize)]
-struct BigQuery {
+pub struct BigQuery {
     bytes: usize,
 }
 
-async fn big<S: AppSession>(
-    session: S,
-    query: web::Query<BigQuery>,
-) -> actix_web::Result<HttpResponse> {
+/// `POST /big?bytes=N`.
+///
+/// # Errors
+/// The contract's `413` when the session can't hold the bytes (it stays as it was).
+pub fn big<S: AppSession>(session: &S, query: &BigQuery) -> Outcome<S::Error> {
     if query.bytes > MAX_BIG {
-        return Ok(HttpResponse::BadRequest()
-            .json(json!({ "error": format!("`bytes` must be at most {MAX_BIG}") })));
+        return Ok(Answer::bad_request(format!(
+            "`bytes` must be at most {MAX_BIG}"
+        )));
     }
     let mut data = vec![0u8; query.bytes];
     rand::rng().fill_bytes(&mut data);
@@ -311,5 +377,78 @@ async fn big<S: AppSession>(
     // `ByteBuf`: one MessagePack `bin` of N bytes, where a `Vec<u8>` is an array of numbers
     // (up to 2 bytes each).
     session.insert(BIG, serde_bytes::ByteBuf::from(data))?;
-    Ok(HttpResponse::Ok().json(json!({ "stored": query.bytes })))
+    Ok(Answer::ok(json!({ "stored": query.bytes })))
+}
+
+// The routes on actix-web.
+
+/// The status of an actix-web error, for [`AppSession::error_status`].
+pub fn actix_status(err: &actix_web::Error) -> u16 {
+    err.as_response_error().status_code().as_u16()
+}
+
+/// An actix-web response for `outcome`.
+fn respond(outcome: Outcome<actix_web::Error>) -> HttpResponse {
+    match outcome.or_else(RouteError::into_answer) {
+        Ok(answer) => json_response(answer),
+        Err(err) => err.error_response(),
+    }
+}
+
+fn json_response(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(answer.body)
+}
+
+/// Registers the routes, with sessions of type `S`.
+pub fn routes<S>(cfg: &mut web::ServiceConfig)
+where
+    S: AppSession<Error = actix_web::Error> + FromRequest,
+{
+    cfg.route("/", web::get().to(index))
+        .route(
+            "/whoami",
+            web::get().to(|s: S| async move { respond(whoami(&s)) }),
+        )
+        .route("/login", web::post().to(actix_login::<S>))
+        .route(
+            "/counter",
+            web::post().to(|s: S| async move { respond(counter(&s)) }),
+        )
+        .route(
+            "/logout",
+            web::post().to(|s: S| async move { json_response(logout(&s)) }),
+        )
+        .route(
+            "/logout-everywhere",
+            web::post().to(|s: S| async move { respond(logout_everywhere(&s)) }),
+        )
+        .route(
+            "/logout-others",
+            web::post().to(|s: S| async move { respond(logout_others(&s)) }),
+        )
+        .route(
+            "/big",
+            web::post().to(|s: S, q: web::Query<BigQuery>| async move { respond(big(&s, &q)) }),
+        );
+}
+
+async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::page::HTML)
+}
+
+async fn actix_login<S>(session: S, req: HttpRequest, body: web::Bytes) -> HttpResponse
+where
+    S: AppSession<Error = actix_web::Error>,
+{
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match login_user(content_type, &body) {
+        Ok(user) => respond(login(&session, &user)),
+        Err(answer) => json_response(answer),
+    }
 }

@@ -1,11 +1,14 @@
 //! The example apps' routes, shared by `examples/*.rs` and the test suite, which drives the very
 //! same handlers over real HTTP.
 //!
-//! Both apps serve one contract ([`contract`]): [`login`] on sealed cookie sessions,
-//! [`server_store`] on actix-session's Redis store. Both read their [`settings`] the same way and
+//! Every app serves one contract ([`contract`]): [`login`] on sealed cookie sessions,
+//! [`server_store`] on actix-session's Redis store (both on actix-web), and [`axum_login`] on
+//! sealed cookie sessions on axum ([`contract_axum`]). All read their [`settings`] the same way and
 //! log each request through [`request_log`].
 
+pub mod axum_login;
 pub mod contract;
+pub mod contract_axum;
 pub mod login;
 pub mod page;
 pub mod request_log;
@@ -14,6 +17,17 @@ pub mod settings;
 
 use std::error::Error;
 use std::process::ExitCode;
+
+/// Logs to stderr: `RUST_LOG` if set, else `info` and the session library's `debug` events
+/// (refused cookies with their reason, cookies opened by older keys).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sealed_session=debug".into()),
+        )
+        .init();
+}
 
 /// The exit code of an app whose startup or serving ended with `result`; an error is printed to
 /// stderr once, with its chain of causes, by its `Display` (what `main` returning a `Result`

@@ -1,18 +1,15 @@
 //! The login app on sealed cookie sessions: [`crate::contract`]'s routes, with
 //! `sealed_session_actix::Session`.
 
-use std::sync::Arc;
-
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::{CookieSessionMiddleware, Session, SessionInsertError};
-use sealed_session_redis::RedisRevocationStore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::contract::{AppSession, InsertError};
-use crate::{request_log, settings};
+use crate::contract::{AppSession, InsertError, RouteError};
+use crate::request_log;
+use crate::settings::SealedSettings;
 
 /// Registers the app's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,37 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A bad setting (`SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `REDIS_URL`), or a port that can't be
 /// bound.
 pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
-    let keys = match std::env::var("SESSION_KEYS") {
-        Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
-        Err(_) => {
-            tracing::warn!(
-                "SESSION_KEYS is not set: using a throwaway key generated for this run. \
-                 Sessions will not survive a restart. NEVER run like this in production: \
-                 set SESSION_KEYS to the output of `openssl rand -base64 32`."
-            );
-            KeyRing::new(SecretKey::generate())
-        }
-    };
-    let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
-        Err(_) => 8080,
-    };
-    let secure = settings::cookie_secure()?;
-
-    let mut sessions = CookieSessionMiddleware::builder(keys).cookie_secure(secure);
-    if let Ok(name) = std::env::var("COOKIE_NAME") {
+    let settings = SealedSettings::from_env()?;
+    let port = settings.port;
+    let mut sessions =
+        CookieSessionMiddleware::builder(settings.keys).cookie_secure(settings.secure);
+    if let Some(name) = settings.cookie_name {
         sessions = sessions.cookie_name(name);
     }
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        // Waits up to 2 s for the shared list (and says so if Redis is not there: signed-in
-        // sessions are then refused until it is loaded). A logout is answered once Redis has it,
-        // or `503` after 250 ms.
-        let store = RedisRevocationStore::builder(url).build()?;
-        sessions = sessions.revocation_store(Arc::new(store));
-    } else {
-        tracing::info!("REDIS_URL is not set: logouts are revoked in this process only");
+    if let Some(store) = settings.store {
+        sessions = sessions.revocation_store(store);
     }
     let sessions = sessions.build()?;
 
@@ -77,6 +52,12 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
 // `Session::method(self, ..)` below is the inherent method: inherent methods come before trait
 // methods of the same name.
 impl AppSession for Session {
+    type Error = actix_web::Error;
+
+    fn error_status(err: &actix_web::Error) -> u16 {
+        crate::contract::actix_status(err)
+    }
+
     fn get<T: DeserializeOwned>(&self, key: &str) -> actix_web::Result<Option<T>> {
         Ok(Session::get(self, key)?)
     }
@@ -99,14 +80,14 @@ impl AppSession for Session {
     }
 
     /// Advances the user's revocation generation: every session signed in before is refused.
-    fn purge_subject(&self) -> actix_web::Result<()> {
-        Session::purge_subject(self)?;
+    fn purge_subject(&self) -> Result<(), RouteError<actix_web::Error>> {
+        Session::purge_subject(self).map_err(|err| RouteError::Session(err.into()))?;
         Ok(())
     }
 
     /// Advances the user's generation and gives only this session the new one.
-    fn purge_other_sessions(&self) -> actix_web::Result<()> {
-        Session::purge_other_sessions(self)?;
+    fn purge_other_sessions(&self) -> Result<(), RouteError<actix_web::Error>> {
+        Session::purge_other_sessions(self).map_err(|err| RouteError::Session(err.into()))?;
         Ok(())
     }
 

@@ -29,12 +29,25 @@ pub async fn log(
         Ok(res) => res.status(),
         Err(err) => err.as_response_error().status_code(),
     };
-    tracing::info!(
-        %method,
-        path,
-        status = status.as_u16(),
-        latency = ?started.elapsed(),
-        "request"
-    );
+    record(method.as_str(), &path, status.as_u16(), started);
     result
+}
+
+/// [`log`] for the axum app: wrap the router in `axum::middleware::from_fn(request_log::axum)`
+/// as its last (outermost) layer.
+pub async fn axum(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    record(method.as_str(), &path, res.status().as_u16(), started);
+    res
+}
+
+/// The one event, the same for both frameworks.
+fn record(method: &str, path: &str, status: u16, started: Instant) {
+    tracing::info!(method, path, status, latency = ?started.elapsed(), "request");
 }

@@ -126,6 +126,12 @@ fn redact(url: &str) -> String {
 // `Session::method(self, ..)` below is actix-session's inherent method: inherent methods come
 // before trait methods of the same name.
 impl AppSession for Session {
+    type Error = actix_web::Error;
+
+    fn error_status(err: &actix_web::Error) -> u16 {
+        crate::contract::actix_status(err)
+    }
+
     fn get<T: DeserializeOwned>(&self, key: &str) -> actix_web::Result<Option<T>> {
         Ok(Session::get(self, key)?)
     }

@@ -1,8 +1,77 @@
 //! Settings the example apps read from the environment, parsed here once for both, so that both
 //! accept the same values and refuse the same mistakes at startup.
 
+use std::error::Error;
 use std::ffi::OsStr;
 use std::fmt;
+use std::sync::Arc;
+
+use sealed_session::{KeyRing, RevocationStore, SecretKey};
+use sealed_session_redis::RedisRevocationStore;
+
+/// What the sealed-session apps (`examples/login.rs` on actix-web, `examples/axum_login.rs` on
+/// axum) read from the environment, read here once so that both accept the same variables.
+#[derive(Debug)]
+pub struct SealedSettings {
+    /// `SESSION_KEYS`, or a throwaway key (with a loud warning).
+    pub keys: KeyRing,
+    /// `PORT`, default 8080.
+    pub port: u16,
+    /// `COOKIE_SECURE`, default `true` (see [`cookie_secure`]).
+    pub secure: bool,
+    /// `COOKIE_NAME`, default: the library's.
+    pub cookie_name: Option<String>,
+    /// A Redis revocation store if `REDIS_URL` is set; the library's in-memory one otherwise.
+    pub store: Option<Arc<dyn RevocationStore>>,
+}
+
+impl SealedSettings {
+    /// Reads `SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_NAME` and `REDIS_URL`.
+    ///
+    /// # Errors
+    /// A key list, port, `COOKIE_SECURE` or Redis URL that is not accepted, with what to set.
+    pub fn from_env() -> Result<Self, Box<dyn Error>> {
+        let keys = match std::env::var("SESSION_KEYS") {
+            Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
+            Err(_) => {
+                tracing::warn!(
+                    "SESSION_KEYS is not set: using a throwaway key generated for this run. \
+                     Sessions will not survive a restart. NEVER run like this in production: \
+                     set SESSION_KEYS to the output of `openssl rand -base64 32`."
+                );
+                KeyRing::new(SecretKey::generate())
+            }
+        };
+        let port: u16 = match std::env::var("PORT") {
+            Ok(p) => p
+                .parse()
+                .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
+            Err(_) => 8080,
+        };
+        let secure = cookie_secure()?;
+        let cookie_name = std::env::var("COOKIE_NAME").ok();
+        let store = match std::env::var("REDIS_URL") {
+            Ok(url) => {
+                // Waits up to 2 s for the shared list (and says so if Redis is not there:
+                // signed-in sessions are then refused until it is loaded). A logout is answered
+                // once Redis has it, or `503` after 250 ms.
+                let store = RedisRevocationStore::builder(url).build()?;
+                Some(Arc::new(store) as Arc<dyn RevocationStore>)
+            }
+            Err(_) => {
+                tracing::info!("REDIS_URL is not set: logouts are revoked in this process only");
+                None
+            }
+        };
+        Ok(Self {
+            keys,
+            port,
+            secure,
+            cookie_name,
+            store,
+        })
+    }
+}
 
 /// The variable [`cookie_secure`] reads.
 pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
