@@ -85,6 +85,57 @@ where
     }
 }
 
+/// An axum app on a real HTTP server on loopback, on a thread and tokio runtime of its own (so
+/// it runs beside actix-web's test runtime). Stopped when dropped.
+#[derive(Debug)]
+pub struct AxumServer {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl AxumServer {
+    /// Serves `app` on a free port of 127.0.0.1.
+    pub fn start(app: axum::Router) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking socket");
+        let addr = listener.local_addr().expect("bound address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio socket");
+                let serve = axum::serve(listener, app).into_future();
+                // Stops at the signal (or when the handle is dropped), without waiting for the
+                // clients' keep-alive connections: the runtime drops them.
+                tokio::select! {
+                    result = serve => result.expect("axum serves"),
+                    _ = stopped => {}
+                }
+            });
+        });
+        Self {
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for AxumServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// A running app and the clock its middleware reads.
 #[allow(missing_debug_implementations)] // `actix_test::TestServer` has no `Debug`.
 pub struct TestApp {

@@ -15,6 +15,9 @@
 //! more, so a hung browser costs about a minute at worst.
 //!
 //! Set `SEALED_SESSION_SCREENSHOT=/some/file.png` to save a PNG of the page after login.
+//!
+//! The same steps run against `examples/login.rs` (actix-web) and `examples/axum_login.rs`
+//! (axum, `sealed-session-tower`; issue 11, item 3), one browser at a time.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -57,6 +60,24 @@ const POLL: Duration = Duration::from_millis(50);
 
 #[actix_web::test]
 async fn login_counter_logout_in_headless_chromium() {
+    run_in_chromium(LoginApp::start_actix()).await;
+}
+
+#[actix_web::test]
+async fn login_counter_logout_in_headless_chromium_on_axum() {
+    run_in_chromium(LoginApp::start_axum()).await;
+}
+
+/// One Chromium at a time: two at once on a 2-core machine blow [`SESSION_START`].
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+// The lock is held across the awaits on purpose: each test has its own single-threaded
+// runtime, and the other test waits here, before starting its browser.
+#[allow(clippy::await_holding_lock)]
+async fn run_in_chromium(app: LoginApp) {
+    let _one = ONE_BROWSER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for binary in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             Path::new(binary).exists(),
@@ -65,7 +86,6 @@ async fn login_counter_logout_in_headless_chromium() {
         );
     }
     let started = Instant::now();
-    let app = LoginApp::start();
     // Declared before the driver, so dropped after it: Chromium is gone before its profile is.
     let profile = Profile::create();
     let outcome = timeout(BUDGET, async {
@@ -86,7 +106,7 @@ async fn login_counter_logout_in_headless_chromium() {
         driver
     })
     .await;
-    let _ = timeout(CLEANUP, app.handle.stop(true)).await;
+    app.stop().await;
     let driver = outcome.unwrap_or_else(|_| panic!("the browser test took over {BUDGET:?}"));
     drop(driver);
     drop(profile);
@@ -229,15 +249,19 @@ async fn wait_for_text(client: &Client, id: &str, expected: &str) {
 /// on a free loopback port.
 struct LoginApp {
     url: String,
-    handle: ServerHandle,
+    server: Server,
+}
+
+enum Server {
+    Actix(ServerHandle),
+    Axum(sealed_session_tests::AxumServer),
 }
 
 impl LoginApp {
-    fn start() -> Self {
-        // The example's default, read where the example reads it: `COOKIE_SECURE` unset.
-        let secure = settings::cookie_secure_from(None).expect("the default is valid");
+    /// `examples/login.rs` with the example's defaults.
+    fn start_actix() -> Self {
         let sessions = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
-            .cookie_secure(secure)
+            .cookie_secure(default_secure())
             .build()
             .expect("valid configuration");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -258,9 +282,39 @@ impl LoginApp {
         actix_web::rt::spawn(server);
         Self {
             url: format!("http://127.0.0.1:{port}"),
-            handle,
+            server: Server::Actix(handle),
         }
     }
+
+    /// `examples/axum_login.rs` with the example's defaults.
+    fn start_axum() -> Self {
+        let sessions =
+            sealed_session_tower::CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
+                .cookie_secure(default_secure())
+                .build()
+                .expect("valid configuration");
+        let app = sealed_session_examples::axum_login::app(sessions)
+            .layer(axum::middleware::from_fn(request_log::axum));
+        let server = sealed_session_tests::AxumServer::start(app);
+        Self {
+            url: server.url(""),
+            server: Server::Axum(server),
+        }
+    }
+
+    async fn stop(self) {
+        match self.server {
+            Server::Actix(handle) => {
+                let _ = timeout(CLEANUP, handle.stop(true)).await;
+            }
+            Server::Axum(server) => drop(server),
+        }
+    }
+}
+
+/// The examples' default, read where the examples read it: `COOKIE_SECURE` unset.
+fn default_secure() -> bool {
+    settings::cookie_secure_from(None).expect("the default is valid")
 }
 
 /// A fresh Chromium profile directory, removed on drop.

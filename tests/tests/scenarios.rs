@@ -1,6 +1,8 @@
-//! The login app's scenarios over real HTTP, run against both implementations of its contract
-//! (issue 5, item 1): `sealed` is `examples/login.rs` on sealed cookie sessions, `server_store`
-//! is `examples/server_store.rs` on actix-session's `RedisSessionStore`.
+//! The login app's scenarios over real HTTP, run against every implementation of its contract
+//! (issue 5, item 1; issue 11, item 3): `sealed` is `examples/login.rs` on sealed cookie
+//! sessions, `server_store` is `examples/server_store.rs` on actix-session's
+//! `RedisSessionStore`, and `axum_sealed` is `examples/axum_login.rs`, the sealed app on axum
+//! and `sealed-session-tower`.
 //!
 //! The server-store scenarios need Redis at `REDIS_URL`, which `scripts/test.sh` provides.
 //! Without it they fail, never skip.
@@ -56,13 +58,45 @@ macro_rules! scenarios {
 
 scenarios!(sealed, start_sealed_app);
 scenarios!(server_store, start_server_store_app);
+scenarios!(axum_sealed, start_axum_app);
 
 /// One app under test, on a real HTTP server on loopback.
 struct Target {
-    server: actix_test::TestServer,
+    server: Server,
     /// Whether the session model can end a user's other sessions (`/logout-everywhere`,
     /// `/logout-others`); without it the contract answers `501`.
     ends_other_sessions: bool,
+}
+
+/// Where an app runs.
+enum Server {
+    Actix(actix_test::TestServer),
+    Axum(sealed_session_tests::AxumServer),
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        match self {
+            Self::Actix(server) => server.url(path),
+            Self::Axum(server) => server.url(path),
+        }
+    }
+}
+
+/// `examples/axum_login.rs` as [`start_sealed_app`] runs `examples/login.rs`: a fresh key,
+/// in-memory revocation, cookies not `Secure`, so named [`COOKIE`].
+async fn start_axum_app() -> Target {
+    let sessions =
+        sealed_session_tower::CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
+            .cookie_secure(false)
+            .build()
+            .expect("valid configuration");
+    Target {
+        server: Server::Axum(sealed_session_tests::AxumServer::start(
+            sealed_session_examples::axum_login::app(sessions),
+        )),
+        ends_other_sessions: true,
+    }
 }
 
 /// `examples/login.rs`: a fresh key, in-memory revocation, cookies not `Secure`, so named [`COOKIE`]
@@ -76,7 +110,7 @@ async fn start_sealed_app() -> Target {
     let server =
         actix_test::start(move || App::new().wrap(sessions.clone()).configure(login::routes));
     Target {
-        server,
+        server: Server::Actix(server),
         ends_other_sessions: true,
     }
 }
@@ -110,7 +144,7 @@ async fn start_server_store_app() -> Target {
             .configure(sealed_session_examples::server_store::routes)
     });
     Target {
-        server,
+        server: Server::Actix(server),
         ends_other_sessions: false,
     }
 }
