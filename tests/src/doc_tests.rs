@@ -16,3 +16,7 @@ struct Operations;
 /// and the legacy reader turned on and watched.
 #[doc = include_str!("../../docs/migrating-from-actix-session.md")]
 struct MigratingFromActixSession;
+
+/// docs/migrating-from-tower-sessions.md: the replacement of every tower-sessions call it shows.
+#[doc = include_str!("../../docs/migrating-from-tower-sessions.md")]
+struct MigratingFromTowerSessions;

@@ -269,9 +269,9 @@ impl IntoResponse for SessionUpdateError {
 /// that outlives the request).
 ///
 /// A configuration bug. The [`Session`](crate::Session) extractor rejects the request with it:
-/// an opaque `500`, logged under [`LOG_TARGET`] with the fix, never a silently empty session
-/// (tower-sessions answers the same bug with an empty `200` in some versions). Writes after the
-/// response fail with it too.
+/// an opaque `500`, logged under [`LOG_TARGET`] with the fix (tower-sessions 0.15 answers the
+/// same bug with a `500` whose body names its layer, and logs nothing), never a silently empty
+/// session. Writes after the response fail with it too.
 ///
 /// ```
 /// use axum::{Router, body::Body, http::Request, routing::get};
