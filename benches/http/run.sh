@@ -13,16 +13,28 @@
 # The report gives medians, the round-to-round spread ((max - min) / median) of CPU per request,
 # and the generation check's cost: ours-subject against ours on each route.
 #
+# With STACK=axum, the same run on axum (`axum-bench-server`, one single-threaded tokio runtime):
+#   none           - bare axum
+#   ours           - sealed-session-tower's CookieSessionLayer (defaults: encrypted), anonymous
+#   tower-sessions - tower-sessions 0.15's SessionManagerLayer over its MemoryStore
+# and the report adds ours' added CPU against tower-sessions'.
+#
 #   benches/http/run.sh                  # 3 rounds x 8 s per kind and route (~3.5 minutes)
 #   ROUNDS=5 DURATION=10 benches/http/run.sh
+#   STACK=axum benches/http/run.sh       # the axum run (~2.5 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-16}
-KINDS=(none ours ours-subject actix-session)
-OUT=${OUT:-target/http-bench}
+STACK=${STACK:-actix}
+case "$STACK" in
+  actix) KINDS=(none ours ours-subject actix-session); BIN=bench-server; NAME=http-bench ;;
+  axum) KINDS=(none ours tower-sessions); BIN=axum-bench-server; NAME=http-bench-axum ;;
+  *) echo "STACK must be actix or axum, got \`$STACK\`" >&2; exit 2 ;;
+esac
+OUT=${OUT:-target/$NAME}
 mkdir -p "$OUT"
 
 if ! command -v wrk >/dev/null; then
@@ -30,8 +42,8 @@ if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk </dev/null >/dev/null \
     || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk </dev/null >/dev/null; }
 fi
-cargo build --release --quiet -p sealed-session-http-bench
-SERVER=target/release/bench-server
+cargo build --release --quiet -p sealed-session-http-bench --bin "$BIN"
+SERVER=${CARGO_TARGET_DIR:-target}/release/$BIN
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -120,6 +132,13 @@ for route in routes:
         print(f"| {route} | {kind} | {m['req_per_s']:.0f} | {m['req_per_s'] / bare['req_per_s']:.2f} "
               f"| {m['p99_us']:.0f} | {m['cpu_us_per_req']:.2f} "
               f"| {m['cpu_us_per_req'] - bare['cpu_us_per_req']:.2f} | {spread[kind, route]:.0%} |")
+if "tower-sessions" in kinds:
+    print()
+    print("ours against tower-sessions (added CPU/req, minus bare axum):")
+    for route in routes:
+        o, t, b = (med[k, route]["cpu_us_per_req"] for k in ("ours", "tower-sessions", "none"))
+        print(f"  {route}: ours {o - b:.2f} us, tower-sessions {t - b:.2f} us, "
+              f"ratio {(o - b) / (t - b):.2f}x")
 if "ours-subject" in kinds and "ours" in kinds:
     print()
     print("generation check (ours-subject vs ours):")

@@ -40,27 +40,8 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
-
-/// One cart line of the typical session.
-#[derive(Serialize, Deserialize)]
-struct CartItem {
-    sku: String,
-    quantity: u16,
-}
-
-fn cart() -> Vec<CartItem> {
-    ["sku-1001", "sku-2002", "sku-3003"]
-        .into_iter()
-        .enumerate()
-        .map(|(i, sku)| CartItem {
-            sku: sku.to_owned(),
-            quantity: u16::try_from(i + 1).unwrap_or(1),
-        })
-        .collect()
-}
-
-const USER_ID: u64 = 1_234_567;
+use sealed_session_http_bench::{USER_ID, cart};
+use serde::Deserialize;
 
 /// The subject `ours-subject` signs the seeded session in as.
 const SUBJECT: &str = "user-42";
