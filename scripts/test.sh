@@ -28,7 +28,7 @@ fi
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 # The crates `cargo package` must accept (publish = false ones are left out).
-PUBLISHED=(sealed-session sealed-session-actix sealed-session-redis sealed-session-cli)
+PUBLISHED=(sealed-session sealed-session-actix sealed-session-tower sealed-session-redis sealed-session-cli)
 # cargo-fuzz and cargo-deny, pinned so a new release can't change CI underneath us.
 CARGO_FUZZ_VERSION=0.13.2
 CARGO_DENY_VERSION=0.20.2

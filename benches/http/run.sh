@@ -139,6 +139,15 @@ if "tower-sessions" in kinds:
         o, t, b = (med[k, route]["cpu_us_per_req"] for k in ("ours", "tower-sessions", "none"))
         print(f"  {route}: ours {o - b:.2f} us, tower-sessions {t - b:.2f} us, "
               f"ratio {(o - b) / (t - b):.2f}x")
+        # The same ratio within each round, where the three ran minutes apart at most.
+        cpu = {(r["round"], r["kind"]): float(r["cpu_us_per_req"]) for r in rows if r["route"] == route}
+        per_round = []
+        for n in sorted({r["round"] for r in rows}, key=int):
+            o, t, b = (cpu.get((n, k)) for k in ("ours", "tower-sessions", "none"))
+            if None not in (o, t, b) and t != b:
+                per_round.append((o - b, t - b))
+        print(f"  {route}: per round, added us ours/tower-sessions "
+              + " ".join(f"{x:.2f}/{y:.2f}" for x, y in per_round))
 if "ours-subject" in kinds and "ours" in kinds:
     print()
     print("generation check (ours-subject vs ours):")

@@ -367,9 +367,9 @@ impl std::error::Error for RenewError {
 
 impl RenewError {
     /// The HTTP status a web adapter answers this error with, the same for every framework:
-    /// what [`RevokeError::http_status`] says for a revocation that could not be recorded, `500`
-    /// otherwise (a failed random generator or a subject too large for the cookie: a bug or an
-    /// outage, not the client's doing).
+    /// what [`RevokeError::http_status`](crate::RevokeError::http_status) says for a
+    /// revocation that could not be recorded, `500` otherwise (a failed random generator or a
+    /// subject too large for the cookie: a bug or an outage, not the client's doing).
     ///
     /// ```
     /// use sealed_session::{RenewError, RevokeError};
