@@ -1,9 +1,6 @@
 //! The lifecycle's settings as a configuration file holds them, read once here for every web
 //! adapter: each adapter's `SessionConfig` is this type with its own revocation-store choice.
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use serde::Deserialize;
 use time::Duration;
 
@@ -206,18 +203,33 @@ fn seconds(secs: u64) -> Duration {
 pub enum NoRevocationConfig {}
 
 impl<'de> Deserialize<'de> for NoRevocationConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Refuse(PhantomData<NoRevocationConfig>);
-        impl serde::de::Visitor<'_> for Refuse {
-            type Value = NoRevocationConfig;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "no `revocation` setting: enable the adapter's `redis` feature to choose a \
-                     revocation store, or remove the field for this process's own store",
-                )
-            }
-        }
-        // Any value is refused with the message above.
-        deserializer.deserialize_ignored_any(Refuse(PhantomData))
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        // Whatever the value: the setting has no meaning without a store to choose.
+        Err(serde::de::Error::custom(
+            "`revocation` chooses a revocation store, which needs the adapter's `redis` \
+             feature: enable it, or remove the field for this process's own store",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocation_without_a_store_to_choose_is_refused_with_the_feature_to_enable() {
+        let json = r#"{ "keys_env": "SESSION_KEYS", "revocation": { "store": "memory" } }"#;
+        let err = serde_json::from_str::<LifecycleConfig>(json).unwrap_err();
+        assert!(err.to_string().contains("`redis` feature"), "{err}");
+    }
+
+    #[test]
+    fn the_revocation_setting_goes_to_the_adapter_untouched() {
+        let key = crate::SecretKey::generate().to_base64();
+        let json = format!(r#"{{ "keys": "{}", "revocation": "anything" }}"#, *key);
+        let config: LifecycleConfig<String> = serde_json::from_str(&json).unwrap();
+        let (builder, revocation) = config.into_parts().unwrap();
+        assert_eq!(revocation.as_deref(), Some("anything"));
+        assert!(builder.build().is_ok());
     }
 }
