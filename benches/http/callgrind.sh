@@ -7,6 +7,7 @@
 #
 #   benches/http/callgrind.sh                          # kinds none ours ours-subject actix-session
 #   KINDS="none ours" ROUTES=read N=5000 benches/http/callgrind.sh
+#   BIN=axum-bench-server KINDS="none ours tower-sessions" benches/http/callgrind.sh   # on axum
 #
 # To compare two commits, run it in a worktree of each (same machine, same build profile).
 set -euo pipefail
@@ -16,15 +17,16 @@ W=${W:-200}
 N=${N:-2000}
 KINDS=${KINDS:-none ours ours-subject actix-session}
 ROUTES=${ROUTES:-read write}
-OUT=${OUT:-target/http-callgrind}
+OUT=${OUT:-target/http-callgrind-${BIN:-bench-server}}
 mkdir -p "$OUT"
 
 command -v valgrind >/dev/null || {
   echo "installing valgrind (Debian package)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends valgrind </dev/null >/dev/null
 }
-cargo build --release --quiet -p sealed-session-http-bench
-SERVER=$PWD/target/release/bench-server
+BIN=${BIN:-bench-server}
+cargo build --release --quiet -p sealed-session-http-bench --bin "$BIN"
+SERVER=$(realpath "${CARGO_TARGET_DIR:-target}")/release/$BIN
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
