@@ -3,8 +3,15 @@
 //! a large revocation set (what a reconnect costs).
 //!
 //! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-redis --example propagation`
-//! (optional arguments: the number of logouts, default 1000, and the size of the set to load,
-//! default 1000000).
+//! (optional arguments: the number of logouts one at a time, default 1000; the size of the set
+//! to load, default 1000000; the seconds of paced logouts under read load, default 10; 0 skips
+//! a part).
+//!
+//! Under load, A makes 2,000 logouts a second (paced, each `revoke` + `settle`, as the session
+//! lifecycle does) while two threads on B call `is_revoked` in a loop, as request handlers
+//! would; an observer thread on B times each logout's arrival. Then A makes a burst of 100,000
+//! logouts back to back (the default queue limit), and the drain rate is the burst over the time
+//! until B has the last of them.
 //!
 //! Two stores play the two instances, in one process, each with its own connections and
 //! threads, exactly as two processes would. A "logout" is `revoke` of an anonymous session on
@@ -13,19 +20,36 @@
 //! when B refuses a session carrying the previous generation. B is polled in a tight loop, so
 //! the figures include the poll's granularity (well under a microsecond).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, Subject, UnixTime};
 use sealed_session_redis::RedisRevocationStore;
 
-const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
-const UNTIL: UnixTime = NOW.saturating_add_secs(86_400);
+/// Paced logouts per second on A, under read load.
+const RATE: u32 = 2_000;
+/// Threads calling `is_revoked` in a loop on B, under read load.
+const READERS: usize = 2;
+/// Logouts in the burst: the default queue limit.
+const BURST: usize = 100_000;
+
+/// The real time: the stores bound what they read from Redis against it, so the entries must
+/// carry real deadlines.
+fn now() -> UnixTime {
+    UnixTime::from(time::OffsetDateTime::now_utc())
+}
+
+fn until() -> UnixTime {
+    now().saturating_add_secs(86_400)
+}
 
 fn logout(id: SessionId) -> Revocation {
     Revocation::Session {
         id,
         subject: None,
-        until: UNTIL,
+        until: until(),
     }
 }
 
@@ -37,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let logouts: usize = args.next().map_or(Ok(1_000), |a| a.parse())?;
     let load: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
+    let loaded_secs: u32 = args.next().map_or(Ok(10), |a| a.parse())?;
     let prefix = format!("propagation:{}:", SessionId::random()?);
     let start = |prefix: &str| -> Result<RedisRevocationStore, Box<dyn std::error::Error>> {
         let store = RedisRevocationStore::builder(url.as_str())
@@ -56,40 +81,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         propagate(&a, &b, SessionId::random()?)?;
     }
 
-    let mut one_by_one = Vec::with_capacity(logouts);
-    for _ in 0..logouts {
-        one_by_one.push(propagate(&a, &b, SessionId::random()?)?);
+    if logouts > 0 {
+        idle(&a, &b, logouts)?;
     }
-    report("one logout at a time", &mut one_by_one);
-
-    // A burst: logouts back to back, each timed from its own revoke to its arrival on B.
-    let ids: Vec<SessionId> = (0..logouts)
-        .map(|_| SessionId::random())
-        .collect::<Result<_, _>>()?;
-    let mut sent = Vec::with_capacity(logouts);
-    for id in &ids {
-        sent.push(Instant::now());
-        a.revoke(logout(*id), NOW)?;
+    if loaded_secs > 0 {
+        under_load(&a, &b, loaded_secs)?;
     }
-    let mut burst = Vec::with_capacity(logouts);
-    for (id, sent) in ids.iter().zip(&sent) {
-        wait_until(|| b.is_revoked(*id, None, NOW))?;
-        burst.push(sent.elapsed());
-    }
-    report(&format!("burst of {logouts}"), &mut burst);
-    println!("(burst figures are upper bounds: B's arrivals are observed in order)");
-
-    // "Log out everywhere": one subject each, its generation advanced on A.
-    let mut everywhere = Vec::with_capacity(logouts);
-    for n in 0..logouts {
-        let subject = format!("user-{n}");
-        let before = Subject::new(subject.as_str(), b.generation(&subject));
-        let sent = Instant::now();
-        a.advance(&subject, None, UNTIL, NOW)?;
-        wait_until(|| b.is_revoked(SessionId::from_bytes([0; 16]), Some(&before), NOW))?;
-        everywhere.push(sent.elapsed());
-    }
-    report("log out everywhere, one at a time", &mut everywhere);
 
     if load > 0 {
         let big = format!("propagation-load:{}:", SessionId::random()?);
@@ -97,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let memory_before = used_memory(&url)?;
         let filled = Instant::now();
         for _ in 0..load {
-            writer.revoke(logout(SessionId::random()?), NOW)?;
+            writer.revoke(logout(SessionId::random()?), now())?;
         }
         if !writer.flush(Duration::from_secs(600)) {
             return Err("the set was not written within 10 minutes".into());
@@ -123,6 +120,164 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Idle figures: one logout at a time, a burst of `logouts`, and "log out everywhere" one at a
+/// time, with nothing else running.
+fn idle(
+    a: &RedisRevocationStore,
+    b: &RedisRevocationStore,
+    logouts: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut one_by_one = Vec::with_capacity(logouts);
+    for _ in 0..logouts {
+        one_by_one.push(propagate(a, b, SessionId::random()?)?);
+    }
+    report("one logout at a time", &mut one_by_one);
+
+    // A burst: logouts back to back, each timed from its own revoke to its arrival on B.
+    let ids: Vec<SessionId> = (0..logouts)
+        .map(|_| SessionId::random())
+        .collect::<Result<_, _>>()?;
+    let mut sent = Vec::with_capacity(logouts);
+    for id in &ids {
+        sent.push(Instant::now());
+        a.revoke(logout(*id), now())?;
+    }
+    let mut burst = Vec::with_capacity(logouts);
+    for (id, sent) in ids.iter().zip(&sent) {
+        wait_until(|| b.is_revoked(*id, None, now()))?;
+        burst.push(sent.elapsed());
+    }
+    report(&format!("burst of {logouts}"), &mut burst);
+    println!("(burst figures are upper bounds: B's arrivals are observed in order)");
+
+    // "Log out everywhere": one subject each, its generation advanced on A.
+    let mut everywhere = Vec::with_capacity(logouts);
+    for n in 0..logouts {
+        let subject = format!("user-{n}");
+        let before = Subject::new(subject.as_str(), b.generation(&subject));
+        let sent = Instant::now();
+        a.advance(&subject, None, until(), now())?;
+        wait_until(|| b.is_revoked(SessionId::from_bytes([0; 16]), Some(&before), now()))?;
+        everywhere.push(sent.elapsed());
+    }
+    report("log out everywhere, one at a time", &mut everywhere);
+    Ok(())
+}
+
+/// Paced logouts on A (`revoke` + `settle`) while `READERS` threads read on B, then a burst.
+fn under_load(
+    a: &RedisRevocationStore,
+    b: &RedisRevocationStore,
+    secs: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (b, stop, reads) = (b.clone(), Arc::clone(&stop), Arc::clone(&reads));
+            // Ids that are not revoked, with no subject: the common request.
+            let ids: Vec<SessionId> = (0..4096).filter_map(|_| SessionId::random().ok()).collect();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let at = now();
+                    for id in &ids {
+                        std::hint::black_box(b.is_revoked(*id, None, at));
+                    }
+                    n += ids.len() as u64;
+                }
+                reads.fetch_add(n, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    // The observer: times each logout's arrival on B, in the order they were made.
+    let (sent_tx, sent_rx) = mpsc::channel::<(SessionId, Instant)>();
+    let observer = {
+        let b = b.clone();
+        std::thread::spawn(move || -> Result<Vec<Duration>, String> {
+            let mut arrivals = Vec::new();
+            for (id, sent) in sent_rx {
+                wait_until(|| b.is_revoked(id, None, now())).map_err(|e| e.to_string())?;
+                arrivals.push(sent.elapsed());
+            }
+            Ok(arrivals)
+        })
+    };
+
+    let logouts = usize::try_from(RATE * secs)?;
+    let interval = Duration::from_secs(1) / RATE;
+    let mut took = Vec::with_capacity(logouts);
+    let mut not_durable = 0;
+    let (mut late, mut behind) = (0, Duration::ZERO);
+    let began = Instant::now();
+    for n in 0..logouts {
+        let due = began + interval * u32::try_from(n)?;
+        match due.checked_duration_since(Instant::now()) {
+            Some(wait) => std::thread::sleep(wait),
+            None => {
+                late += 1;
+                behind = behind.max(due.elapsed());
+            }
+        }
+        let id = SessionId::random()?;
+        let sent = Instant::now();
+        a.revoke(logout(id), now())?;
+        not_durable += usize::from(a.settle().is_err());
+        took.push(sent.elapsed());
+        sent_tx.send((id, sent))?;
+    }
+    let paced = began.elapsed();
+    // The burst, on the same observer: back to back, no settle (a queue's worth at once).
+    let burst_began = Instant::now();
+    let mut last = None;
+    for _ in 0..BURST {
+        let id = SessionId::random()?;
+        a.revoke(logout(id), now())?;
+        sent_tx.send((id, Instant::now()))?;
+        last = Some(id);
+    }
+    let queued_in = burst_began.elapsed();
+    drop(sent_tx);
+    let last = last.ok_or("an empty burst")?;
+    wait_until(|| b.is_revoked(last, None, now()))?;
+    let drained_in = burst_began.elapsed();
+    let mut arrivals = observer.join().map_err(|_| "the observer panicked")??;
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.join().map_err(|_| "a reader panicked")?;
+    }
+    let total_secs = began.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let reads_per_sec = reads.load(Ordering::Relaxed) as f64 / total_secs;
+
+    println!(
+        "\nunder read load: {logouts} logouts paced at {RATE}/s on A in {:.2} s ({late} started \
+         late, by up to {:.1} ms), {READERS} reader threads on B ({:.1} M is_revoked/s)",
+        paced.as_secs_f64(),
+        behind.as_secs_f64() * 1e3,
+        reads_per_sec / 1e6
+    );
+    let mut burst_arrivals = arrivals.split_off(logouts);
+    report(
+        "propagation A -> B at 2,000/s under read load",
+        &mut arrivals,
+    );
+    report("logout on A (revoke + settle) at 2,000/s", &mut took);
+    println!("not durable within the wait: {not_durable}");
+    #[allow(clippy::cast_precision_loss)]
+    let rate = BURST as f64 / drained_in.as_secs_f64();
+    println!(
+        "burst of {BURST}: queued on A in {:.0} ms, all on B after {:.0} ms: {rate:.0} logouts/s",
+        queued_in.as_secs_f64() * 1e3,
+        drained_in.as_secs_f64() * 1e3,
+    );
+    report(
+        &format!("burst of {BURST}, each from its revoke to B"),
+        &mut burst_arrivals,
+    );
+    Ok(())
+}
+
 /// Redis's `used_memory` (bytes), from `INFO memory`.
 fn used_memory(url: &str) -> Result<u64, Box<dyn std::error::Error>> {
     let mut con = redis::Client::open(url)?.get_connection()?;
@@ -142,8 +297,8 @@ fn propagate(
     id: SessionId,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let sent = Instant::now();
-    a.revoke(logout(id), NOW)?;
-    wait_until(|| b.is_revoked(id, None, NOW))?;
+    a.revoke(logout(id), now())?;
+    wait_until(|| b.is_revoked(id, None, now()))?;
     Ok(sent.elapsed())
 }
 

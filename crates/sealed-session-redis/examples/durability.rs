@@ -1,0 +1,364 @@
+//! Measures what a confirmed logout costs and how the store behaves when Redis misbehaves: the
+//! latency of a durable logout, logouts while a large repair writes back, and how fast
+//! `health()` notices a stalled Redis.
+//!
+//! Run with one of:
+//!
+//! ```sh
+//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- latency [samples]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- repair [entries]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- stall [rounds]
+//! ```
+//!
+//! - `latency` (default 2000 samples each): `revoke` + `settle` (what the session lifecycle
+//!   does at a logout) one at a time, on a store with the default
+//!   `Durability::Acknowledged` beside one with `Durability::Queued`, alternating sample by
+//!   sample so that both see the same machine load.
+//! - `repair` (default 1,000,000 entries): a store holding that many revocations in its local
+//!   copy; `FLUSHDB` through a connection of its own; then logouts (`revoke` + `settle`) back
+//!   to back until the store has noticed the loss (at its next reconciliation), loaded, checked
+//!   and written everything back. Each logout is counted in the phase it started in.
+//! - `stall` (default 5 rounds): a redis-server of its own (`REDIS_SERVER_BIN`, a free
+//!   loopback port, no persistence), `SIGSTOP`ped, then `SIGCONT`ed; the time until
+//!   `health().connected` says so, each way. The server is killed at the end.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, UnixTime};
+use sealed_session_redis::{Durability, RedisRevocationStore};
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let what = args.next().unwrap_or_else(|| "latency".to_owned());
+    let count = args.next().map(|a| a.parse::<usize>()).transpose()?;
+    match what.as_str() {
+        "latency" => latency(&redis_url()?, count.unwrap_or(2_000)),
+        "repair" => repair(&redis_url()?, count.unwrap_or(1_000_000)),
+        "stall" => stall(count.unwrap_or(5)),
+        other => Err(format!("unknown measurement `{other}`: latency, repair or stall").into()),
+    }
+}
+
+fn redis_url() -> Result<String, Error> {
+    std::env::var("REDIS_URL").map_err(|_| {
+        "REDIS_URL is not set: run this through `scripts/with-redis.sh`, which starts a \
+         private redis-server"
+            .into()
+    })
+}
+
+/// The real time: what the store's threads check entries against.
+fn now() -> UnixTime {
+    UnixTime::from(time::OffsetDateTime::now_utc())
+}
+
+fn logout(id: SessionId, now: UnixTime) -> Revocation {
+    Revocation::Session {
+        id,
+        subject: None,
+        until: now.saturating_add_secs(86_400),
+    }
+}
+
+fn start(url: &str, durability: Durability) -> Result<RedisRevocationStore, Error> {
+    let store = RedisRevocationStore::builder(url)
+        .prefix(format!("durability:{}:", SessionId::random()?))
+        .durability(durability)
+        // The repair measurement holds more than the default cap of a million entries.
+        .limits(RevocationLimits::new().total(usize::MAX))
+        .build()?;
+    if !store.wait_until_connected(Duration::from_secs(10)) {
+        return Err(format!("not connected to {url}: {:?}", store.health()).into());
+    }
+    Ok(store)
+}
+
+/// One logout as the lifecycle makes it: recorded, then confirmed (or not).
+fn timed_logout(store: &RedisRevocationStore) -> Result<(Duration, bool), Error> {
+    let id = SessionId::random()?;
+    let started = Instant::now();
+    store.revoke(logout(id, now()), now())?;
+    let durable = store.settle().is_ok();
+    Ok((started.elapsed(), durable))
+}
+
+fn latency(url: &str, samples: usize) -> Result<(), Error> {
+    let acknowledged = start(
+        url,
+        Durability::Acknowledged {
+            timeout: Duration::from_millis(250),
+        },
+    )?;
+    let queued = start(url, Durability::Queued)?;
+    for _ in 0..100 {
+        timed_logout(&acknowledged)?;
+        timed_logout(&queued)?;
+    }
+    let (mut acked, mut fire) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    let mut not_durable = 0;
+    for n in 0..samples {
+        // Alternate which goes first, so neither always follows the other's wake-ups.
+        let order = if n % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for durable in order {
+            if durable {
+                let (took, ok) = timed_logout(&acknowledged)?;
+                not_durable += usize::from(!ok);
+                acked.push(took);
+            } else {
+                fire.push(timed_logout(&queued)?.0);
+            }
+        }
+    }
+    let acked_p50 = report(
+        "revoke + settle, Durability::Acknowledged (default)",
+        &mut acked,
+    );
+    let fire_p50 = report("revoke + settle, Durability::Queued", &mut fire);
+    println!(
+        "not durable within 250 ms: {not_durable}; p50 ratio acknowledged / queued: {:.1}",
+        acked_p50 / fire_p50
+    );
+    Ok(())
+}
+
+fn repair(url: &str, entries: usize) -> Result<(), Error> {
+    let store = start(
+        url,
+        Durability::Acknowledged {
+            timeout: Duration::from_millis(250),
+        },
+    )?;
+    // The entries are put in the local copy directly (as other instances' revocations are),
+    // not written through Redis: the flush below removes them from Redis anyway.
+    let filled = Instant::now();
+    let at = now();
+    for _ in 0..entries {
+        store.local().apply(&logout(SessionId::random()?, at), at);
+    }
+    println!(
+        "{} entries held locally (filled in {:.1} s)",
+        store.health().local_entries,
+        filled.elapsed().as_secs_f64()
+    );
+    for _ in 0..200 {
+        timed_logout(&store)?;
+    }
+    let mut idle = Vec::new();
+    for _ in 0..2_000 {
+        idle.push(timed_logout(&store)?.0);
+    }
+    report("logouts before the flush (comparator)", &mut idle);
+
+    let mut con = redis::Client::open(url)?.get_connection()?;
+    let syncs = store.health().full_syncs;
+    let flushed = Instant::now();
+    redis::cmd("FLUSHDB").query::<()>(&mut con)?;
+    let (mut noticing, mut writing_back) = (Vec::new(), Vec::new());
+    let (mut repair_seen, mut repair_done) = (None, None);
+    let mut peak = 0;
+    let mut not_durable = 0;
+    while repair_done.is_none() {
+        if flushed.elapsed() > Duration::from_secs(300) {
+            return Err(format!("no repair within 300 s: {:?}", store.health()).into());
+        }
+        let health = store.health();
+        peak = peak.max(health.repair_writes);
+        let repairing = health.repair_writes > 0;
+        if repairing && repair_seen.is_none() {
+            repair_seen = Some(flushed.elapsed());
+        }
+        if repair_seen.is_some() && !repairing && health.full_syncs > syncs {
+            repair_done = Some(flushed.elapsed());
+            break;
+        }
+        let (took, durable) = timed_logout(&store)?;
+        not_durable += usize::from(!durable);
+        if repairing {
+            writing_back.push(took);
+        } else {
+            noticing.push(took);
+        }
+    }
+    let (Some(seen), Some(done)) = (repair_seen, repair_done) else {
+        unreachable!("the loop ends only with both");
+    };
+    println!(
+        "after FLUSHDB: repair queued at {:.2} s (noticed, loaded, checked with GET), written \
+         back by {:.2} s ({} write-backs at the peak, {:.0} per second)",
+        seen.as_secs_f64(),
+        done.as_secs_f64(),
+        peak,
+        peak as f64 / (done - seen).as_secs_f64()
+    );
+    report(
+        "logouts until the repair was queued (reconciliation, load, checks)",
+        &mut noticing,
+    );
+    report("logouts while the repair writes back", &mut writing_back);
+    println!("not durable within 250 ms: {not_durable}");
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut con)?;
+    println!("keys in Redis after the repair: {keys}");
+    Ok(())
+}
+
+/// A redis-server of our own, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start() -> Result<Self, Error> {
+        let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
+        // A free port: bound, read, released (a tiny race with other programs, retried below).
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            let child = Command::new(&bin)
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?;
+            let server = Self {
+                child,
+                url: format!("redis://127.0.0.1:{port}/"),
+            };
+            let client = redis::Client::open(server.url.as_str())?;
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                let pong = client
+                    .get_connection_with_timeout(Duration::from_millis(200))
+                    .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con));
+                if pong.is_ok() {
+                    return Ok(server);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Err(format!("could not start {bin}").into())
+    }
+
+    fn signal(&self, signal: &str) -> Result<(), Error> {
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill {signal} failed").into())
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Our own child only; continued first, so that it can die.
+        let _ = self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stall(rounds: usize) -> Result<(), Error> {
+    let server = Server::start()?;
+    let store = start(
+        &server.url,
+        Durability::Acknowledged {
+            timeout: Duration::from_millis(250),
+        },
+    )?;
+    let (mut down, mut up) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Different phases against the store's 250 ms heartbeat.
+        std::thread::sleep(Duration::from_millis(1_000 + 97 * round as u64));
+        server.signal("-STOP")?;
+        let stopped = Instant::now();
+        wait_for(Duration::from_secs(10), || !store.health().connected)?;
+        down.push(stopped.elapsed());
+        // A logout during the stall: answered as not durable after the wait.
+        let (took, durable) = timed_logout(&store)?;
+        std::thread::sleep(Duration::from_secs(2));
+        server.signal("-CONT")?;
+        let continued = Instant::now();
+        wait_for(Duration::from_secs(30), || store.health().connected)?;
+        up.push(continued.elapsed());
+        let flushed = store.flush(Duration::from_secs(5));
+        println!(
+            "round {}: down noticed after {:.0} ms, a logout then took {:.0} ms (durable: \
+             {durable}); up again {:.0} ms after SIGCONT, queue flushed: {flushed}",
+            round + 1,
+            down[round].as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e3,
+            up[round].as_secs_f64() * 1e3,
+        );
+    }
+    report_ms("SIGSTOP until health().connected == false", &mut down);
+    report_ms("SIGCONT until health().connected == true", &mut up);
+    Ok(())
+}
+
+/// Polls `done` every millisecond, at most `limit`.
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> Result<(), Error> {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > deadline {
+            return Err(format!("not within {limit:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Prints p50/p90/p99/max in µs; returns the p50.
+fn report(what: &str, samples: &mut [Duration]) -> f64 {
+    if samples.is_empty() {
+        println!("{what}: no samples");
+        return f64::NAN;
+    }
+    samples.sort();
+    let at = |q: f64| percentile(samples, q).as_secs_f64() * 1e6;
+    println!(
+        "{what} ({} logouts): p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        samples.len(),
+        at(0.50),
+        at(0.90),
+        at(0.99),
+        at(1.0)
+    );
+    at(0.50)
+}
+
+fn report_ms(what: &str, samples: &mut [Duration]) {
+    samples.sort();
+    let ms: Vec<String> = samples
+        .iter()
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+        .collect();
+    println!(
+        "{what}: median {:.0} ms, max {:.0} ms (all, sorted: {} ms)",
+        percentile(samples, 0.5).as_secs_f64() * 1e3,
+        percentile(samples, 1.0).as_secs_f64() * 1e3,
+        ms.join(", ")
+    );
+}
+
+/// Nearest-rank percentile of sorted, non-empty `samples`.
+fn percentile(samples: &[Duration], q: f64) -> Duration {
+    // The rank is within 1..=len.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+    samples[rank - 1]
+}
