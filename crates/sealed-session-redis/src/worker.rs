@@ -392,18 +392,20 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
                 }
             }
             Err(err) if err.is_timeout() => {}
-            Err(err) => return Err(err),
+            Err(err) => return Err(down(shared, err)),
         }
         if last_heard.elapsed() >= heartbeat {
             // PING in subscribed mode: the subscription's connection answers within the stall
             // timeout, or the link counts as down and is made anew. The other connection is
             // checked the same way.
-            pubsub.set_read_timeout(Some(settings.stall_timeout))?;
-            pubsub.ping::<redis::Value>()?;
-            pubsub.set_read_timeout(Some(POLL))?;
-            commands.set_read_timeout(Some(settings.stall_timeout))?;
-            redis::cmd("PING").query::<()>(&mut commands)?;
-            commands.set_read_timeout(Some(settings.io_timeout))?;
+            let answered = pubsub
+                .set_read_timeout(Some(settings.stall_timeout))
+                .and_then(|()| pubsub.ping::<redis::Value>())
+                .and_then(|_| pubsub.set_read_timeout(Some(POLL)))
+                .and_then(|()| commands.set_read_timeout(Some(settings.stall_timeout)))
+                .and_then(|()| redis::cmd("PING").query::<()>(&mut commands))
+                .and_then(|()| commands.set_read_timeout(Some(settings.io_timeout)));
+            answered.map_err(|err| down(shared, err))?;
             last_heard = Instant::now();
         }
         if reload.is_none() && Instant::now() >= next_reconcile {
@@ -427,6 +429,13 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
             }
         }
     }
+}
+
+/// Marks the link down at once, before the subscription is dropped: dropping it sends an
+/// `UNSUBSCRIBE` and waits for the answer, which a stalled Redis never gives.
+fn down(shared: &Shared, err: RedisError) -> RedisError {
+    shared.update_link(|l| l.subscribed = false);
+    err
 }
 
 /// What tells that Redis lost data: the marker key's token, and Redis's `run_id` (when `INFO`
