@@ -18,6 +18,17 @@ use sealed_session_test_support::redis_url;
 
 const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
 
+/// The tests of this file run one at a time: two of them drop every subscription
+/// (`kill_subscriptions`), and a message published meanwhile to another test's stores would be
+/// missed (it is no entry a reload brings back), making that test's counts short.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn fresh_prefix() -> String {
     format!("test:{}:", SessionId::random().unwrap())
 }
@@ -111,6 +122,7 @@ fn ring() -> KeyRing {
 
 #[test]
 fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
+    let _serial = serial();
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix, None), store(&prefix, None));
     let alice = Subject::new("alice", b.generation("alice"));
@@ -149,6 +161,7 @@ fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
 
 #[test]
 fn a_forged_entry_of_a_huge_generation_is_ignored_at_load_and_replaced_by_a_genuine_write() {
+    let _serial = serial();
     let prefix = fresh_prefix();
     let key = format!("{prefix}rev:sub:bob");
     set(&key, &format!("{} {}", u64::MAX, u32::MAX));
@@ -170,6 +183,7 @@ fn a_forged_entry_of_a_huge_generation_is_ignored_at_load_and_replaced_by_a_genu
 
 #[test]
 fn with_authentication_forged_and_tampered_entries_and_messages_are_ignored() {
+    let _serial = serial();
     let prefix = fresh_prefix();
     let ring = ring();
     let (a, b) = (store(&prefix, Some(&ring)), store(&prefix, Some(&ring)));
@@ -235,6 +249,7 @@ fn with_authentication_forged_and_tampered_entries_and_messages_are_ignored() {
 
 #[test]
 fn with_authentication_a_forged_larger_subject_value_does_not_make_repairs_loop() {
+    let _serial = serial();
     let prefix = fresh_prefix();
     let ring = ring();
     let a = store(&prefix, Some(&ring));

@@ -139,6 +139,11 @@ impl Queue {
         self.front + self.jobs.len() as u64
     }
 
+    /// Whether every revocation queued so far is in Redis.
+    pub(crate) fn settled_now(&self) -> bool {
+        self.settled(self.mark())
+    }
+
     /// Whether every revocation queued before `mark` is in Redis.
     pub(crate) fn settled(&self, mark: u64) -> bool {
         self.front >= mark && self.refused.range(..mark).next().is_none()
