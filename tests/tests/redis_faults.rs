@@ -49,6 +49,14 @@ fn app(ring: &KeyRing, store: &RedisRevocationStore) -> TestApp {
     TestApp::serve(middleware, clock)
 }
 
+/// A lifecycle (no HTTP) on `store`, with a key of its own.
+fn lifecycle_on(store: &RedisRevocationStore) -> Lifecycle {
+    Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        .revocation_store(Arc::new(store.clone()))
+        .build()
+        .expect("valid settings")
+}
+
 /// What `/whoami` at `app` says of `cookie`: `Some(reason)` if it is refused.
 async fn refusal(app: &TestApp, cookie: &str) -> Option<String> {
     let reply = app.get("/whoami", Some((ID, cookie))).await;
@@ -307,10 +315,7 @@ async fn an_evicting_policy_is_reported_and_can_refuse_to_confirm() {
         .build()
         .unwrap();
     assert!(refuse.wait_until_loaded(PATIENCE));
-    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-        .revocation_store(Arc::new(refuse.clone()))
-        .build()
-        .unwrap();
+    let sessions = lifecycle_on(&refuse);
     let err = sessions.revoke_subject("alice").unwrap_err();
     assert!(err.is_not_durable(), "{err}");
     assert!(err.to_string().contains("maxmemory-policy"), "{err}");
@@ -340,10 +345,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
         .build()
         .unwrap();
     assert!(store.wait_until_loaded(PATIENCE));
-    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-        .revocation_store(Arc::new(store.clone()))
-        .build()
-        .unwrap();
+    let sessions = lifecycle_on(&store);
     // A key of another type where alice's generation goes: her writes get WRONGTYPE.
     let mut con = server.connection();
     redis::cmd("LPUSH")
@@ -459,10 +461,7 @@ async fn an_acl_user_without_publish_still_makes_logouts_durable() {
     let limited_url = url.replace("redis://", "redis://nopublish:secret@");
     let store = store_builder(&limited_url).build().unwrap();
     assert!(store.wait_until_loaded(PATIENCE));
-    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-        .revocation_store(Arc::new(store.clone()))
-        .build()
-        .unwrap();
+    let sessions = lifecycle_on(&store);
     for n in 0..3 {
         sessions.revoke_subject(&format!("user-{n}")).unwrap();
     }
@@ -560,10 +559,7 @@ async fn a_large_repair_does_not_hold_up_logouts() {
     let url = server.url();
     let store = store_builder(&url).build().unwrap();
     assert!(store.wait_until_loaded(PATIENCE));
-    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-        .revocation_store(Arc::new(store.clone()))
-        .build()
-        .unwrap();
+    let sessions = lifecycle_on(&store);
     const BACKLOG: usize = 20_000;
     for n in 0..BACKLOG {
         sessions.revoke_subject(&format!("bulk-{n}")).unwrap();
@@ -600,10 +596,7 @@ async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
     let build = || store_builder(&url).pending_file(&file).build().unwrap();
     let store = build();
     assert!(store.wait_until_loaded(PATIENCE));
-    let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-        .revocation_store(Arc::new(store.clone()))
-        .build()
-        .unwrap();
+    let sessions = lifecycle_on(&store);
     server.stop();
     let err = sessions.revoke_subject("heidi").unwrap_err();
     assert!(err.is_not_durable(), "{err}");
