@@ -8,7 +8,7 @@
 //!   [`SessionState`], the exact postcard bytes our codec encrypts (for the floor), and the
 //!   `HashMap<String, String>` of JSON strings actix-session would store.
 //! - [`Floor`] is XChaCha20-Poly1305 + base64url and nothing else: HChaCha20 (RustCrypto
-//!   `chacha20`) + ring's ChaCha20-Poly1305, a fresh `OsRng` nonce per seal, as our codec does.
+//!   `chacha20`) + ring's ChaCha20-Poly1305, a fresh `SysRng` nonce per seal, as our codec does.
 //! - [`PureRustFloor`] is the same with RustCrypto's `chacha20poly1305` (what the codec's
 //!   `pure-rust` feature runs): the contender the `ring` backend is measured against.
 //! - [`ActixCookie`] mirrors actix-session 0.11's `CookieSessionStore` with
@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::{Rng as _, SeedableRng as _, TryRngCore as _};
+use rand::{RngExt as _, SeedableRng as _, TryRng as _};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use sealed_session::{
     Clock as _, Codec, KeyRing, Mode, NONCE_LEN, SecretKey, SessionState, SystemClock,
@@ -237,17 +237,17 @@ impl Floor {
     /// If the OS generator fails.
     pub fn new() -> Self {
         let mut key = [0u8; 32];
-        rand::rngs::OsRng.try_fill_bytes(&mut key).expect("OS rng");
+        rand::rngs::SysRng.try_fill_bytes(&mut key).expect("OS rng");
         Self { key }
     }
 
-    /// Encrypts `body` under a fresh `OsRng` nonce and base64url-encodes it.
+    /// Encrypts `body` under a fresh `SysRng` nonce and base64url-encodes it.
     ///
     /// # Panics
     /// If the OS generator fails.
     pub fn seal(&self, body: &[u8]) -> String {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng
+        rand::rngs::SysRng
             .try_fill_bytes(&mut nonce)
             .expect("OS rng");
         self.seal_with_nonce(body, &nonce)
@@ -324,20 +324,20 @@ impl PureRustFloor {
     pub fn new() -> Self {
         use chacha20poly1305::KeyInit as _;
         let mut key = [0u8; 32];
-        rand::rngs::OsRng.try_fill_bytes(&mut key).expect("OS rng");
+        rand::rngs::SysRng.try_fill_bytes(&mut key).expect("OS rng");
         Self {
             aead: chacha20poly1305::XChaCha20Poly1305::new((&key).into()),
         }
     }
 
-    /// Encrypts `body` under a fresh `OsRng` nonce and base64url-encodes it.
+    /// Encrypts `body` under a fresh `SysRng` nonce and base64url-encodes it.
     ///
     /// # Panics
     /// If the OS generator fails.
     pub fn seal(&self, body: &[u8]) -> String {
         use chacha20poly1305::AeadInOut as _;
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng
+        rand::rngs::SysRng
             .try_fill_bytes(&mut nonce)
             .expect("OS rng");
         let mut out = Vec::with_capacity(NONCE_LEN + body.len() + 16);

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sealed_session::{CookieName, DEFAULT_COOKIE_NAME, Mode};
+use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use crate::error::CliError;
 use crate::humane;
-use crate::keys::{KEYS_ENV, KeySource, Redacted};
+use crate::keys::{KEYS_ENV, KeySource};
 
 /// The library's default idle timeout, in seconds.
 pub(crate) const DEFAULT_IDLE_TIMEOUT: u64 = sealed_session::DEFAULT_IDLE_TIMEOUT
@@ -198,7 +199,7 @@ pub(crate) struct KeygenConfig {
 pub(crate) struct InspectConfig {
     /// The cookie value alone (a `name=` prefix and surrounding quotes removed). A bearer
     /// token, so wiped on drop like a secret.
-    pub(crate) cookie: Redacted,
+    pub(crate) cookie: SecretString,
     /// The name the cookie is authenticated under.
     pub(crate) cookie_name: CookieName,
     /// Where the key list comes from.
@@ -300,7 +301,7 @@ fn inspect(args: InspectArgs) -> Result<InspectConfig, CliError> {
     let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
 
     Ok(InspectConfig {
-        cookie: Redacted::new(value.to_owned()),
+        cookie: SecretString::from(value),
         cookie_name,
         keys: key_source(args.keys_file)?,
         mode: args.mode.map(Mode::from),
@@ -335,7 +336,7 @@ fn key_source(file: Option<PathBuf>) -> Result<KeySource, CliError> {
         return Ok(KeySource::File(path));
     }
     match std::env::var(KEYS_ENV) {
-        Ok(list) => Ok(KeySource::Env(Redacted::new(list))),
+        Ok(list) => Ok(KeySource::Env(SecretString::from(list))),
         Err(std::env::VarError::NotPresent) => Ok(KeySource::Missing),
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(CliError::KeysEnvNotUnicode { name: KEYS_ENV })

@@ -8,6 +8,7 @@
 use std::io::Write;
 
 use sealed_session::{Codec, Header, KeyId, KeyRole, OpenError, SessionState};
+use secrecy::ExposeSecret as _;
 use serde_json::{Value as Json, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -16,7 +17,7 @@ use crate::error::{CliError, chain};
 use crate::flags::{InspectConfig, OutputFormat};
 use crate::humane;
 use crate::keys::role_name;
-use crate::value::{Decoded, hex};
+use crate::value::Decoded;
 
 /// Width of the label column of the text output.
 const LABEL: usize = 12;
@@ -24,7 +25,7 @@ const LABEL: usize = 12;
 /// Inspects the cookie of `config`, prints the report, and returns the error that sets the exit
 /// code when the cookie is refused or can't be opened.
 pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), CliError> {
-    let value = config.cookie.expose();
+    let value = config.cookie.expose_secret();
     let mut report = Report::new(config);
     let header = match Codec::peek_header(value) {
         Ok(header) => header,
@@ -75,9 +76,10 @@ pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), Cl
     }
 }
 
+/// A timeout flag's seconds as the builder takes them; a number too large for `Duration` is
+/// refused by the builder as too long, like any past 400 days.
 fn seconds(s: u64) -> Duration {
-    // The flags parsed these from text; anything past `i64::MAX` seconds is "forever" anyway.
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+    Duration::try_from(std::time::Duration::from_secs(s)).unwrap_or(Duration::MAX)
 }
 
 /// How the inspection ended.
@@ -352,7 +354,7 @@ impl<'a> Report<'a> {
                     let mut entry = Decoded::of(&value).to_json();
                     entry["key"] = json!(value.key());
                     entry["size"] = json!(bytes.len());
-                    entry["hex"] = json!(hex(bytes));
+                    entry["hex"] = json!(hex::encode(bytes));
                     entry
                 })
                 .collect();

@@ -10,12 +10,12 @@
 //! Zk1r…=, Pp0c…=                     <- fallbacks: open only (several per line are fine)
 //! ```
 
-use std::fmt;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use sealed_session::{ConfigError, KeyRing, KeyRole, OPEN_ONLY_PREFIX, SecretKey};
+use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::CliError;
@@ -23,32 +23,13 @@ use crate::error::CliError;
 /// The environment variable applications read the key list from, by convention.
 pub(crate) const KEYS_ENV: &str = "SESSION_KEYS";
 
-/// A secret or a bearer token: wiped on drop, never shown by `Debug`.
-pub(crate) struct Redacted(Zeroizing<String>);
-
-impl Redacted {
-    pub(crate) fn new(text: String) -> Self {
-        Self(Zeroizing::new(text))
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// Where `inspect` gets its keys.
 #[derive(Debug)]
 pub(crate) enum KeySource {
     /// `--keys-file`.
     File(PathBuf),
     /// The value of `SESSION_KEYS`.
-    Env(Redacted),
+    Env(SecretString),
     /// Neither was given.
     Missing,
 }
@@ -60,7 +41,7 @@ impl KeySource {
             Self::File(path) => KeyFile::read(path)?.ring(),
             // Parsed exactly as applications parse it, so what opens here opens there.
             Self::Env(list) => {
-                KeyRing::from_config(list.expose()).map_err(|source| CliError::KeysEnv {
+                KeyRing::from_config(list.expose_secret()).map_err(|source| CliError::KeysEnv {
                     name: KEYS_ENV,
                     source,
                 })
@@ -76,7 +57,7 @@ pub(crate) struct Entry {
     /// Marked `open-only:`.
     pub(crate) open_only: bool,
     /// The base64 secret, without the prefix.
-    secret: Redacted,
+    secret: SecretString,
     /// 1-based line it was read from (0 for entries made by this program).
     line: usize,
 }
@@ -86,7 +67,7 @@ impl Entry {
     pub(crate) fn new(secret: &SecretKey, open_only: bool) -> Self {
         Self {
             open_only,
-            secret: Redacted(secret.to_base64()),
+            secret: SecretString::from(secret.to_base64().as_str()),
             line: 0,
         }
     }
@@ -94,7 +75,7 @@ impl Entry {
     /// The entry as `SESSION_KEYS` lists it.
     fn config_form(&self) -> Zeroizing<String> {
         let prefix = if self.open_only { OPEN_ONLY_PREFIX } else { "" };
-        Zeroizing::new(format!("{prefix}{}", self.secret.expose()))
+        Zeroizing::new(format!("{prefix}{}", self.secret.expose_secret()))
     }
 }
 
@@ -155,7 +136,7 @@ fn parse(text: &str) -> (Vec<Entry>, usize) {
             };
             entries.push(Entry {
                 open_only,
-                secret: Redacted::new(secret.to_owned()),
+                secret: SecretString::from(secret),
                 line: number + 1,
             });
         }
@@ -186,7 +167,7 @@ fn lines_at_fault(err: &ConfigError, entries: &[Entry]) -> Vec<usize> {
         ConfigError::DuplicateKeyId { first, second, .. } => vec![*first, *second],
         ConfigError::SecretTooShort { .. } | ConfigError::SecretNotRandom => entries
             .iter()
-            .position(|e| SecretKey::from_base64(e.secret.expose()).is_err())
+            .position(|e| SecretKey::from_base64(e.secret.expose_secret()).is_err())
             .into_iter()
             .collect(),
         _ => Vec::new(),
@@ -273,7 +254,7 @@ mod tests {
         assert_eq!(comments, 2);
         assert_eq!(entries.len(), 3);
         assert!(entries[0].open_only);
-        assert_eq!(entries[0].secret.expose(), a);
+        assert_eq!(entries[0].secret.expose_secret(), a);
         assert_eq!(
             entries.iter().map(|e| e.line).collect::<Vec<_>>(),
             [2, 3, 3]
@@ -314,7 +295,10 @@ mod tests {
     fn debug_never_shows_secrets() {
         let a = key();
         let (entries, _) = parse(&a);
-        let shown = format!("{entries:?} {:?}", KeySource::Env(Redacted::new(a.clone())));
+        let shown = format!(
+            "{entries:?} {:?}",
+            KeySource::Env(SecretString::from(a.as_str()))
+        );
         assert!(!shown.contains(&a), "{shown}");
     }
 }

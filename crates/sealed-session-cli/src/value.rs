@@ -45,7 +45,7 @@ impl Decoded {
                 terminal_safe(&value.to_string()),
                 self.type_name()
             ),
-            Self::Opaque => format!("hex {}", hex(bytes)),
+            Self::Opaque => format!("hex {}", hex::encode(bytes)),
         }
     }
 
@@ -68,15 +68,6 @@ fn terminal_safe(text: &str) -> String {
             c => c.escape_debug().to_string(),
         })
         .collect()
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRngCore as _;
+use rand::TryRng as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::envelope::{self, CookieName, Header, Mode};
@@ -15,6 +15,7 @@ use crate::error::{ConfigError, OpenError, SealError};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::state::{Body, SessionId, SessionState, unix_seconds};
+use crate::unix::duration_from_secs;
 use crate::xchacha::NONCE_LEN;
 
 /// Default cookie name: short, and says nothing about the framework behind it.
@@ -131,17 +132,17 @@ impl Codec {
 
     /// The idle timeout.
     pub fn idle_timeout(&self) -> Duration {
-        seconds(self.inner.idle)
+        duration_from_secs(self.inner.idle)
     }
 
     /// The absolute timeout.
     pub fn absolute_timeout(&self) -> Duration {
-        seconds(self.inner.absolute)
+        duration_from_secs(self.inner.absolute)
     }
 
     /// The clock skew allowance.
     pub fn clock_skew(&self) -> Duration {
-        seconds(self.inner.skew)
+        duration_from_secs(self.inner.skew)
     }
 
     /// The latest a session created at `created` can still open: its absolute deadline, pushed
@@ -211,7 +212,7 @@ impl Codec {
         let mut nonce = [0u8; NONCE_LEN];
         if self.inner.mode == Mode::Encrypted {
             // The OS generator, not a user-space one: a forked process can't repeat its nonces.
-            rand::rngs::OsRng
+            rand::rngs::SysRng
                 .try_fill_bytes(&mut nonce)
                 .map_err(|_| SealError::Randomness)?;
         }
@@ -578,10 +579,6 @@ fn timeout_seconds(setting: &'static str, d: Duration) -> Result<u64, ConfigErro
             setting,
             reason: "it must be at least one second",
         })
-}
-
-fn seconds(s: u64) -> Duration {
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
 }
 
 /// Bytes postcard's LEB128 varint takes for `n` (7 bits per byte).

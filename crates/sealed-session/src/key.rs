@@ -4,7 +4,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use rand::TryRngCore as _;
+use rand::TryRng as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::ConfigError;
@@ -109,7 +109,7 @@ impl SecretKey {
     /// If the operating system cannot provide randomness, which leaves no safe way to go on.
     pub fn generate() -> Self {
         let mut bytes = vec![0u8; MIN_SECRET_LEN];
-        rand::rngs::OsRng
+        rand::rngs::SysRng
             .try_fill_bytes(&mut bytes)
             .expect("the operating system's random number generator failed");
         Self { bytes }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rand::TryRngCore as _;
+use rand::TryRng as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -37,7 +37,7 @@ impl SessionId {
     /// [`SealError::Randomness`] if the generator fails.
     pub fn random() -> Result<Self, SealError> {
         let mut bytes = [0u8; 16];
-        rand::rngs::OsRng
+        rand::rngs::SysRng
             .try_fill_bytes(&mut bytes)
             .map_err(|_| SealError::Randomness)?;
         Ok(Self(bytes))

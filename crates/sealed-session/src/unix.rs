@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 /// A point in time as whole seconds since the unix epoch (1970-01-01T00:00:00Z).
 ///
@@ -78,6 +78,12 @@ impl fmt::Display for UnixTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// `secs` whole seconds as a [`Duration`], saturating at `i64::MAX` seconds: how settings held
+/// in seconds (the codec's timeouts, a configuration file's) become durations again.
+pub(crate) fn duration_from_secs(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

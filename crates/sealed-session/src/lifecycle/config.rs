@@ -2,13 +2,13 @@
 //! adapter: each adapter's `SessionConfig` is this type with its own revocation-store choice.
 
 use serde::Deserialize;
-use time::Duration;
 
 use super::{LifecycleBuilder, RefreshPolicy};
 use crate::cookie::{Persistence, SameSite};
 use crate::envelope::Mode;
 use crate::error::ConfigError;
 use crate::key_ring::KeyRing;
+use crate::unix::duration_from_secs;
 
 /// The lifecycle's settings as they appear in a configuration file, so operators change
 /// cookies, timeouts and keys without a code change. The web adapters' `SessionConfig` types
@@ -150,15 +150,15 @@ impl<R> LifecycleConfig<R> {
             });
         }
         if let Some(secs) = self.idle_timeout_secs {
-            b = b.idle_timeout(seconds(secs));
+            b = b.idle_timeout(duration_from_secs(secs));
         }
         if let Some(secs) = self.absolute_timeout_secs {
-            b = b.absolute_timeout(seconds(secs));
+            b = b.absolute_timeout(duration_from_secs(secs));
         }
         if self.refresh_every_request {
             b = b.refresh(RefreshPolicy::EveryRequest);
         } else if let Some(secs) = self.refresh_interval_secs {
-            b = b.refresh(RefreshPolicy::Interval(seconds(secs)));
+            b = b.refresh(RefreshPolicy::Interval(duration_from_secs(secs)));
         }
         if let Some(secure) = self.secure {
             b = b.cookie_secure(secure);
@@ -191,10 +191,6 @@ impl<R> LifecycleConfig<R> {
         }
         Ok((b, self.revocation))
     }
-}
-
-fn seconds(secs: u64) -> Duration {
-    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// The `"revocation"` setting of an adapter built without a configurable store (e.g. without
