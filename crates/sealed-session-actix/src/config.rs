@@ -253,8 +253,7 @@ impl CookieSessionBuilder {
     /// logs no one out. Defaults to off. Watch
     /// [`CookieSessionMiddleware::legacy_migrations`], and turn it off once the old cookies'
     /// lifetime has passed: see `sealed_session::LifecycleBuilder::legacy_reader` for what
-    /// it does, and the cut-over runbook (`migrating-from-actix-session.md` in the
-    /// repository's `docs/` folder).
+    /// it does, and the cut-over runbook in [`crate::migrating`].
     ///
     /// ```
     /// use sealed_session::{KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, SecretKey};

@@ -40,9 +40,8 @@
 //! from a request, a `wrap_fn` middleware or a guard, and the key becomes a [`KeyRing`] (a
 //! list, so it can rotate). Configuration can come from a file through [`SessionConfig`]. With
 //! the `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old
-//! cookies into new sessions, so the switch logs no one out. The repository's
-//! `docs/migrating-from-actix-session.md` maps every item and difference, and has the cut-over
-//! runbook.
+//! cookies into new sessions, so the switch logs no one out. The guide in
+//! [`migrating`] maps every item and difference, and has the cut-over runbook.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -51,6 +50,14 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The guide for moving from actix-session: every item and difference, and the cut-over
+/// runbook for the legacy reader. Its examples are doctests; they need the
+/// `actix-session-legacy` feature, so they run only with it (the page itself is always built).
+#[cfg(any(doc, feature = "actix-session-legacy"))]
+#[doc = ""]
+#[doc = include_str!("../guide/migrating-from-actix-session.md")]
+pub mod migrating {}
 
 mod config;
 mod error;

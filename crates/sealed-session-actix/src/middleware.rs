@@ -79,15 +79,15 @@ impl CookieSessionMiddleware {
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
-    /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
+    /// key (see the rotation runbook, [`sealed_session::guide::operations`]).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.lifecycle.key_usage()
     }
 
     /// What the legacy reader did since startup (feature `actix-session-legacy`): actix-session
     /// cookies migrated and refused. When `migrated` stops growing on every instance, the old
-    /// cookies are gone and the reader can be turned off (the cut-over runbook:
-    /// `migrating-from-actix-session.md` in the repository's `docs/` folder).
+    /// cookies are gone and the reader can be turned off (the cut-over runbook
+    /// in [`crate::migrating`]).
     ///
     /// ```
     /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, SecretKey};

@@ -122,7 +122,7 @@ pub enum EvictingPolicy {
 ///   repair then writes back
 /// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
 /// - entries and messages not authenticated ([`authenticate_with`](Self::authenticate_with)
-///   turns it on), but always bounded (see `docs/security.md`)
+///   turns it on), but always bounded (see [`sealed_session::guide::security`])
 /// - with `rediss://`, the system's root certificates
 ///
 /// ```
@@ -310,15 +310,15 @@ impl RedisStoreBuilder {
     /// ([`KeyRing::revocation_mac`]): what this store writes carries a tag, and what it reads
     /// without a valid one is ignored (counted in [`LinkHealth::refused`] and logged). Then
     /// someone who can write to Redis but does not hold the key ring can neither forge a
-    /// logout nor alter one; they can still delete entries (`docs/security.md` says what that
-    /// allows). Defaults to off.
+    /// logout nor alter one; they can still delete entries ([`sealed_session::guide::security`] says
+    /// what that allows). Defaults to off.
     ///
     /// Give it the ring the lifecycle seals cookies with: the primary tags, every key verifies,
     /// so a rotation keeps earlier tags valid while their key is in the ring. Turn it on for
     /// every instance sharing the prefix at once: an instance with it ignores what an instance
     /// without it writes, and the other way round. Entries already in Redis are then ignored
     /// by instances started afterwards, until an instance that holds them writes them back
-    /// (see `docs/revocation.md`, "Authentication").
+    /// (see [`sealed_session::guide::revocation`], "Authentication").
     ///
     /// ```
     /// use sealed_session::{KeyRing, SecretKey};

@@ -40,7 +40,7 @@
 //!   revocation missed.
 //! - **Bound**: while the link is up, a logout on one instance is refused on the others after one
 //!   pipelined write and one pub/sub delivery (sub-millisecond on a local network: p50/p99 in
-//!   `revocation.md`, in the repository's `docs/` folder). While it is down, the instance that
+//!   [`sealed_session::guide::revocation`]). While it is down, the instance that
 //!   logged out refuses the cookie at once; the others do within
 //!   [`max_backoff`](RedisStoreBuilder::max_backoff) of Redis being reachable again from both
 //!   sides.
@@ -76,7 +76,7 @@
 //!   `RevokeError::Superseded`.
 //!
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
-//! `revocation.md`, in the repository's `docs/` folder.
+//! [`sealed_session::guide::revocation`].
 //!
 //! # Trust and TLS
 //! What is read from Redis is bounded: generations and deadlines beyond what any instance's
@@ -85,7 +85,7 @@
 //! keyed from the key ring, to every value and message, so that someone who can write to Redis
 //! can neither forge nor alter a revocation (deleting one stays possible). `rediss://` URLs
 //! connect with TLS (rustls, ring); [`RedisStoreBuilder::tls_root_certificates`] trusts a
-//! private CA. What each allows is in `security.md`, in the repository's `docs/` folder.
+//! private CA. What each allows is in [`sealed_session::guide::security`].
 //!
 //! # Observability
 //! [`RedisRevocationStore::health`] returns a [`LinkHealth`], whose [`LinkStatus`] is the one

@@ -68,7 +68,7 @@ use crate::worker;
 /// writes what is still queued and stops the threads, within
 /// [`RedisStoreBuilder::shutdown_timeout`]; what is left then is saved to the
 /// [pending file](RedisStoreBuilder::pending_file) or logged. The design, the consistency bound
-/// and the measurements are in `revocation.md`, in the repository's `docs/` folder.
+/// and the measurements are in [`sealed_session::guide::revocation`].
 ///
 /// ```no_run
 /// use std::sync::Arc;

@@ -77,7 +77,7 @@ impl CookieSessionLayer {
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
-    /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
+    /// key (see the rotation runbook, [`sealed_session::guide::operations`]).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.lifecycle.key_usage()
     }

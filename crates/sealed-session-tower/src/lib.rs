@@ -37,7 +37,7 @@
 //! the builder's types, [`Duration`], [`SessionValue`], the error types), and the whole core
 //! crate as [`sealed_session`] for the rest. Configuration can come from a file through
 //! [`SessionConfig`], in the actix adapter's format. Moving from tower-sessions: the
-//! repository's `docs/migrating-from-tower-sessions.md`.
+//! guide in [`migrating`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -46,6 +46,9 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[doc = include_str!("../guide/migrating-from-tower-sessions.md")]
+pub mod migrating {}
 
 mod config;
 mod error;

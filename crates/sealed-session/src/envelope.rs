@@ -10,8 +10,7 @@
 //!   encrypted: bound data is the AEAD's associated data
 //!   signed:    tag = HMAC-SHA256(sign key, bound data | body)
 //! ```
-//! The cookie value is the whole envelope in base64url without padding. See `format.md` in the
-//! repository's `docs/` folder.
+//! The cookie value is the whole envelope in base64url without padding. See [`crate::guide::format`].
 
 use std::fmt;
 

@@ -44,20 +44,20 @@
 //! - **Exact size**: [`Codec::sealed_len`] is known before sealing, and sealing past the budget
 //!   is [`SealError::TooLarge`], never a truncated cookie.
 //!
-//! The byte layout, key derivation and test vectors are in `format.md`, in the repository's
-//! `docs/` folder.
+//! The byte layout, key derivation and test vectors are in [`guide::format`]; the security
+//! model, the operations runbook, the revocation model and the benchmarks are the other
+//! [`guide`] pages.
 //!
 //! # Features
 //! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305: a seal plus
 //!   an open of an 82-byte session takes a third of the time it takes `pure-rust`, and
-//!   0.61x at 2 KB (`docs/benchmarks.md`, "ring against pure Rust").
+//!   0.61x at 2 KB ([`guide::benchmarks`], "ring against pure Rust").
 //! - `pure-rust`: the RustCrypto `chacha20poly1305` crate instead (no C or assembly), byte for
 //!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
 //!   on, `ring` is used.
 //! - `actix-session-legacy`: the legacy reader, `LifecycleBuilder::legacy_reader`, which turns
 //!   actix-session 0.11's `CookieSessionStore` cookies into sealed sessions so moving over logs
-//!   no one out (the runbook: `migrating-from-actix-session.md` in the repository's `docs/`
-//!   folder).
+//!   no one out (the runbook is in `sealed_session_actix::migrating`).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -73,6 +73,7 @@ mod cookie;
 mod derive;
 mod envelope;
 mod error;
+pub mod guide;
 mod key;
 mod key_ring;
 mod lifecycle;

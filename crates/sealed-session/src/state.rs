@@ -434,7 +434,7 @@ impl SessionState {
     }
 
     /// Stores already-encoded bytes under `key`, returning the previous value. [`get`] reads
-    /// them only if they are one MessagePack value (`docs/format.md`); this is for tools that
+    /// them only if they are one MessagePack value ([`crate::guide::format`]); this is for tools that
     /// copy values between sessions without knowing their types.
     ///
     /// [`get`]: Self::get

@@ -7,7 +7,7 @@
 //! `#[serde(default)]`) can't be read back. Each value is therefore MessagePack: every item
 //! carries its type and struct fields carry their names, so a read with the wrong type is an
 //! error (or the same number, when it fits the type asked for), never another value. The
-//! field names cost bytes; `docs/benchmarks.md` ("Session values") measures the choice.
+//! field names cost bytes; [`crate::guide::benchmarks`] ("Session values") measures the choice.
 
 use std::fmt;
 
@@ -94,7 +94,7 @@ impl SessionValue {
         decode(&self.key, &self.bytes)
     }
 
-    /// The encoded bytes (MessagePack, `docs/format.md`).
+    /// The encoded bytes (MessagePack, [`crate::guide::format`]).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }

@@ -15,7 +15,7 @@ use sealed_session::{
 use sealed_session_test_support::unhex as hex;
 use time::OffsetDateTime;
 
-const FORMAT_MD: &str = include_str!("../../../docs/format.md");
+const FORMAT_MD: &str = include_str!("../guide/format.md");
 
 /// The `key: value` lines of every fenced block of `kind` in the document.
 fn blocks(kind: &str) -> Vec<BTreeMap<String, String>> {

@@ -236,7 +236,7 @@ impl LegacyCookies {
 ///
 /// When `migrated` stops growing (on every instance) for as long as the old cookies could live,
 /// the reader can be turned off: see the cut-over runbook in
-/// `migrating-from-actix-session.md`, in the repository's `docs/` folder.
+/// `sealed_session_actix::migrating`.
 ///
 /// ```
 /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, SecretKey};

@@ -319,14 +319,14 @@ impl Lifecycle {
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
-    /// key (see the rotation runbook: `operations.md` in the repository's `docs/` folder).
+    /// key (see the rotation runbook, [`crate::guide::operations`]).
     pub fn key_usage(&self) -> Vec<KeyUse> {
         self.inner.usage.snapshot()
     }
 
     /// What the legacy reader did since startup (feature `actix-session-legacy`; all zero
-    /// without a reader): the figure to watch before turning it off (the cut-over runbook:
-    /// `migrating-from-actix-session.md` in the repository's `docs/` folder).
+    /// without a reader): the figure to watch before turning it off (the cut-over runbook in
+    /// `sealed_session_actix::migrating`).
     ///
     /// ```
     /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, RequestInfo, SecretKey};
@@ -690,7 +690,7 @@ impl LifecycleBuilder {
     /// # Security
     /// The old cookies carry no expiry and can't be revoked: a copy of one works, as a new
     /// session, for as long as the reader is on. Turn it off once the old cookies' lifetime
-    /// has passed (`docs/security.md`, "Migrating from actix-session").
+    /// has passed ([`crate::guide::security`], "Migrating from actix-session").
     ///
     /// ```
     /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, SecretKey};

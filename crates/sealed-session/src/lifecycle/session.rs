@@ -491,7 +491,7 @@ impl RequestSession {
     /// logged out meanwhile (a "log out everywhere" the store has seen), the advance fails, the
     /// session is purged and the error says so: on one store, a sign-out-others never outlives
     /// a log-out-everywhere. Across instances of a shared store, see the store's consistency
-    /// bound (`revocation.md` in the repository's `docs/` folder).
+    /// bound ([`crate::guide::revocation`]).
     ///
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn (nothing changes),

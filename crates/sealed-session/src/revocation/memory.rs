@@ -30,7 +30,7 @@ const MIN_SWEEP_LEN: usize = 64;
 ///   subject's generation instead (logging out that subject's other sessions too) and frees
 ///   the 32 entries.
 /// - `total`: 1,000,000 entries (sessions and subjects together, about 100 MB at most; the
-///   measured bytes per entry are in `revocation.md`, in the repository's `docs/` folder).
+///   measured bytes per entry are in [`crate::guide::revocation`]).
 ///
 /// ```
 /// use sealed_session::{MemoryRevocationStore, RevocationLimits};
