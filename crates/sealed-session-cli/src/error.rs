@@ -3,6 +3,7 @@
 //! Every message names the offending value and says how to fix it; none contains a secret or a
 //! cookie value. `main` prints the chain once (`error: outer: cause`), then the hint.
 
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -193,18 +194,14 @@ pub(crate) fn list_ring(ring: &[(KeyId, KeyRole)]) -> String {
         .join(", ")
 }
 
-/// The path as one shell word, quoted only when it needs to be, for commands to copy.
+/// The path as one shell word, quoted only when it needs to be (by `shlex`), for commands to
+/// copy.
 pub(crate) fn shell_word(path: &Path) -> String {
     let text = path.display().to_string();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+:@%=,".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    // `try_quote` refuses only a NUL byte, which no path holds.
+    shlex::try_quote(&text)
+        .map(Cow::into_owned)
+        .unwrap_or_else(|_| text.clone())
 }
 
 #[cfg(test)]
@@ -214,7 +211,18 @@ mod tests {
     #[test]
     fn paths_are_quoted_only_when_needed() {
         assert_eq!(shell_word(Path::new("/etc/app/keys")), "/etc/app/keys");
-        assert_eq!(shell_word(Path::new("my keys")), "'my keys'");
-        assert_eq!(shell_word(Path::new("it's")), r"'it'\''s'");
+        for path in [
+            "my keys",
+            "it's",
+            "$HOME/k",
+            "a;rm -rf b",
+            "tab\there",
+            "\"q\"",
+            "`x`",
+        ] {
+            let word = shell_word(Path::new(path));
+            assert_ne!(word, path, "{path:?} must be quoted");
+            assert_eq!(shlex::split(&word), Some(vec![path.to_owned()]), "{word}");
+        }
     }
 }
