@@ -71,6 +71,7 @@ mod clock;
 mod codec;
 mod cookie;
 mod derive;
+mod entries;
 mod envelope;
 mod error;
 pub mod guide;
