@@ -1,8 +1,8 @@
 //! What the benches measure with: criterion's wall clock, or the benchmark thread's CPU time.
 //!
-//! Shared by `benches/codec.rs` and `benches/breakdown.rs` (`mod common;`); not a bench target
-//! itself. Pick with the environment variable `BENCH_CLOCK`: `cpu` (default) or `wall`, e.g.
-//! `BENCH_CLOCK=wall bash benches/run.sh`.
+//! Shared by `benches/codec.rs`, `benches/breakdown.rs` and `benches/hand_written.rs`
+//! (`mod common;`); not a bench target itself. Pick with the environment variable `BENCH_CLOCK`:
+//! `cpu` (default) or `wall`, e.g. `BENCH_CLOCK=wall bash benches/run.sh`.
 //!
 //! Thread CPU time (`CLOCK_THREAD_CPUTIME_ID`, user plus kernel, so the `getrandom` system call
 //! of every seal counts) leaves out the time the thread waits for a core. On a shared 2-core
