@@ -3,6 +3,10 @@
 #
 #   fmt        cargo fmt --check
 #   clippy     every target, warnings denied (clippy.toml's msrv checks APIs against rust-version)
+#   features   clippy again on each published crate alone, once per feature set a user can pick
+#              (the workspace build unifies features, so it never sees e.g. the actix crate
+#              without `redis`), and the core crate without a backend must refuse to build
+#              with its message
 #   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
 #              database can't be fetched offline
 #   doc        every crate's docs, all features, rustdoc's and Cargo's warnings denied
@@ -108,6 +112,38 @@ package() {
     echo "packaged: ${PUBLISHED[*]} (target/package/)"
 }
 
+# Each published crate alone (so no other member's features leak in), with each feature set.
+FEATURE_SETS=(
+    "sealed-session --no-default-features --features pure-rust"
+    "sealed-session --features actix-session-legacy"
+    "sealed-session-actix"
+    "sealed-session-actix --features redis"
+    "sealed-session-actix --features actix-session-legacy"
+    "sealed-session-tower"
+    "sealed-session-tower --features redis"
+    "sealed-session-redis"
+)
+features() {
+    local set log=target/features.log
+    mkdir -p target
+    for set in "${FEATURE_SETS[@]}"; do
+        echo "--- clippy -p $set"
+        # $set is split on purpose: it is the package and its feature flags.
+        # shellcheck disable=SC2086
+        cargo clippy --quiet --locked --all-targets -p $set -- -D warnings
+    done
+    echo "--- sealed-session without a backend must not build"
+    if cargo check --quiet --locked -p sealed-session --no-default-features 2>"$log"; then
+        echo "sealed-session built without ring or pure-rust: its compile_error! is gone"
+        return 1
+    fi
+    grep -q "needs an XChaCha20-Poly1305 backend: enable the \`ring\` feature" "$log" || {
+        cat "$log"
+        echo "sealed-session failed without a backend, but not with its message (above)"
+        return 1
+    }
+}
+
 fuzz() {
     ensure_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
     # cargo-fuzz passes nightly flags (-Zsanitizer); RUSTC_BOOTSTRAP lets stable accept them.
@@ -138,6 +174,7 @@ fuzz() {
 
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
+step features features
 step deny deny
 step doc doc
 step package package
