@@ -57,10 +57,7 @@ impl SessionId {
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&hex::encode(self.0))
     }
 }
 
@@ -70,13 +67,13 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Returned when a string is not 32 hex digits.
+/// Returned when a string is not 32 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseSessionIdError;
 
 impl fmt::Display for ParseSessionIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a session id is 32 hex digits")
+        write!(f, "a session id is 32 lowercase hex digits")
     }
 }
 
@@ -86,19 +83,12 @@ impl std::str::FromStr for SessionId {
     type Err = ParseSessionIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.as_bytes();
-        if s.len() != 32 {
+        // Lowercase only, as `Display` writes it: one id, one text form.
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(ParseSessionIdError);
         }
         let mut bytes = [0u8; 16];
-        for (out, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
-            // `from_str_radix` alone would also take a sign (`+a`): one id, one text form.
-            if !pair.iter().all(u8::is_ascii_hexdigit) {
-                return Err(ParseSessionIdError);
-            }
-            let hex = std::str::from_utf8(pair).map_err(|_| ParseSessionIdError)?;
-            *out = u8::from_str_radix(hex, 16).map_err(|_| ParseSessionIdError)?;
-        }
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| ParseSessionIdError)?;
         Ok(Self(bytes))
     }
 }

@@ -232,9 +232,8 @@ fn peek_header_of_garbage() {
     assert_eq!(Codec::peek_header(""), Err(OpenError::Malformed));
 }
 
-/// A session id's text form is exactly 32 hex digits. `u8::from_str_radix` also accepts a
-/// leading `+`, so each byte must be checked to be two hex digits, or "+a+a..." parses as the
-/// id shown as "0a0a...", and one id has several text forms.
+/// A session id's text form is exactly 32 lowercase hex digits, as `Display` writes it: no
+/// sign ("+a+a..." must not parse as "0a0a..."), no uppercase, so one id has one text form.
 #[test]
 fn session_id_parses_only_hex_digits() {
     use sealed_session::SessionId;
@@ -247,6 +246,8 @@ fn session_id_parses_only_hex_digits() {
         "-0".repeat(16),
         " a".repeat(16),
         "0x".repeat(16),
+        "0A".repeat(16),
+        format!("{}F", "0".repeat(31)),
         "é".repeat(16),
         "0".repeat(31),
         "0".repeat(33),
