@@ -5,8 +5,8 @@
 #   clippy     every target, warnings denied (clippy.toml's msrv checks APIs against rust-version)
 #   features   clippy again on each published crate alone, once per feature set a user can pick
 #              (the workspace build unifies features, so it never sees e.g. the actix crate
-#              without `redis`), and the core crate without a backend must refuse to build
-#              with its message
+#              without `redis`); one `rand` in each published crate's dependencies; and the
+#              core crate without a backend must refuse to build with its message
 #   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
 #              database can't be fetched offline
 #   doc        every crate's docs, all features, rustdoc's and Cargo's warnings denied
@@ -114,6 +114,8 @@ package() {
 
 # Each published crate alone (so no other member's features leak in), with each feature set.
 FEATURE_SETS=(
+    "sealed-session"
+    "sealed-session --features pure-rust"
     "sealed-session --no-default-features --features pure-rust"
     "sealed-session --features actix-session-legacy"
     "sealed-session-actix"
@@ -122,6 +124,7 @@ FEATURE_SETS=(
     "sealed-session-tower"
     "sealed-session-tower --features redis"
     "sealed-session-redis"
+    "sealed-session-cli"
 )
 features() {
     local set log=target/features.log
@@ -131,6 +134,16 @@ features() {
         # $set is split on purpose: it is the package and its feature flags.
         # shellcheck disable=SC2086
         cargo clippy --quiet --locked --all-targets -p $set -- -D warnings
+    done
+    echo "--- one rand in each published crate's dependencies (default features)"
+    local crate rands
+    for crate in "${PUBLISHED[@]}"; do
+        rands=$(cargo tree --locked -p "$crate" -e normal,build --prefix none --format '{p}' |
+            grep -E '^rand v' | sort -u)
+        if [[ $(wc -l <<<"$rands") -gt 1 ]]; then
+            echo "$crate depends on more than one rand: $(tr '\n' ' ' <<<"$rands")"
+            return 1
+        fi
     done
     echo "--- sealed-session without a backend must not build"
     if cargo check --quiet --locked -p sealed-session --no-default-features 2>"$log"; then
