@@ -139,7 +139,7 @@ impl CookieAttributes {
     /// Written by the `cookie` crate: every part is safe to write as it is (the name is an RFC
     /// 6265 token, the value base64url, and `validate` kept `;`, spaces and control characters
     /// out of the path and domain), so nothing needs percent-encoding. The hand-written writer
-    /// this replaced was faster, by at most about 1,000 instructions per set and about 0.8 us
+    /// this replaced was faster, by at most about 1,000 instructions per set and about 0.7 us
     /// per removal: nothing a measurement over HTTP can tell from noise (`docs/benchmarks.md`,
     /// "The `Set-Cookie` writer").
     pub(crate) fn set_cookie(
