@@ -1,9 +1,10 @@
 //! Fixtures shared by the fuzz targets: fixed keys, a fixed "now", the codecs built from them,
 //! and the lifecycles that add the revocation check on top.
 //!
-//! The recipe is repeated in `crates/sealed-session/tests/api/fuzz_seeds.rs`, which writes the
-//! seed corpus: the seeds only open (and so only reach the code past authentication) while both
-//! agree. Change them together.
+//! The constants come from `sealed_session_test_support::fuzz`, which the seed writer
+//! (`crates/sealed-session/tests/api/fuzz_seeds.rs`) reads too. The ring and the codecs'
+//! settings (a few builder calls) are built the same way there: change both together, or the
+//! seeds stop opening here.
 #![forbid(unsafe_code)]
 
 use std::sync::{Arc, OnceLock};
@@ -13,19 +14,9 @@ use sealed_session::{
 };
 use time::{Duration, OffsetDateTime};
 
-/// The fixed "now": 2030-03-17 17:46:40 UTC. The codecs open at it and the lifecycles' clock
-/// is stopped there, so seeds never expire.
-pub const NOW_UNIX: i64 = 1_900_000_000;
-/// Every session of this subject signed in before the lifecycles were built (generation 0) is
-/// logged out (`Lifecycle::revoke_subject`).
-pub const REVOKED_SUBJECT: &str = "revoked-subject";
-/// This session id, without a subject, is revoked in the lifecycles' store.
-pub const REVOKED_ID: [u8; 16] = [0xee; 16];
-/// The lifecycles' cookie name (the codec default, rather than the lifecycle's `__Host-id`, so
-/// the codecs and the lifecycles open the same cookies).
-pub const COOKIE_NAME: &str = "id";
-/// Sessions created before `NOW_UNIX - NOT_BEFORE_AGO` are refused with `NotBefore`.
-pub const NOT_BEFORE_AGO: i64 = 6 * 3600;
+pub use sealed_session_test_support::fuzz::{
+    COOKIE_NAME, FALLBACK, NOT_BEFORE_AGO, NOW_UNIX, PRIMARY, REVOKED_ID, REVOKED_SUBJECT, STAGED,
+};
 
 /// The fixture secret of `seed` (`sealed_session_test_support::secret_bytes`, as the seed writer
 /// uses), as a key.
@@ -33,13 +24,6 @@ pub fn secret(seed: u8) -> SecretKey {
     SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(seed))
         .expect("32 distinct bytes make a valid secret")
 }
-
-/// Seed of the primary key of [`ring`].
-pub const PRIMARY: u8 = 1;
-/// Seed of the fallback (older) key of [`ring`].
-pub const FALLBACK: u8 = 2;
-/// Seed of the staged (`open-only`) key of [`ring`].
-pub const STAGED: u8 = 3;
 
 /// The ring every fuzzed codec opens with: staged, primary, fallback.
 pub fn ring() -> KeyRing {

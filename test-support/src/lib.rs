@@ -32,6 +32,32 @@ pub fn secret_bytes(seed: u8) -> [u8; 32] {
     bytes
 }
 
+/// The fixture of the fuzz targets (`fuzz/src/lib.rs`) and of the seed writer that makes their
+/// corpus (`crates/sealed-session/tests/api/fuzz_seeds.rs`). Both read it from here: the seeds
+/// only open in the fuzzers (and so only reach the code past authentication) while the two
+/// agree.
+pub mod fuzz {
+    /// The fixed "now": 2030-03-17 17:46:40 UTC, in unix seconds. The codecs open at it and the
+    /// lifecycles' clock is stopped there, so seeds never expire.
+    pub const NOW_UNIX: i64 = 1_900_000_000;
+    /// Every session of this subject signed in before the lifecycles were built (generation 0)
+    /// is logged out.
+    pub const REVOKED_SUBJECT: &str = "revoked-subject";
+    /// This session id, without a subject, is revoked in the lifecycles' store.
+    pub const REVOKED_ID: [u8; 16] = [0xee; 16];
+    /// The cookie name (the codec default, rather than the lifecycle's `__Host-id`, so the
+    /// codecs and the lifecycles open the same cookies).
+    pub const COOKIE_NAME: &str = "id";
+    /// Sessions created before `NOW_UNIX - NOT_BEFORE_AGO` are refused with `NotBefore`.
+    pub const NOT_BEFORE_AGO: i64 = 6 * 3600;
+    /// [`secret_bytes`](super::secret_bytes) seed of the ring's primary key.
+    pub const PRIMARY: u8 = 1;
+    /// Seed of the ring's fallback (older) key.
+    pub const FALLBACK: u8 = 2;
+    /// Seed of the ring's staged (`open-only`) key.
+    pub const STAGED: u8 = 3;
+}
+
 /// The environment variable that holds the run's Redis URL, exported by
 /// `scripts/with-redis.sh`.
 pub const REDIS_URL_VAR: &str = "REDIS_URL";

@@ -855,12 +855,10 @@ mod tests {
         );
     }
 
-    /// A fixed secret per `seed` (bytes `seed * 32 .. seed * 32 + 32`).
+    /// The fixture secret of `seed`.
     fn secret(seed: u8) -> sealed_session::SecretKey {
-        let bytes: Vec<u8> = (0..32)
-            .map(|i| seed.wrapping_mul(32).wrapping_add(i))
-            .collect();
-        sealed_session::SecretKey::from_bytes(&bytes).unwrap()
+        sealed_session::SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(seed))
+            .unwrap()
     }
 
     fn ring(seed: u8) -> sealed_session::KeyRing {

@@ -379,8 +379,8 @@ mod tests {
 
     /// Two fixed secrets and the key list the "present" case reads: `b` staged, `a` primary.
     fn env_fixture() -> (SecretKey, SecretKey, String) {
-        let a = SecretKey::from_bytes(&(0u8..32).collect::<Vec<_>>()).unwrap();
-        let b = SecretKey::from_bytes(&(100u8..132).collect::<Vec<_>>()).unwrap();
+        let a = SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(10)).unwrap();
+        let b = SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(11)).unwrap();
         let list = format!("open-only:{}\n{},", b64(&b), b64(&a));
         (a, b, list)
     }

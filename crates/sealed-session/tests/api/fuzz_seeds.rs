@@ -1,8 +1,9 @@
 //! Writes the seed corpus of the fuzz targets (`fuzz/seeds/`): run it with
 //! `cargo test -p sealed-session --test api -- --ignored write_fuzz_seeds`.
 //!
-//! The keys, time and settings repeat `fuzz/src/lib.rs` (change them together): the seeds open
-//! there, so the fuzzer starts from cookies that reach every check past authentication. Nonces
+//! The constants are `sealed_session_test_support::fuzz`, which `fuzz/src/lib.rs` reads too; the
+//! ring and codec settings are built as there (change both together). So the seeds open in the
+//! fuzzers, which start from cookies that reach every check past authentication. Nonces
 //! and ids are fixed, so the files are the same on every run.
 
 use std::path::PathBuf;
@@ -13,16 +14,9 @@ use sealed_session::{
     RequestInfo, Revocation, SecretKey, SessionId, SessionState, UnixTime,
 };
 
-/// `fuzz/src/lib.rs`: the fixed "now" (the codecs' opening time, the lifecycles' clock).
-const NOW: i64 = 1_900_000_000;
-/// `fuzz/src/lib.rs`: key seeds.
-const PRIMARY: u8 = 1;
-const FALLBACK: u8 = 2;
-const STAGED: u8 = 3;
-/// `fuzz/src/lib.rs`: revoked subject and id, and how long before `NOW` "not before" lies.
-const REVOKED_SUBJECT: &str = "revoked-subject";
-const REVOKED_ID: [u8; 16] = [0xee; 16];
-const NOT_BEFORE_AGO: i64 = 6 * 3600;
+use sealed_session_test_support::fuzz::{
+    FALLBACK, NOT_BEFORE_AGO, NOW_UNIX as NOW, PRIMARY, REVOKED_ID, REVOKED_SUBJECT, STAGED,
+};
 
 fn sealer(key: SecretKey, mode: Mode, name: &str) -> Codec {
     Codec::builder(KeyRing::new(key))
