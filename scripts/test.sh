@@ -10,10 +10,11 @@
 #   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
 #              database can't be fetched offline
 #   doc        every crate's docs, all features, rustdoc's and Cargo's warnings denied
-#   package    `cargo package` of each publishable crate: it has README.md and license files
-#              that match the top's
 #   pure-rust  the core crate's tests with the `pure-rust` backend only (no ring)
 #   test       every test of the workspace, with a private redis-server and headless Chromium
+#   package    `cargo package` of each publishable crate, built from its .crate file (after the
+#              tests, so their build is reused): it has README.md and license files that
+#              match the top's
 #   fuzz       each cargo-fuzz target in fuzz/ for FUZZ_SECONDS (default 20)
 #
 # It installs what is missing (Debian's redis-server, chromium and chromium-driver through
@@ -105,11 +106,12 @@ package() {
         done
         echo "$crate: $(wc -l <<<"$list") files, README.md and license files included"
     done
-    # Together, so each finds the others' new versions before they are on crates.io.
+    # Together, so each finds the others' new versions before they are on crates.io; each is
+    # then built from its .crate file, which is what a user's build would see.
     local args=()
     for crate in "${PUBLISHED[@]}"; do args+=(-p "$crate"); done
-    cargo package --allow-dirty --no-verify "${args[@]}" 2>"$log" || { cat "$log"; return 1; }
-    echo "packaged: ${PUBLISHED[*]} (target/package/)"
+    cargo package --locked --allow-dirty "${args[@]}" 2>"$log" || { cat "$log"; return 1; }
+    echo "packaged and built from the .crate files: ${PUBLISHED[*]} (target/package/)"
 }
 
 # Each published crate alone (so no other member's features leak in), with each feature set.
@@ -190,9 +192,9 @@ step clippy cargo clippy --quiet --locked --workspace --all-targets -- -D warnin
 step features features
 step deny deny
 step doc doc
-step package package
 step pure-rust cargo test --quiet --locked -p sealed-session --no-default-features --features pure-rust
 step test bash -c 'scripts/ensure-chromium.sh && exec scripts/with-redis.sh cargo test --quiet --workspace --locked'
+step package package
 step fuzz fuzz
 
 echo
