@@ -9,7 +9,8 @@
 #              core crate without a backend must refuse to build with its message
 #   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
 #              database can't be fetched offline
-#   doc        every crate's docs, all features, rustdoc's and Cargo's warnings denied
+#   doc        every crate's docs, all features, then each library alone with its defaults;
+#              rustdoc's and Cargo's warnings denied
 #   pure-rust  the core crate's tests with the `pure-rust` backend only (no ring)
 #   test       every test of the workspace, with a private redis-server and headless Chromium
 #   package    `cargo package` of each publishable crate, built from its .crate file (after the
@@ -76,6 +77,14 @@ doc() {
     # are failed on here.
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --locked --workspace --no-deps --all-features 2>&1 |
         tee "$log"
+    # Then each library alone with its default features, as docs.rs readers of a build without
+    # a feature see it: a link to an item behind a feature breaks only there.
+    local crate
+    for crate in "${PUBLISHED[@]}"; do
+        [[ $crate == sealed-session-cli ]] && continue # a binary: its documentation is --help
+        RUSTDOCFLAGS="-D warnings" cargo doc --quiet --locked --no-deps -p "$crate" 2>&1 |
+            tee -a "$log"
+    done
     if grep -q '^warning' "$log"; then
         echo "cargo doc warned (above)"
         return 1
