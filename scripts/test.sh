@@ -5,8 +5,9 @@
 #   clippy     every target, warnings denied (clippy.toml's msrv checks APIs against rust-version)
 #   features   clippy again on each published crate alone, once per feature set a user can pick
 #              (the workspace build unifies features, so it never sees e.g. the actix crate
-#              without `redis`); one `rand` in each published crate's dependencies; and the
-#              core crate without a backend must refuse to build with its message
+#              without `redis`); each library's doctests alone; one `rand` in each published
+#              crate's dependencies; and the core crate without a backend must refuse to build
+#              with its message
 #   deny       licenses, bans and sources (deny.toml); advisories are not checked: their
 #              database can't be fetched offline
 #   doc        every crate's docs, all features, then each library alone with its defaults;
@@ -146,8 +147,16 @@ features() {
         # shellcheck disable=SC2086
         cargo clippy --quiet --locked --all-targets -p $set -- -D warnings
     done
+    # Doctests too: an example that needs a feature passes in the workspace run, where the
+    # tests crate turns the feature on, and fails for `cargo test -p <crate>`.
+    local crate
+    for crate in "${PUBLISHED[@]}"; do
+        [[ $crate == sealed-session-cli ]] && continue # a binary: no doctests
+        echo "--- doctests of $crate alone (default features)"
+        cargo test --quiet --locked --doc -p "$crate"
+    done
     echo "--- one rand in each published crate's dependencies (default features)"
-    local crate rands
+    local rands
     for crate in "${PUBLISHED[@]}"; do
         rands=$(cargo tree --locked -p "$crate" -e normal,build --prefix none --format '{p}' |
             grep -E '^rand v' | sort -u)
