@@ -228,11 +228,7 @@ impl Session {
     /// }
     /// ```
     pub fn remove_as<T: DeserializeOwned>(&self, key: &str) -> Option<Result<T, SessionValue>> {
-        let value = self.remove(key)?;
-        Some(value.decode().map_err(|err| {
-            tracing::debug!(target: LOG_TARGET, "removed session value: {err}");
-            value
-        }))
+        self.write(|s| s.remove_as(key)).ok().flatten()
     }
 
     /// Removes every value; the session itself (id, subject, times) goes on. To log out, use

@@ -271,6 +271,18 @@ impl RequestSession {
         removed
     }
 
+    /// Removes the value under `key` and decodes it as a `T`: `None` if there was none,
+    /// `Some(Err(value))` with the removed value, still encoded, if it is not a `T` (the
+    /// reason is logged at `debug` and is one [`SessionValue::decode`] away). The shape of
+    /// actix-session's `remove_as`; the adapters' `Session::remove_as` is this.
+    pub fn remove_as<T: DeserializeOwned>(&mut self, key: &str) -> Option<Result<T, SessionValue>> {
+        let value = self.remove(key)?;
+        Some(value.decode().map_err(|err| {
+            tracing::debug!(target: LOG_TARGET, "removed session value: {err}");
+            value
+        }))
+    }
+
     /// Removes every value; the session itself (id, subject, times) goes on. To log out, use
     /// [`RequestSession::purge`].
     pub fn clear(&mut self) {
