@@ -23,13 +23,14 @@
 //!   `health().connected` says so, each way. The server is killed at the end.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, UnixTime};
 use sealed_session_redis::{Durability, RedisRevocationStore};
 
-type Error = Box<dyn std::error::Error>;
+mod common;
+use common::Error;
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -71,10 +72,7 @@ fn start(url: &str, durability: Durability) -> Result<RedisRevocationStore, Erro
         // The repair measurement holds more than the default cap of a million entries.
         .limits(RevocationLimits::new().total(usize::MAX))
         .build()?;
-    if !store.wait_until_connected(Duration::from_secs(10)) {
-        return Err(format!("not connected to {url}: {:?}", store.health()).into());
-    }
-    Ok(store)
+    common::connected(store, url)
 }
 
 /// One logout as the lifecycle makes it: recorded, then confirmed (or not).
@@ -217,33 +215,17 @@ struct Server {
 
 impl Server {
     fn start() -> Result<Self, Error> {
-        let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
         // A free port: bound, read, released (a tiny race with other programs, retried below).
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let child = Command::new(&bin)
-                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?;
-            let server = Self {
-                child,
-                url: format!("redis://127.0.0.1:{port}/"),
-            };
-            let client = redis::Client::open(server.url.as_str())?;
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                let pong = client
-                    .get_connection_with_timeout(Duration::from_millis(200))
-                    .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con));
-                if pong.is_ok() {
-                    return Ok(server);
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if let Ok(child) = common::spawn_redis(port) {
+                return Ok(Self {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}/"),
+                });
             }
         }
-        Err(format!("could not start {bin}").into())
+        Err("could not start a redis-server (REDIS_SERVER_BIN)".into())
     }
 
     fn signal(&self, signal: &str) -> Result<(), Error> {

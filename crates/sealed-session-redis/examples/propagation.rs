@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, Subject, UnixTime};
 use sealed_session_redis::RedisRevocationStore;
 
+mod common;
+
 /// Paced logouts per second on A, under read load.
 const RATE: u32 = 2_000;
 /// Logouts in the burst: the default queue limit.
@@ -67,10 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The load below may exceed the default cap of a million entries.
             .limits(RevocationLimits::new().total(usize::MAX))
             .build()?;
-        if !store.wait_until_connected(Duration::from_secs(10)) {
-            return Err(format!("not connected to {url}: {:?}", store.health()).into());
-        }
-        Ok(store)
+        common::connected(store, &url)
     };
     let (a, b) = (start(&prefix)?, start(&prefix)?);
 

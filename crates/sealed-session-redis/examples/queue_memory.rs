@@ -13,7 +13,6 @@
 
 use std::alloc::System;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sealed_session::{
@@ -22,10 +21,11 @@ use sealed_session::{
 use sealed_session_redis::{Durability, RedisRevocationStore};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
+mod common;
+use common::{Error, spawn_redis};
+
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-type Error = Box<dyn std::error::Error>;
 
 /// Bytes held now, net, since `region` started. (`stats_alloc` already counts a `realloc`'s
 /// growth in `bytes_allocated` and its shrinking in `bytes_deallocated`; `bytes_reallocated`
@@ -90,7 +90,7 @@ fn main() -> Result<(), Error> {
         per(queued - memory_bytes),
     );
 
-    let mut server = start_server(port)?;
+    let mut server = spawn_redis(port)?;
     let back = Instant::now();
     let drained = store.flush(Duration::from_secs(60));
     let drained_in = back.elapsed();
@@ -113,29 +113,4 @@ fn main() -> Result<(), Error> {
     let _ = server.kill();
     let _ = server.wait();
     Ok(())
-}
-
-/// A redis-server of our own on `port` (loopback, no persistence), once it answers.
-fn start_server(port: u16) -> Result<Child, Error> {
-    let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
-    let mut child = Command::new(&bin)
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let pong = client
-            .get_connection_with_timeout(Duration::from_millis(200))
-            .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con));
-        if pong.is_ok() {
-            return Ok(child);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(format!("{bin} did not answer on port {port}").into())
 }
