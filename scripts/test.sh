@@ -117,9 +117,20 @@ package() {
         echo "$crate: $(wc -l <<<"$list") files, README.md and license files included"
     done
     # Together, so each finds the others' new versions before they are on crates.io; each is
-    # then built from its .crate file, which is what a user's build would see.
-    local args=()
-    for crate in "${PUBLISHED[@]}"; do args+=(-p "$crate"); done
+    # then built from its .crate file, which is what a user's build would see. Cargo serves the
+    # others from a local registry that it unpacks under CARGO_HOME, and keeps an unpacked
+    # `name-version`, and its build in target/, as they are: left from an earlier run, they
+    # would be the old code. So those copies of ours go first (no dependency from crates.io has
+    # these names), and their builds (`cargo clean -p` removes every build of the name).
+    local args=() cargo_home=${CARGO_HOME:-$HOME/.cargo} version
+    for crate in "${PUBLISHED[@]}"; do
+        args+=(-p "$crate")
+        version=$(cargo pkgid --locked -p "$crate")
+        version=${version##*[#@]}
+        rm -rf "$cargo_home"/registry/src/*/"$crate-$version" \
+            "$cargo_home"/registry/cache/*/"$crate-$version.crate"
+        cargo clean --quiet --locked -p "$crate"
+    done
     cargo package --locked --allow-dirty "${args[@]}" 2>"$log" || { cat "$log"; return 1; }
     echo "packaged and built from the .crate files: ${PUBLISHED[*]} (target/package/)"
 }
