@@ -35,9 +35,9 @@ use actix_web::{App, HttpResponse, test, web};
 use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion};
 use sealed_session::{
-    Clock as _, Codec, Generation, KeptSession, KeyRing, Lifecycle, MemoryRevocationStore,
-    RequestInfo, Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId,
-    Subject, SystemClock, UnixTime,
+    Clock as _, Codec, Cutoff, Generation, KeyRing, Lifecycle, MemoryRevocationStore, RequestInfo,
+    Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, Subject,
+    SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
@@ -98,11 +98,11 @@ impl RevocationStore for NoRevocation {
     fn advance(
         &self,
         _: &str,
-        _: Option<KeptSession>,
+        _: Cutoff,
         _: UnixTime,
-        now: UnixTime,
-    ) -> Result<Generation, RevokeError> {
-        Ok(Generation::ZERO.advanced(now))
+        _: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        Ok(None)
     }
 }
 
@@ -142,7 +142,14 @@ fn fill(store: &dyn RevocationStore, n: usize) {
     }
     for s in 0..n / 1_000 {
         store
-            .advance(&format!("everywhere-{s}"), None, until, now)
+            .advance(
+                &format!("everywhere-{s}"),
+                Cutoff::Everything {
+                    above: Generation::ZERO,
+                },
+                until,
+                now,
+            )
             .expect("room for the fill");
     }
 }

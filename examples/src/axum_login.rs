@@ -50,11 +50,13 @@ impl axum::response::IntoResponse for AxumSessionError {
 impl AppSession for Session {
     type Error = AxumSessionError;
 
-    /// The adapter's status: `sealed_session::RenewError::http_status` for the logouts (as the
-    /// actix app's), an opaque `500` otherwise.
+    /// The adapter's status (as the actix app's): `sealed_session::RenewError::http_status`
+    /// for the logouts, `sealed_session::InsertError::http_status` for writes (`503` while the
+    /// revocation store can't check a signed-in cookie yet), an opaque `500` otherwise.
     fn error_status(err: &AxumSessionError) -> u16 {
         match err {
             AxumSessionError::Session(err) => err.status().as_u16(),
+            AxumSessionError::Insert(SessionInsertError::Insert(err)) => err.http_status(),
             AxumSessionError::Get(_) | AxumSessionError::Insert(_) => 500,
         }
     }

@@ -9,16 +9,20 @@
 //! | `POST /counter` | increments the counter: `{"counter": n}` |
 //! | `POST /logout` | purges the session: a copy of the old cookie stops working |
 //! | `POST /logout-everywhere` | ends every session of the signed-in user, this one included: `{"user": null}` |
-//! | `POST /logout-others` | ends the user's other sessions and keeps this one (with a new cookie): `{"user": name}` |
+//! | `POST /logout-others` | ends the user's sessions signed in before this one (with sealed cookies, never one signed in after it) and keeps this one (with a new cookie): `{"user": name}` |
 //! | `POST /big?bytes=N` | stores N random bytes; `413` with a JSON error if the session can't hold them |
 //!
 //! Without a signed-in user, `/logout-everywhere` and `/logout-others` answer `200` and change
 //! nothing (`{"user": null}`, with `"refused": reason` if the request's cookie was refused, as
-//! `/whoami` says it). A logout that could not be recorded, or that the shared revocation store
-//! did not confirm in time (Redis unreachable), answers with the session's error status (`503`:
-//! try again) and a JSON `{"error": ...}`, and keeps the cookie, so that the retry, made with
-//! it, is answered `200` only once the logout is confirmed; a session model that can't end a
-//! user's other sessions answers `501` with a JSON error.
+//! `/whoami` says it), unless the cookie was refused as revoked (perhaps the retry of a logout
+//! not confirmed yet) or is signed in but can't be checked yet (`"revocation_unknown"`: the
+//! shared revocation list is not loaded): the session's logout then takes it, as below. A
+//! logout that could not be recorded, or that the shared revocation store did not confirm in
+//! time (Redis unreachable), answers with the session's error status (`503`: try again) and a
+//! JSON `{"error": ...}`, and keeps the cookie, so that the retry, made with it, is answered
+//! `200` only once the logout is confirmed; a `/logout-others` whose session was logged out
+//! meanwhile answers `401` (sign in again); a session model that can't end a user's other
+//! sessions answers `501` with a JSON error.
 //!
 //! The routes' logic is written once, framework-free, over [`AppSession`]: the `Session` types
 //! have similar methods but not quite the same signatures, so each app implements the trait in
@@ -91,7 +95,8 @@ pub trait AppSession: 'static {
         Err(RouteError::Unsupported("log out everywhere"))
     }
 
-    /// Logs out every other session of the signed-in user and keeps this one, renewed.
+    /// Logs out the signed-in user's sessions signed in before this one (a session model may
+    /// end all the others) and keeps this one, renewed.
     ///
     /// # Errors
     /// As [`AppSession::purge_subject`].
@@ -200,20 +205,25 @@ impl<E> From<InsertError<E>> for RouteError<E> {
 /// A route's result.
 pub type Outcome<E> = Result<Answer, RouteError<E>>;
 
-/// A logout that failed: its status (`503` when the revocation can't be recorded: the status
-/// of `sealed_session::RevokeError::http_status`, through the adapter), with a JSON body saying
-/// so, so the page can ask the user to try again.
+/// A logout that failed: its status (`503` when the revocation can't be recorded or confirmed:
+/// the status of `sealed_session::RevokeError::http_status`, through the adapter; `401` when the
+/// session itself was logged out meanwhile), with a JSON body saying so, so the page can ask the
+/// user to try again, or to sign in again.
 fn logout_failed<S: AppSession>(err: RouteError<S::Error>) -> Answer {
     match err.into_answer() {
         Ok(answer) => answer,
-        Err(err) => Answer {
-            status: S::error_status(&err),
-            body: json!({
-                "error": format!(
-                    "the logout is not done: try again ({err})"
-                ),
-            }),
-        },
+        Err(err) => {
+            let status = S::error_status(&err);
+            let error = if status == 401 {
+                format!("this session is logged out: sign in again ({err})")
+            } else {
+                format!("the logout is not done: try again ({err})")
+            };
+            Answer {
+                status,
+                body: json!({ "error": error }),
+            }
+        }
     }
 }
 
@@ -334,9 +344,13 @@ pub fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> {
 
 /// Whether a request without a signed-in user still goes to the session's logout: when its
 /// cookie was refused as revoked, it may be the retry of a logout not confirmed yet, which the
-/// session answers only once it is.
+/// session answers only once it is; when the revocation store can't check it yet, the session
+/// records the logout all the same and answers once it is durable (never a silent `200`).
 fn retrying<S: AppSession>(session: &S) -> bool {
-    session.refusal_reason() == Some("revoked")
+    matches!(
+        session.refusal_reason(),
+        Some("revoked" | "revocation_unknown")
+    )
 }
 
 /// `POST /logout-others`.

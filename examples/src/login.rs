@@ -79,13 +79,16 @@ impl AppSession for Session {
         Ok(Session::purge(self)?)
     }
 
-    /// Advances the user's revocation generation: every session signed in before is refused.
+    /// Raises the user's revocation cutoff above every authentication stamp issued so far:
+    /// every session of the user signed in before, on any instance, is refused.
     fn purge_subject(&self) -> Result<(), RouteError<actix_web::Error>> {
         Session::purge_subject(self).map_err(|err| RouteError::Session(err.into()))?;
         Ok(())
     }
 
-    /// Advances the user's generation and gives only this session the new one.
+    /// Raises the user's cutoff to this session's authentication stamp (the user's sessions
+    /// signed in before this one are refused, later ones are not) and renews this one: a new
+    /// id, the same stamp.
     fn purge_other_sessions(&self) -> Result<(), RouteError<actix_web::Error>> {
         Session::purge_other_sessions(self).map_err(|err| RouteError::Session(err.into()))?;
         Ok(())

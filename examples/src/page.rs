@@ -44,8 +44,10 @@ pub const HTML: &str = r#"<!doctype html>
       <code>"refused":"revoked"</code>): the copy signs no one in.</li>
     <li>Log out everywhere: log in as the same user in a second browser, profile or private
       window, click "Log out everywhere" in one, reload the other: signed out too.</li>
-    <li>Sign out your other devices: the same with "Log out my other sessions"; the window you
-      clicked in stays signed in, with a new cookie.</li>
+    <li>Sign out your other devices: the same with "Log out my other sessions", clicked in the
+      window you logged in to last: it stays signed in, with a new cookie, and the other is
+      signed out. (Clicked in the older one, it changes nothing for the newer one: a copy of an
+      old cookie can't sign out a newer login.)</li>
   </ol>
   <p>The terminal running the app logs each request. (<code>server_store</code> can't do the
     last two: it answers <code>501</code>.)</p>

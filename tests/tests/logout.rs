@@ -1,13 +1,13 @@
 //! Logout that can't be dodged or flooded (issue 8), over real HTTP against the example login
-//! app: exact subject revocation by generation, the attacker who signs out other devices in a
-//! loop, instances whose clocks disagree, bounded revocation state, crafted `Cookie` headers and
-//! the largest timeouts. The tests that take a `Store` run once per revocation backend.
+//! app: subject revocation by authentication stamp and cutoff, the attacker who signs out other
+//! devices in a loop, instances whose clocks disagree, bounded revocation state, crafted
+//! `Cookie` headers and the largest timeouts. The tests that take a `Store` run once per revocation backend.
 
 use std::sync::Arc;
 
 use sealed_session::{
-    KeyRing, MAX_TIMEOUT, ManualClock, MemoryRevocationStore, RevocationLimits, SecretKey,
-    SystemClock,
+    Clock as _, KeyRing, MAX_TIMEOUT, ManualClock, MemoryRevocationStore, RevocationLimits,
+    SecretKey, SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, PersistentSession, SessionConfig};
 use sealed_session_tests::{Store, TestApp, eventually, is_removal, start_time};
@@ -44,7 +44,7 @@ async fn log_out_everywhere_ends_every_session_and_a_login_right_after_works(sto
         "other users stay"
     );
 
-    // The same second, on the same clock: a new login carries the new generation.
+    // The same second, on the same clock: a new login is stamped above the new cutoff.
     let again = app.login(ID, "alice").await;
     assert_eq!(user(&app, &again).await.as_deref(), Some("alice"));
     app.clock.advance(Duration::minutes(5));
@@ -52,16 +52,38 @@ async fn log_out_everywhere_ends_every_session_and_a_login_right_after_works(sto
 }
 
 async fn log_out_others_keeps_this_session_and_ends_the_rest(store: Store) {
+    // "Sign out other devices" ends the sessions authenticated before the caller's, never a
+    // fresher one, and renews the caller's (a copy of its old cookie is refused).
     let app = TestApp::default_app_on(store);
     let laptop = app.login(ID, "alice").await;
+    app.clock.advance(Duration::seconds(1));
     let phone = app.login(ID, "alice").await;
+    app.clock.advance(Duration::seconds(1));
 
+    // From the older session: the phone, signed in after it, is not touched.
     let reply = app.post("/logout-others", Some((ID, &laptop))).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json["user"], "alice");
+    let laptop_renewed = reply.new_value(ID).expect("this session gets a new cookie");
+    assert_eq!(user(&app, &laptop_renewed).await.as_deref(), Some("alice"));
+    assert_eq!(
+        app.get("/whoami", Some((ID, &laptop))).await.json["refused"],
+        "revoked",
+        "the caller's old cookie"
+    );
+    assert_eq!(
+        user(&app, &phone).await.as_deref(),
+        Some("alice"),
+        "a fresher session survives"
+    );
+
+    // From the freshest session: every other one ends.
+    let reply = app.post("/logout-others", Some((ID, &phone))).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json["user"], "alice");
     let kept = reply.new_value(ID).expect("this session gets a new cookie");
     assert_eq!(user(&app, &kept).await.as_deref(), Some("alice"));
-    for other in [&phone, &laptop] {
+    for other in [&phone, &laptop, &laptop_renewed] {
         assert_eq!(
             app.get("/whoami", Some((ID, other))).await.json["refused"],
             "revoked"
@@ -227,7 +249,7 @@ async fn instances_whose_clocks_differ_by_the_skew_allowance_agree_on_log_out_ev
     // And the other way round: a session B created is ended by a log-out-everywhere on A.
     let tablet = b.login(ID, "alice").await;
     let desktop = a.login(ID, "alice").await;
-    eventually("A sees the tablet's generation", || async {
+    eventually("A accepts the tablet", || async {
         user(&a, &tablet).await.is_some()
     })
     .await;
@@ -248,7 +270,9 @@ async fn instances_whose_clocks_differ_by_the_skew_allowance_agree_on_log_out_ev
 async fn a_header_stuffed_with_forged_values_opens_at_most_three_of_them(store: Store) {
     let app = TestApp::default_app_on(store);
     let alice = app.login(ID, "alice").await;
-    let forged = |n: usize| format!("{}{n}", &alice[..alice.len() - 4]);
+    // Well-formed (four base64 characters replaced inside the sealed part, the length kept),
+    // but the tag no longer matches.
+    let forged = |n: usize| format!("{}{n:04}{}", &alice[..20], &alice[24..]);
     let header = |values: &[String]| {
         values
             .iter()
@@ -278,8 +302,11 @@ async fn a_header_stuffed_with_forged_values_opens_at_most_three_of_them(store: 
         reply.set_cookies.is_empty(),
         "values were left untried: the real cookie among them is not deleted"
     );
-    let stuffed = header(&(0..1_500).map(forged).collect::<Vec<_>>());
-    assert!(stuffed.len() > 100_000 / 2);
+    // As many as fit in about 100 kB (the server refuses request heads past 128 KiB with a 431
+    // before any middleware runs; a signed-in cookie is about 130 bytes).
+    let many = 100_000 / (alice.len() + 5);
+    let stuffed = header(&(0..many).map(forged).collect::<Vec<_>>());
+    assert!(many >= 500 && stuffed.len() > 100_000 / 2, "{many}");
     let reply = app
         .send("GET", "/whoami", Some(stuffed.as_bytes()), None)
         .await;
@@ -383,7 +410,11 @@ async fn repeated_logins_fold_into_one_generation_per_user() {
             )
             .await;
         cookies.push(reply.new_value(ID).unwrap());
-        assert!(store.len() <= 1 + 4, "bounded per user: {}", store.len());
+        // One entry for the user, whatever she revoked, holding at most 4 ids beside her
+        // cutoff.
+        assert_eq!(store.len(), 1, "one entry per user");
+        let held = store.entries(UnixTime::from(app.clock.now())).count();
+        assert!(held <= 1 + 4, "bounded per user: {held}");
     }
     let (latest, older) = cookies.split_last().unwrap();
     assert_eq!(user(&app, latest).await.as_deref(), Some("alice"));
@@ -421,17 +452,89 @@ async fn anonymous_sessions_are_not_listed_unless_asked() {
 }
 
 #[actix_web::test]
-async fn a_full_revocation_list_refuses_the_logout_with_503_and_keeps_the_session() {
+async fn a_full_revocation_list_never_refuses_a_signed_in_logout_and_ends_more_sessions_instead() {
+    // Room for one user. A signed-in logout past it is never refused: it raises the store-wide
+    // cutoff instead (coarser: every signed-in session authenticated up to the revoked one's is
+    // refused too), warns and counts an overflow.
     let store = Arc::new(MemoryRevocationStore::with_limits(
-        RevocationLimits::new().total(3),
+        RevocationLimits::new().total(1),
     ));
     let app = app_on(store.clone());
     let alice = app.login(ID, "alice").await;
+    let carol = app.login(ID, "carol").await;
+    app.clock.advance(Duration::seconds(1));
     let bob = app.login(ID, "bob").await;
+    app.clock.advance(Duration::seconds(1));
+    let dave = app.login(ID, "dave").await;
     assert_eq!(app.post("/logout", Some((ID, &alice))).await.status, 200);
-    assert_eq!(store.len(), 2, "alice and her session");
+    assert_eq!(store.len(), 1, "alice: one entry, whatever she revoked");
+    assert_eq!(store.overflows(), 0);
 
     let reply = app.post("/logout", Some((ID, &bob))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert!(is_removal(reply.cookie(ID).expect("removal cookie")));
+    assert_eq!(
+        app.get("/whoami", Some((ID, &bob))).await.json["refused"],
+        "revoked",
+        "a copy of the logged-out cookie"
+    );
+    assert_eq!(store.overflows(), 1);
+    assert_eq!(store.len(), 1, "no entry was added");
+    // Coarser: carol, authenticated before bob, is logged out too; dave, authenticated after
+    // him, is not.
+    assert_eq!(
+        app.get("/whoami", Some((ID, &carol))).await.json["refused"],
+        "revoked"
+    );
+    assert_eq!(user(&app, &dave).await.as_deref(), Some("dave"));
+    // A sign-in afterwards, in the same second, works.
+    let carol = app.login(ID, "carol").await;
+    assert_eq!(user(&app, &carol).await.as_deref(), Some("carol"));
+    // Log-out-everywhere of a user already listed folds into the entry she has: it works.
+    let alice = app.login(ID, "alice").await;
+    assert_eq!(
+        app.post("/logout-everywhere", Some((ID, &alice)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get("/whoami", Some((ID, &alice))).await.json["refused"],
+        "revoked"
+    );
+    // And one of a user without an entry raises the store-wide cutoff too: never refused.
+    assert_eq!(
+        app.post("/logout-everywhere", Some((ID, &carol)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get("/whoami", Some((ID, &carol))).await.json["refused"],
+        "revoked"
+    );
+    assert_eq!(store.overflows(), 2);
+    assert_eq!(store.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_full_revocation_list_refuses_an_anonymous_logout_with_503_and_keeps_the_session() {
+    // Only an anonymous session's logout (listed with `revoke_anonymous_sessions`) can be
+    // refused for room: typed, answered 503, and the cookie kept for the retry.
+    let store = Arc::new(MemoryRevocationStore::with_limits(
+        RevocationLimits::new().total(1),
+    ));
+    let app = TestApp::start(KeyRing::new(SecretKey::generate()), |b| {
+        b.cookie_secure(false)
+            .revocation_store(store.clone())
+            .revoke_anonymous_sessions(true)
+    });
+    let first = app.post("/counter", None).await.new_value(ID).unwrap();
+    let second = app.post("/counter", None).await.new_value(ID).unwrap();
+    assert_eq!(app.post("/logout", Some((ID, &first))).await.status, 200);
+    assert_eq!(store.len(), 1);
+
+    let reply = app.post("/logout", Some((ID, &second))).await;
     assert_eq!(reply.status, 503, "not claimed as done");
     assert!(
         reply.json["error"].as_str().unwrap().contains("try again"),
@@ -442,16 +545,15 @@ async fn a_full_revocation_list_refuses_the_logout_with_503_and_keeps_the_sessio
         reply.set_cookies.is_empty(),
         "the cookie is kept, to try again"
     );
-    assert_eq!(user(&app, &bob).await.as_deref(), Some("bob"));
-    assert_eq!(store.overflows(), 1);
-    // Log-out-everywhere of a user already listed folds into the entry it has: it still works.
-    let alice = app.login(ID, "alice").await;
     assert_eq!(
-        app.post("/logout-everywhere", Some((ID, &alice)))
-            .await
-            .status,
-        200
+        app.get("/whoami", Some((ID, &second))).await.json["counter"],
+        1
     );
+    assert_eq!(store.overflows(), 1);
+    assert_eq!(store.len(), 1);
+    // A signed-in user's logout still goes through at that fill.
+    let alice = app.login(ID, "alice").await;
+    assert_eq!(app.post("/logout", Some((ID, &alice))).await.status, 200);
     assert_eq!(
         app.get("/whoami", Some((ID, &alice))).await.json["refused"],
         "revoked"

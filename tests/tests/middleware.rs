@@ -619,9 +619,12 @@ async fn configuration_files_build_the_same_middleware() {
 }
 
 async fn signing_out_other_devices_keeps_this_session(store: Store) {
+    // It ends the sessions authenticated before this one's: the phone signed in a second
+    // before the laptop.
     let app = TestApp::default_app_on(store);
-    let laptop = app.login(ID, "alice").await;
     let phone = app.login(ID, "alice").await;
+    app.clock.advance(Duration::seconds(1));
+    let laptop = app.login(ID, "alice").await;
 
     let reply = app.post("/debug/logout-others", Some((ID, &laptop))).await;
     assert_eq!(reply.json["done"], true);

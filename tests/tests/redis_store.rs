@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Generation, KeptSession, ManualClock, Revocation, RevocationLimits, RevocationStore,
+    Cutoff, Generation, KeptSession, ManualClock, Revocation, RevocationLimits, RevocationStore,
     RevokeError, SessionId, Subject, UnixTime,
 };
 use sealed_session_redis::RedisRevocationStore;
@@ -88,6 +88,27 @@ fn kept_by(generation: Generation) -> KeptSession {
     KeptSession::new(SessionId::random().unwrap(), generation)
 }
 
+/// A session of `subject` signed in at `NOW` on `store`: stamped above the cutoff it knows.
+fn signed_in(store: &RedisRevocationStore, subject: &str) -> Subject {
+    let stamp = Generation::authenticated_at(NOW.to_datetime(), store.generation(subject));
+    Subject::new(subject, stamp)
+}
+
+/// "Log out everywhere" at `at`, with a minute's clock skew allowance.
+fn everything(at: UnixTime) -> Cutoff {
+    Cutoff::Everything {
+        above: Generation::everywhere_at(at.to_datetime(), time::Duration::minutes(1)),
+    }
+}
+
+/// The cutoff a store recorded for a subject (a log-out-everywhere, a sign-out-others, a fold).
+fn cutoff_of(recorded: Option<Revocation>) -> Generation {
+    match recorded {
+        Some(Revocation::Subject { generation, .. }) => generation,
+        other => panic!("a subject's cutoff was to be recorded: {other:?}"),
+    }
+}
+
 #[test]
 fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
     let prefix = fresh_prefix();
@@ -96,8 +117,8 @@ fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
     a.revoke(anonymous(id, t(100)), NOW).unwrap();
     assert!(a.is_revoked(id, None, NOW), "at once where it was made");
     eventually("B sees A's logout", || b.is_revoked(id, None, NOW));
-    // A session of a subject travels with its subject and generation.
-    let alice = Subject::new("alice smith", a.generation("alice smith"));
+    // A session of a subject travels with its subject and authentication stamp.
+    let alice = signed_in(&a, "alice smith");
     let theirs = SessionId::random().unwrap();
     a.revoke(
         Revocation::Session {
@@ -136,9 +157,13 @@ fn a_new_instance_loads_what_was_revoked_before_it_started() {
     for id in &ids {
         a.revoke(anonymous(*id, t(100)), NOW).unwrap();
     }
-    let before = Subject::new("alice smith", a.generation("alice smith"));
-    let generation = a.advance("alice smith", None, t(100), NOW).unwrap();
-    let bob = Subject::new("bob", a.generation("bob"));
+    let before = signed_in(&a, "alice smith");
+    let generation = cutoff_of(
+        a.advance("alice smith", everything(NOW), t(100), NOW)
+            .unwrap(),
+    );
+    assert_eq!(a.generation("alice smith"), generation);
+    let bob = signed_in(&a, "bob");
     let bobs = SessionId::random().unwrap();
     a.revoke(
         Revocation::Session {
@@ -154,11 +179,15 @@ fn a_new_instance_loads_what_was_revoked_before_it_started() {
     assert!(ids.iter().all(|id| late.is_revoked(*id, None, NOW)));
     assert_eq!(late.generation("alice smith"), generation);
     assert!(late.is_revoked(ids[0], Some(&before), NOW));
-    assert!(!late.is_revoked(ids[0], Some(&Subject::new("alice smith", generation)), NOW));
+    // A sign-in after the log-out-everywhere is stamped above the cutoff the new instance
+    // loaded, and works there.
+    let after = signed_in(&late, "alice smith");
+    assert!(after.generation() > generation);
+    assert!(!late.is_revoked(ids[0], Some(&after), NOW));
     assert!(late.is_revoked(bobs, Some(&bob), NOW));
     assert!(!late.is_revoked(ids[0], Some(&bob), NOW));
-    // 2,500 sessions, alice, and bob with his one session.
-    assert_eq!(late.health().local_entries, 2_503);
+    // 2,500 sessions, alice, and bob (a subject is one entry, whatever sessions it revoked).
+    assert_eq!(late.health().local_entries, 2_502);
     assert!(late.health().full_syncs >= 1);
 }
 
@@ -166,9 +195,9 @@ fn a_new_instance_loads_what_was_revoked_before_it_started() {
 fn concurrent_logouts_everywhere_keep_the_larger_generation() {
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix), store(&prefix));
-    let stale = Subject::new("bob", Generation::ZERO);
-    let gb = b.advance("bob", None, t(200), t(50)).unwrap();
-    let ga = a.advance("bob", None, t(300), t(10)).unwrap();
+    let stale = signed_in(&a, "bob");
+    let gb = cutoff_of(b.advance("bob", everything(t(50)), t(200), t(50)).unwrap());
+    let ga = cutoff_of(a.advance("bob", everything(t(10)), t(300), t(10)).unwrap());
     let larger = ga.max(gb);
     assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
     assert_eq!(
@@ -183,6 +212,7 @@ fn concurrent_logouts_everywhere_keep_the_larger_generation() {
             store.is_revoked(SessionId::random().unwrap(), Some(&smaller), NOW),
             ga != gb
         );
+        // A session stamped at the cutoff itself is not below it: in force.
         let current = Subject::new("bob", larger);
         assert!(!store.is_revoked(SessionId::random().unwrap(), Some(&current), NOW));
     }
@@ -261,41 +291,65 @@ fn the_subject_entry_keeps_the_larger_generation_and_deadline_exactly() {
 }
 
 #[test]
-fn a_compare_and_set_from_a_generation_advanced_elsewhere_is_superseded() {
+fn a_sign_out_others_from_a_session_logged_out_elsewhere_is_superseded() {
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix), store(&prefix));
-    let seen = b.generation("dave");
-    let everywhere = a.advance("dave", None, t(300), NOW).unwrap();
-    eventually("A's advance reaches B", || {
+    let older = signed_in(&b, "dave");
+    let everywhere = cutoff_of(a.advance("dave", everything(NOW), t(300), NOW).unwrap());
+    eventually("A's log-out-everywhere reaches B", || {
         b.generation("dave") == everywhere
     });
     assert_eq!(
-        b.advance("dave", Some(kept_by(seen)), t(300), NOW),
+        b.advance(
+            "dave",
+            Cutoff::OlderThan(kept_by(older.generation())),
+            t(300),
+            NOW
+        ),
         Err(RevokeError::Superseded {
             current: everywhere
         })
     );
-    // From the current generation it goes through, and reaches A.
-    let kept = b
-        .advance("dave", Some(kept_by(everywhere)), t(300), NOW)
-        .unwrap();
-    assert!(kept > everywhere);
-    eventually("B's advance reaches A", || a.generation("dave") == kept);
+    assert_eq!(b.generation("dave"), everywhere, "nothing recorded");
+    // From a session signed in since, it goes through: the cutoff rises to that session's
+    // stamp (ending only sessions authenticated before it), and reaches A.
+    let fresh = signed_in(&b, "dave");
+    assert!(fresh.generation() > everywhere);
+    let kept = cutoff_of(
+        b.advance(
+            "dave",
+            Cutoff::OlderThan(kept_by(fresh.generation())),
+            t(300),
+            NOW,
+        )
+        .unwrap(),
+    );
+    assert_eq!(kept, fresh.generation());
+    eventually("B's sign-out-others reaches A", || {
+        a.generation("dave") == kept
+    });
+    assert!(!a.is_revoked(SessionId::random().unwrap(), Some(&fresh), NOW));
 }
 
 #[test]
 fn a_sign_out_others_racing_a_logout_everywhere_keeps_nothing_older() {
     // A logs out everywhere (its clock 10 s ahead); B, at once, signs out the other
-    // sessions of one that carries the old generation. Either B already saw A's advance and
-    // its compare-and-set fails, or both went through and the larger generation, A's,
-    // wins everywhere: the kept session is refused either way.
+    // sessions of one authenticated before it. Either B already saw A's cutoff and its
+    // sign-out-others is superseded, or both went through and the larger cutoff, A's, wins
+    // everywhere: the kept session is refused either way.
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix), store(&prefix));
-    let seen = b.generation("frank");
-    let everywhere = a.advance("frank", None, t(300), t(10)).unwrap();
-    match b.advance("frank", Some(kept_by(seen)), t(300), NOW) {
+    let older = signed_in(&b, "frank");
+    let everywhere = cutoff_of(
+        a.advance("frank", everything(t(10)), t(300), t(10))
+            .unwrap(),
+    );
+    let kept = Cutoff::OlderThan(kept_by(older.generation()));
+    match b.advance("frank", kept, t(300), NOW) {
         Err(RevokeError::Superseded { current }) => assert_eq!(current, everywhere),
-        Ok(kept) => {
+        Ok(recorded) => {
+            let kept = cutoff_of(recorded);
+            assert_eq!(kept, older.generation());
             assert!(kept < everywhere);
             assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
             let kept = Subject::new("frank", kept);
@@ -321,7 +375,7 @@ fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
         .unwrap();
     let b = store(&prefix);
     assert!(a.wait_until_connected(Duration::from_secs(10)));
-    let grace = Subject::new("grace", a.generation("grace"));
+    let grace = signed_in(&a, "grace");
     let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
     let mut recorded = Vec::new();
     for id in &ids {
@@ -332,9 +386,11 @@ fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
         };
         recorded.push(a.revoke(revocation, NOW).unwrap());
     }
+    // The third folds into the subject's cutoff, just above the sessions' stamp.
     let Some(Some(Revocation::Subject { generation, .. })) = recorded.last() else {
-        panic!("the third folds into a generation advance: {recorded:?}");
+        panic!("the third folds into the subject's cutoff: {recorded:?}");
     };
+    assert!(*generation > grace.generation());
     eventually("B has the fold", || b.generation("grace") == *generation);
     assert!(ids.iter().all(|id| b.is_revoked(*id, Some(&grace), NOW)));
     assert!(a.flush(Duration::from_secs(5)));
@@ -345,13 +401,76 @@ fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
 }
 
 #[test]
+fn past_the_total_limit_the_store_wide_cutoff_reaches_redis_and_the_other_instance() {
+    // Room for one subject: a signed-in session's revocation of another subject raises the
+    // store-wide cutoff instead of failing, kept in Redis under `rev:all`.
+    let prefix = fresh_prefix();
+    let a = RedisRevocationStore::builder(redis_url())
+        .prefix(&prefix)
+        .clock(clock())
+        .limits(RevocationLimits::new().total(1))
+        .build()
+        .unwrap();
+    let b = store(&prefix);
+    assert!(a.wait_until_connected(Duration::from_secs(10)));
+    let (heidi, ivan, judy) = (
+        signed_in(&a, "heidi"),
+        signed_in(&a, "ivan"),
+        signed_in(&a, "judy"),
+    );
+    let session = |subject: &Subject| Revocation::Session {
+        id: SessionId::random().unwrap(),
+        subject: Some(subject.clone()),
+        until: t(100),
+    };
+    let recorded = a.revoke(session(&heidi), NOW).unwrap();
+    assert!(
+        matches!(recorded, Some(Revocation::Session { .. })),
+        "{recorded:?}"
+    );
+    let recorded = a.revoke(session(&ivan), NOW).unwrap();
+    let Some(Revocation::Everyone { generation, .. }) = recorded else {
+        panic!("the store is full: the store-wide cutoff rises instead: {recorded:?}");
+    };
+    assert!(generation > ivan.generation());
+    assert_eq!(a.local().overflows(), 1);
+    let any = SessionId::random().unwrap();
+    eventually("B has the store-wide cutoff", || {
+        b.generation("judy") == generation
+    });
+    for store in [&a, &b] {
+        assert!(store.is_revoked(any, Some(&ivan), NOW));
+        assert!(
+            store.is_revoked(any, Some(&judy), NOW),
+            "coarser: every subject"
+        );
+        let after = signed_in(store, "judy");
+        assert!(
+            !store.is_revoked(any, Some(&after), NOW),
+            "a sign-in after it works"
+        );
+    }
+    assert!(a.flush(Duration::from_secs(5)));
+    let key = format!("{prefix}rev:all");
+    assert_eq!(get(&key), Some(format!("{generation} {}", t(100))));
+    let expire_at: u64 = redis::cmd("EXPIRETIME")
+        .arg(&key)
+        .query(&mut raw())
+        .unwrap();
+    assert_eq!(expire_at, t(100).secs());
+    let late = store(&prefix);
+    assert_eq!(late.generation("someone else"), generation);
+    assert!(late.is_revoked(any, Some(&judy), NOW));
+}
+
+#[test]
 fn entries_redis_lost_are_written_back_from_the_local_copies() {
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix), store(&prefix));
     let id = SessionId::random().unwrap();
     a.revoke(anonymous(id, t(100)), NOW).unwrap();
-    let before = Subject::new("carol", a.generation("carol"));
-    let generation = a.advance("carol", None, t(100), NOW).unwrap();
+    let before = signed_in(&a, "carol");
+    let generation = cutoff_of(a.advance("carol", everything(NOW), t(100), NOW).unwrap());
     assert!(a.flush(Duration::from_secs(5)));
     eventually("B has them", || {
         b.is_revoked(id, None, NOW) && b.generation("carol") == generation

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Generation, KeyRing, ManualClock, Revocation, RevocationStore, SecretKey, SessionId, Subject,
-    UnixTime,
+    Cutoff, Generation, KeyRing, ManualClock, Revocation, RevocationStore, SecretKey, SessionId,
+    Subject, UnixTime,
 };
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
@@ -120,12 +120,37 @@ fn ring() -> KeyRing {
     KeyRing::new(SecretKey::generate())
 }
 
+/// A session of `subject` signed in at `NOW` on `store`: stamped above the cutoff it knows.
+fn signed_in(store: &RedisRevocationStore, subject: &str) -> Subject {
+    let stamp = Generation::authenticated_at(NOW.to_datetime(), store.generation(subject));
+    Subject::new(subject, stamp)
+}
+
+/// "Log out everywhere" of `subject` on `store` at `NOW` (a minute's clock skew allowance),
+/// kept 100 s; returns the subject's new cutoff there.
+fn log_out_everywhere(store: &RedisRevocationStore, subject: &str) -> Generation {
+    let above = Generation::everywhere_at(NOW.to_datetime(), time::Duration::minutes(1));
+    let recorded = store
+        .advance(
+            subject,
+            Cutoff::Everything { above },
+            NOW.saturating_add_secs(100),
+            NOW,
+        )
+        .unwrap();
+    assert!(
+        matches!(recorded, Some(Revocation::Subject { .. })),
+        "{recorded:?}"
+    );
+    store.generation(subject)
+}
+
 #[test]
 fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
     let _serial = serial();
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix, None), store(&prefix, None));
-    let alice = Subject::new("alice", b.generation("alice"));
+    let alice = signed_in(&b, "alice");
     let session = SessionId::random().unwrap();
     // What issue 9 measured: one PUBLISH of a u64::MAX cutoff, and a deadline in 2106.
     publish(&prefix, &format!("g {} {} alice", u64::MAX, u32::MAX));
@@ -137,8 +162,12 @@ fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
             u64::MAX
         ),
     );
-    // Far in the future, within no clock skew of ours.
-    let two_days_ahead = Generation::ZERO.advanced(NOW.saturating_add_secs(2 * 86_400 + 60));
+    // Far in the future, within no clock skew of ours (two skew allowances ahead, plus more
+    // than the hour's margin the bounds allow for cutoffs raised step by step).
+    let two_days_ahead = Generation::at(
+        NOW.saturating_add_secs(2 * 86_400 + 3_600 + 120)
+            .to_datetime(),
+    );
     publish(&prefix, &format!("g {two_days_ahead} 1900000100 alice"));
     publish(&prefix, "g 5 4000000000 alice");
     barrier(&a, &b);
@@ -149,14 +178,15 @@ fn a_forged_publish_of_a_huge_generation_does_not_lock_the_user_out() {
     assert_eq!(b.generation("alice"), Generation::ZERO);
     assert!(b.health().refused >= 4, "{:?}", b.health());
     // And "log out everywhere" still works afterwards, everywhere.
-    let next = a
-        .advance("alice", None, NOW.saturating_add_secs(100), NOW)
-        .unwrap();
+    let next = log_out_everywhere(&a, "alice");
     eventually("B has the genuine advance", || {
         b.generation("alice") == next
     });
     assert!(b.is_revoked(session, Some(&alice), NOW));
-    assert!(!b.is_revoked(session, Some(&Subject::new("alice", next)), NOW));
+    // A sign-in afterwards works.
+    let again = signed_in(&b, "alice");
+    assert!(again.generation() > next);
+    assert!(!b.is_revoked(session, Some(&again), NOW));
 }
 
 #[test]
@@ -173,9 +203,7 @@ fn a_forged_entry_of_a_huge_generation_is_ignored_at_load_and_replaced_by_a_genu
     );
     assert!(a.health().refused >= 1);
     // The keep-the-larger script does not keep the forgery over a genuine advance.
-    let next = a
-        .advance("bob", None, NOW.saturating_add_secs(100), NOW)
-        .unwrap();
+    let next = log_out_everywhere(&a, "bob");
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!(get(&key), Some(format!("{next} 1900000100")));
     assert_eq!(store(&prefix, None).generation("bob"), next);
@@ -191,13 +219,11 @@ fn with_authentication_forged_and_tampered_entries_and_messages_are_ignored() {
     let session = SessionId::random().unwrap();
     // Forged messages, in range: untagged, and tagged with another ring's key.
     publish(&prefix, &format!("i {session} 1900000100"));
-    let g = Generation::ZERO.advanced(NOW);
+    let g = Generation::at(NOW.to_datetime());
     publish(&prefix, &format!("g {g} 1900000100 carol"));
     publish(&prefix, "r");
     let stranger_prefix_store = store(&prefix, Some(&self::ring()));
-    stranger_prefix_store
-        .advance("carol", None, NOW.saturating_add_secs(100), NOW)
-        .unwrap();
+    log_out_everywhere(&stranger_prefix_store, "carol");
     assert!(stranger_prefix_store.flush(Duration::from_secs(5)));
     barrier(&a, &b);
     assert!(!b.is_revoked(session, None, NOW), "forged logout ignored");
@@ -253,9 +279,7 @@ fn with_authentication_a_forged_larger_subject_value_does_not_make_repairs_loop(
     let prefix = fresh_prefix();
     let ring = ring();
     let a = store(&prefix, Some(&ring));
-    let next = a
-        .advance("erin", None, NOW.saturating_add_secs(100), NOW)
-        .unwrap();
+    let next = log_out_everywhere(&a, "erin");
     assert!(a.flush(Duration::from_secs(5)));
     // Over it, a forged value the keep-the-larger script would keep (larger, in range).
     let key = format!("{prefix}rev:sub:erin");

@@ -2,6 +2,10 @@
 //! `update` and `update_or` across requests, `remove` returning the value, `remove_as` of the
 //! wrong type, `entries`, and `SessionExt::get_session` from a guard, from `wrap_fn` middlewares
 //! inside and outside `CookieSessionMiddleware`, and on a route it doesn't wrap.
+//!
+//! And `Session::reauthenticate` of both adapters (`sealed-session-actix` on actix-web,
+//! `sealed-session-tower` on axum), which no example route calls: the login app's routes with
+//! one more, `POST /api/reauthenticate`, on each stack.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,13 +13,15 @@ use std::sync::Arc;
 use actix_web::dev::{Service as _, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, guard, web};
-use sealed_session::ManualClock;
+use sealed_session::{BrowserSession, Clock as _, ManualClock};
 use sealed_session_actix::{
     CookieSessionMiddleware, KeyRing, SecretKey, Session, SessionError, SessionExt,
     SessionInsertError, SessionUpdateError,
 };
-use sealed_session_tests::{Store, TestApp, set_cookies};
+use sealed_session_tests::{AxumServer, Reply, Store, TestApp, send_to, set_cookies, start_time};
+use sealed_session_tower::CookieSessionLayer;
 use serde_json::{Value, json};
+use time::Duration;
 
 const ID: &str = "id";
 
@@ -24,6 +30,7 @@ type Query = web::Query<HashMap<String, String>>;
 /// The routes these tests drive, mounted behind the middleware beside the login app's.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/insert", web::post().to(insert))
+        .route("/api/reauthenticate", web::post().to(reauthenticate))
         .route("/api/update", web::post().to(update))
         .route("/api/update-or", web::post().to(update_or))
         .route("/api/remove", web::post().to(remove))
@@ -122,6 +129,13 @@ async fn remove_as_number(session: Session, query: Query) -> HttpResponse {
         }),
     };
     HttpResponse::Ok().json(body)
+}
+
+/// `Session::reauthenticate`, as an application calls it once it has checked the password
+/// again: `{"reauthenticated": bool}`, or the session's error.
+async fn reauthenticate(session: Session) -> actix_web::Result<HttpResponse> {
+    let done = session.reauthenticate()?;
+    Ok(HttpResponse::Ok().json(json!({ "reauthenticated": done })))
 }
 
 /// Every entry, as `[key, value as JSON]`.
@@ -422,4 +436,282 @@ async fn a_write_after_the_middleware_wrote_the_cookie_is_refused_not_lost() {
         json!([["n", 1]]),
         "the late write is not in the cookie"
     );
+}
+
+// `Session::reauthenticate` over HTTP, on both stacks.
+
+/// The two adapters.
+#[derive(Debug, Clone, Copy)]
+enum Stack {
+    /// `sealed-session-actix` on actix-web: the login app with this file's routes.
+    Actix,
+    /// `sealed-session-tower` on axum: the login app's routes and [`axum_reauthenticate`].
+    Axum,
+}
+
+/// [`reauthenticate`] on axum.
+async fn axum_reauthenticate(
+    session: sealed_session_tower::Session,
+) -> Result<axum::Json<Value>, sealed_session_tower::SessionError> {
+    let done = session.reauthenticate()?;
+    Ok(axum::Json(json!({ "reauthenticated": done })))
+}
+
+/// Where a [`StackApp`] runs.
+enum Server {
+    Actix(TestApp),
+    Axum(AxumServer),
+}
+
+/// The login app plus `POST /api/reauthenticate` on one stack, on a manual clock at
+/// [`start_time`], with an absolute timeout of 2 hours and an idle timeout of 1 hour (refreshed
+/// by any request 6 minutes or more after the last re-seal: the default interval, a tenth of it).
+struct StackApp {
+    server: Server,
+    clock: Arc<ManualClock>,
+    http: reqwest::Client,
+}
+
+impl StackApp {
+    const ABSOLUTE: Duration = Duration::hours(2);
+
+    fn start(stack: Stack, store: Store) -> Self {
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let ring = KeyRing::new(SecretKey::generate());
+        let lifetime = BrowserSession::default()
+            .state_ttl(Self::ABSOLUTE)
+            .idle_timeout(Duration::hours(1));
+        let server = match stack {
+            Stack::Actix => {
+                let middleware = CookieSessionMiddleware::builder(ring)
+                    .cookie_secure(false)
+                    .clock(clock.clone())
+                    .revocation_store(store.make(clock.clone()))
+                    .session_lifecycle(lifetime)
+                    .build()
+                    .expect("valid settings");
+                Server::Actix(TestApp::serve_with(middleware, clock.clone(), routes))
+            }
+            Stack::Axum => {
+                let layer = CookieSessionLayer::builder(ring)
+                    .cookie_secure(false)
+                    .clock(clock.clone())
+                    .revocation_store(store.make(clock.clone()))
+                    .session_lifecycle(lifetime)
+                    .build()
+                    .expect("valid settings");
+                let app = sealed_session_examples::contract_axum::routes::<
+                    sealed_session_tower::Session,
+                >()
+                .route(
+                    "/api/reauthenticate",
+                    axum::routing::post(axum_reauthenticate),
+                )
+                .layer(layer);
+                Server::Axum(AxumServer::start(app))
+            }
+        };
+        Self {
+            server,
+            clock,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `method path`, with `Cookie: id=<cookie>` if given and the login form for `user` if
+    /// given.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        user: Option<&str>,
+    ) -> Reply {
+        let url = match &self.server {
+            Server::Actix(app) => app.url(path),
+            Server::Axum(server) => server.url(path),
+        };
+        let header = cookie.map(|c| format!("{ID}={c}"));
+        let form = user.map(|u| [("user", u)]);
+        send_to(
+            &self.http,
+            method,
+            url,
+            header.as_deref().map(str::as_bytes),
+            form.as_ref().map(|f| &f[..]),
+        )
+        .await
+    }
+
+    /// Signs `user` in on a fresh client: the cookie.
+    async fn login(&self, user: &str) -> String {
+        let reply = self.send("POST", "/login", None, Some(user)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.new_value(ID).expect("the login sets the cookie")
+    }
+
+    /// `POST path` with `cookie`, which must be answered `200` with a new cookie (not a
+    /// removal): the reply, and `cookie` becomes the new one.
+    async fn post_renewing(&self, path: &str, cookie: &mut String) -> Reply {
+        let reply = self.send("POST", path, Some(cookie), None).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        *cookie = reply
+            .new_value(ID)
+            .unwrap_or_else(|| panic!("{path}: a new cookie: {reply:?}"));
+        reply
+    }
+
+    /// What `/whoami` says of `cookie` (a `200`); a re-sealed cookie replaces it.
+    async fn whoami(&self, cookie: &mut String) -> Value {
+        let reply = self.send("GET", "/whoami", Some(cookie), None).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        if let Some(next) = reply.new_value(ID) {
+            *cookie = next;
+        }
+        reply.json
+    }
+
+    /// Why `/whoami` refused `cookie` (`None` if it didn't).
+    async fn refusal(&self, cookie: &str) -> Option<String> {
+        let reply = self.send("GET", "/whoami", Some(cookie), None).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json["refused"].as_str().map(str::to_owned)
+    }
+}
+
+/// Sign in, and `Session::reauthenticate` 30 minutes later from a route: a new cookie that keeps
+/// the session's values, the old one refused as revoked, a new absolute window (alive 10
+/// minutes past the end of the first one, while a session signed in at the same time as the
+/// first is refused then), and a stamp above every other session of the user, so that a
+/// sign-out-others from it ends a session signed in after the first sign-in (which a
+/// sign-out-others made before the reauthentication did not). Without a signed-in user it
+/// answers `false` and sets no cookie. Both stacks, both stores.
+#[actix_web::test]
+async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest() {
+    for stack in [Stack::Actix, Stack::Axum] {
+        for store in [Store::Memory, Store::Redis] {
+            let context = format!("{stack:?}/{store:?}");
+            let app = StackApp::start(stack, store);
+            let signed_in = app.clock.now();
+
+            // 0:00: alice signs in and counts once; bob signs in too, to be kept alive only.
+            let mut alice = app.login("alice").await;
+            let counted = app.post_renewing("/counter", &mut alice).await;
+            assert_eq!(counted.json, json!({ "counter": 1 }), "{context}");
+            let first_cookie = alice.clone();
+            let mut bob = app.login("bob").await;
+
+            // 0:10: alice signs in on another device: fresher than the first session.
+            app.clock.advance(Duration::minutes(10));
+            let mut other = app.login("alice").await;
+
+            // 0:20: a sign-out-others from the first session, not re-authenticated, ends none
+            // of the newer one.
+            app.clock.advance(Duration::minutes(10));
+            let reply = app.post_renewing("/logout-others", &mut alice).await;
+            assert_eq!(reply.json, json!({ "user": "alice" }), "{context}");
+            assert_eq!(
+                app.whoami(&mut other).await,
+                json!({ "user": "alice", "counter": 0 }),
+                "{context}: the other device signed in after the first session"
+            );
+
+            // 0:30: the first session re-authenticates.
+            app.clock.advance(Duration::minutes(10));
+            let before = alice.clone();
+            let reply = app.post_renewing("/api/reauthenticate", &mut alice).await;
+            assert_eq!(reply.json, json!({ "reauthenticated": true }), "{context}");
+            let reauthenticated_at = app.clock.now();
+            assert_eq!(
+                app.whoami(&mut bob).await,
+                json!({ "user": "bob", "counter": 0 }),
+                "{context}: bob, kept alive from now on as alice is"
+            );
+            // (a) The cookie it came with (and the one before it) is refused as revoked.
+            for old in [&before, &first_cookie] {
+                assert_eq!(
+                    app.refusal(old).await.as_deref(),
+                    Some("revoked"),
+                    "{context}: the old id is revoked"
+                );
+            }
+            // (b) The new cookie works, with the session's values.
+            assert_eq!(
+                app.whoami(&mut alice).await,
+                json!({ "user": "alice", "counter": 1 }),
+                "{context}"
+            );
+            // (d) It is now the freshest: its sign-out-others ends the other device.
+            let reply = app.post_renewing("/logout-others", &mut alice).await;
+            assert_eq!(reply.json, json!({ "user": "alice" }), "{context}");
+            assert_eq!(
+                app.refusal(&other).await.as_deref(),
+                Some("revoked"),
+                "{context}: the session signed in before the reauthentication"
+            );
+            assert_eq!(
+                app.whoami(&mut alice).await,
+                json!({ "user": "alice", "counter": 1 }),
+                "{context}: the reauthenticated session goes on"
+            );
+
+            // (c) A new absolute window: a request every 40 minutes keeps both sessions within
+            // the idle hour; the first window ends at 2:00, the new one at 2:30.
+            for _ in 0..2 {
+                app.clock.advance(Duration::minutes(40));
+                assert_eq!(
+                    app.whoami(&mut alice).await,
+                    json!({ "user": "alice", "counter": 1 }),
+                    "{context} at {}",
+                    app.clock.now() - signed_in
+                );
+                assert_eq!(
+                    app.whoami(&mut bob).await,
+                    json!({ "user": "bob", "counter": 0 }),
+                    "{context} at {}",
+                    app.clock.now() - signed_in
+                );
+            }
+            app.clock.advance(Duration::minutes(20));
+            assert_eq!(app.clock.now() - signed_in, Duration::minutes(130));
+            assert!(app.clock.now() > signed_in + StackApp::ABSOLUTE);
+            assert_eq!(
+                app.whoami(&mut alice).await,
+                json!({ "user": "alice", "counter": 1 }),
+                "{context}: 2:10, past the first window"
+            );
+            assert_eq!(
+                app.refusal(&bob).await.as_deref(),
+                Some("expired_absolute"),
+                "{context}: 2:10, bob's window (the first one) is over"
+            );
+            app.clock.set(reauthenticated_at + StackApp::ABSOLUTE);
+            assert_eq!(
+                app.refusal(&alice).await.as_deref(),
+                Some("expired_absolute"),
+                "{context}: the new window is the absolute timeout, from the reauthentication"
+            );
+
+            // (e) Without a signed-in user: `false`, and no cookie, with no cookie or an
+            // anonymous session's.
+            let reply = app.send("POST", "/api/reauthenticate", None, None).await;
+            assert_eq!(reply.status, 200, "{context}: {reply:?}");
+            assert_eq!(reply.json, json!({ "reauthenticated": false }), "{context}");
+            assert!(reply.set_cookies.is_empty(), "{context}: {reply:?}");
+            let counted = app.send("POST", "/counter", None, None).await;
+            let anonymous = counted.new_value(ID).expect("an anonymous session");
+            let reply = app
+                .send("POST", "/api/reauthenticate", Some(&anonymous), None)
+                .await;
+            assert_eq!(reply.status, 200, "{context}: {reply:?}");
+            assert_eq!(reply.json, json!({ "reauthenticated": false }), "{context}");
+            assert!(reply.set_cookies.is_empty(), "{context}: {reply:?}");
+            let mut anonymous = anonymous;
+            assert_eq!(
+                app.whoami(&mut anonymous).await,
+                json!({ "user": null, "counter": 1 }),
+                "{context}: the anonymous session is as it was"
+            );
+        }
+    }
 }

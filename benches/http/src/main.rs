@@ -254,14 +254,18 @@ fn subject_store() -> io::Result<sealed_session::MemoryRevocationStore> {
     let now = sealed_session::UnixTime::from_secs(secs);
     let until = now.saturating_add_secs(86_400);
     let store = sealed_session::MemoryRevocationStore::new();
+    let everything = sealed_session::Cutoff::Everything {
+        above: sealed_session::Generation::ZERO,
+    };
     for i in 0..OTHER_SUBJECTS {
         store
-            .advance(&format!("other-{i}"), None, until, now)
+            .advance(&format!("other-{i}"), everything, until, now)
             .map_err(io::Error::other)?;
     }
-    let generation = store
-        .advance(SUBJECT, None, until, now)
+    store
+        .advance(SUBJECT, everything, until, now)
         .map_err(io::Error::other)?;
+    let generation = store.generation(SUBJECT);
     if generation == sealed_session::Generation::ZERO || store.subjects() != OTHER_SUBJECTS + 1 {
         return Err(io::Error::other(
             "the subject store was not filled as expected",

@@ -212,7 +212,8 @@ impl CookieSessionBuilder {
         self.map(|b| b.revoke_anonymous_sessions(revoke))
     }
 
-    /// The revocation store consulted on every request and written by `renew` and `purge`.
+    /// The revocation store consulted on every request and written by the renewals, sign-ins
+    /// and logouts.
     /// Defaults to a `MemoryRevocationStore` of this process; use a shared store when the
     /// application runs on several instances. Replaces any earlier choice of store.
     pub fn revocation_store(self, store: Arc<dyn RevocationStore>) -> Self {

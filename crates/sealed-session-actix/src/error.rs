@@ -8,8 +8,9 @@ use sealed_session::{InsertError, RenewError, RevokeError, SealError, UpdateErro
 
 /// A value could not be stored in the session. The session is left as it was.
 ///
-/// As a response (e.g. through `?`) it is an opaque `500 Internal Server Error`: the details
-/// are for logs, not for clients. Match on [`SessionInsertError::TooLarge`] to answer better.
+/// As a response (e.g. through `?`) it is an opaque `500 Internal Server Error` (`503` for
+/// [`SessionInsertError::RevocationsUnknown`]): the details are for logs, not for clients. Match
+/// on [`SessionInsertError::TooLarge`] to answer better.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionInsertError {
@@ -34,6 +35,10 @@ pub enum SessionInsertError {
     /// The session is detached: no [`CookieSessionMiddleware`](crate::CookieSessionMiddleware)
     /// would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
+    /// The request's cookie is signed in but the revocation store can't check it yet (a shared
+    /// store before its first load): nothing was written, so that the signed-in cookie is not
+    /// replaced. A `503`: try again in a moment.
+    RevocationsUnknown,
 }
 
 impl fmt::Display for SessionInsertError {
@@ -52,6 +57,7 @@ impl fmt::Display for SessionInsertError {
             }
             .fmt(f),
             Self::MissingMiddleware => MissingMiddleware.fmt(f),
+            Self::RevocationsUnknown => InsertError::RevocationsUnknown.fmt(f),
         }
     }
 }
@@ -61,7 +67,10 @@ impl std::error::Error for SessionInsertError {
         match self {
             Self::Encode(err) => Some(err),
             Self::Seal(err) => Some(err),
-            Self::TooLarge { .. } | Self::SubjectTooLong { .. } | Self::MissingMiddleware => None,
+            Self::TooLarge { .. }
+            | Self::SubjectTooLong { .. }
+            | Self::MissingMiddleware
+            | Self::RevocationsUnknown => None,
         }
     }
 }
@@ -78,6 +87,7 @@ impl From<InsertError> for SessionInsertError {
             InsertError::TooLarge { size, limit } => Self::TooLarge { size, limit },
             InsertError::Encode(err) => Self::Encode(err),
             InsertError::SubjectTooLong { len, max } => Self::SubjectTooLong { len, max },
+            InsertError::RevocationsUnknown => Self::RevocationsUnknown,
             // `InsertError` is non-exhaustive; what remains is a failure to seal.
             _ => Self::Seal(SealError::Randomness),
         }
@@ -86,22 +96,26 @@ impl From<InsertError> for SessionInsertError {
 
 impl ResponseError for SessionInsertError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
+        match self {
+            Self::RevocationsUnknown => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::InternalServerError().finish()
+        HttpResponse::build(self.status_code()).finish()
     }
 }
 
 /// A renewal, sign-in or logout could not be carried out; the session is left as it was
 /// (except after [`RevokeError::Superseded`], when the session had been logged out meanwhile and
-/// is purged).
+/// is purged, and after [`RevokeError::NotDurable`] from a renewal, a sign-in or a
+/// sign-out-others, which hold on this instance and only lack the shared store's confirmation).
 ///
-/// As a response: `503 Service Unavailable` when the revocation could not be recorded (answer
-/// "try again": a logout is never reported as done when a copy of the cookie would outlive it),
-/// `401 Unauthorized` when the session had been logged out meanwhile, an opaque `500`
-/// otherwise. The body is empty; the details are for logs.
+/// As a response: `503 Service Unavailable` when the revocation could not be recorded or
+/// confirmed (answer "try again": a logout is never reported as done when a copy of the cookie
+/// would outlive it), `401 Unauthorized` when the session had been logged out meanwhile, an
+/// opaque `500` otherwise. The body is empty; the details are for logs.
 ///
 /// ```
 /// use actix_web::ResponseError as _;

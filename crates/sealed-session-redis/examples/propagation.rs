@@ -15,8 +15,8 @@
 //! Two stores play the two instances, in one process, each with its own connections and
 //! threads, exactly as two processes would. A "logout" is `revoke` of an anonymous session on
 //! A; it has propagated when B's `is_revoked` (what B's lifecycle calls on each request) says
-//! so. A "log out everywhere" is `advance` of a subject's generation on A; it has propagated
-//! when B refuses a session carrying the previous generation. B is polled in a tight loop, so
+//! so. A "log out everywhere" is `advance` of a subject's cutoff on A; it has propagated when B
+//! refuses a session of that subject signed in (on B) just before. B is polled in a tight loop, so
 //! the figures include the poll's granularity (well under a microsecond).
 
 use std::sync::Arc;
@@ -24,7 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, Subject, UnixTime};
+use sealed_session::{
+    Cutoff, DEFAULT_CLOCK_SKEW, Generation, Revocation, RevocationLimits, RevocationStore,
+    SessionId, Subject, UnixTime,
+};
 use sealed_session_redis::RedisRevocationStore;
 
 mod common;
@@ -151,13 +154,16 @@ fn idle(
     report(&format!("burst of {logouts}"), &mut burst);
     println!("(burst figures are upper bounds: B's arrivals are observed in order)");
 
-    // "Log out everywhere": one subject each, its generation advanced on A.
+    // "Log out everywhere": one subject each, its cutoff raised on A above every stamp so far.
     let mut everywhere = Vec::with_capacity(logouts);
     for n in 0..logouts {
         let subject = format!("user-{n}");
-        let before = Subject::new(subject.as_str(), b.generation(&subject));
+        // A session signed in on B just before.
+        let stamp = Generation::authenticated_at(now().to_datetime(), b.generation(&subject));
+        let before = Subject::new(subject.as_str(), stamp);
+        let above = Generation::everywhere_at(now().to_datetime(), DEFAULT_CLOCK_SKEW);
         let sent = Instant::now();
-        a.advance(&subject, None, until(), now())?;
+        a.advance(&subject, Cutoff::Everything { above }, until(), now())?;
         wait_until(|| b.is_revoked(SessionId::from_bytes([0; 16]), Some(&before), now()))?;
         everywhere.push(sent.elapsed());
     }

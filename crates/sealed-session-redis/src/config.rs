@@ -82,7 +82,13 @@ pub enum UntilLoaded {
     /// The default: fail closed. Signed-in sessions are refused (`OpenError::RevocationUnknown`,
     /// their cookies kept) until the list is loaded: no logout made elsewhere is ever
     /// accepted here, at the cost of signed-in users seeing "not signed in" while Redis is
-    /// down at an instance's start. Anonymous sessions, which are not listed, are served.
+    /// down at an instance's start. Anonymous sessions, which are not listed, are served. A
+    /// logout made meanwhile with such a cookie is recorded here and queued all the same, and
+    /// answered `RevokeError::NotDurable` (the cookie kept) until Redis has it; a
+    /// log-out-everywhere or sign-out-others records nothing and is answered `NotDurable`
+    /// until the list is loaded (the cookie may be a logged-out copy); a write is refused with
+    /// `InsertError::RevocationsUnknown`, so it never replaces the signed-in cookie with an
+    /// anonymous one.
     RefuseSignedIn,
     /// Fail open: serve every session from the local copy, which starts empty, so a session
     /// logged out on another instance is accepted here until the first load.
@@ -232,11 +238,14 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The limits of the local copy: how many sessions of one subject this instance lists
-    /// before a logout advances the subject's generation instead, and how many entries it
-    /// holds at most. They apply to this instance's own revocations (what it then writes to
-    /// Redis is what its copy recorded); other instances' revocations are applied as recorded,
-    /// whatever the limits. Defaults to [`RevocationLimits::new`].
+    /// The limits of the local copy: how many revoked sessions of one subject it lists before
+    /// the next revocation folds into the subject's cutoff instead, and how many subjects and
+    /// listed anonymous sessions it holds before a new subject's revocation raises the
+    /// store-wide cutoff instead (and an anonymous session's is refused). They apply to this
+    /// instance's own revocations (what it then writes to Redis is what its copy recorded, fold
+    /// and store-wide cutoff included, which every instance then applies); other instances'
+    /// revocations are applied as recorded, never folded or refused, though they count against
+    /// the total. Defaults to [`RevocationLimits::new`].
     pub fn limits(mut self, limits: RevocationLimits) -> Self {
         self.limits = limits;
         self

@@ -8,9 +8,13 @@
 //!                                         ->  "<until> <generation> <subject>"  EXAT <until>
 //!                                             (a session of a subject)
 //! sealed-session:rev:sub:<subject>       ->  "<generation> <until>"             EXAT <until>
+//!                                             (a subject's cutoff)
+//! sealed-session:rev:all                 ->  "<generation> <until>"             EXAT <until>
+//!                                             (the store-wide cutoff: every subject's)
 //! channel sealed-session:rev:events      <-  "i <32 hex> <until>"
 //!                                            "j <32 hex> <until> <generation> <subject>"
 //!                                            "g <generation> <until> <subject>"
+//!                                            "a <generation> <until>"
 //!                                            "r"  (a repair happened: reload everything)
 //! sealed-session:rev:epoch               ->  a random token (no expiry): gone or changed
 //!                                            means Redis lost data
@@ -19,7 +23,9 @@
 //! Times are unix seconds and generations plain numbers, in decimal (digits only). The subject
 //! comes last in its value or message, so it may hold spaces; keys hold it as is (Redis keys
 //! are binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor
-//! read.
+//! read. The two cutoffs (`rev:sub:<subject>` and `rev:all`, the store-wide one a store at its
+//! total limit raises instead of a new subject's: [`Revocation::Everyone`]) are written by the
+//! same keep-the-larger script ([`SUBJECT_SCRIPT`]).
 //!
 //! # Authenticated values and messages
 //! With [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with), every value and
@@ -33,10 +39,11 @@
 //! ```
 //!
 //! The key (or channel) name is in the data, prefix included, so a tagged value can't be moved
-//! to another session's or subject's key, nor a message to another application's channel. The
-//! HMAC key is [`KeyRing::revocation_mac`](sealed_session::KeyRing::revocation_mac): the
-//! primary tags, every key of the ring verifies. Untagged values and messages (or tagged ones
-//! read by a store without authentication) are refused.
+//! to another session's or subject's key (nor a subject's cutoff to `rev:all`, or back), nor a
+//! message to another application's channel. The HMAC key is
+//! [`KeyRing::revocation_mac`](sealed_session::KeyRing::revocation_mac): the primary tags,
+//! every key of the ring verifies. Untagged values and messages (or tagged ones read by a
+//! store without authentication) are refused.
 //!
 //! Whatever is read is also bounded ([`TrustBounds`]): see `trust.rs`.
 
@@ -62,18 +69,19 @@ const ENTRY_LABEL: &[u8] = b"sealed-session-redis v1 entry\0";
 /// What the tag of a message authenticates, before the channel name.
 const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v1 message\0";
 
-/// Keeps the winning value of a subject, atomically, so that "log out everywhere" (and "sign
+/// Keeps the winning value of a cutoff, atomically, so that "log out everywhere" (and "sign
 /// out my other devices") on one subject from several instances at once converge on the
 /// larger generation whatever the order Redis runs them in (every instance also merges the
-/// messages by the same max rule).
+/// messages by the same max rule). The store-wide cutoff (`<prefix>rev:all`) is written the
+/// same way.
 ///
-/// KEYS[1]: the subject's key. ARGV[1]: the generation, ARGV[2]: the deadline (unix seconds),
-/// both in decimal; ARGV[3]: the tag, or empty without authentication; ARGV[4] and ARGV[5]:
-/// the largest generation and the latest deadline the writer accepts ([`TrustBounds`]). The value is stored as
-/// "<generation> <deadline>" (with a tag: "<tag> <generation> <deadline>") and the key expires
-/// at the deadline. Numbers are compared as digit strings (longer is larger, then
-/// lexicographically), never converted to Lua's doubles: generations (microseconds) are exact
-/// to the last digit at any size.
+/// KEYS[1]: the subject's key, or the store-wide one. ARGV[1]: the generation, ARGV[2]: the
+/// deadline (unix seconds), both in decimal; ARGV[3]: the tag, or empty without
+/// authentication; ARGV[4] and ARGV[5]: the largest generation and the latest deadline the
+/// writer accepts ([`TrustBounds`]). The value is stored as "<generation> <deadline>" (with a
+/// tag: "<tag> <generation> <deadline>") and the key expires at the deadline. Numbers are
+/// compared as digit strings (longer is larger, then lexicographically), never converted to
+/// Lua's doubles: generations (microseconds) are exact to the last digit at any size.
 ///
 /// A value held beyond those bounds is replaced whatever it says: no instance wrote it (a
 /// forged `u64::MAX` would otherwise stay for good, every genuine write losing to it).
@@ -82,10 +90,11 @@ const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v1 message\0";
 /// one, the script can't make a tag (the key stays in the application), so it keeps one of
 /// the two values whole, tag and all: the larger generation, then the later deadline on a tie
 /// (the new one on an exact tie). That is still safe: the value kept is one a genuine instance
-/// wrote for its own advance, whose deadline is that instance's horizon, long enough for every
-/// session stamped before that advance to have expired. Every session the other value refuses
-/// carries a smaller generation (or the same), so it was stamped before the kept advance
-/// too: it is refused by the kept value, for as long as it can live. (This holds with every
+/// wrote for its own advance (or store-wide cutoff), whose deadline is that instance's
+/// horizon, long enough for every session stamped before that advance to have expired. Every
+/// session the other value refuses carries a smaller generation (or the same), so it was
+/// stamped before the kept advance too: it is refused by the kept value, for as long as it can
+/// live. (This holds with every
 /// instance on the same absolute timeout and clock skew allowance, as a fleet sharing keys is.)
 pub(crate) const SUBJECT_SCRIPT: &str = r"
 local function larger(a, b)
@@ -135,6 +144,8 @@ pub(crate) struct Keys {
     session: String,
     /// `<prefix>rev:sub:`
     subject: String,
+    /// `<prefix>rev:all`: the store-wide cutoff.
+    pub(crate) everyone: String,
     /// `<prefix>rev:events`
     pub(crate) channel: String,
     /// `<prefix>rev:epoch`: a random token the first full load after Redis lost everything
@@ -159,6 +170,11 @@ pub(crate) enum Entry {
     /// `<prefix>rev:sub:<subject>`.
     Subject {
         subject: String,
+        generation: Generation,
+        until: UnixTime,
+    },
+    /// `<prefix>rev:all`: every subject's sessions stamped below `generation`.
+    Everyone {
         generation: Generation,
         until: UnixTime,
     },
@@ -202,6 +218,10 @@ impl Entry {
                 generation: *generation,
                 until: bounds.clamp(*until),
             },
+            Revocation::Everyone { generation, until } => Self::Everyone {
+                generation: *generation,
+                until: bounds.clamp(*until),
+            },
             _ => return None,
         };
         entry
@@ -227,13 +247,19 @@ impl Entry {
                 generation: *generation,
                 until: *until,
             },
+            Self::Everyone { generation, until } => Revocation::Everyone {
+                generation: *generation,
+                until: *until,
+            },
         }
     }
 
     /// When Redis drops it.
     pub(crate) fn until(&self) -> UnixTime {
         match self {
-            Self::Session { until, .. } | Self::Subject { until, .. } => *until,
+            Self::Session { until, .. }
+            | Self::Subject { until, .. }
+            | Self::Everyone { until, .. } => *until,
         }
     }
 
@@ -242,15 +268,18 @@ impl Entry {
         match self {
             Self::Session { subject, .. } => subject.as_ref().map(Subject::name),
             Self::Subject { subject, .. } => Some(subject),
+            Self::Everyone { .. } => None,
         }
     }
 
-    /// The generation it carries: the subject's (of a session of a subject) or the one it
-    /// advances to (of a subject).
+    /// The generation it carries: the session's stamp (of a session of a subject) or the
+    /// cutoff (of a subject, or store-wide).
     pub(crate) fn generation(&self) -> Option<Generation> {
         match self {
             Self::Session { subject, .. } => subject.as_ref().map(Subject::generation),
-            Self::Subject { generation, .. } => Some(*generation),
+            Self::Subject { generation, .. } | Self::Everyone { generation, .. } => {
+                Some(*generation)
+            }
         }
     }
 }
@@ -271,6 +300,7 @@ impl Keys {
             prefix: prefix.to_owned(),
             session: format!("{prefix}rev:id:"),
             subject: format!("{prefix}rev:sub:"),
+            everyone: format!("{prefix}rev:all"),
             channel: format!("{prefix}rev:events"),
             epoch: format!("{prefix}rev:epoch"),
             pattern,
@@ -305,6 +335,7 @@ impl Keys {
         match entry {
             Entry::Session { id, .. } => self.session_key(*id),
             Entry::Subject { subject, .. } => self.subject_key(subject),
+            Entry::Everyone { .. } => self.everyone.clone(),
         }
     }
 
@@ -323,17 +354,11 @@ impl Keys {
         self.tagged(ENTRY_LABEL, &self.session_key(id), body)
     }
 
-    /// The tag of a subject's value `"<generation> <until>"` (the script's ARGV[3]), or an
-    /// empty string if authentication is off.
-    pub(crate) fn subject_tag(
-        &self,
-        subject: &str,
-        generation: Generation,
-        until: UnixTime,
-    ) -> String {
+    /// The tag of a cutoff's value `"<generation> <until>"` under `key` (a subject's key, or
+    /// [`Keys::everyone`]): the script's ARGV[3], or an empty string if authentication is off.
+    pub(crate) fn cutoff_tag(&self, key: &str, generation: Generation, until: UnixTime) -> String {
         self.mac.as_ref().map_or_else(String::new, |mac| {
-            let key = self.subject_key(subject);
-            tag_text(mac, ENTRY_LABEL, &key, &format!("{generation} {until}"))
+            tag_text(mac, ENTRY_LABEL, key, &format!("{generation} {until}"))
         })
     }
 
@@ -351,7 +376,10 @@ impl Keys {
     ) -> Result<Entry, Unread> {
         let key = std::str::from_utf8(key).map_err(|_| Unread::Unknown)?;
         let value = std::str::from_utf8(value).map_err(|_| Unread::Unknown)?;
-        if !key.starts_with(&self.session) && !key.starts_with(&self.subject) {
+        if !key.starts_with(&self.session)
+            && !key.starts_with(&self.subject)
+            && key != self.everyone
+        {
             return Err(Unread::Unknown);
         }
         let body = self.untagged(ENTRY_LABEL, key, value)?;
@@ -375,12 +403,12 @@ impl Keys {
         Ok(message)
     }
 
-    /// Whether a repair should write `candidate` (a live subject entry of the local copy) over
-    /// `value`, what Redis holds at its key: unless Redis holds a trusted generation at least as
-    /// large, and unless [`SUBJECT_SCRIPT`] would keep `value` anyway (a larger one that this
-    /// instance refuses: writing again would change nothing, and the reload it announces would
-    /// make every instance repair in turn, forever). A session's value is always written over
-    /// one it refuses (`SET` replaces it).
+    /// Whether a repair should write `candidate` (a live entry of the local copy) over `value`,
+    /// what Redis holds at its key. A cutoff (a subject's or the store-wide one): unless Redis
+    /// holds a trusted generation at least as large, and unless [`SUBJECT_SCRIPT`] would keep
+    /// `value` anyway (a larger one that this instance refuses: writing again would change
+    /// nothing, and the reload it announces would make every instance repair in turn, forever).
+    /// A session's value is always written over one it refuses (`SET` replaces it).
     pub(crate) fn repair_overwrites(
         &self,
         candidate: &Entry,
@@ -389,24 +417,31 @@ impl Keys {
     ) -> bool {
         let key = self.key(candidate);
         let read = self.read_entry(key.as_bytes(), value, bounds);
-        let (
-            Entry::Subject { generation, .. },
-            Ok(Entry::Subject {
-                generation: held, ..
-            }),
-        ) = (candidate, &read)
-        else {
-            return match candidate {
-                Entry::Session { .. } => read.is_err(),
+        match (candidate, &read) {
+            (Entry::Session { .. }, _) => read.is_err(),
+            (
+                Entry::Subject { generation, .. },
+                Ok(Entry::Subject {
+                    generation: held, ..
+                }),
+            )
+            | (
+                Entry::Everyone { generation, .. },
+                Ok(Entry::Everyone {
+                    generation: held, ..
+                }),
+            ) => held < generation,
+            (
                 Entry::Subject {
                     generation, until, ..
-                } => !self.script_keeps(value, *generation, *until, bounds),
-            };
-        };
-        held < generation
+                }
+                | Entry::Everyone { generation, until },
+                _,
+            ) => !self.script_keeps(value, *generation, *until, bounds),
+        }
     }
 
-    /// Whether [`SUBJECT_SCRIPT`] keeps the subject `value` held (refused here) over a write of
+    /// Whether [`SUBJECT_SCRIPT`] keeps the cutoff `value` held (refused here) over a write of
     /// `generation` and `until`. Mirrors the script: only with authentication (without it, a
     /// value refused here is out of bounds or malformed, and the script replaces those), and
     /// only a value in the script's shape, within the bounds, and larger.
@@ -459,6 +494,12 @@ impl Keys {
             Some(Entry::Session {
                 id,
                 subject: Some(Subject::new(subject, generation_of(generation)?)),
+                until: time(until)?,
+            })
+        } else if key == self.everyone {
+            let (generation, until) = body.split_once(' ')?;
+            Some(Entry::Everyone {
+                generation: generation_of(generation)?,
                 until: time(until)?,
             })
         } else {
@@ -537,6 +578,9 @@ impl Message {
                 generation,
                 until,
             }) => format!("g {generation} {until} {subject}"),
+            Self::Revoked(Entry::Everyone { generation, until }) => {
+                format!("a {generation} {until}")
+            }
             Self::Resync => "r".to_owned(),
         }
     }
@@ -579,6 +623,13 @@ impl Message {
                     subject,
                     generation,
                     until,
+                }
+            }
+            "a" => {
+                let (generation, until) = rest.split_once(' ')?;
+                Entry::Everyone {
+                    generation: generation_of(generation)?,
+                    until: time(until)?,
                 }
             }
             _ => return None,
@@ -647,6 +698,14 @@ mod tests {
         assert_eq!(keys.session_key(id()), format!("app:rev:id:{HEX}"));
         assert_eq!(keys.subject_key("alice smith"), "app:rev:sub:alice smith");
         assert_eq!(keys.channel, "app:rev:events");
+        assert_eq!(keys.everyone, "app:rev:all");
+        assert_eq!(
+            keys.key(&Entry::Everyone {
+                generation: Generation::new(1),
+                until: t(2)
+            }),
+            "app:rev:all"
+        );
         assert_eq!(keys.pattern, "app:rev:*");
         assert_eq!(Keys::new(r"a*b?[c]\").pattern, r"a\*b\?\[c\]\\rev:*");
     }
@@ -675,6 +734,13 @@ mod tests {
             read(&keys, b"p:rev:sub:a b", b"10 20"),
             Some(Entry::Subject {
                 subject: "a b".into(),
+                generation: Generation::new(10),
+                until: t(20)
+            })
+        );
+        assert_eq!(
+            read(&keys, b"p:rev:all", b"10 20"),
+            Some(Entry::Everyone {
                 generation: Generation::new(10),
                 until: t(20)
             })
@@ -717,6 +783,14 @@ mod tests {
             (b"p:rev:sub:alice", b"99999999999999999999 20"),
             (long_key.as_bytes(), b"10 20"),
             (b"p:rev:other", b"1"),
+            (b"p:rev:all", b"10"),
+            (b"p:rev:all", b"10 20 alice"),
+            (b"p:rev:all", b"10 +20"),
+            (b"p:rev:all", b"99999999999999999999 20"),
+            (b"p:rev:all:x", b"10 20"),
+            (b"p:rev:alll", b"10 20"),
+            (b"p:rev:epoch", b"10 20"),
+            (b"q:rev:all", b"10 20"),
             (b"q:rev:sub:alice", b"10 20"),
             (b"p:rev:sub:\xff", b"10 20"),
         ] {
@@ -754,6 +828,14 @@ mod tests {
                 generation: Generation::new(3),
                 until: t(9),
             }),
+            Message::Revoked(Entry::Everyone {
+                generation: Generation::new(LARGE),
+                until: t(MAX_UNTIL),
+            }),
+            Message::Revoked(Entry::Everyone {
+                generation: Generation::ZERO,
+                until: t(0),
+            }),
             Message::Resync,
         ] {
             assert_eq!(decode(encode(&message).as_bytes()), Some(message.clone()));
@@ -776,6 +858,13 @@ mod tests {
             })),
             "g 7 9 a b"
         );
+        assert_eq!(
+            encode(&Message::Revoked(Entry::Everyone {
+                generation: Generation::new(7),
+                until: t(9)
+            })),
+            "a 7 9"
+        );
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
         for junk in [
             String::new(),
@@ -796,6 +885,13 @@ mod tests {
             "g 1 2x alice".into(),
             format!("g 1 2 {long}"),
             "s 1 2 alice".into(),
+            "a".into(),
+            "a 1".into(),
+            "a 1 2 alice".into(),
+            "a 1 2 ".into(),
+            "a x 2".into(),
+            "a 1 +2".into(),
+            "a  1 2".into(),
             "r ".into(),
             "\u{0}".into(),
         ] {
@@ -852,6 +948,113 @@ mod tests {
                 &bounds()
             ),
             None
+        );
+        // The store-wide cutoff is carried, never dropped: clamped like the others.
+        let everyone = Revocation::Everyone {
+            generation: Generation::new(3),
+            until: UnixTime::MAX,
+        };
+        let entry = Entry::from_revocation(&everyone, &bounds()).unwrap();
+        assert_eq!(
+            entry,
+            Entry::Everyone {
+                generation: Generation::new(3),
+                until: t(MAX_UNTIL)
+            }
+        );
+        assert_eq!(
+            (entry.subject(), entry.generation()),
+            (None, Some(Generation::new(3)))
+        );
+        assert_eq!(
+            entry.to_revocation(),
+            Revocation::Everyone {
+                generation: Generation::new(3),
+                until: t(MAX_UNTIL)
+            }
+        );
+    }
+
+    #[test]
+    fn the_store_wide_cutoff_round_trips_with_and_without_authentication() {
+        let entry = Entry::Everyone {
+            generation: Generation::new(LARGE),
+            until: t(1_700_000_000),
+        };
+        let message = Message::Revoked(entry.clone());
+        let body = format!("{LARGE} 1700000000");
+        // Without authentication: the value as the script stores it, and the message.
+        let plain = Keys::new("p:");
+        assert_eq!(
+            plain.cutoff_tag(&plain.everyone, Generation::new(LARGE), t(1)),
+            ""
+        );
+        assert_eq!(
+            plain.read_entry(b"p:rev:all", body.as_bytes(), &bounds()),
+            Ok(entry.clone())
+        );
+        let text = plain.message(&message);
+        assert_eq!(text, format!("a {body}"));
+        assert_eq!(
+            plain.read_message(text.as_bytes(), &bounds()),
+            Ok(message.clone())
+        );
+        // The pending file's line (untagged, whatever the authentication).
+        assert_eq!(
+            Message::decode(message.encode().as_bytes()),
+            Some(message.clone())
+        );
+        // With it: "<tag> <generation> <until>", the tag bound to the key.
+        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let unauthenticated = Unread::Refused(Refusal::Unauthenticated);
+        let tag = keys.cutoff_tag(&keys.everyone, Generation::new(LARGE), t(1_700_000_000));
+        assert_eq!(tag.len(), TAG_TEXT_LEN);
+        let stored = format!("{tag} {body}");
+        assert_eq!(
+            keys.read_entry(b"p:rev:all", stored.as_bytes(), &bounds()),
+            Ok(entry.clone())
+        );
+        // Untagged, altered, moved to a subject's key, a subject's moved here, another ring's.
+        let subject_tag =
+            keys.cutoff_tag("p:rev:sub:bob", Generation::new(LARGE), t(1_700_000_000));
+        let foreign = Keys::new("p:").authenticated(Some(ring(2).revocation_mac()));
+        let foreign_tag =
+            foreign.cutoff_tag(&foreign.everyone, Generation::new(LARGE), t(1_700_000_000));
+        for (key, value) in [
+            (&b"p:rev:all"[..], body.clone()),
+            (b"p:rev:all", format!("{tag} {} 1700000000", LARGE - 1)),
+            (b"p:rev:all", format!("{tag} {LARGE} 1700000001")),
+            (b"p:rev:sub:bob", stored.clone()),
+            (b"p:rev:all", format!("{subject_tag} {body}")),
+            (b"p:rev:all", format!("{foreign_tag} {body}")),
+        ] {
+            assert_eq!(
+                keys.read_entry(key, value.as_bytes(), &bounds()),
+                Err(unauthenticated),
+                "{key:?} {value}"
+            );
+        }
+        assert_eq!(
+            plain.read_entry(b"p:rev:all", stored.as_bytes(), &bounds()),
+            Err(Unread::Unknown)
+        );
+        let text = keys.message(&message);
+        assert_eq!(
+            text.split_once(' ').map(|(_, body)| body),
+            Some(&*format!("a {body}"))
+        );
+        assert_eq!(
+            keys.read_message(text.as_bytes(), &bounds()),
+            Ok(message.clone())
+        );
+        let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
+        assert_eq!(
+            other.read_message(text.as_bytes(), &bounds()),
+            Err(unauthenticated)
+        );
+        assert_eq!(
+            keys.read_message(message.encode().as_bytes(), &bounds()),
+            Err(unauthenticated)
         );
     }
 
@@ -932,7 +1135,7 @@ mod tests {
             );
         }
         // Subject values, as the script stores them: "<tag> <generation> <until>".
-        let tag = keys.subject_tag("bob", Generation::new(7), t(9));
+        let tag = keys.cutoff_tag("p:rev:sub:bob", Generation::new(7), t(9));
         let stored = format!("{tag} 7 9");
         assert_eq!(
             keys.read_entry(b"p:rev:sub:bob", stored.as_bytes(), &bounds()),
@@ -950,7 +1153,10 @@ mod tests {
             keys.read_entry(b"p:rev:sub:carol", stored.as_bytes(), &bounds()),
             Err(unauthenticated)
         );
-        assert_eq!(plain.subject_tag("bob", Generation::new(7), t(9)), "");
+        assert_eq!(
+            plain.cutoff_tag("p:rev:sub:bob", Generation::new(7), t(9)),
+            ""
+        );
     }
 
     #[test]
@@ -994,10 +1200,40 @@ mod tests {
                 "{payload}"
             );
         }
-        let genuine = Generation::ZERO.advanced(t(1_800_000_000));
+        let genuine = Generation::at(t(1_800_000_000).to_datetime());
         assert!(
             keys.read_message(format!("g {genuine} 1800000100 alice").as_bytes(), &now)
                 .is_ok()
+        );
+        assert!(
+            keys.read_message(format!("a {genuine} 1800000100").as_bytes(), &now)
+                .is_ok()
+        );
+        // The store-wide cutoff, past the bound: as a message and as a value.
+        let ahead = now.max_generation().next();
+        assert_eq!(
+            keys.read_message(format!("a {ahead} 1800000100").as_bytes(), &now),
+            Err(Unread::Refused(Refusal::GenerationAhead))
+        );
+        assert_eq!(
+            keys.read_message(format!("a {} 1800000100", u64::MAX).as_bytes(), &now),
+            Err(Unread::Refused(Refusal::GenerationAhead))
+        );
+        assert_eq!(
+            keys.read_message(format!("a {genuine} 9999999999").as_bytes(), &now),
+            Err(Unread::Refused(Refusal::DeadlineAhead))
+        );
+        assert_eq!(
+            keys.read_entry(b"p:rev:all", format!("{ahead} 1800000100").as_bytes(), &now),
+            Err(Unread::Refused(Refusal::GenerationAhead))
+        );
+        assert!(
+            keys.read_entry(
+                b"p:rev:all",
+                format!("{genuine} 1800000100").as_bytes(),
+                &now
+            )
+            .is_ok()
         );
         assert_eq!(
             keys.read_entry(
@@ -1012,7 +1248,7 @@ mod tests {
     #[test]
     fn repairs_overwrite_what_is_refused_unless_the_script_would_keep_it() {
         let bounds = TrustBounds::at(t(1_800_000_000));
-        let g = |n| Generation::ZERO.advanced(t(1_800_000_000)).get() - 100 + n;
+        let g = |n| Generation::at(t(1_800_000_000).to_datetime()).get() - 100 + n;
         let candidate = |n| Entry::Subject {
             subject: "bob".into(),
             generation: Generation::new(g(n)),
@@ -1035,7 +1271,7 @@ mod tests {
         let forged_smaller = format!("{} {}", "A".repeat(43), held(4));
         assert!(keys.repair_overwrites(&candidate(5), forged_smaller.as_bytes(), &bounds));
         assert!(keys.repair_overwrites(&candidate(5), forged.as_bytes(), &bounds));
-        let tag = keys.subject_tag("bob", Generation::new(g(5)), t(1_800_000_100));
+        let tag = keys.cutoff_tag("p:rev:sub:bob", Generation::new(g(5)), t(1_800_000_100));
         let genuine = format!("{tag} {}", held(5));
         assert!(!keys.repair_overwrites(&candidate(5), genuine.as_bytes(), &bounds));
         assert!(keys.repair_overwrites(&candidate(6), genuine.as_bytes(), &bounds));
@@ -1049,5 +1285,22 @@ mod tests {
         let value = keys.session_value(id(), None, t(1_800_000_100));
         assert!(!keys.repair_overwrites(&session, value.as_bytes(), &bounds));
         assert!(!plain.repair_overwrites(&session, b"1800000100", &bounds));
+        // The store-wide cutoff, as a subject's.
+        let everyone = |n| Entry::Everyone {
+            generation: Generation::new(g(n)),
+            until: t(1_800_000_100),
+        };
+        assert!(!plain.repair_overwrites(&everyone(5), held(5).as_bytes(), &bounds));
+        assert!(!plain.repair_overwrites(&everyone(5), held(6).as_bytes(), &bounds));
+        assert!(plain.repair_overwrites(&everyone(5), held(4).as_bytes(), &bounds));
+        assert!(plain.repair_overwrites(&everyone(5), b"garbage", &bounds));
+        assert!(plain.repair_overwrites(&everyone(5), forged.as_bytes(), &bounds));
+        assert!(!keys.repair_overwrites(&everyone(5), forged_larger.as_bytes(), &bounds));
+        assert!(keys.repair_overwrites(&everyone(5), forged_smaller.as_bytes(), &bounds));
+        assert!(keys.repair_overwrites(&everyone(5), forged.as_bytes(), &bounds));
+        let tag = keys.cutoff_tag(&keys.everyone, Generation::new(g(5)), t(1_800_000_100));
+        let genuine = format!("{tag} {}", held(5));
+        assert!(!keys.repair_overwrites(&everyone(5), genuine.as_bytes(), &bounds));
+        assert!(keys.repair_overwrites(&everyone(6), genuine.as_bytes(), &bounds));
     }
 }

@@ -28,12 +28,14 @@
 //! in its `SessionConfig`.
 //!
 //! # How it stays consistent
-//! - **Writes** go to the local copy at once (its limits, the folding of a subject's logouts into
-//!   a generation advance, and the compare-and-set of "sign out my other devices" are decided
-//!   there), then what it recorded goes onto a queue that a writer thread drains into Redis:
+//! - **Writes** go to the local copy at once (its limits, which fold a subject's revocations
+//!   into its cutoff or raise the store-wide cutoff, and the check that the session a
+//!   revocation acts for is still in force, are decided there, in the same operation), then
+//!   what it recorded goes onto a queue that a writer thread drains into Redis:
 //!   `SET <prefix>rev:id:<id> <value> EXAT <until>` for a session (Redis drops the entry when
-//!   the cookie would have expired anyway), a keep-the-larger script for a subject's generation,
-//!   then `PUBLISH <prefix>rev:events`.
+//!   the cookie would have expired anyway), a keep-the-larger script for a subject's cutoff
+//!   (`<prefix>rev:sub:<subject>`) or the store-wide one (`<prefix>rev:all`), then
+//!   `PUBLISH <prefix>rev:events`.
 //! - **Reads** never leave the process. A subscriber thread applies the other instances'
 //!   messages to the local copy, and loads the full set (`SCAN` + `MGET`) after every
 //!   subscription, including each reconnect: a message missed while disconnected is never a
@@ -63,17 +65,19 @@
 //!   until it is done, signed-in sessions are refused without their cookies being removed
 //!   ([`UntilLoaded::RefuseSignedIn`], fail closed) or served from an empty copy
 //!   ([`UntilLoaded::Serve`], fail open).
-//! - **Log out everywhere** advances one generation per subject; concurrent advances from
-//!   several instances resolve to the larger generation, atomically in Redis (a Lua script) and
-//!   by the same max rule in every copy.
-//! - **Compare-and-set** ("sign out my other devices": an advance from the generation the kept
-//!   session carries) is atomic on the instance that makes it, not across instances. A
+//! - **Log out everywhere** raises one cutoff per subject, above every authentication stamp an
+//!   instance within the clock skew allowance could have issued; concurrent raises from
+//!   several instances resolve to the larger cutoff, atomically in Redis (a Lua script) and by
+//!   the same max rule in every copy.
+//! - **Sign out my other devices** raises the subject's cutoff to the caller's own
+//!   authentication stamp, checked against the local copy (that the caller is still in force)
+//!   in the same operation: atomic on the instance that makes it, and in need of no lock across
+//!   instances, since cutoffs only rise and merge by the larger whatever the order. A
 //!   sign-out-others and a log-out-everywhere of one subject made on two instances within the
-//!   propagation window both take effect, and the larger generation wins everywhere: the kept
-//!   session survives only if its generation is the larger (or equal: two advances made in
-//!   the same second from the same generation compute the same one). Once an advance has
-//!   reached an instance, a compare-and-set there from an older generation fails with
-//!   `RevokeError::Superseded`.
+//!   propagation window both take effect, and the log-out-everywhere's cutoff ends the session
+//!   the sign-out-others kept everywhere; of two sign-out-others, the fresher session stays.
+//!   Once a revocation that ended the caller has reached an instance, a sign-out-others there
+//!   fails with `RevokeError::Superseded`.
 //!
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
 //! [`sealed_session::guide::revocation`].
@@ -92,7 +96,11 @@
 //! word to alert on (`Up`, `Starting`, `Down`, `EvictingPolicy`, `CommandErrors`); a stalled
 //! Redis shows as `Down` within about a second. Link changes, full loads, refused commands
 //! (naming the command), write failures and drained backlogs are logged under the `tracing`
-//! target [`LOG_TARGET`], with an `event` field.
+//! target [`LOG_TARGET`], with an `event` field. The local copy's limits say so under the core's
+//! target, `sealed_session`: `revocation_fold` (a subject's revocations folded into its cutoff)
+//! and `revocation_overflow` (the copy at its total: a store-wide cutoff raised, or an anonymous
+//! session's logout refused), counted by [`RedisRevocationStore::local`]'s `folds()` and
+//! `overflows()`.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

@@ -2,7 +2,8 @@
 //! start), or logged one revocation per event, in the same one-line form.
 //!
 //! The file holds one revocation per line, as the events channel carries them (`i <id>
-//! <until>`, `j <id> <until> <generation> <subject>`, `g <generation> <until> <subject>`).
+//! <until>`, `j <id> <until> <generation> <subject>`, `g <generation> <until> <subject>`,
+//! `a <generation> <until>`).
 
 use std::fs;
 use std::io::Write as _;

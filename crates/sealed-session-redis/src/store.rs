@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Generation, KeptSession, MemoryRevocationStore, Revocation, RevocationStore, RevokeError,
-    SessionId, Subject, UnixTime,
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, RevokeError, SessionId,
+    Subject, UnixTime,
 };
 
 use crate::LOG_TARGET;
@@ -28,12 +28,13 @@ use crate::worker;
 ///   local copy, a [`MemoryRevocationStore`]: the same cost as the embedded store, whatever
 ///   Redis is doing.
 /// - **Revocations** ([`RevocationStore::revoke`], [`RevocationStore::advance`]) go into the
-///   local copy at once, so its [limits](RedisStoreBuilder::limits), its folding of a subject's
-///   sessions into a generation advance and the compare-and-set of `advance` apply there, and a
-///   logout holds on this instance before the response leaves. What the copy recorded is then
-///   queued for a writer thread that drains it into Redis (`SET` with an expiry at the entry's
-///   deadline, or the keep-the-larger-generation script for a subject), then `PUBLISH`es it on
-///   the events channel.
+///   local copy at once, so its [limits](RedisStoreBuilder::limits) (folding a subject's
+///   revocations into its cutoff, raising the store-wide cutoff at the total) and its check
+///   that the session a revocation acts for is still in force apply there, in the same
+///   operation, and a logout holds on this instance before the response leaves. What the copy
+///   recorded is then queued for a writer thread that drains it into Redis (`SET` with an
+///   expiry at the entry's deadline, or the keep-the-larger script for a cutoff: a subject's,
+///   or the store-wide one), then `PUBLISH`es it on the events channel.
 /// - **Durable acknowledgement**: [`RevocationStore::settle`], which the session lifecycle
 ///   calls after each logout, returns once Redis has acknowledged every revocation made here
 ///   so far, or fails after the [`Durability`] timeout with `RevokeError::NotDurable` (the
@@ -52,15 +53,16 @@ use crate::worker;
 ///   in the queue (at most [`max_pending`](RedisStoreBuilder::max_pending)), in order, until
 ///   Redis takes them. A command Redis refuses (out of memory, a missing ACL permission) is
 ///   retried aside with backoff, and the writes behind it go on.
-/// - **Compare-and-set** (`advance` with `expected`, "sign out my other devices") is atomic on
-///   the instance that makes it, against its local copy. Across instances it is not: a
-///   sign-out-others and a log-out-everywhere of one subject made on two instances within the
-///   propagation window both succeed, and the larger generation wins everywhere (Redis keeps
-///   the larger, and so does every copy). The kept session survives only if its generation is
-///   the larger one; two advances made in the same second from the same generation compute
-///   the same one, and then the kept session survives too. Outside that window the second one
-///   sees the first, and a compare-and-set from a generation that was advanced meanwhile fails
-///   with [`RevokeError::Superseded`].
+/// - **Sign out my other devices** ([`RevocationStore::advance`] with
+///   [`Cutoff::OlderThan`]) checks that the caller is in force and raises the subject's cutoff
+///   to its stamp in one operation on this instance, against the local copy. Across instances
+///   it needs no lock: cutoffs only rise, and Redis and every copy keep the larger, whatever
+///   the order. A sign-out-others and a log-out-everywhere of one subject made on two
+///   instances within the propagation window both succeed, and the log-out-everywhere's
+///   cutoff, above every stamp issued by then, ends the session the sign-out-others kept on
+///   every instance; of two sign-out-others, the fresher session stays. Once a revocation that
+///   ended the caller has reached an instance, a sign-out-others there fails with
+///   [`RevokeError::Superseded`].
 ///
 /// Threads are plain OS threads with blocking connections, so the store works under any async
 /// runtime or none; a revoking call waits on the calling thread, at most the
@@ -211,14 +213,14 @@ impl RedisRevocationStore {
         store
     }
 
-    /// The state of the link to Redis. Cheap: reads a few counters (and sums the local copy's
-    /// shard sizes).
+    /// The state of the link to Redis. Cheap: reads a few counters.
     ///
     /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
     /// `disconnected`, `not_loaded`, `subscribe_failed`, `write_failed`, `command_refused`,
     /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
     /// `not_shared` (a revocation Redis can't hold), and at shutdown `unwritten_revocation`,
-    /// `stopped_with_pending_writes` or `stop_timeout`.
+    /// `stopped_with_pending_writes` or `stop_timeout`. The local copy's limits are not in the
+    /// health: see [`RedisRevocationStore::local`].
     pub fn health(&self) -> LinkHealth {
         let (pending_writes, refused_writes, unqueued_writes, repair_writes) = {
             let queue = lock(&self.shared.queue);
@@ -285,8 +287,15 @@ impl RedisRevocationStore {
         self.shared.settings.keys.prefix()
     }
 
-    /// The local copy every check reads (its [`MemoryRevocationStore::overflows`] is the metric
-    /// to alert on).
+    /// The local copy every check reads. Its limits' counters are the metrics to watch:
+    /// [`MemoryRevocationStore::overflows`] (revocations that found it at
+    /// [`RevocationLimits::total`](sealed_session::RevocationLimits::total): each raised the
+    /// store-wide cutoff, ending signed-in sessions of every subject on every instance, or was
+    /// an anonymous session's logout refused) is the one to alert on;
+    /// [`MemoryRevocationStore::folds`] counts revocations folded into a subject's cutoff past
+    /// [`RevocationLimits::per_subject`](sealed_session::RevocationLimits::per_subject). Both
+    /// count this instance's own revocations, and are also logged at `warn` under the core's
+    /// target, `sealed_session` (`event` `revocation_overflow`, `revocation_fold`).
     pub fn local(&self) -> &MemoryRevocationStore {
         &self.shared.local
     }
@@ -303,6 +312,11 @@ impl RevocationStore for RedisRevocationStore {
         self.shared.local.generation(subject)
     }
 
+    #[inline]
+    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
+        self.shared.local.authentication_stamp(subject, at)
+    }
+
     /// Records `revocation` in the local copy (its limits and folding apply), then queues what
     /// the copy recorded for Redis and the other instances.
     fn revoke(
@@ -317,26 +331,21 @@ impl RevocationStore for RedisRevocationStore {
         Ok(recorded)
     }
 
-    /// Advances the subject's generation in the local copy (the compare-and-set, if any, is
-    /// decided there: atomic on this instance, not across instances), then queues the new
-    /// generation for Redis and the other instances.
+    /// Raises the subject's cutoff in the local copy (the check that a kept session is in
+    /// force is decided there, in the same operation: atomic on this instance, not across
+    /// instances), then queues what the copy recorded for Redis and the other instances.
     fn advance(
         &self,
         subject: &str,
-        keeping: Option<KeptSession>,
+        cutoff: Cutoff,
         until: UnixTime,
         now: UnixTime,
-    ) -> Result<Generation, RevokeError> {
-        let generation = self.shared.local.advance(subject, keeping, until, now)?;
-        self.shared.share(
-            &Revocation::Subject {
-                subject: subject.to_owned(),
-                generation,
-                until,
-            },
-            now,
-        );
-        Ok(generation)
+    ) -> Result<Option<Revocation>, RevokeError> {
+        let recorded = self.shared.local.advance(subject, cutoff, until, now)?;
+        if let Some(recorded) = &recorded {
+            self.shared.share(recorded, now);
+        }
+        Ok(recorded)
     }
 
     /// With [`Durability::Acknowledged`] (the default), waits until Redis has every
@@ -418,13 +427,28 @@ impl Shared {
                 entry,
                 publish: true,
             }),
-            None => tracing::warn!(
+            None if matches!(
+                recorded,
+                Revocation::Session { .. } | Revocation::Subject { .. }
+            ) =>
+            {
+                tracing::warn!(
+                    target: LOG_TARGET,
+                    event = "not_shared",
+                    max_subject_len = MAX_SUBJECT_LEN,
+                    "a revocation holds on this instance only: its subject is longer than \
+                     {MAX_SUBJECT_LEN} bytes, which Redis entries do not carry (use a shorter \
+                     subject, e.g. a user id)"
+                );
+            }
+            // A kind of revocation a newer core records and this version can't write.
+            None => tracing::error!(
                 target: LOG_TARGET,
                 event = "not_shared",
-                max_subject_len = MAX_SUBJECT_LEN,
-                "a revocation holds on this instance only: its subject is longer than \
-                 {MAX_SUBJECT_LEN} bytes, which Redis entries do not carry (use a shorter \
-                 subject, e.g. a user id)"
+                revocation = ?recorded,
+                "a revocation holds on this instance only: this version of sealed-session-redis \
+                 can't write its kind to Redis (upgrade sealed-session-redis with \
+                 sealed-session)"
             ),
         }
     }
@@ -584,6 +608,19 @@ mod tests {
         }
     }
 
+    /// A session of `subject` signed in at `NOW` on `store`.
+    fn signed_in(store: &RedisRevocationStore, subject: &str) -> Subject {
+        let stamp = Generation::authenticated_at(NOW.to_datetime(), store.generation(subject));
+        Subject::new(subject, stamp)
+    }
+
+    /// "Log out everywhere" at `NOW`, with a minute's clock skew allowance.
+    fn everything() -> Cutoff {
+        Cutoff::Everything {
+            above: Generation::everywhere_at(NOW.to_datetime(), time::Duration::minutes(1)),
+        }
+    }
+
     #[test]
     fn without_redis_logouts_hold_locally_queue_up_and_the_health_says_so() {
         // A loopback port with nothing listening (bound, then released).
@@ -607,8 +644,8 @@ mod tests {
         store
             .revoke(anonymous(SessionId::random().unwrap(), NOW), NOW)
             .unwrap();
-        let before = Subject::new("heidi", store.generation("heidi"));
-        store.advance("heidi", None, t(100), NOW).unwrap();
+        let before = signed_in(&store, "heidi");
+        store.advance("heidi", everything(), t(100), NOW).unwrap();
         assert!(store.is_revoked(id, None, NOW));
         assert!(store.is_revoked(id, Some(&before), NOW));
         let err = store.settle().unwrap_err();
@@ -638,8 +675,8 @@ mod tests {
             .build()
             .unwrap();
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
-        let before = Subject::new(long.as_str(), store.generation(&long));
-        store.advance(&long, None, t(100), NOW).unwrap();
+        let before = signed_in(&store, &long);
+        store.advance(&long, everything(), t(100), NOW).unwrap();
         assert!(store.is_revoked(SessionId::random().unwrap(), Some(&before), NOW));
         assert_eq!(store.health().pending_writes, 0);
     }
@@ -772,6 +809,64 @@ mod tests {
         // The next start applies them (and queues them again).
         let store = build();
         assert!(store.is_revoked(ids[0], None, NOW) && store.is_revoked(ids[1], None, NOW));
+        assert_eq!(store.health().pending_writes, 2);
+    }
+
+    #[test]
+    fn a_store_wide_cutoff_is_queued_for_redis_and_survives_a_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pending");
+        let build = || {
+            RedisRevocationStore::builder("redis://127.0.0.1:1/")
+                .shutdown_timeout(Duration::from_millis(200))
+                .startup_wait(Duration::ZERO)
+                .limits(sealed_session::RevocationLimits::new().total(1))
+                .pending_file(&file)
+                .clock(Arc::new(sealed_session::ManualClock::new(
+                    NOW.to_datetime(),
+                )))
+                .build()
+                .unwrap()
+        };
+        let store = build();
+        let (alice, bob, carol) = (
+            signed_in(&store, "alice"),
+            signed_in(&store, "bob"),
+            signed_in(&store, "carol"),
+        );
+        let recorded = store.advance("alice", everything(), t(100), NOW).unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Subject { .. })),
+            "{recorded:?}"
+        );
+        // Full: bob's logout everywhere raises the store-wide cutoff instead.
+        let recorded = store.advance("bob", everything(), t(100), NOW).unwrap();
+        let Some(Revocation::Everyone { generation, .. }) = recorded else {
+            panic!("{recorded:?}");
+        };
+        assert!(generation > carol.generation());
+        assert_eq!(store.local().overflows(), 1);
+        let any = SessionId::random().unwrap();
+        for before in [&alice, &bob, &carol] {
+            assert!(store.is_revoked(any, Some(before), NOW));
+        }
+        // Queued for Redis like any other revocation, not dropped.
+        assert_eq!(store.health().pending_writes, 2);
+        drop(store);
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(saved.lines().count(), 2, "{saved}");
+        assert!(
+            saved
+                .lines()
+                .any(|line| line.starts_with(&format!("a {generation} "))),
+            "{saved}"
+        );
+        // The next start applies it (and queues it again).
+        let store = build();
+        assert!(store.is_revoked(any, Some(&carol), NOW));
+        assert_eq!(store.generation("dave"), generation);
+        let after = signed_in(&store, "dave");
+        assert!(!store.is_revoked(any, Some(&after), NOW));
         assert_eq!(store.health().pending_writes, 2);
     }
 }

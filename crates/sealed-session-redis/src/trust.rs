@@ -41,15 +41,23 @@ const TIMEOUT_SECS: u64 = MAX_TIMEOUT.whole_seconds().unsigned_abs();
 // refuse every genuine entry.
 const _: () = assert!(SKEW_SECS > 0 && TIMEOUT_SECS > SKEW_SECS);
 
+/// Room above the clock for generations raised step by step faster than time moves (see
+/// [`TrustBounds`]'s `max_generation`), in seconds of [`Generation::at`].
+const STEPS_SECS: u64 = 3_600;
+
 /// The largest generation and the latest deadline an instance of the fleet can write at a given
 /// `now` of ours; what is beyond is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TrustBounds {
-    /// A generation is `base * 2 + kind` with `base` at least the advancing instance's time in
-    /// microseconds, and one more than the previous base when that is larger (advances within
-    /// one microsecond). So at most [`Generation::advanced`] at `now + 2 * MAX_CLOCK_SKEW`: a
-    /// clock up to [`MAX_CLOCK_SKEW`] ahead of ours, plus as much again for a subject advanced
-    /// faster than once per microsecond (86 400 x 10^6 advances in a row to use it up).
+    /// A generation is twice a time in microseconds ([`Generation::at`]): an authentication's
+    /// time (raised one step above the cutoff when the clock is behind it), or a
+    /// log-out-everywhere's plus the clock skew allowance, then [`Generation::clearing`]'s 2^24
+    /// steps above the cutoff it knew. So at most [`Generation::at`] of `now + 2 *
+    /// MAX_CLOCK_SKEW` (a clock up to [`MAX_CLOCK_SKEW`] ahead of ours, its allowance at most as
+    /// much again), plus an hour's worth of steps ([`STEPS_SECS`]: 7.2 x 10^9, some 430
+    /// log-out-everywheres of one subject at one instant to use it up; each second of the
+    /// clock gives two million back). Generations written before stamps were times
+    /// (`base * 2 + kind`) are below it too.
     max_generation: Generation,
     /// A deadline is the writer's `now + absolute timeout + clock skew allowance` (the
     /// lifecycle's horizon), each at most [`MAX_TIMEOUT`] and [`MAX_CLOCK_SKEW`], with the
@@ -61,7 +69,10 @@ impl TrustBounds {
     /// The bounds at `now`, the store's clock.
     pub(crate) fn at(now: UnixTime) -> Self {
         Self {
-            max_generation: Generation::ZERO.advanced(now.saturating_add_secs(2 * SKEW_SECS)),
+            max_generation: Generation::at(
+                now.saturating_add_secs(2 * SKEW_SECS + STEPS_SECS)
+                    .to_datetime(),
+            ),
             max_until: UnixTime::from_secs(
                 now.saturating_add_secs(TIMEOUT_SECS + 2 * SKEW_SECS)
                     .secs()
@@ -220,7 +231,9 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::{SessionId, Subject};
+    use sealed_session::{
+        Cutoff, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject,
+    };
 
     use super::*;
 
@@ -234,23 +247,55 @@ mod tests {
         }
     }
 
+    /// What a memory store at `now` records for a "log out everywhere" of a subject whose
+    /// cutoff is `current`, with the clock skew allowance `skew`.
+    fn everywhere(now: UnixTime, skew: time::Duration, current: Generation) -> Generation {
+        let store = MemoryRevocationStore::new();
+        let until = now.saturating_add_secs(60);
+        store.apply(
+            &Revocation::Subject {
+                subject: "alice".into(),
+                generation: current,
+                until,
+            },
+            now,
+        );
+        let above = Generation::everywhere_at(now.to_datetime(), skew);
+        match store.advance("alice", Cutoff::Everything { above }, until, now) {
+            Ok(Some(Revocation::Subject { generation, .. })) => generation,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn what_a_genuine_instance_writes_is_accepted_and_nothing_beyond() {
         let bounds = TrustBounds::at(NOW);
         let day = 86_400;
         // An instance a day ahead of us, logging out everywhere with the longest timeout and
-        // skew allowance the core accepts.
+        // skew allowance the core accepts, twice in a row (the second lands above the first).
         let ahead = NOW.saturating_add_secs(day);
-        let genuine = subject(
-            Generation::ZERO.advanced(ahead).advanced(ahead),
-            ahead.saturating_add_secs(400 * day + day),
-        );
+        let first = everywhere(ahead, MAX_CLOCK_SKEW, Generation::ZERO);
+        let second = everywhere(ahead, MAX_CLOCK_SKEW, first);
+        assert!(second > first);
+        let genuine = subject(second, ahead.saturating_add_secs(400 * day + day));
         assert_eq!(bounds.check(&genuine), Ok(()));
-        let beyond = Generation::ZERO.advanced(NOW.saturating_add_secs(2 * day + 1));
+        // And a sign-in there, past that cutoff.
+        let stamp = Generation::authenticated_at(ahead.to_datetime(), second);
+        assert_eq!(bounds.check(&subject(stamp, NOW)), Ok(()));
+        // Two skews ahead, plus more than the hour's margin of steps: no instance writes it.
+        let beyond = Generation::at(
+            NOW.saturating_add_secs(2 * day + STEPS_SECS + 1)
+                .to_datetime(),
+        );
         assert_eq!(
             bounds.check(&subject(beyond, NOW)),
             Err(Refusal::GenerationAhead)
         );
+        assert_eq!(
+            bounds.check(&subject(bounds.max_generation().next(), NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(bounds.check(&subject(bounds.max_generation(), NOW)), Ok(()));
         assert_eq!(
             bounds.check(&subject(Generation::new(u64::MAX), NOW)),
             Err(Refusal::GenerationAhead)
@@ -278,6 +323,23 @@ mod tests {
             until: NOW,
         };
         assert_eq!(bounds.check(&long), Err(Refusal::SubjectTooLong));
+        // The store-wide cutoff is bounded the same way.
+        let everyone = |generation| Entry::Everyone {
+            generation,
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&everyone(second)), Ok(()));
+        assert_eq!(
+            bounds.check(&everyone(beyond)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&Entry::Everyone {
+                generation: second,
+                until: NOW.saturating_add_secs(402 * day + 1),
+            }),
+            Err(Refusal::DeadlineAhead)
+        );
     }
 
     #[test]

@@ -262,18 +262,22 @@ fn write_batch(
                 replies.push(Reply::Write(index, "SET"));
             }
             Entry::Subject {
-                subject,
-                generation,
-                until,
-            } => {
+                generation, until, ..
+            }
+            | Entry::Everyone { generation, until } => {
+                // <prefix>rev:sub:<subject> (a subject's cutoff), or <prefix>rev:all (the
+                // store-wide cutoff, for every subject's sessions)
+                let key = keys.key(entry);
                 pipe.cmd("EVAL")
-                    .arg(SUBJECT_SCRIPT) // keep-the-larger script, sent whole: subject entries
+                    .arg(SUBJECT_SCRIPT) // keep-the-larger script, sent whole: cutoff entries
                     // are rare, and a Redis restart can't turn it into a NOSCRIPT error
                     .arg(1) // one key argument follows
-                    .arg(keys.subject_key(subject)) // KEYS[1]: <prefix>rev:sub:<subject>
-                    .arg(generation.get()) // ARGV[1]: sessions carrying an older one are refused
+                    .arg(&key) // KEYS[1]: the cutoff's key, above
+                    .arg(generation.get()) // ARGV[1]: sessions (of the subject, or of every
+                    // subject for rev:all) stamped below it are refused
                     .arg(until.secs()) // ARGV[2]: until this time, when the key expires
-                    .arg(keys.subject_tag(subject, *generation, *until)) // ARGV[3]: or ""
+                    .arg(keys.cutoff_tag(&key, *generation, *until)) // ARGV[3]: the tag of
+                    // "<generation> <until>" under this key, or ""
                     .arg(bounds.max_generation().get()) // ARGV[4], ARGV[5]: a value held
                     .arg(bounds.max_until().secs()); // beyond these is replaced (forged)
                 replies.push(Reply::Write(index, "EVAL"));
@@ -283,8 +287,8 @@ fn write_batch(
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
                 .arg(keys.message(&Message::Revoked(entry.clone()))); // "i <id> <until>",
-            // "j <id> <until> <generation> <subject>" or "g <generation> <until> <subject>",
-            // applied by each instance's subscriber
+            // "j <id> <until> <generation> <subject>", "g <generation> <until> <subject>" or
+            // "a <generation> <until>", applied by each instance's subscriber
             replies.push(Reply::Publish);
         }
     }
@@ -672,8 +676,9 @@ fn repair(
 }
 
 /// The `local` entries that the scan did not find (a session), or found with an older
-/// generation (a subject), unless they expire before `expiring_before` (Redis would drop them
-/// anyway) or Redis can't hold them (a subject too long to write).
+/// generation (a cutoff: a subject's, or the store-wide one), unless they expire before
+/// `expiring_before` (Redis would drop them anyway) or Redis can't hold them (a subject too
+/// long to write).
 fn missing(
     local: impl Iterator<Item = Revocation>,
     in_redis: &InRedis,
@@ -718,6 +723,8 @@ struct InRedis {
     sessions: HashSet<SessionId>,
     /// Subject -> the largest generation held.
     subjects: HashMap<String, Generation>,
+    /// The store-wide cutoff held (`<prefix>rev:all`), if any.
+    everyone: Option<Generation>,
 }
 
 impl InRedis {
@@ -734,11 +741,14 @@ impl InRedis {
                 let known = self.subjects.entry(subject).or_insert(generation);
                 *known = (*known).max(generation);
             }
+            Entry::Everyone { generation, .. } => {
+                self.everyone = self.everyone.max(Some(generation));
+            }
         }
     }
 
-    /// Whether Redis holds `entry`: the session's key, or the subject at this generation or a
-    /// larger one.
+    /// Whether Redis holds `entry`: the session's key, or the cutoff (the subject's, or the
+    /// store-wide one) at this generation or a larger one.
     fn holds(&self, entry: &Entry) -> bool {
         match entry {
             Entry::Session { id, .. } => self.sessions.contains(id),
@@ -750,11 +760,14 @@ impl InRedis {
                 .subjects
                 .get(subject)
                 .is_some_and(|held| held >= generation),
+            Entry::Everyone { generation, .. } => {
+                self.everyone.is_some_and(|held| held >= *generation)
+            }
         }
     }
 
     fn len(&self) -> usize {
-        self.sessions.len() + self.subjects.len()
+        self.sessions.len() + self.subjects.len() + usize::from(self.everyone.is_some())
     }
 }
 
@@ -882,6 +895,62 @@ mod tests {
             missing([subject("alice", 5, 9)].into_iter(), &newer, t(0), &bounds).len(),
             1,
             "an older generation in Redis does not count"
+        );
+    }
+
+    #[test]
+    fn the_store_wide_cutoff_is_repaired_unless_redis_holds_it_as_large() {
+        let t = UnixTime::from_secs;
+        let g = Generation::new;
+        let everyone = |generation, until| Revocation::Everyone {
+            generation: g(generation),
+            until: t(until),
+        };
+        let bounds = TrustBounds::at(t(0));
+        let lacking = InRedis::default();
+        assert_eq!(
+            missing([everyone(5, 9)].into_iter(), &lacking, t(0), &bounds),
+            [Entry::Everyone {
+                generation: g(5),
+                until: t(9)
+            }]
+        );
+        let mut in_redis = InRedis::default();
+        for generation in [4, 5, 3] {
+            in_redis.record(Entry::Everyone {
+                generation: g(generation),
+                until: t(9),
+            });
+        }
+        assert_eq!(in_redis.len(), 1);
+        assert!(
+            missing(
+                [everyone(5, 9), everyone(4, 9)].into_iter(),
+                &in_redis,
+                t(0),
+                &bounds
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            missing([everyone(6, 9)].into_iter(), &in_redis, t(0), &bounds).len(),
+            1,
+            "a smaller store-wide cutoff in Redis does not count"
+        );
+        assert!(
+            missing([everyone(6, 8)].into_iter(), &in_redis, t(8), &bounds).is_empty(),
+            "about to expire in Redis anyway"
+        );
+        // A subject's entry is no store-wide one, nor the reverse.
+        let mut subject_only = InRedis::default();
+        subject_only.record(Entry::Subject {
+            subject: "alice".into(),
+            generation: g(9),
+            until: t(9),
+        });
+        assert_eq!(
+            missing([everyone(5, 9)].into_iter(), &subject_only, t(0), &bounds).len(),
+            1
         );
     }
 }

@@ -71,19 +71,26 @@ impl From<MissingLayer> for SessionInsertError {
 
 impl IntoResponse for SessionInsertError {
     fn into_response(self) -> Response {
-        opaque(StatusCode::INTERNAL_SERVER_ERROR, &self)
+        let status = match &self {
+            Self::Insert(err) => {
+                StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        opaque(status, &self)
     }
 }
 
 /// A renewal, sign-in or logout could not be carried out; the session is left as it was
 /// (except after [`RevokeError::Superseded`], when the session had been logged out meanwhile
-/// and is purged).
+/// and is purged, and after [`RevokeError::NotDurable`] from a renewal, a sign-in or a
+/// sign-out-others, which hold on this instance and only lack the shared store's confirmation).
 ///
 /// As a response, the status of `RenewError::http_status`, the actix adapter's too: `503
-/// Service Unavailable` when the revocation could not be recorded (answer "try again": a logout
-/// is never reported as done when a copy of the cookie would outlive it), `401 Unauthorized`
-/// when the session had been logged out meanwhile, an opaque `500` otherwise. The body is
-/// empty; the details are logged.
+/// Service Unavailable` when the revocation could not be recorded or confirmed (answer "try
+/// again": a logout is never reported as done when a copy of the cookie would outlive it), `401
+/// Unauthorized` when the session had been logged out meanwhile, an opaque `500` otherwise. The
+/// body is empty; the details are logged.
 ///
 /// ```
 /// use axum::response::IntoResponse as _;

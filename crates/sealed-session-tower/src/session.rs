@@ -238,17 +238,37 @@ impl Session {
         let _ = self.write(RequestSession::clear);
     }
 
-    /// Gives the session a new id and a new lifetime, keeping its data, and revokes the old id
-    /// if the session has a subject: tower-sessions' `cycle_id`. At login, use
-    /// [`Session::sign_in`], which also drops every value from before the login.
+    /// Gives the session a new id, keeping its data, its subject with its authentication stamp,
+    /// and its absolute deadline (only a sign-in starts a new absolute window), and revokes the
+    /// old id if the session has a subject (or anonymous sessions are revoked too):
+    /// tower-sessions' `cycle_id`. At login, use [`Session::sign_in`], which also drops every
+    /// value from before the login.
     ///
     /// # Errors
     /// [`SessionError`] if no new id can be drawn or the old one can't be revoked (the session
-    /// is left as it was).
+    /// is left as it was). Two errors come after the fact: when the shared store did not
+    /// confirm the old id's revocation in time (a `503`), the renewal is done and the old id
+    /// refused here; when the session was logged out meanwhile, or its old id's revocation
+    /// folded into a cutoff that ends it too (a `401`), it is purged: see
+    /// `sealed_session::RequestSession::renew`.
     #[doc(alias = "cycle_id")]
     #[must_use = "a renewal can fail (the old id not revoked): handle the error"]
     pub fn renew(&self) -> Result<(), SessionError> {
         Ok(self.write(RequestSession::renew)??)
+    }
+
+    /// Records a new authentication of the session's user: call it after checking the password
+    /// (or a second factor) again, for instance before "sign out my other devices". The
+    /// session keeps its values and gets a new id, an authentication stamp fresher than every
+    /// other session of the user this instance knows of, and a new absolute window; the old id
+    /// is revoked. Returns `false`, changing nothing, if no subject is set. See
+    /// `sealed_session::RequestSession::reauthenticate`.
+    ///
+    /// # Errors
+    /// [`SessionError`] as for [`Session::renew`].
+    #[must_use = "a re-authentication can fail: handle the error"]
+    pub fn reauthenticate(&self) -> Result<bool, SessionError> {
+        Ok(self.write(RequestSession::reauthenticate)??)
     }
 
     /// Signs `subject` in (e.g. the user id, after checking the password): a new session with
@@ -257,7 +277,9 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError`] if no new id can be drawn, the old session can't be revoked, or the
-    /// subject doesn't fit in the cookie (the session is left as it was).
+    /// subject doesn't fit in the cookie (the session is left as it was). When the shared store
+    /// did not confirm in time the revocation of the signed-in session this one replaces (a
+    /// `503`), the sign-in is done all the same.
     #[must_use = "a sign-in can fail: handle the error"]
     pub fn sign_in(&self, subject: impl Into<String>) -> Result<(), SessionError> {
         Ok(self.write(|s| s.sign_in(subject))??)
@@ -291,7 +313,9 @@ impl Session {
     }
 
     /// Logs out every session of the current subject ("log out everywhere"), this one
-    /// included. Returns `false`, changing nothing, if no subject is set.
+    /// included, whatever instance signed it in and whatever a renewal or a sign-out-others
+    /// kept: the subject's cutoff rises above every authentication stamp issued so far. Never
+    /// refused for lack of room. Returns `false`, changing nothing, if no subject is set.
     ///
     /// # Errors
     /// As [`Session::purge`].
@@ -300,9 +324,14 @@ impl Session {
         Ok(self.write(RequestSession::purge_subject)??)
     }
 
-    /// Logs out every other session of the current subject and keeps this one, renewed: call
-    /// it after a password change ("sign out my other devices"). Returns `false`, changing
-    /// nothing, if no subject is set.
+    /// Logs out every session of the current subject authenticated before this one, and
+    /// keeps this one, renewed (a new id; the same authentication stamp and absolute
+    /// deadline): call it after a password change ("sign out my other devices"). Sessions
+    /// authenticated after this one are never ended, so a stolen copy of an older cookie can't
+    /// end the owner's newer session; to make this session the freshest, check the password
+    /// again and [`Session::sign_in`] first. Returns `false`, changing nothing, if no subject
+    /// is set. A "log out everywhere" that came first wins: this session is then purged and
+    /// the error says so (a `401`).
     ///
     /// # Errors
     /// [`SessionError`]: see `sealed_session::RequestSession::purge_other_sessions`.

@@ -266,6 +266,10 @@ pub enum InsertError {
         /// The most accepted.
         max: usize,
     },
+    /// The request's cookie is signed in, but the revocation store can't tell yet whether it
+    /// was logged out (a shared store before its first load): a write now would replace that
+    /// cookie with an anonymous session, so nothing was written. Answer "try again" (`503`).
+    RevocationsUnknown,
 }
 
 /// The message of a subject that is too long, shared by the errors that can report it.
@@ -275,6 +279,25 @@ fn subject_too_long(f: &mut fmt::Formatter<'_>, len: usize, max: usize) -> fmt::
         "session subject is {len} bytes long, at most {max} are accepted: use a user id, not a \
          whole profile"
     )
+}
+
+impl InsertError {
+    /// The HTTP status a web adapter answers this error with, the same for every framework:
+    /// `503 Service Unavailable` for [`InsertError::RevocationsUnknown`] (try again in a
+    /// moment), an opaque `500` for the rest (a programming or system error).
+    ///
+    /// ```
+    /// use sealed_session::InsertError;
+    ///
+    /// assert_eq!(InsertError::RevocationsUnknown.http_status(), 503);
+    /// assert_eq!(InsertError::TooLarge { size: 5000, limit: 4096 }.http_status(), 500);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::RevocationsUnknown => 503,
+            _ => 500,
+        }
+    }
 }
 
 impl fmt::Display for InsertError {
@@ -288,6 +311,12 @@ impl fmt::Display for InsertError {
             .fmt(f),
             Self::Encode(err) => err.fmt(f),
             Self::Randomness => SealError::Randomness.fmt(f),
+            Self::RevocationsUnknown => write!(
+                f,
+                "the revocation list is not loaded yet, so this signed-in session can't be \
+                 written without being replaced: try again in a moment, and check the \
+                 revocation store's health"
+            ),
         }
     }
 }
@@ -296,7 +325,10 @@ impl std::error::Error for InsertError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Encode(err) => Some(err),
-            Self::TooLarge { .. } | Self::Randomness | Self::SubjectTooLong { .. } => None,
+            Self::TooLarge { .. }
+            | Self::Randomness
+            | Self::SubjectTooLong { .. }
+            | Self::RevocationsUnknown => None,
         }
     }
 }

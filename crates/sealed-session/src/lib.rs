@@ -110,8 +110,8 @@ pub use lifecycle::{
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
 pub use revocation::{
-    Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation, RevocationLimits,
-    RevocationMac, RevocationStore, RevokeError, Subject,
+    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation,
+    RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,
 };
 pub use state::{ParseSessionIdError, SessionId, SessionState};
 pub use unix::UnixTime;

@@ -118,7 +118,8 @@ pub struct SessionState {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Body {
     pub(crate) id: SessionId,
-    /// Unix seconds: anchor of the absolute timeout.
+    /// Unix seconds: anchor of the absolute timeout, the session's creation or its last
+    /// authentication (never moved by a renewal).
     pub(crate) created: u64,
     /// Seconds from `created` to the last activity (anchor of the idle timeout). An offset
     /// rather than a second timestamp: a varint of 1 to 3 bytes instead of 5.
@@ -170,7 +171,7 @@ impl SessionState {
         self.body.id
     }
 
-    /// When the session was created (anchor of the absolute timeout).
+    /// When the session was created or last authenticated (anchor of the absolute timeout).
     pub fn created(&self) -> OffsetDateTime {
         from_unix_seconds(self.body.created)
     }
@@ -196,12 +197,21 @@ impl SessionState {
         self.body.active_for = unix_seconds(now).saturating_sub(self.body.created);
     }
 
-    /// Starts a new session that keeps this one's data and subject: a new id, created and last
-    /// active at `now`. Use it at login and at privilege changes, so that an id known before
-    /// the change is worthless after it; the absolute timeout counts from the renewal, as OWASP
-    /// recommends. Revoking the old id is the [`Lifecycle`](crate::Lifecycle)'s job.
+    /// Gives the session a new id, keeping its data, its subject (with its authentication
+    /// stamp) and its absolute deadline, and marks it active at `now`. Use it at privilege
+    /// changes, so that an id known before the change is worthless after it. Nothing but an
+    /// authentication starts a new absolute window ([`SessionState::authenticated`]), so a
+    /// client can't extend its session by asking for renewals. Revoking the old id is the
+    /// [`Lifecycle`](crate::Lifecycle)'s job.
     pub fn renew(&mut self, id: SessionId, now: OffsetDateTime) {
         self.body.id = id;
+        self.touch(now);
+    }
+
+    /// Records an authentication at `now`: the absolute timeout counts from here again. The
+    /// [`Lifecycle`](crate::Lifecycle) calls it at sign-in and re-authentication, with a new
+    /// id and stamp.
+    pub fn authenticated(&mut self, now: OffsetDateTime) {
         self.body.created = unix_seconds(now);
         self.body.active_for = 0;
     }

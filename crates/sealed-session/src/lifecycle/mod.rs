@@ -33,7 +33,8 @@ use crate::error::{ConfigError, OpenError};
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
-use crate::revocation::{Generation, MemoryRevocationStore, RevocationStore, RevokeError};
+use crate::revocation::{Cutoff, Generation, MemoryRevocationStore, RevocationStore, RevokeError};
+use crate::state::SessionState;
 use crate::unix::UnixTime;
 
 /// Where the lifecycle's events are logged: refused cookies (with a `reason` field), cookies
@@ -207,8 +208,12 @@ impl Lifecycle {
         let s = &self.inner;
         let mut first_refusal = None;
         // A cookie refused only because the revocation list is not loaded yet is kept: it
-        // works again once the store can check it.
-        let mut unknown = false;
+        // works again once the store can check it, and a logout made with it meanwhile is
+        // recorded (invariant 2).
+        let mut unverified = None;
+        // A cookie refused only for idleness is kept for a logout: a copy kept active may still
+        // be in force with the same id.
+        let mut idle_expired = None;
         let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
         for raw in values {
             match self.open_value(raw, now) {
@@ -232,11 +237,20 @@ impl Lifecycle {
                         reseal,
                     );
                 }
-                Err(err) => {
-                    unknown |= err == OpenError::RevocationUnknown;
+                Err(Refused::Unverified(held)) => {
+                    unverified.get_or_insert(held);
+                }
+                Err(Refused::Open(err)) => {
+                    if err == OpenError::ExpiredIdle && idle_expired.is_none() {
+                        idle_expired = self.idle_expired_state(raw, now);
+                    }
                     first_refusal.get_or_insert(err);
                 }
             }
+        }
+        if let Some(held) = unverified {
+            log_refusal(&OpenError::RevocationUnknown, request);
+            return RequestSession::unverified(self.clone(), now, *held);
         }
         let incoming = match first_refusal {
             Some(err) => {
@@ -246,11 +260,13 @@ impl Lifecycle {
             None => IncomingCookie::Missing,
         };
         let mut session = RequestSession::new(self.clone(), now, None, incoming, false);
-        if skipped || unknown {
+        if let Some(held) = idle_expired {
+            session.hold_idle_expired(held);
+        }
+        if skipped {
             // More values of our name came than were tried: the real cookie may be among the
             // skipped ones (planted cookies for a parent domain listed first), so a refusal of
-            // the others must not delete it. Nor may a refusal for a revocation list not yet
-            // loaded delete a cookie that will be good again.
+            // the others must not delete it.
             session.keep_refused_cookie();
         }
         session
@@ -288,34 +304,71 @@ impl Lifecycle {
         }
     }
 
-    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, OpenError> {
+    /// The session of a cookie the codec refused as idle too long, authenticated under the
+    /// configured mode (only a logout uses it).
+    fn idle_expired_state(&self, raw: &[u8], now: OffsetDateTime) -> Option<SessionState> {
+        let value = std::str::from_utf8(raw).ok()?;
+        let inspection = self.inner.codec.inspect_at(value, now).ok()?;
+        (inspection.header.mode == self.inner.codec.mode()
+            && inspection.verdict == Err(OpenError::ExpiredIdle))
+        .then_some(inspection.state)
+    }
+
+    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, Refused> {
         let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
         let opened = self.inner.codec.open_at(value, now)?;
         let state = opened.state();
         let store = &self.inner.store;
         let revocable = state.subject().is_some() || self.inner.revoke_anonymous;
         if revocable && !store.revocations_known() {
-            return Err(OpenError::RevocationUnknown);
+            return Err(Refused::Unverified(Box::new(opened.into_state())));
         }
         if store.is_revoked(state.id(), state.subject_generation(), UnixTime::from(now)) {
-            return Err(OpenError::Revoked);
+            return Err(OpenError::Revoked.into());
         }
         Ok(opened)
     }
 
     /// Logs out every session of `subject` ("log out everywhere"), from outside a request: an
-    /// admin task, a password reset. Returns the subject's new generation.
+    /// admin task, a password reset. Returns the subject's new cutoff: every session of the
+    /// subject stamped below it is refused, and a sign-in from now on is stamped above it.
     ///
     /// # Errors
-    /// [`RevokeError::CapacityExceeded`] if the store is full and the subject has no entry;
-    /// [`RevokeError::NotDurable`] if the advance holds here but the shared store did not
-    /// confirm it in time (retry).
+    /// [`RevokeError::NotDurable`] if the cutoff holds here but the shared store did not
+    /// confirm it in time (retry). Never refused for lack of room (invariant 6 of
+    /// [`crate::guide::security`]).
     pub fn revoke_subject(&self, subject: &str) -> Result<Generation, RevokeError> {
-        let now = UnixTime::from(self.inner.clock.now());
+        self.log_out_everywhere(subject, self.inner.clock.now())?;
+        Ok(self.inner.store.generation(subject))
+    }
+
+    /// "Log out everywhere" of `subject` at `now`, durable: the cutoff rises above every stamp
+    /// an instance within the clock skew allowance could have issued (invariant 4).
+    pub(super) fn log_out_everywhere(
+        &self,
+        subject: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), RevokeError> {
         let store = &self.inner.store;
-        let generation = store.advance(subject, None, self.horizon(now), now)?;
-        store.settle()?;
-        Ok(generation)
+        // The exact time, not whole seconds: a stamp issued within the same second by a clock a
+        // full skew allowance ahead must be below the cutoff too.
+        let above = Generation::everywhere_at(now, self.inner.codec.clock_skew());
+        let unix = UnixTime::from(now);
+        store.advance(
+            subject,
+            Cutoff::Everything { above },
+            self.horizon(unix),
+            unix,
+        )?;
+        store.settle()
+    }
+
+    /// The authentication stamp of a session of `subject` signed in at `now`: above the
+    /// subject's cutoff as this instance knows it (invariant 3).
+    pub(super) fn stamp(&self, subject: &str, now: OffsetDateTime) -> Generation {
+        self.inner
+            .store
+            .authentication_stamp(subject, Generation::at(now))
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
@@ -395,6 +448,20 @@ impl fmt::Debug for Lifecycle {
 
 /// One event per refused cookie: `warn` for what looks like tampering, `debug` for the
 /// ordinary end of a session. Never the cookie's value.
+/// Why one cookie value gave no session.
+enum Refused {
+    /// The codec or the revocation store refused it.
+    Open(OpenError),
+    /// It authenticated, but the store can't tell yet whether it is revoked.
+    Unverified(Box<SessionState>),
+}
+
+impl From<OpenError> for Refused {
+    fn from(err: OpenError) -> Self {
+        Self::Open(err)
+    }
+}
+
 fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
     if err.is_suspicious() {
         tracing::warn!(
@@ -869,26 +936,35 @@ mod tests {
 
     #[test]
     fn a_logout_that_cannot_be_recorded_changes_nothing() {
+        // Only an anonymous session's revocation can be refused for room (invariant 6).
         let store = Arc::new(MemoryRevocationStore::with_limits(
             RevocationLimits::new().total(1),
         ));
-        let (lifecycle, _) = sessions(store);
-        let mut session = lifecycle.open([], RequestInfo::new("/"));
-        session.sign_in("alice").unwrap();
-        let cookie = cookie_of(&session.finish().unwrap());
+        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+            .revocation_store(store)
+            .revoke_anonymous_sessions(true)
+            .build()
+            .unwrap();
+        let anonymous = |n: u64| {
+            let mut session = lifecycle.open([], RequestInfo::new("/"));
+            session.insert("n", &n).unwrap();
+            cookie_of(&session.finish().unwrap())
+        };
+        let (first, second) = (anonymous(1), anonymous(2));
+        open(&lifecycle, &first).purge().unwrap();
 
-        let mut session = open(&lifecycle, &cookie);
+        let mut session = open(&lifecycle, &second);
         assert_eq!(
             session.purge(),
             Err(RevokeError::CapacityExceeded { limit: 1 })
         );
-        assert_eq!(session.subject(), Some("alice"));
+        assert_eq!(session.get::<u64>("n").unwrap(), Some(2));
         assert_eq!(
             session.finish().unwrap(),
             CookieUpdate::None,
             "the cookie stays"
         );
-        assert_eq!(open(&lifecycle, &cookie).subject(), Some("alice"));
+        assert_eq!(open(&lifecycle, &second).get::<u64>("n").unwrap(), Some(2));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 
 use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
 use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
-use crate::revocation::{KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError};
+use crate::revocation::{
+    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError,
+};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 use crate::value::SessionValue;
@@ -72,6 +74,14 @@ pub struct RequestSession {
     keep_refused: bool,
     /// The `Set-Cookie` that removes the request's actix-session cookie (legacy reader).
     legacy_removal: Option<String>,
+    /// The session a cookie that authenticated holds, while the store can't tell yet whether
+    /// it is revoked ([`OpenError::RevocationUnknown`]): the handler doesn't see it, but a
+    /// logout made with it is recorded, and no write replaces its cookie.
+    unverified: Option<SessionState>,
+    /// The session a cookie that authenticated but was idle too long holds: a copy kept active
+    /// elsewhere may still be in force with the same id, so a logout made with this cookie
+    /// revokes that id (the handler sees no session, and writes start a new one).
+    idle_expired: Option<SessionState>,
 }
 
 impl RequestSession {
@@ -91,7 +101,28 @@ impl RequestSession {
             reseal,
             keep_refused: false,
             legacy_removal: None,
+            unverified: None,
+            idle_expired: None,
         }
+    }
+
+    /// A request whose cookie authenticated as `held` but whose revocation the store can't
+    /// check yet: refused for now, its cookie kept, and `held` set aside for a logout.
+    pub(super) fn unverified(
+        lifecycle: Lifecycle,
+        now: OffsetDateTime,
+        held: SessionState,
+    ) -> Self {
+        let mut session = Self::new(
+            lifecycle,
+            now,
+            None,
+            IncomingCookie::Refused(OpenError::RevocationUnknown),
+            false,
+        );
+        session.keep_refused = true;
+        session.unverified = Some(held);
+        session
     }
 
     /// The session an actix-session cookie held, which the response seals as a new one and
@@ -107,6 +138,11 @@ impl RequestSession {
         session.status = SessionStatus::Changed;
         session.legacy_removal = Some(removal);
         session
+    }
+
+    /// Keeps the session of a cookie refused as idle too long, for a logout made with it.
+    pub(super) fn hold_idle_expired(&mut self, held: SessionState) {
+        self.idle_expired = Some(held);
     }
 
     pub(super) fn keep_refused_cookie(&mut self) {
@@ -309,15 +345,17 @@ impl RequestSession {
                 max: MAX_SUBJECT_LEN,
             });
         }
-        // The same subject keeps the generation the session carries: restamping it with the
-        // store's current one would undo a log-out-everywhere made since the session was opened.
+        // The same subject keeps the stamp the session carries: a new one would undo a
+        // log-out-everywhere made since the session was opened, and make a session fresher
+        // than its authentication. A new subject is an authentication: stamped above the
+        // subject's cutoff.
         let generation = match self
             .state
             .as_ref()
             .and_then(SessionState::subject_generation)
         {
             Some(held) if held.name() == subject => held.generation(),
-            _ => self.lifecycle.inner.store.generation(&subject),
+            _ => self.lifecycle.stamp(&subject, self.now),
         };
         self.modify(|state| {
             let previous = state.subject_generation().cloned();
@@ -326,9 +364,11 @@ impl RequestSession {
         })
     }
 
-    /// Gives the session a new id and a new lifetime, keeping its data, its subject and the
-    /// generation it carries, and revokes the old id if the session has a subject (or the
-    /// lifecycle revokes anonymous sessions too). The absolute timeout counts from here.
+    /// Gives the session a new id, keeping its data, its subject with its authentication
+    /// stamp, and its absolute deadline, and revokes the old id if the session has a subject
+    /// (or the lifecycle revokes anonymous sessions too): use it at privilege changes. The
+    /// absolute deadline does not move (invariant 5 of [`crate::guide::security`]): only
+    /// [`RequestSession::sign_in`] and [`RequestSession::reauthenticate`] start a new window.
     ///
     /// At sign-in use [`RequestSession::sign_in`] instead: `renew` keeps every value, including
     /// any a cookie planted before the sign-in carried.
@@ -336,55 +376,81 @@ impl RequestSession {
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn, [`RenewError::Revoke`] if the old
     /// id can't be revoked (the session is left as it was), or with
-    /// [`RevokeError::Superseded`] if the session was logged out since the request opened it
-    /// (it is purged: a renewal never revives a logged-out session). With
-    /// [`RevokeError::NotDurable`] the renewal is done and the old id refused here; only the
-    /// shared store's confirmation of its revocation is missing.
+    /// [`RevokeError::Superseded`] if the session was logged out since the request opened it,
+    /// or its revocation folded into a cutoff that ends it too (it is purged: a renewal never
+    /// revives a logged-out session). With [`RevokeError::NotDurable`] the renewal is done and
+    /// the old id refused here; only the shared store's confirmation of its revocation is
+    /// missing.
     pub fn renew(&mut self) -> Result<(), RenewError> {
         let new_id = SessionId::random()?;
         let now = self.now;
-        let Some(mut state) = self.state.take() else {
+        if self.state.is_none() && self.unverified.is_some() {
+            // A fresh session would replace a signed-in cookie the store can't check yet.
+            return Err(not_loaded().into());
+        }
+        let Some(state) = self.state.take() else {
             self.state = Some(SessionState::with_id(new_id, now));
             self.status = SessionStatus::Renewed;
             return Ok(());
         };
-        let recorded = match self.revoke_current(&state) {
-            Ok(recorded) => recorded,
-            Err(err @ RevokeError::Superseded { .. }) => {
-                // Logged out meanwhile: a renewal must not turn it into a fresh session.
-                self.status = SessionStatus::Purged;
-                return Err(err.into());
-            }
-            Err(err) => {
-                self.state = Some(state);
-                return Err(err.into());
-            }
+        self.replace_with(state, |state| state.renew(new_id, now))
+    }
+
+    /// Records a new authentication of the session's subject: call it after checking the
+    /// user's password (or second factor) again, for instance before "sign out my other
+    /// devices". The session gets a new id, a new authentication stamp (fresher than every
+    /// other session of the subject this instance knows of) and a new absolute window, and
+    /// keeps its data; the old id is revoked. Returns `false`, changing nothing, if no subject
+    /// is set.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/login"));
+    /// session.sign_in("alice")?;
+    /// let before = session.state().unwrap().subject_generation().unwrap().generation();
+    /// assert!(session.reauthenticate()?);
+    /// let after = session.state().unwrap().subject_generation().unwrap().generation();
+    /// assert!(after > before);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`RequestSession::renew`].
+    pub fn reauthenticate(&mut self) -> Result<bool, RenewError> {
+        let Some(subject) = self
+            .state
+            .as_ref()
+            .and_then(|s| s.subject_generation().cloned())
+        else {
+            return Ok(false);
         };
-        state.renew(new_id, now);
-        let revoked = recorded.is_some();
-        // The renewed session keeps the generation it was opened with, unless revoking the old
-        // id folded the subject into a new one (its own logout of the other sessions): a
-        // log-out-everywhere made meanwhile still refuses it.
-        if let Some(Revocation::Subject {
-            subject,
-            generation,
-            ..
-        }) = recorded
-        {
-            state.set_subject(subject, generation);
-        }
-        self.state = Some(state);
-        self.status = SessionStatus::Renewed;
-        // The old id is refused here already: only the shared store's confirmation is left.
-        if revoked {
-            self.lifecycle.inner.store.settle()?;
-        }
-        Ok(())
+        let new_id = SessionId::random()?;
+        let now = self.now;
+        // Above the subject's cutoff and above this session's own stamp: fresher than a copy of
+        // this very cookie.
+        // (Not given to the store as the time: this session's stamp may come from another
+        // instance's cutoff, which this store's next stamps must not build on.)
+        let stamp = self
+            .lifecycle
+            .stamp(subject.name(), now)
+            .max(subject.generation().next());
+        let Some(state) = self.state.take() else {
+            return Ok(false);
+        };
+        self.replace_with(state, |state| {
+            state.renew(new_id, now);
+            state.authenticated(now);
+            state.set_subject(subject.name(), stamp);
+        })?;
+        Ok(true)
     }
 
     /// Signs `subject` in: the session becomes a new one (new id, new lifetime) that holds no
-    /// value from before and belongs to `subject`, at its current generation. The session it
-    /// replaces is revoked as [`RequestSession::renew`] would.
+    /// value from before and belongs to `subject`, stamped as a new authentication (above the
+    /// subject's cutoff: see [`crate::Generation`]). The session it replaces is revoked as
+    /// [`RequestSession::renew`] would.
     ///
     /// This is the login step: a cookie planted by someone who can set cookies for the site (a
     /// sibling subdomain, without the `__Host-` prefix) carries none of its values, nor its id,
@@ -404,14 +470,17 @@ impl RequestSession {
         }
         let mut fresh = SessionState::new(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
-        fresh.set_subject(subject.as_str(), crate::Generation::ZERO);
+        fresh.set_subject(subject.as_str(), Generation::ZERO);
         self.lifecycle.inner.codec.check_size(&fresh)?;
         let mut unsettled = None;
-        if let Some(previous) = &self.state {
+        // The session this one replaces, even one whose revocation can't be checked yet.
+        if let Some(previous) = self.state.as_ref().or(self.unverified.as_ref()) {
             match self.revoke_current(previous) {
-                Ok(Some(_)) => {
-                    // An anonymous pre-login session's confirmation doesn't hold up a sign-in,
-                    // for the same reason as below.
+                // Revoked now, or already (perhaps by a revocation not confirmed yet): either
+                // way the sign-in answers once the store has it. An anonymous pre-login
+                // session's confirmation doesn't hold up a sign-in, for the same reason as
+                // below.
+                Ok(Some(_)) | Err(RevokeError::Superseded { .. }) => {
                     unsettled = self
                         .lifecycle
                         .inner
@@ -420,7 +489,7 @@ impl RequestSession {
                         .err()
                         .filter(|_| previous.subject().is_some());
                 }
-                Ok(None) | Err(RevokeError::Superseded { .. }) => {}
+                Ok(None) => {}
                 // The fresh id is what defeats fixation: an anonymous pre-login session that
                 // can't be listed (a full list) doesn't stop the sign-in.
                 Err(err) if previous.subject().is_none() => tracing::debug!(
@@ -430,9 +499,11 @@ impl RequestSession {
                 Err(err) => return Err(err.into()),
             }
         }
-        let generation = self.lifecycle.inner.store.generation(&subject);
-        fresh.set_subject(subject, generation);
+        let stamp = self.lifecycle.stamp(&subject, self.now);
+        fresh.set_subject(subject, stamp);
         self.state = Some(fresh);
+        self.unverified = None;
+        self.keep_refused = false;
         self.status = SessionStatus::Renewed;
         match unsettled {
             Some(err) => Err(err.into()),
@@ -445,7 +516,11 @@ impl RequestSession {
     /// lifecycle revokes anonymous sessions: it is forgotten and its cookie removed.
     ///
     /// Called again for a cookie the store refuses as revoked (a retry after
-    /// [`RevokeError::NotDurable`]), it waits for the store to confirm what it holds.
+    /// [`RevokeError::NotDurable`]), it waits for the store to confirm what it holds. Called
+    /// with a cookie that authenticated while the store could not check revocations yet
+    /// ([`OpenError::RevocationUnknown`]), or that authenticated but was idle too long (a copy
+    /// kept active elsewhere may still be in force with its id), it records the logout of that
+    /// session all the same (invariants 1 and 2 of [`crate::guide::security`]).
     ///
     /// # Errors
     /// [`RevokeError`] if the revocation can't be recorded, or
@@ -455,97 +530,136 @@ impl RequestSession {
     /// would outlive.
     pub fn purge(&mut self) -> Result<(), RevokeError> {
         self.settle_refused()?;
-        if let Some(state) = &self.state {
-            match self.revoke_current(state) {
-                Ok(None) => {}
+        let held = self
+            .state
+            .as_ref()
+            .or(self.unverified.as_ref())
+            .or(self.idle_expired.as_ref());
+        if let Some(state) = held {
+            let done = match self.revoke_current(state) {
+                Ok(None) => Ok(()),
                 // Logged out already (perhaps by a revocation not confirmed yet): what was
                 // asked for holds once the store has it.
                 Ok(Some(_)) | Err(RevokeError::Superseded { .. }) => {
-                    self.lifecycle.inner.store.settle()?;
+                    self.lifecycle.inner.store.settle()
                 }
-                Err(err) => return Err(err),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = done {
+                // Not done: the cookie stays, refused or not, so that the retry comes with it.
+                self.keep_refused = true;
+                return Err(err);
             }
         }
         self.state = None;
+        self.unverified = None;
+        self.idle_expired = None;
+        self.keep_refused = false;
         self.status = SessionStatus::Purged;
         Ok(())
     }
 
     /// Logs out every session of the current subject ("log out everywhere"), this one
-    /// included: advances the subject's generation, so every session that carries the old one
-    /// is refused, wherever and whenever it was created. Returns `false`, changing nothing, if
-    /// no subject is set.
+    /// included: raises the subject's cutoff above every authentication stamp issued so far,
+    /// so every session of the subject is refused, wherever and whenever it was created, and
+    /// whatever a renewal or a sign-out-others kept (invariant 4 of
+    /// [`crate::guide::security`]). Costs one entry per subject and is never refused for
+    /// lack of room. Returns `false`, changing nothing, if no subject is set.
     ///
     /// # Errors
-    /// [`RevokeError`] if the revocation can't be recorded (nothing changes), or
     /// [`RevokeError::NotDurable`] if it holds here but the shared store did not confirm it in
-    /// time (the session is left as it was; a retry with its cookie waits again).
+    /// time (the session is left as it was; a retry with its cookie waits again), or, recording
+    /// nothing, while the store can't check the request's signed-in cookie yet (it may be
+    /// logged out already: a dead copy must not log its owner out everywhere; retry).
     pub fn purge_subject(&mut self) -> Result<bool, RevokeError> {
         self.settle_refused()?;
+        if self.state.is_none()
+            && self
+                .unverified
+                .as_ref()
+                .is_some_and(|s| s.subject().is_some())
+        {
+            // A cookie the store can't check yet may be logged out already: acting for it would
+            // let a dead copy log its owner out everywhere (invariant 7). Nothing is recorded;
+            // the retry, once the store knows, is checked.
+            return Err(not_loaded());
+        }
         let Some(subject) = self.subject().map(str::to_owned) else {
             return Ok(false);
         };
-        let now = self.write_time();
-        let store = &self.lifecycle.inner.store;
-        store.advance(&subject, None, self.lifecycle.horizon(now), now)?;
-        store.settle()?;
+        let now = self.now.max(self.lifecycle.now());
+        self.lifecycle.log_out_everywhere(&subject, now)?;
         self.state = None;
+        self.unverified = None;
+        self.keep_refused = false;
         self.status = SessionStatus::Purged;
         Ok(true)
     }
 
-    /// Logs out every other session of the current subject and keeps this one, renewed: call
-    /// it after a password change ("sign out my other devices"). Returns `false`, changing
+    /// Logs out every session of the current subject authenticated before this one ("sign out
+    /// my other devices"), and renews this one (a new id, so copies of this very cookie end
+    /// too; the same authentication stamp and absolute deadline). Returns `false`, changing
     /// nothing, if no subject is set.
     ///
-    /// The subject's generation advances as one compare-and-set from the generation this
-    /// session carries, and only this session receives the new one. If the session was itself
-    /// logged out meanwhile (a "log out everywhere" the store has seen), the advance fails, the
-    /// session is purged and the error says so: on one store, a sign-out-others never outlives
-    /// a log-out-everywhere. Across instances of a shared store, see the store's consistency
-    /// bound ([`crate::guide::revocation`]).
+    /// It raises the subject's cutoff to this session's authentication stamp, in one store
+    /// operation with the check that this session is still in force: sessions authenticated
+    /// after this one are never touched, so a stolen copy of an older cookie can't end the
+    /// owner's newer session, however often it calls this (invariant 3 of
+    /// [`crate::guide::security`]). Ask for the password again and call
+    /// [`RequestSession::reauthenticate`] first, so this session is the freshest.
     ///
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn (nothing changes),
     /// [`RenewError::Revoke`] with [`RevokeError::Superseded`] if this session was logged out
-    /// meanwhile (it is purged), with [`RevokeError::NotDurable`] if the advance holds here and
-    /// this session is renewed but the shared store did not confirm it in time (call it again),
-    /// or another [`RevokeError`] (nothing changes).
+    /// meanwhile (it is purged), with [`RevokeError::NotDurable`] if the cutoff holds here but
+    /// the shared store did not confirm it in time (call it again) or, recording nothing, while
+    /// the store can't check the request's signed-in cookie yet, or another [`RevokeError`]
+    /// (nothing changes).
     pub fn purge_other_sessions(&mut self) -> Result<bool, RenewError> {
         self.settle_refused()?;
-        let Some(state) = &self.state else {
+        if self.state.is_none()
+            && self
+                .unverified
+                .as_ref()
+                .is_some_and(|s| s.subject().is_some())
+        {
+            // As in `purge_subject`: a cookie the store can't check yet ends nothing but itself.
+            return Err(not_loaded().into());
+        }
+        let Some(held) = self.state.as_ref() else {
             return Ok(false);
         };
-        let Some(subject) = state.subject_generation().cloned() else {
+        let Some(subject) = held.subject_generation().cloned() else {
             return Ok(false);
         };
         let new_id = SessionId::random()?;
         let now = self.write_time();
-        let kept = KeptSession::new(state.id(), subject.generation());
-        let advanced = self.lifecycle.inner.store.advance(
+        let kept = KeptSession::new(held.id(), subject.generation());
+        let settings = &self.lifecycle.inner;
+        let advanced = settings.store.advance(
             subject.name(),
-            Some(kept),
+            Cutoff::OlderThan(kept),
             self.lifecycle.horizon(now),
             now,
         );
         match advanced {
-            Ok(generation) => {
-                let now = self.now;
-                if let Some(state) = self.state.as_mut() {
-                    state.renew(new_id, now);
-                    state.set_subject(subject.name(), generation);
-                }
-                self.status = SessionStatus::Renewed;
-                self.lifecycle.inner.store.settle()?;
-                Ok(true)
-            }
+            Ok(_) => {}
             Err(err @ RevokeError::Superseded { .. }) => {
                 self.state = None;
+                self.unverified = None;
+                self.keep_refused = false;
                 self.status = SessionStatus::Purged;
-                Err(err.into())
+                return Err(err.into());
             }
-            Err(err) => Err(err.into()),
+            Err(err) => return Err(err.into()),
         }
+        let request_now = self.now;
+        let Some(state) = self.state.take() else {
+            return Ok(false);
+        };
+        self.replace_with(state, |state| state.renew(new_id, request_now))?;
+        self.lifecycle.inner.store.settle()?;
+        Ok(true)
     }
 
     /// The session id, if the session exists (it is created by the first write).
@@ -669,6 +783,11 @@ impl RequestSession {
         &mut self,
         change: impl FnOnce(&mut SessionState) -> Result<Undo, InsertError>,
     ) -> Result<(), InsertError> {
+        if self.state.is_none() && self.unverified.is_some() {
+            // A signed-in cookie the store can't check yet: a write would replace it with an
+            // anonymous session (invariant 2).
+            return Err(InsertError::RevocationsUnknown);
+        }
         let codec = &self.lifecycle.inner.codec;
         let created_here = self.state.is_none();
         let state = match self.state.as_mut() {
@@ -718,7 +837,8 @@ impl RequestSession {
 
     /// Revokes the session `state` is, per the lifecycle's policy, and returns what the store
     /// recorded; records nothing for an anonymous session unless anonymous sessions are revoked
-    /// too.
+    /// too. The check that the session is still in force is the store's, in the same operation
+    /// (invariant 7).
     ///
     /// # Errors
     /// [`RevokeError::Superseded`] if the session was revoked since it was opened (so that no
@@ -726,18 +846,8 @@ impl RequestSession {
     fn revoke_current(&self, state: &SessionState) -> Result<Option<Revocation>, RevokeError> {
         let settings = &self.lifecycle.inner;
         let now = self.write_time();
-        if settings
-            .store
-            .is_revoked(state.id(), state.subject_generation(), now)
-        {
-            return Err(RevokeError::Superseded {
-                current: state
-                    .subject()
-                    .map_or(crate::Generation::ZERO, |s| settings.store.generation(s)),
-            });
-        }
         let revocation = match state.subject_generation() {
-            // Kept as long as a generation advanced in its place must be: see `Revocation`.
+            // Kept as long as a cutoff raised in its place must be: see `Revocation`.
             Some(subject) => Revocation::Session {
                 id: state.id(),
                 subject: Some(subject.clone()),
@@ -751,6 +861,49 @@ impl RequestSession {
             None => return Ok(None),
         };
         settings.store.revoke(revocation, now)
+    }
+
+    /// Replaces the session `state` with what `change` makes of it (a new id, and for a
+    /// re-authentication a new stamp), revoking the old id first. The change happens only if
+    /// the revocation does; a revocation that ends the new session too (folded into a cutoff
+    /// above its stamp) purges it.
+    fn replace_with(
+        &mut self,
+        mut state: SessionState,
+        change: impl FnOnce(&mut SessionState),
+    ) -> Result<(), RenewError> {
+        let revoked = match self.revoke_current(&state) {
+            Ok(recorded) => recorded.is_some(),
+            Err(err @ RevokeError::Superseded { .. }) => {
+                // Logged out meanwhile: a renewal must not turn it into a fresh session.
+                self.status = SessionStatus::Purged;
+                return Err(err.into());
+            }
+            Err(err) => {
+                self.state = Some(state);
+                return Err(err.into());
+            }
+        };
+        change(&mut state);
+        let store = &self.lifecycle.inner.store;
+        if store.is_revoked(state.id(), state.subject_generation(), self.write_time()) {
+            // The old id's revocation folded into a cutoff that covers this session too.
+            self.status = SessionStatus::Purged;
+            store.settle()?;
+            return Err(RevokeError::Superseded {
+                current: state
+                    .subject()
+                    .map_or(Generation::ZERO, |s| store.generation(s)),
+            }
+            .into());
+        }
+        self.state = Some(state);
+        self.status = SessionStatus::Renewed;
+        // The old id is refused here already: only the shared store's confirmation is left.
+        if revoked {
+            store.settle()?;
+        }
+        Ok(())
     }
 
     /// Records a change without downgrading a stronger status (renewed or purged).
@@ -772,6 +925,14 @@ impl std::fmt::Debug for RequestSession {
             .field("incoming", &self.incoming)
             .field("legacy_removal", &self.legacy_removal.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// What a renewal answers while the store can't check revocations yet: "try again".
+fn not_loaded() -> RevokeError {
+    RevokeError::NotDurable {
+        waited: std::time::Duration::ZERO,
+        reason: "the revocation list is not loaded yet",
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crossbeam_utils::CachePadded;
 use rustc_hash::FxBuildHasher;
 
-use super::{Generation, KeptSession, Revocation, RevocationStore, RevokeError, Subject};
+use super::{Cutoff, Generation, Revocation, RevocationStore, RevokeError, Subject};
 use crate::state::SessionId;
 use crate::unix::UnixTime;
 
@@ -26,11 +26,13 @@ const MIN_SWEEP_LEN: usize = 64;
 /// How much a [`MemoryRevocationStore`] may hold.
 ///
 /// # Defaults
-/// - `per_subject`: 32 individually revoked sessions per subject; the next one advances the
-///   subject's generation instead (logging out that subject's other sessions too) and frees
-///   the 32 entries.
-/// - `total`: 1,000,000 entries (sessions and subjects together, about 100 MB at most; the
-///   measured bytes per entry are in [`crate::guide::revocation`]).
+/// - `per_subject`: 32 individually revoked sessions per subject; the next one folds into the
+///   subject's cutoff instead (logging out that subject's sessions authenticated up to the
+///   revoked one's, and freeing the ids it covers), with a `warn`.
+/// - `total`: 1,000,000 entries, where a subject counts as one whatever it revoked (its ids are
+///   bounded by `per_subject`) and a listed anonymous session as one: a million users who
+///   logged out within an absolute timeout fit. The measured bytes per entry are in
+///   [`crate::guide::revocation`].
 ///
 /// ```
 /// use sealed_session::{MemoryRevocationStore, RevocationLimits};
@@ -53,17 +55,18 @@ impl RevocationLimits {
         }
     }
 
-    /// Individually revoked sessions kept per subject before the next one advances the
-    /// subject's generation instead. At least 1.
+    /// Individually revoked sessions kept per subject before the next one folds into the
+    /// subject's cutoff instead. At least 1.
     #[must_use]
     pub const fn per_subject(mut self, limit: usize) -> Self {
         self.per_subject = if limit == 0 { 1 } else { limit };
         self
     }
 
-    /// Entries held at most; past it, a revocation that needs a new entry fails with
-    /// [`RevokeError::CapacityExceeded`] (one that can fold into an existing subject's
-    /// generation still succeeds).
+    /// Subjects and listed anonymous sessions held at most. Past it, a signed-in session's
+    /// revocation of a subject without an entry raises the store-wide cutoff instead
+    /// ([`Revocation::Everyone`]: coarser, never refused), and an anonymous session's fails
+    /// with [`RevokeError::CapacityExceeded`].
     #[must_use]
     pub const fn total(mut self, limit: usize) -> Self {
         self.total = limit;
@@ -94,9 +97,10 @@ impl Default for RevocationLimits {
 /// and unknown to other instances.
 ///
 /// # Performance impact
-/// - A check of a signed-in session takes a read lock on one of 256 subject shards and does one
-///   lookup, unless no subject has any entry (one atomic load). A session without a subject
-///   looks up one of 256 session shards the same way, unless no such session is revoked.
+/// - A check of a signed-in session loads the store-wide cutoff (one atomic load), then takes a
+///   read lock on one of 256 subject shards and does one lookup, unless no subject has any
+///   entry (one atomic load). A session without a subject looks up one of 256 session shards
+///   the same way, unless no such session is revoked.
 /// - Revoked sessions of a subject are kept with the subject (at most
 ///   [`RevocationLimits::per_subject`] of them), so memory grows with the number of users
 ///   who logged out within an absolute timeout, not with the number of logouts.
@@ -124,7 +128,7 @@ pub struct MemoryRevocationStore {
     /// 128 bytes on x86-64, the pair it prefetches together), so that readers of neighbouring
     /// shards don't bounce one line between cores; the same for `subjects`.
     sessions: Box<[CachePadded<SessionShard>]>,
-    /// Subjects with a generation or revoked sessions.
+    /// Subjects with a cutoff or revoked sessions.
     subjects: Box<[CachePadded<SubjectShard>]>,
     /// Picks a subject's shard; keyed, so subjects can't be chosen to crowd one shard.
     subject_hasher: RandomState,
@@ -132,10 +136,18 @@ pub struct MemoryRevocationStore {
     session_count: AtomicUsize,
     /// Entries in `subjects`.
     subject_count: AtomicUsize,
-    /// Everything held: sessions of both kinds and subjects, against `limits.total`.
+    /// Everything held against `limits.total`: subjects and anonymous sessions.
     total: AtomicUsize,
-    /// Revocations refused because the store was full.
+    /// The store-wide cutoff ([`Revocation::Everyone`]): signed-in sessions stamped below it
+    /// are refused, whatever their subject. It only grows, and is kept for good once raised
+    /// (one number): every session it refuses would have expired by its deadline anyway.
+    everyone: AtomicU64,
+    /// The store-wide cutoff's deadline (unix seconds), for [`MemoryRevocationStore::entries`].
+    everyone_until: AtomicU64,
+    /// Revocations that had to be coarser or were refused because the store was full.
     overflows: AtomicU64,
+    /// Revocations folded into their subject's cutoff past the per-subject limit.
+    folds: AtomicU64,
 }
 
 impl MemoryRevocationStore {
@@ -154,7 +166,10 @@ impl MemoryRevocationStore {
             session_count: AtomicUsize::new(0),
             subject_count: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
+            everyone: AtomicU64::new(0),
+            everyone_until: AtomicU64::new(0),
             overflows: AtomicU64::new(0),
+            folds: AtomicU64::new(0),
         }
     }
 
@@ -163,15 +178,15 @@ impl MemoryRevocationStore {
         self.limits
     }
 
-    /// Entries held (revoked sessions of both kinds, and subjects), including not yet swept
-    /// ones.
+    /// Entries held against [`RevocationLimits::total`] (subjects and anonymous sessions),
+    /// including not yet swept ones.
     pub fn len(&self) -> usize {
         self.total.load(Ordering::Acquire)
     }
 
     /// Whether the store holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == 0 && self.everyone.load(Ordering::Acquire) == 0
     }
 
     /// Subjects held.
@@ -179,10 +194,17 @@ impl MemoryRevocationStore {
         self.subject_count.load(Ordering::Acquire)
     }
 
-    /// How many revocations were refused with [`RevokeError::CapacityExceeded`] since the store
-    /// was made: the metric to alert on.
+    /// How many revocations found the store at [`RevocationLimits::total`] since it was made:
+    /// raised the store-wide cutoff instead, or (anonymous sessions) were refused with
+    /// [`RevokeError::CapacityExceeded`]. The metric to alert on.
     pub fn overflows(&self) -> u64 {
         self.overflows.load(Ordering::Relaxed)
+    }
+
+    /// How many revocations were folded into their subject's cutoff past
+    /// [`RevocationLimits::per_subject`] since the store was made.
+    pub fn folds(&self) -> u64 {
+        self.folds.load(Ordering::Relaxed)
     }
 
     /// Drops every entry that no longer matters at `now`, one shard at a time (each shard's lock
@@ -196,14 +218,14 @@ impl MemoryRevocationStore {
         for shard in self.sessions.iter() {
             let mut shard = write(shard);
             let swept = shard.sweep(now);
-            self.forget(&self.session_count, swept.keys, swept.items);
-            removed += swept.items;
+            self.forget(&self.session_count, swept.keys);
+            removed += swept.keys;
         }
         for shard in self.subjects.iter() {
             let mut shard = write(shard);
             let swept = shard.sweep(now);
-            self.forget(&self.subject_count, swept.keys, swept.items);
-            removed += swept.items;
+            self.forget(&self.subject_count, swept.keys);
+            removed += swept.keys;
         }
         removed
     }
@@ -216,19 +238,27 @@ impl MemoryRevocationStore {
     /// iteration may or may not be included).
     ///
     /// ```
-    /// use sealed_session::{MemoryRevocationStore, Revocation, RevocationStore, SessionId, UnixTime};
+    /// use sealed_session::{Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, UnixTime};
     ///
     /// let store = MemoryRevocationStore::new();
     /// let now = UnixTime::from_secs(1_000);
     /// let id = SessionId::random()?;
     /// store.revoke(Revocation::Session { id, subject: None, until: UnixTime::from_secs(2_000) }, now)?;
-    /// store.advance("alice", None, UnixTime::from_secs(2_000), now)?;
+    /// let above = Generation::new(10);
+    /// store.advance("alice", Cutoff::Everything { above }, UnixTime::from_secs(2_000), now)?;
     /// assert_eq!(store.entries(now).count(), 2);
     /// assert_eq!(store.entries(UnixTime::from_secs(2_000)).count(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn entries(&self, now: UnixTime) -> impl Iterator<Item = Revocation> + '_ {
         let now_secs = now.secs();
+        let everyone = Generation::new(self.everyone.load(Ordering::Acquire));
+        let everyone_until = UnixTime::from_secs(self.everyone_until.load(Ordering::Acquire));
+        let everyone =
+            (everyone > Generation::ZERO && everyone_until > now).then_some(Revocation::Everyone {
+                generation: everyone,
+                until: everyone_until,
+            });
         let sessions = self.sessions.iter().flat_map(move |shard| {
             read(shard)
                 .map
@@ -252,28 +282,28 @@ impl MemoryRevocationStore {
                         until: entry.generation_until.time(),
                     });
                 }
-                let subject = Subject::new(name.to_string(), entry.generation);
                 out.extend(
                     entry
                         .sessions
                         .iter()
-                        .filter(|(_, until)| until.is_live(now_secs))
-                        .map(|(id, until)| Revocation::Session {
-                            id: *id,
-                            subject: Some(subject.clone()),
-                            until: until.time(),
+                        .filter(|held| held.until.is_live(now_secs))
+                        .map(|held| Revocation::Session {
+                            id: held.id,
+                            subject: Some(Subject::new(name.to_string(), held.stamp())),
+                            until: held.until.time(),
                         }),
                 );
             }
             out
         });
-        sessions.chain(subjects)
+        everyone.into_iter().chain(sessions).chain(subjects)
     }
 
     /// Records a revocation made elsewhere (another instance's, read from a shared store), as
-    /// [`RevocationStore::revoke`] and [`RevocationStore::advance`] would have recorded it at its
-    /// origin: generations merge by keeping the larger, and neither the per-subject nor the
-    /// total limit folds or refuses it (the instance that made it enforced them).
+    /// it was recorded at its origin: cutoffs merge by keeping the larger, ids by union, and
+    /// neither the per-subject nor the total limit folds or refuses it (the instance that made
+    /// it enforced them). So copies that received the same revocations in any order refuse the
+    /// same sessions.
     pub fn apply(&self, revocation: &Revocation, now: UnixTime) {
         let now = now.secs();
         match revocation {
@@ -283,7 +313,7 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let mut shard = write(self.session_shard(id));
-                let added = shard.upsert(*id, now, |slot| {
+                let added = shard.upsert(*id, |slot| {
                     *slot = (*slot).max(Until::new(*until));
                 });
                 self.track_insert(&self.session_count, &mut shard, added, now);
@@ -294,14 +324,12 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let mut shard = write(self.subject_shard(subject.name()));
-                let added = shard.upsert_subject(subject.name(), now, |entry| {
-                    let delta = entry.raise(subject.generation());
-                    if subject.generation() < entry.generation {
-                        return delta;
+                let added = shard.upsert_subject(subject.name(), |entry| {
+                    if subject.generation() >= entry.generation {
+                        // The same revocation arrives more than once (its own message, every
+                        // full load): held once, with the later deadline.
+                        entry.merge_session(*id, subject.generation(), Until::new(*until));
                     }
-                    // The same revocation arrives more than once (its own message, every full
-                    // load): held once, with the later deadline.
-                    delta.wrapping_add(entry.merge_session(*id, Until::new(*until)))
                 });
                 self.track_insert(&self.subject_count, &mut shard, added, now);
             }
@@ -311,11 +339,14 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let mut shard = write(self.subject_shard(subject));
-                let added = shard.upsert_subject(subject, now, |entry| {
+                let added = shard.upsert_subject(subject, |entry| {
                     entry.generation_until = entry.generation_until.max(Until::new(*until));
-                    entry.raise(*generation)
+                    entry.raise(*generation);
                 });
                 self.track_insert(&self.subject_count, &mut shard, added, now);
+            }
+            Revocation::Everyone { generation, until } => {
+                self.raise_everyone(*generation, *until);
             }
         }
     }
@@ -333,50 +364,69 @@ impl MemoryRevocationStore {
         &self.subjects[index]
     }
 
-    /// Whether `more` entries fit under the total limit.
-    fn has_room(&self, more: usize) -> bool {
-        self.total.load(Ordering::Acquire).saturating_add(more) <= self.limits.total
+    /// Whether one more entry fits under the total limit.
+    fn has_room(&self) -> bool {
+        self.total.load(Ordering::Acquire) < self.limits.total
     }
 
-    fn overflow(&self) -> RevokeError {
+    /// Counts a revocation that found the store full, with its `warn`.
+    fn overflow(&self, what: &'static str) {
         let overflows = self.overflows.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(
             target: crate::LOG_TARGET,
             event = "revocation_overflow",
             limit = self.limits.total,
             overflows,
-            "revocation list full: a logout could not be recorded"
+            "revocation list full: {what}"
         );
-        RevokeError::CapacityExceeded {
-            limit: self.limits.total,
-        }
     }
 
-    /// Counts what an insert added (`added`: a new key and how many items), then sweeps the
-    /// shard if due. Called under the shard's write lock, so counts never lag its contents.
+    /// The store-wide cutoff now.
+    fn everyone(&self) -> Generation {
+        Generation::new(self.everyone.load(Ordering::Acquire))
+    }
+
+    /// Raises the store-wide cutoff to `generation` (never lowers it), kept until `until` at
+    /// least.
+    fn raise_everyone(&self, generation: Generation, until: UnixTime) {
+        self.everyone.fetch_max(generation.get(), Ordering::AcqRel);
+        self.everyone_until
+            .fetch_max(until.secs(), Ordering::AcqRel);
+    }
+
+    /// What a store at its total limit records in place of a new subject's entry: the
+    /// store-wide cutoff, raised to `generation`.
+    fn overflow_to_everyone(&self, generation: Generation, until: UnixTime) -> Revocation {
+        self.overflow("a new subject's revocation raised the store-wide cutoff instead");
+        self.raise_everyone(generation, until);
+        Revocation::Everyone { generation, until }
+    }
+
+    /// Counts what an insert added (a new key), then sweeps the shard if due. Called under the
+    /// shard's write lock, so counts never lag its contents.
     fn track_insert<K, V: Expiring, S>(
         &self,
         keys: &AtomicUsize,
         shard: &mut Shard<K, V, S>,
-        added: Added,
+        added: bool,
         now: u64,
     ) where
         K: Eq + std::hash::Hash,
         S: BuildHasher,
     {
-        if added.key {
+        if added {
             keys.fetch_add(1, Ordering::AcqRel);
+            self.total.fetch_add(1, Ordering::AcqRel);
         }
-        self.total.fetch_add(added.items, Ordering::AcqRel);
         if shard.sweep_due(now) {
             let swept = shard.sweep(now);
-            self.forget(keys, swept.keys, swept.items);
+            self.forget(keys, swept.keys);
         }
     }
 
-    fn forget(&self, keys: &AtomicUsize, removed_keys: usize, removed_items: usize) {
-        keys.fetch_sub(removed_keys, Ordering::AcqRel);
-        self.total.fetch_sub(removed_items, Ordering::AcqRel);
+    fn forget(&self, keys: &AtomicUsize, removed: usize) {
+        keys.fetch_sub(removed, Ordering::AcqRel);
+        self.total.fetch_sub(removed, Ordering::AcqRel);
     }
 }
 
@@ -391,11 +441,12 @@ impl RevocationStore for MemoryRevocationStore {
         let now = now.secs();
         match subject {
             Some(subject) => {
-                self.subject_count.load(Ordering::Acquire) > 0
-                    && read(self.subject_shard(subject.name()))
-                        .map
-                        .get(subject.name())
-                        .is_some_and(|entry| entry.refuses(id, subject.generation(), now))
+                subject.generation() < self.everyone()
+                    || (self.subject_count.load(Ordering::Acquire) > 0
+                        && read(self.subject_shard(subject.name()))
+                            .map
+                            .get(subject.name())
+                            .is_some_and(|entry| entry.refuses(id, subject.generation(), now)))
             }
             None => {
                 self.session_count.load(Ordering::Acquire) > 0
@@ -408,13 +459,31 @@ impl RevocationStore for MemoryRevocationStore {
     }
 
     fn generation(&self, subject: &str) -> Generation {
+        let everyone = self.everyone();
         if self.subject_count.load(Ordering::Acquire) == 0 {
-            return Generation::ZERO;
+            return everyone;
         }
         read(self.subject_shard(subject))
             .map
             .get(subject)
-            .map_or(Generation::ZERO, |entry| entry.generation)
+            .map_or(everyone, |entry| entry.generation.max(everyone))
+    }
+
+    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
+        let everyone = self.everyone();
+        let floor = at.max(everyone.next());
+        if self.subject_count.load(Ordering::Acquire) == 0 {
+            return floor;
+        }
+        let mut shard = write(self.subject_shard(subject));
+        match shard.map.get_mut(subject) {
+            Some(entry) => {
+                let stamp = floor.max(entry.generation.next()).max(entry.issued.next());
+                entry.issued = stamp;
+                stamp
+            }
+            None => floor,
+        }
     }
 
     fn revoke(
@@ -423,22 +492,32 @@ impl RevocationStore for MemoryRevocationStore {
         now: UnixTime,
     ) -> Result<Option<Revocation>, RevokeError> {
         let now_secs = now.secs();
+        if !Until::new(revocation.until()).is_live(now_secs) {
+            return Ok(None);
+        }
         match revocation {
             Revocation::Session {
                 id,
                 subject: None,
                 until,
             } => {
-                if !Until::new(until).is_live(now_secs) {
-                    return Ok(None);
-                }
                 let mut shard = write(self.session_shard(&id));
-                if !shard.map.contains_key(&id) && !self.has_room(1) {
-                    return Err(self.overflow());
+                if shard
+                    .map
+                    .get(&id)
+                    .is_some_and(|held| held.is_live(now_secs))
+                {
+                    return Err(RevokeError::Superseded {
+                        current: Generation::ZERO,
+                    });
                 }
-                let added = shard.upsert(id, now_secs, |slot| {
-                    *slot = (*slot).max(Until::new(until));
-                });
+                if !shard.map.contains_key(&id) && !self.has_room() {
+                    self.overflow("an anonymous session's logout was refused");
+                    return Err(RevokeError::CapacityExceeded {
+                        limit: self.limits.total,
+                    });
+                }
+                let added = shard.upsert(id, |slot| *slot = (*slot).max(Until::new(until)));
                 self.track_insert(&self.session_count, &mut shard, added, now_secs);
                 Ok(Some(Revocation::Session {
                     id,
@@ -451,66 +530,65 @@ impl RevocationStore for MemoryRevocationStore {
                 subject: Some(subject),
                 until,
             } => {
+                let stamp = subject.generation();
+                let everyone = self.everyone();
                 let mut shard = write(self.subject_shard(subject.name()));
-                let exists = shard.map.contains_key(subject.name());
-                // A new subject takes an entry and the session another.
-                if !exists && !self.has_room(2) {
-                    return Err(self.overflow());
+                let held = shard.map.get(subject.name());
+                if stamp < everyone || held.is_some_and(|e| e.refuses(id, stamp, now_secs)) {
+                    let current = held.map_or(everyone, |e| e.generation.max(everyone));
+                    return Err(RevokeError::Superseded { current });
+                }
+                if held.is_none() && !self.has_room() {
+                    return Ok(Some(self.overflow_to_everyone(stamp.next(), until)));
                 }
                 let per_subject = self.limits.per_subject;
-                let room = self.has_room(1);
                 let mut recorded = None;
-                let added = shard.upsert_subject(subject.name(), now_secs, |entry| {
-                    let mut delta = entry.raise(subject.generation());
-                    if subject.generation() < entry.generation {
-                        // Already refused through the generation.
-                        return delta;
-                    }
-                    delta = delta.wrapping_add(entry.prune(now_secs));
-                    if entry.holds(id) || !Until::new(until).is_live(now_secs) {
-                        return delta;
-                    }
-                    if entry.sessions.len() < per_subject && room {
+                let added = shard.upsert_subject(subject.name(), |entry| {
+                    entry.prune(now_secs);
+                    if entry.sessions.len() < per_subject {
+                        entry.add_session(id, stamp, Until::new(until));
                         recorded = Some(Revocation::Session {
                             id,
                             subject: Some(subject.clone()),
                             until,
                         });
-                        return delta.wrapping_add(entry.add_session(id, Until::new(until)));
+                        return;
                     }
-                    // Full (for this subject, or the whole store): fold the subject's revoked
-                    // sessions into one generation advance, which also refuses this one.
-                    let generation = entry.generation.advanced(now);
+                    // Full: fold into the subject's cutoff, just above this session's stamp.
+                    // That refuses it and every session of the subject authenticated up to it
+                    // (coarser, never weaker), frees the ids it covers, and never touches a
+                    // session authenticated after it.
+                    let generation = stamp.next();
                     entry.generation_until = entry.generation_until.max(Until::new(until));
+                    entry.raise(generation);
                     recorded = Some(Revocation::Subject {
                         subject: subject.name().to_owned(),
-                        generation,
+                        generation: entry.generation,
                         until: entry.generation_until.time(),
                     });
-                    delta.wrapping_add(entry.raise(generation))
                 });
                 self.track_insert(&self.subject_count, &mut shard, added, now_secs);
+                if matches!(recorded, Some(Revocation::Subject { .. })) {
+                    let folds = self.folds.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::warn!(
+                        target: crate::LOG_TARGET,
+                        event = "revocation_fold",
+                        per_subject,
+                        folds,
+                        "a subject's revoked sessions reached the per-subject limit: folded \
+                         into its cutoff (its older sessions are logged out too)"
+                    );
+                }
                 Ok(recorded)
             }
             Revocation::Subject {
                 subject,
                 generation,
                 until,
-            } => {
-                let mut shard = write(self.subject_shard(&subject));
-                if !shard.map.contains_key(subject.as_str()) && !self.has_room(1) {
-                    return Err(self.overflow());
-                }
-                let added = shard.upsert_subject(&subject, now_secs, |entry| {
-                    entry.generation_until = entry.generation_until.max(Until::new(until));
-                    entry.raise(generation)
-                });
-                self.track_insert(&self.subject_count, &mut shard, added, now_secs);
-                Ok(Some(Revocation::Subject {
-                    subject,
-                    generation,
-                    until,
-                }))
+            } => self.raise(&subject, generation, until, now_secs),
+            Revocation::Everyone { generation, until } => {
+                self.raise_everyone(generation, until);
+                Ok(Some(Revocation::Everyone { generation, until }))
             }
         }
     }
@@ -518,39 +596,78 @@ impl RevocationStore for MemoryRevocationStore {
     fn advance(
         &self,
         subject: &str,
-        keeping: Option<KeptSession>,
+        cutoff: Cutoff,
         until: UnixTime,
         now: UnixTime,
-    ) -> Result<Generation, RevokeError> {
+    ) -> Result<Option<Revocation>, RevokeError> {
         let now_secs = now.secs();
+        let everyone = self.everyone();
+        // Decided under the shard's write lock: the check of a kept session and the raise are
+        // one operation, and the target is computed from the cutoff as it is now.
         let mut shard = write(self.subject_shard(subject));
-        let entry = shard.map.get(subject);
-        let mut current = entry.map_or(Generation::ZERO, |entry| entry.generation);
-        if let Some(kept) = keeping {
-            // Compare and set: the kept session must still be in force, checked under the same
-            // lock as the advance. A session carrying a newer generation than this store holds
-            // (the entry was dropped, or another instance's advance has not arrived yet) proves
-            // that generation was current: advance from it.
-            let revoked = entry.is_some_and(|e| e.refuses(kept.id(), kept.generation(), now_secs));
-            if revoked {
-                return Err(RevokeError::Superseded { current });
+        let held = shard.map.get(subject);
+        let current = held.map_or(Generation::ZERO, |e| e.generation);
+        let target = match cutoff {
+            Cutoff::Everything { above } => current.max(everyone).max(above).clearing(),
+            Cutoff::OlderThan(kept) => {
+                if kept.generation() < everyone
+                    || held.is_some_and(|e| e.refuses(kept.id(), kept.generation(), now_secs))
+                {
+                    return Err(RevokeError::Superseded {
+                        current: current.max(everyone),
+                    });
+                }
+                kept.generation()
             }
-            current = current.max(kept.generation());
-        }
-        if !shard.map.contains_key(subject) && !self.has_room(1) {
-            return Err(self.overflow());
-        }
-        let generation = if keeping.is_some() {
-            current.advanced_keeping(now)
-        } else {
-            current.advanced(now)
         };
-        let added = shard.upsert_subject(subject, now_secs, |entry| {
+        if held.is_some_and(|e| e.generation >= target) || target <= everyone {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.raise_in(&mut shard, subject, target, until, now_secs),
+        ))
+    }
+}
+
+impl MemoryRevocationStore {
+    /// [`RevocationStore::revoke`] of a [`Revocation::Subject`]: raises its cutoff.
+    fn raise(
+        &self,
+        subject: &str,
+        generation: Generation,
+        until: UnixTime,
+        now: u64,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        let mut shard = write(self.subject_shard(subject));
+        Ok(Some(
+            self.raise_in(&mut shard, subject, generation, until, now),
+        ))
+    }
+
+    /// Raises `subject`'s cutoff to `generation` in its `shard` (held locked), kept until
+    /// `until`; a subject without an entry in a full store raises the store-wide cutoff
+    /// instead. Returns what was recorded.
+    fn raise_in<S: BuildHasher>(
+        &self,
+        shard: &mut Shard<Box<str>, SubjectEntry, S>,
+        subject: &str,
+        generation: Generation,
+        until: UnixTime,
+        now: u64,
+    ) -> Revocation {
+        if !shard.map.contains_key(subject) && !self.has_room() {
+            return self.overflow_to_everyone(generation, until);
+        }
+        let added = shard.upsert_subject(subject, |entry| {
             entry.generation_until = entry.generation_until.max(Until::new(until));
-            entry.raise(generation)
+            entry.raise(generation);
         });
-        self.track_insert(&self.subject_count, &mut shard, added, now_secs);
-        Ok(generation)
+        self.track_insert(&self.subject_count, shard, added, now);
+        Revocation::Subject {
+            subject: subject.to_owned(),
+            generation,
+            until,
+        }
     }
 }
 
@@ -559,6 +676,7 @@ impl fmt::Debug for MemoryRevocationStore {
         f.debug_struct("MemoryRevocationStore")
             .field("len", &self.len())
             .field("subjects", &self.subjects())
+            .field("everyone", &self.everyone())
             .field("limits", &self.limits)
             .finish()
     }
@@ -571,15 +689,46 @@ impl fmt::Debug for MemoryRevocationStore {
 type SessionShard = RwLock<Shard<SessionId, Until, FxBuildHasher>>;
 type SubjectShard = RwLock<Shard<Box<str>, SubjectEntry, RandomState>>;
 
-/// What a subject holds: its generation, and its individually revoked sessions of that
-/// generation (older ones are refused by the generation already).
+/// What a subject holds: its cutoff, and its individually revoked sessions stamped at or above
+/// it (those below are refused by the cutoff already).
 #[derive(Debug, Default)]
 struct SubjectEntry {
+    /// The cutoff: sessions stamped below it are refused.
     generation: Generation,
-    /// When the generation may be forgotten: every session older than it has expired by then.
+    /// When the cutoff may be forgotten: every session stamped below it has expired by then.
     generation_until: Until,
-    sessions: Vec<(SessionId, Until)>,
+    /// The last authentication stamp given out for the subject here
+    /// ([`RevocationStore::authentication_stamp`]): the next is above it. Local, never shared.
+    issued: Generation,
+    sessions: Vec<RevokedSession>,
 }
+
+/// One individually revoked session of a subject: 28 bytes, aligned to 4 (the stamp is kept
+/// as bytes, so that it doesn't pad the item to 32).
+#[derive(Debug, Clone, Copy)]
+struct RevokedSession {
+    id: SessionId,
+    /// The session's authentication stamp ([`RevokedSession::stamp`]): once the cutoff passes
+    /// it, the cutoff refuses the session and the item can go.
+    stamp: [u8; 8],
+    until: Until,
+}
+
+impl RevokedSession {
+    fn new(id: SessionId, stamp: Generation, until: Until) -> Self {
+        Self {
+            id,
+            stamp: stamp.get().to_le_bytes(),
+            until,
+        }
+    }
+
+    fn stamp(&self) -> Generation {
+        Generation::new(u64::from_le_bytes(self.stamp))
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<RevokedSession>() == 28);
 
 impl SubjectEntry {
     fn refuses(&self, id: SessionId, generation: Generation, now: u64) -> bool {
@@ -587,73 +736,54 @@ impl SubjectEntry {
             || self
                 .sessions
                 .iter()
-                .any(|(held, until)| *held == id && until.is_live(now))
+                .any(|held| held.id == id && held.until.is_live(now))
     }
 
-    fn holds(&self, id: SessionId) -> bool {
-        self.sessions.iter().any(|(held, _)| *held == id)
-    }
-
-    /// Moves the generation up to `generation` (never down); sessions revoked under the old one
-    /// are then covered by it and let go, their deadlines kept by the generation's, so that it
-    /// refuses them as long as they did. Returns the change in items held (zero or negative, as
-    /// a wrapping count).
-    fn raise(&mut self, generation: Generation) -> usize {
+    /// Moves the cutoff up to `generation` (never down); sessions stamped below it are then
+    /// refused by it and let go, their deadlines kept by the cutoff's, so that it refuses them
+    /// as long as they did.
+    fn raise(&mut self, generation: Generation) {
         if generation <= self.generation {
-            return 0;
+            return;
         }
         self.generation = generation;
-        let freed = self.sessions.len();
-        self.generation_until = self
-            .sessions
-            .iter()
-            .map(|(_, until)| *until)
-            .fold(self.generation_until, Until::max);
-        self.sessions = Vec::new();
-        freed.wrapping_neg()
+        let mut until = self.generation_until;
+        self.sessions.retain(|held| {
+            let covered = held.stamp() < generation;
+            if covered {
+                until = until.max(held.until);
+            }
+            !covered
+        });
+        self.generation_until = until;
     }
 
-    /// Adds a revoked session, or extends its deadline if it is held; returns the items added.
-    fn merge_session(&mut self, id: SessionId, until: Until) -> usize {
-        match self.sessions.iter_mut().find(|(held, _)| *held == id) {
-            Some((_, held)) => {
-                *held = (*held).max(until);
-                0
-            }
-            None => self.add_session(id, until),
+    /// Adds a revoked session, or extends its deadline if it is held.
+    fn merge_session(&mut self, id: SessionId, stamp: Generation, until: Until) {
+        match self.sessions.iter_mut().find(|held| held.id == id) {
+            Some(held) => held.until = held.until.max(until),
+            None => self.add_session(id, stamp, until),
         }
     }
 
-    /// Adds a revoked session; returns the items added.
-    fn add_session(&mut self, id: SessionId, until: Until) -> usize {
+    /// Adds a revoked session.
+    fn add_session(&mut self, id: SessionId, stamp: Generation, until: Until) {
         // Exactly one more slot: most subjects hold one or two, and `push`'s default growth
-        // would give the first four (80 bytes where 20 do). At most `per_subject` reallocations.
+        // would give the first four (112 bytes where 28 do). At most `per_subject`
+        // reallocations.
         self.sessions.reserve_exact(1);
-        self.sessions.push((id, until));
-        1
+        self.sessions.push(RevokedSession::new(id, stamp, until));
     }
 
-    /// Drops expired sessions; returns the change in items (negative, wrapping).
-    fn prune(&mut self, now: u64) -> usize {
-        let before = self.sessions.len();
-        self.sessions.retain(|(_, until)| until.is_live(now));
-        (before - self.sessions.len()).wrapping_neg()
+    /// Drops expired sessions.
+    fn prune(&mut self, now: u64) {
+        self.sessions.retain(|held| held.until.is_live(now));
     }
-}
-
-/// What an insert added to a shard.
-#[derive(Debug, Clone, Copy)]
-struct Added {
-    /// A new key.
-    key: bool,
-    /// Items added, the key included (wrapping: a change may free items).
-    items: usize,
 }
 
 /// What a sweep dropped.
 struct Swept {
     keys: usize,
-    items: usize,
 }
 
 /// One shard: its map and what decides when to sweep it.
@@ -683,10 +813,8 @@ impl<K, V, S: Default> Default for Shard<K, V, S> {
 trait Expiring: Default {
     /// When the whole value may go.
     fn until(&self) -> Until;
-    /// Items the value counts for against the total limit, itself included.
-    fn items(&self) -> usize;
-    /// Drops what expired inside the value; returns how many items.
-    fn sweep_inside(&mut self, now: u64) -> usize;
+    /// Drops what expired inside the value.
+    fn sweep_inside(&mut self, now: u64);
 }
 
 impl Expiring for Until {
@@ -694,36 +822,26 @@ impl Expiring for Until {
         *self
     }
 
-    fn items(&self) -> usize {
-        1
-    }
-
-    fn sweep_inside(&mut self, _now: u64) -> usize {
-        0
-    }
+    fn sweep_inside(&mut self, _now: u64) {}
 }
 
 impl Expiring for SubjectEntry {
     fn until(&self) -> Until {
         self.sessions
             .iter()
-            .map(|(_, until)| *until)
+            .map(|held| held.until)
             .fold(self.generation_until, Until::max)
     }
 
-    fn items(&self) -> usize {
-        1 + self.sessions.len()
-    }
-
-    fn sweep_inside(&mut self, now: u64) -> usize {
-        self.prune(now).wrapping_neg()
+    fn sweep_inside(&mut self, now: u64) {
+        self.prune(now);
     }
 }
 
 impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
-    /// Finds or makes `key`'s value, lets `change` update it, and returns what was added.
-    fn upsert(&mut self, key: K, now: u64, change: impl FnOnce(&mut V)) -> Added {
-        let _ = now;
+    /// Finds or makes `key`'s value, lets `change` update it, and returns whether the key is
+    /// new.
+    fn upsert(&mut self, key: K, change: impl FnOnce(&mut V)) -> bool {
         let (value, key_added) = match self.map.entry(key) {
             Entry::Occupied(e) => (e.into_mut(), false),
             Entry::Vacant(e) => (e.insert(V::default()), true),
@@ -731,10 +849,7 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
         change(value);
         let until = value.until();
         self.earliest = self.earliest.min(until);
-        Added {
-            key: key_added,
-            items: usize::from(key_added),
-        }
+        key_added
     }
 
     /// Amortised: the doubling rule makes each sweep at least halve what the next must visit;
@@ -747,15 +862,12 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
 
     fn sweep(&mut self, now: u64) -> Swept {
         let before = self.map.len();
-        let mut items = 0;
         let mut earliest = Until::FOREVER;
         self.map.retain(|_, value| {
-            items += value.sweep_inside(now);
+            value.sweep_inside(now);
             let live = value.until().is_live(now);
             if live {
                 earliest = earliest.min(value.until());
-            } else {
-                items += value.items();
             }
             live
         });
@@ -768,36 +880,19 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
         self.earliest = earliest;
         self.len_after_sweep = len;
         self.swept_at = now;
-        Swept {
-            keys: before - len,
-            items,
-        }
+        Swept { keys: before - len }
     }
 }
 
 impl<S: BuildHasher> Shard<Box<str>, SubjectEntry, S> {
-    /// [`Shard::upsert`] for a subject, borrowing the name unless it is new; `change` returns
-    /// the change in items inside the entry (wrapping).
-    fn upsert_subject(
-        &mut self,
-        subject: &str,
-        now: u64,
-        change: impl FnOnce(&mut SubjectEntry) -> usize,
-    ) -> Added {
-        let mut delta = 0;
-        let added = if let Some(entry) = self.map.get_mut(subject) {
-            delta = change(entry);
+    /// [`Shard::upsert`] for a subject, borrowing the name unless it is new.
+    fn upsert_subject(&mut self, subject: &str, change: impl FnOnce(&mut SubjectEntry)) -> bool {
+        if let Some(entry) = self.map.get_mut(subject) {
+            change(entry);
             self.earliest = self.earliest.min(entry.until());
-            Added {
-                key: false,
-                items: 0,
-            }
+            false
         } else {
-            self.upsert(subject.into(), now, |entry| delta = change(entry))
-        };
-        Added {
-            key: added.key,
-            items: added.items.wrapping_add(delta),
+            self.upsert(subject.into(), change)
         }
     }
 }
@@ -843,6 +938,7 @@ mod tests {
     use std::sync::Barrier;
 
     use super::*;
+    use crate::revocation::KeptSession;
 
     const NOW: UnixTime = UnixTime::from_secs(1_000);
 
@@ -862,6 +958,23 @@ mod tests {
             id,
             subject: None,
             until: t(until),
+        }
+    }
+
+    /// Log out everywhere, above `above`.
+    fn everything(above: u64) -> Cutoff {
+        Cutoff::Everything {
+            above: Generation::new(above),
+        }
+    }
+
+    /// The cutoff a recorded revocation set.
+    fn cutoff_of(recorded: Option<Revocation>) -> Generation {
+        match recorded {
+            Some(
+                Revocation::Subject { generation, .. } | Revocation::Everyone { generation, .. },
+            ) => generation,
+            other => panic!("not a cutoff: {other:?}"),
         }
     }
 
@@ -885,8 +998,12 @@ mod tests {
     #[test]
     fn a_generation_refuses_older_sessions_only() {
         let store = MemoryRevocationStore::new();
-        let old = Subject::new("alice", store.generation("alice"));
-        let next = store.advance("alice", None, t(5_000), NOW).unwrap();
+        let old = Subject::new("alice", store.generation("alice").next());
+        let next = cutoff_of(
+            store
+                .advance("alice", everything(0), t(5_000), NOW)
+                .unwrap(),
+        );
         assert!(next > old.generation());
         assert_eq!(store.generation("alice"), next);
         assert!(store.is_revoked(nth(1, 0), Some(&old), NOW));
@@ -907,14 +1024,78 @@ mod tests {
     }
 
     #[test]
-    fn a_compare_and_set_advance_loses_to_a_concurrent_one() {
+    fn sign_out_others_never_ends_a_fresher_session() {
         let store = MemoryRevocationStore::new();
-        let seen = store.generation("alice");
-        let everywhere = store.advance("alice", None, t(5_000), NOW).unwrap();
+        let (older, caller, fresher) = (
+            Subject::new("alice", Generation::new(10)),
+            Subject::new("alice", Generation::new(20)),
+            Subject::new("alice", Generation::new(30)),
+        );
+        // The caller (a stolen copy, say) signs out others, again and again.
+        for _ in 0..3 {
+            store
+                .advance(
+                    "alice",
+                    Cutoff::OlderThan(KeptSession::new(nth(2, 0), caller.generation())),
+                    t(5_000),
+                    NOW,
+                )
+                .unwrap();
+        }
+        assert!(store.is_revoked(nth(1, 0), Some(&older), NOW));
+        assert!(!store.is_revoked(nth(2, 0), Some(&caller), NOW));
+        assert!(!store.is_revoked(nth(3, 0), Some(&fresher), NOW));
+        // The fresher session's own sign-out-others ends the caller; the caller's next try is
+        // refused and records nothing.
+        store
+            .advance(
+                "alice",
+                Cutoff::OlderThan(KeptSession::new(nth(3, 0), fresher.generation())),
+                t(5_000),
+                NOW,
+            )
+            .unwrap();
+        assert!(store.is_revoked(nth(2, 0), Some(&caller), NOW));
         assert_eq!(
             store.advance(
                 "alice",
-                Some(KeptSession::new(nth(1, 0), seen)),
+                Cutoff::OlderThan(KeptSession::new(nth(2, 0), caller.generation())),
+                t(5_000),
+                NOW,
+            ),
+            Err(RevokeError::Superseded {
+                current: fresher.generation()
+            })
+        );
+        assert!(!store.is_revoked(nth(3, 0), Some(&fresher), NOW));
+        // A sign-in now is stamped above the cutoff: fresher than the caller of the last one.
+        assert!(store.generation("alice").next() > fresher.generation());
+    }
+
+    #[test]
+    fn a_kept_session_revoked_by_id_or_cutoff_cannot_sign_out_others() {
+        let store = MemoryRevocationStore::new();
+        let alice = Subject::new("alice", Generation::new(40));
+        store.revoke(of(&alice, nth(2, 0), 5_000), NOW).unwrap();
+        assert!(matches!(
+            store.advance(
+                "alice",
+                Cutoff::OlderThan(KeptSession::new(nth(2, 0), alice.generation())),
+                t(5_000),
+                NOW
+            ),
+            Err(RevokeError::Superseded { .. })
+        ));
+        let everywhere = cutoff_of(
+            store
+                .advance("alice", everything(100), t(5_000), NOW)
+                .unwrap(),
+        );
+        assert!(everywhere > alice.generation());
+        assert_eq!(
+            store.advance(
+                "alice",
+                Cutoff::OlderThan(KeptSession::new(nth(3, 0), alice.generation())),
                 t(5_000),
                 NOW
             ),
@@ -922,39 +1103,27 @@ mod tests {
                 current: everywhere
             })
         );
-        let kept = store
-            .advance(
-                "alice",
-                Some(KeptSession::new(nth(1, 0), everywhere)),
-                t(5_000),
-                NOW,
-            )
-            .unwrap();
-        assert!(kept > everywhere);
-        // A session revoked by id can't keep itself either, even at the current generation.
-        let alice = Subject::new("alice", kept);
-        store.revoke(of(&alice, nth(2, 0), 5_000), NOW).unwrap();
-        assert!(matches!(
-            store.advance(
-                "alice",
-                Some(KeptSession::new(nth(2, 0), kept)),
-                t(5_000),
-                NOW
-            ),
-            Err(RevokeError::Superseded { .. })
-        ));
-        // A session carrying a newer generation than the store holds advances from it.
-        let fresh = MemoryRevocationStore::new();
-        let ahead = Generation::new(1_000).advanced(NOW);
-        let next = fresh
-            .advance(
-                "alice",
-                Some(KeptSession::new(nth(3, 0), ahead)),
-                t(5_000),
-                NOW,
-            )
-            .unwrap();
-        assert!(next > ahead);
+    }
+
+    #[test]
+    fn a_log_out_everywhere_beats_a_renewal_folded_in_the_same_second() {
+        // The fold of a renewal on one instance and a log-out-everywhere on another, the same
+        // second: whatever the order the two copies merge them in, the renewed session (which
+        // keeps its stamp) is refused.
+        let (a, b) = (
+            MemoryRevocationStore::with_limits(RevocationLimits::new().per_subject(1)),
+            MemoryRevocationStore::new(),
+        );
+        let renewing = Subject::new("alice", Generation::new(1_000));
+        a.revoke(of(&renewing, nth(1, 0), 5_000), NOW).unwrap();
+        let fold = a.revoke(of(&renewing, nth(2, 0), 5_000), NOW).unwrap();
+        assert!(matches!(fold, Some(Revocation::Subject { .. })));
+        let everywhere = b.advance("alice", everything(500), t(5_000), NOW).unwrap();
+        for (store, other) in [(&a, &everywhere), (&b, &fold)] {
+            store.apply(other.as_ref().unwrap(), NOW);
+            assert!(store.is_revoked(nth(3, 0), Some(&renewing), NOW));
+        }
+        assert_eq!(a.generation("alice"), b.generation("alice"));
     }
 
     #[test]
@@ -971,7 +1140,12 @@ mod tests {
                 store.apply(revocation, NOW);
             }
         }
-        assert_eq!(store.len(), 4, "alice, her two sessions, the anonymous one");
+        assert_eq!(
+            store.len(),
+            2,
+            "alice (her two sessions inside) and the anonymous one"
+        );
+        assert_eq!(store.entries(NOW).count(), 3);
     }
 
     #[test]
@@ -992,70 +1166,80 @@ mod tests {
         store.sweep(t(5_000));
         assert!(store.is_revoked(nth(1, 0), Some(&alice), t(5_000)));
         assert_eq!(store.len(), 1);
+        assert_eq!(
+            store.entries(t(5_000)).count(),
+            1,
+            "the cutoff alone, until 9000"
+        );
     }
 
     #[test]
-    fn past_the_per_subject_limit_the_generation_advances_and_frees_the_entries() {
+    fn past_the_per_subject_limit_a_revocation_folds_into_the_cutoff() {
         let store = MemoryRevocationStore::with_limits(RevocationLimits::new().per_subject(4));
-        let alice = Subject::new("alice", store.generation("alice"));
-        for n in 0..4 {
+        let alice = Subject::new("alice", Generation::new(100));
+        let fresher = Subject::new("alice", Generation::new(200));
+        for n in 0..3 {
             let recorded = store.revoke(of(&alice, nth(n, 0), 2_000), NOW).unwrap();
             assert!(matches!(recorded, Some(Revocation::Session { .. })));
         }
-        assert_eq!(store.len(), 5);
+        store.revoke(of(&fresher, nth(3, 0), 2_000), NOW).unwrap();
+        assert_eq!(store.len(), 1, "a subject counts once, whatever it revoked");
         let recorded = store.revoke(of(&alice, nth(4, 0), 2_000), NOW).unwrap();
-        let Some(Revocation::Subject { generation, .. }) = recorded else {
-            panic!("folded into a generation: {recorded:?}");
-        };
-        assert_eq!(store.generation("alice"), generation);
-        assert_eq!(store.len(), 1, "the subject alone");
+        assert_eq!(cutoff_of(recorded), alice.generation().next());
+        assert_eq!(store.folds(), 1);
         for n in 0..5 {
             assert!(store.is_revoked(nth(n, 0), Some(&alice), NOW));
         }
-        // Revoking a session that the generation already covers records nothing.
-        assert_eq!(
-            store.revoke(of(&alice, nth(9, 0), 2_000), NOW).unwrap(),
-            None
-        );
-        assert_eq!(store.len(), 1);
+        // The fold never touches a session authenticated after the folded one, and keeps the
+        // revoked id of one.
+        assert!(!store.is_revoked(nth(8, 0), Some(&fresher), NOW));
+        assert!(store.is_revoked(nth(3, 0), Some(&fresher), NOW));
+        // Revoking a session the cutoff already covers records nothing.
+        assert!(matches!(
+            store.revoke(of(&alice, nth(9, 0), 2_000), NOW),
+            Err(RevokeError::Superseded { .. })
+        ));
     }
 
     #[test]
-    fn the_total_limit_refuses_new_entries_and_counts_them() {
+    fn a_full_store_never_refuses_a_signed_in_logout() {
         let store = MemoryRevocationStore::with_limits(RevocationLimits::new().total(3));
         store.revoke(anonymous(nth(1, 0), 2_000), NOW).unwrap();
-        let alice = Subject::new("alice", Generation::ZERO);
+        let alice = Subject::new("alice", Generation::new(100));
         store.revoke(of(&alice, nth(2, 0), 2_000), NOW).unwrap();
+        store
+            .advance("carol", everything(0), t(2_000), NOW)
+            .unwrap();
         assert_eq!(store.len(), 3);
+        // An anonymous session can't be listed: typed, counted.
         assert_eq!(
             store.revoke(anonymous(nth(3, 0), 2_000), NOW),
             Err(RevokeError::CapacityExceeded { limit: 3 })
         );
-        assert!(matches!(
-            store.advance("bob", None, t(2_000), NOW),
-            Err(RevokeError::CapacityExceeded { limit: 3 })
-        ));
-        assert_eq!(store.overflows(), 2);
-        // A subject that already has an entry folds instead: the logout still holds.
-        let recorded = store.revoke(of(&alice, nth(4, 0), 2_000), NOW).unwrap();
-        assert!(matches!(recorded, Some(Revocation::Subject { .. })));
-        assert!(store.is_revoked(nth(4, 0), Some(&alice), NOW));
-        assert_eq!(store.len(), 2);
-    }
-
-    #[test]
-    fn a_session_that_carries_a_newer_generation_raises_the_store() {
-        // The generation came from another instance whose message has not arrived yet.
-        let store = MemoryRevocationStore::new();
-        let ahead = Subject::new("alice", Generation::new(7));
-        store.revoke(of(&ahead, nth(1, 0), 2_000), NOW).unwrap();
-        assert_eq!(store.generation("alice"), Generation::new(7));
-        assert!(store.is_revoked(
-            nth(2, 0),
-            Some(&Subject::new("alice", Generation::ZERO)),
-            NOW
-        ));
-        assert!(store.is_revoked(nth(1, 0), Some(&ahead), NOW));
+        // A new subject's logout raises the store-wide cutoff instead: coarser, never refused.
+        let bob = Subject::new("bob", Generation::new(150));
+        let recorded = store.revoke(of(&bob, nth(4, 0), 2_000), NOW).unwrap();
+        assert!(matches!(recorded, Some(Revocation::Everyone { .. })));
+        assert!(store.is_revoked(nth(4, 0), Some(&bob), NOW));
+        assert!(store.is_revoked(nth(5, 0), Some(&alice), NOW), "coarser");
+        let later = Subject::new("bob", Generation::new(151));
+        assert!(
+            !store.is_revoked(nth(6, 0), Some(&later), NOW),
+            "never fresher ones"
+        );
+        // A new subject's log-out-everywhere too; a sign-in afterwards is stamped above it.
+        let recorded = store
+            .advance("dave", everything(900), t(2_000), NOW)
+            .unwrap();
+        assert!(matches!(recorded, Some(Revocation::Everyone { .. })));
+        assert!(store.generation("erin") > Generation::new(900));
+        assert_eq!(store.overflows(), 3);
+        assert_eq!(store.len(), 3, "the count never passes the limit");
+        // A subject that already has an entry still gets its own cutoff.
+        store
+            .advance("carol", everything(5_000), t(2_000), NOW)
+            .unwrap();
+        assert!(store.generation("carol") > Generation::new(5_000));
     }
 
     #[test]
@@ -1066,9 +1250,9 @@ mod tests {
         }
         let alice = Subject::new("alice", Generation::ZERO);
         store.revoke(of(&alice, nth(1, 9), 1_010), NOW).unwrap();
-        store.advance("bob", None, t(3_000), NOW).unwrap();
-        assert_eq!(store.len(), 5_003);
-        assert_eq!(store.sweep(t(1_010)), 5_002);
+        store.advance("bob", everything(0), t(3_000), NOW).unwrap();
+        assert_eq!(store.len(), 5_002);
+        assert_eq!(store.sweep(t(1_010)), 5_001);
         assert_eq!(store.len(), 1);
         assert_eq!(store.subjects(), 1);
         assert!(store.generation("bob") > Generation::ZERO);
@@ -1115,12 +1299,12 @@ mod tests {
         }
         let alice = Subject::new("alice", Generation::ZERO);
         from.revoke(of(&alice, nth(1, 7), 1_500), NOW).unwrap();
-        let bob = from.advance("bob", None, t(1_500), NOW).unwrap();
+        let bob = cutoff_of(from.advance("bob", everything(0), t(1_500), NOW).unwrap());
         let later = t(1_060);
         for revocation in from.entries(later) {
             to.apply(&revocation, later);
         }
-        assert_eq!(to.len(), 500 + 2 + 1);
+        assert_eq!(to.len(), 500 + 2);
         assert!(to.is_revoked(nth(100, 0), None, later));
         assert!(!to.is_revoked(nth(99, 0), None, later));
         assert!(to.is_revoked(nth(1, 7), Some(&alice), later));
@@ -1165,7 +1349,7 @@ mod tests {
                             store
                                 .advance(
                                     &format!("user-{t}"),
-                                    None,
+                                    everything(0),
                                     UnixTime::from_secs(9_000),
                                     NOW,
                                 )

@@ -1,19 +1,20 @@
 //! Server-side revocation: what makes logout real for a stateless cookie.
 //!
-//! Two kinds of entry, both typed ([`Revocation`]):
-//! - **One session**, by id, listed until the moment its cookie would have expired anyway.
-//! - **Every session of a subject** older than a [`Generation`]. A signed-in session carries its
-//!   subject's generation inside the sealed cookie; "log out everywhere" advances the subject's
-//!   generation, and every session that carries an older one is refused. No clock is compared:
-//!   a login right after a log-out-everywhere carries the new generation and works, and on one
-//!   store the clocks of the instances don't matter (across instances of a shared store, see
-//!   its consistency bound).
-//!
-//! A store's state is bounded: past [`RevocationLimits::per_subject`] individually revoked
-//! sessions of one subject, the next revocation advances the subject's generation instead and
-//! frees the individual entries, so memory grows with the number of users, not of requests;
-//! and a global [`RevocationLimits::total`] caps everything, past which a revocation that needs
-//! a new entry fails with [`RevokeError::CapacityExceeded`] rather than being dropped.
+//! A signed-in session carries, sealed in its cookie, its subject and an **authentication
+//! stamp** ([`Generation`]), set when the session is authenticated and never by anything else.
+//! A store keeps, per subject, a **cutoff** (sessions stamped below it are refused) and a short
+//! list of individually revoked session ids; both only grow until they expire, and copies merge
+//! by keeping the larger cutoff and every id. The invariants this gives (numbered as in
+//! [`crate::guide::security`]):
+//! - "Log out everywhere" raises the cutoff above every stamp issued so far
+//!   ([`Cutoff::Everything`]); "sign out my other devices" raises it to the caller's own stamp
+//!   ([`Cutoff::OlderThan`]), so it ends only sessions authenticated before the caller's: a
+//!   stolen copy can't end a fresher session, and an owner who signs in again can end the copy.
+//! - A store's state is bounded without ever refusing the logout of a signed-in session: past
+//!   [`RevocationLimits::per_subject`] revoked ids, the next revocation folds into the subject's
+//!   cutoff; past [`RevocationLimits::total`] subjects, a revocation of a new subject raises a
+//!   store-wide cutoff ([`Revocation::Everyone`]). Both are coarser (they end more sessions),
+//!   never weaker, and are logged at `warn`.
 
 mod mac;
 mod memory;
@@ -22,6 +23,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 pub use mac::RevocationMac;
 pub use memory::{MemoryRevocationStore, RevocationLimits};
@@ -29,29 +31,25 @@ pub use memory::{MemoryRevocationStore, RevocationLimits};
 use crate::state::SessionId;
 use crate::unix::UnixTime;
 
-/// A subject's revocation generation: sessions carrying an older one are logged out.
+/// A signed-in session's authentication stamp, and a subject's cutoff: a session whose stamp is
+/// below its subject's cutoff is logged out.
 ///
-/// Generations only grow. An advance moves to a value strictly greater than the current one,
-/// built as `base * 2 + kind`: `base` is one more than the current base, or the current time in
-/// microseconds if that is larger, and `kind` is 1 for "log out everywhere"
-/// ([`Generation::advanced`]) and 0 for "sign out my other devices"
-/// ([`Generation::advanced_keeping`]). So:
-/// - a subject whose entry was forgotten (it is kept for an absolute timeout past its last
-///   advance, after which every session stamped before that advance has expired) starts again
-///   above every value it held;
-/// - two advances made from the same generation at the same time, one of each kind, on two
-///   instances that had not seen each other's, resolve in favour of "log out everywhere": the
-///   larger generation wins everywhere, and the session kept by the other one carries the
-///   smaller.
+/// The number is twice the microseconds since the unix epoch of the authentication (or above,
+/// to stay strictly above a cutoff: [`Generation::authenticated_at`]), so stamps order
+/// authentications by time, and a cutoff raised to a time ends every session authenticated
+/// before it. Nothing but an authentication makes a stamp: renewing a session or signing out
+/// its other devices keeps the one it has.
 ///
 /// ```
-/// use sealed_session::{Generation, UnixTime};
+/// use sealed_session::Generation;
+/// use time::macros::datetime;
 ///
-/// let now = UnixTime::from_secs(1_800_000_000);
-/// let first = Generation::ZERO.advanced(now);
+/// let now = datetime!(2027-01-15 12:00 UTC);
+/// let first = Generation::authenticated_at(now, Generation::ZERO);
 /// assert!(first > Generation::ZERO);
-/// assert!(first.advanced(now) > first); // same second: still strictly greater
-/// assert!(first.advanced(now) > first.advanced_keeping(now));
+/// // An authentication in the same instant, past a cutoff at `first`: still strictly above it.
+/// let second = Generation::authenticated_at(now, first);
+/// assert!(second > first);
 /// ```
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize,
@@ -59,7 +57,7 @@ use crate::unix::UnixTime;
 pub struct Generation(u64);
 
 impl Generation {
-    /// The generation of a subject nobody ever logged out everywhere.
+    /// The cutoff of a subject nobody ever logged out, and the stamp of no authentication.
     pub const ZERO: Self = Self(0);
 
     /// A generation from its number (e.g. read back from a shared store).
@@ -72,25 +70,43 @@ impl Generation {
         self.0
     }
 
-    /// The generation "log out everywhere" at `now` moves to.
-    #[must_use]
-    pub const fn advanced(self, now: UnixTime) -> Self {
-        self.advance(now, 1)
+    /// The generation of the instant `time` (twice its microseconds since the epoch; times
+    /// before the epoch count as the epoch).
+    pub fn at(time: OffsetDateTime) -> Self {
+        let micros = u64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(0);
+        Self(micros.saturating_mul(2))
     }
 
-    /// The generation "sign out my other devices" at `now` moves to (and gives the session it
-    /// keeps): below what a log-out-everywhere from the same generation at the same time would
-    /// reach.
+    /// The next generation up (saturating).
     #[must_use]
-    pub const fn advanced_keeping(self, now: UnixTime) -> Self {
-        self.advance(now, 0)
+    pub const fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
     }
 
-    const fn advance(self, now: UnixTime, kind: u64) -> Self {
-        let floor = now.secs().saturating_mul(1_000_000);
-        let next = (self.0 >> 1).saturating_add(1);
-        let base = if next > floor { next } else { floor };
-        Self(base.saturating_mul(2).saturating_add(kind))
+    /// The cutoff that clears every stamp an instance can issue while it knows `self` as the
+    /// cutoff: stamps issued above a cutoff rise one step per sign-in while the clock is behind
+    /// it ([`RevocationStore::authentication_stamp`]), so a log-out-everywhere leaves room for
+    /// 2^24 of them (about 8 seconds' worth of the generation's time).
+    #[must_use]
+    pub const fn clearing(self) -> Self {
+        Self(self.0.saturating_add(Self::ROOM))
+    }
+
+    /// What [`Generation::clearing`] leaves above a cutoff.
+    const ROOM: u64 = 1 << 24;
+
+    /// The stamp an authentication at `now` gets, for a subject whose cutoff is `cutoff`:
+    /// strictly above the cutoff (so the session is in force, and fresher than any session
+    /// whose "sign out my other devices" set that cutoff), and at least the generation of
+    /// `now`.
+    pub fn authenticated_at(now: OffsetDateTime, cutoff: Self) -> Self {
+        Self::at(now).max(cutoff.next())
+    }
+
+    /// The lowest cutoff a "log out everywhere" at `now` may set so that it ends every session
+    /// authenticated before it on any instance whose clock is at most `skew` ahead.
+    pub fn everywhere_at(now: OffsetDateTime, skew: time::Duration) -> Self {
+        Self::at(now.checked_add(skew).unwrap_or(now)).next()
     }
 }
 
@@ -151,8 +167,8 @@ impl fmt::Debug for Subject {
     }
 }
 
-/// The session a "sign out my other devices" keeps: the compare-and-set of
-/// [`RevocationStore::advance`] succeeds only while this session is in force.
+/// The session a "sign out my other devices" keeps: [`RevocationStore::advance`] with
+/// [`Cutoff::OlderThan`] succeeds only while this session is in force.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct KeptSession {
     id: SessionId,
@@ -176,6 +192,40 @@ impl KeptSession {
     }
 }
 
+/// How far [`RevocationStore::advance`] raises a subject's cutoff.
+///
+/// ```
+/// use sealed_session::{Cutoff, Generation, KeptSession, SessionId};
+/// use time::macros::datetime;
+///
+/// let now = datetime!(2027-01-15 12:00 UTC);
+/// // Log out everywhere: above every stamp an instance up to a minute ahead could have issued.
+/// let everything = Cutoff::Everything {
+///     above: Generation::everywhere_at(now, time::Duration::minutes(1)),
+/// };
+/// // Sign out my other devices: up to this session's own stamp, while it is in force.
+/// let stamp = Generation::authenticated_at(now, Generation::ZERO);
+/// let others = Cutoff::OlderThan(KeptSession::new(SessionId::random()?, stamp));
+/// assert_ne!(everything, others);
+/// # Ok::<(), sealed_session::SealError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Cutoff {
+    /// "Log out everywhere": the cutoff moves above both `above` and the cutoff the store
+    /// holds ([`Generation::clearing`] the larger), ending every session of the subject stamped
+    /// so far.
+    Everything {
+        /// The least the new cutoff exceeds ([`Generation::everywhere_at`]).
+        above: Generation,
+    },
+    /// "Sign out my other devices": the cutoff moves up to the kept session's stamp (never
+    /// down), ending exactly the sessions authenticated before it, and only while the kept
+    /// session is in force: checked in the same operation, or
+    /// [`RevokeError::Superseded`].
+    OlderThan(KeptSession),
+}
+
 /// One revocation, as stores keep and exchange it. `Debug` hides subject names (they may be
 /// personal data).
 #[derive(Clone, PartialEq, Eq)]
@@ -191,7 +241,7 @@ pub enum Revocation {
         /// When the entry may go.
         until: UnixTime,
     },
-    /// Every session of `subject` with a generation older than `generation`, until `until`.
+    /// Every session of `subject` stamped below `generation` (its cutoff), until `until`.
     Subject {
         /// The subject.
         subject: String,
@@ -199,6 +249,16 @@ pub enum Revocation {
         generation: Generation,
         /// When the entry may go: an absolute timeout (plus the clock skew allowance) past the
         /// advance, when every session older than it has expired anyway.
+        until: UnixTime,
+    },
+    /// Every signed-in session, of every subject, stamped below `generation`, until `until`:
+    /// what a store records in place of a subject's revocation when it holds
+    /// [`RevocationLimits::total`] subjects and that subject has no entry (coarser, never
+    /// refused).
+    Everyone {
+        /// Signed-in sessions carrying an older generation are refused.
+        generation: Generation,
+        /// When the entry may go (as for [`Revocation::Subject`]).
         until: UnixTime,
     },
 }
@@ -220,6 +280,11 @@ impl fmt::Debug for Revocation {
                 .field("generation", generation)
                 .field("until", until)
                 .finish(),
+            Self::Everyone { generation, until } => f
+                .debug_struct("Everyone")
+                .field("generation", generation)
+                .field("until", until)
+                .finish(),
         }
     }
 }
@@ -228,7 +293,9 @@ impl Revocation {
     /// When the entry may be dropped.
     pub fn until(&self) -> UnixTime {
         match self {
-            Self::Session { until, .. } | Self::Subject { until, .. } => *until,
+            Self::Session { until, .. }
+            | Self::Subject { until, .. }
+            | Self::Everyone { until, .. } => *until,
         }
     }
 }
@@ -238,14 +305,16 @@ impl Revocation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RevokeError {
-    /// The store holds [`RevocationLimits::total`] entries and this revocation needs a new one.
+    /// The store holds [`RevocationLimits::total`] entries and this revocation of an anonymous
+    /// session needs a new one. (A signed-in session's revocation is never refused for room: it
+    /// folds into a coarser one instead.)
     CapacityExceeded {
         /// The configured cap.
         limit: usize,
     },
-    /// A compare-and-set advance found the subject at another generation than expected: the
-    /// caller's session was itself logged out meanwhile (by a concurrent "log out
-    /// everywhere").
+    /// The session this revocation acts for was no longer in force when the store came to
+    /// record it (a logout, a log-out-everywhere or a newer sign-out-others got there first):
+    /// nothing was recorded, and the caller must not carry on with the session.
     Superseded {
         /// The subject's generation now.
         current: Generation,
@@ -294,13 +363,13 @@ impl fmt::Display for RevokeError {
         match self {
             Self::CapacityExceeded { limit } => write!(
                 f,
-                "the revocation list is full ({limit} entries), so this logout could not be \
-                 recorded: raise `RevocationLimits::total`, or shorten the absolute timeout so \
-                 that entries expire sooner"
+                "the revocation list is full ({limit} entries), so this anonymous session's \
+                 logout could not be recorded: raise `RevocationLimits::total`, or shorten the \
+                 absolute timeout so that entries expire sooner"
             ),
             Self::Superseded { current } => write!(
                 f,
-                "the session was logged out everywhere meanwhile (its subject is at generation \
+                "the session was logged out meanwhile (its subject's cutoff is at generation \
                  {current}): sign in again"
             ),
             Self::NotDurable { waited, reason } => write!(
@@ -319,67 +388,88 @@ impl std::error::Error for RevokeError {}
 ///
 /// [`RevocationStore::is_revoked`] runs on every request: it must answer from memory, never
 /// wait on the network. The session lifecycle is the one caller of the writing methods; it
-/// decides what to revoke and computes the deadlines.
+/// decides what to revoke and computes the deadlines. Each writing method checks and records in
+/// one operation (invariant 7 of [`crate::guide::security`]): a revocation made for a session
+/// that is no longer in force records nothing and fails with [`RevokeError::Superseded`].
 ///
 /// ```
 /// use sealed_session::{
-///     Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject, UnixTime,
+///     Cutoff, Generation, KeptSession, MemoryRevocationStore, Revocation, RevocationStore,
+///     SessionId, Subject, UnixTime,
 /// };
+/// use time::macros::datetime;
 ///
 /// let store = MemoryRevocationStore::new();
-/// let now = UnixTime::from_secs(1_000);
+/// let t = datetime!(2027-01-15 12:00 UTC);
+/// let now = UnixTime::from(t);
+/// let until = now.saturating_add_secs(86_400);
 /// let id = SessionId::random()?;
-/// let alice = Subject::new("alice", store.generation("alice"));
-/// store.revoke(
-///     Revocation::Session { id, subject: Some(alice.clone()), until: now.saturating_add_secs(600) },
-///     now,
-/// )?;
+/// let alice = Subject::new("alice", Generation::authenticated_at(t, store.generation("alice")));
+/// store.revoke(Revocation::Session { id, subject: Some(alice.clone()), until }, now)?;
 /// assert!(store.is_revoked(id, Some(&alice), now));
+/// // Revoking it again: it is not in force any more, so nothing is recorded.
+/// assert!(store.revoke(Revocation::Session { id, subject: Some(alice.clone()), until }, now).is_err());
 ///
-/// // "Log out everywhere": every session carrying the old generation is refused.
-/// let next = store.advance("alice", None, now.saturating_add_secs(86_400), now)?;
+/// // "Log out everywhere": every session stamped so far is refused.
+/// let above = Generation::everywhere_at(t, time::Duration::minutes(1));
+/// store.advance("alice", Cutoff::Everything { above }, until, now)?;
 /// assert!(store.is_revoked(SessionId::random()?, Some(&alice), now));
-/// assert!(!store.is_revoked(SessionId::random()?, Some(&Subject::new("alice", next)), now));
+/// // A sign-in afterwards is stamped above the new cutoff.
+/// let again = Subject::new("alice", Generation::authenticated_at(t, store.generation("alice")));
+/// assert!(!store.is_revoked(SessionId::random()?, Some(&again), now));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     /// Whether session `id`, of `subject` if it has one, is revoked at `now`.
     fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool;
 
-    /// The generation a session of `subject` signed in now carries.
+    /// The cutoff of `subject` (the larger of its own and the store-wide one): an
+    /// authentication now is stamped above it ([`Generation::authenticated_at`]).
     fn generation(&self, subject: &str) -> Generation;
 
-    /// Records `revocation`; returns what was recorded, which may be stronger (a session of a
-    /// subject past its per-subject limit advances the subject's generation instead) or
-    /// nothing (the session was already revoked through its generation).
+    /// The authentication stamp of a session of `subject` authenticated at `at` (the
+    /// generation of its time, [`Generation::at`]): at least `at`, strictly above the subject's
+    /// cutoff and the store-wide one, and, while the subject has an entry here, strictly above
+    /// every stamp this store returned for it before. The last part keeps sign-ins ordered in
+    /// the minute after a log-out-everywhere, whose cutoff is ahead of the clock by the skew
+    /// allowance (invariant 3 of [`crate::guide::security`]). The default, for stores that keep
+    /// no such record, is `at` above the cutoff ([`Generation::authenticated_at`]'s rule).
+    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
+        at.max(self.generation(subject).next())
+    }
+
+    /// Records `revocation` if the session it names is still in force, and returns what was
+    /// recorded, which may be coarser: past [`RevocationLimits::per_subject`] revoked ids the
+    /// subject's cutoff rises above the session's stamp ([`Revocation::Subject`]), and past
+    /// [`RevocationLimits::total`] subjects the store-wide one does
+    /// ([`Revocation::Everyone`]). `None` if nothing needed recording (the deadline has
+    /// passed).
     ///
     /// # Errors
-    /// [`RevokeError::CapacityExceeded`] when the store is full and the revocation needs a new
-    /// entry.
+    /// [`RevokeError::Superseded`] when the session is refused already (nothing recorded);
+    /// [`RevokeError::CapacityExceeded`] when the store is full and the revocation is of an
+    /// anonymous session not held yet.
     fn revoke(
         &self,
         revocation: Revocation,
         now: UnixTime,
     ) -> Result<Option<Revocation>, RevokeError>;
 
-    /// Advances `subject`'s generation and returns the new one, which the entry keeps until
-    /// `until`. Without `keeping`, this is "log out everywhere" ([`Generation::advanced`]).
-    /// With `keeping`, it is "sign out my other devices" ([`Generation::advanced_keeping`]),
-    /// and only while the kept session is in force (compare and set, atomic with the advance):
-    /// the caller gives the kept session the returned generation, and a log-out-everywhere or
-    /// a logout of that session that came first makes it fail instead of being outlived.
+    /// Raises `subject`'s cutoff as `cutoff` says (never lowers it), the entry kept until
+    /// `until`, and returns what was recorded ([`Revocation::Subject`], or
+    /// [`Revocation::Everyone`] when the store holds [`RevocationLimits::total`] subjects and
+    /// this one has no entry), or `None` if the cutoff was there already.
     ///
     /// # Errors
-    /// [`RevokeError::Superseded`] when the kept session is no longer in force,
-    /// [`RevokeError::CapacityExceeded`] when the subject has no entry yet and the store is
-    /// full.
+    /// [`RevokeError::Superseded`] when `cutoff` is [`Cutoff::OlderThan`] and the kept session
+    /// is no longer in force (nothing recorded).
     fn advance(
         &self,
         subject: &str,
-        keeping: Option<KeptSession>,
+        cutoff: Cutoff,
         until: UnixTime,
         now: UnixTime,
-    ) -> Result<Generation, RevokeError>;
+    ) -> Result<Option<Revocation>, RevokeError>;
 
     /// Waits until every revocation this store recorded before the call is durable: for a
     /// store shared through another system, confirmed by it, so that stopping this instance

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sealed_session::{
-    CookieUpdate, Generation, KeptSession, Lifecycle, MemoryRevocationStore, Mode, OpenError,
-    RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId, Subject,
-    UnixTime,
+    CookieUpdate, Cutoff, Generation, InsertError, Lifecycle, MemoryRevocationStore, Mode,
+    OpenError, RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
+    Subject, UnixTime,
 };
 
 use crate::{T0, at, lifecycle_builder, set_value};
@@ -28,17 +28,20 @@ impl RevocationStore for Switchable {
     fn generation(&self, subject: &str) -> Generation {
         self.inner.generation(subject)
     }
+    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
+        self.inner.authentication_stamp(subject, at)
+    }
     fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
         self.inner.revoke(r, now)
     }
     fn advance(
         &self,
         subject: &str,
-        keeping: Option<KeptSession>,
+        cutoff: Cutoff,
         until: UnixTime,
         now: UnixTime,
-    ) -> Result<Generation, RevokeError> {
-        self.inner.advance(subject, keeping, until, now)
+    ) -> Result<Option<Revocation>, RevokeError> {
+        self.inner.advance(subject, cutoff, until, now)
     }
     fn settle(&self) -> Result<(), RevokeError> {
         if self.unconfirmed.load(Ordering::SeqCst) {
@@ -145,8 +148,8 @@ fn unconfirmed_renewals_are_done_and_say_so() {
     let cookie = signed_in(&lifecycle, "carol");
     store.unconfirmed.store(true, Ordering::SeqCst);
 
-    // Sign out the other devices: this session is renewed with the new generation, so it
-    // works; only the confirmation is missing, and the error says so.
+    // Sign out the other devices: this session is renewed (same stamp, new id), so it works;
+    // only the confirmation is missing, and the error says so.
     let mut session = request(&lifecycle, Some(&cookie));
     let err = session.purge_other_sessions().unwrap_err();
     assert!(err.to_string().contains("did not confirm"), "{err}");
@@ -196,4 +199,119 @@ fn until_revocations_are_known_signed_in_sessions_are_refused_and_keep_their_coo
 
     store.unknown.store(false, Ordering::SeqCst);
     assert_eq!(request(&lifecycle, Some(&cookie)).refusal(), None);
+}
+
+#[test]
+fn a_logout_before_the_first_load_is_recorded_and_answered_once_durable() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "frank");
+    // The store restarted: it can't check revocations, and can't confirm anything yet.
+    store.unknown.store(true, Ordering::SeqCst);
+    store.unconfirmed.store(true, Ordering::SeqCst);
+
+    let mut session = request(&lifecycle, Some(&cookie));
+    assert_eq!(session.refusal(), Some(OpenError::RevocationUnknown));
+    assert!(
+        session.purge().unwrap_err().is_not_durable(),
+        "never a silent 200"
+    );
+    assert_eq!(session.finish().unwrap(), CookieUpdate::None, "cookie kept");
+    // Recorded all the same: once the store knows its revocations, the copy is refused.
+    store.unknown.store(false, Ordering::SeqCst);
+    assert_eq!(
+        request(&lifecycle, Some(&cookie)).refusal(),
+        Some(OpenError::Revoked)
+    );
+    // The retry is answered once durable, and removes the cookie.
+    let mut retry = request(&lifecycle, Some(&cookie));
+    assert!(retry.purge().unwrap_err().is_not_durable());
+    store.unconfirmed.store(false, Ordering::SeqCst);
+    let mut retry = request(&lifecycle, Some(&cookie));
+    retry.purge().unwrap();
+    assert!(matches!(retry.finish().unwrap(), CookieUpdate::Remove(_)));
+
+    // Log out everywhere and sign out other devices in that window: the cookie may be a dead
+    // copy, so nothing is recorded; "try again", the cookie kept, and the retry once the store
+    // knows is checked and recorded.
+    let other = signed_in(&lifecycle, "grace");
+    store.unknown.store(true, Ordering::SeqCst);
+    let mut session = request(&lifecycle, Some(&other));
+    assert!(session.purge_subject().unwrap_err().is_not_durable());
+    assert!(session.purge_other_sessions().is_err());
+    assert_eq!(session.finish().unwrap(), CookieUpdate::None, "cookie kept");
+    store.unknown.store(false, Ordering::SeqCst);
+    assert_eq!(
+        request(&lifecycle, Some(&other)).refusal(),
+        None,
+        "nothing recorded"
+    );
+    let mut retry = request(&lifecycle, Some(&other));
+    assert!(retry.purge_subject().unwrap());
+    assert!(matches!(retry.finish().unwrap(), CookieUpdate::Remove(_)));
+    assert_eq!(
+        request(&lifecycle, Some(&other)).refusal(),
+        Some(OpenError::Revoked)
+    );
+}
+
+#[test]
+fn a_logout_with_an_idle_expired_cookie_ends_a_copy_kept_active() {
+    // Issue 17 review: the owner's cookie idles out while an attacker keeps a copy active (a
+    // refresh keeps the id); the owner's logout with the expired cookie ends the copy too.
+    let (lifecycle, _store) = setup();
+    let cookie = signed_in(&lifecycle, "ivan");
+    let open_at = |value: &str, now| {
+        let header = format!("{}={value}", lifecycle.cookie_name());
+        lifecycle.open_at([header.as_bytes()], RequestInfo::new("/"), now)
+    };
+    // The default idle timeout is an hour; the copy is used every 40 minutes.
+    let mut copy = cookie.clone();
+    let mut now = at(T0);
+    for _ in 0..3 {
+        now += time::Duration::minutes(40);
+        let mut session = open_at(&copy, now);
+        assert_eq!(session.refusal(), None);
+        session.insert("seen", &1u8).unwrap();
+        copy = set_value(&session.finish().unwrap());
+    }
+    let mut owner = open_at(&cookie, now);
+    assert_eq!(owner.refusal(), Some(OpenError::ExpiredIdle));
+    owner.purge().unwrap();
+    assert!(matches!(owner.finish().unwrap(), CookieUpdate::Remove(_)));
+    assert_eq!(
+        open_at(&copy, now).refusal(),
+        Some(OpenError::Revoked),
+        "the copy kept active shares the id, and is logged out with it"
+    );
+}
+
+#[test]
+fn a_write_before_the_first_load_never_replaces_a_signed_in_cookie() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "heidi");
+    store.unknown.store(true, Ordering::SeqCst);
+
+    let mut session = request(&lifecycle, Some(&cookie));
+    assert_eq!(
+        session.insert("counter", &1u64),
+        Err(InsertError::RevocationsUnknown)
+    );
+    assert!(session.set_subject("mallory").is_err());
+    assert!(session.renew().is_err(), "it would replace the cookie too");
+    assert_eq!(session.finish().unwrap(), CookieUpdate::None, "cookie kept");
+    // The one write that goes through is a sign-in, which revokes the session it replaces.
+    let mut session = request(&lifecycle, Some(&cookie));
+    session.insert("counter", &1u64).unwrap_err();
+    assert_eq!(session.finish().unwrap(), CookieUpdate::None, "cookie kept");
+
+    let mut session = request(&lifecycle, Some(&cookie));
+    session.sign_in("heidi").unwrap();
+    let fresh = set_value(&session.finish().unwrap());
+    store.unknown.store(false, Ordering::SeqCst);
+    assert_eq!(
+        request(&lifecycle, Some(&cookie)).refusal(),
+        Some(OpenError::Revoked),
+        "the session the sign-in replaced is logged out"
+    );
+    assert_eq!(request(&lifecycle, Some(&fresh)).refusal(), None);
 }

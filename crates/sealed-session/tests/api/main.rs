@@ -6,9 +6,11 @@ mod errors; // Display and Debug of every error and of key-holding types: wordin
 mod expiry; // Absolute, idle, clock-skew and not-before boundaries, and the order of the checks.
 mod fuzz_seeds; // Fuzz seed corpus: checks each seed's outcome; writes it on demand (ignored).
 mod garbage; // Input that is no cookie at all: always an `OpenError`, never a panic.
+mod invariants; // The logout invariants of docs/security.md, one scenario each.
 mod lifetimes; // `session_lifecycle`: each kind's `Max-Age` and the timeouts it sets with it.
 mod rotation; // Key rotation: fallback keys, re-sealing, staged `open-only:` keys.
 mod round_trip; // Property tests: seal then open gives the same state, size limits are exact.
+mod simulation; // The revocation protocol across instances: random interleavings, an oracle.
 mod tamper; // Tampered, truncated, renamed, re-keyed, mode-swapped and revoked cookies.
 mod typed_values; // Values keep their type through a cookie: wrong-type reads, serde shapes.
 mod updates; // `update`, `update_or`, `values`: actix-session's semantics, typed errors.

@@ -346,8 +346,8 @@ fn revoke_subject_ends_earlier_sessions_of_that_subject_only() {
         for cookie in [&bob, &alice_prefix, &nobody] {
             assert_eq!(s.refusal_at(cookie, at(T0)), None, "{mode}");
         }
-        // A session of alice's signed in after the log-out-everywhere carries the new
-        // generation and is valid, in the same second as it or later.
+        // A session of alice's signed in after the log-out-everywhere is stamped just above the
+        // new cutoff and is valid, in the same second as it or later.
         let mut request = s.request(None);
         request.sign_in("alice").expect("signed in");
         let signed_in = set_value(&request.finish().expect("sealed"));
@@ -356,7 +356,7 @@ fn revoke_subject_ends_earlier_sessions_of_that_subject_only() {
                 .state()
                 .and_then(SessionState::subject_generation)
                 .map(Subject::generation),
-            Some(generation)
+            Some(generation.next())
         );
         for later in [T0, T0 + 1, T0 + 600] {
             assert_eq!(s.refusal_at(&signed_in, at(later)), None, "{mode}");
