@@ -3,6 +3,9 @@
 
 #[cfg(doctest)]
 mod doc_tests;
+mod stacks;
+
+pub use stacks::{STACKS, Stack, StackApp, StackServer, StackSettings, send_id};
 
 use std::sync::Arc;
 
@@ -82,6 +85,21 @@ where
             "not within 5 s: {what}"
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// A tiny seeded generator (an LCG), so that a failing randomized trial can be replayed.
+#[derive(Debug, Clone)]
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number, below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
     }
 }
 

@@ -38,13 +38,11 @@ use sealed_session::{
     Clock as _, KeyRing, ManualClock, MemoryRevocationStore, PersistentSession, RevocationLimits,
     RevocationStore, SecretKey,
 };
-use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{RedisRevocationStore, RedisStoreBuilder};
 use sealed_session_tests::{
-    AxumServer, RedisServer, Reply, Store, TestApp, eventually, is_removal, send_to, start_time,
+    Lcg, RedisServer, Reply, STACKS, Stack, StackApp, StackSettings, Store, eventually, is_removal,
 };
-use sealed_session_tower::CookieSessionLayer;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 /// The cookie name of every instance here (cookies not `Secure`).
@@ -54,170 +52,19 @@ const PATIENCE: StdDuration = StdDuration::from_secs(10);
 /// Trials per stack and store of the attacker test.
 const TRIALS: u32 = 50;
 
-/// The two implementations of the login app's contract on sealed cookie sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stack {
-    /// `examples/login.rs`: actix-web and `sealed-session-actix` (with the test harness's
-    /// debug routes beside it, which these tests don't use).
-    Actix,
-    /// `examples/axum_login.rs`: axum and `sealed-session-tower`.
-    Axum,
-}
-
-const STACKS: [Stack; 2] = [Stack::Actix, Stack::Axum];
 const STORES: [Store; 2] = [Store::Memory, Store::Redis];
 
-/// How an instance is configured: the same settings on either stack.
-struct Settings {
-    ring: KeyRing,
-    /// The sessions' clock (a Redis store made by [`Store::make`] reads it too).
-    clock: Arc<ManualClock>,
-    store: Arc<dyn RevocationStore>,
-    /// The session lifetime, if not the default (idle 1 hour, absolute 24 hours, no `Max-Age`).
-    lifetime: Option<PersistentSession>,
-}
-
-impl Settings {
-    /// A fresh key, the manual clock at [`start_time`], a fresh store of kind `store` on it.
-    fn on(store: Store) -> Self {
-        let clock = Arc::new(ManualClock::new(start_time()));
-        Self {
-            ring: KeyRing::new(SecretKey::generate()),
-            store: store.make(clock.clone()),
-            clock,
-            lifetime: None,
-        }
-    }
-}
-
-/// Where an instance runs.
-enum Server {
-    Actix(TestApp),
-    Axum(AxumServer),
-}
-
-/// The example login app on one stack, on a real HTTP server on loopback.
-struct Instance {
-    server: Server,
-    clock: Arc<ManualClock>,
-    http: reqwest::Client,
-}
-
-impl Instance {
-    fn start(stack: Stack, settings: &Settings) -> Self {
-        let server = match stack {
-            Stack::Actix => {
-                let mut builder = CookieSessionMiddleware::builder(settings.ring.clone())
-                    .cookie_secure(false)
-                    .clock(settings.clock.clone())
-                    .revocation_store(Arc::clone(&settings.store));
-                if let Some(lifetime) = &settings.lifetime {
-                    builder = builder.session_lifecycle(lifetime.clone());
-                }
-                let middleware = builder.build().expect("valid test configuration");
-                Server::Actix(TestApp::serve(middleware, settings.clock.clone()))
-            }
-            Stack::Axum => {
-                let mut builder = CookieSessionLayer::builder(settings.ring.clone())
-                    .cookie_secure(false)
-                    .clock(settings.clock.clone())
-                    .revocation_store(Arc::clone(&settings.store));
-                if let Some(lifetime) = &settings.lifetime {
-                    builder = builder.session_lifecycle(lifetime.clone());
-                }
-                let layer = builder.build().expect("valid test configuration");
-                Server::Axum(AxumServer::start(sealed_session_examples::axum_login::app(
-                    layer,
-                )))
-            }
-        };
-        Self {
-            server,
-            clock: settings.clock.clone(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        match &self.server {
-            Server::Actix(app) => app.url(path),
-            Server::Axum(server) => server.url(path),
-        }
-    }
-
-    /// `method path` with `Cookie: id=<cookie>` if given, and the login form for `user` if
-    /// given.
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        cookie: Option<&str>,
-        user: Option<&str>,
-    ) -> Reply {
-        let header = cookie.map(|c| format!("{ID}={c}"));
-        let form = user.map(|u| [("user", u)]);
-        send_to(
-            &self.http,
-            method,
-            self.url(path),
-            header.as_deref().map(str::as_bytes),
-            form.as_ref().map(|f| &f[..]),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> Reply {
-        self.send("GET", path, Some(cookie), None).await
-    }
-
-    async fn post(&self, path: &str, cookie: &str) -> Reply {
-        self.send("POST", path, Some(cookie), None).await
-    }
-
-    /// `POST /login` for `user`, with the cookie the client holds (if any), as a browser would.
-    async fn login_with(&self, user: &str, cookie: Option<&str>) -> Reply {
-        self.send("POST", "/login", cookie, Some(user)).await
-    }
-
-    /// Signs `user` in on a fresh client; asserts it worked and returns the cookie.
-    async fn login(&self, user: &str) -> String {
-        let reply = self.login_with(user, None).await;
-        assert_eq!(reply.status, 200, "{:?}", reply.json);
-        assert_eq!(reply.json, json!({ "user": user }));
-        reply.new_value(ID).expect("login sets the cookie")
-    }
-
-    /// What `/whoami` says of `cookie`: asserts a `200`.
-    async fn whoami(&self, cookie: &str) -> Value {
-        let reply = self.get("/whoami", cookie).await;
-        assert_eq!(reply.status, 200, "{:?}", reply.json);
-        reply.json
-    }
-}
-
-/// Why `/whoami` refused `cookie` (`None` if it didn't).
-async fn refusal(instance: &Instance, cookie: &str) -> Option<String> {
-    instance.whoami(cookie).await["refused"]
-        .as_str()
-        .map(str::to_owned)
+/// Signs `user` in on a fresh client; asserts it worked and returns the cookie.
+async fn login(app: &StackApp, user: &str) -> String {
+    let reply = app.login_with(user, None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json, json!({ "user": user }));
+    reply.new_value(ID).expect("login sets the cookie")
 }
 
 /// Whether `reply` removes the session cookie.
 fn removes(reply: &Reply) -> bool {
     reply.cookie(ID).is_some_and(is_removal)
-}
-
-/// A tiny deterministic generator, so that a failing trial can be replayed from its seed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 // Invariant 3: the freshest authentication wins.
@@ -262,7 +109,7 @@ enum VictimStep {
 /// 100 ms. Returns the cookie the attacker holds next (`after`: the victim has logged out
 /// everywhere).
 async fn attack(
-    app: &Instance,
+    app: &StackApp,
     attacker: String,
     after: bool,
     tally: &mut Tally,
@@ -285,7 +132,7 @@ async fn attack(
 /// devices first, and then again and again (the clock moves 100 ms per call), before, between
 /// and after the victim's requests, each interleaving drawn from `random`; the victim signs in
 /// again, uses the session, and logs out everywhere.
-async fn attacker_trial(app: &Instance, random: &mut Lcg, tally: &mut Tally, context: &str) {
+async fn attacker_trial(app: &StackApp, random: &mut Lcg, tally: &mut Tally, context: &str) {
     tally.trials += 1;
     let first = app.login_with("victim", None).await;
     let Some(victim_first) = first.new_value(ID).filter(|_| first.status == 200) else {
@@ -365,7 +212,7 @@ async fn attacker_trial(app: &Instance, random: &mut Lcg, tally: &mut Tally, con
     for _ in 0..=random.below(3) {
         attacker = attack(app, attacker, log_out_everywhere_done, tally, context).await;
     }
-    if refusal(app, &attacker).await.as_deref() != Some("revoked") {
+    if app.refusal(&attacker).await.as_deref() != Some("revoked") {
         tally.attacker_survived += 1;
         println!(
             "{context}: the attacker's latest cookie outlived log-out-everywhere: {}",
@@ -375,7 +222,7 @@ async fn attacker_trial(app: &Instance, random: &mut Lcg, tally: &mut Tally, con
     // The victim's own cookies are over too.
     for cookie in [&victim_first, &victim] {
         assert_eq!(
-            refusal(app, cookie).await.as_deref(),
+            app.refusal(cookie).await.as_deref(),
             Some("revoked"),
             "{context}"
         );
@@ -390,7 +237,7 @@ async fn the_attacker_signing_out_others_first_never_locks_the_owner_out() {
             .into_iter()
             .flat_map(|stack| STORES.into_iter().map(move |store| (stack, store))),
     ) {
-        let app = Instance::start(stack, &Settings::on(store));
+        let app = StackApp::start(stack, &StackSettings::on(store));
         let mut random = Lcg(seed);
         let mut tally = Tally::default();
         let started = Instant::now();
@@ -460,14 +307,14 @@ async fn the_attacker_signing_out_others_first_never_locks_the_owner_out() {
 async fn a_sign_out_others_after_a_log_out_everywhere_ends_the_sessions_signed_in_before_it() {
     for stack in STACKS {
         for store in STORES {
-            let app = Instance::start(stack, &Settings::on(store));
-            let first = app.login("alice").await;
+            let app = StackApp::start(stack, &StackSettings::on(store));
+            let first = login(&app, "alice").await;
             let reply = app.post("/logout-everywhere", &first).await;
             assert_eq!(reply.status, 200, "{stack:?}/{store:?}: {reply:?}");
             app.clock.advance(Duration::seconds(10));
-            let other = app.login("alice").await;
+            let other = login(&app, "alice").await;
             app.clock.advance(Duration::seconds(10));
-            let owner = app.login("alice").await;
+            let owner = login(&app, "alice").await;
             let reply = app.post("/logout-others", &owner).await;
             assert_eq!(reply.status, 200, "{stack:?}/{store:?}: {reply:?}");
             assert_eq!(reply.json, json!({ "user": "alice" }));
@@ -475,7 +322,7 @@ async fn a_sign_out_others_after_a_log_out_everywhere_ends_the_sessions_signed_i
                 .new_value(ID)
                 .expect("a new cookie for the owner's session");
             assert_eq!(
-                refusal(&app, &other).await.as_deref(),
+                app.refusal(&other).await.as_deref(),
                 Some("revoked"),
                 "{stack:?}/{store:?}: the session signed in 10 s before the owner's"
             );
@@ -546,12 +393,12 @@ async fn a_stolen_cookie_kept_alive_by_daily_sign_out_others_dies_at_the_absolut
         for store in STORES {
             for keep_alive in keep_alives() {
                 let context = format!("{stack:?}/{store:?}/{}", keep_alive.name);
-                let mut settings = Settings::on(store);
-                settings.lifetime = keep_alive.lifetime.clone();
-                let app = Instance::start(stack, &settings);
+                let mut settings = StackSettings::on(store);
+                settings.lifetime = keep_alive.lifetime.clone().map(Into::into);
+                let app = StackApp::start(stack, &settings);
                 let signed_in = app.clock.now();
                 let deadline = signed_in + keep_alive.absolute;
-                let stolen = app.login("alice").await;
+                let stolen = login(&app, "alice").await;
                 let mut cookies = vec![stolen.clone()];
                 let mut latest = stolen;
                 let mut counter = 0;
@@ -644,14 +491,14 @@ fn redis_store(url: &str) -> RedisStoreBuilder {
 
 /// An instance on `stack` with `ring` and `store`, on a manual clock at the real time (Redis's
 /// own expiry is in real time).
-fn redis_instance(stack: Stack, ring: &KeyRing, store: &RedisRevocationStore) -> Instance {
-    let settings = Settings {
+fn redis_instance(stack: Stack, ring: &KeyRing, store: &RedisRevocationStore) -> StackApp {
+    let settings = StackSettings {
         ring: ring.clone(),
         clock: Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
         store: Arc::new(store.clone()),
         lifetime: None,
     };
-    Instance::start(stack, &settings)
+    StackApp::start(stack, &settings)
 }
 
 /// A private redis-server, a first instance on it (loaded) where alice signs in twice, and a
@@ -661,9 +508,9 @@ struct BeforeTheFirstLoad {
     server: RedisServer,
     ring: KeyRing,
     first_store: RedisRevocationStore,
-    first: Instance,
+    first: StackApp,
     late_store: RedisRevocationStore,
-    late: Instance,
+    late: StackApp,
     /// Alice's signed-in cookie.
     cookie: String,
     /// Another session of alice's, signed in on the first instance before `cookie` was.
@@ -682,10 +529,10 @@ impl BeforeTheFirstLoad {
             first_store.health()
         );
         let first = redis_instance(stack, &ring, &first_store);
-        let older = first.login("alice").await;
+        let older = login(&first, "alice").await;
         // Stamped later than `older` (stamps are the sign-in's time, in microseconds).
         first.clock.advance(Duration::seconds(1));
-        let cookie = first.login("alice").await;
+        let cookie = login(&first, "alice").await;
         server.pause();
         let late_store = redis_store(&url)
             .startup_wait(StdDuration::ZERO)
@@ -764,12 +611,12 @@ async fn a_logout_before_the_first_load_is_503_then_200_and_the_copy_is_refused_
         // A copy of the cookie: refused here at once, on the first instance once it has the
         // revocation, and on an instance started now, which knows only what Redis holds.
         assert_eq!(
-            refusal(late, cookie).await.as_deref(),
+            late.refusal(cookie).await.as_deref(),
             Some("revoked"),
             "{stack:?}"
         );
         eventually("the first instance refuses the copy", || async {
-            refusal(&window.first, cookie).await.as_deref() == Some("revoked")
+            window.first.refusal(cookie).await.as_deref() == Some("revoked")
         })
         .await;
         let fresh_store = redis_store(&window.server.url())
@@ -778,13 +625,13 @@ async fn a_logout_before_the_first_load_is_503_then_200_and_the_copy_is_refused_
         assert!(fresh_store.wait_until_loaded(PATIENCE));
         let fresh = redis_instance(stack, &window.ring, &fresh_store);
         assert_eq!(
-            refusal(&fresh, cookie).await.as_deref(),
+            fresh.refusal(cookie).await.as_deref(),
             Some("revoked"),
             "{stack:?}: the logout is in Redis"
         );
         // Alice signs in again: on any of them.
         for instance in [&window.first, late, &fresh] {
-            let again = instance.login("alice").await;
+            let again = login(instance, "alice").await;
             assert_eq!(instance.whoami(&again).await["user"], "alice", "{stack:?}");
         }
         assert!(window.first_store.revocations_known());
@@ -845,12 +692,12 @@ async fn a_log_out_everywhere_before_the_first_load_is_503_never_a_silent_200() 
             };
             for copy in ended {
                 assert_eq!(
-                    refusal(late, copy).await.as_deref(),
+                    late.refusal(copy).await.as_deref(),
                     Some("revoked"),
                     "{context}"
                 );
                 eventually("the first instance refuses it", || async {
-                    refusal(&window.first, copy).await.as_deref() == Some("revoked")
+                    window.first.refusal(copy).await.as_deref() == Some("revoked")
                 })
                 .await;
             }
@@ -866,7 +713,7 @@ async fn a_log_out_everywhere_before_the_first_load_is_503_never_a_silent_200() 
                     "{context}"
                 );
                 assert_eq!(
-                    refusal(late, cookie).await.as_deref(),
+                    late.refusal(cookie).await.as_deref(),
                     Some("revoked"),
                     "{context}: the renewal ended the copies of the caller's old cookie"
                 );
@@ -925,22 +772,22 @@ const TOTAL: usize = 8;
 /// An instance on `stack` with a memory store of at most [`TOTAL`] entries, which many users
 /// fill by signing in and logging out (none of them refused, each copy refused after); the
 /// clock is then a second past the last of them.
-async fn full_list(stack: Stack) -> (Instance, Arc<MemoryRevocationStore>) {
+async fn full_list(stack: Stack) -> (StackApp, Arc<MemoryRevocationStore>) {
     let store = Arc::new(MemoryRevocationStore::with_limits(
         RevocationLimits::new().total(TOTAL),
     ));
-    let mut settings = Settings::on(Store::Memory);
+    let mut settings = StackSettings::on(Store::Memory);
     settings.store = store.clone();
-    let app = Instance::start(stack, &settings);
+    let app = StackApp::start(stack, &settings);
     for n in 0..3 * TOTAL {
         let user = format!("filler-{n}");
-        let cookie = app.login(&user).await;
+        let cookie = login(&app, &user).await;
         let reply = app.post("/logout", &cookie).await;
         assert_eq!(reply.status, 200, "{stack:?} {user}: {reply:?}");
         assert_eq!(reply.json, json!({ "user": null }));
         assert!(removes(&reply), "{stack:?} {user}: {reply:?}");
         assert_eq!(
-            refusal(&app, &cookie).await.as_deref(),
+            app.refusal(&cookie).await.as_deref(),
             Some("revoked"),
             "{stack:?} {user}"
         );
@@ -958,21 +805,21 @@ async fn a_full_list_never_refuses_another_users_logout() {
 
         // Another user's logout: she has no entry, and there is no room for one.
         let overflows = store.overflows();
-        let zoe = app.login("zoe").await;
+        let zoe = login(&app, "zoe").await;
         let reply = app.post("/logout", &zoe).await;
         assert_eq!(reply.status, 200, "{stack:?}: {reply:?}");
         assert_eq!(reply.json, json!({ "user": null }), "{stack:?}");
         assert!(removes(&reply), "{stack:?}: {reply:?}");
         assert_eq!(
-            refusal(&app, &zoe).await.as_deref(),
+            app.refusal(&zoe).await.as_deref(),
             Some("revoked"),
             "{stack:?}"
         );
         assert!(store.overflows() > overflows, "{stack:?}: it overflowed");
 
         // Her log-out-everywhere, from a new sign-in, with another device signed in.
-        let phone = app.login("zoe").await;
-        let laptop = app.login("zoe").await;
+        let phone = login(&app, "zoe").await;
+        let laptop = login(&app, "zoe").await;
         assert_eq!(app.whoami(&laptop).await["user"], "zoe", "{stack:?}");
         let reply = app.post("/logout-everywhere", &laptop).await;
         assert_eq!(reply.status, 200, "{stack:?}: {reply:?}");
@@ -980,14 +827,14 @@ async fn a_full_list_never_refuses_another_users_logout() {
         assert!(removes(&reply), "{stack:?}: {reply:?}");
         for copy in [&phone, &laptop] {
             assert_eq!(
-                refusal(&app, copy).await.as_deref(),
+                app.refusal(copy).await.as_deref(),
                 Some("revoked"),
                 "{stack:?}"
             );
         }
 
         // A login right after works, and the list stayed within its bound.
-        let again = app.login("zoe").await;
+        let again = login(&app, "zoe").await;
         assert_eq!(app.whoami(&again).await["user"], "zoe", "{stack:?}");
         assert_eq!(store.len(), TOTAL, "{stack:?}");
     }
@@ -1007,9 +854,9 @@ async fn at_a_full_list_sign_out_others_ends_the_older_sessions_and_asks_the_cal
  {
     for stack in STACKS {
         let (app, store) = full_list(stack).await;
-        let phone = app.login("zoe").await;
+        let phone = login(&app, "zoe").await;
         app.clock.advance(Duration::seconds(1));
-        let laptop = app.login("zoe").await;
+        let laptop = login(&app, "zoe").await;
         assert_eq!(app.whoami(&phone).await["user"], "zoe", "{stack:?}");
         assert_eq!(app.whoami(&laptop).await["user"], "zoe", "{stack:?}");
 
@@ -1030,7 +877,7 @@ async fn at_a_full_list_sign_out_others_ends_the_older_sessions_and_asks_the_cal
         // The older session is ended, and so is the caller's.
         for copy in [&phone, &laptop] {
             assert_eq!(
-                refusal(&app, copy).await.as_deref(),
+                app.refusal(copy).await.as_deref(),
                 Some("revoked"),
                 "{stack:?}"
             );
@@ -1038,7 +885,7 @@ async fn at_a_full_list_sign_out_others_ends_the_older_sessions_and_asks_the_cal
 
         // Zoe signs in again (her browser sends no cookie: it was removed): the new session is
         // in force, and stays so.
-        let again = app.login("zoe").await;
+        let again = login(&app, "zoe").await;
         assert_eq!(
             app.whoami(&again).await,
             json!({ "user": "zoe", "counter": 0 }),

@@ -10,7 +10,7 @@ use sealed_session::{
     SecretKey, SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, PersistentSession, SessionConfig};
-use sealed_session_tests::{Store, TestApp, eventually, is_removal, start_time};
+use sealed_session_tests::{Lcg, Store, TestApp, eventually, is_removal, start_time};
 use time::Duration;
 
 const ID: &str = "id";
@@ -111,19 +111,6 @@ async fn without_a_signed_in_user_the_logout_routes_answer_200_and_change_nothin
         app.get("/whoami", Some((ID, &anonymous))).await.json["counter"],
         1
     );
-}
-
-/// A tiny deterministic generator, so a failing trial can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// One trial: the attacker holds a copy of the victim's cookie and signs out other devices

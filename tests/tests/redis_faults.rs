@@ -20,7 +20,7 @@ use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{
     Durability, EvictingPolicy, LinkStatus, RedisRevocationStore, RedisStoreBuilder,
 };
-use sealed_session_tests::{RedisServer, Reply, TestApp, is_removal, send_to};
+use sealed_session_tests::{RedisServer, Reply, TestApp, is_removal, send_id};
 use time::OffsetDateTime;
 
 const ID: &str = "id";
@@ -119,16 +119,7 @@ impl ChildInstance {
         user: Option<&str>,
     ) -> Reply {
         let url = format!("http://127.0.0.1:{}{path}", self.port);
-        let header = cookie.map(|c| format!("{ID}={c}"));
-        let form = user.map(|u| [("user", u)]);
-        send_to(
-            &self.client,
-            method,
-            url,
-            header.as_deref().map(str::as_bytes),
-            form.as_ref().map(|f| &f[..]),
-        )
-        .await
+        send_id(&self.client, method, url, cookie, user).await
     }
 
     async fn login(&self, user: &str) -> String {

@@ -18,8 +18,7 @@ use sealed_session_actix::{
     CookieSessionMiddleware, KeyRing, SecretKey, Session, SessionError, SessionExt,
     SessionInsertError, SessionUpdateError,
 };
-use sealed_session_tests::{AxumServer, Reply, Store, TestApp, send_to, set_cookies, start_time};
-use sealed_session_tower::CookieSessionLayer;
+use sealed_session_tests::{Stack, StackApp, StackSettings, Store, TestApp, set_cookies};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -440,15 +439,6 @@ async fn a_write_after_the_middleware_wrote_the_cookie_is_refused_not_lost() {
 
 // `Session::reauthenticate` over HTTP, on both stacks.
 
-/// The two adapters.
-#[derive(Debug, Clone, Copy)]
-enum Stack {
-    /// `sealed-session-actix` on actix-web: the login app with this file's routes.
-    Actix,
-    /// `sealed-session-tower` on axum: the login app's routes and [`axum_reauthenticate`].
-    Axum,
-}
-
 /// [`reauthenticate`] on axum.
 async fn axum_reauthenticate(
     session: sealed_session_tower::Session,
@@ -457,126 +447,27 @@ async fn axum_reauthenticate(
     Ok(axum::Json(json!({ "reauthenticated": done })))
 }
 
-/// Where a [`StackApp`] runs.
-enum Server {
-    Actix(TestApp),
-    Axum(AxumServer),
-}
+/// The absolute timeout of [`reauthenticating_app`].
+const ABSOLUTE: Duration = Duration::hours(2);
 
-/// The login app plus `POST /api/reauthenticate` on one stack, on a manual clock at
-/// [`start_time`], with an absolute timeout of 2 hours and an idle timeout of 1 hour (refreshed
-/// by any request 6 minutes or more after the last re-seal: the default interval, a tenth of it).
-struct StackApp {
-    server: Server,
-    clock: Arc<ManualClock>,
-    http: reqwest::Client,
-}
-
-impl StackApp {
-    const ABSOLUTE: Duration = Duration::hours(2);
-
-    fn start(stack: Stack, store: Store) -> Self {
-        let clock = Arc::new(ManualClock::new(start_time()));
-        let ring = KeyRing::new(SecretKey::generate());
-        let lifetime = BrowserSession::default()
-            .state_ttl(Self::ABSOLUTE)
-            .idle_timeout(Duration::hours(1));
-        let server = match stack {
-            Stack::Actix => {
-                let middleware = CookieSessionMiddleware::builder(ring)
-                    .cookie_secure(false)
-                    .clock(clock.clone())
-                    .revocation_store(store.make(clock.clone()))
-                    .session_lifecycle(lifetime)
-                    .build()
-                    .expect("valid settings");
-                Server::Actix(TestApp::serve_with(middleware, clock.clone(), routes))
-            }
-            Stack::Axum => {
-                let layer = CookieSessionLayer::builder(ring)
-                    .cookie_secure(false)
-                    .clock(clock.clone())
-                    .revocation_store(store.make(clock.clone()))
-                    .session_lifecycle(lifetime)
-                    .build()
-                    .expect("valid settings");
-                let app = sealed_session_examples::contract_axum::routes::<
-                    sealed_session_tower::Session,
-                >()
-                .route(
-                    "/api/reauthenticate",
-                    axum::routing::post(axum_reauthenticate),
-                )
-                .layer(layer);
-                Server::Axum(AxumServer::start(app))
-            }
-        };
-        Self {
-            server,
-            clock,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// `method path`, with `Cookie: id=<cookie>` if given and the login form for `user` if
-    /// given.
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        cookie: Option<&str>,
-        user: Option<&str>,
-    ) -> Reply {
-        let url = match &self.server {
-            Server::Actix(app) => app.url(path),
-            Server::Axum(server) => server.url(path),
-        };
-        let header = cookie.map(|c| format!("{ID}={c}"));
-        let form = user.map(|u| [("user", u)]);
-        send_to(
-            &self.http,
-            method,
-            url,
-            header.as_deref().map(str::as_bytes),
-            form.as_ref().map(|f| &f[..]),
+/// The login app plus `POST /api/reauthenticate` on one stack (on actix-web, with this file's
+/// routes), on a manual clock at `start_time`, with an absolute timeout of 2 hours and an idle
+/// timeout of 1 hour (refreshed by any request 6 minutes or more after the last re-seal: the
+/// default interval, a tenth of it).
+fn reauthenticating_app(stack: Stack, store: Store) -> StackApp {
+    let mut settings = StackSettings::on(store);
+    settings.lifetime = Some(
+        BrowserSession::default()
+            .state_ttl(ABSOLUTE)
+            .idle_timeout(Duration::hours(1))
+            .into(),
+    );
+    StackApp::start_with(stack, &settings, routes, |router| {
+        router.route(
+            "/api/reauthenticate",
+            axum::routing::post(axum_reauthenticate),
         )
-        .await
-    }
-
-    /// Signs `user` in on a fresh client: the cookie.
-    async fn login(&self, user: &str) -> String {
-        let reply = self.send("POST", "/login", None, Some(user)).await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        reply.new_value(ID).expect("the login sets the cookie")
-    }
-
-    /// `POST path` with `cookie`, which must be answered `200` with a new cookie (not a
-    /// removal): the reply, and `cookie` becomes the new one.
-    async fn post_renewing(&self, path: &str, cookie: &mut String) -> Reply {
-        let reply = self.send("POST", path, Some(cookie), None).await;
-        assert_eq!(reply.status, 200, "{path}: {reply:?}");
-        *cookie = reply
-            .new_value(ID)
-            .unwrap_or_else(|| panic!("{path}: a new cookie: {reply:?}"));
-        reply
-    }
-
-    /// What `/whoami` says of `cookie` (a `200`); a re-sealed cookie replaces it.
-    async fn whoami(&self, cookie: &mut String) -> Value {
-        let reply = self.send("GET", "/whoami", Some(cookie), None).await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        if let Some(next) = reply.new_value(ID) {
-            *cookie = next;
-        }
-        reply.json
-    }
-
-    /// Why `/whoami` refused `cookie` (`None` if it didn't).
-    async fn refusal(&self, cookie: &str) -> Option<String> {
-        let reply = self.send("GET", "/whoami", Some(cookie), None).await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        reply.json["refused"].as_str().map(str::to_owned)
-    }
+    })
 }
 
 /// Sign in, and `Session::reauthenticate` 30 minutes later from a route: a new cookie that keeps
@@ -591,7 +482,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
     for stack in [Stack::Actix, Stack::Axum] {
         for store in [Store::Memory, Store::Redis] {
             let context = format!("{stack:?}/{store:?}");
-            let app = StackApp::start(stack, store);
+            let app = reauthenticating_app(stack, store);
             let signed_in = app.clock.now();
 
             // 0:00: alice signs in and counts once; bob signs in too, to be kept alive only.
@@ -611,7 +502,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             let reply = app.post_renewing("/logout-others", &mut alice).await;
             assert_eq!(reply.json, json!({ "user": "alice" }), "{context}");
             assert_eq!(
-                app.whoami(&mut other).await,
+                app.whoami_renewing(&mut other).await,
                 json!({ "user": "alice", "counter": 0 }),
                 "{context}: the other device signed in after the first session"
             );
@@ -623,7 +514,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             assert_eq!(reply.json, json!({ "reauthenticated": true }), "{context}");
             let reauthenticated_at = app.clock.now();
             assert_eq!(
-                app.whoami(&mut bob).await,
+                app.whoami_renewing(&mut bob).await,
                 json!({ "user": "bob", "counter": 0 }),
                 "{context}: bob, kept alive from now on as alice is"
             );
@@ -637,7 +528,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             }
             // (b) The new cookie works, with the session's values.
             assert_eq!(
-                app.whoami(&mut alice).await,
+                app.whoami_renewing(&mut alice).await,
                 json!({ "user": "alice", "counter": 1 }),
                 "{context}"
             );
@@ -650,7 +541,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
                 "{context}: the session signed in before the reauthentication"
             );
             assert_eq!(
-                app.whoami(&mut alice).await,
+                app.whoami_renewing(&mut alice).await,
                 json!({ "user": "alice", "counter": 1 }),
                 "{context}: the reauthenticated session goes on"
             );
@@ -660,13 +551,13 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             for _ in 0..2 {
                 app.clock.advance(Duration::minutes(40));
                 assert_eq!(
-                    app.whoami(&mut alice).await,
+                    app.whoami_renewing(&mut alice).await,
                     json!({ "user": "alice", "counter": 1 }),
                     "{context} at {}",
                     app.clock.now() - signed_in
                 );
                 assert_eq!(
-                    app.whoami(&mut bob).await,
+                    app.whoami_renewing(&mut bob).await,
                     json!({ "user": "bob", "counter": 0 }),
                     "{context} at {}",
                     app.clock.now() - signed_in
@@ -674,9 +565,9 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             }
             app.clock.advance(Duration::minutes(20));
             assert_eq!(app.clock.now() - signed_in, Duration::minutes(130));
-            assert!(app.clock.now() > signed_in + StackApp::ABSOLUTE);
+            assert!(app.clock.now() > signed_in + ABSOLUTE);
             assert_eq!(
-                app.whoami(&mut alice).await,
+                app.whoami_renewing(&mut alice).await,
                 json!({ "user": "alice", "counter": 1 }),
                 "{context}: 2:10, past the first window"
             );
@@ -685,7 +576,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
                 Some("expired_absolute"),
                 "{context}: 2:10, bob's window (the first one) is over"
             );
-            app.clock.set(reauthenticated_at + StackApp::ABSOLUTE);
+            app.clock.set(reauthenticated_at + ABSOLUTE);
             assert_eq!(
                 app.refusal(&alice).await.as_deref(),
                 Some("expired_absolute"),
@@ -708,7 +599,7 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
             assert!(reply.set_cookies.is_empty(), "{context}: {reply:?}");
             let mut anonymous = anonymous;
             assert_eq!(
-                app.whoami(&mut anonymous).await,
+                app.whoami_renewing(&mut anonymous).await,
                 json!({ "user": null, "counter": 1 }),
                 "{context}: the anonymous session is as it was"
             );
