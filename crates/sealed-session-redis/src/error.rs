@@ -18,8 +18,9 @@ use std::path::PathBuf;
 /// assert!(matches!(err, BuildError::InvalidUrl { .. }));
 /// assert!(err.to_string().contains("redis://"));
 /// assert!(!err.to_string().contains("hunter2"), "passwords never reach messages");
+/// assert_eq!(format!("{err:?}"), err.to_string(), "what a `main` returning it prints");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {
     /// The URL is not one the Redis client can connect to.
@@ -119,6 +120,14 @@ impl fmt::Display for BuildError {
                  keep one of them"
             ),
         }
+    }
+}
+
+impl fmt::Debug for BuildError {
+    /// The message, as [`Display`](fmt::Display) writes it (passwords redacted): a `main` that
+    /// returns a `Result` prints its error with `Debug`, and should say how to fix it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

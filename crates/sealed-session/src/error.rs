@@ -23,8 +23,10 @@ pub(crate) const KEYGEN_HINT: &str =
 /// let err = SecretKey::from_bytes(b"too short").unwrap_err();
 /// assert!(matches!(err, ConfigError::SecretTooShort { len: 9, .. }));
 /// assert!(err.to_string().contains("sealed-session keygen"));
+/// // `Debug` is the same message, so `fn main() -> Result<..>` prints how to fix it.
+/// assert_eq!(format!("{err:?}"), err.to_string());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A secret has fewer than [`MIN_SECRET_LEN`](crate::MIN_SECRET_LEN) bytes.
@@ -165,6 +167,15 @@ impl fmt::Display for ConfigError {
                  `cookie_name(\"__Host-id\")` (the default when `Secure`)"
             ),
         }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    /// The message, as [`Display`](fmt::Display) writes it: a `main` that returns a `Result`
+    /// prints its error with `Debug`, and the user should read how to fix it, not a variant
+    /// name. (Secrets never appear in either.)
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
