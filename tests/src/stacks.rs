@@ -204,6 +204,16 @@ impl StackApp {
             .as_str()
             .map(str::to_owned)
     }
+
+    /// Asserts that `/whoami` refuses `cookie` as logged out (`"refused": "revoked"`); `context`
+    /// names the case in the failure.
+    pub async fn assert_revoked(&self, cookie: &str, context: impl std::fmt::Display) {
+        assert_eq!(
+            self.refusal(cookie).await.as_deref(),
+            Some("revoked"),
+            "{context}"
+        );
+    }
 }
 
 /// Sends `method url` with `client`, with `Cookie: id=<cookie>` if given and the login form for

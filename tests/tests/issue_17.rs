@@ -221,11 +221,7 @@ async fn attacker_trial(app: &StackApp, random: &mut Lcg, tally: &mut Tally, con
     }
     // The victim's own cookies are over too.
     for cookie in [&victim_first, &victim] {
-        assert_eq!(
-            app.refusal(cookie).await.as_deref(),
-            Some("revoked"),
-            "{context}"
-        );
+        app.assert_revoked(cookie, &context).await;
     }
 }
 
@@ -321,11 +317,11 @@ async fn a_sign_out_others_after_a_log_out_everywhere_ends_the_sessions_signed_i
             let kept = reply
                 .new_value(ID)
                 .expect("a new cookie for the owner's session");
-            assert_eq!(
-                app.refusal(&other).await.as_deref(),
-                Some("revoked"),
-                "{stack:?}/{store:?}: the session signed in 10 s before the owner's"
-            );
+            app.assert_revoked(
+                &other,
+                format!("{stack:?}/{store:?}: the session signed in 10 s before the owner's"),
+            )
+            .await;
             assert_eq!(
                 app.whoami(&kept).await,
                 json!({ "user": "alice", "counter": 0 }),
@@ -610,11 +606,7 @@ async fn a_logout_before_the_first_load_is_503_then_200_and_the_copy_is_refused_
 
         // A copy of the cookie: refused here at once, on the first instance once it has the
         // revocation, and on an instance started now, which knows only what Redis holds.
-        assert_eq!(
-            late.refusal(cookie).await.as_deref(),
-            Some("revoked"),
-            "{stack:?}"
-        );
+        late.assert_revoked(cookie, format!("{stack:?}")).await;
         eventually("the first instance refuses the copy", || async {
             window.first.refusal(cookie).await.as_deref() == Some("revoked")
         })
@@ -624,11 +616,9 @@ async fn a_logout_before_the_first_load_is_503_then_200_and_the_copy_is_refused_
             .expect("valid settings");
         assert!(fresh_store.wait_until_loaded(PATIENCE));
         let fresh = redis_instance(stack, &window.ring, &fresh_store);
-        assert_eq!(
-            fresh.refusal(cookie).await.as_deref(),
-            Some("revoked"),
-            "{stack:?}: the logout is in Redis"
-        );
+        fresh
+            .assert_revoked(cookie, format!("{stack:?}: the logout is in Redis"))
+            .await;
         // Alice signs in again: on any of them.
         for instance in [&window.first, late, &fresh] {
             let again = login(instance, "alice").await;
@@ -691,11 +681,7 @@ async fn a_log_out_everywhere_before_the_first_load_is_503_never_a_silent_200() 
                 &[older]
             };
             for copy in ended {
-                assert_eq!(
-                    late.refusal(copy).await.as_deref(),
-                    Some("revoked"),
-                    "{context}"
-                );
+                late.assert_revoked(copy, &context).await;
                 eventually("the first instance refuses it", || async {
                     window.first.refusal(copy).await.as_deref() == Some("revoked")
                 })
@@ -712,11 +698,11 @@ async fn a_log_out_everywhere_before_the_first_load_is_503_never_a_silent_200() 
                     json!({ "user": "alice", "counter": 0 }),
                     "{context}"
                 );
-                assert_eq!(
-                    late.refusal(cookie).await.as_deref(),
-                    Some("revoked"),
-                    "{context}: the renewal ended the copies of the caller's old cookie"
-                );
+                late.assert_revoked(
+                    cookie,
+                    format!("{context}: the renewal ended the copies of the caller's old cookie"),
+                )
+                .await;
             }
             assert!(window.first_store.revocations_known());
         }
@@ -786,11 +772,8 @@ async fn full_list(stack: Stack) -> (StackApp, Arc<MemoryRevocationStore>) {
         assert_eq!(reply.status, 200, "{stack:?} {user}: {reply:?}");
         assert_eq!(reply.json, json!({ "user": null }));
         assert!(removes(&reply), "{stack:?} {user}: {reply:?}");
-        assert_eq!(
-            app.refusal(&cookie).await.as_deref(),
-            Some("revoked"),
-            "{stack:?} {user}"
-        );
+        app.assert_revoked(&cookie, format!("{stack:?} {user}"))
+            .await;
         app.clock.advance(Duration::seconds(1));
     }
     assert_eq!(store.len(), TOTAL, "{stack:?}: the list is full");
@@ -810,11 +793,7 @@ async fn a_full_list_never_refuses_another_users_logout() {
         assert_eq!(reply.status, 200, "{stack:?}: {reply:?}");
         assert_eq!(reply.json, json!({ "user": null }), "{stack:?}");
         assert!(removes(&reply), "{stack:?}: {reply:?}");
-        assert_eq!(
-            app.refusal(&zoe).await.as_deref(),
-            Some("revoked"),
-            "{stack:?}"
-        );
+        app.assert_revoked(&zoe, format!("{stack:?}")).await;
         assert!(store.overflows() > overflows, "{stack:?}: it overflowed");
 
         // Her log-out-everywhere, from a new sign-in, with another device signed in.
@@ -826,11 +805,7 @@ async fn a_full_list_never_refuses_another_users_logout() {
         assert_eq!(reply.json, json!({ "user": null }), "{stack:?}");
         assert!(removes(&reply), "{stack:?}: {reply:?}");
         for copy in [&phone, &laptop] {
-            assert_eq!(
-                app.refusal(copy).await.as_deref(),
-                Some("revoked"),
-                "{stack:?}"
-            );
+            app.assert_revoked(copy, format!("{stack:?}")).await;
         }
 
         // A login right after works, and the list stayed within its bound.
@@ -876,11 +851,7 @@ async fn at_a_full_list_sign_out_others_ends_the_older_sessions_and_asks_the_cal
         assert!(store.overflows() > overflows, "{stack:?}: it overflowed");
         // The older session is ended, and so is the caller's.
         for copy in [&phone, &laptop] {
-            assert_eq!(
-                app.refusal(copy).await.as_deref(),
-                Some("revoked"),
-                "{stack:?}"
-            );
+            app.assert_revoked(copy, format!("{stack:?}")).await;
         }
 
         // Zoe signs in again (her browser sends no cookie: it was removed): the new session is

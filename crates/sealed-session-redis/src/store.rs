@@ -762,23 +762,28 @@ mod tests {
         assert!(store.revocations_known());
     }
 
+    /// A store whose Redis never answers, saving what is unwritten to `file` at a stop, with its
+    /// clock at the test's `NOW` (replayed entries are bounded by it), as `configure` sets it.
+    fn offline_with_pending_file(
+        file: &std::path::Path,
+        configure: impl FnOnce(RedisStoreBuilder) -> RedisStoreBuilder,
+    ) -> RedisRevocationStore {
+        configure(RedisRevocationStore::builder("redis://127.0.0.1:1/"))
+            .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
+            .pending_file(file)
+            .clock(Arc::new(sealed_session::ManualClock::new(
+                NOW.to_datetime(),
+            )))
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn a_full_queue_fails_at_once_and_the_stop_saves_what_is_unwritten() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pending");
-        let build = || {
-            RedisRevocationStore::builder("redis://127.0.0.1:1/")
-                .shutdown_timeout(Duration::from_millis(200))
-                .startup_wait(Duration::ZERO)
-                .max_pending(2)
-                .pending_file(&file)
-                // The store's clock at the test's `NOW`: replayed entries are bounded by it.
-                .clock(Arc::new(sealed_session::ManualClock::new(
-                    time::OffsetDateTime::from_unix_timestamp(NOW.secs() as i64).unwrap(),
-                )))
-                .build()
-                .unwrap()
-        };
+        let build = || offline_with_pending_file(&file, |b| b.max_pending(2));
         let store = build();
         let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
         for id in &ids {
@@ -817,16 +822,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pending");
         let build = || {
-            RedisRevocationStore::builder("redis://127.0.0.1:1/")
-                .shutdown_timeout(Duration::from_millis(200))
-                .startup_wait(Duration::ZERO)
-                .limits(sealed_session::RevocationLimits::new().total(1))
-                .pending_file(&file)
-                .clock(Arc::new(sealed_session::ManualClock::new(
-                    NOW.to_datetime(),
-                )))
-                .build()
-                .unwrap()
+            offline_with_pending_file(&file, |b| {
+                b.limits(sealed_session::RevocationLimits::new().total(1))
+            })
         };
         let store = build();
         let (alice, bob, carol) = (
