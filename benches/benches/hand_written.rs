@@ -35,7 +35,7 @@ use cookie::time::Duration as CookieDuration;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_main};
 use sealed_session::{
-    Codec, CookieUpdate, KeyRing, Lifecycle, Mode, Persistence, RequestInfo, RequestSession,
+    Codec, CookieUpdate, KeyRing, Lifecycle, Mode, PersistentSession, RequestInfo, RequestSession,
     SecretKey, SessionState,
 };
 use sealed_session_benches::{COOKIE_NAME, signed_body, typical_session};
@@ -301,7 +301,7 @@ impl Cookies {
     fn new() -> Self {
         let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
             .cookie_name(COOKIE_NAME)
-            .persistence(Persistence::Persistent)
+            .session_lifecycle(PersistentSession::default())
             .idle_timeout(CookieDuration::days(1))
             .absolute_timeout(CookieDuration::days(7))
             .build()

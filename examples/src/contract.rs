@@ -402,10 +402,10 @@ pub fn actix_status(err: &actix_web::Error) -> u16 {
 }
 
 /// An actix-web response for `outcome`.
-fn respond(outcome: Outcome<actix_web::Error>) -> HttpResponse {
+fn respond<E: Into<actix_web::Error>>(outcome: Outcome<E>) -> HttpResponse {
     match outcome.or_else(RouteError::into_answer) {
         Ok(answer) => json_response(answer),
-        Err(err) => err.error_response(),
+        Err(err) => err.into().error_response(),
     }
 }
 
@@ -417,7 +417,8 @@ fn json_response(answer: Answer) -> HttpResponse {
 /// Registers the routes, with sessions of type `S`.
 pub fn routes<S>(cfg: &mut web::ServiceConfig)
 where
-    S: AppSession<Error = actix_web::Error> + FromRequest,
+    S: AppSession + FromRequest,
+    <S as AppSession>::Error: Into<actix_web::Error>,
 {
     cfg.route("/", web::get().to(index))
         .route(
@@ -455,7 +456,8 @@ async fn index() -> HttpResponse {
 
 async fn actix_login<S>(session: S, req: HttpRequest, body: web::Bytes) -> HttpResponse
 where
-    S: AppSession<Error = actix_web::Error>,
+    S: AppSession,
+    <S as AppSession>::Error: Into<actix_web::Error>,
 {
     let content_type = req
         .headers()

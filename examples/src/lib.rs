@@ -12,6 +12,7 @@ pub mod contract_axum;
 pub mod login;
 pub mod page;
 pub mod request_log;
+pub mod sealed;
 pub mod server_store;
 pub mod settings;
 

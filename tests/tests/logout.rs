@@ -337,7 +337,7 @@ async fn the_largest_timeouts_write_cookies_and_larger_ones_fail_at_startup(stor
         );
         let err = serde_json::from_str::<SessionConfig>(&json)
             .unwrap()
-            .build()
+            .build::<sealed_session_actix::CookieSessionMiddleware>()
             .unwrap_err();
         assert!(err.to_string().contains("400 days"), "{err}");
     }

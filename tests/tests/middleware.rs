@@ -8,8 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use sealed_session::{Codec, KeyRing, ManualClock, Mode, SecretKey};
 use sealed_session_actix::{
-    BrowserSession, CookieSessionMiddleware, Persistence, PersistentSession, RefreshPolicy,
-    SessionConfig,
+    BrowserSession, CookieSessionMiddleware, PersistentSession, RefreshPolicy, SessionConfig,
 };
 use sealed_session_tests::{Store, TestApp, is_removal};
 use time::Duration;
@@ -524,7 +523,7 @@ async fn configured_attributes_reach_the_set_and_the_removal_cookie(store: Store
 async fn host_prefixed_and_browser_session_cookies(store: Store) {
     let app = TestApp::start_on(store, KeyRing::new(SecretKey::generate()), |b| {
         b.cookie_name("__Host-id")
-            .persistence(Persistence::BrowserSession)
+            .session_lifecycle(BrowserSession::default())
     });
     let reply = app.post("/counter", None).await;
     let cookie = reply.cookie("__Host-id").unwrap();
@@ -609,7 +608,10 @@ async fn configuration_files_build_the_same_middleware() {
         (r#"{}"#, "empty"),
     ] {
         let err = match serde_json::from_str::<SessionConfig>(bad) {
-            Ok(config) => config.build().unwrap_err().to_string(),
+            Ok(config) => config
+                .build::<CookieSessionMiddleware>()
+                .unwrap_err()
+                .to_string(),
             Err(err) => err.to_string(),
         };
         assert!(err.contains(hint), "{err}");

@@ -342,5 +342,5 @@ async fn a_configuration_file_selects_the_redis_store() {
         *key
     );
     let config: SessionConfig = serde_json::from_str(&json).expect("memory store");
-    assert!(config.build().is_ok());
+    assert!(config.build::<CookieSessionMiddleware>().is_ok());
 }

@@ -235,7 +235,7 @@ fn ours(
     // then): the `Set-Cookie` sizes and compare.sh's Max-Age line stay comparable.
     let mut builder = sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?)
         .cookie_secure(false)
-        .persistence(sealed_session_actix::Persistence::Persistent);
+        .session_lifecycle(sealed_session_actix::PersistentSession::default());
     if let Some(store) = store {
         builder = builder.revocation_store(store);
     }

@@ -59,46 +59,69 @@ struct ReadmeDoctests;
 #[doc = include_str!("../guide/migrating-from-actix-session.md")]
 pub mod migrating {}
 
-mod config;
-mod error;
-mod extract;
 mod middleware;
-mod session;
 mod session_ext;
 
-pub use config::{CookieSessionBuilder, SessionConfig};
-pub use error::{
-    MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
-};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
-pub use session::Session;
 pub use session_ext::SessionExt;
+
+/// The builder of [`CookieSessionMiddleware`]: the core's builder, shared with the tower
+/// adapter, whose `build` returns the middleware ([`CookieSessionMiddleware::builder`]).
+pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionMiddleware>;
+
+/// The settings as a configuration file holds them, so operators change cookies, timeouts and
+/// keys without a code change: the core's
+/// [`LifecycleConfig`](sealed_session::LifecycleConfig), whose `"revocation"` field chooses the
+/// memory store or, with the `redis` feature, a Redis store shared by every instance (without
+/// it, the field is refused with a message naming the feature). The same format as the tower
+/// adapter's.
+///
+/// ```
+/// use sealed_session_actix::{CookieSessionMiddleware, SessionConfig};
+///
+/// # let key = sealed_session_actix::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{
+///     "keys": "{}",
+///     "cookie_name": "__Host-id",
+///     "idle_timeout_secs": 1800,
+///     "absolute_timeout_secs": 28800,
+///     "same_site": "strict"
+/// }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let middleware: CookieSessionMiddleware = config.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "redis")]
+pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::RevocationConfig>;
+/// The settings as a configuration file holds them: the core's
+/// [`LifecycleConfig`](sealed_session::LifecycleConfig) (`"revocation"` needs the `redis`
+/// feature).
+///
+/// ```
+/// use sealed_session_actix::{CookieSessionMiddleware, SessionConfig};
+///
+/// # let key = sealed_session_actix::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{ "keys": "{}", "same_site": "strict" }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let middleware: CookieSessionMiddleware = config.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(not(feature = "redis"))]
+pub type SessionConfig = sealed_session::LifecycleConfig;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.
 pub use sealed_session;
-/// Re-exported so applications need one dependency: keys, the builder's settings, what the
-/// session returns and the errors to match on.
-pub use sealed_session::{
-    BrowserSession, Clock, ConfigError, Generation, IncomingCookie, InsertError, KeyId, KeyRing,
-    KeyUse, LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, Mode, OpenError,
-    Persistence, PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore,
-    RevokeError, SecretKey, SessionId, SessionLifecycle, SessionStatus, SessionValue, SystemClock,
-    UpdateError, ValueError,
-};
+/// Re-exported so applications need one dependency: the session, its errors, keys, the
+/// builder's settings (the same list as the tower adapter's).
+pub use sealed_session::prelude::*;
 /// Re-exported so applications need one dependency: the legacy reader's settings and counts
 /// (feature `actix-session-legacy`).
 #[cfg(feature = "actix-session-legacy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
 pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
-/// Re-exported so applications need one dependency: the Redis revocation store the builder
-/// starts (feature `redis`).
+/// Re-exported so applications need one dependency: the Redis revocation store (feature
+/// `redis`), given to the builder's `revocation_store`.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use sealed_session_redis::{RedisConfig, RedisRevocationStore};
-/// Re-exported so applications need one dependency: the builder's `Duration` and
-/// `OffsetDateTime` (the `time` crate's, which `actix_web::cookie::time` also is).
-pub use time::{Duration, OffsetDateTime};
-
-/// Re-exported so applications need one dependency: `SameSite` for the builder.
-pub use actix_web::cookie::SameSite;

@@ -8,10 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use actix_web::{HttpMessage as _, HttpResponse};
-use sealed_session::{KeyRing, KeyUse, Lifecycle, RequestInfo};
-
-use crate::config::CookieSessionBuilder;
-use crate::session::Session;
+use sealed_session::{KeyRing, KeyUse, Lifecycle, LifecycleBuilder, RequestInfo, Session};
 
 /// actix-web middleware that keeps the session in one sealed cookie.
 ///
@@ -69,13 +66,35 @@ impl CookieSessionMiddleware {
             .expect("default session settings are valid")
     }
 
-    /// A builder to change the defaults.
-    pub fn builder(ring: KeyRing) -> CookieSessionBuilder {
-        CookieSessionBuilder::new(ring)
-    }
-
-    pub(crate) fn from_lifecycle(lifecycle: Lifecycle) -> Self {
-        Self { lifecycle }
+    /// A builder to change the defaults: the core's
+    /// [`LifecycleBuilder`](sealed_session::LifecycleBuilder), whose `build` returns the
+    /// middleware (the tower adapter's layer is configured with the same methods).
+    ///
+    /// ```
+    /// use sealed_session_actix::{
+    ///     CookieSessionMiddleware, Duration, KeyRing, Mode, RefreshPolicy, SameSite, SecretKey,
+    /// };
+    ///
+    /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .cookie_name("__Host-session")
+    ///     .mode(Mode::Signed)
+    ///     .idle_timeout(Duration::minutes(30))
+    ///     .absolute_timeout(Duration::hours(8))
+    ///     .cookie_same_site(SameSite::Strict)
+    ///     .refresh(RefreshPolicy::EveryRequest)
+    ///     .build()?;
+    ///
+    /// // A `__Host-` cookie must be Secure: caught at startup.
+    /// let err = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+    ///     .cookie_name("__Host-session")
+    ///     .cookie_secure(false)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("must be `Secure`"));
+    /// # Ok::<(), sealed_session_actix::ConfigError>(())
+    /// ```
+    pub fn builder(ring: KeyRing) -> LifecycleBuilder<Self> {
+        LifecycleBuilder::new(ring)
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
@@ -116,6 +135,22 @@ impl CookieSessionMiddleware {
     /// The codec.
     pub fn codec(&self) -> &sealed_session::Codec {
         self.lifecycle.codec()
+    }
+}
+
+/// The middleware of a lifecycle built (or shared) elsewhere, e.g. by a
+/// [`SessionConfig`](crate::SessionConfig).
+///
+/// ```
+/// use sealed_session_actix::{CookieSessionMiddleware, KeyRing, Lifecycle, SecretKey};
+///
+/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let middleware = CookieSessionMiddleware::from(lifecycle.clone());
+/// # Ok::<(), sealed_session_actix::ConfigError>(())
+/// ```
+impl From<Lifecycle> for CookieSessionMiddleware {
+    fn from(lifecycle: Lifecycle) -> Self {
+        Self { lifecycle }
     }
 }
 
@@ -163,7 +198,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let cookies = req.headers().get_all(COOKIE).map(HeaderValue::as_bytes);
         let info = RequestInfo::new(req.path()).peer(req.peer_addr());
-        let session = Session::new(self.lifecycle.open(cookies, info));
+        let session = self.lifecycle.attach(cookies, info);
         req.extensions_mut().insert(session.clone());
         let service = Rc::clone(&self.service);
         Box::pin(async move {
@@ -174,17 +209,15 @@ where
     }
 }
 
-/// Writes the cookie the lifecycle asks for.
+/// Writes the cookies the lifecycle asks for.
 fn write_response<B>(
     session: &Session,
     res: &mut actix_web::HttpResponse<B>,
 ) -> Result<(), actix_web::Error> {
     // The lifecycle logged the failure; no cookie is better than a broken one, and the client
     // keeps its previous cookie.
-    let update = session.finish().map_err(internal_error)?;
-    let legacy_removal = session.legacy_removal();
-    // The session cookie's header, then the removal of a migrated actix-session cookie.
-    for header in update.header().into_iter().chain(legacy_removal.as_deref()) {
+    let cookies = session.finish().map_err(internal_error)?;
+    for header in cookies.headers() {
         let header = HeaderValue::try_from(header).map_err(internal_error)?;
         res.headers_mut().append(SET_COOKIE, header);
     }

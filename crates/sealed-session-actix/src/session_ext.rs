@@ -4,10 +4,7 @@
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::guard::GuardContext;
 use actix_web::{HttpMessage as _, HttpRequest};
-use sealed_session::LOG_TARGET;
-
-use crate::error::MissingMiddleware;
-use crate::session::Session;
+use sealed_session::{LOG_TARGET, MissingMiddleware, Session};
 
 /// The [`Session`] of a request, from an `HttpRequest`, a `ServiceRequest` or
 /// `ServiceResponse` (in a `wrap_fn` middleware) or a guard's `GuardContext`.

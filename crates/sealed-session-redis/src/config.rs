@@ -9,7 +9,10 @@ use redis::io::tcp::TcpSettings;
 use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsCertificates};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use sealed_session::{Clock, KeyRing, RevocationLimits, RevocationMac, SystemClock};
+use sealed_session::{
+    Clock, IntoRevocationStore, KeyRing, MemoryRevocationStore, RevocationLimits, RevocationMac,
+    RevocationStore, SystemClock,
+};
 use serde::Deserialize;
 
 use crate::error::{BuildError, redact};
@@ -705,6 +708,35 @@ pub enum RevocationConfig {
     Memory,
     /// A Redis store shared by every instance.
     Redis(Box<RedisConfig>),
+}
+
+/// Started at the session builder's `build`, with its clock: what
+/// `.revocation_store(redis_config)` on the lifecycle's or an adapter's builder does.
+///
+/// ```
+/// use sealed_session::{KeyRing, Lifecycle, SecretKey};
+/// use sealed_session_redis::RedisConfig;
+///
+/// let redis: RedisConfig = serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/" }"#)?;
+/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+///     .revocation_store(redis)
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl IntoRevocationStore for RedisConfig {
+    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
+        Arc::new(self.clock(clock).start())
+    }
+}
+
+/// The store the setting chooses, started at the session builder's `build`.
+impl IntoRevocationStore for RevocationConfig {
+    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
+        match self {
+            Self::Memory => Arc::new(MemoryRevocationStore::new()),
+            Self::Redis(config) => config.into_store(clock),
+        }
+    }
 }
 
 impl fmt::Debug for RedisConfig {

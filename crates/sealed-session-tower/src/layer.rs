@@ -2,18 +2,18 @@
 //! it. Every decision is `sealed_session::Lifecycle`'s.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use sealed_session::{KeyRing, KeyUse, LOG_TARGET, Lifecycle, RequestInfo};
+use sealed_session::{
+    KeyRing, KeyUse, LOG_TARGET, Lifecycle, LifecycleBuilder, RequestInfo, Session,
+};
 use tower_layer::Layer;
 use tower_service::Service;
-
-use crate::config::CookieSessionBuilder;
-use crate::session::Session;
 
 /// A tower [`Layer`] that keeps the session in one sealed cookie, for axum or any `http` 1.x
 /// service.
@@ -67,13 +67,24 @@ impl CookieSessionLayer {
             .expect("default session settings are valid")
     }
 
-    /// A builder to change the defaults.
-    pub fn builder(ring: KeyRing) -> CookieSessionBuilder {
-        CookieSessionBuilder::new(ring)
-    }
-
-    pub(crate) fn from_lifecycle(lifecycle: Lifecycle) -> Self {
-        Self { lifecycle }
+    /// A builder to change the defaults: the core's
+    /// [`LifecycleBuilder`](sealed_session::LifecycleBuilder), whose `build` returns the layer
+    /// (the actix adapter's middleware is configured with the same methods).
+    ///
+    /// ```
+    /// use sealed_session_tower::{
+    ///     CookieSessionLayer, Duration, KeyRing, PersistentSession, SameSite, SecretKey,
+    /// };
+    ///
+    /// let layer = CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
+    ///     .idle_timeout(Duration::minutes(30))
+    ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
+    ///     .cookie_same_site(SameSite::Strict) // tower-sessions' default; ours is `Lax`
+    ///     .build()?;
+    /// # Ok::<(), sealed_session_tower::ConfigError>(())
+    /// ```
+    pub fn builder(ring: KeyRing) -> LifecycleBuilder<Self> {
+        LifecycleBuilder::new(ring)
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
@@ -91,6 +102,21 @@ impl CookieSessionLayer {
     /// The codec.
     pub fn codec(&self) -> &sealed_session::Codec {
         self.lifecycle.codec()
+    }
+}
+
+/// The layer of a lifecycle built (or shared) elsewhere.
+///
+/// ```
+/// use sealed_session_tower::{CookieSessionLayer, KeyRing, Lifecycle, SecretKey};
+///
+/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let layer = CookieSessionLayer::from(lifecycle.clone());
+/// # Ok::<(), sealed_session_tower::ConfigError>(())
+/// ```
+impl From<Lifecycle> for CookieSessionLayer {
+    fn from(lifecycle: Lifecycle) -> Self {
+        Self { lifecycle }
     }
 }
 
@@ -131,8 +157,8 @@ where
             .get_all(COOKIE)
             .iter()
             .map(HeaderValue::as_bytes);
-        let info = RequestInfo::new(req.uri().path());
-        let session = Session::new(self.lifecycle.open(cookies, info));
+        let info = RequestInfo::new(req.uri().path()).peer(peer(req.extensions()));
+        let session = self.lifecycle.attach(cookies, info);
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
             inner: self.inner.call(req),
@@ -169,10 +195,22 @@ where
     }
 }
 
-/// Writes the cookie the lifecycle asks for, or replaces the response by an opaque `500`.
+/// The client's address, where the server recorded it: axum's `ConnectInfo` (feature `axum`,
+/// with `into_make_service_with_connect_info::<SocketAddr>()`), or a bare `SocketAddr`.
+fn peer(extensions: &http::Extensions) -> Option<SocketAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(*addr);
+    }
+    extensions.get::<SocketAddr>().copied()
+}
+
+/// Writes the cookies the lifecycle asks for, or replaces the response by an opaque `500`.
 fn write_response<B: Default>(session: &Session, res: &mut Response<B>) {
-    let header = match session.finish() {
-        Ok(update) => update.header().map(HeaderValue::try_from).transpose(),
+    let cookies = match session.finish() {
+        Ok(cookies) => cookies,
         Err(err) => {
             // The lifecycle logged the failure; no cookie is better than a broken one, and the
             // client keeps its previous cookie.
@@ -181,15 +219,17 @@ fn write_response<B: Default>(session: &Session, res: &mut Response<B>) {
             return;
         }
     };
-    match header {
-        Ok(Some(header)) => {
-            res.headers_mut().append(SET_COOKIE, header);
-        }
-        Ok(None) => {}
-        Err(err) => {
-            // A cookie is base64 and attribute text: never reached, but never a panic either.
-            tracing::error!(target: LOG_TARGET, "session cookie is not a header value: {err}");
-            *res = internal_error();
+    for header in cookies.headers() {
+        match HeaderValue::try_from(header) {
+            Ok(header) => {
+                res.headers_mut().append(SET_COOKIE, header);
+            }
+            Err(err) => {
+                // A cookie is base64 and attribute text: never reached, but never a panic.
+                tracing::error!(target: LOG_TARGET, "session cookie is not a header value: {err}");
+                *res = internal_error();
+                return;
+            }
         }
     }
 }

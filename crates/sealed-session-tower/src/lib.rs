@@ -55,36 +55,55 @@ struct ReadmeDoctests;
 #[doc = include_str!("../guide/migrating-from-tower-sessions.md")]
 pub mod migrating {}
 
-mod config;
-mod error;
-mod extract;
 mod layer;
-mod session;
 
-pub use config::{CookieSessionBuilder, SessionConfig};
-pub use error::{
-    MissingLayer, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
-};
 pub use layer::{CookieSessionLayer, CookieSessionService, ResponseFuture};
-pub use session::Session;
+
+/// The builder of [`CookieSessionLayer`]: the core's builder, shared with the actix adapter,
+/// whose `build` returns the layer ([`CookieSessionLayer::builder`]).
+pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionLayer>;
+
+/// The settings as a configuration file holds them: the core's
+/// [`LifecycleConfig`](sealed_session::LifecycleConfig), whose `"revocation"` field chooses the
+/// memory store or, with the `redis` feature, a Redis store shared by every instance (without
+/// it, the field is refused with a message naming the feature). The same format as the actix
+/// adapter's.
+///
+/// ```
+/// use sealed_session_tower::{CookieSessionLayer, SessionConfig};
+///
+/// # let key = sealed_session_tower::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{ "keys": "{}", "idle_timeout_secs": 1800 }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let layer: CookieSessionLayer = config.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "redis")]
+pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::RevocationConfig>;
+/// The settings as a configuration file holds them: the core's
+/// [`LifecycleConfig`](sealed_session::LifecycleConfig) (`"revocation"` needs the `redis`
+/// feature).
+///
+/// ```
+/// use sealed_session_tower::{CookieSessionLayer, SessionConfig};
+///
+/// # let key = sealed_session_tower::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{ "keys": "{}", "idle_timeout_secs": 1800 }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let layer: CookieSessionLayer = config.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(not(feature = "redis"))]
+pub type SessionConfig = sealed_session::LifecycleConfig;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.
 pub use sealed_session;
-/// Re-exported so applications need one dependency: keys, the builder's settings, what the
-/// session returns and the errors to match on.
-pub use sealed_session::{
-    BrowserSession, Clock, ConfigError, Generation, IncomingCookie, InsertError, KeyId, KeyRing,
-    KeyUse, LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, Mode, OpenError,
-    Persistence, PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore,
-    RevokeError, SameSite, SecretKey, SessionId, SessionLifecycle, SessionStatus, SessionValue,
-    SystemClock, UpdateError, ValueError,
-};
-/// Re-exported so applications need one dependency: the Redis revocation store the builder
-/// starts (feature `redis`).
+/// Re-exported so applications need one dependency: the session, its errors, keys, the
+/// builder's settings (the same list as the actix adapter's).
+pub use sealed_session::prelude::*;
+/// Re-exported so applications need one dependency: the Redis revocation store (feature
+/// `redis`), given to the builder's `revocation_store`.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use sealed_session_redis::{RedisConfig, RedisRevocationStore};
-/// Re-exported so applications need one dependency: the builder's `Duration` and
-/// `OffsetDateTime` (the `time` crate's).
-pub use time::{Duration, OffsetDateTime};

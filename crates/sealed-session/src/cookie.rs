@@ -43,7 +43,7 @@ pub enum SameSite {
 /// together with the timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Persistence {
+pub(crate) enum Persistence {
     /// `Max-Age` = what is left of the session's life (the earlier of its idle and absolute
     /// deadlines, at most 400 days), so the browser forgets the cookie when the server would
     /// refuse it anyway.

@@ -74,12 +74,14 @@ mod derive;
 mod entries;
 mod envelope;
 mod error;
+mod framework;
 pub mod guide;
 mod key;
 mod key_ring;
 mod lifecycle;
 mod lifetime;
 mod metrics;
+pub mod prelude;
 mod revocation;
 mod state;
 mod unix;
@@ -92,7 +94,7 @@ pub use codec::{
     DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, MAX_CLOCK_SKEW,
     MAX_TIMEOUT, Opened,
 };
-pub use cookie::{Persistence, SameSite};
+pub use cookie::SameSite;
 pub use envelope::{CookieName, Header, Mode};
 pub use error::{
     ConfigError, InsertError, OpenError, RenewError, SealError, UpdateError, ValueError,
@@ -100,8 +102,10 @@ pub use error::{
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
-    CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, LifecycleConfig,
-    NoRevocationConfig, RefreshPolicy, RequestInfo, RequestSession, SessionStatus,
+    CookieUpdate, IncomingCookie, IntoRevocationStore, LOG_TARGET, Lifecycle, LifecycleBuilder,
+    LifecycleConfig, MissingMiddleware, NoRevocationConfig, RefreshPolicy, RequestInfo,
+    RequestSession, ResponseCookies, Session, SessionError, SessionGetError, SessionInsertError,
+    SessionStatus, SessionUpdateError,
 };
 #[cfg(feature = "actix-session-legacy")]
 pub use lifecycle::{

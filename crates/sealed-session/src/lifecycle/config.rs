@@ -3,11 +3,12 @@
 
 use serde::Deserialize;
 
-use super::{LifecycleBuilder, RefreshPolicy};
-use crate::cookie::{Persistence, SameSite};
+use super::{IntoRevocationStore, Lifecycle, LifecycleBuilder, RefreshPolicy};
+use crate::cookie::SameSite;
 use crate::envelope::Mode;
 use crate::error::ConfigError;
 use crate::key_ring::KeyRing;
+use crate::lifetime::{BrowserSession, PersistentSession};
 use crate::unix::duration_from_secs;
 
 /// The lifecycle's settings as they appear in a configuration file, so operators change
@@ -19,7 +20,7 @@ use crate::unix::duration_from_secs;
 /// `"revocation"` with the default `R`, [`NoRevocationConfig`].
 ///
 /// ```
-/// use sealed_session::{LifecycleConfig, SecretKey};
+/// use sealed_session::{Lifecycle, LifecycleConfig, SecretKey};
 ///
 /// let key = SecretKey::generate().to_base64();
 /// let json = format!(r#"{{
@@ -28,8 +29,7 @@ use crate::unix::duration_from_secs;
 ///     "same_site": "strict"
 /// }}"#, *key);
 /// let config: LifecycleConfig = serde_json::from_str(&json)?;
-/// let (builder, _revocation) = config.into_parts()?;
-/// let sessions = builder.build()?;
+/// let sessions: Lifecycle = config.build()?;
 /// assert_eq!(sessions.codec().idle_timeout(), time::Duration::minutes(30));
 ///
 /// // A typo is refused, with the field's name.
@@ -124,20 +124,23 @@ enum SameSiteConfig {
     None,
 }
 
-impl<R> LifecycleConfig<R> {
-    /// A builder with these settings, and the `"revocation"` setting for the adapter to act
-    /// on.
+impl<R: IntoRevocationStore> LifecycleConfig<R> {
+    /// A builder of a `T` with these settings (the store of `"revocation"` included), to add
+    /// what configuration can't hold (a custom revocation store, a clock) before
+    /// [`LifecycleBuilder::build`].
     ///
     /// Timeouts past 400 days are refused by the build, with a message that says so.
     ///
     /// # Errors
     /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,
     /// [`ConfigError::MissingEnvVar`] or any key-list error for `keys_env`.
-    pub fn into_parts(self) -> Result<(LifecycleBuilder, Option<R>), ConfigError> {
-        let ring = match (self.keys, self.keys_env) {
-            (Some(ring), _) => ring,
-            (None, Some(var)) => KeyRing::from_env(&var)?,
-            (None, None) => return Err(ConfigError::EmptyKeyRing),
+    pub fn into_builder<T>(self) -> Result<LifecycleBuilder<T>, ConfigError> {
+        let ring = match self.keys {
+            Some(ring) => ring,
+            None => match &self.keys_env {
+                Some(var) => KeyRing::from_env(var)?,
+                None => return Err(ConfigError::EmptyKeyRing),
+            },
         };
         let mut b = LifecycleBuilder::new(ring);
         if let Some(name) = self.cookie_name {
@@ -148,6 +151,14 @@ impl<R> LifecycleConfig<R> {
                 ModeConfig::Encrypted => Mode::Encrypted,
                 ModeConfig::Signed => Mode::Signed,
             });
+        }
+        // Without a TTL, either kind keeps the timeouts below.
+        if let Some(persistent) = self.persistent {
+            b = if persistent {
+                b.session_lifecycle(PersistentSession::default())
+            } else {
+                b.session_lifecycle(BrowserSession::default())
+            };
         }
         if let Some(secs) = self.idle_timeout_secs {
             b = b.idle_timeout(duration_from_secs(secs));
@@ -179,17 +190,22 @@ impl<R> LifecycleConfig<R> {
         if let Some(domain) = self.domain {
             b = b.cookie_domain(domain);
         }
-        if let Some(persistent) = self.persistent {
-            b = b.persistence(if persistent {
-                Persistence::Persistent
-            } else {
-                Persistence::BrowserSession
-            });
-        }
         if let Some(limit) = self.size_limit {
             b = b.size_limit(limit);
         }
-        Ok((b, self.revocation))
+        if let Some(store) = self.revocation {
+            b = b.revocation_store(store);
+        }
+        Ok(b)
+    }
+
+    /// Builds the `T` these settings describe: a [`Lifecycle`], or a web adapter's middleware
+    /// (`let middleware: CookieSessionMiddleware = config.build()?;`).
+    ///
+    /// # Errors
+    /// As [`LifecycleConfig::into_builder`] and [`LifecycleBuilder::build`].
+    pub fn build<T: From<Lifecycle>>(self) -> Result<T, ConfigError> {
+        self.into_builder()?.build()
     }
 }
 
@@ -219,13 +235,34 @@ mod tests {
         assert!(err.to_string().contains("`redis` feature"), "{err}");
     }
 
+    /// A store setting that records that `build` started it.
+    #[derive(Debug, serde::Deserialize)]
+    struct MarkedStore(String);
+
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    impl IntoRevocationStore for MarkedStore {
+        fn into_store(
+            self,
+            _: std::sync::Arc<dyn crate::Clock>,
+        ) -> std::sync::Arc<dyn crate::RevocationStore> {
+            assert_eq!(self.0, "anything");
+            STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            std::sync::Arc::new(crate::MemoryRevocationStore::new())
+        }
+    }
+
     #[test]
-    fn the_revocation_setting_goes_to_the_adapter_untouched() {
+    fn the_revocation_setting_starts_its_store() {
         let key = crate::SecretKey::generate().to_base64();
         let json = format!(r#"{{ "keys": "{}", "revocation": "anything" }}"#, *key);
-        let config: LifecycleConfig<String> = serde_json::from_str(&json).unwrap();
-        let (builder, revocation) = config.into_parts().unwrap();
-        assert_eq!(revocation.as_deref(), Some("anything"));
-        assert!(builder.build().is_ok());
+        let config: LifecycleConfig<MarkedStore> = serde_json::from_str(&json).unwrap();
+        let builder = config.into_builder::<Lifecycle>().unwrap();
+        assert!(
+            !STARTED.load(std::sync::atomic::Ordering::SeqCst),
+            "started at build"
+        );
+        builder.build().unwrap();
+        assert!(STARTED.load(std::sync::atomic::Ordering::SeqCst));
     }
 }

@@ -8,26 +8,36 @@
 //! (the legacy reader's removal of an actix-session cookie). Every decision is made here.
 
 mod config;
+mod handle;
 #[cfg(feature = "actix-session-legacy")]
 mod legacy;
 mod session;
+mod session_error;
+mod store_choice;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
 pub use config::{LifecycleConfig, NoRevocationConfig};
+pub use handle::{ResponseCookies, Session};
 #[cfg(feature = "actix-session-legacy")]
 pub use legacy::{
     LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
 };
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
+pub use session_error::{
+    MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
+};
+pub use store_choice::IntoRevocationStore;
+use store_choice::StoreChoice;
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{Codec, CodecBuilder};
-use crate::cookie::{self, CookieAttributes, Persistence, SameSite};
+use crate::cookie::{self, CookieAttributes, SameSite};
 use crate::envelope::{CookieName, Mode};
 use crate::error::{ConfigError, OpenError};
 use crate::key_ring::{KeyRing, KeyRole};
@@ -178,6 +188,29 @@ impl Lifecycle {
         request: RequestInfo<'_>,
     ) -> RequestSession {
         self.open_at(cookie_headers, request, self.inner.clock.now())
+    }
+
+    /// [`Lifecycle::open`], as the shared [`Session`] handle handlers use: what a web adapter
+    /// puts in the request (its extensions), then [`Session::finish`]es once the handler
+    /// returned, writing every header of the [`ResponseCookies`].
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    ///
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let session = sessions.attach([], RequestInfo::new("/login"));
+    /// session.sign_in("alice")?;
+    /// let cookies = session.finish()?;
+    /// assert!(cookies.headers().next().unwrap().starts_with("__Host-id="));
+    /// assert!(session.insert("late", 1).is_err(), "a write after the cookie was decided");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attach<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+        request: RequestInfo<'_>,
+    ) -> Session {
+        Session::attached(self.open(cookie_headers, request))
     }
 
     /// [`Lifecycle::open`] as of `now`: the request's one clock reading, used by every
@@ -515,8 +548,13 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 /// assert!(err.to_string().contains("400 days"));
 /// # Ok::<(), ConfigError>(())
 /// ```
+///
+/// The same builder makes the web adapters' middleware: `T` is what [`LifecycleBuilder::build`]
+/// returns (`CookieSessionMiddleware::builder(ring)` in `sealed-session-actix`,
+/// `CookieSessionLayer::builder(ring)` in `sealed-session-tower`), so both stacks are configured
+/// with the same methods.
 #[must_use]
-pub struct LifecycleBuilder {
+pub struct LifecycleBuilder<T = Lifecycle> {
     codec: CodecBuilder,
     name: Option<String>,
     idle: Duration,
@@ -527,10 +565,13 @@ pub struct LifecycleBuilder {
     revoke_anonymous: bool,
     #[cfg(feature = "actix-session-legacy")]
     legacy: Option<LegacyCookies>,
+    target: PhantomData<fn() -> T>,
 }
 
-impl LifecycleBuilder {
-    pub(crate) fn new(ring: KeyRing) -> Self {
+impl<T> LifecycleBuilder<T> {
+    /// A builder of a `T` with the [defaults](LifecycleBuilder#defaults): what the web
+    /// adapters' `builder` functions return (for a [`Lifecycle`], see [`Lifecycle::builder`]).
+    pub fn new(ring: KeyRing) -> Self {
         Self {
             codec: Codec::builder(ring),
             name: None,
@@ -542,6 +583,7 @@ impl LifecycleBuilder {
             revoke_anonymous: false,
             #[cfg(feature = "actix-session-legacy")]
             legacy: None,
+            target: PhantomData,
         }
     }
 
@@ -634,25 +676,19 @@ impl LifecycleBuilder {
 
     /// The `SameSite` attribute. Defaults to `Lax`, which blocks cross-site POSTs (CSRF) but
     /// keeps the user signed in when following a link to the site.
-    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
-        self.attributes.same_site = same_site;
-        self
-    }
-
-    /// Browser-session (default) or persistent cookie, leaving the timeouts as they are. To
-    /// set a persistent cookie's lifetime in one call, use
-    /// [`LifecycleBuilder::session_lifecycle`].
-    pub fn persistence(mut self, persistence: Persistence) -> Self {
-        self.attributes.persistence = persistence;
+    ///
+    /// Takes this crate's [`SameSite`], or actix-web's with the `actix-web` feature.
+    pub fn cookie_same_site(mut self, same_site: impl Into<SameSite>) -> Self {
+        self.attributes.same_site = same_site.into();
         self
     }
 
     /// The cookie's kind and the session's lifetime in one call, with actix-session's names:
     /// [`PersistentSession`](crate::PersistentSession)`::default().session_ttl(ttl)` gives a
     /// cookie with `Max-Age` and sessions that last `ttl` from sign-in;
-    /// [`BrowserSession`](crate::BrowserSession) a cookie without `Max-Age`. Sets the
-    /// [persistence](LifecycleBuilder::persistence), and the idle and absolute timeouts the
-    /// lifecycle sets (a later call of either timeout's method overrides it). Defaults to
+    /// [`BrowserSession`](crate::BrowserSession) a cookie without `Max-Age`. The one setting
+    /// of the cookie's kind; it also sets the idle and absolute timeouts the lifecycle sets (a
+    /// later call of either timeout's method overrides it). Defaults to
     /// [`SessionLifecycle::BrowserSession`] with idle 1 hour and absolute 24 hours.
     ///
     /// ```
@@ -682,31 +718,14 @@ impl LifecycleBuilder {
     }
 
     /// The revocation store consulted on every request and written by renew, sign-in and the
-    /// logouts. Defaults to a [`MemoryRevocationStore`] of this process; use a shared store
-    /// when the application runs on several instances.
-    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.store = Some(StoreChoice::Given(store));
-        self
-    }
-
-    /// A revocation store that `start` makes at [`LifecycleBuilder::build`], given the
-    /// lifecycle's clock (so a store with background work, such as the Redis one, runs on the
-    /// same time as the sessions, a test clock included). Replaces any earlier choice of store.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use sealed_session::{KeyRing, Lifecycle, MemoryRevocationStore, SecretKey};
-    ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-    ///     .revocation_store_with(|_clock| Arc::new(MemoryRevocationStore::new()))
-    ///     .build()?;
-    /// # Ok::<(), sealed_session::ConfigError>(())
-    /// ```
-    pub fn revocation_store_with(
-        mut self,
-        start: impl FnOnce(Arc<dyn Clock>) -> Arc<dyn RevocationStore> + Send + 'static,
-    ) -> Self {
-        self.store = Some(StoreChoice::Deferred(Box::new(start)));
+    /// logouts: a running store (`Arc<MemoryRevocationStore>`, `Arc<dyn RevocationStore>`, ...)
+    /// or a configuration started at [`LifecycleBuilder::build`] with the lifecycle's clock
+    /// (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`]. Defaults to a
+    /// [`MemoryRevocationStore`] of this process; use a shared store when the application runs
+    /// on several instances. Replaces any earlier choice of store.
+    #[doc(alias = "redis_revocation")]
+    pub fn revocation_store(mut self, store: impl IntoRevocationStore) -> Self {
+        self.store = Some(StoreChoice::new(store));
         self
     }
 
@@ -786,7 +805,10 @@ impl LifecycleBuilder {
     /// (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...); with a legacy
     /// reader, [`ConfigError::LegacyCookieNameClash`], an invalid old cookie name, or an old
     /// path or domain browsers would reject.
-    pub fn build(self) -> Result<Lifecycle, ConfigError> {
+    pub fn build(self) -> Result<T, ConfigError>
+    where
+        T: From<Lifecycle>,
+    {
         let secure = self.attributes.secure;
         let name = self.name.unwrap_or_else(|| {
             let host_only = self.attributes.path == "/" && self.attributes.domain.is_none();
@@ -828,11 +850,10 @@ impl LifecycleBuilder {
             .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
         let store = match self.store {
-            Some(StoreChoice::Given(store)) => store,
-            Some(StoreChoice::Deferred(start)) => start(Arc::clone(&self.clock)),
+            Some(choice) => choice.start(Arc::clone(&self.clock)),
             None => Arc::new(MemoryRevocationStore::new()),
         };
-        Ok(Lifecycle {
+        Ok(T::from(Lifecycle {
             inner: Arc::new(Settings {
                 codec,
                 clock: self.clock,
@@ -844,30 +865,11 @@ impl LifecycleBuilder {
                 #[cfg(feature = "actix-session-legacy")]
                 legacy,
             }),
-        })
+        }))
     }
 }
 
-/// The store [`LifecycleBuilder::build`] gives the lifecycle.
-enum StoreChoice {
-    Given(Arc<dyn RevocationStore>),
-    /// Made at `build`, with the lifecycle's clock.
-    Deferred(Box<StartStore>),
-}
-
-/// What [`LifecycleBuilder::revocation_store_with`] keeps until `build`.
-type StartStore = dyn FnOnce(Arc<dyn Clock>) -> Arc<dyn RevocationStore> + Send;
-
-impl fmt::Debug for StoreChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Given(store) => store.fmt(f),
-            Self::Deferred(_) => f.write_str("Deferred(started at build)"),
-        }
-    }
-}
-
-impl fmt::Debug for LifecycleBuilder {
+impl<T> fmt::Debug for LifecycleBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut f = f.debug_struct("LifecycleBuilder");
         f.field("codec", &self.codec)

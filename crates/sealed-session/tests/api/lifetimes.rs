@@ -2,7 +2,7 @@
 //! server-side timeouts it sets with it, so the browser's copy and the server's deadline agree.
 
 use sealed_session::{
-    BrowserSession, CookieUpdate, Mode, OpenError, Persistence, PersistentSession, RequestSession,
+    BrowserSession, CookieUpdate, Mode, OpenError, PersistentSession, RequestSession,
     SessionLifecycle,
 };
 use time::Duration;
@@ -93,9 +93,17 @@ fn persistent_session_without_a_ttl_keeps_the_builder_timeouts() {
     let builder = || lifecycle_builder(1, Mode::Encrypted).idle_timeout(Duration::minutes(10));
     let lifecycle = sessions(builder().session_lifecycle(PersistentSession::default()));
     assert_eq!(max_age(&write(lifecycle.request(None))), Some(600));
-    // `persistence` alone writes the same cookie.
-    let persistence = sessions(builder().persistence(Persistence::Persistent));
-    assert_eq!(max_age(&write(persistence.request(None))), Some(600));
+    // The one setting of the cookie's kind: the last call wins, and keeps the timeouts too.
+    let browser = sessions(
+        builder()
+            .session_lifecycle(PersistentSession::default())
+            .session_lifecycle(BrowserSession::default()),
+    );
+    assert_eq!(max_age(&write(browser.request(None))), None);
+    assert_eq!(
+        browser.lifecycle.codec().idle_timeout(),
+        Duration::minutes(10)
+    );
 }
 
 #[test]

@@ -1,10 +1,11 @@
-//! Errors a handler sees from the session, and the one a session without the middleware
-//! returns.
+//! The errors of [`Session`](super::Session)'s methods, the same on every web framework. Each
+//! says which HTTP status a web adapter answers it with ([`SessionError::http_status`] and the
+//! like); the adapters' `ResponseError` and `IntoResponse` impls only translate that status.
 
 use std::fmt;
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sealed_session::{InsertError, RenewError, RevokeError, SealError, UpdateError, ValueError};
+use crate::error::{InsertError, RenewError, SealError, ValueError};
+use crate::revocation::RevokeError;
 
 /// A value could not be stored in the session. The session is left as it was.
 ///
@@ -25,20 +26,37 @@ pub enum SessionInsertError {
     Encode(ValueError),
     /// Sealing failed for another reason (the OS random generator failed).
     Seal(SealError),
-    /// The subject is longer than `sealed_session::MAX_SUBJECT_LEN` bytes.
+    /// The subject is longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
     SubjectTooLong {
         /// Bytes given.
         len: usize,
         /// The most accepted.
         max: usize,
     },
-    /// The session is detached: no [`CookieSessionMiddleware`](crate::CookieSessionMiddleware)
-    /// would send the change (see [`MissingMiddleware`]).
+    /// No session middleware would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
     /// The request's cookie is signed in but the revocation store can't check it yet (a shared
     /// store before its first load): nothing was written, so that the signed-in cookie is not
     /// replaced. A `503`: try again in a moment.
     RevocationsUnknown,
+}
+
+impl SessionInsertError {
+    /// The HTTP status a web adapter answers this error with: `503` for
+    /// [`SessionInsertError::RevocationsUnknown`], `500` otherwise.
+    ///
+    /// ```
+    /// use sealed_session::SessionInsertError;
+    ///
+    /// assert_eq!(SessionInsertError::RevocationsUnknown.http_status(), 503);
+    /// assert_eq!(SessionInsertError::TooLarge { size: 5000, limit: 4096 }.http_status(), 500);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::RevocationsUnknown => 503,
+            _ => 500,
+        }
+    }
 }
 
 impl fmt::Display for SessionInsertError {
@@ -88,22 +106,8 @@ impl From<InsertError> for SessionInsertError {
             InsertError::Encode(err) => Self::Encode(err),
             InsertError::SubjectTooLong { len, max } => Self::SubjectTooLong { len, max },
             InsertError::RevocationsUnknown => Self::RevocationsUnknown,
-            // `InsertError` is non-exhaustive; what remains is a failure to seal.
-            _ => Self::Seal(SealError::Randomness),
+            InsertError::Randomness => Self::Seal(SealError::Randomness),
         }
-    }
-}
-
-impl ResponseError for SessionInsertError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::RevocationsUnknown => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).finish()
     }
 }
 
@@ -118,22 +122,31 @@ impl ResponseError for SessionInsertError {
 /// opaque `500` otherwise. The body is empty; the details are for logs.
 ///
 /// ```
-/// use actix_web::ResponseError as _;
-/// use sealed_session_actix::{RenewError, RevokeError, SessionError};
+/// use sealed_session::{RenewError, RevokeError, SessionError};
 ///
 /// let full = SessionError::from(RevokeError::CapacityExceeded { limit: 10 });
 /// assert!(matches!(full, SessionError::Lifecycle(RenewError::Revoke(_))));
-/// assert_eq!(full.status_code(), 503);
-/// assert_eq!(SessionError::MissingMiddleware.status_code(), 500);
+/// assert_eq!(full.http_status(), 503);
+/// assert_eq!(SessionError::MissingMiddleware.http_status(), 500);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionError {
     /// The lifecycle could not carry it out: see [`RenewError`].
     Lifecycle(RenewError),
-    /// The session is detached: no [`CookieSessionMiddleware`](crate::CookieSessionMiddleware)
-    /// would send the change (see [`MissingMiddleware`]).
+    /// No session middleware would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
+}
+
+impl SessionError {
+    /// The HTTP status a web adapter answers this error with, the same on every framework
+    /// ([`RenewError::http_status`]; `500` for [`SessionError::MissingMiddleware`]).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Lifecycle(err) => err.http_status(),
+            Self::MissingMiddleware => 500,
+        }
+    }
 }
 
 impl fmt::Display for SessionError {
@@ -172,25 +185,25 @@ impl From<MissingMiddleware> for SessionError {
     }
 }
 
-impl ResponseError for SessionError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            // The lifecycle's status, the same on every framework (`RenewError::http_status`).
-            Self::Lifecycle(err) => {
-                StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-            Self::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::new(self.status_code())
-    }
-}
-
 /// A stored value did not decode as the requested type. An opaque `500` as a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionGetError(pub(crate) ValueError);
+pub struct SessionGetError(ValueError);
+
+impl SessionGetError {
+    pub(super) fn new(err: ValueError) -> Self {
+        Self(err)
+    }
+
+    /// Why the value did not decode.
+    pub fn reason(&self) -> &ValueError {
+        &self.0
+    }
+
+    /// The HTTP status a web adapter answers this error with: always `500`.
+    pub fn http_status(&self) -> u16 {
+        500
+    }
+}
 
 impl fmt::Display for SessionGetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -204,25 +217,15 @@ impl std::error::Error for SessionGetError {
     }
 }
 
-impl ResponseError for SessionGetError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::InternalServerError().finish()
-    }
-}
-
-/// A value could not be updated in place ([`Session::update`](crate::Session::update),
-/// [`Session::update_or`](crate::Session::update_or)); the session is left as it was. An opaque
-/// `500` as a response.
+/// A value could not be updated in place ([`Session::update`](super::Session::update),
+/// [`Session::update_or`](super::Session::update_or)); the session is left as it was. An opaque
+/// `500` as a response (`503` as [`SessionInsertError::http_status`] says).
 ///
 /// actix-session's `SessionUpdateError` wraps an `anyhow::Error`; this one says which step
 /// failed, so a value too large for the cookie can be told apart:
 ///
 /// ```
-/// use sealed_session_actix::{Session, SessionInsertError, SessionUpdateError};
+/// use sealed_session::{Session, SessionInsertError, SessionUpdateError};
 ///
 /// fn append(session: &Session, line: &str) -> Result<bool, SessionUpdateError> {
 ///     let grown = session.update_or("log", Vec::new(), |mut log: Vec<String>| {
@@ -246,6 +249,16 @@ pub enum SessionUpdateError {
     Insert(SessionInsertError),
 }
 
+impl SessionUpdateError {
+    /// The HTTP status a web adapter answers this error with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Get(err) => err.http_status(),
+            Self::Insert(err) => err.http_status(),
+        }
+    }
+}
+
 impl fmt::Display for SessionUpdateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -264,14 +277,15 @@ impl std::error::Error for SessionUpdateError {
     }
 }
 
-impl From<UpdateError> for SessionUpdateError {
-    fn from(err: UpdateError) -> Self {
-        match err {
-            UpdateError::Decode(err) => Self::Get(SessionGetError(err)),
-            UpdateError::Insert(err) => Self::Insert(err.into()),
-            // `UpdateError` is non-exhaustive; what remains is a failure to store.
-            _ => Self::Insert(SessionInsertError::Seal(SealError::Randomness)),
-        }
+impl From<SessionGetError> for SessionUpdateError {
+    fn from(err: SessionGetError) -> Self {
+        Self::Get(err)
+    }
+}
+
+impl From<SessionInsertError> for SessionUpdateError {
+    fn from(err: SessionInsertError) -> Self {
+        Self::Insert(err)
     }
 }
 
@@ -281,58 +295,41 @@ impl From<MissingMiddleware> for SessionUpdateError {
     }
 }
 
-impl ResponseError for SessionUpdateError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::InternalServerError().finish()
-    }
-}
-
-/// [`CookieSessionMiddleware`](crate::CookieSessionMiddleware) does not run where the session
-/// was used: a route it doesn't wrap, or code that runs after it wrote the response's cookie
-/// (a `wrap_fn` registered outside it).
+/// No session middleware runs where the session was used: a route it doesn't wrap, or code
+/// that runs after it decided the response's cookie (a `wrap_fn` registered outside it on
+/// actix-web, a task that outlived its request).
 ///
-/// A configuration bug. The `Session` extractor fails with it (an opaque `500`, never a
-/// silently empty session); [`SessionExt::get_session`](crate::SessionExt::get_session) gives a
-/// detached session instead, as actix-session does, whose writes fail with it. Either way it is
-/// logged under [`LOG_TARGET`](crate::LOG_TARGET) with the fix.
+/// A configuration bug. The adapters' extractors fail with it (an opaque `500`, never a
+/// silently empty session); a detached session's writes fail with it. Either way it is logged
+/// under [`LOG_TARGET`](crate::LOG_TARGET) with the fix.
 ///
 /// ```
-/// use actix_web::test::TestRequest;
-/// use sealed_session_actix::{SessionError, SessionExt, SessionInsertError};
+/// use sealed_session::{MissingMiddleware, Session, SessionError};
 ///
-/// // A request no `CookieSessionMiddleware` saw: its session is detached.
-/// let session = TestRequest::default().to_http_request().get_session();
-/// assert_eq!(session.get::<u64>("n")?, None);
-/// assert_eq!(session.insert("n", 1), Err(SessionInsertError::MissingMiddleware));
-/// assert_eq!(session.purge(), Err(SessionError::MissingMiddleware), "never a logout that isn't");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// assert_eq!(Session::detached().purge(), Err(SessionError::MissingMiddleware));
+/// assert!(MissingMiddleware.to_string().contains("CookieSessionLayer"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingMiddleware;
+
+impl MissingMiddleware {
+    /// The HTTP status a web adapter answers this error with: always `500`.
+    pub fn http_status(&self) -> u16 {
+        500
+    }
+}
 
 impl fmt::Display for MissingMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the session needs `CookieSessionMiddleware` around this code: add \
-             `.wrap(CookieSessionMiddleware::new(key_ring))` to the `App` or scope of this route, \
-             and register any `wrap_fn` that uses the session before it (inside it)"
+            "the session needs its middleware around this code: on actix-web add \
+             `.wrap(CookieSessionMiddleware::new(key_ring))` to the `App` or scope of this route \
+             (and register any `wrap_fn` that uses the session before it, inside it); on axum \
+             add `.layer(CookieSessionLayer::new(key_ring))` after the routes that take a \
+             `Session`; never use the session after the response was sent"
         )
     }
 }
 
 impl std::error::Error for MissingMiddleware {}
-
-impl ResponseError for MissingMiddleware {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::InternalServerError().finish()
-    }
-}

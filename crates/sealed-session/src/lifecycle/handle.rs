@@ -1,106 +1,146 @@
-//! The per-request session handle that handlers use: a shared handle on the lifecycle's
-//! [`RequestSession`], with actix-session's method names and shapes.
+//! [`Session`]: the handle handlers use, written once for every web framework. A shared,
+//! thread-safe handle on the request's [`RequestSession`], with the rule that a write after the
+//! response's cookie was decided is an error, never a lost write.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use sealed_session::{
-    CookieUpdate, IncomingCookie, LOG_TARGET, OpenError, RequestSession, SealError, SessionId,
-    SessionStatus, SessionValue,
-};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{
+use super::session_error::{
     MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
 };
+use super::{CookieUpdate, IncomingCookie, LOG_TARGET, RequestSession, SessionStatus};
+use crate::error::{OpenError, SealError};
+use crate::state::SessionId;
+use crate::value::SessionValue;
 
-/// The session of the current request, extracted in handlers:
+/// The session of the current request: what a handler takes, on actix-web (through
+/// `sealed-session-actix`) and on axum or any tower service (through `sealed-session-tower`)
+/// alike. The same handler code compiles on both:
 ///
 /// ```
-/// use actix_web::{HttpResponse, post};
-/// use sealed_session_actix::Session;
+/// use sealed_session::{Session, SessionError, SessionUpdateError};
 ///
-/// #[post("/counter")]
-/// async fn counter(session: Session) -> actix_web::Result<HttpResponse> {
-///     // Fails at once if the cookie would be too large.
-///     session.update_or("counter", 1u64, |n| n + 1)?;
-///     Ok(HttpResponse::Ok().json(session.get::<u64>("counter")?))
+/// /// Framework-free: called from an actix-web handler and from an axum one.
+/// fn count(session: &Session) -> Result<u64, SessionUpdateError> {
+///     session.update_or("counter", 1u64, |n| n + 1)?; // size checked now
+///     Ok(session.get::<u64>("counter")?.unwrap_or(0))
 /// }
-/// ```
 ///
-/// Also reachable through [`SessionExt::get_session`](crate::SessionExt::get_session) from an
-/// `HttpRequest`, a `ServiceRequest` or `ServiceResponse` (in a `wrap_fn` middleware) and a
-/// guard's `GuardContext`.
+/// fn log_in(session: &Session, user: &str) -> Result<(), SessionError> {
+///     session.sign_in(user) // new id, no pre-login values, the subject for "log out everywhere"
+/// }
+///
+/// # let sessions = sealed_session::Lifecycle::builder(
+/// #     sealed_session::KeyRing::new(sealed_session::SecretKey::generate())).build()?;
+/// # let session = sessions.attach([], sealed_session::RequestInfo::new("/"));
+/// log_in(&session, "alice")?;
+/// assert_eq!(count(&session)?, 1);
+/// assert_eq!(count(&session)?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// Cheap to clone; clones share the same session. Changes are written to the response when the
 /// handler returns, so a handler that only reads writes no cookie. Every method is a thin call
-/// into `sealed_session::RequestSession`, where the rules live.
+/// into [`RequestSession`], where the rules live; the handle adds the one rule a shared handle
+/// needs: once the response's cookie is decided ([`Session::finish`]), a write fails with
+/// [`MissingMiddleware`] (logged under [`LOG_TARGET`]) rather than being lost.
 ///
-/// Where [`CookieSessionMiddleware`](crate::CookieSessionMiddleware) does not run (a route it
-/// doesn't wrap, or code that runs after it wrote the response's cookie), the session is
-/// *detached*: it reads as empty and every write fails with
-/// [`MissingMiddleware`](crate::MissingMiddleware), logged under [`LOG_TARGET`], rather than
-/// being lost as actix-session's are. The extractor refuses such a route outright.
+/// Where no session middleware runs (a route it doesn't wrap), an adapter may hand out a
+/// [detached](Session::detached) session: it reads as empty and every write fails the same way.
 #[derive(Clone)]
 pub struct Session {
-    handle: Handle,
+    shared: Option<Arc<Shared>>,
 }
 
-#[derive(Clone)]
-enum Handle {
-    /// The middleware's session for this request.
-    Attached(Rc<Attached>),
-    /// No middleware: an empty session that refuses writes.
-    Detached,
+struct Shared {
+    session: Mutex<RequestSession>,
+    /// The response's cookie was decided: later writes would never be sent.
+    finished: AtomicBool,
 }
 
-struct Attached {
-    session: RefCell<RequestSession>,
-    /// The middleware wrote the response's cookie: later writes would never be sent.
-    written: Cell<bool>,
+/// The `Set-Cookie` header values a response carries for its session, in order: the session
+/// cookie's, then the removal of a legacy cookie the lifecycle read
+/// ([`RequestSession::legacy_removal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseCookies {
+    update: CookieUpdate,
+    legacy_removal: Option<String>,
+}
+
+impl ResponseCookies {
+    /// What happens to the session cookie.
+    pub fn update(&self) -> &CookieUpdate {
+        &self.update
+    }
+
+    /// The `Set-Cookie` header values to append, in order (none, one or two).
+    pub fn headers(&self) -> impl Iterator<Item = &str> {
+        self.update
+            .header()
+            .into_iter()
+            .chain(self.legacy_removal.as_deref())
+    }
 }
 
 impl Session {
-    pub(crate) fn new(session: RequestSession) -> Self {
+    /// The shared handle of `session`: what a web adapter puts in the request's extensions.
+    pub(super) fn attached(session: RequestSession) -> Self {
         Self {
-            handle: Handle::Attached(Rc::new(Attached {
-                session: RefCell::new(session),
-                written: Cell::new(false),
+            shared: Some(Arc::new(Shared {
+                session: Mutex::new(session),
+                finished: AtomicBool::new(false),
             })),
         }
     }
 
-    /// The session of a request the middleware doesn't wrap.
-    pub(crate) fn detached() -> Self {
-        Self {
-            handle: Handle::Detached,
-        }
+    /// A session that no middleware wraps: it reads as empty and every write fails with
+    /// [`MissingMiddleware`]. What an adapter returns where code asks for the session of a
+    /// request the middleware did not see (actix-session's "detached" session, except that
+    /// writes fail rather than vanish).
+    ///
+    /// ```
+    /// use sealed_session::{Session, SessionInsertError};
+    ///
+    /// let session = Session::detached();
+    /// assert_eq!(session.get::<u64>("n")?, None);
+    /// assert_eq!(session.insert("n", 1), Err(SessionInsertError::MissingMiddleware));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn detached() -> Self {
+        Self { shared: None }
     }
 
-    /// Decides the response's cookie (see `RequestSession::finish`); every write after this
-    /// fails, since nothing would send it.
-    pub(crate) fn finish(&self) -> Result<CookieUpdate, SealError> {
-        match &self.handle {
-            Handle::Attached(attached) => {
-                attached.written.set(true);
-                attached.session.borrow_mut().finish()
-            }
-            Handle::Detached => Ok(CookieUpdate::None),
-        }
-    }
-
-    /// The removal header of an actix-session cookie the legacy reader found (see
-    /// `RequestSession::legacy_removal`).
-    pub(crate) fn legacy_removal(&self) -> Option<String> {
-        self.read(None, |s| s.legacy_removal().map(str::to_owned))
+    /// Decides the response's cookies (see [`RequestSession::finish`]); every write after this
+    /// fails, since nothing would send it. Called by the web adapter once the handler returned;
+    /// a detached session sets nothing.
+    ///
+    /// # Errors
+    /// [`SealError`] if the session could not be sealed (logged): answer with an opaque `500`,
+    /// and the client keeps its previous cookie.
+    pub fn finish(&self) -> Result<ResponseCookies, SealError> {
+        let Some(shared) = &self.shared else {
+            return Ok(ResponseCookies {
+                update: CookieUpdate::None,
+                legacy_removal: None,
+            });
+        };
+        let mut session = lock(shared);
+        shared.finished.store(true, Ordering::Release);
+        let update = session.finish()?;
+        Ok(ResponseCookies {
+            update,
+            legacy_removal: session.legacy_removal().map(str::to_owned),
+        })
     }
 
     /// `read` on the session, or `detached` without one.
     fn read<R>(&self, detached: R, read: impl FnOnce(&RequestSession) -> R) -> R {
-        match &self.handle {
-            Handle::Attached(attached) => read(&attached.session.borrow()),
-            Handle::Detached => detached,
+        match &self.shared {
+            Some(shared) => read(&lock(shared)),
+            None => detached,
         }
     }
 
@@ -109,25 +149,26 @@ impl Session {
         &self,
         write: impl FnOnce(&mut RequestSession) -> R,
     ) -> Result<R, MissingMiddleware> {
-        match &self.handle {
-            Handle::Attached(attached) if !attached.written.get() => {
-                Ok(write(&mut attached.session.borrow_mut()))
-            }
-            _ => {
-                tracing::error!(target: LOG_TARGET, "session write refused: {MissingMiddleware}");
-                Err(MissingMiddleware)
+        if let Some(shared) = &self.shared {
+            let mut session = lock(shared);
+            // Checked under the lock `finish` takes: a write either lands before the cookie is
+            // decided, or fails.
+            if !shared.finished.load(Ordering::Acquire) {
+                return Ok(write(&mut session));
             }
         }
+        tracing::error!(target: LOG_TARGET, "session write refused: {MissingMiddleware}");
+        Err(MissingMiddleware)
     }
 
     /// Decodes the value stored under `key`, or `None` if there is none.
     ///
     /// ```
-    /// use sealed_session_actix::Session;
+    /// use sealed_session::{Session, SessionGetError};
     ///
-    /// fn user_id(session: &Session) -> actix_web::Result<Option<u64>> {
+    /// fn user_id(session: &Session) -> Result<Option<u64>, SessionGetError> {
     ///     // A value stored with another type is an error, never another value.
-    ///     Ok(session.get::<u64>("user_id")?)
+    ///     session.get::<u64>("user_id")
     /// }
     /// ```
     ///
@@ -135,7 +176,7 @@ impl Session {
     /// [`SessionGetError`] if the value does not decode as `T` (read it with the type it was
     /// inserted with).
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionGetError> {
-        self.read(Ok(None), |s| s.get(key).map_err(SessionGetError))
+        self.read(Ok(None), |s| s.get(key).map_err(SessionGetError::new))
     }
 
     /// Whether a value is stored under `key`.
@@ -149,13 +190,12 @@ impl Session {
     }
 
     /// Every value, in key order, still encoded: a snapshot that later writes don't change.
-    ///
-    /// actix-session's `entries` borrows a map of JSON strings; values here are MessagePack,
-    /// so each [`SessionValue`] gives its [`key`](SessionValue::key) and decodes with
-    /// [`decode`](SessionValue::decode).
+    /// Each [`SessionValue`] gives its [`key`](SessionValue::key) and decodes with
+    /// [`decode`](SessionValue::decode) (actix-session's `entries` borrows a map of JSON
+    /// strings; values here are MessagePack).
     ///
     /// ```
-    /// use sealed_session_actix::Session;
+    /// use sealed_session::Session;
     ///
     /// fn dump(session: &Session) -> Vec<String> {
     ///     session
@@ -172,26 +212,27 @@ impl Session {
     /// Stores `value` under `key`.
     ///
     /// The size is checked now: if the session would no longer fit in the cookie, this returns
-    /// [`SessionInsertError::TooLarge`] and the session stays exactly as it was.
+    /// [`SessionInsertError::TooLarge`] and the session stays exactly as it was
+    /// (tower-sessions' and actix-session's cookie stores find out only when the response is
+    /// written).
     ///
     /// ```
-    /// use actix_web::HttpResponse;
-    /// use sealed_session_actix::{Session, SessionInsertError};
+    /// use sealed_session::{Session, SessionInsertError};
     ///
-    /// fn remember(session: &Session, note: String) -> actix_web::Result<HttpResponse> {
+    /// /// `413` when the note doesn't fit, `200` otherwise.
+    /// fn remember(session: &Session, note: String) -> Result<u16, SessionInsertError> {
     ///     match session.insert("note", note) {
-    ///         Ok(()) => Ok(HttpResponse::Ok().finish()),
-    ///         Err(SessionInsertError::TooLarge { .. }) => {
-    ///             Ok(HttpResponse::PayloadTooLarge().finish())
-    ///         }
-    ///         Err(other) => Err(other.into()),
+    ///         Ok(()) => Ok(200),
+    ///         Err(SessionInsertError::TooLarge { .. }) => Ok(413),
+    ///         Err(other) => Err(other),
     ///     }
     /// }
     /// ```
     ///
     /// # Errors
-    /// [`SessionInsertError::TooLarge`], [`SessionInsertError::Encode`], or
-    /// [`SessionInsertError::MissingMiddleware`] on a detached session.
+    /// [`SessionInsertError::TooLarge`], [`SessionInsertError::Encode`],
+    /// [`SessionInsertError::RevocationsUnknown`], or [`SessionInsertError::MissingMiddleware`]
+    /// on a detached or finished session.
     pub fn insert<T: Serialize>(
         &self,
         key: impl Into<String>,
@@ -201,12 +242,15 @@ impl Session {
     }
 
     /// Replaces the value under `key` with what `updater` makes of it, if there is one; an
-    /// absent key stays absent (see [`Session::update_or`]). As actix-session's, except that
-    /// the change is always written (actix-session 0.11's `update` does not mark the session
-    /// changed, so its change is lost unless something else writes).
+    /// absent key stays absent (see [`Session::update_or`]). Unlike actix-session 0.11's, the
+    /// change is always written.
+    ///
+    /// `updater` runs without the session's lock held, so it may read the session; the update
+    /// is a [`get`](Session::get) then an [`insert`](Session::insert), so a write of the same
+    /// key by another task of the same request in between is overwritten.
     ///
     /// ```
-    /// use sealed_session_actix::{Session, SessionUpdateError};
+    /// use sealed_session::{Session, SessionUpdateError};
     ///
     /// fn add_to_cart(session: &Session, sku: &str) -> Result<(), SessionUpdateError> {
     ///     // No cart yet: nothing happens (use `update_or` to start one).
@@ -219,26 +263,26 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionUpdateError::Get`] if the stored value is not a `T` (`updater` is not
-    /// called), [`SessionUpdateError::Insert`] if the new value can't be stored. The session is
-    /// left as it was.
+    /// called), [`SessionUpdateError::Insert`] if the new value can't be stored or the session
+    /// is detached or finished. The session is left as it was.
     pub fn update<T, F>(&self, key: impl Into<String>, updater: F) -> Result<(), SessionUpdateError>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce(T) -> T,
     {
         let key = key.into();
-        if !self.contains_key(&key) {
+        self.write(|_| ())?;
+        let Some(value) = self.get::<T>(&key)? else {
             return Ok(());
-        }
-        self.write(|s| s.update(&key, updater))??;
-        Ok(())
+        };
+        Ok(self.insert(key, updater(value))?)
     }
 
     /// [`Session::update`], or stores `default_value` if `key` is absent (`updater` is then
-    /// not called), as actix-session's.
+    /// not called), as actix-session's. `updater` runs without the session's lock held.
     ///
     /// ```
-    /// use sealed_session_actix::{Session, SessionUpdateError};
+    /// use sealed_session::{Session, SessionUpdateError};
     ///
     /// fn count_visit(session: &Session) -> Result<(), SessionUpdateError> {
     ///     session.update_or("visits", 1u64, |n| n + 1)
@@ -258,24 +302,27 @@ impl Session {
         F: FnOnce(T) -> T,
     {
         let key = key.into();
-        Ok(self.write(|s| s.update_or(&key, default_value, updater))??)
+        self.write(|_| ())?;
+        let value = match self.get::<T>(&key)? {
+            Some(value) => updater(value),
+            None => default_value,
+        };
+        Ok(self.insert(key, value)?)
     }
 
-    /// Removes the value under `key` and returns it, still encoded, if there was one.
-    ///
-    /// actix-session returns the JSON string; decode a [`SessionValue`] with
-    /// [`decode`](SessionValue::decode), or use [`Session::remove_as`]. A detached session
-    /// holds nothing, so this returns `None` (and logs the missing middleware).
+    /// Removes the value under `key` and returns it, still encoded, if there was one (decode it
+    /// with [`SessionValue::decode`], or use [`Session::remove_as`]). On a detached or finished
+    /// session, returns `None` and logs [`MissingMiddleware`].
     ///
     /// ```
-    /// use sealed_session_actix::Session;
+    /// use sealed_session::{Session, ValueError};
     ///
-    /// fn take_cart(session: &Session) -> actix_web::Result<Vec<String>> {
-    ///     let Some(value) = session.remove("cart") else {
-    ///         return Ok(Vec::new());
-    ///     };
-    ///     // A value of another type is an error (a `500`), not an empty cart.
-    ///     value.decode().map_err(actix_web::error::ErrorInternalServerError)
+    /// fn take_cart(session: &Session) -> Result<Vec<String>, ValueError> {
+    ///     match session.remove("cart") {
+    ///         // A value of another type is an error, not an empty cart.
+    ///         Some(value) => value.decode(),
+    ///         None => Ok(Vec::new()),
+    ///     }
     /// }
     /// ```
     pub fn remove(&self, key: &str) -> Option<SessionValue> {
@@ -283,12 +330,11 @@ impl Session {
     }
 
     /// Removes the value under `key` and decodes it as a `T`: `None` if there was none,
-    /// `Some(Err(value))` with the removed value, still encoded, if it is not a `T`. The shape
-    /// of actix-session's, whose `Err` holds the JSON string; the reason is one
-    /// [`decode`](SessionValue::decode) away.
+    /// `Some(Err(value))` with the removed value, still encoded, if it is not a `T` (the shape
+    /// of actix-session's, whose `Err` holds the JSON string).
     ///
     /// ```
-    /// use sealed_session_actix::Session;
+    /// use sealed_session::Session;
     ///
     /// fn take_flash(session: &Session) -> Option<String> {
     ///     match session.remove_as::<String>("flash")? {
@@ -303,20 +349,20 @@ impl Session {
     }
 
     /// Removes every value; the session itself (id, subject, times) goes on. To log out, use
-    /// [`Session::purge`]. On a detached session, logs the missing middleware and does nothing.
+    /// [`Session::purge`]. On a detached or finished session, logs [`MissingMiddleware`] and
+    /// does nothing.
     pub fn clear(&self) {
         let _ = self.write(RequestSession::clear);
     }
 
     /// Gives the session a new id, keeping its data, its subject with its authentication stamp,
     /// and its absolute deadline (only a sign-in starts a new absolute window), and revokes the
-    /// old id if the session has a subject (or anonymous sessions are revoked too). At login,
-    /// use [`Session::sign_in`], which also drops every value from before the login.
+    /// old id if the session has a subject (or anonymous sessions are revoked too):
+    /// actix-session's `renew`, tower-sessions' `cycle_id`. At login, use
+    /// [`Session::sign_in`], which also drops every value from before the login.
     ///
-    /// Unlike actix-session's, which returns `()`, this returns a `Result`: revoking the old id
-    /// can fail (a shared revocation store that did not confirm it, or, for an anonymous
-    /// session with `revoke_anonymous_sessions`, a full one), and a renewal that left the old
-    /// id valid must not pass for done.
+    /// Unlike actix-session's, which returns `()`, this returns a `Result`: a renewal that left
+    /// the old id valid must not pass for done.
     ///
     /// # Errors
     /// [`SessionError`] if no new id can be drawn or the old one can't be revoked (the session
@@ -324,7 +370,8 @@ impl Session {
     /// shared store did not confirm the old id's revocation in time (a `503`), the renewal is
     /// done and the old id refused here; when the session was logged out meanwhile, or its old
     /// id's revocation folded into a cutoff that ends it too (a `401`), it is purged: see
-    /// `sealed_session::RequestSession::renew`.
+    /// [`RequestSession::renew`].
+    #[doc(alias = "cycle_id")]
     #[must_use = "a renewal can fail (the old id not revoked): handle the error"]
     pub fn renew(&self) -> Result<(), SessionError> {
         Ok(self.write(RequestSession::renew)??)
@@ -335,7 +382,7 @@ impl Session {
     /// session keeps its values and gets a new id, an authentication stamp fresher than every
     /// other session of the user this instance knows of, and a new absolute window; the old id
     /// is revoked. Returns `false`, changing nothing, if no subject is set. See
-    /// `sealed_session::RequestSession::reauthenticate`.
+    /// [`RequestSession::reauthenticate`].
     ///
     /// # Errors
     /// [`SessionError`] as for [`Session::renew`].
@@ -361,13 +408,15 @@ impl Session {
     /// Logs out: revokes the session server-side (a copy of the cookie stops working), forgets
     /// its data and removes the cookie from the browser.
     ///
-    /// Unlike actix-session's, which returns `()`, this returns a `Result`: a logout that
-    /// could not be recorded is an error, never a silent success.
+    /// Unlike actix-session's and tower-sessions', this returns a `Result`: a logout that could
+    /// not be recorded is an error, never a silent success.
     ///
     /// # Errors
     /// [`SessionError`] (a `503` as a response) if the revocation could not be recorded: the
     /// session is left as it was, so answer "try again" rather than claim the logout. A `500`
     /// on a detached session.
+    #[doc(alias = "flush")]
+    #[doc(alias = "logout")]
     #[must_use = "a logout can fail (the revocation not recorded): handle the error"]
     pub fn purge(&self) -> Result<(), SessionError> {
         Ok(self.write(RequestSession::purge)??)
@@ -390,12 +439,12 @@ impl Session {
     /// deadline): call it after a password change ("sign out my other devices"). Sessions
     /// authenticated after this one are never ended, so a stolen copy of an older cookie can't
     /// end the owner's newer session; to make this session the freshest, check the password
-    /// again and [`Session::sign_in`] first. Returns `false`, changing nothing, if no subject
-    /// is set. A "log out everywhere" that came first wins: this session is then purged and
-    /// the error says so (a `401`).
+    /// again and [`Session::reauthenticate`] first. Returns `false`, changing nothing, if no
+    /// subject is set. A "log out everywhere" that came first wins: this session is then purged
+    /// and the error says so (a `401`).
     ///
     /// # Errors
-    /// [`SessionError`]: see `sealed_session::RequestSession::purge_other_sessions`.
+    /// [`SessionError`]: see [`RequestSession::purge_other_sessions`].
     #[must_use = "a logout can fail: handle the error"]
     pub fn purge_other_sessions(&self) -> Result<bool, SessionError> {
         Ok(self.write(RequestSession::purge_other_sessions)??)
@@ -415,8 +464,9 @@ impl Session {
     /// can be revoked at once. At login, prefer [`Session::sign_in`].
     ///
     /// # Errors
-    /// [`SessionInsertError::TooLarge`] if the subject doesn't fit in the cookie,
-    /// [`SessionInsertError::MissingMiddleware`] on a detached session.
+    /// [`SessionInsertError::SubjectTooLong`] or [`SessionInsertError::TooLarge`] if the
+    /// subject doesn't fit, [`SessionInsertError::MissingMiddleware`] on a detached or finished
+    /// session.
     pub fn set_subject(&self, subject: impl Into<String>) -> Result<(), SessionInsertError> {
         Ok(self.write(|s| s.set_subject(subject))??)
     }
@@ -439,11 +489,21 @@ impl Session {
     }
 }
 
+/// The session, even if a handler panicked while holding it: the lifecycle's operations leave
+/// it consistent (a refused change is undone before returning), so the poison flag carries
+/// nothing to act on.
+fn lock(shared: &Shared) -> MutexGuard<'_, RequestSession> {
+    shared
+        .session
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.handle {
-            Handle::Attached(attached) => attached.session.borrow().fmt(f),
-            Handle::Detached => f.write_str("Session(detached: no CookieSessionMiddleware)"),
+        match &self.shared {
+            Some(shared) => lock(shared).fmt(f),
+            None => f.write_str("Session(detached: no session middleware)"),
         }
     }
 }
