@@ -119,6 +119,27 @@ impl CookieSessionMiddleware {
     }
 }
 
+/// The middleware over a lifecycle built with `sealed_session::LifecycleBuilder`: the same
+/// sessions as [`CookieSessionBuilder::build`] gives for the same settings, and the door for the
+/// settings only the core builder has (its `dangerous()` ones, for tests).
+///
+/// ```
+/// use sealed_session::{KeyRing, Lifecycle, SecretKey};
+/// use sealed_session_actix::CookieSessionMiddleware;
+///
+/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_secure(false)
+///     .build()?;
+/// let middleware = CookieSessionMiddleware::from(lifecycle);
+/// assert_eq!(middleware.lifecycle().cookie_name().as_str(), "id");
+/// # Ok::<(), sealed_session::ConfigError>(())
+/// ```
+impl From<Lifecycle> for CookieSessionMiddleware {
+    fn from(lifecycle: Lifecycle) -> Self {
+        Self::from_lifecycle(lifecycle)
+    }
+}
+
 impl<S, B> Transform<S, ServiceRequest> for CookieSessionMiddleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,

@@ -94,6 +94,27 @@ impl CookieSessionLayer {
     }
 }
 
+/// The layer over a lifecycle built with `sealed_session::LifecycleBuilder`: the same sessions
+/// as [`CookieSessionBuilder::build`] gives for the same settings, and the door for the settings
+/// only the core builder has (its `dangerous()` ones, for tests).
+///
+/// ```
+/// use sealed_session::{KeyRing, Lifecycle, SecretKey};
+/// use sealed_session_tower::CookieSessionLayer;
+///
+/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_secure(false)
+///     .build()?;
+/// let layer = CookieSessionLayer::from(lifecycle);
+/// assert_eq!(layer.lifecycle().cookie_name().as_str(), "id");
+/// # Ok::<(), sealed_session::ConfigError>(())
+/// ```
+impl From<Lifecycle> for CookieSessionLayer {
+    fn from(lifecycle: Lifecycle) -> Self {
+        Self::from_lifecycle(lifecycle)
+    }
+}
+
 impl<S> Layer<S> for CookieSessionLayer {
     type Service = CookieSessionService<S>;
 

@@ -80,6 +80,7 @@ mod key_ring;
 mod lifecycle;
 mod lifetime;
 mod metrics;
+mod random;
 mod revocation;
 mod state;
 mod unix;
@@ -89,8 +90,8 @@ mod xchacha;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{
     BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_CLOCK_SKEW,
-    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, MAX_CLOCK_SKEW,
-    MAX_TIMEOUT, Opened,
+    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, DangerousCodecBuilder, Inspection,
+    MAX_CLOCK_SKEW, MAX_TIMEOUT, Opened,
 };
 pub use cookie::{Persistence, SameSite};
 pub use envelope::{CookieName, Header, Mode};
@@ -100,8 +101,9 @@ pub use error::{
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
-    CookieUpdate, IncomingCookie, LOG_TARGET, Lifecycle, LifecycleBuilder, LifecycleConfig,
-    NoRevocationConfig, RefreshPolicy, RequestInfo, RequestSession, SessionStatus,
+    CookieUpdate, DangerousLifecycleBuilder, IncomingCookie, LOG_TARGET, Lifecycle,
+    LifecycleBuilder, LifecycleConfig, NoRevocationConfig, RefreshPolicy, RequestInfo,
+    RequestSession, SessionStatus,
 };
 #[cfg(feature = "actix-session-legacy")]
 pub use lifecycle::{
@@ -109,6 +111,7 @@ pub use lifecycle::{
 };
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
+pub use random::{RandomSource, SystemRandom};
 pub use revocation::{
     Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation,
     RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,
