@@ -10,7 +10,7 @@
 //! | `POST /logout` | purges the session: a copy of the old cookie stops working |
 //! | `POST /logout-everywhere` | ends every session of the signed-in user, this one included: `{"user": null}` |
 //! | `POST /logout-others` | ends the user's sessions signed in before this one (with sealed cookies, never one signed in after it) and keeps this one (with a new cookie): `{"user": name}` |
-//! | `POST /big?bytes=N` | stores N random bytes; `413` with a JSON error if the session can't hold them |
+//! | `POST /big?bytes=N` | stores N pseudo-random bytes (the same N on every request); `413` with a JSON error if the session can't hold them |
 //!
 //! Without a signed-in user, `/logout-everywhere` and `/logout-others` answer `200` and change
 //! nothing (`{"user": null}`, with `"refused": reason` if the request's cookie was refused, as
@@ -34,7 +34,7 @@ use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use rand::Rng as _;
+use rand::{Rng as _, SeedableRng as _};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -386,7 +386,10 @@ pub fn big<S: AppSession>(session: &S, query: &BigQuery) -> Outcome<S::Error> {
         )));
     }
     let mut data = vec![0u8; query.bytes];
-    rand::rng().fill_bytes(&mut data);
+    // Bytes that look random (spread over 0..=255, as the server store's JSON size counts on)
+    // but are the same on every request: two apps given the same requests, clock and session
+    // randomness must set the same cookies, byte for byte (`tests/tests/tower.rs`).
+    rand::rngs::StdRng::seed_from_u64(0).fill_bytes(&mut data);
     // Over the limit, `?` answers the contract's `413`, and the session stays as it was.
     // `ByteBuf`: one MessagePack `bin` of N bytes, where a `Vec<u8>` is an array of numbers
     // (up to 2 bytes each).

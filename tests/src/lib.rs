@@ -7,12 +7,13 @@ mod stacks;
 
 pub use stacks::{STACKS, Stack, StackApp, StackServer, StackSettings, send_id};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::cookie::Cookie;
 use actix_web::{App, HttpResponse, get, web};
 use sealed_session::{
-    Clock, KeyRing, ManualClock, MemoryRevocationStore, RevocationStore, SecretKey,
+    Clock, KeyRing, ManualClock, MemoryRevocationStore, RandomSource, RevocationStore, SealError,
+    SecretKey,
 };
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
@@ -95,11 +96,44 @@ pub struct Lcg(pub u64);
 impl Lcg {
     /// The next number, below `n`.
     pub fn below(&mut self, n: u64) -> u64 {
+        self.step();
+        (self.0 >> 33) % n
+    }
+
+    /// The next byte: the top byte of the next state (an LCG's high bits are its best).
+    pub fn byte(&mut self) -> u8 {
+        self.step();
+        self.0.to_be_bytes()[0]
+    }
+
+    fn step(&mut self) {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
+    }
+}
+
+/// A [`RandomSource`] for tests that compare cookies byte for byte: an [`Lcg`], so a fresh one
+/// of the same seed gives the same bytes, in the order they are drawn. Entirely predictable:
+/// given to a lifecycle only through `LifecycleBuilder::dangerous`, and only here.
+#[derive(Debug)]
+pub struct SeededRandom(Mutex<Lcg>);
+
+impl SeededRandom {
+    /// A source that starts at `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(Mutex::new(Lcg(seed)))
+    }
+}
+
+impl RandomSource for SeededRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), SealError> {
+        // A poisoned lock only means another test thread panicked while drawing; the generator's
+        // state is a plain number, still valid.
+        let mut lcg = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        dest.fill_with(|| lcg.byte());
+        Ok(())
     }
 }
 
@@ -536,4 +570,25 @@ macro_rules! acceptance_suite {
             )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seeded_source_gives_the_same_bytes_for_the_same_seed() {
+        let draw = |seed: u64| {
+            let source = SeededRandom::new(seed);
+            let mut bytes = [[0u8; 24]; 2];
+            for b in &mut bytes {
+                source.fill(b).expect("never fails");
+            }
+            bytes
+        };
+        assert_eq!(draw(7), draw(7));
+        assert_ne!(draw(7), draw(8));
+        let [first, second] = draw(7);
+        assert_ne!(first, second, "it moves on");
+    }
 }

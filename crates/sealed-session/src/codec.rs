@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRng as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::envelope::{self, CookieName, Header, Mode};
 use crate::error::{ConfigError, OpenError, SealError};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
+use crate::random::{RandomSource, SystemRandom};
 use crate::state::{Body, SessionId, SessionState, unix_seconds};
 use crate::unix::duration_from_secs;
 use crate::xchacha::NONCE_LEN;
@@ -49,6 +49,7 @@ const MAX_VALUE_LEN: usize = 2 * BROWSER_COOKIE_LIMIT;
 /// - idle timeout 1 hour, absolute timeout 24 hours, clock skew allowance 60 seconds
 /// - size limit 4096 bytes for name plus value ([`BROWSER_COOKIE_LIMIT`])
 /// - no "not before" time
+/// - nonces and session ids from the operating system's generator ([`SystemRandom`])
 ///
 /// ```
 /// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
@@ -82,6 +83,7 @@ struct Settings {
     skew: u64,
     not_before: Option<u64>,
     size_limit: usize,
+    random: Arc<dyn RandomSource>,
 }
 
 impl Codec {
@@ -104,15 +106,26 @@ impl Codec {
             skew: DEFAULT_CLOCK_SKEW,
             not_before: None,
             size_limit: BROWSER_COOKIE_LIMIT,
+            random: Arc::new(SystemRandom),
         }
     }
 
-    /// A new empty session, created at `now`, with a fresh random id.
+    /// A new empty session, created at `now`, with a fresh random id drawn from the codec's
+    /// [`RandomSource`] (the operating system's generator unless set through
+    /// [`CodecBuilder::dangerous`]).
     ///
     /// # Errors
-    /// [`SealError::Randomness`] if the operating system's generator fails.
+    /// [`SealError::Randomness`] if the random source fails.
     pub fn new_session(&self, now: OffsetDateTime) -> Result<SessionState, SealError> {
-        SessionState::new(now)
+        Ok(SessionState::with_id(self.new_id()?, now))
+    }
+
+    /// A fresh session id from the codec's random source: the one door through which the
+    /// lifecycle gets its ids, so that a test's source decides them all.
+    pub(crate) fn new_id(&self) -> Result<SessionId, SealError> {
+        let mut bytes = [0u8; 16];
+        self.inner.random.fill(&mut bytes)?;
+        Ok(SessionId::from_bytes(bytes))
     }
 
     /// The cookie name bound into every cookie.
@@ -202,8 +215,8 @@ impl Codec {
     }
 
     /// Seals `state` into a cookie value (base64url, no padding), under the primary key, with a
-    /// fresh random nonce in encrypted mode. The state's times are written as they are; call
-    /// [`SessionState::touch`] first to record activity.
+    /// fresh random nonce from the codec's [`RandomSource`] in encrypted mode. The state's
+    /// times are written as they are; call [`SessionState::touch`] first to record activity.
     ///
     /// # Errors
     /// [`SealError::TooLarge`] if the cookie would exceed the size budget (checked before any
@@ -211,10 +224,7 @@ impl Codec {
     pub fn seal(&self, state: &SessionState) -> Result<String, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         if self.inner.mode == Mode::Encrypted {
-            // The OS generator, not a user-space one: a forked process can't repeat its nonces.
-            rand::rngs::SysRng
-                .try_fill_bytes(&mut nonce)
-                .map_err(|_| SealError::Randomness)?;
+            self.inner.random.fill(&mut nonce)?;
         }
         self.seal_with_nonce(state, &nonce)
     }
@@ -366,6 +376,8 @@ impl fmt::Debug for Codec {
             .field("idle_secs", &s.idle)
             .field("absolute_secs", &s.absolute)
             .field("size_limit", &s.size_limit)
+            // Shown so that a test's source can't go unnoticed in a production log.
+            .field("random", &s.random)
             .finish_non_exhaustive()
     }
 }
@@ -458,6 +470,7 @@ pub struct CodecBuilder {
     skew: Duration,
     not_before: Option<OffsetDateTime>,
     size_limit: usize,
+    random: Arc<dyn RandomSource>,
 }
 
 impl CodecBuilder {
@@ -511,6 +524,12 @@ impl CodecBuilder {
         self
     }
 
+    /// Settings that break the codec's security guarantees if misused, for reproducible tests
+    /// only: see [`DangerousCodecBuilder`].
+    pub fn dangerous(self) -> DangerousCodecBuilder {
+        DangerousCodecBuilder { builder: self }
+    }
+
     /// Checks the settings and builds the codec.
     ///
     /// # Errors
@@ -545,6 +564,7 @@ impl CodecBuilder {
             skew,
             not_before: self.not_before.map(unix_seconds),
             size_limit: self.size_limit,
+            random: self.random,
         };
         let codec = Codec {
             inner: Arc::new(settings),
@@ -561,6 +581,78 @@ impl CodecBuilder {
             });
         }
         Ok(codec)
+    }
+}
+
+/// The settings of a [`CodecBuilder`] that break the codec's security guarantees if misused,
+/// reached through [`CodecBuilder::dangerous`] so that every use says so where it is written
+/// (as rustls' `ConfigBuilder::dangerous`). For reproducible tests only.
+#[derive(Debug)]
+#[must_use]
+pub struct DangerousCodecBuilder {
+    builder: CodecBuilder,
+}
+
+impl DangerousCodecBuilder {
+    /// Draws every nonce and every session id from `source` instead of the operating system's
+    /// generator, and returns the builder. Defaults to [`SystemRandom`].
+    ///
+    /// **Never in production.** Everything the cookies promise rests on this source being
+    /// unpredictable and never repeating:
+    /// - **Nonce uniqueness.** Two cookies sealed under one key with one nonce give away the
+    ///   XOR of their plaintexts, and let whoever holds both forge cookies: XChaCha20-Poly1305
+    ///   loses confidentiality and integrity. (Signed mode draws no nonce.)
+    /// - **Session-id secrecy.** Ids must be unguessable and unique: from a predictable source
+    ///   one session's id tells the ids of the next ones, and ids that repeat make two sessions
+    ///   one for the revocation store (logging one out ends the other, and a renewal can land
+    ///   on an id already revoked).
+    ///
+    /// It exists for reproducible tests: with the same clock, the same requests and a source
+    /// that gives the same bytes, two codecs (or two web adapters over one
+    /// [`LifecycleBuilder`](crate::LifecycleBuilder)) seal the same cookies, byte for byte.
+    /// [`SecretKey::generate`](crate::SecretKey::generate) and [`SessionId::random`] stay on
+    /// the operating system's generator.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sealed_session::{Codec, KeyRing, RandomSource, SealError, SecretKey};
+    ///
+    /// /// Zeros: the most predictable source there is.
+    /// #[derive(Debug)]
+    /// struct Zeros;
+    ///
+    /// impl RandomSource for Zeros {
+    ///     fn fill(&self, dest: &mut [u8]) -> Result<(), SealError> {
+    ///         dest.fill(0);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let ring = KeyRing::new(SecretKey::generate());
+    /// let codec = Codec::builder(ring.clone())
+    ///     .dangerous()
+    ///     .random_source(Arc::new(Zeros))
+    ///     .build()?;
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let (first, second) = (codec.new_session(now)?, codec.new_session(now)?);
+    /// // What a test wants, and why it is dangerous: the same id twice, the same nonce twice.
+    /// assert_eq!(first.id(), second.id());
+    /// assert_eq!(codec.seal(&first)?, codec.seal(&second)?);
+    ///
+    /// // The default source never repeats.
+    /// let codec = Codec::new(ring);
+    /// let session = codec.new_session(now)?;
+    /// assert_ne!(codec.new_session(now)?.id(), session.id());
+    /// assert_ne!(codec.seal(&session)?, codec.seal(&session)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "rng")]
+    #[doc(alias = "nonce")]
+    pub fn random_source(self, source: Arc<dyn RandomSource>) -> CodecBuilder {
+        CodecBuilder {
+            random: source,
+            ..self.builder
+        }
     }
 }
 

@@ -82,6 +82,7 @@ mod lifecycle;
 mod lifetime;
 mod metrics;
 pub mod prelude;
+mod random;
 mod revocation;
 mod state;
 mod unix;
@@ -91,8 +92,8 @@ mod xchacha;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{
     BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_CLOCK_SKEW,
-    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, Inspection, MAX_CLOCK_SKEW,
-    MAX_TIMEOUT, Opened,
+    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, DangerousCodecBuilder, Inspection,
+    MAX_CLOCK_SKEW, MAX_TIMEOUT, Opened,
 };
 pub use cookie::SameSite;
 pub use envelope::{CookieName, Header, Mode};
@@ -102,10 +103,10 @@ pub use error::{
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
-    CookieUpdate, IncomingCookie, IntoRevocationStore, LOG_TARGET, Lifecycle, LifecycleBuilder,
-    LifecycleConfig, MissingMiddleware, NoRevocationConfig, RefreshPolicy, RequestInfo,
-    RequestSession, ResponseCookies, Session, SessionError, SessionGetError, SessionInsertError,
-    SessionStatus, SessionUpdateError,
+    CookieUpdate, DangerousLifecycleBuilder, IncomingCookie, IntoRevocationStore, LOG_TARGET,
+    Lifecycle, LifecycleBuilder, LifecycleConfig, MissingMiddleware, NoRevocationConfig,
+    RefreshPolicy, RequestInfo, RequestSession, ResponseCookies, Session, SessionError,
+    SessionGetError, SessionInsertError, SessionStatus, SessionUpdateError,
 };
 #[cfg(feature = "actix-session-legacy")]
 pub use lifecycle::{
@@ -113,6 +114,7 @@ pub use lifecycle::{
 };
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
+pub use random::{RandomSource, SystemRandom};
 pub use revocation::{
     Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation,
     RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,

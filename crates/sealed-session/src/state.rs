@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rand::TryRng as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::entries::Entries;
 use crate::error::{SealError, ValueError};
+use crate::random::{RandomSource as _, SystemRandom};
 use crate::revocation::{Generation, Subject};
 use crate::unix::UnixTime;
 use crate::value::{self, SessionValue};
@@ -32,15 +32,15 @@ use crate::value::{self, SessionValue};
 pub struct SessionId([u8; 16]);
 
 impl SessionId {
-    /// A fresh id from the operating system's random number generator.
+    /// A fresh id from the operating system's random number generator. (A
+    /// [`Lifecycle`](crate::Lifecycle) draws its ids from its codec's
+    /// [`RandomSource`](crate::RandomSource) instead, which is this generator by default.)
     ///
     /// # Errors
     /// [`SealError::Randomness`] if the generator fails.
     pub fn random() -> Result<Self, SealError> {
         let mut bytes = [0u8; 16];
-        rand::rngs::SysRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|_| SealError::Randomness)?;
+        SystemRandom.fill(&mut bytes)?;
         Ok(Self(bytes))
     }
 
@@ -136,7 +136,9 @@ impl Body {
 }
 
 impl SessionState {
-    /// A new, empty session with a fresh random id, created and last active at `now`.
+    /// A new, empty session with a fresh random id (from [`SessionId::random`]), created and
+    /// last active at `now`. [`Codec::new_session`](crate::Codec::new_session) draws the id
+    /// from the codec's [`RandomSource`](crate::RandomSource) instead.
     ///
     /// # Errors
     /// [`SealError::Randomness`] if no random id can be drawn.

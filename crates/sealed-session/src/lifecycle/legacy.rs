@@ -416,7 +416,7 @@ fn convert(
     codec: &Codec,
     now: OffsetDateTime,
 ) -> Result<SessionState, Refusal> {
-    let mut state = SessionState::new(now).map_err(|_| Refusal::Randomness)?;
+    let mut state = codec.new_session(now).map_err(|_| Refusal::Randomness)?;
     for (key, json) in legacy {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|_| Refusal::Unreadable)?;

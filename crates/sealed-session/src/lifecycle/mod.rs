@@ -43,6 +43,7 @@ use crate::error::{ConfigError, OpenError};
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
+use crate::random::RandomSource;
 use crate::revocation::{Cutoff, Generation, MemoryRevocationStore, RevocationStore, RevokeError};
 use crate::state::SessionState;
 use crate::unix::UnixTime;
@@ -529,6 +530,8 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 /// - a [`MemoryRevocationStore`] with its default limits; sessions without a subject are not
 ///   revoked (their fresh id at sign-in is what defeats fixation)
 /// - the system clock
+/// - nonces and session ids from the operating system's generator
+///   ([`SystemRandom`](crate::SystemRandom))
 ///
 /// ```
 /// use sealed_session::{ConfigError, KeyRing, Lifecycle, SecretKey};
@@ -796,6 +799,12 @@ impl<T> LifecycleBuilder<T> {
         self
     }
 
+    /// Settings that break the sessions' security if misused, for reproducible tests only: see
+    /// [`DangerousLifecycleBuilder`].
+    pub fn dangerous(self) -> DangerousLifecycleBuilder<T> {
+        DangerousLifecycleBuilder { builder: self }
+    }
+
     /// Checks the settings and builds the lifecycle.
     ///
     /// # Errors
@@ -866,6 +875,97 @@ impl<T> LifecycleBuilder<T> {
                 legacy,
             }),
         }))
+    }
+}
+
+/// The settings of a [`LifecycleBuilder`] that break the sessions' security if misused,
+/// reached through [`LifecycleBuilder::dangerous`] so that every use says so where it is
+/// written (as rustls' `ConfigBuilder::dangerous`). For reproducible tests only.
+#[must_use]
+pub struct DangerousLifecycleBuilder<T = Lifecycle> {
+    builder: LifecycleBuilder<T>,
+}
+
+impl<T> DangerousLifecycleBuilder<T> {
+    /// Draws every nonce and every session id of the lifecycle (new sessions, renewals,
+    /// sign-ins, re-authentications, "sign out my other devices", migrated legacy sessions, and
+    /// the seal of every cookie) from `source` instead of the operating system's generator,
+    /// and returns the builder. Defaults to [`SystemRandom`](crate::SystemRandom). The source
+    /// becomes the codec's, as [`DangerousCodecBuilder::random_source`] sets it.
+    ///
+    /// [`DangerousCodecBuilder::random_source`]: crate::DangerousCodecBuilder::random_source
+    ///
+    /// **Never in production.** Everything the cookies promise rests on this source being
+    /// unpredictable and never repeating:
+    /// - **Nonce uniqueness.** Two cookies sealed under one key with one nonce give away the
+    ///   XOR of their plaintexts, and let whoever holds both forge cookies: XChaCha20-Poly1305
+    ///   loses confidentiality and integrity. (Signed mode draws no nonce.)
+    /// - **Session-id secrecy.** Ids must be unguessable and unique: from a predictable source
+    ///   one session's id tells the ids of the next ones, and ids that repeat make two sessions
+    ///   one for the revocation store (logging one out ends the other, and a renewal can land
+    ///   on an id already revoked).
+    ///
+    /// It exists for reproducible tests: given the same clock, the same requests and a source
+    /// that gives the same bytes, two lifecycles (and the web adapters built from them) set
+    /// the same cookies, byte for byte.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use sealed_session::{
+    ///     CookieUpdate, KeyRing, Lifecycle, ManualClock, RandomSource, RequestInfo, SealError,
+    ///     SecretKey,
+    /// };
+    ///
+    /// /// A counter: the same bytes from every fresh one, and nothing secret about them.
+    /// #[derive(Debug, Default)]
+    /// struct Counter(Mutex<u8>);
+    ///
+    /// impl RandomSource for Counter {
+    ///     fn fill(&self, dest: &mut [u8]) -> Result<(), SealError> {
+    ///         let mut next = self.0.lock().unwrap();
+    ///         for byte in dest {
+    ///             *next = next.wrapping_add(1);
+    ///             *byte = *next;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let ring = KeyRing::new(SecretKey::generate());
+    /// let clock = Arc::new(ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)));
+    /// let sessions = || {
+    ///     Lifecycle::builder(ring.clone())
+    ///         .clock(clock.clone())
+    ///         .dangerous()
+    ///         .random_source(Arc::new(Counter::default()))
+    ///         .build()
+    /// };
+    /// let set_cookie = |sessions: Lifecycle| -> Result<CookieUpdate, Box<dyn std::error::Error>> {
+    ///     let mut session = sessions.open([], RequestInfo::new("/login"));
+    ///     session.sign_in("alice")?;
+    ///     Ok(session.finish()?)
+    /// };
+    /// // Reproducible: the same cookie, byte for byte. Predictable too: never in production.
+    /// assert_eq!(set_cookie(sessions()?)?, set_cookie(sessions()?)?);
+    ///
+    /// // With the default source, never the same cookie.
+    /// let default = || Lifecycle::builder(ring.clone()).clock(clock.clone()).build();
+    /// assert_ne!(set_cookie(default()?)?, set_cookie(default()?)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "rng")]
+    #[doc(alias = "nonce")]
+    pub fn random_source(mut self, source: Arc<dyn RandomSource>) -> LifecycleBuilder<T> {
+        self.builder.codec = self.builder.codec.dangerous().random_source(source);
+        self.builder
+    }
+}
+
+impl<T> fmt::Debug for DangerousLifecycleBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DangerousLifecycleBuilder")
+            .field(&self.builder)
+            .finish()
     }
 }
 

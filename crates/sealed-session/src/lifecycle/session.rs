@@ -382,7 +382,7 @@ impl RequestSession {
     /// the old id refused here; only the shared store's confirmation of its revocation is
     /// missing.
     pub fn renew(&mut self) -> Result<(), RenewError> {
-        let new_id = SessionId::random()?;
+        let new_id = self.lifecycle.inner.codec.new_id()?;
         let now = self.now;
         if self.state.is_none() && self.unverified.is_some() {
             // A fresh session would replace a signed-in cookie the store can't check yet.
@@ -426,7 +426,7 @@ impl RequestSession {
         else {
             return Ok(false);
         };
-        let new_id = SessionId::random()?;
+        let new_id = self.lifecycle.inner.codec.new_id()?;
         let now = self.now;
         // Above the subject's cutoff and above this session's own stamp: fresher than a copy of
         // this very cookie.
@@ -468,7 +468,7 @@ impl RequestSession {
                 max: MAX_SUBJECT_LEN,
             });
         }
-        let mut fresh = SessionState::new(self.now)?;
+        let mut fresh = self.lifecycle.inner.codec.new_session(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
         self.lifecycle.inner.codec.check_size(&fresh)?;
@@ -632,7 +632,7 @@ impl RequestSession {
         let Some(subject) = held.subject_generation().cloned() else {
             return Ok(false);
         };
-        let new_id = SessionId::random()?;
+        let new_id = self.lifecycle.inner.codec.new_id()?;
         let now = self.write_time();
         let kept = KeptSession::new(held.id(), subject.generation());
         let settings = &self.lifecycle.inner;
@@ -792,7 +792,7 @@ impl RequestSession {
         let created_here = self.state.is_none();
         let state = match self.state.as_mut() {
             Some(state) => state,
-            None => self.state.insert(SessionState::new(self.now)?),
+            None => self.state.insert(codec.new_session(self.now)?),
         };
         let result = change(state).and_then(|undo| match codec.check_size(state) {
             Ok(_) => Ok(()),

@@ -8,6 +8,7 @@ mod fuzz_seeds; // Fuzz seed corpus: checks each seed's outcome; writes it on de
 mod garbage; // Input that is no cookie at all: always an `OpenError`, never a panic.
 mod invariants; // The logout invariants of docs/security.md, one scenario each.
 mod lifetimes; // `session_lifecycle`: each kind's `Max-Age` and the timeouts it sets with it.
+mod random_source; // `dangerous().random_source`: reproducible cookies; the default never repeats.
 mod rotation; // Key rotation: fallback keys, re-sealing, staged `open-only:` keys.
 mod round_trip; // Property tests: seal then open gives the same state, size limits are exact.
 mod simulation; // The revocation protocol across instances: random interleavings, an oracle.
