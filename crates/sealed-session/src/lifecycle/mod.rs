@@ -8,6 +8,7 @@
 //! (the legacy reader's removal of an actix-session cookie). Every decision is made here.
 
 mod config;
+mod doors;
 mod handle;
 #[cfg(feature = "actix-session-legacy")]
 mod legacy;

@@ -4,11 +4,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
+use super::doors::{Ended, Ending};
+use super::{CookieUpdate, LOG_TARGET, Lifecycle};
 use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
-use crate::revocation::{
-    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, Revocation, RevokeError,
-};
+use crate::revocation::{Generation, KeptSession, MAX_SUBJECT_LEN, RevokeError};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 use crate::value::SessionValue;
@@ -382,7 +381,7 @@ impl RequestSession {
     /// the old id refused here; only the shared store's confirmation of its revocation is
     /// missing.
     pub fn renew(&mut self) -> Result<(), RenewError> {
-        let new_id = self.lifecycle.inner.codec.new_id()?;
+        let new_id = self.lifecycle.new_id()?;
         let now = self.now;
         if self.state.is_none() && self.unverified.is_some() {
             // A fresh session would replace a signed-in cookie the store can't check yet.
@@ -426,7 +425,7 @@ impl RequestSession {
         else {
             return Ok(false);
         };
-        let new_id = self.lifecycle.inner.codec.new_id()?;
+        let new_id = self.lifecycle.new_id()?;
         let now = self.now;
         // Above the subject's cutoff and above this session's own stamp: fresher than a copy of
         // this very cookie.
@@ -468,28 +467,23 @@ impl RequestSession {
                 max: MAX_SUBJECT_LEN,
             });
         }
-        let mut fresh = self.lifecycle.inner.codec.new_session(self.now)?;
+        let mut fresh = self.lifecycle.new_session(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
-        self.lifecycle.inner.codec.check_size(&fresh)?;
+        self.lifecycle.check_size(&fresh)?;
         let mut unsettled = None;
         // The session this one replaces, even one whose revocation can't be checked yet.
         if let Some(previous) = self.state.as_ref().or(self.unverified.as_ref()) {
-            match self.revoke_current(previous) {
-                // Revoked now, or already (perhaps by a revocation not confirmed yet): either
-                // way the sign-in answers once the store has it. An anonymous pre-login
-                // session's confirmation doesn't hold up a sign-in, for the same reason as
-                // below.
-                Ok(Some(_)) | Err(RevokeError::Superseded { .. }) => {
-                    unsettled = self
-                        .lifecycle
-                        .inner
-                        .store
-                        .settle()
+            match self.lifecycle.end_session(previous, self.write_time()) {
+                // Ended now or already (perhaps by a revocation not confirmed yet): either way
+                // the sign-in answers once the store has it. An anonymous pre-login session's
+                // confirmation doesn't hold up a sign-in, for the same reason as below.
+                Ok(ending) => {
+                    unsettled = ending
+                        .durable
                         .err()
                         .filter(|_| previous.subject().is_some());
                 }
-                Ok(None) => {}
                 // The fresh id is what defeats fixation: an anonymous pre-login session that
                 // can't be listed (a full list) doesn't stop the sign-in.
                 Err(err) if previous.subject().is_none() => tracing::debug!(
@@ -536,16 +530,14 @@ impl RequestSession {
             .or(self.unverified.as_ref())
             .or(self.idle_expired.as_ref());
         if let Some(state) = held {
-            let done = match self.revoke_current(state) {
-                Ok(None) => Ok(()),
-                // Logged out already (perhaps by a revocation not confirmed yet): what was
-                // asked for holds once the store has it.
-                Ok(Some(_)) | Err(RevokeError::Superseded { .. }) => {
-                    self.lifecycle.inner.store.settle()
-                }
-                Err(err) => Err(err),
-            };
-            if let Err(err) = done {
+            // Ended now or already (perhaps by a revocation not confirmed then): what was asked
+            // for holds once the store has it.
+            let ending = self.lifecycle.end_session(state, self.write_time());
+            if let Err(err)
+            | Ok(Ending {
+                durable: Err(err), ..
+            }) = ending
+            {
                 // Not done: the cookie stays, refused or not, so that the retry comes with it.
                 self.keep_refused = true;
                 return Err(err);
@@ -632,17 +624,10 @@ impl RequestSession {
         let Some(subject) = held.subject_generation().cloned() else {
             return Ok(false);
         };
-        let new_id = self.lifecycle.inner.codec.new_id()?;
+        let new_id = self.lifecycle.new_id()?;
         let now = self.write_time();
         let kept = KeptSession::new(held.id(), subject.generation());
-        let settings = &self.lifecycle.inner;
-        let advanced = settings.store.advance(
-            subject.name(),
-            Cutoff::OlderThan(kept),
-            self.lifecycle.horizon(now),
-            now,
-        );
-        match advanced {
+        match self.lifecycle.end_older_sessions(subject.name(), kept, now) {
             Ok(_) => {}
             Err(err @ RevokeError::Superseded { .. }) => {
                 self.state = None;
@@ -657,8 +642,8 @@ impl RequestSession {
         let Some(state) = self.state.take() else {
             return Ok(false);
         };
+        // The renewal makes the raised cutoff durable with the old id's revocation.
         self.replace_with(state, |state| state.renew(new_id, request_now))?;
-        self.lifecycle.inner.store.settle()?;
         Ok(true)
     }
 
@@ -712,50 +697,22 @@ impl RequestSession {
     /// was written, so `TooLarge` can't happen here). Logged under [`LOG_TARGET`]; the client
     /// keeps its previous cookie.
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
-        let settings = &self.lifecycle.inner;
-        let name = settings.codec.cookie_name();
         let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
         let Some(state) = self.state.as_mut() else {
             let removes = self.status == SessionStatus::Purged || refused;
             return Ok(if removes {
-                CookieUpdate::Remove(settings.attributes.set_cookie(name, "", None))
+                self.lifecycle.removal()
             } else {
                 CookieUpdate::None
             });
         };
         let changed = match self.status {
             SessionStatus::Changed | SessionStatus::Renewed => true,
-            SessionStatus::Purged => {
-                return Ok(CookieUpdate::Remove(
-                    settings.attributes.set_cookie(name, "", None),
-                ));
-            }
+            SessionStatus::Purged => return Ok(self.lifecycle.removal()),
             SessionStatus::Unchanged => false,
         };
-        let refresh = !changed
-            && (self.reseal
-                || match settings.refresh {
-                    RefreshPolicy::EveryRequest => true,
-                    RefreshPolicy::Interval(interval) => self.now - state.last_active() >= interval,
-                });
-        if !changed && !refresh {
-            return Ok(CookieUpdate::None);
-        }
-        state.touch(self.now);
-        let value = settings.codec.seal(state).inspect_err(|err| {
-            tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
-        })?;
-        let expires = settings.codec.expires_at(state);
-        let life = expires
-            .secs()
-            .saturating_sub(UnixTime::from(self.now).secs());
-        let life = time::Duration::seconds(i64::try_from(life).unwrap_or(i64::MAX));
-        let header = settings.attributes.set_cookie(name, &value, Some(life));
-        Ok(if changed {
-            CookieUpdate::Set(header)
-        } else {
-            CookieUpdate::Refresh(header)
-        })
+        self.lifecycle
+            .cookie_for(state, self.now, changed, self.reseal)
     }
 
     /// The `Set-Cookie` header value that removes the request's actix-session cookie, if the
@@ -788,13 +745,12 @@ impl RequestSession {
             // anonymous session (invariant 2).
             return Err(InsertError::RevocationsUnknown);
         }
-        let codec = &self.lifecycle.inner.codec;
         let created_here = self.state.is_none();
         let state = match self.state.as_mut() {
             Some(state) => state,
-            None => self.state.insert(codec.new_session(self.now)?),
+            None => self.state.insert(self.lifecycle.new_session(self.now)?),
         };
-        let result = change(state).and_then(|undo| match codec.check_size(state) {
+        let result = change(state).and_then(|undo| match self.lifecycle.check_size(state) {
             Ok(_) => Ok(()),
             Err(err) => {
                 undo.apply(state);
@@ -823,7 +779,7 @@ impl RequestSession {
         if self.incoming != IncomingCookie::Refused(OpenError::Revoked) {
             return Ok(());
         }
-        self.lifecycle.inner.store.settle().inspect_err(|_| {
+        self.lifecycle.settle().inspect_err(|_| {
             self.keep_refused = true;
         })
     }
@@ -835,34 +791,6 @@ impl RequestSession {
         UnixTime::from(self.now.max(self.lifecycle.now()))
     }
 
-    /// Revokes the session `state` is, per the lifecycle's policy, and returns what the store
-    /// recorded; records nothing for an anonymous session unless anonymous sessions are revoked
-    /// too. The check that the session is still in force is the store's, in the same operation
-    /// (invariant 7).
-    ///
-    /// # Errors
-    /// [`RevokeError::Superseded`] if the session was revoked since it was opened (so that no
-    /// caller carries on with it), or the store's error.
-    fn revoke_current(&self, state: &SessionState) -> Result<Option<Revocation>, RevokeError> {
-        let settings = &self.lifecycle.inner;
-        let now = self.write_time();
-        let revocation = match state.subject_generation() {
-            // Kept as long as a cutoff raised in its place must be: see `Revocation`.
-            Some(subject) => Revocation::Session {
-                id: state.id(),
-                subject: Some(subject.clone()),
-                until: self.lifecycle.horizon(now),
-            },
-            None if settings.revoke_anonymous => Revocation::Session {
-                id: state.id(),
-                subject: None,
-                until: settings.codec.lifetime_end(state.created_unix()),
-            },
-            None => return Ok(None),
-        };
-        settings.store.revoke(revocation, now)
-    }
-
     /// Replaces the session `state` with what `change` makes of it (a new id, and for a
     /// re-authentication a new stamp), revoking the old id first. The change happens only if
     /// the revocation does; a revocation that ends the new session too (folded into a cutoff
@@ -872,37 +800,35 @@ impl RequestSession {
         mut state: SessionState,
         change: impl FnOnce(&mut SessionState),
     ) -> Result<(), RenewError> {
-        let revoked = match self.revoke_current(&state) {
-            Ok(recorded) => recorded.is_some(),
-            Err(err @ RevokeError::Superseded { .. }) => {
+        let durable = match self.lifecycle.end_session(&state, self.write_time()) {
+            Ok(Ending {
+                ended: Ended::Already(err),
+                ..
+            }) => {
                 // Logged out meanwhile: a renewal must not turn it into a fresh session.
                 self.status = SessionStatus::Purged;
                 return Err(err.into());
             }
+            Ok(ending) => ending.durable,
             Err(err) => {
                 self.state = Some(state);
                 return Err(err.into());
             }
         };
         change(&mut state);
-        let store = &self.lifecycle.inner.store;
-        if store.is_revoked(state.id(), state.subject_generation(), self.write_time()) {
+        if self.lifecycle.is_revoked(&state, self.write_time()) {
             // The old id's revocation folded into a cutoff that covers this session too.
             self.status = SessionStatus::Purged;
-            store.settle()?;
+            durable?;
             return Err(RevokeError::Superseded {
-                current: state
-                    .subject()
-                    .map_or(Generation::ZERO, |s| store.generation(s)),
+                current: self.lifecycle.cutoff(state.subject()),
             }
             .into());
         }
         self.state = Some(state);
         self.status = SessionStatus::Renewed;
         // The old id is refused here already: only the shared store's confirmation is left.
-        if revoked {
-            store.settle()?;
-        }
+        durable?;
         Ok(())
     }
 

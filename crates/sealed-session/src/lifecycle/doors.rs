@@ -1,0 +1,170 @@
+//! What a [`RequestSession`](super::RequestSession) asks of its lifecycle, through methods: new
+//! ids and sessions, the size check, the revocations (made durable here, in one place) and the
+//! cookie for a state. The request session never reads the lifecycle's settings itself.
+
+use time::OffsetDateTime;
+
+use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
+use crate::error::SealError;
+use crate::revocation::{Cutoff, Generation, KeptSession, Revocation, RevokeError, Subject};
+use crate::state::{SessionId, SessionState};
+use crate::unix::UnixTime;
+
+/// What recording a session's end came to, and whether it is durable.
+pub(super) struct Ending {
+    /// What was recorded.
+    pub(super) ended: Ended,
+    /// The shared store's confirmation: `Err(RevokeError::NotDurable)` if it did not come in
+    /// time (the end holds on this instance all the same).
+    pub(super) durable: Result<(), RevokeError>,
+}
+
+/// What a session's end recorded.
+pub(super) enum Ended {
+    /// The end was recorded now.
+    Now,
+    /// The session had ended before (perhaps by a revocation not confirmed then): the store's
+    /// `Superseded` error.
+    Already(RevokeError),
+    /// Not revocable (an anonymous session, when those are not revoked): nothing to record.
+    NotRevocable,
+}
+
+impl Lifecycle {
+    /// A new session id, from the codec's random source.
+    pub(super) fn new_id(&self) -> Result<SessionId, SealError> {
+        self.inner.codec.new_id()
+    }
+
+    /// A new, empty session created at `now`.
+    pub(super) fn new_session(&self, now: OffsetDateTime) -> Result<SessionState, SealError> {
+        self.inner.codec.new_session(now)
+    }
+
+    /// Whether `state` still fits in the cookie.
+    pub(super) fn check_size(&self, state: &SessionState) -> Result<(), SealError> {
+        self.inner.codec.check_size(state).map(drop)
+    }
+
+    /// Whether `state`'s session is refused as revoked at `now`.
+    pub(super) fn is_revoked(&self, state: &SessionState, now: UnixTime) -> bool {
+        self.inner
+            .store
+            .is_revoked(state.id(), state.subject_generation(), now)
+    }
+
+    /// The cutoff of `subject` as this instance knows it.
+    pub(super) fn cutoff(&self, subject: Option<&str>) -> Generation {
+        subject.map_or(Generation::ZERO, |s| self.inner.store.generation(s))
+    }
+
+    /// Records the end of `state`'s session at `now` and waits for it to be durable: the one
+    /// place a request's revocation is recorded and confirmed. A session that had ended already
+    /// (`Superseded`) is waited for too: what was asked for holds once the store has it.
+    ///
+    /// # Errors
+    /// The store's error if nothing was recorded: the session is still in force.
+    pub(super) fn end_session(
+        &self,
+        state: &SessionState,
+        now: UnixTime,
+    ) -> Result<Ending, RevokeError> {
+        let ended = match self.record_end(state, now) {
+            Ok(Some(_)) => Ended::Now,
+            Ok(None) => Ended::NotRevocable,
+            Err(err @ RevokeError::Superseded { .. }) => Ended::Already(err),
+            Err(err) => return Err(err),
+        };
+        let durable = match ended {
+            Ended::NotRevocable => Ok(()),
+            Ended::Now | Ended::Already(_) => self.settle(),
+        };
+        Ok(Ending { ended, durable })
+    }
+
+    /// Raises `subject`'s cutoff to `kept`'s stamp ("sign out my other devices") at `now`, if
+    /// `kept` is still in force; not yet durable (the renewal that follows settles it).
+    pub(super) fn end_older_sessions(
+        &self,
+        subject: &str,
+        kept: KeptSession,
+        now: UnixTime,
+    ) -> Result<(), RevokeError> {
+        self.inner
+            .store
+            .advance(subject, Cutoff::OlderThan(kept), self.horizon(now), now)
+            .map(drop)
+    }
+
+    /// Waits until what this instance recorded is confirmed by the shared store.
+    pub(super) fn settle(&self) -> Result<(), RevokeError> {
+        self.inner.store.settle()
+    }
+
+    /// Records the end of `state`'s session, if it is revocable.
+    fn record_end(
+        &self,
+        state: &SessionState,
+        now: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        let s = &self.inner;
+        let revocation = match state.subject_generation() {
+            // Kept as long as a cutoff raised in its place must be: see `Revocation`.
+            Some(subject) => Revocation::Session {
+                id: state.id(),
+                subject: Some(Subject::clone(subject)),
+                until: self.horizon(now),
+            },
+            None if s.revoke_anonymous => Revocation::Session {
+                id: state.id(),
+                subject: None,
+                until: s.codec.lifetime_end(state.created_unix()),
+            },
+            None => return Ok(None),
+        };
+        s.store.revoke(revocation, now)
+    }
+
+    /// The `Set-Cookie` that removes the session cookie (same name, `Path` and `Domain`).
+    pub(super) fn removal(&self) -> CookieUpdate {
+        let s = &self.inner;
+        CookieUpdate::Remove(s.attributes.set_cookie(s.codec.cookie_name(), "", None))
+    }
+
+    /// The cookie for `state` at `now`: set when `changed`, refreshed when `reseal` (an older
+    /// key opened it) or the refresh policy says so, nothing otherwise. Touches `state` when it
+    /// seals it.
+    pub(super) fn cookie_for(
+        &self,
+        state: &mut SessionState,
+        now: OffsetDateTime,
+        changed: bool,
+        reseal: bool,
+    ) -> Result<CookieUpdate, SealError> {
+        let s = &self.inner;
+        let refresh = !changed
+            && (reseal
+                || match s.refresh {
+                    RefreshPolicy::EveryRequest => true,
+                    RefreshPolicy::Interval(interval) => now - state.last_active() >= interval,
+                });
+        if !changed && !refresh {
+            return Ok(CookieUpdate::None);
+        }
+        state.touch(now);
+        let value = s.codec.seal(state).inspect_err(|err| {
+            tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
+        })?;
+        let expires = s.codec.expires_at(state);
+        let life = expires.secs().saturating_sub(UnixTime::from(now).secs());
+        let life = time::Duration::seconds(i64::try_from(life).unwrap_or(i64::MAX));
+        let header = s
+            .attributes
+            .set_cookie(s.codec.cookie_name(), &value, Some(life));
+        Ok(if changed {
+            CookieUpdate::Set(header)
+        } else {
+            CookieUpdate::Refresh(header)
+        })
+    }
+}
