@@ -254,11 +254,14 @@ impl CookieSessionBuilder {
     /// logs no one out. Defaults to off. Watch
     /// [`CookieSessionMiddleware::legacy_migrations`], and turn it off once the old cookies'
     /// lifetime has passed: see `sealed_session::LifecycleBuilder::legacy_reader` for what
-    /// it does, and the cut-over runbook in [`crate::migrating`].
+    /// it does, [`LegacyCookies`](crate::LegacyCookies) for the cost of reading an old cookie,
+    /// and the cut-over runbook in [`crate::migrating`].
     ///
     /// ```
-    /// use sealed_session::{KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, SecretKey};
-    /// use sealed_session_actix::CookieSessionMiddleware;
+    /// use sealed_session_actix::{
+    ///     CookieSessionMiddleware, KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey,
+    ///     SecretKey,
+    /// };
     ///
     /// # let old_secret = [7u8; 64];
     /// // What the old app built: SessionMiddleware::builder(CookieSessionStore::default(),
@@ -276,13 +279,13 @@ impl CookieSessionBuilder {
     ///     .build()
     ///     .unwrap_err();
     /// assert!(err.to_string().contains("another name"));
-    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// # Ok::<(), sealed_session_actix::ConfigError>(())
     /// ```
     #[cfg(feature = "actix-session-legacy")]
     #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
     #[doc(alias = "migrate")]
     #[doc(alias = "actix-session")]
-    pub fn legacy_reader(self, legacy: sealed_session::LegacyCookies) -> Self {
+    pub fn legacy_reader(self, legacy: crate::LegacyCookies) -> Self {
         self.map(|b| b.legacy_reader(legacy))
     }
 

@@ -62,6 +62,8 @@ pub mod migrating {}
 mod config;
 mod error;
 mod extract;
+#[cfg(feature = "actix-session-legacy")]
+mod legacy;
 mod middleware;
 mod session;
 mod session_ext;
@@ -74,9 +76,17 @@ pub use middleware::{CookieSessionMiddleware, CookieSessionService};
 pub use session::Session;
 pub use session_ext::SessionExt;
 
+#[cfg(feature = "actix-session-legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+pub use legacy::{LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey};
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.
 pub use sealed_session;
+/// Re-exported so applications need one dependency: the legacy reader's counts (feature
+/// `actix-session-legacy`).
+#[cfg(feature = "actix-session-legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+pub use sealed_session::LegacyMigrations;
 /// Re-exported so applications need one dependency: keys, the builder's settings, what the
 /// session returns and the errors to match on.
 pub use sealed_session::{
@@ -86,11 +96,6 @@ pub use sealed_session::{
     RevokeError, SecretKey, SessionId, SessionLifecycle, SessionStatus, SessionValue, SystemClock,
     UpdateError, ValueError,
 };
-/// Re-exported so applications need one dependency: the legacy reader's settings and counts
-/// (feature `actix-session-legacy`).
-#[cfg(feature = "actix-session-legacy")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
-pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
 /// Re-exported so applications need one dependency: the Redis revocation store the builder
 /// starts (feature `redis`).
 #[cfg(feature = "redis")]
