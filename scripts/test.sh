@@ -140,7 +140,6 @@ FEATURE_SETS=(
     "sealed-session"
     "sealed-session --features pure-rust"
     "sealed-session --no-default-features --features pure-rust"
-    "sealed-session --features actix-session-legacy"
     "sealed-session-actix"
     "sealed-session-actix --features redis"
     "sealed-session-actix --features actix-session-legacy"

@@ -10,10 +10,10 @@ use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, web};
-use sealed_session::{
-    KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, ManualClock, SecretKey,
+use sealed_session_actix::{
+    CookieSessionBuilder, CookieSessionMiddleware, KeyRing, LegacyContentSecurity, LegacyCookies,
+    LegacyKey, ManualClock, SecretKey, Session,
 };
-use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_tests::{TestApp, is_removal, set_cookies, start_time};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -59,9 +59,14 @@ struct ReadmeDoctests;
 #[doc = include_str!("../guide/migrating-from-actix-session.md")]
 pub mod migrating {}
 
+#[cfg(feature = "actix-session-legacy")]
+mod legacy;
 mod middleware;
 mod session_ext;
 
+#[cfg(feature = "actix-session-legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
+pub use legacy::{LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
 pub use session_ext::SessionExt;
 
@@ -112,14 +117,11 @@ pub type SessionConfig = sealed_session::LifecycleConfig;
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.
 pub use sealed_session;
+/// Re-exported so applications need one dependency: the legacy reader's counts.
+pub use sealed_session::LegacyMigrations;
 /// Re-exported so applications need one dependency: the session, its errors, keys, the
 /// builder's settings (the same list as the tower adapter's).
 pub use sealed_session::prelude::*;
-/// Re-exported so applications need one dependency: the legacy reader's settings and counts
-/// (feature `actix-session-legacy`).
-#[cfg(feature = "actix-session-legacy")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
-pub use sealed_session::{LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations};
 /// Re-exported so applications need one dependency: the Redis revocation store (feature
 /// `redis`), given to the builder's `revocation_store`.
 #[cfg(feature = "redis")]

@@ -109,8 +109,9 @@ impl CookieSessionMiddleware {
     /// in [`crate::migrating`]).
     ///
     /// ```
-    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, SecretKey};
-    /// use sealed_session_actix::CookieSessionMiddleware;
+    /// use sealed_session_actix::{
+    ///     CookieSessionMiddleware, KeyRing, LegacyCookies, LegacyKey, SecretKey,
+    /// };
     ///
     /// # let old_secret = [7u8; 64];
     /// let middleware = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
@@ -118,11 +119,11 @@ impl CookieSessionMiddleware {
     ///     .build()?;
     /// let counts = middleware.legacy_migrations();
     /// println!("migrated {}, refused {}", counts.migrated, counts.refused);
-    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// # Ok::<(), sealed_session_actix::ConfigError>(())
     /// ```
     #[cfg(feature = "actix-session-legacy")]
     #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
-    pub fn legacy_migrations(&self) -> sealed_session::LegacyMigrations {
+    pub fn legacy_migrations(&self) -> crate::LegacyMigrations {
         self.lifecycle.legacy_migrations()
     }
 

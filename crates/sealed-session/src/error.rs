@@ -86,16 +86,16 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         reason: &'static str,
     },
-    /// The actix-session key given to the legacy reader (feature `actix-session-legacy`) is
-    /// shorter than the 64 bytes a `cookie::Key` is made from.
+    /// The actix-session key given to sealed-session-actix's legacy reader (its
+    /// `LegacyKey::from_master`) is shorter than the 64 bytes a `cookie::Key` is made from.
     LegacyKeyTooShort {
         /// Bytes found.
         len: usize,
         /// Bytes required.
         min: usize,
     },
-    /// The legacy reader's cookie name (feature `actix-session-legacy`) is also the session
-    /// cookie's name, so an old cookie and a new one can't be told apart.
+    /// The [`LegacyReader`](crate::LegacyReader)'s cookie name is also the session cookie's
+    /// name, so an old cookie and a new one can't be told apart.
     LegacyCookieNameClash {
         /// The name both use.
         name: String,

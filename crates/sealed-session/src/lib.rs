@@ -48,6 +48,11 @@
 //! model, the operations runbook, the revocation model and the benchmarks are the other
 //! [`guide`] pages.
 //!
+//! Moving from another session library without logging anyone out: [`LegacyReader`] is the hook
+//! that reads its cookies into new sessions ([`LifecycleBuilder::legacy_reader`]);
+//! sealed-session-actix's `actix-session-legacy` feature has the reader of actix-session 0.11's
+//! `CookieSessionStore` cookies (the runbook is in `sealed_session_actix::migrating`).
+//!
 //! # Features
 //! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305: a seal plus
 //!   an open of the typical session (a 111-byte body) takes a third of the time it takes
@@ -55,9 +60,6 @@
 //! - `pure-rust`: the RustCrypto `chacha20poly1305` crate instead (no C or assembly), byte for
 //!   byte the same output: `default-features = false, features = ["pure-rust"]`. If both are
 //!   on, `ring` is used.
-//! - `actix-session-legacy`: the legacy reader, `LifecycleBuilder::legacy_reader`, which turns
-//!   actix-session 0.11's `CookieSessionStore` cookies into sealed sessions so moving over logs
-//!   no one out (the runbook is in `sealed_session_actix::migrating`).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -104,13 +106,10 @@ pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
     CookieUpdate, DangerousLifecycleBuilder, IncomingCookie, IntoRevocationStore, LOG_TARGET,
-    Lifecycle, LifecycleBuilder, LifecycleConfig, MissingMiddleware, NoRevocationConfig,
-    RefreshPolicy, RequestInfo, RequestSession, ResponseCookies, Session, SessionError,
-    SessionGetError, SessionInsertError, SessionStatus, SessionUpdateError,
-};
-#[cfg(feature = "actix-session-legacy")]
-pub use lifecycle::{
-    LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
+    LegacyMigrations, LegacyReader, Lifecycle, LifecycleBuilder, LifecycleConfig,
+    MissingMiddleware, NoRevocationConfig, RefreshPolicy, RequestInfo, RequestSession,
+    ResponseCookies, Session, SessionError, SessionGetError, SessionInsertError, SessionStatus,
+    SessionUpdateError,
 };
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;

@@ -5,12 +5,11 @@
 //! A web adapter only translates: it hands [`Lifecycle::open`] the request's `Cookie` header
 //! values, gives the handler the [`RequestSession`], and writes the header of
 //! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
-//! (the legacy reader's removal of an actix-session cookie). Every decision is made here.
+//! (a [`LegacyReader`]'s removal of another library's cookie). Every decision is made here.
 
 mod config;
 mod doors;
 mod handle;
-#[cfg(feature = "actix-session-legacy")]
 mod legacy;
 mod session;
 mod session_error;
@@ -25,10 +24,7 @@ use time::{Duration, OffsetDateTime};
 
 pub use config::{LifecycleConfig, NoRevocationConfig};
 pub use handle::{ResponseCookies, Session};
-#[cfg(feature = "actix-session-legacy")]
-pub use legacy::{
-    LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey, LegacyMigrations,
-};
+pub use legacy::{LegacyMigrations, LegacyReader};
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
 pub use session_error::{
     MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
@@ -113,6 +109,18 @@ impl<'a> RequestInfo<'a> {
         Self { path, peer: None }
     }
 
+    /// The request's path, for a [`LegacyReader`]'s log events.
+    ///
+    /// ```
+    /// use sealed_session::RequestInfo;
+    ///
+    /// assert_eq!(RequestInfo::new("/login").path(), "/login");
+    /// assert_eq!(RequestInfo::default().path(), "", "none given");
+    /// ```
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
     /// The client's address, logged with cookies that look tampered with.
     #[must_use]
     pub fn peer(mut self, peer: Option<SocketAddr>) -> Self {
@@ -161,8 +169,7 @@ struct Settings {
     refresh: RefreshPolicy,
     revoke_anonymous: bool,
     usage: KeyUsage,
-    #[cfg(feature = "actix-session-legacy")]
-    legacy: Option<legacy::LegacyReader>,
+    legacy: Option<legacy::CheckedReader>,
 }
 
 impl Lifecycle {
@@ -181,9 +188,8 @@ impl Lifecycle {
     /// may be among the rest), and one `tracing` event under [`LOG_TARGET`] with a `reason`
     /// field (`warn` for what looks like tampering, `debug` for expiry and logout).
     ///
-    /// With a legacy reader (`LifecycleBuilder::legacy_reader`, feature
-    /// `actix-session-legacy`), a request whose own cookie did not open is then given the
-    /// session of its actix-session cookie, if one opens under the old key.
+    /// With a legacy reader ([`LifecycleBuilder::legacy_reader`]), a request whose own cookie
+    /// did not open is then given the session of its old cookie, if the reader reads one.
     pub fn open<'h>(
         &self,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
@@ -223,7 +229,6 @@ impl Lifecycle {
         request: RequestInfo<'_>,
         now: OffsetDateTime,
     ) -> RequestSession {
-        #[cfg(feature = "actix-session-legacy")]
         if let Some(reader) = &self.inner.legacy {
             // Both names are looked for: the headers are scanned twice.
             let headers: Vec<&[u8]> = cookie_headers.into_iter().collect();
@@ -307,14 +312,13 @@ impl Lifecycle {
         session
     }
 
-    /// The legacy reader's part of an open, after ours: an actix-session cookie becomes the
-    /// session when ours did not open (and every value of our name was tried), and is removed
-    /// when it was migrated or when ours opened (a current session supersedes it; left in
-    /// place, it would come back as a session after a logout).
-    #[cfg(feature = "actix-session-legacy")]
+    /// The legacy reader's part of an open, after ours: an old cookie becomes the session when
+    /// ours did not open (and every value of our name was tried), and is removed when it was
+    /// migrated or when ours opened (a current session supersedes it; left in place, it would
+    /// come back as a session after a logout).
     fn open_legacy(
         &self,
-        reader: &legacy::LegacyReader,
+        reader: &legacy::CheckedReader,
         mut session: RequestSession,
         headers: &[&[u8]],
         request: RequestInfo<'_>,
@@ -412,31 +416,26 @@ impl Lifecycle {
         self.inner.usage.snapshot()
     }
 
-    /// What the legacy reader did since startup (feature `actix-session-legacy`; all zero
-    /// without a reader): the figure to watch before turning it off (the cut-over runbook in
-    /// `sealed_session_actix::migrating`).
+    /// What the legacy reader did since startup (all zero without a reader): the figure to
+    /// watch before turning it off (the cut-over runbook in `sealed_session_actix::migrating`).
+    /// The example on [`LegacyReader`] shows both counts move.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
     ///
-    /// # let old_secret = [7u8; 64];
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-    ///     .legacy_reader(LegacyCookies::new(LegacyKey::from_master(&old_secret)?))
-    ///     .build()?;
-    /// // An `id` cookie the old key did not seal: not migrated, counted, left in place.
+    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// // Without a reader, an `id` cookie is nobody's: not read, not counted.
     /// let session = sessions.open([b"id=forged".as_slice()], RequestInfo::new("/"));
     /// assert!(session.state().is_none());
     /// let counts = sessions.legacy_migrations();
-    /// assert_eq!((counts.migrated, counts.refused), (0, 1));
+    /// assert_eq!((counts.migrated, counts.refused), (0, 0));
     /// # Ok::<(), sealed_session::ConfigError>(())
     /// ```
-    #[cfg(feature = "actix-session-legacy")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
     pub fn legacy_migrations(&self) -> LegacyMigrations {
         self.inner
             .legacy
             .as_ref()
-            .map_or_else(LegacyMigrations::default, legacy::LegacyReader::counts)
+            .map_or_else(LegacyMigrations::default, legacy::CheckedReader::counts)
     }
 
     /// The codec.
@@ -474,9 +473,8 @@ impl fmt::Debug for Lifecycle {
             .field("store", &s.store)
             .field("attributes", &s.attributes)
             .field("refresh", &s.refresh)
-            .field("revoke_anonymous", &s.revoke_anonymous);
-        #[cfg(feature = "actix-session-legacy")]
-        f.field("legacy", &s.legacy);
+            .field("revoke_anonymous", &s.revoke_anonymous)
+            .field("legacy", &s.legacy);
         f.finish_non_exhaustive()
     }
 }
@@ -567,8 +565,7 @@ pub struct LifecycleBuilder<T = Lifecycle> {
     store: Option<StoreChoice>,
     clock: Arc<dyn Clock>,
     revoke_anonymous: bool,
-    #[cfg(feature = "actix-session-legacy")]
-    legacy: Option<LegacyCookies>,
+    legacy: Option<Box<dyn LegacyReader>>,
     target: PhantomData<fn() -> T>,
 }
 
@@ -585,7 +582,6 @@ impl<T> LifecycleBuilder<T> {
             store: None,
             clock: Arc::new(SystemClock),
             revoke_anonymous: false,
-            #[cfg(feature = "actix-session-legacy")]
             legacy: None,
             target: PhantomData,
         }
@@ -754,49 +750,65 @@ impl<T> LifecycleBuilder<T> {
         self
     }
 
-    /// Reads actix-session 0.11's `CookieSessionStore` cookies (feature
-    /// `actix-session-legacy`), so moving from actix-session logs no one out. Defaults to off.
+    /// Reads another library's session cookies with `reader`, so moving from it logs no one
+    /// out; sealed-session-actix's `LegacyCookies` reads actix-session 0.11's
+    /// `CookieSessionStore` cookies. Defaults to off.
     ///
-    /// A request whose own cookie is missing or refused, and that carries an old cookie which
-    /// `legacy`'s key opens, gets that session: each value is re-encoded (so `get::<T>` reads
-    /// it as any `T` its JSON deserializes to), the session is new (a fresh id, created and last
-    /// active now, no subject) and [`SessionStatus::Changed`], and
-    /// [`IncomingCookie::Migrated`] says where it came from. The response sets the new cookie
-    /// and removes the old one ([`RequestSession::legacy_removal`]), as it also does whenever
-    /// the request's own cookie opened beside an old one.
+    /// A request whose own cookie is missing or refused, and that carries an old cookie the
+    /// reader reads, gets that session: a new one (a fresh id, created and last active now, no
+    /// subject), [`SessionStatus::Changed`], and [`IncomingCookie::Migrated`] says where it came
+    /// from. The response sets the new cookie and removes the old one
+    /// ([`RequestSession::legacy_removal`]), as it also does whenever the request's own cookie
+    /// opened beside an old one. A request whose own values were not all tried (more than
+    /// three) is not migrated: the real session may be among them.
     ///
-    /// An old cookie that can't be migrated (another key, altered, too large for the new
-    /// cookie) gives an empty session, is logged at `debug` under [`LOG_TARGET`] with a
-    /// `reason` starting `legacy_`, and is left in place: if the key was wrong, fixing it
-    /// still migrates everyone. At most three distinct values of the old name are tried.
-    /// [`Lifecycle::legacy_migrations`] counts both outcomes.
+    /// An old cookie that can't be migrated gives an empty session and is left in place: if
+    /// the reader was misconfigured, fixing it still migrates everyone. At most three distinct
+    /// values of the old name are given to the reader. [`Lifecycle::legacy_migrations`] counts
+    /// both outcomes.
     ///
     /// # Performance impact
     /// Every request's `Cookie` headers are scanned a second time, for the old name. An old
-    /// cookie costs one AES-256-GCM or HMAC-SHA256 check per value tried (at most three), plus
-    /// parsing its JSON when it opens; one that is refused is tried again on each request that
-    /// carries it, until the reader is off.
+    /// cookie costs what the reader does with it; one that is refused is tried again on each
+    /// request that carries it, until the reader is off.
     ///
     /// # Security
-    /// The old cookies carry no expiry and can't be revoked: a copy of one works, as a new
-    /// session, for as long as the reader is on. Turn it off once the old cookies' lifetime
-    /// has passed ([`crate::guide::security`], "Migrating from actix-session").
+    /// What the reader accepts becomes a session: see [`LegacyReader`]. Old cookies that carry
+    /// no expiry and no id can't be revoked: a copy of one works, as a new session, for as long
+    /// as the reader is on. Turn it off once the old cookies' lifetime has passed
+    /// ([`crate::guide::security`], "Migrating from actix-session").
     ///
     /// ```
-    /// use sealed_session::{KeyRing, LegacyCookies, LegacyKey, Lifecycle, SecretKey};
+    /// use sealed_session::{ConfigError, KeyRing, LegacyReader, Lifecycle, SecretKey};
+    /// # use sealed_session::{Codec, RequestInfo, SessionState};
+    /// # #[derive(Debug)]
+    /// # struct OldCookies;
+    /// # impl LegacyReader for OldCookies {
+    /// #     fn name(&self) -> &str { "id" }
+    /// #     fn path(&self) -> &str { "/" }
+    /// #     fn domain(&self) -> Option<&str> { None }
+    /// #     fn migrate(&self, _: &[&[u8]], _: &Codec, _: time::OffsetDateTime, _: RequestInfo<'_>)
+    /// #         -> Option<SessionState> { None }
+    /// # }
     ///
-    /// # let old_secret = [7u8; 64];
+    /// // `OldCookies` reads the old app's `id` cookies (a full reader is on `LegacyReader`).
     /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
-    ///     .legacy_reader(LegacyCookies::new(LegacyKey::from_master(&old_secret)?))
+    ///     .legacy_reader(OldCookies)
     ///     .build()?;
-    /// # Ok::<(), sealed_session::ConfigError>(())
+    ///
+    /// // Over plain HTTP the new cookie is named `id` too: old and new would be confused.
+    /// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    ///     .cookie_secure(false)
+    ///     .legacy_reader(OldCookies)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, ConfigError::LegacyCookieNameClash { .. }));
+    /// # Ok::<(), ConfigError>(())
     /// ```
-    #[cfg(feature = "actix-session-legacy")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
     #[doc(alias = "migrate")]
     #[doc(alias = "actix-session")]
-    pub fn legacy_reader(mut self, legacy: LegacyCookies) -> Self {
-        self.legacy = Some(legacy);
+    pub fn legacy_reader(mut self, reader: impl LegacyReader + 'static) -> Self {
+        self.legacy = Some(Box::new(reader));
         self
     }
 
@@ -853,10 +865,9 @@ impl<T> LifecycleBuilder<T> {
                 codec.cookie_name()
             );
         }
-        #[cfg(feature = "actix-session-legacy")]
         let legacy = self
             .legacy
-            .map(|legacy| legacy.into_reader(codec.cookie_name(), &self.attributes))
+            .map(|reader| legacy::CheckedReader::new(reader, codec.cookie_name(), &self.attributes))
             .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
         let store = match self.store {
@@ -872,7 +883,6 @@ impl<T> LifecycleBuilder<T> {
                 refresh,
                 revoke_anonymous: self.revoke_anonymous,
                 usage,
-                #[cfg(feature = "actix-session-legacy")]
                 legacy,
             }),
         }))
@@ -978,9 +988,8 @@ impl<T> fmt::Debug for LifecycleBuilder<T> {
             .field("attributes", &self.attributes)
             .field("refresh", &self.refresh)
             .field("store", &self.store)
-            .field("revoke_anonymous", &self.revoke_anonymous);
-        #[cfg(feature = "actix-session-legacy")]
-        f.field("legacy", &self.legacy);
+            .field("revoke_anonymous", &self.revoke_anonymous)
+            .field("legacy", &self.legacy);
         f.finish_non_exhaustive()
     }
 }

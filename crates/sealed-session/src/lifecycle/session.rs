@@ -37,8 +37,8 @@ pub enum IncomingCookie {
     /// The cookie was refused; the handler sees an empty session and the response removes the
     /// cookie.
     Refused(OpenError),
-    /// The request had no session cookie that opened, but an actix-session cookie the legacy
-    /// reader migrated (feature `actix-session-legacy`): the session holds its values, and the
+    /// The request had no session cookie that opened, but another library's cookie that the
+    /// [`LegacyReader`](crate::LegacyReader) migrated: the session holds its values, and the
     /// response sets the new cookie and removes the old one.
     Migrated,
 }
@@ -71,7 +71,7 @@ pub struct RequestSession {
     reseal: bool,
     /// A refused cookie is not removed: values of our name were left untried.
     keep_refused: bool,
-    /// The `Set-Cookie` that removes the request's actix-session cookie (legacy reader).
+    /// The `Set-Cookie` that removes the request's old cookie (legacy reader).
     legacy_removal: Option<String>,
     /// The session a cookie that authenticated holds, while the store can't tell yet whether
     /// it is revoked ([`OpenError::RevocationUnknown`]): the handler doesn't see it, but a
@@ -124,9 +124,8 @@ impl RequestSession {
         session
     }
 
-    /// The session an actix-session cookie held, which the response seals as a new one and
+    /// The session another library's cookie held, which the response seals as a new one and
     /// whose old cookie `removal` removes.
-    #[cfg(feature = "actix-session-legacy")]
     pub(super) fn migrated(
         lifecycle: Lifecycle,
         now: OffsetDateTime,
@@ -148,12 +147,10 @@ impl RequestSession {
         self.keep_refused = true;
     }
 
-    #[cfg(feature = "actix-session-legacy")]
     pub(super) fn keeps_refused_cookie(&self) -> bool {
         self.keep_refused
     }
 
-    #[cfg(feature = "actix-session-legacy")]
     pub(super) fn remove_legacy_cookie(&mut self, removal: String) {
         self.legacy_removal = Some(removal);
     }
@@ -715,10 +712,10 @@ impl RequestSession {
             .cookie_for(state, self.now, changed, self.reseal)
     }
 
-    /// The `Set-Cookie` header value that removes the request's actix-session cookie, if the
-    /// response must send one besides [`RequestSession::finish`]'s: the old cookie was
-    /// migrated, or came beside a session cookie that opened (feature `actix-session-legacy`;
-    /// always `None` without it). Adapters append both headers.
+    /// The `Set-Cookie` header value that removes the request's old cookie, if the response
+    /// must send one besides [`RequestSession::finish`]'s: the old cookie was migrated, or came
+    /// beside a session cookie that opened (always `None` without a
+    /// [`LegacyReader`](crate::LegacyReader)). Adapters append both headers.
     ///
     /// ```
     /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
