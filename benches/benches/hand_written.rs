@@ -35,8 +35,8 @@ use cookie::time::Duration as CookieDuration;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_main};
 use sealed_session::{
-    Codec, CookieUpdate, KeyRing, Lifecycle, Mode, PersistentSession, RequestInfo, RequestSession,
-    SecretKey, SessionState,
+    Codec, CookieUpdate, KeyRing, Mode, PersistentSession, RequestInfo, RequestSession, SecretKey,
+    SessionManager, SessionState,
 };
 use sealed_session_benches::{COOKIE_NAME, signed_body, typical_session};
 use serde::{Deserialize, Serialize};
@@ -285,7 +285,7 @@ fn header(update: CookieUpdate) -> String {
 /// What the `set_cookie` group writes with: the typical `Set-Cookie` is `id=<value>; HttpOnly;
 /// SameSite=Lax; Secure; Path=/; Max-Age=86400`.
 struct Cookies {
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
     old: hand_written::CookieAttributes,
     state: SessionState,
     /// A sealed value of `state`.
@@ -299,7 +299,7 @@ struct Cookies {
 
 impl Cookies {
     fn new() -> Self {
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .cookie_name(COOKIE_NAME)
             .session_lifecycle(PersistentSession::default())
             .idle_timeout(CookieDuration::days(1))

@@ -10,7 +10,7 @@
 //! Three levels:
 //! - `check`: `RevocationStore::is_revoked` alone, for a session that is not revoked (the
 //!   common case) but has a subject, with ids cycling over 4096 random ones;
-//! - `open`: `Lifecycle::open` of a request carrying a typical cookie (clock, cookie header,
+//! - `open`: `SessionManager::open` of a request carrying a typical cookie (clock, cookie header,
 //!   authentication, expiry, then the check);
 //! - `request`: a GET through the actix-web middleware to a handler reading the session.
 //!
@@ -35,8 +35,8 @@ use actix_web::{App, HttpResponse, test, web};
 use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion};
 use sealed_session::{
-    Clock as _, Codec, Cutoff, Generation, KeyRing, Lifecycle, MemoryRevocationStore, RequestInfo,
-    Revocation, RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, Subject,
+    Clock as _, Codec, Cutoff, Generation, KeyRing, MemoryRevocationStore, RequestInfo, Revocation,
+    RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, SessionManager, Subject,
     SystemClock, UnixTime,
 };
 use sealed_session_actix::{CookieSessionMiddleware, Session};
@@ -210,7 +210,7 @@ fn check_runner(store: Arc<dyn RevocationStore>) -> Runner {
 }
 
 fn open_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
-    let lifecycle = Lifecycle::builder(ring.clone())
+    let lifecycle = SessionManager::builder(ring.clone())
         .revocation_store(store)
         .build()
         .expect("valid lifecycle");
@@ -247,7 +247,7 @@ fn request_runner(ring: &KeyRing, store: Arc<dyn RevocationStore>) -> Runner {
         .expect("valid middleware");
     let header = format!(
         "{}={}",
-        middleware.lifecycle().cookie_name(),
+        middleware.manager().cookie_name(),
         typical_cookie(middleware.codec())
     );
     // The actix system runs on the bench thread: its CPU time is the whole request's.

@@ -10,7 +10,7 @@
 use std::sync::{Arc, OnceLock};
 
 use sealed_session::{
-    Codec, KeyRing, Lifecycle, ManualClock, Mode, Revocation, SecretKey, SessionId, UnixTime,
+    Codec, KeyRing, SessionManager, ManualClock, Mode, Revocation, SecretKey, SessionId, UnixTime,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -54,8 +54,8 @@ pub fn codec(mode: Mode) -> &'static Codec {
 
 /// The lifecycle of each mode: the codec's settings under [`COOKIE_NAME`], a clock stopped at
 /// [`now`], and a revocation store holding [`REVOKED_ID`] and [`REVOKED_SUBJECT`].
-pub fn lifecycles() -> &'static [Lifecycle; 2] {
-    static LIFECYCLES: OnceLock<[Lifecycle; 2]> = OnceLock::new();
+pub fn lifecycles() -> &'static [SessionManager; 2] {
+    static LIFECYCLES: OnceLock<[SessionManager; 2]> = OnceLock::new();
     LIFECYCLES.get_or_init(|| {
         [
             build_lifecycle(Mode::Encrypted),
@@ -65,7 +65,7 @@ pub fn lifecycles() -> &'static [Lifecycle; 2] {
 }
 
 /// The lifecycle of `mode` from [`lifecycles`].
-pub fn lifecycle(mode: Mode) -> &'static Lifecycle {
+pub fn lifecycle(mode: Mode) -> &'static SessionManager {
     match mode {
         Mode::Signed => &lifecycles()[1],
         _ => &lifecycles()[0],
@@ -80,8 +80,8 @@ fn build(mode: Mode) -> Codec {
         .expect("valid settings")
 }
 
-fn build_lifecycle(mode: Mode) -> Lifecycle {
-    let lifecycle = Lifecycle::builder(ring())
+fn build_lifecycle(mode: Mode) -> SessionManager {
+    let lifecycle = SessionManager::builder(ring())
         .mode(mode)
         .cookie_name(COOKIE_NAME)
         .not_before(now() - Duration::seconds(NOT_BEFORE_AGO))

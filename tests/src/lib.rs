@@ -116,7 +116,7 @@ impl Lcg {
 
 /// A [`RandomSource`] for tests that compare cookies byte for byte: an [`Lcg`], so a fresh one
 /// of the same seed gives the same bytes, in the order they are drawn. Entirely predictable:
-/// given to a lifecycle only through `LifecycleBuilder::dangerous`, and only here.
+/// given to a lifecycle only through `SessionBuilder::dangerous`, and only here.
 #[derive(Debug)]
 pub struct SeededRandom(Mutex<Lcg>);
 

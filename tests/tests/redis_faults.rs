@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    KeyRing, Lifecycle, ManualClock, RequestInfo, RevocationStore, RevokeError, SecretKey,
+    KeyRing, ManualClock, RequestInfo, RevocationStore, RevokeError, SecretKey, SessionManager,
 };
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{
@@ -50,8 +50,8 @@ fn app(ring: &KeyRing, store: &RedisRevocationStore) -> TestApp {
 }
 
 /// A lifecycle (no HTTP) on `store`, with a key of its own.
-fn lifecycle_on(store: &RedisRevocationStore) -> Lifecycle {
-    Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+fn lifecycle_on(store: &RedisRevocationStore) -> SessionManager {
+    SessionManager::builder(KeyRing::new(SecretKey::generate()))
         .revocation_store(Arc::new(store.clone()))
         .build()
         .expect("valid settings")

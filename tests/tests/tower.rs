@@ -3,7 +3,7 @@
 //! extractor without the layer is a `500` and an error log that names the layer; a
 //! `SessionConfig` with a Redis revocation store shares logouts between two axum instances.
 //!
-//! "The same cookies": both adapters are built from one `LifecycleBuilder` definition, each with
+//! "The same cookies": both adapters are built from one `SessionBuilder` definition, each with
 //! a `ManualClock` at the same time and a fresh `SeededRandom` of the same seed (the core's
 //! `dangerous().random_source`), so they draw the same session ids and nonces, and every
 //! `Set-Cookie` header value (name, sealed value and attributes) must be equal byte for byte.
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::App;
 use actix_web::cookie::Cookie;
-use sealed_session::{KeyRing, Lifecycle, ManualClock, SecretKey};
+use sealed_session::{KeyRing, ManualClock, SecretKey, SessionManager};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_tests::{AxumServer, SeededRandom, is_removal, set_cookies, start_time};
 use sealed_session_tower::{CookieSessionLayer, Session, SessionConfig};
@@ -107,7 +107,7 @@ async fn the_actix_and_axum_apps_answer_the_same_requests_with_the_same_cookies(
     let axum_clock = Arc::new(ManualClock::new(start_time()));
     // One builder for both adapters: the same settings, and the same randomness, fresh for each.
     let lifecycle = |clock: &Arc<ManualClock>| {
-        Lifecycle::builder(ring.clone())
+        SessionManager::builder(ring.clone())
             .cookie_secure(false)
             .clock(clock.clone())
             .dangerous()

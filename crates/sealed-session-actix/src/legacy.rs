@@ -120,7 +120,7 @@ pub enum LegacyContentSecurity {
 /// settings the old `SessionMiddleware` was built with.
 ///
 /// Given to [`CookieSessionBuilder::legacy_reader`](crate::CookieSessionBuilder::legacy_reader)
-/// (or, as the [`LegacyReader`] it is, to `sealed_session::LifecycleBuilder::legacy_reader`),
+/// (or, as the [`LegacyReader`] it is, to `sealed_session::SessionBuilder::legacy_reader`),
 /// which checks it at `build`.
 ///
 /// # Defaults
@@ -137,19 +137,19 @@ pub enum LegacyContentSecurity {
 ///
 /// ```
 /// use sealed_session_actix::{
-///     ConfigError, KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, Lifecycle, SecretKey,
+///     ConfigError, KeyRing, LegacyContentSecurity, LegacyCookies, LegacyKey, SessionManager, SecretKey,
 /// };
 ///
 /// # let old_secret = [7u8; 64];
 /// let legacy = LegacyCookies::new(LegacyKey::from_master(&old_secret)?)
 ///     .content_security(LegacyContentSecurity::Signed);
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .legacy_reader(legacy.clone())
 ///     .build()?;
 /// assert_eq!(sessions.legacy_migrations().migrated, 0);
 ///
 /// // Over plain HTTP the new cookie is named `id` too: old and new would be confused.
-/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .cookie_secure(false)
 ///     .legacy_reader(legacy)
 ///     .build()
@@ -338,7 +338,7 @@ fn convert(
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::{KeyRing, Lifecycle, SecretKey};
+    use sealed_session::{KeyRing, SecretKey, SessionManager};
 
     use super::*;
 
@@ -357,8 +357,8 @@ mod tests {
     }
 
     /// A lifecycle reading old cookies with `reader`.
-    fn lifecycle(reader: LegacyCookies) -> Lifecycle {
-        Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    fn lifecycle(reader: LegacyCookies) -> SessionManager {
+        SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .legacy_reader(reader)
             .build()
             .unwrap()
@@ -445,7 +445,7 @@ mod tests {
         // A fixed session key: its id, which the lifecycle shows, is the same on every run.
         let secret: Vec<u8> = (0..32).collect();
         let ring = KeyRing::new(SecretKey::from_bytes(&secret).unwrap());
-        let builder = Lifecycle::builder(ring).legacy_reader(LegacyCookies::new(key.clone()));
+        let builder = SessionManager::builder(ring).legacy_reader(LegacyCookies::new(key.clone()));
         let shown = format!("{builder:?}");
         let built = format!("{:?}", builder.build().unwrap());
         for shown in [

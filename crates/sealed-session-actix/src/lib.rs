@@ -6,7 +6,7 @@
 //! against session fixation, and `purge` that really logs out through a revocation list.
 //!
 //! The crate is a thin adapter: every decision (which cookie value to open, what renew and the
-//! logouts do, what the response's cookie must be) is made by `sealed_session::Lifecycle`.
+//! logouts do, what the response's cookie must be) is made by `sealed_session::SessionManager`.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, post};
@@ -72,11 +72,11 @@ pub use session_ext::SessionExt;
 
 /// The builder of [`CookieSessionMiddleware`]: the core's builder, shared with the tower
 /// adapter, whose `build` returns the middleware ([`CookieSessionMiddleware::builder`]).
-pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionMiddleware>;
+pub type CookieSessionBuilder = sealed_session::SessionBuilder<CookieSessionMiddleware>;
 
 /// The settings as a configuration file holds them, so operators change cookies, timeouts and
 /// keys without a code change: the core's
-/// [`LifecycleConfig`](sealed_session::LifecycleConfig), whose `"revocation"` field chooses the
+/// [`SessionConfig`](sealed_session::SessionConfig), whose `"revocation"` field chooses the
 /// memory store or, with the `redis` feature, a Redis store shared by every instance (without
 /// it, the field is refused with a message naming the feature). The same format as the tower
 /// adapter's.
@@ -97,9 +97,9 @@ pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionMi
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "redis")]
-pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::RevocationConfig>;
+pub type SessionConfig = sealed_session::SessionConfig<sealed_session_redis::RevocationConfig>;
 /// The settings as a configuration file holds them: the core's
-/// [`LifecycleConfig`](sealed_session::LifecycleConfig) (`"revocation"` needs the `redis`
+/// [`SessionConfig`](sealed_session::SessionConfig) (`"revocation"` needs the `redis`
 /// feature).
 ///
 /// ```
@@ -112,7 +112,7 @@ pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::R
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(not(feature = "redis"))]
-pub type SessionConfig = sealed_session::LifecycleConfig;
+pub type SessionConfig = sealed_session::SessionConfig;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.

@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use actix_web::{HttpMessage as _, HttpResponse};
-use sealed_session::{KeyRing, KeyUse, Lifecycle, LifecycleBuilder, RequestInfo, Session};
+use sealed_session::{KeyRing, KeyUse, RequestInfo, Session, SessionBuilder, SessionManager};
 
 /// actix-web middleware that keeps the session in one sealed cookie.
 ///
@@ -42,7 +42,7 @@ use sealed_session::{KeyRing, KeyUse, Lifecycle, LifecycleBuilder, RequestInfo, 
 ///   [`LOG_TARGET`](crate::LOG_TARGET) with its reason, and the handler sees an empty session.
 ///   A bad cookie never causes an error response.
 ///
-/// Those decisions are `sealed_session::Lifecycle`'s: the middleware hands it the `Cookie`
+/// Those decisions are `sealed_session::SessionManager`'s: the middleware hands it the `Cookie`
 /// headers and writes the `Set-Cookie` headers it returns (two when an actix-session cookie is
 /// migrated: see `CookieSessionBuilder::legacy_reader`).
 ///
@@ -51,7 +51,7 @@ use sealed_session::{KeyRing, KeyUse, Lifecycle, LifecycleBuilder, RequestInfo, 
 /// the refresh interval), so they don't overwrite a concurrent write.
 #[derive(Clone, Debug)]
 pub struct CookieSessionMiddleware {
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
 }
 
 impl CookieSessionMiddleware {
@@ -67,7 +67,7 @@ impl CookieSessionMiddleware {
     }
 
     /// A builder to change the defaults: the core's
-    /// [`LifecycleBuilder`](sealed_session::LifecycleBuilder), whose `build` returns the
+    /// [`SessionBuilder`](sealed_session::SessionBuilder), whose `build` returns the
     /// middleware (the tower adapter's layer is configured with the same methods).
     ///
     /// ```
@@ -93,8 +93,8 @@ impl CookieSessionMiddleware {
     /// assert!(err.to_string().contains("must be `Secure`"));
     /// # Ok::<(), sealed_session_actix::ConfigError>(())
     /// ```
-    pub fn builder(ring: KeyRing) -> LifecycleBuilder<Self> {
-        LifecycleBuilder::new(ring)
+    pub fn builder(ring: KeyRing) -> SessionBuilder<Self> {
+        SessionBuilder::new(ring)
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
@@ -128,8 +128,8 @@ impl CookieSessionMiddleware {
     }
 
     /// The session lifecycle, e.g. to log a user out everywhere from an admin task
-    /// (`Lifecycle::revoke_subject`).
-    pub fn lifecycle(&self) -> &Lifecycle {
+    /// (`SessionManager::revoke_subject`).
+    pub fn manager(&self) -> &SessionManager {
         &self.lifecycle
     }
 
@@ -143,14 +143,14 @@ impl CookieSessionMiddleware {
 /// [`SessionConfig`](crate::SessionConfig).
 ///
 /// ```
-/// use sealed_session_actix::{CookieSessionMiddleware, KeyRing, Lifecycle, SecretKey};
+/// use sealed_session_actix::{CookieSessionMiddleware, KeyRing, SessionManager, SecretKey};
 ///
-/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let middleware = CookieSessionMiddleware::from(lifecycle.clone());
 /// # Ok::<(), sealed_session_actix::ConfigError>(())
 /// ```
-impl From<Lifecycle> for CookieSessionMiddleware {
-    fn from(lifecycle: Lifecycle) -> Self {
+impl From<SessionManager> for CookieSessionMiddleware {
+    fn from(lifecycle: SessionManager) -> Self {
         Self { lifecycle }
     }
 }
@@ -179,7 +179,7 @@ where
 #[derive(Debug)]
 pub struct CookieSessionService<S> {
     service: Rc<S>,
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
 }
 
 type BoxedResponse<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<B>, actix_web::Error>>>>;

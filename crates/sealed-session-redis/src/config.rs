@@ -714,11 +714,11 @@ pub enum RevocationConfig {
 /// `.revocation_store(redis_config)` on the lifecycle's or an adapter's builder does.
 ///
 /// ```
-/// use sealed_session::{KeyRing, Lifecycle, SecretKey};
+/// use sealed_session::{KeyRing, SessionManager, SecretKey};
 /// use sealed_session_redis::RedisConfig;
 ///
 /// let redis: RedisConfig = serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/" }"#)?;
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .revocation_store(redis)
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -8,12 +8,12 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use sealed_session::{KeyRing, Lifecycle};
+//! use sealed_session::{KeyRing, SessionManager};
 //! use sealed_session_redis::RedisRevocationStore;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisRevocationStore::builder("redis://127.0.0.1:6379/").build()?;
-//! let sessions = Lifecycle::builder(KeyRing::from_env("SESSION_KEYS")?)
+//! let sessions = SessionManager::builder(KeyRing::from_env("SESSION_KEYS")?)
 //!     .revocation_store(Arc::new(store.clone()))
 //!     .build()?;
 //! // A logout here (`RequestSession::purge`, `purge_subject`, `purge_other_sessions`, or

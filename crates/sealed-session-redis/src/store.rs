@@ -75,7 +75,7 @@ use crate::worker;
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use sealed_session::{KeyRing, Lifecycle};
+/// use sealed_session::{KeyRing, SessionManager};
 /// use sealed_session_redis::{LinkStatus, RedisRevocationStore};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,7 +87,7 @@ use crate::worker;
 ///     eprintln!("Redis unreachable: signed-in sessions are refused until it is back");
 /// }
 /// // With actix-web: `CookieSessionMiddleware::builder(ring).revocation_store(..)`, the same way.
-/// let sessions = Lifecycle::builder(KeyRing::from_env("SESSION_KEYS")?)
+/// let sessions = SessionManager::builder(KeyRing::from_env("SESSION_KEYS")?)
 ///     .revocation_store(Arc::new(store.clone())) // keep `store` for `health()`
 ///     .build()?;
 /// # Ok(()) }

@@ -1,5 +1,5 @@
 //! The layer and its service: open the cookie before the inner service, write the cookie after
-//! it. Every decision is `sealed_session::Lifecycle`'s.
+//! it. Every decision is `sealed_session::SessionManager`'s.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use sealed_session::{
-    KeyRing, KeyUse, LOG_TARGET, Lifecycle, LifecycleBuilder, RequestInfo, Session,
+    KeyRing, KeyUse, LOG_TARGET, RequestInfo, Session, SessionBuilder, SessionManager,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -51,7 +51,7 @@ use tower_service::Service;
 /// an empty `500`, logged, and the client keeps its previous cookie.
 #[derive(Clone, Debug)]
 pub struct CookieSessionLayer {
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
 }
 
 impl CookieSessionLayer {
@@ -61,14 +61,14 @@ impl CookieSessionLayer {
     /// Never: the defaults are valid for every key ring.
     pub fn new(ring: KeyRing) -> Self {
         // Default settings pass every check of `build` whatever the ring (the actix adapter's
-        // test pins it: both build the same `LifecycleBuilder` defaults).
+        // test pins it: both build the same `SessionBuilder` defaults).
         Self::builder(ring)
             .build()
             .expect("default session settings are valid")
     }
 
     /// A builder to change the defaults: the core's
-    /// [`LifecycleBuilder`](sealed_session::LifecycleBuilder), whose `build` returns the layer
+    /// [`SessionBuilder`](sealed_session::SessionBuilder), whose `build` returns the layer
     /// (the actix adapter's middleware is configured with the same methods).
     ///
     /// ```
@@ -83,8 +83,8 @@ impl CookieSessionLayer {
     ///     .build()?;
     /// # Ok::<(), sealed_session_tower::ConfigError>(())
     /// ```
-    pub fn builder(ring: KeyRing) -> LifecycleBuilder<Self> {
-        LifecycleBuilder::new(ring)
+    pub fn builder(ring: KeyRing) -> SessionBuilder<Self> {
+        SessionBuilder::new(ring)
     }
 
     /// How many cookies each key opened since startup: the figure to watch before retiring a
@@ -94,8 +94,8 @@ impl CookieSessionLayer {
     }
 
     /// The session lifecycle, e.g. to log a user out everywhere from an admin task
-    /// (`Lifecycle::revoke_subject`).
-    pub fn lifecycle(&self) -> &Lifecycle {
+    /// (`SessionManager::revoke_subject`).
+    pub fn manager(&self) -> &SessionManager {
         &self.lifecycle
     }
 
@@ -108,14 +108,14 @@ impl CookieSessionLayer {
 /// The layer of a lifecycle built (or shared) elsewhere.
 ///
 /// ```
-/// use sealed_session_tower::{CookieSessionLayer, KeyRing, Lifecycle, SecretKey};
+/// use sealed_session_tower::{CookieSessionLayer, KeyRing, SessionManager, SecretKey};
 ///
-/// let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let layer = CookieSessionLayer::from(lifecycle.clone());
 /// # Ok::<(), sealed_session_tower::ConfigError>(())
 /// ```
-impl From<Lifecycle> for CookieSessionLayer {
-    fn from(lifecycle: Lifecycle) -> Self {
+impl From<SessionManager> for CookieSessionLayer {
+    fn from(lifecycle: SessionManager) -> Self {
         Self { lifecycle }
     }
 }
@@ -135,7 +135,7 @@ impl<S> Layer<S> for CookieSessionLayer {
 #[derive(Clone, Debug)]
 pub struct CookieSessionService<S> {
     inner: S,
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CookieSessionService<S>

@@ -9,7 +9,7 @@
 //!
 //! The crate is a thin adapter, as `sealed-session-actix` is: every decision (which cookie
 //! value to open, what renew and the logouts do, what the response's cookie must be) is made by
-//! `sealed_session::Lifecycle`, so both adapters answer the same requests with the same
+//! `sealed_session::SessionManager`, so both adapters answer the same requests with the same
 //! cookies.
 //!
 //! ```no_run
@@ -61,10 +61,10 @@ pub use layer::{CookieSessionLayer, CookieSessionService, ResponseFuture};
 
 /// The builder of [`CookieSessionLayer`]: the core's builder, shared with the actix adapter,
 /// whose `build` returns the layer ([`CookieSessionLayer::builder`]).
-pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionLayer>;
+pub type CookieSessionBuilder = sealed_session::SessionBuilder<CookieSessionLayer>;
 
 /// The settings as a configuration file holds them: the core's
-/// [`LifecycleConfig`](sealed_session::LifecycleConfig), whose `"revocation"` field chooses the
+/// [`SessionConfig`](sealed_session::SessionConfig), whose `"revocation"` field chooses the
 /// memory store or, with the `redis` feature, a Redis store shared by every instance (without
 /// it, the field is refused with a message naming the feature). The same format as the actix
 /// adapter's.
@@ -79,9 +79,9 @@ pub type CookieSessionBuilder = sealed_session::LifecycleBuilder<CookieSessionLa
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "redis")]
-pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::RevocationConfig>;
+pub type SessionConfig = sealed_session::SessionConfig<sealed_session_redis::RevocationConfig>;
 /// The settings as a configuration file holds them: the core's
-/// [`LifecycleConfig`](sealed_session::LifecycleConfig) (`"revocation"` needs the `redis`
+/// [`SessionConfig`](sealed_session::SessionConfig) (`"revocation"` needs the `redis`
 /// feature).
 ///
 /// ```
@@ -94,7 +94,7 @@ pub type SessionConfig = sealed_session::LifecycleConfig<sealed_session_redis::R
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(not(feature = "redis"))]
-pub type SessionConfig = sealed_session::LifecycleConfig;
+pub type SessionConfig = sealed_session::SessionConfig;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.

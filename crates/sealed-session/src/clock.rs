@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 /// A source of the current time.
 ///
-/// The [`Lifecycle`](crate::Lifecycle) reads its clock once per request (the codec itself takes
+/// The [`SessionManager`](crate::SessionManager) reads its clock once per request (the codec itself takes
 /// the time as an argument). Cookies carry whole seconds, so a clock needs no finer resolution.
 ///
 /// ```

@@ -1,5 +1,5 @@
 //! The codec: turns a [`SessionState`] into a cookie value and back, enforcing size and
-//! expiry. Pure: no clock, no store, no I/O (the [`Lifecycle`](crate::Lifecycle) above it owns
+//! expiry. Pure: no clock, no store, no I/O (the [`SessionManager`](crate::SessionManager) above it owns
 //! those).
 
 use std::fmt;
@@ -249,7 +249,7 @@ impl Codec {
     /// Checks, in this order: well-formed, known version, expected mode, known key id,
     /// authentic, absolute expiry, idle expiry, not from the future beyond the clock skew
     /// allowance, not created before the "not before" time. Never panics. Revocation is the
-    /// [`Lifecycle`](crate::Lifecycle)'s check, made after these.
+    /// [`SessionManager`](crate::SessionManager)'s check, made after these.
     ///
     /// # Errors
     /// The [`OpenError`] for the first check that fails.
@@ -609,7 +609,7 @@ impl DangerousCodecBuilder {
     ///
     /// It exists for reproducible tests: with the same clock, the same requests and a source
     /// that gives the same bytes, two codecs (or two web adapters over one
-    /// [`LifecycleBuilder`](crate::LifecycleBuilder)) seal the same cookies, byte for byte.
+    /// [`SessionBuilder`](crate::SessionBuilder)) seal the same cookies, byte for byte.
     /// [`SecretKey::generate`](crate::SecretKey::generate) and [`SessionId::random`] stay on
     /// the operating system's generator.
     ///

@@ -450,9 +450,9 @@ impl From<SealError> for RenewError {
 /// was.
 ///
 /// ```
-/// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+/// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/"));
 /// session.insert("name", "alice")?;
 /// let err = session.update_or("name", 0u64, |n| n + 1).unwrap_err();

@@ -6,10 +6,10 @@
 //! plugs it into actix-web.
 //!
 //! Two layers: [`Codec`], pure (seal, open and inspect cookie values; no clock, no store, no
-//! I/O), and [`Lifecycle`] above it, which owns the clock and the revocation store and makes
+//! I/O), and [`SessionManager`] above it, which owns the clock and the revocation store and makes
 //! every decision about a request's session (open its cookies, renew, sign in, the three
 //! logouts, and what the response's cookie must be). Web adapters are thin layers over
-//! [`Lifecycle`].
+//! [`SessionManager`].
 //!
 //! ```
 //! use sealed_session::{Codec, KeyRing};
@@ -49,7 +49,7 @@
 //! [`guide`] pages.
 //!
 //! Moving from another session library without logging anyone out: [`LegacyReader`] is the hook
-//! that reads its cookies into new sessions ([`LifecycleBuilder::legacy_reader`]);
+//! that reads its cookies into new sessions ([`SessionBuilder::legacy_reader`]);
 //! sealed-session-actix's `actix-session-legacy` feature has the reader of actix-session 0.11's
 //! `CookieSessionStore` cookies (the runbook is in `sealed_session_actix::migrating`).
 //!
@@ -105,10 +105,10 @@ pub use error::{
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
 pub use lifecycle::{
-    CookieUpdate, DangerousLifecycleBuilder, IncomingCookie, IntoRevocationStore, LOG_TARGET,
-    LegacyMigrations, LegacyReader, Lifecycle, LifecycleBuilder, LifecycleConfig,
-    MissingMiddleware, NoRevocationConfig, RefreshPolicy, RequestInfo, RequestSession,
-    ResponseCookies, Session, SessionError, SessionGetError, SessionInsertError, SessionStatus,
+    CookieUpdate, DangerousSessionBuilder, IncomingCookie, IntoRevocationStore, LOG_TARGET,
+    LegacyMigrations, LegacyReader, MissingMiddleware, NoRevocationConfig, RefreshPolicy,
+    RequestInfo, RequestSession, ResponseCookies, Session, SessionBuilder, SessionConfig,
+    SessionError, SessionGetError, SessionInsertError, SessionManager, SessionStatus,
     SessionUpdateError,
 };
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};

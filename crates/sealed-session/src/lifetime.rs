@@ -12,7 +12,7 @@ use crate::cookie::Persistence;
 
 /// What kind of cookie the session lives in, and for how long the session lasts: pass a
 /// [`PersistentSession`] or a [`BrowserSession`] to
-/// [`LifecycleBuilder::session_lifecycle`](crate::LifecycleBuilder::session_lifecycle).
+/// [`SessionBuilder::session_lifecycle`](crate::SessionBuilder::session_lifecycle).
 ///
 /// # Defaults
 /// [`BrowserSession`] with the builder's timeouts (idle 1 hour, absolute 24 hours), as
@@ -92,10 +92,10 @@ impl From<PersistentSession> for SessionLifecycle {
 /// say `session_ttl(Duration::days(1))` for that.
 ///
 /// ```
-/// use sealed_session::{KeyRing, Lifecycle, PersistentSession, RequestInfo, SecretKey};
+/// use sealed_session::{KeyRing, SessionManager, PersistentSession, RequestInfo, SecretKey};
 /// use time::Duration;
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
 ///     .build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/login"));
@@ -104,7 +104,7 @@ impl From<PersistentSession> for SessionLifecycle {
 /// assert!(header.ends_with("Max-Age=604800"), "{header}");
 ///
 /// // An idle timeout longer than the session's whole life is refused at startup.
-/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .session_lifecycle(
 ///         PersistentSession::default()
 ///             .session_ttl(Duration::days(7))
@@ -157,10 +157,10 @@ impl PersistentSession {
 /// that sets none.
 ///
 /// ```
-/// use sealed_session::{BrowserSession, KeyRing, Lifecycle, RequestInfo, SecretKey};
+/// use sealed_session::{BrowserSession, KeyRing, SessionManager, RequestInfo, SecretKey};
 /// use time::Duration;
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .session_lifecycle(BrowserSession::default().state_ttl(Duration::hours(8)))
 ///     .build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/"));
@@ -169,7 +169,7 @@ impl PersistentSession {
 /// assert!(!header.contains("Max-Age") && !header.contains("Expires"), "{header}");
 ///
 /// // A session life of more than 400 days is refused at startup.
-/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .session_lifecycle(BrowserSession::default().state_ttl(Duration::days(401)))
 ///     .build()
 ///     .unwrap_err();

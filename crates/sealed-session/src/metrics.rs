@@ -14,7 +14,7 @@ pub(crate) struct KeyUsage {
     counts: Vec<(KeyId, KeyRole, AtomicU64)>,
 }
 
-/// One key's line of [`Lifecycle::key_usage`](crate::Lifecycle::key_usage).
+/// One key's line of [`SessionManager::key_usage`](crate::SessionManager::key_usage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyUse {
     /// The key.

@@ -5,7 +5,7 @@
 //! ```
 //! use sealed_session::prelude::*;
 //!
-//! let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+//! let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 //!     .idle_timeout(Duration::minutes(30))
 //!     .cookie_same_site(SameSite::Strict)
 //!     .build()?;
@@ -14,9 +14,10 @@
 
 pub use crate::{
     BrowserSession, Clock, ConfigError, Generation, IncomingCookie, KeyId, KeyRing, KeyUse,
-    LOG_TARGET, Lifecycle, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode, OpenError,
+    LOG_TARGET, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode, OpenError,
     PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore, RevokeError,
     SameSite, SecretKey, Session, SessionError, SessionGetError, SessionId, SessionInsertError,
-    SessionLifecycle, SessionStatus, SessionUpdateError, SessionValue, SystemClock, ValueError,
+    SessionLifecycle, SessionManager, SessionStatus, SessionUpdateError, SessionValue, SystemClock,
+    ValueError,
 };
 pub use time::{Duration, OffsetDateTime};

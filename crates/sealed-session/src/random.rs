@@ -12,7 +12,7 @@ use crate::error::SealError;
 ///
 /// The default everywhere is [`SystemRandom`]. Another source can only be set through
 /// [`CodecBuilder::dangerous`](crate::CodecBuilder::dangerous) or
-/// [`LifecycleBuilder::dangerous`](crate::LifecycleBuilder::dangerous), for reproducible tests:
+/// [`SessionBuilder::dangerous`](crate::SessionBuilder::dangerous), for reproducible tests:
 /// read the warning on [`DangerousCodecBuilder::random_source`] first.
 ///
 /// [`DangerousCodecBuilder::random_source`]: crate::DangerousCodecBuilder::random_source

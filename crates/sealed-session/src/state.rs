@@ -33,7 +33,7 @@ pub struct SessionId([u8; 16]);
 
 impl SessionId {
     /// A fresh id from the operating system's random number generator. (A
-    /// [`Lifecycle`](crate::Lifecycle) draws its ids from its codec's
+    /// [`SessionManager`](crate::SessionManager) draws its ids from its codec's
     /// [`RandomSource`](crate::RandomSource) instead, which is this generator by default.)
     ///
     /// # Errors
@@ -204,14 +204,14 @@ impl SessionState {
     /// changes, so that an id known before the change is worthless after it. Nothing but an
     /// authentication starts a new absolute window ([`SessionState::authenticated`]), so a
     /// client can't extend its session by asking for renewals. Revoking the old id is the
-    /// [`Lifecycle`](crate::Lifecycle)'s job.
+    /// [`SessionManager`](crate::SessionManager)'s job.
     pub fn renew(&mut self, id: SessionId, now: OffsetDateTime) {
         self.body.id = id;
         self.touch(now);
     }
 
     /// Records an authentication at `now`: the absolute timeout counts from here again. The
-    /// [`Lifecycle`](crate::Lifecycle) calls it at sign-in and re-authentication, with a new
+    /// [`SessionManager`](crate::SessionManager) calls it at sign-in and re-authentication, with a new
     /// id and stamp.
     pub fn authenticated(&mut self, now: OffsetDateTime) {
         self.body.created = unix_seconds(now);
@@ -230,7 +230,7 @@ impl SessionState {
 
     /// Sets the subject, stamped with `generation`: the subject's current generation in the
     /// revocation store ([`RevocationStore::generation`](crate::RevocationStore::generation)),
-    /// or the session is refused as revoked at once. A [`Lifecycle`](crate::Lifecycle) does
+    /// or the session is refused as revoked at once. A [`SessionManager`](crate::SessionManager) does
     /// this for you.
     pub fn set_subject(&mut self, subject: impl Into<String>, generation: Generation) {
         self.body.subject = Some(Subject::new(subject, generation));

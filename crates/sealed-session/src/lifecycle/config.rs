@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{IntoRevocationStore, Lifecycle, LifecycleBuilder, RefreshPolicy};
+use super::{IntoRevocationStore, RefreshPolicy, SessionBuilder, SessionManager};
 use crate::cookie::SameSite;
 use crate::envelope::Mode;
 use crate::error::ConfigError;
@@ -15,12 +15,12 @@ use crate::unix::duration_from_secs;
 /// cookies, timeouts and keys without a code change. The web adapters' `SessionConfig` types
 /// are this type, with `R` the revocation-store choice they accept under `"revocation"`.
 ///
-/// Only `keys` or `keys_env` is required; everything else has [`LifecycleBuilder`]'s defaults.
+/// Only `keys` or `keys_env` is required; everything else has [`SessionBuilder`]'s defaults.
 /// Unknown fields are refused, so a typo fails at startup instead of being ignored; so is
 /// `"revocation"` with the default `R`, [`NoRevocationConfig`].
 ///
 /// ```
-/// use sealed_session::{Lifecycle, LifecycleConfig, SecretKey};
+/// use sealed_session::{SessionManager, SessionConfig, SecretKey};
 ///
 /// let key = SecretKey::generate().to_base64();
 /// let json = format!(r#"{{
@@ -28,18 +28,18 @@ use crate::unix::duration_from_secs;
 ///     "idle_timeout_secs": 1800,
 ///     "same_site": "strict"
 /// }}"#, *key);
-/// let config: LifecycleConfig = serde_json::from_str(&json)?;
-/// let sessions: Lifecycle = config.build()?;
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// let sessions: SessionManager = config.build()?;
 /// assert_eq!(sessions.codec().idle_timeout(), time::Duration::minutes(30));
 ///
 /// // A typo is refused, with the field's name.
-/// let err = serde_json::from_str::<LifecycleConfig>(r#"{"idle_timout_secs": 60}"#).unwrap_err();
+/// let err = serde_json::from_str::<SessionConfig>(r#"{"idle_timout_secs": 60}"#).unwrap_err();
 /// assert!(err.to_string().contains("idle_timout_secs"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, bound(deserialize = "R: Deserialize<'de>"))]
-pub struct LifecycleConfig<R = NoRevocationConfig> {
+pub struct SessionConfig<R = NoRevocationConfig> {
     /// The key list: a comma-separated string or a list of base64 secrets, newest first; an
     /// entry prefixed `open-only:` opens but doesn't seal yet.
     #[serde(default)]
@@ -86,7 +86,7 @@ fn none<R>() -> Option<R> {
     None
 }
 
-impl<R> Default for LifecycleConfig<R> {
+impl<R> Default for SessionConfig<R> {
     fn default() -> Self {
         Self {
             keys: None,
@@ -124,17 +124,17 @@ enum SameSiteConfig {
     None,
 }
 
-impl<R: IntoRevocationStore> LifecycleConfig<R> {
+impl<R: IntoRevocationStore> SessionConfig<R> {
     /// A builder of a `T` with these settings (the store of `"revocation"` included), to add
     /// what configuration can't hold (a custom revocation store, a clock) before
-    /// [`LifecycleBuilder::build`].
+    /// [`SessionBuilder::build`].
     ///
     /// Timeouts past 400 days are refused by the build, with a message that says so.
     ///
     /// # Errors
     /// [`ConfigError::EmptyKeyRing`] if neither `keys` nor `keys_env` is given,
     /// [`ConfigError::MissingEnvVar`] or any key-list error for `keys_env`.
-    pub fn into_builder<T>(self) -> Result<LifecycleBuilder<T>, ConfigError> {
+    pub fn into_builder<T>(self) -> Result<SessionBuilder<T>, ConfigError> {
         let ring = match self.keys {
             Some(ring) => ring,
             None => match &self.keys_env {
@@ -142,7 +142,7 @@ impl<R: IntoRevocationStore> LifecycleConfig<R> {
                 None => return Err(ConfigError::EmptyKeyRing),
             },
         };
-        let mut b = LifecycleBuilder::new(ring);
+        let mut b = SessionBuilder::new(ring);
         if let Some(name) = self.cookie_name {
             b = b.cookie_name(name);
         }
@@ -199,12 +199,12 @@ impl<R: IntoRevocationStore> LifecycleConfig<R> {
         Ok(b)
     }
 
-    /// Builds the `T` these settings describe: a [`Lifecycle`], or a web adapter's middleware
+    /// Builds the `T` these settings describe: a [`SessionManager`], or a web adapter's middleware
     /// (`let middleware: CookieSessionMiddleware = config.build()?;`).
     ///
     /// # Errors
-    /// As [`LifecycleConfig::into_builder`] and [`LifecycleBuilder::build`].
-    pub fn build<T: From<Lifecycle>>(self) -> Result<T, ConfigError> {
+    /// As [`SessionConfig::into_builder`] and [`SessionBuilder::build`].
+    pub fn build<T: From<SessionManager>>(self) -> Result<T, ConfigError> {
         self.into_builder()?.build()
     }
 }
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn revocation_without_a_store_to_choose_is_refused_with_the_feature_to_enable() {
         let json = r#"{ "keys_env": "SESSION_KEYS", "revocation": { "store": "memory" } }"#;
-        let err = serde_json::from_str::<LifecycleConfig>(json).unwrap_err();
+        let err = serde_json::from_str::<SessionConfig>(json).unwrap_err();
         assert!(err.to_string().contains("`redis` feature"), "{err}");
     }
 
@@ -256,8 +256,8 @@ mod tests {
     fn the_revocation_setting_starts_its_store() {
         let key = crate::SecretKey::generate().to_base64();
         let json = format!(r#"{{ "keys": "{}", "revocation": "anything" }}"#, *key);
-        let config: LifecycleConfig<MarkedStore> = serde_json::from_str(&json).unwrap();
-        let builder = config.into_builder::<Lifecycle>().unwrap();
+        let config: SessionConfig<MarkedStore> = serde_json::from_str(&json).unwrap();
+        let builder = config.into_builder::<SessionManager>().unwrap();
         assert!(
             !STARTED.load(std::sync::atomic::Ordering::SeqCst),
             "started at build"

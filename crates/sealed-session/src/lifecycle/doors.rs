@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{CookieUpdate, LOG_TARGET, Lifecycle, RefreshPolicy};
+use super::{CookieUpdate, LOG_TARGET, RefreshPolicy, SessionManager};
 use crate::error::SealError;
 use crate::revocation::{Cutoff, Generation, KeptSession, Revocation, RevokeError, Subject};
 use crate::state::{SessionId, SessionState};
@@ -30,7 +30,7 @@ pub(super) enum Ended {
     NotRevocable,
 }
 
-impl Lifecycle {
+impl SessionManager {
     /// A new session id, from the codec's random source.
     pub(super) fn new_id(&self) -> Result<SessionId, SealError> {
         self.inner.codec.new_id()

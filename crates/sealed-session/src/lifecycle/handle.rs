@@ -33,7 +33,7 @@ use crate::value::SessionValue;
 ///     session.sign_in(user) // new id, no pre-login values, the subject for "log out everywhere"
 /// }
 ///
-/// # let sessions = sealed_session::Lifecycle::builder(
+/// # let sessions = sealed_session::SessionManager::builder(
 /// #     sealed_session::KeyRing::new(sealed_session::SecretKey::generate())).build()?;
 /// # let session = sessions.attach([], sealed_session::RequestInfo::new("/"));
 /// log_in(&session, "alice")?;
@@ -264,14 +264,16 @@ impl Session {
     /// # Errors
     /// [`SessionUpdateError::Get`] if the stored value is not a `T` (`updater` is not
     /// called), [`SessionUpdateError::Insert`] if the new value can't be stored or the session
-    /// is detached or finished. The session is left as it was.
+    /// is detached or finished (a key that is absent stays so, without an error). The session
+    /// is left as it was.
     pub fn update<T, F>(&self, key: impl Into<String>, updater: F) -> Result<(), SessionUpdateError>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce(T) -> T,
     {
         let key = key.into();
-        self.write(|_| ())?;
+        // An absent key stays absent: nothing to write, so nothing lost (on a detached session
+        // too, which holds nothing).
         let Some(value) = self.get::<T>(&key)? else {
             return Ok(());
         };

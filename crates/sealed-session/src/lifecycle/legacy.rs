@@ -18,12 +18,12 @@ use crate::error::ConfigError;
 use crate::state::SessionState;
 
 /// Reads another library's session cookies into new sessions: the hook
-/// [`LifecycleBuilder::legacy_reader`](crate::LifecycleBuilder::legacy_reader) takes.
+/// [`SessionBuilder::legacy_reader`](crate::SessionBuilder::legacy_reader) takes.
 ///
 /// The reader says which cookie it reads (name, `Path`, `Domain`) and turns its values into a
 /// session; the lifecycle checks the name against the session cookie's at `build`, finds the
 /// values in each request, decides when to migrate and when to remove the old cookie, and
-/// counts the outcomes ([`Lifecycle::legacy_migrations`](crate::Lifecycle::legacy_migrations)).
+/// counts the outcomes ([`SessionManager::legacy_migrations`](crate::SessionManager::legacy_migrations)).
 /// sealed-session-actix's `LegacyCookies` (feature `actix-session-legacy`) reads actix-session
 /// 0.11's `CookieSessionStore` cookies.
 ///
@@ -36,7 +36,7 @@ use crate::state::SessionState;
 /// use std::collections::HashMap;
 ///
 /// use sealed_session::{
-///     Codec, ConfigError, IncomingCookie, KeyRing, LegacyReader, Lifecycle, RequestInfo,
+///     Codec, ConfigError, IncomingCookie, KeyRing, LegacyReader, SessionManager, RequestInfo,
 ///     SecretKey, SessionState,
 /// };
 /// use time::OffsetDateTime;
@@ -71,7 +71,7 @@ use crate::state::SessionState;
 /// }
 ///
 /// let old = OldSessions(HashMap::from([("a1b2c3", 42)]));
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .legacy_reader(old)
 ///     .build()?;
 /// let mut session = sessions.open([b"sid=a1b2c3".as_slice()], RequestInfo::new("/"));
@@ -89,7 +89,7 @@ use crate::state::SessionState;
 /// assert_eq!((counts.migrated, counts.refused), (1, 1));
 ///
 /// // Old and new cookies must have different names.
-/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .cookie_name("sid")
 ///     .legacy_reader(OldSessions(HashMap::new()))
 ///     .build()
@@ -132,16 +132,16 @@ pub trait LegacyReader: fmt::Debug + Send + Sync {
     ) -> Option<SessionState>;
 }
 
-/// What the legacy reader did since startup: [`Lifecycle::legacy_migrations`].
+/// What the legacy reader did since startup: [`SessionManager::legacy_migrations`].
 ///
 /// When `migrated` stops growing (on every instance) for as long as the old cookies could live,
 /// the reader can be turned off: see the cut-over runbook in
 /// `sealed_session_actix::migrating`.
 ///
 /// ```
-/// use sealed_session::{KeyRing, LegacyMigrations, Lifecycle, SecretKey};
+/// use sealed_session::{KeyRing, LegacyMigrations, SessionManager, SecretKey};
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let counts = sessions.legacy_migrations();
 /// if counts.refused > 0 && counts.migrated == 0 {
 ///     eprintln!("no old cookie opens: check the legacy reader's key and settings");
@@ -150,7 +150,7 @@ pub trait LegacyReader: fmt::Debug + Send + Sync {
 /// # Ok::<(), sealed_session::ConfigError>(())
 /// ```
 ///
-/// [`Lifecycle::legacy_migrations`]: crate::Lifecycle::legacy_migrations
+/// [`SessionManager::legacy_migrations`]: crate::SessionManager::legacy_migrations
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct LegacyMigrations {
@@ -260,7 +260,7 @@ mod tests {
     use cookie::Cookie;
 
     use super::*;
-    use crate::{CookieUpdate, IncomingCookie, KeyRing, Lifecycle, SecretKey, SessionStatus};
+    use crate::{CookieUpdate, IncomingCookie, KeyRing, SecretKey, SessionManager, SessionStatus};
 
     /// Old cookies whose value `n=<number>` reads as a session holding `n` (unauthenticated:
     /// the lifecycle's part is what is tested here, not a format).
@@ -344,14 +344,14 @@ mod tests {
     }
 
     /// A lifecycle reading [`OLD`] cookies.
-    fn lifecycle() -> Lifecycle {
-        Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    fn lifecycle() -> SessionManager {
+        SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .legacy_reader(OLD)
             .build()
             .unwrap()
     }
 
-    fn open(lifecycle: &Lifecycle, header: &str) -> crate::RequestSession {
+    fn open(lifecycle: &SessionManager, header: &str) -> crate::RequestSession {
         lifecycle.open([header.as_bytes()], RequestInfo::new("/"))
     }
 

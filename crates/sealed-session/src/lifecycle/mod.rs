@@ -2,7 +2,7 @@
 //! [`RequestSession`], carry out renew, sign-in and the three kinds of logout against the
 //! revocation store, and say what the response's cookie must be.
 //!
-//! A web adapter only translates: it hands [`Lifecycle::open`] the request's `Cookie` header
+//! A web adapter only translates: it hands [`SessionManager::open`] the request's `Cookie` header
 //! values, gives the handler the [`RequestSession`], and writes the header of
 //! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
 //! (a [`LegacyReader`]'s removal of another library's cookie). Every decision is made here.
@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-pub use config::{LifecycleConfig, NoRevocationConfig};
+pub use config::{NoRevocationConfig, SessionConfig};
 pub use handle::{ResponseCookies, Session};
 pub use legacy::{LegacyMigrations, LegacyReader};
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
@@ -133,12 +133,12 @@ impl<'a> RequestInfo<'a> {
 /// attributes, and every decision about them.
 ///
 /// Cheap to clone (shared). Web adapters (`sealed-session-actix`) build one and call
-/// [`Lifecycle::open`] per request; it can also be used directly:
+/// [`SessionManager::open`] per request; it can also be used directly:
 ///
 /// ```
-/// use sealed_session::{CookieUpdate, KeyRing, Lifecycle, RequestInfo, SecretKey};
+/// use sealed_session::{CookieUpdate, KeyRing, SessionManager, RequestInfo, SecretKey};
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/login"));
 /// session.sign_in("alice")?;                 // new id, no pre-login values, subject set
 /// session.insert("role", &"admin")?;         // size checked here
@@ -157,7 +157,7 @@ impl<'a> RequestInfo<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct Lifecycle {
+pub struct SessionManager {
     inner: Arc<Settings>,
 }
 
@@ -172,10 +172,10 @@ struct Settings {
     legacy: Option<legacy::CheckedReader>,
 }
 
-impl Lifecycle {
-    /// A builder with the [defaults](LifecycleBuilder#defaults).
-    pub fn builder(ring: KeyRing) -> LifecycleBuilder {
-        LifecycleBuilder::new(ring)
+impl SessionManager {
+    /// A builder with the [defaults](SessionBuilder#defaults).
+    pub fn builder(ring: KeyRing) -> SessionBuilder {
+        SessionBuilder::new(ring)
     }
 
     /// Opens the session of a request whose `Cookie` headers are `cookie_headers` (their raw
@@ -188,7 +188,7 @@ impl Lifecycle {
     /// may be among the rest), and one `tracing` event under [`LOG_TARGET`] with a `reason`
     /// field (`warn` for what looks like tampering, `debug` for expiry and logout).
     ///
-    /// With a legacy reader ([`LifecycleBuilder::legacy_reader`]), a request whose own cookie
+    /// With a legacy reader ([`SessionBuilder::legacy_reader`]), a request whose own cookie
     /// did not open is then given the session of its old cookie, if the reader reads one.
     pub fn open<'h>(
         &self,
@@ -198,14 +198,14 @@ impl Lifecycle {
         self.open_at(cookie_headers, request, self.inner.clock.now())
     }
 
-    /// [`Lifecycle::open`], as the shared [`Session`] handle handlers use: what a web adapter
+    /// [`SessionManager::open`], as the shared [`Session`] handle handlers use: what a web adapter
     /// puts in the request (its extensions), then [`Session::finish`]es once the handler
     /// returned, writing every header of the [`ResponseCookies`].
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let session = sessions.attach([], RequestInfo::new("/login"));
     /// session.sign_in("alice")?;
     /// let cookies = session.finish()?;
@@ -221,7 +221,7 @@ impl Lifecycle {
         Session::attached(self.open(cookie_headers, request))
     }
 
-    /// [`Lifecycle::open`] as of `now`: the request's one clock reading, used by every
+    /// [`SessionManager::open`] as of `now`: the request's one clock reading, used by every
     /// operation on the session and by [`RequestSession::finish`].
     pub fn open_at<'h>(
         &self,
@@ -421,9 +421,9 @@ impl Lifecycle {
     /// The example on [`LegacyReader`] shows both counts move.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// // Without a reader, an `id` cookie is nobody's: not read, not counted.
     /// let session = sessions.open([b"id=forged".as_slice()], RequestInfo::new("/"));
     /// assert!(session.state().is_none());
@@ -465,10 +465,10 @@ impl Lifecycle {
     }
 }
 
-impl fmt::Debug for Lifecycle {
+impl fmt::Debug for SessionManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.inner;
-        let mut f = f.debug_struct("Lifecycle");
+        let mut f = f.debug_struct("SessionManager");
         f.field("codec", &s.codec)
             .field("store", &s.store)
             .field("attributes", &s.attributes)
@@ -514,13 +514,13 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
     }
 }
 
-/// Builds a [`Lifecycle`]. Every setting is checked by [`LifecycleBuilder::build`].
+/// Builds a [`SessionManager`]. Every setting is checked by [`SessionBuilder::build`].
 ///
 /// # Defaults
 /// - cookie `__Host-id` when `Secure` (the default) with `Path=/` and no `Domain`,
 ///   `__Secure-id` when `Secure` with another path or a domain, `id` in plain-HTTP development
 ///   mode; `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`, a browser-session cookie (no
-///   `Max-Age`, as actix-session's default; [`LifecycleBuilder::session_lifecycle`] makes it
+///   `Max-Age`, as actix-session's default; [`SessionBuilder::session_lifecycle`] makes it
 ///   persistent)
 /// - [`Mode::Encrypted`], idle timeout 1 hour, absolute timeout 24 hours, clock skew allowance
 ///   60 seconds
@@ -533,17 +533,17 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 ///   ([`SystemRandom`](crate::SystemRandom))
 ///
 /// ```
-/// use sealed_session::{ConfigError, KeyRing, Lifecycle, SecretKey};
+/// use sealed_session::{ConfigError, KeyRing, SessionManager, SecretKey};
 /// use time::Duration;
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .idle_timeout(Duration::minutes(30))
 ///     .absolute_timeout(Duration::hours(8))
 ///     .build()?;
 /// assert_eq!(sessions.cookie_name().as_str(), "__Host-id");
 ///
 /// // Timeouts past what browsers keep are refused at startup, with the reason.
-/// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .absolute_timeout(Duration::days(1_000))
 ///     .build()
 ///     .unwrap_err();
@@ -551,12 +551,12 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 /// # Ok::<(), ConfigError>(())
 /// ```
 ///
-/// The same builder makes the web adapters' middleware: `T` is what [`LifecycleBuilder::build`]
+/// The same builder makes the web adapters' middleware: `T` is what [`SessionBuilder::build`]
 /// returns (`CookieSessionMiddleware::builder(ring)` in `sealed-session-actix`,
 /// `CookieSessionLayer::builder(ring)` in `sealed-session-tower`), so both stacks are configured
 /// with the same methods.
 #[must_use]
-pub struct LifecycleBuilder<T = Lifecycle> {
+pub struct SessionBuilder<T = SessionManager> {
     codec: CodecBuilder,
     name: Option<String>,
     idle: Duration,
@@ -569,9 +569,9 @@ pub struct LifecycleBuilder<T = Lifecycle> {
     target: PhantomData<fn() -> T>,
 }
 
-impl<T> LifecycleBuilder<T> {
-    /// A builder of a `T` with the [defaults](LifecycleBuilder#defaults): what the web
-    /// adapters' `builder` functions return (for a [`Lifecycle`], see [`Lifecycle::builder`]).
+impl<T> SessionBuilder<T> {
+    /// A builder of a `T` with the [defaults](SessionBuilder#defaults): what the web
+    /// adapters' `builder` functions return (for a [`SessionManager`], see [`SessionManager::builder`]).
     pub fn new(ring: KeyRing) -> Self {
         Self {
             codec: Codec::builder(ring),
@@ -589,7 +589,7 @@ impl<T> LifecycleBuilder<T> {
 
     /// The cookie's name, bound into every cookie. Defaults to `__Host-id` when the cookie is
     /// `Secure` (browsers then refuse it from subdomains and over plain HTTP, so a sibling
-    /// subdomain can't plant one), see the [defaults](LifecycleBuilder#defaults).
+    /// subdomain can't plant one), see the [defaults](SessionBuilder#defaults).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -692,10 +692,10 @@ impl<T> LifecycleBuilder<T> {
     /// [`SessionLifecycle::BrowserSession`] with idle 1 hour and absolute 24 hours.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, PersistentSession, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, PersistentSession, SecretKey};
     /// use time::Duration;
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
     ///     .session_lifecycle(PersistentSession::default().session_ttl(Duration::days(7)))
     ///     .build()?;
     /// assert_eq!(sessions.codec().absolute_timeout(), Duration::days(7));
@@ -719,7 +719,7 @@ impl<T> LifecycleBuilder<T> {
 
     /// The revocation store consulted on every request and written by renew, sign-in and the
     /// logouts: a running store (`Arc<MemoryRevocationStore>`, `Arc<dyn RevocationStore>`, ...)
-    /// or a configuration started at [`LifecycleBuilder::build`] with the lifecycle's clock
+    /// or a configuration started at [`SessionBuilder::build`] with the lifecycle's clock
     /// (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`]. Defaults to a
     /// [`MemoryRevocationStore`] of this process; use a shared store when the application runs
     /// on several instances. Replaces any earlier choice of store.
@@ -764,7 +764,7 @@ impl<T> LifecycleBuilder<T> {
     ///
     /// An old cookie that can't be migrated gives an empty session and is left in place: if
     /// the reader was misconfigured, fixing it still migrates everyone. At most three distinct
-    /// values of the old name are given to the reader. [`Lifecycle::legacy_migrations`] counts
+    /// values of the old name are given to the reader. [`SessionManager::legacy_migrations`] counts
     /// both outcomes.
     ///
     /// # Performance impact
@@ -779,7 +779,7 @@ impl<T> LifecycleBuilder<T> {
     /// ([`crate::guide::security`], "Migrating from actix-session").
     ///
     /// ```
-    /// use sealed_session::{ConfigError, KeyRing, LegacyReader, Lifecycle, SecretKey};
+    /// use sealed_session::{ConfigError, KeyRing, LegacyReader, SessionManager, SecretKey};
     /// # use sealed_session::{Codec, RequestInfo, SessionState};
     /// # #[derive(Debug)]
     /// # struct OldCookies;
@@ -792,12 +792,12 @@ impl<T> LifecycleBuilder<T> {
     /// # }
     ///
     /// // `OldCookies` reads the old app's `id` cookies (a full reader is on `LegacyReader`).
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
     ///     .legacy_reader(OldCookies)
     ///     .build()?;
     ///
     /// // Over plain HTTP the new cookie is named `id` too: old and new would be confused.
-    /// let err = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    /// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
     ///     .cookie_secure(false)
     ///     .legacy_reader(OldCookies)
     ///     .build()
@@ -813,9 +813,9 @@ impl<T> LifecycleBuilder<T> {
     }
 
     /// Settings that break the sessions' security if misused, for reproducible tests only: see
-    /// [`DangerousLifecycleBuilder`].
-    pub fn dangerous(self) -> DangerousLifecycleBuilder<T> {
-        DangerousLifecycleBuilder { builder: self }
+    /// [`DangerousSessionBuilder`].
+    pub fn dangerous(self) -> DangerousSessionBuilder<T> {
+        DangerousSessionBuilder { builder: self }
     }
 
     /// Checks the settings and builds the lifecycle.
@@ -829,7 +829,7 @@ impl<T> LifecycleBuilder<T> {
     /// path or domain browsers would reject.
     pub fn build(self) -> Result<T, ConfigError>
     where
-        T: From<Lifecycle>,
+        T: From<SessionManager>,
     {
         let secure = self.attributes.secure;
         let name = self.name.unwrap_or_else(|| {
@@ -874,7 +874,7 @@ impl<T> LifecycleBuilder<T> {
             Some(choice) => choice.start(Arc::clone(&self.clock)),
             None => Arc::new(MemoryRevocationStore::new()),
         };
-        Ok(T::from(Lifecycle {
+        Ok(T::from(SessionManager {
             inner: Arc::new(Settings {
                 codec,
                 clock: self.clock,
@@ -889,15 +889,15 @@ impl<T> LifecycleBuilder<T> {
     }
 }
 
-/// The settings of a [`LifecycleBuilder`] that break the sessions' security if misused,
-/// reached through [`LifecycleBuilder::dangerous`] so that every use says so where it is
+/// The settings of a [`SessionBuilder`] that break the sessions' security if misused,
+/// reached through [`SessionBuilder::dangerous`] so that every use says so where it is
 /// written (as rustls' `ConfigBuilder::dangerous`). For reproducible tests only.
 #[must_use]
-pub struct DangerousLifecycleBuilder<T = Lifecycle> {
-    builder: LifecycleBuilder<T>,
+pub struct DangerousSessionBuilder<T = SessionManager> {
+    builder: SessionBuilder<T>,
 }
 
-impl<T> DangerousLifecycleBuilder<T> {
+impl<T> DangerousSessionBuilder<T> {
     /// Draws every nonce and every session id of the lifecycle (new sessions, renewals,
     /// sign-ins, re-authentications, "sign out my other devices", migrated legacy sessions, and
     /// the seal of every cookie) from `source` instead of the operating system's generator,
@@ -923,7 +923,7 @@ impl<T> DangerousLifecycleBuilder<T> {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use sealed_session::{
-    ///     CookieUpdate, KeyRing, Lifecycle, ManualClock, RandomSource, RequestInfo, SealError,
+    ///     CookieUpdate, KeyRing, SessionManager, ManualClock, RandomSource, RequestInfo, SealError,
     ///     SecretKey,
     /// };
     ///
@@ -945,13 +945,13 @@ impl<T> DangerousLifecycleBuilder<T> {
     /// let ring = KeyRing::new(SecretKey::generate());
     /// let clock = Arc::new(ManualClock::new(time::macros::datetime!(2030-01-01 0:00 UTC)));
     /// let sessions = || {
-    ///     Lifecycle::builder(ring.clone())
+    ///     SessionManager::builder(ring.clone())
     ///         .clock(clock.clone())
     ///         .dangerous()
     ///         .random_source(Arc::new(Counter::default()))
     ///         .build()
     /// };
-    /// let set_cookie = |sessions: Lifecycle| -> Result<CookieUpdate, Box<dyn std::error::Error>> {
+    /// let set_cookie = |sessions: SessionManager| -> Result<CookieUpdate, Box<dyn std::error::Error>> {
     ///     let mut session = sessions.open([], RequestInfo::new("/login"));
     ///     session.sign_in("alice")?;
     ///     Ok(session.finish()?)
@@ -960,29 +960,29 @@ impl<T> DangerousLifecycleBuilder<T> {
     /// assert_eq!(set_cookie(sessions()?)?, set_cookie(sessions()?)?);
     ///
     /// // With the default source, never the same cookie.
-    /// let default = || Lifecycle::builder(ring.clone()).clock(clock.clone()).build();
+    /// let default = || SessionManager::builder(ring.clone()).clock(clock.clone()).build();
     /// assert_ne!(set_cookie(default()?)?, set_cookie(default()?)?);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[doc(alias = "rng")]
     #[doc(alias = "nonce")]
-    pub fn random_source(mut self, source: Arc<dyn RandomSource>) -> LifecycleBuilder<T> {
+    pub fn random_source(mut self, source: Arc<dyn RandomSource>) -> SessionBuilder<T> {
         self.builder.codec = self.builder.codec.dangerous().random_source(source);
         self.builder
     }
 }
 
-impl<T> fmt::Debug for DangerousLifecycleBuilder<T> {
+impl<T> fmt::Debug for DangerousSessionBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DangerousLifecycleBuilder")
+        f.debug_tuple("DangerousSessionBuilder")
             .field(&self.builder)
             .finish()
     }
 }
 
-impl<T> fmt::Debug for LifecycleBuilder<T> {
+impl<T> fmt::Debug for SessionBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut f = f.debug_struct("LifecycleBuilder");
+        let mut f = f.debug_struct("SessionBuilder");
         f.field("codec", &self.codec)
             .field("name", &self.name)
             .field("attributes", &self.attributes)
@@ -1005,9 +1005,9 @@ mod tests {
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
     }
 
-    fn sessions(store: Arc<dyn RevocationStore>) -> (Lifecycle, Arc<ManualClock>) {
+    fn sessions(store: Arc<dyn RevocationStore>) -> (SessionManager, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(start()));
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .clock(clock.clone())
             .revocation_store(store)
             .build()
@@ -1021,7 +1021,7 @@ mod tests {
         header.split(';').next().unwrap().to_owned()
     }
 
-    fn open(lifecycle: &Lifecycle, cookie: &str) -> RequestSession {
+    fn open(lifecycle: &SessionManager, cookie: &str) -> RequestSession {
         lifecycle.open([cookie.as_bytes()], RequestInfo::new("/"))
     }
 
@@ -1052,7 +1052,7 @@ mod tests {
         let store = Arc::new(MemoryRevocationStore::with_limits(
             RevocationLimits::new().total(1),
         ));
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .revocation_store(store)
             .revoke_anonymous_sessions(true)
             .build()
@@ -1132,7 +1132,7 @@ mod tests {
     #[test]
     fn the_largest_timeouts_give_a_capped_max_age() {
         let clock = Arc::new(ManualClock::new(start()));
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .session_lifecycle(crate::PersistentSession::default().session_ttl(crate::MAX_TIMEOUT))
             .clock(clock.clone())
             .build()
@@ -1151,7 +1151,7 @@ mod tests {
     #[test]
     fn a_session_that_fits_keeps_fitting_through_a_new_generation() {
         let clock = Arc::new(ManualClock::new(start()));
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .size_limit(400)
             .clock(clock)
             .build()
@@ -1215,7 +1215,7 @@ mod tests {
     fn a_subject_too_large_for_the_cookie_changes_nothing_at_sign_in() {
         let clock = Arc::new(ManualClock::new(start()));
         let store = Arc::new(MemoryRevocationStore::new());
-        let lifecycle = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+        let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
             .size_limit(200)
             .clock(clock)
             .revocation_store(store.clone())

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use super::doors::{Ended, Ending};
-use super::{CookieUpdate, LOG_TARGET, Lifecycle};
+use super::{CookieUpdate, LOG_TARGET, SessionManager};
 use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
 use crate::revocation::{Generation, KeptSession, MAX_SUBJECT_LEN, RevokeError};
 use crate::state::{SessionId, SessionState};
@@ -43,16 +43,16 @@ pub enum IncomingCookie {
     Migrated,
 }
 
-/// The session of one request, from [`Lifecycle::open`] to [`RequestSession::finish`].
+/// The session of one request, from [`SessionManager::open`] to [`RequestSession::finish`].
 ///
 /// Every operation uses the request's one clock reading. Writes are checked at once (a value
 /// that would make the cookie too large is refused by [`RequestSession::insert`] and leaves the
 /// session as it was); logouts are recorded in the revocation store before they return `Ok`.
 ///
 /// ```
-/// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, SessionStatus};
+/// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, SessionStatus};
 ///
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/counter"));
 /// let n = session.get::<u64>("counter")?.unwrap_or(0) + 1;
 /// session.insert("counter", &n)?;
@@ -61,7 +61,7 @@ pub enum IncomingCookie {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RequestSession {
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
     now: OffsetDateTime,
     /// `None` until the session holds something: a session nobody wrote sets no cookie.
     state: Option<SessionState>,
@@ -85,7 +85,7 @@ pub struct RequestSession {
 
 impl RequestSession {
     pub(super) fn new(
-        lifecycle: Lifecycle,
+        lifecycle: SessionManager,
         now: OffsetDateTime,
         state: Option<SessionState>,
         incoming: IncomingCookie,
@@ -108,7 +108,7 @@ impl RequestSession {
     /// A request whose cookie authenticated as `held` but whose revocation the store can't
     /// check yet: refused for now, its cookie kept, and `held` set aside for a logout.
     pub(super) fn unverified(
-        lifecycle: Lifecycle,
+        lifecycle: SessionManager,
         now: OffsetDateTime,
         held: SessionState,
     ) -> Self {
@@ -127,7 +127,7 @@ impl RequestSession {
     /// The session another library's cookie held, which the response seals as a new one and
     /// whose old cookie `removal` removes.
     pub(super) fn migrated(
-        lifecycle: Lifecycle,
+        lifecycle: SessionManager,
         now: OffsetDateTime,
         state: SessionState,
         removal: String,
@@ -181,9 +181,9 @@ impl RequestSession {
     /// The values, in key order, still encoded: decode each with [`SessionValue::decode`].
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
     /// assert_eq!(session.values().count(), 0, "no session yet");
     /// session.insert("b", &2u64)?;
@@ -228,9 +228,9 @@ impl RequestSession {
     /// [`RequestSession::update_or`]). actix-session's `Session::update`, with its semantics.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
     /// assert!(!session.update("visits", |n: u64| n + 1)?); // absent: nothing stored
     /// session.insert("visits", &1u64)?;
@@ -264,9 +264,9 @@ impl RequestSession {
     /// not called): actix-session's `Session::update_or`.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey, UpdateError};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
     ///     .size_limit(300)
     ///     .build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
@@ -400,9 +400,9 @@ impl RequestSession {
     /// is set.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/login"));
     /// session.sign_in("alice")?;
     /// let before = session.state().unwrap().subject_generation().unwrap().generation();
@@ -718,9 +718,9 @@ impl RequestSession {
     /// [`LegacyReader`](crate::LegacyReader)). Adapters append both headers.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, Lifecycle, RequestInfo, SecretKey};
+    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
     ///
-    /// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
     /// let update = session.finish()?;
     /// // What an adapter writes: every header, in this order.

@@ -125,7 +125,7 @@ impl From<InsertError> for SessionInsertError {
 /// use sealed_session::{RenewError, RevokeError, SessionError};
 ///
 /// let full = SessionError::from(RevokeError::CapacityExceeded { limit: 10 });
-/// assert!(matches!(full, SessionError::Lifecycle(RenewError::Revoke(_))));
+/// assert!(matches!(full, SessionError::SessionManager(RenewError::Revoke(_))));
 /// assert_eq!(full.http_status(), 503);
 /// assert_eq!(SessionError::MissingMiddleware.http_status(), 500);
 /// ```
@@ -133,7 +133,7 @@ impl From<InsertError> for SessionInsertError {
 #[non_exhaustive]
 pub enum SessionError {
     /// The lifecycle could not carry it out: see [`RenewError`].
-    Lifecycle(RenewError),
+    SessionManager(RenewError),
     /// No session middleware would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
 }
@@ -143,7 +143,7 @@ impl SessionError {
     /// ([`RenewError::http_status`]; `500` for [`SessionError::MissingMiddleware`]).
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Lifecycle(err) => err.http_status(),
+            Self::SessionManager(err) => err.http_status(),
             Self::MissingMiddleware => 500,
         }
     }
@@ -152,7 +152,7 @@ impl SessionError {
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Lifecycle(err) => err.fmt(f),
+            Self::SessionManager(err) => err.fmt(f),
             Self::MissingMiddleware => MissingMiddleware.fmt(f),
         }
     }
@@ -161,7 +161,7 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Lifecycle(err) => Some(err),
+            Self::SessionManager(err) => Some(err),
             Self::MissingMiddleware => None,
         }
     }
@@ -169,13 +169,13 @@ impl std::error::Error for SessionError {
 
 impl From<RenewError> for SessionError {
     fn from(err: RenewError) -> Self {
-        Self::Lifecycle(err)
+        Self::SessionManager(err)
     }
 }
 
 impl From<RevokeError> for SessionError {
     fn from(err: RevokeError) -> Self {
-        Self::Lifecycle(RenewError::Revoke(err))
+        Self::SessionManager(RenewError::Revoke(err))
     }
 }
 
@@ -323,11 +323,12 @@ impl fmt::Display for MissingMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the session needs its middleware around this code: on actix-web add \
-             `.wrap(CookieSessionMiddleware::new(key_ring))` to the `App` or scope of this route \
-             (and register any `wrap_fn` that uses the session before it, inside it); on axum \
-             add `.layer(CookieSessionLayer::new(key_ring))` after the routes that take a \
-             `Session`; never use the session after the response was sent"
+            "the session needs its middleware around this code: on actix-web, \
+             `CookieSessionMiddleware` (`.wrap(CookieSessionMiddleware::new(key_ring))` on the \
+             `App` or scope of this route, with any `wrap_fn` that uses the session registered \
+             before it, inside it); on axum, `CookieSessionLayer` \
+             (`.layer(CookieSessionLayer::new(key_ring))` after the routes that take a \
+             `Session`); and no use of the session after the response was sent"
         )
     }
 }

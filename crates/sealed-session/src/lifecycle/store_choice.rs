@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::revocation::RevocationStore;
 
 /// A revocation store, or what starts one: what
-/// [`LifecycleBuilder::revocation_store`](super::LifecycleBuilder::revocation_store) takes.
+/// [`SessionBuilder::revocation_store`](super::SessionBuilder::revocation_store) takes.
 ///
 /// Implemented for a running store (`Arc<S>` or `Arc<dyn RevocationStore>`) and, in
 /// `sealed-session-redis`, for `RedisConfig` and the `"revocation"` setting of a configuration
@@ -18,10 +18,10 @@ use crate::revocation::RevocationStore;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sealed_session::{KeyRing, Lifecycle, MemoryRevocationStore, SecretKey};
+/// use sealed_session::{KeyRing, SessionManager, MemoryRevocationStore, SecretKey};
 ///
 /// let store = Arc::new(MemoryRevocationStore::new());
-/// let sessions = Lifecycle::builder(KeyRing::new(SecretKey::generate()))
+/// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 ///     .revocation_store(store.clone()) // a running store, kept to watch it
 ///     .build()?;
 /// # Ok::<(), sealed_session::ConfigError>(())

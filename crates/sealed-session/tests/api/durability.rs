@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sealed_session::{
-    CookieUpdate, Cutoff, Generation, InsertError, Lifecycle, MemoryRevocationStore, Mode,
-    OpenError, RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
-    Subject, UnixTime,
+    CookieUpdate, Cutoff, Generation, InsertError, MemoryRevocationStore, Mode, OpenError,
+    RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
+    SessionManager, Subject, UnixTime,
 };
 
 use crate::{T0, at, lifecycle_builder, set_value};
@@ -57,7 +57,7 @@ impl RevocationStore for Switchable {
     }
 }
 
-fn setup() -> (Lifecycle, Arc<Switchable>) {
+fn setup() -> (SessionManager, Arc<Switchable>) {
     let store = Arc::new(Switchable::default());
     let clock = Arc::new(sealed_session::ManualClock::new(at(T0)));
     let lifecycle = lifecycle_builder(1, Mode::Encrypted)
@@ -68,12 +68,12 @@ fn setup() -> (Lifecycle, Arc<Switchable>) {
     (lifecycle, store)
 }
 
-fn request(lifecycle: &Lifecycle, cookie: Option<&str>) -> RequestSession {
+fn request(lifecycle: &SessionManager, cookie: Option<&str>) -> RequestSession {
     let header = cookie.map(|v| format!("{}={v}", lifecycle.cookie_name()));
     lifecycle.open(header.iter().map(String::as_bytes), RequestInfo::new("/"))
 }
 
-fn signed_in(lifecycle: &Lifecycle, user: &str) -> String {
+fn signed_in(lifecycle: &SessionManager, user: &str) -> String {
     let mut session = request(lifecycle, None);
     session.sign_in(user).unwrap();
     set_value(&session.finish().unwrap())

@@ -4,8 +4,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sealed_session::{
-    Codec, ConfigError, KeyRing, LegacyReader, Lifecycle, MAX_CLOCK_SKEW, MAX_TIMEOUT, Mode,
-    OpenError, RequestInfo, SealError, SecretKey, SessionState,
+    Codec, ConfigError, KeyRing, LegacyReader, MAX_CLOCK_SKEW, MAX_TIMEOUT, Mode, OpenError,
+    RequestInfo, SealError, SecretKey, SessionManager, SessionState,
 };
 use time::Duration;
 
@@ -336,7 +336,7 @@ fn debug_of_key_holders_shows_no_secret() {
             .expect("valid");
         let cookie = codec.seal(&session(1, T0)).expect("fits");
         let opened = codec.open_at(&cookie, at(T0)).expect("opens");
-        let lifecycle = Lifecycle::builder(ring.clone())
+        let lifecycle = SessionManager::builder(ring.clone())
             .mode(mode)
             .cookie_name("id")
             .build()
@@ -360,7 +360,7 @@ fn debug_of_key_holders_shows_no_secret() {
             format!("{:?}", opened.state()),
             format!("{:?}", opened.state().subject_generation()),
             format!("{lifecycle:?}"),
-            format!("{:?}", Lifecycle::builder(ring.clone())),
+            format!("{:?}", SessionManager::builder(ring.clone())),
             format!("{request:?}"),
         ] {
             for f in &session_forbidden {

@@ -311,7 +311,7 @@ fn a_cookie_breaking_two_rules_gets_the_first_error() {
     }
 }
 
-/// `Lifecycle::open` reads the lifecycle's clock: moving the clock expires the session.
+/// `SessionManager::open` reads the lifecycle's clock: moving the clock expires the session.
 #[test]
 fn lifecycle_open_reads_its_clock() {
     for mode in MODES {

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sealed_session::{
-    Codec, Generation, IncomingCookie, KeyRing, Lifecycle, ManualClock, Mode, NONCE_LEN,
-    RequestInfo, Revocation, SecretKey, SessionId, SessionState, UnixTime,
+    Codec, Generation, IncomingCookie, KeyRing, ManualClock, Mode, NONCE_LEN, RequestInfo,
+    Revocation, SecretKey, SessionId, SessionManager, SessionState, UnixTime,
 };
 
 use sealed_session_test_support::fuzz::{
@@ -154,8 +154,8 @@ fn fuzz_codec(mode: Mode) -> Codec {
 /// The lifecycle of `fuzz/src/lib.rs`: the codec's settings under the cookie name `id`, a clock
 /// stopped at `NOW`, and a revocation store holding one revoked (anonymous) id and one subject
 /// logged out everywhere.
-fn fuzz_lifecycle(mode: Mode) -> Lifecycle {
-    let lifecycle = Lifecycle::builder(fuzz_ring())
+fn fuzz_lifecycle(mode: Mode) -> SessionManager {
+    let lifecycle = SessionManager::builder(fuzz_ring())
         .mode(mode)
         .cookie_name("id")
         .not_before(crate::at(NOW - NOT_BEFORE_AGO))

@@ -21,9 +21,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealed_session::{
-    Codec, CodecBuilder, CookieUpdate, Generation, KeyRing, Lifecycle, LifecycleBuilder,
-    ManualClock, MemoryRevocationStore, Mode, OpenError, Opened, RequestInfo, RequestSession,
-    SecretKey, SessionId, SessionState,
+    Codec, CodecBuilder, CookieUpdate, Generation, KeyRing, ManualClock, MemoryRevocationStore,
+    Mode, OpenError, Opened, RequestInfo, RequestSession, SecretKey, SessionBuilder, SessionId,
+    SessionManager, SessionState,
 };
 pub(crate) use sealed_session_test_support::secret_bytes;
 use time::OffsetDateTime;
@@ -65,20 +65,20 @@ pub(crate) fn open(codec: &Codec, value: &str) -> Result<SessionState, OpenError
 }
 
 /// A lifecycle builder with a ring of the one key `seed` and `mode` (cookie `__Host-id`).
-pub(crate) fn lifecycle_builder(seed: u8, mode: Mode) -> LifecycleBuilder {
-    Lifecycle::builder(KeyRing::new(secret(seed))).mode(mode)
+pub(crate) fn lifecycle_builder(seed: u8, mode: Mode) -> SessionBuilder {
+    SessionManager::builder(KeyRing::new(secret(seed))).mode(mode)
 }
 
 /// A lifecycle with a manual clock stopped at `T0` and a memory revocation store, both kept
 /// at hand.
 pub(crate) struct Sessions {
-    pub(crate) lifecycle: Lifecycle,
+    pub(crate) lifecycle: SessionManager,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) store: Arc<MemoryRevocationStore>,
 }
 
 /// Builds `builder` with a manual clock at `T0` and a fresh memory revocation store.
-pub(crate) fn sessions(builder: LifecycleBuilder) -> Sessions {
+pub(crate) fn sessions(builder: SessionBuilder) -> Sessions {
     let clock = Arc::new(ManualClock::new(at(T0)));
     let store = Arc::new(MemoryRevocationStore::new());
     let lifecycle = builder

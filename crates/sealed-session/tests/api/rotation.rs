@@ -1,7 +1,9 @@
 //! Key rotation: fallback keys open and ask for a re-seal, staged `open-only:` keys open
 //! without sealing.
 
-use sealed_session::{Codec, CookieUpdate, KeyRing, KeyRole, Lifecycle, Mode, OPEN_ONLY_PREFIX};
+use sealed_session::{
+    Codec, CookieUpdate, KeyRing, KeyRole, Mode, OPEN_ONLY_PREFIX, SessionManager,
+};
 
 use crate::{MODES, T0, at, b64, secret, session, sessions, set_value};
 
@@ -165,7 +167,9 @@ fn full_rotation_keeps_active_sessions() {
 fn the_lifecycle_moves_cookies_to_the_primary_key() {
     for mode in MODES {
         let lifecycle = |config: &str| {
-            sessions(Lifecycle::builder(KeyRing::from_config(config).expect("valid")).mode(mode))
+            sessions(
+                SessionManager::builder(KeyRing::from_config(config).expect("valid")).mode(mode),
+            )
         };
         let old = lifecycle(&b64(OLD));
         let staged = lifecycle(&format!("{OPEN_ONLY_PREFIX}{},{}", b64(NEW), b64(OLD)));

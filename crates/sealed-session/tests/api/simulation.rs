@@ -38,9 +38,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sealed_session::{
-    CookieUpdate, Cutoff, Generation, InsertError, KeyRing, Lifecycle, ManualClock,
-    MemoryRevocationStore, OpenError, RequestInfo, RequestSession, Revocation, RevocationLimits,
-    RevocationStore, RevokeError, SessionId, SessionState, Subject, UnixTime,
+    CookieUpdate, Cutoff, Generation, InsertError, KeyRing, ManualClock, MemoryRevocationStore,
+    OpenError, RequestInfo, RequestSession, Revocation, RevocationLimits, RevocationStore,
+    RevokeError, SessionId, SessionManager, SessionState, Subject, UnixTime,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -305,7 +305,7 @@ impl RevocationStore for SimStore {
 }
 
 struct Instance {
-    lifecycle: Lifecycle,
+    lifecycle: SessionManager,
     store: Arc<SimStore>,
     clock: Arc<ManualClock>,
     offset: Duration,
@@ -444,7 +444,7 @@ impl World {
                     i64::try_from(rng.next() % 60_001).expect("small") - 30_000,
                 );
                 let clock = Arc::new(ManualClock::new(at(T0) + offset));
-                let lifecycle = Lifecycle::builder(KeyRing::new(secret(1)))
+                let lifecycle = SessionManager::builder(KeyRing::new(secret(1)))
                     .idle_timeout(Duration::seconds(IDLE_SECS))
                     .absolute_timeout(Duration::seconds(ABSOLUTE_SECS))
                     .clock_skew(Duration::seconds(SKEW_SECS))

@@ -313,7 +313,7 @@ fn revoked_session_is_refused() {
     }
 }
 
-/// `Lifecycle::revoke_subject` ("log out everywhere") ends every session of that subject
+/// `SessionManager::revoke_subject` ("log out everywhere") ends every session of that subject
 /// signed in before it, whenever it was created, and no session of other subjects, nor sessions
 /// without a subject, nor those signed in after it.
 #[test]
