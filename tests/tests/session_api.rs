@@ -3,7 +3,8 @@
 //! wrong type, `entries`, and `SessionExt::get_session` from a guard, from `wrap_fn` middlewares
 //! inside and outside `CookieSessionMiddleware`, and on a route it doesn't wrap.
 //!
-//! And `Session::reauthenticate` of both adapters (`sealed-session-actix` on actix-web,
+//! And, on both stacks, `update` and `update_or` whose closures read the session they update
+//! (they run without the session's lock held), and `Session::reauthenticate` of both adapters (`sealed-session-actix` on actix-web,
 //! `sealed-session-tower` on axum), which no example route calls: the login app's routes with
 //! one more, `POST /api/reauthenticate`, on each stack.
 
@@ -604,5 +605,62 @@ async fn reauthenticate_restarts_the_window_and_makes_the_session_the_freshest()
                 "{context}: the anonymous session is as it was"
             );
         }
+    }
+}
+
+// `update` and `update_or` whose closures read the session, on both stacks.
+
+/// The handler's code, the same on both stacks: closures that read the session they update.
+/// Under the session's lock, the first read would deadlock (tower's mutex) or panic (a
+/// `RefCell` borrowed twice).
+fn update_reading_the_session(
+    session: &sealed_session::Session,
+) -> Result<Value, SessionUpdateError> {
+    session.insert("step", 5u64)?;
+    session.update_or("total", 1u64, |total| {
+        total + session.get::<u64>("step").ok().flatten().unwrap_or(0)
+    })?;
+    session.update("total", |total: u64| total * session.keys().len() as u64)?;
+    Ok(json!({
+        "total": session.get::<u64>("total")?,
+        "keys": session.keys(),
+    }))
+}
+
+/// Both stacks, signed in (the login app stores `user`): the first request stores `total` = 1
+/// (the default: its closure is not called), then multiplies it by the 3 keys; the next one adds
+/// 5 (8) and multiplies again (24).
+#[actix_web::test]
+async fn update_closures_may_read_the_session_on_both_stacks() {
+    fn actix(cfg: &mut web::ServiceConfig) {
+        cfg.route(
+            "/api/update-reading",
+            web::post().to(|session: Session| async move {
+                update_reading_the_session(&session).map(web::Json)
+            }),
+        );
+    }
+    async fn axum_route(
+        session: sealed_session_tower::Session,
+    ) -> Result<axum::Json<Value>, SessionUpdateError> {
+        update_reading_the_session(&session).map(axum::Json)
+    }
+    for stack in [Stack::Actix, Stack::Axum] {
+        let app = StackApp::start_with(stack, &StackSettings::on(Store::Memory), actix, |r| {
+            r.route("/api/update-reading", axum::routing::post(axum_route))
+        });
+        let mut cookie = app.login("alice").await;
+        let first = app.post_renewing("/api/update-reading", &mut cookie).await;
+        assert_eq!(
+            first.json,
+            json!({ "total": 3, "keys": ["step", "total", "user"] }),
+            "{stack:?}: 1 stored, then 1 * 3"
+        );
+        let second = app.post_renewing("/api/update-reading", &mut cookie).await;
+        assert_eq!(
+            second.json,
+            json!({ "total": 24, "keys": ["step", "total", "user"] }),
+            "{stack:?}: (3 + 5) * 3"
+        );
     }
 }

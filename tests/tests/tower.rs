@@ -216,11 +216,18 @@ fn leak(value: String) -> &'static str {
     Box::leak(value.into_boxed_str())
 }
 
-/// Error events, recorded by the subscriber [`capture_errors`] installs for this binary.
-static ERRORS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+/// Error events' messages, and the `peer` field of warnings, recorded by the subscriber
+/// [`capture_events`] installs for this binary.
+#[derive(Default)]
+struct Captured {
+    errors: Vec<String>,
+    warned_peers: Vec<String>,
+}
 
-fn capture_errors() -> &'static Mutex<Vec<String>> {
-    ERRORS.get_or_init(|| {
+static CAPTURED: OnceLock<Mutex<Captured>> = OnceLock::new();
+
+fn capture_events() -> &'static Mutex<Captured> {
+    CAPTURED.get_or_init(|| {
         use tracing_subscriber::layer::SubscriberExt as _;
         struct Record;
         impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
@@ -229,37 +236,117 @@ fn capture_errors() -> &'static Mutex<Vec<String>> {
                 event: &tracing::Event<'_>,
                 _: tracing_subscriber::layer::Context<'_, S>,
             ) {
-                if *event.metadata().level() != tracing::Level::ERROR {
-                    return;
+                #[derive(Default)]
+                struct Fields {
+                    message: String,
+                    peer: Option<String>,
                 }
-                struct Message(String);
-                impl tracing::field::Visit for Message {
+                impl tracing::field::Visit for Fields {
                     fn record_debug(
                         &mut self,
                         field: &tracing::field::Field,
                         value: &dyn std::fmt::Debug,
                     ) {
-                        if field.name() == "message" {
-                            self.0 = format!("{value:?}");
+                        match field.name() {
+                            "message" => self.message = format!("{value:?}"),
+                            "peer" => self.peer = Some(format!("{value:?}")),
+                            _ => {}
                         }
                     }
                 }
-                let mut message = Message(String::new());
-                event.record(&mut message);
-                if let Some(errors) = ERRORS.get() {
-                    errors.lock().expect("not poisoned").push(message.0);
+                let mut fields = Fields::default();
+                event.record(&mut fields);
+                let Some(captured) = CAPTURED.get() else {
+                    return;
+                };
+                let mut captured = captured.lock().expect("not poisoned");
+                match *event.metadata().level() {
+                    tracing::Level::ERROR => captured.errors.push(fields.message),
+                    tracing::Level::WARN => captured.warned_peers.extend(fields.peer),
+                    _ => {}
                 }
             }
         }
         tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Record))
             .expect("the only subscriber of this binary");
-        Mutex::new(Vec::new())
+        Mutex::new(Captured::default())
     })
+}
+
+/// A forged cookie is logged at `warn` with the client's address on axum too: the layer reads
+/// axum's `ConnectInfo`, as the actix middleware reads the connection's peer.
+#[actix_web::test]
+async fn a_forged_cookie_is_logged_with_the_peer_address() {
+    let captured = capture_events();
+    let ring = KeyRing::new(SecretKey::generate());
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(async |s: Session| format!("{:?}", s.refusal())),
+        )
+        .layer(
+            CookieSessionLayer::builder(ring.clone())
+                .cookie_secure(false)
+                .build()
+                .expect("valid"),
+        );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("bound");
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let serve = axum::serve(listener, service);
+            // Stops itself: the test's request is answered well within this.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), serve).await;
+        });
+    });
+    // A cookie of this key with one character of its sealed part changed: forged.
+    let sealer = SessionManager::builder(ring)
+        .cookie_secure(false)
+        .build()
+        .expect("valid");
+    let mut session = sealer.open([], sealed_session::RequestInfo::new("/"));
+    session.insert("role", &"admin").expect("fits");
+    let header = session.finish().expect("sealed");
+    let mut cookie = header
+        .header()
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned();
+    let middle = cookie.len() / 2 + 5;
+    let flipped = if &cookie[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    cookie.replace_range(middle..=middle, flipped);
+    let reply = reqwest::Client::new()
+        .get(format!("http://{addr}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.text().await.expect("body"), "Some(Forged)");
+    let peers = captured.lock().expect("not poisoned").warned_peers.clone();
+    assert!(
+        peers.iter().any(|peer| peer.starts_with("Some(127.0.0.1:")),
+        "the warning names the client's address: {peers:?}"
+    );
+    drop(server);
 }
 
 #[actix_web::test]
 async fn the_extractor_without_the_layer_is_a_500_that_names_the_layer() {
-    let errors = capture_errors();
+    let captured = capture_events();
     let sessions = CookieSessionLayer::new(KeyRing::new(SecretKey::generate()));
     // `/wrapped` is added before the layer, `/unwrapped` after it: only the first is wrapped.
     let app = axum::Router::new()
@@ -280,7 +367,7 @@ async fn the_extractor_without_the_layer_is_a_500_that_names_the_layer() {
         .expect("answer");
     assert_eq!(unwrapped.status(), 500);
     assert_eq!(unwrapped.text().await.expect("body"), "", "an opaque 500");
-    let logged = errors.lock().expect("not poisoned").clone();
+    let logged = captured.lock().expect("not poisoned").errors.clone();
     assert!(
         logged
             .iter()
