@@ -3,6 +3,7 @@
 
 #[cfg(doctest)]
 mod doc_tests;
+pub mod events;
 mod stacks;
 
 pub use stacks::{STACKS, Stack, StackApp, StackServer, StackSettings, send_id};

@@ -3,7 +3,7 @@
 //! the same `Key`, read back through `Session::get` with their types, and what happens to the
 //! ones that can't be migrated, or when the reader is off (issue 10, point 4).
 
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::CookieContentSecurity;
@@ -14,7 +14,7 @@ use sealed_session_actix::{
     CookieSessionBuilder, CookieSessionMiddleware, KeyRing, LegacyContentSecurity, LegacyCookies,
     LegacyKey, ManualClock, SecretKey, Session,
 };
-use sealed_session_tests::{TestApp, is_removal, set_cookies, start_time};
+use sealed_session_tests::{TestApp, events, is_removal, set_cookies, start_time};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -166,69 +166,9 @@ fn tamper(value: &str) -> String {
     String::from_utf8(out).expect("ascii")
 }
 
-/// One lifecycle event, as recorded by [`Recorder`].
-#[derive(Debug, Clone)]
-struct Recorded {
-    level: tracing::Level,
-    target: String,
-    reason: Option<String>,
-    path: Option<String>,
-}
-
-static EVENTS: Mutex<Vec<Recorded>> = Mutex::new(Vec::new());
-
-/// Records every event's level, target, `reason` and `path`, from every thread (the servers'
-/// workers log, not the test's thread).
-struct Recorder;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        #[derive(Default)]
-        struct Fields {
-            reason: Option<String>,
-            path: Option<String>,
-        }
-        impl tracing::field::Visit for Fields {
-            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                match field.name() {
-                    "reason" => self.reason = Some(value.to_owned()),
-                    "path" => self.path = Some(value.to_owned()),
-                    _ => {}
-                }
-            }
-            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let recorded = Recorded {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_owned(),
-            reason: fields.reason,
-            path: fields.path,
-        };
-        EVENTS.lock().expect("not poisoned").push(recorded);
-    }
-}
-
 /// The lifecycle's events logged for requests to `path`.
-fn events_of(path: &str) -> Vec<Recorded> {
-    EVENTS
-        .lock()
-        .expect("not poisoned")
-        .iter()
-        .filter(|e| e.target == sealed_session::LOG_TARGET && e.path.as_deref() == Some(path))
-        .cloned()
-        .collect()
-}
-
-/// Installs [`Recorder`] as this test binary's subscriber (once).
-fn record_events() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        use tracing_subscriber::layer::SubscriberExt as _;
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Recorder))
-            .expect("the only subscriber of this test binary");
-    });
+fn events_of(path: &str) -> Vec<events::Event> {
+    events::recorded(|e| e.target == sealed_session::LOG_TARGET && e.field("path") == Some(path))
 }
 
 async fn migrates_and_removes_the_old_cookie(
@@ -236,7 +176,7 @@ async fn migrates_and_removes_the_old_cookie(
     security: LegacyContentSecurity,
     case: &str,
 ) {
-    record_events();
+    events::record();
     let key = Key::generate();
     let old = old_app(key.clone(), old_security);
     let legacy = mint(&old, "/fill").await;
@@ -281,7 +221,7 @@ async fn migrates_and_removes_the_old_cookie(
     let events = events_of(&path);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].level, tracing::Level::DEBUG);
-    assert_eq!(events[0].reason.as_deref(), Some("legacy_refused"));
+    assert_eq!(events[0].field("reason"), Some("legacy_refused"));
 
     // Signed the other way than the reader expects: refused the same way.
     let other = match old_security {
@@ -319,7 +259,7 @@ async fn signed_actix_session_cookies_are_migrated_with_their_types() {
 
 #[actix_web::test]
 async fn a_session_too_large_for_the_new_cookie_is_not_migrated_and_stays() {
-    record_events();
+    events::record();
     let key = Key::generate();
     let old = old_app(key.clone(), CookieContentSecurity::Private);
     let legacy = mint(&old, "/big").await;
@@ -334,12 +274,12 @@ async fn a_session_too_large_for_the_new_cookie_is_not_migrated_and_stays() {
     let events = events_of(path);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].level, tracing::Level::DEBUG);
-    assert_eq!(events[0].reason.as_deref(), Some("legacy_too_large"));
+    assert_eq!(events[0].field("reason"), Some("legacy_too_large"));
 }
 
 #[actix_web::test]
 async fn with_the_reader_off_an_actix_session_cookie_is_what_it_was_before() {
-    record_events();
+    events::record();
     let key = Key::generate();
     let old = old_app(key, CookieContentSecurity::Private);
     let legacy = mint(&old, "/fill").await;
@@ -374,5 +314,5 @@ async fn with_the_reader_off_an_actix_session_cookie_is_what_it_was_before() {
     assert!(is_removal(reply.cookie(OLD).expect("removed")));
     let events = events_of(path);
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].reason.as_deref(), Some("malformed"));
+    assert_eq!(events[0].field("reason"), Some("malformed"));
 }

@@ -9,13 +9,13 @@
 //! `Set-Cookie` header value (name, sealed value and attributes) must be equal byte for byte.
 //! Responses' statuses and bodies must match too.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use actix_web::App;
 use actix_web::cookie::Cookie;
 use sealed_session::{KeyRing, ManualClock, SecretKey, SessionManager};
 use sealed_session_actix::CookieSessionMiddleware;
-use sealed_session_tests::{AxumServer, SeededRandom, is_removal, set_cookies, start_time};
+use sealed_session_tests::{AxumServer, SeededRandom, events, is_removal, set_cookies, start_time};
 use sealed_session_tower::{CookieSessionLayer, Session, SessionConfig};
 use serde_json::Value;
 
@@ -216,68 +216,11 @@ fn leak(value: String) -> &'static str {
     Box::leak(value.into_boxed_str())
 }
 
-/// Error events' messages, and the `peer` field of warnings, recorded by the subscriber
-/// [`capture_events`] installs for this binary.
-#[derive(Default)]
-struct Captured {
-    errors: Vec<String>,
-    warned_peers: Vec<String>,
-}
-
-static CAPTURED: OnceLock<Mutex<Captured>> = OnceLock::new();
-
-fn capture_events() -> &'static Mutex<Captured> {
-    CAPTURED.get_or_init(|| {
-        use tracing_subscriber::layer::SubscriberExt as _;
-        struct Record;
-        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
-            fn on_event(
-                &self,
-                event: &tracing::Event<'_>,
-                _: tracing_subscriber::layer::Context<'_, S>,
-            ) {
-                #[derive(Default)]
-                struct Fields {
-                    message: String,
-                    peer: Option<String>,
-                }
-                impl tracing::field::Visit for Fields {
-                    fn record_debug(
-                        &mut self,
-                        field: &tracing::field::Field,
-                        value: &dyn std::fmt::Debug,
-                    ) {
-                        match field.name() {
-                            "message" => self.message = format!("{value:?}"),
-                            "peer" => self.peer = Some(format!("{value:?}")),
-                            _ => {}
-                        }
-                    }
-                }
-                let mut fields = Fields::default();
-                event.record(&mut fields);
-                let Some(captured) = CAPTURED.get() else {
-                    return;
-                };
-                let mut captured = captured.lock().expect("not poisoned");
-                match *event.metadata().level() {
-                    tracing::Level::ERROR => captured.errors.push(fields.message),
-                    tracing::Level::WARN => captured.warned_peers.extend(fields.peer),
-                    _ => {}
-                }
-            }
-        }
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Record))
-            .expect("the only subscriber of this binary");
-        Mutex::new(Captured::default())
-    })
-}
-
 /// A forged cookie is logged at `warn` with the client's address on axum too: the layer reads
 /// axum's `ConnectInfo`, as the actix middleware reads the connection's peer.
 #[actix_web::test]
 async fn a_forged_cookie_is_logged_with_the_peer_address() {
-    let captured = capture_events();
+    events::record();
     let ring = KeyRing::new(SecretKey::generate());
     let app = axum::Router::new()
         .route(
@@ -336,7 +279,10 @@ async fn a_forged_cookie_is_logged_with_the_peer_address() {
         .expect("answer");
     assert_eq!(reply.status(), 200);
     assert_eq!(reply.text().await.expect("body"), "Some(Forged)");
-    let peers = captured.lock().expect("not poisoned").warned_peers.clone();
+    let peers: Vec<String> = events::recorded(|e| e.level == tracing::Level::WARN)
+        .iter()
+        .filter_map(|e| e.field("peer").map(str::to_owned))
+        .collect();
     assert!(
         peers.iter().any(|peer| peer.starts_with("Some(127.0.0.1:")),
         "the warning names the client's address: {peers:?}"
@@ -346,7 +292,7 @@ async fn a_forged_cookie_is_logged_with_the_peer_address() {
 
 #[actix_web::test]
 async fn the_extractor_without_the_layer_is_a_500_that_names_the_layer() {
-    let captured = capture_events();
+    events::record();
     let sessions = CookieSessionLayer::new(KeyRing::new(SecretKey::generate()));
     // `/wrapped` is added before the layer, `/unwrapped` after it: only the first is wrapped.
     let app = axum::Router::new()
@@ -367,7 +313,10 @@ async fn the_extractor_without_the_layer_is_a_500_that_names_the_layer() {
         .expect("answer");
     assert_eq!(unwrapped.status(), 500);
     assert_eq!(unwrapped.text().await.expect("body"), "", "an opaque 500");
-    let logged = captured.lock().expect("not poisoned").errors.clone();
+    let logged: Vec<String> = events::recorded(|e| e.level == tracing::Level::ERROR)
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
     assert!(
         logged
             .iter()
