@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use sealed_session::{KeyRing, ManualClock, RevocationStore, SecretKey, SessionLifecycle};
+use sealed_session::{
+    KeyRing, ManualClock, RevocationStore, SecretKey, SessionLifecycle, SessionManager,
+};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_tower::CookieSessionLayer;
 use serde_json::Value;
@@ -89,35 +91,27 @@ impl StackApp {
         actix: fn(&mut web::ServiceConfig),
         axum: fn(axum::Router) -> axum::Router,
     ) -> Self {
+        // One builder for both stacks: the same settings give the same sessions.
+        let mut builder = SessionManager::builder(settings.ring.clone())
+            .cookie_secure(false)
+            .clock(settings.clock.clone())
+            .revocation_store(Arc::clone(&settings.store));
+        if let Some(lifetime) = &settings.lifetime {
+            builder = builder.session_lifecycle(lifetime.clone());
+        }
+        let sessions = builder.build().expect("valid test configuration");
         let server = match stack {
-            Stack::Actix => {
-                let mut builder = CookieSessionMiddleware::builder(settings.ring.clone())
-                    .cookie_secure(false)
-                    .clock(settings.clock.clone())
-                    .revocation_store(Arc::clone(&settings.store));
-                if let Some(lifetime) = &settings.lifetime {
-                    builder = builder.session_lifecycle(lifetime.clone());
-                }
-                let middleware = builder.build().expect("valid test configuration");
-                StackServer::Actix(TestApp::serve_with(
-                    middleware,
-                    settings.clock.clone(),
-                    actix,
-                ))
-            }
+            Stack::Actix => StackServer::Actix(TestApp::serve_with(
+                CookieSessionMiddleware::from(sessions),
+                settings.clock.clone(),
+                actix,
+            )),
             Stack::Axum => {
-                let mut builder = CookieSessionLayer::builder(settings.ring.clone())
-                    .cookie_secure(false)
-                    .clock(settings.clock.clone())
-                    .revocation_store(Arc::clone(&settings.store));
-                if let Some(lifetime) = &settings.lifetime {
-                    builder = builder.session_lifecycle(lifetime.clone());
-                }
-                let layer = builder.build().expect("valid test configuration");
                 // `axum_login::app`, with the test's routes.
                 let routes = sealed_session_examples::contract_axum::routes::<
                     sealed_session_tower::Session,
                 >();
+                let layer = CookieSessionLayer::from(sessions);
                 StackServer::Axum(AxumServer::start(axum(routes).layer(layer)))
             }
         };
