@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    KeyRing, ManualClock, RequestInfo, RevocationStore, RevokeError, SecretKey, SessionManager,
+    KeyRing, ManualClock, NotDurableReason, RequestInfo, RevocationStore, RevokeError, SecretKey,
+    SessionManager,
 };
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{
@@ -349,7 +350,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
         matches!(
             err,
             RevokeError::NotDurable {
-                reason: "Redis refuses the write",
+                reason: NotDurableReason::RedisRefusedWrite,
                 ..
             }
         ),

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sealed_session::{
-    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, RevokeError, SessionId,
-    Subject, UnixTime,
+    Cutoff, Generation, MemoryRevocationStore, NotDurableReason, Revocation, RevocationStore,
+    RevokeError, SessionId, Subject, UnixTime,
 };
 
 use crate::LOG_TARGET;
@@ -353,9 +353,17 @@ impl RevocationStore for RedisRevocationStore {
     /// [`Durability::Queued`], returns at once.
     ///
     /// # Errors
-    /// `RevokeError::NotDurable` when Redis did not acknowledge them in time, a revocation
-    /// found the queue full, or the policy is [`EvictingPolicy::Refuse`] and Redis may evict;
-    /// at once, without waiting, when the link is known to be down and something is unwritten.
+    /// `RevokeError::NotDurable` when Redis did not acknowledge them in time
+    /// ([`NotDurableReason::RedisTimedOut`], or [`RedisRefusedWrite`] or [`RedisUnreachable`]
+    /// when that is why), a revocation found the queue full ([`RedisQueueFull`]), or the policy
+    /// is [`EvictingPolicy::Refuse`] and Redis may evict ([`RedisMayEvict`]); at once, without
+    /// waiting, when the link is known to be down and something is unwritten
+    /// ([`RedisUnreachable`]).
+    ///
+    /// [`RedisRefusedWrite`]: NotDurableReason::RedisRefusedWrite
+    /// [`RedisUnreachable`]: NotDurableReason::RedisUnreachable
+    /// [`RedisQueueFull`]: NotDurableReason::RedisQueueFull
+    /// [`RedisMayEvict`]: NotDurableReason::RedisMayEvict
     fn settle(&self) -> Result<(), RevokeError> {
         let Durability::Acknowledged { timeout } = self.shared.settings.durability else {
             return Ok(());
@@ -368,27 +376,27 @@ impl RevocationStore for RedisRevocationStore {
         if self.shared.settings.evicting_policy == EvictingPolicy::Refuse
             && lock(&self.shared.link).evicting_policy.is_some()
         {
-            return Err(not_durable("Redis may evict revocations: maxmemory-policy"));
+            return Err(not_durable(NotDurableReason::RedisMayEvict));
         }
         if lock(&self.shared.queue).unqueued() > 0 {
-            return Err(not_durable("the queue to Redis is full"));
+            return Err(not_durable(NotDurableReason::RedisQueueFull));
         }
         // A link known to be down won't confirm within the wait: answer at once rather than
         // hold the caller's thread (an actix worker) for the whole timeout, request after
         // request, through an outage.
         if !lock(&self.shared.link).connected() && !lock(&self.shared.queue).settled_now() {
-            return Err(not_durable("Redis unreachable"));
+            return Err(not_durable(NotDurableReason::RedisUnreachable));
         }
         if self.shared.wait_settled(timeout) {
             return Ok(());
         }
         let health = self.health();
         Err(not_durable(if health.refused_writes > 0 {
-            "Redis refuses the write"
+            NotDurableReason::RedisRefusedWrite
         } else if !health.connected {
-            "Redis unreachable"
+            NotDurableReason::RedisUnreachable
         } else {
-            "Redis did not answer in time"
+            NotDurableReason::RedisTimedOut
         }))
     }
 
@@ -650,7 +658,7 @@ mod tests {
         assert!(store.is_revoked(id, Some(&before), NOW));
         let err = store.settle().unwrap_err();
         assert!(
-            matches!(err, RevokeError::NotDurable { reason: "Redis unreachable", waited } if waited < Duration::from_secs(30)),
+            matches!(err, RevokeError::NotDurable { reason: NotDurableReason::RedisUnreachable, waited } if waited < Duration::from_secs(30)),
             "a link known to be down answers without waiting out the timeout: {err:?}"
         );
         assert!(!store.revocations_known(), "fails closed until loaded");
@@ -795,7 +803,7 @@ mod tests {
             matches!(
                 err,
                 RevokeError::NotDurable {
-                    reason: "the queue to Redis is full",
+                    reason: NotDurableReason::RedisQueueFull,
                     ..
                 }
             ),

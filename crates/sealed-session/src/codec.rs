@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Duration, OffsetDateTime};
 
 use crate::envelope::{self, CookieName, Header, Mode};
-use crate::error::{ConfigError, OpenError, SealError};
+use crate::error::{ConfigError, OpenError, SealError, TimeoutProblem};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::random::{RandomSource, SystemRandom};
@@ -544,8 +544,7 @@ impl CodecBuilder {
         if idle > absolute {
             return Err(ConfigError::InvalidTimeout {
                 setting: "idle_timeout",
-                reason: "it is longer than the absolute timeout, which always ends a session \
-                         first: shorten it or lengthen `absolute_timeout`",
+                reason: TimeoutProblem::IdleLongerThanAbsolute,
             });
         }
         let skew = u64::try_from(self.skew.whole_seconds())
@@ -553,7 +552,7 @@ impl CodecBuilder {
             .filter(|_| self.skew <= MAX_CLOCK_SKEW)
             .ok_or(ConfigError::InvalidTimeout {
                 setting: "clock_skew",
-                reason: "it must be between zero and one day: use a few seconds",
+                reason: TimeoutProblem::SkewOutOfRange,
             })?;
         let settings = Settings {
             ring: self.ring,
@@ -660,8 +659,7 @@ fn timeout_seconds(setting: &'static str, d: Duration) -> Result<u64, ConfigErro
     if d > MAX_TIMEOUT {
         return Err(ConfigError::InvalidTimeout {
             setting,
-            reason: "it is longer than 400 days, the most browsers keep a cookie \
-                     (they cap `Max-Age` there): use at most 400 days",
+            reason: TimeoutProblem::TooLong,
         });
     }
     u64::try_from(d.whole_seconds())
@@ -669,7 +667,7 @@ fn timeout_seconds(setting: &'static str, d: Duration) -> Result<u64, ConfigErro
         .filter(|&s| s > 0)
         .ok_or(ConfigError::InvalidTimeout {
             setting,
-            reason: "it must be at least one second",
+            reason: TimeoutProblem::TooShort,
         })
 }
 
@@ -827,20 +825,29 @@ mod tests {
             .absolute_timeout(Duration::hours(1))
             .build()
             .unwrap_err();
-        assert!(matches!(
+        assert_eq!(
             err,
             ConfigError::InvalidTimeout {
                 setting: "idle_timeout",
-                ..
+                reason: TimeoutProblem::IdleLongerThanAbsolute,
             }
-        ));
-        assert!(matches!(
-            Codec::builder(ring.clone())
-                .idle_timeout(Duration::ZERO)
-                .build()
-                .unwrap_err(),
-            ConfigError::InvalidTimeout { .. }
-        ));
+        );
+        for short in [
+            Duration::ZERO,
+            Duration::milliseconds(999),
+            Duration::seconds(-1),
+        ] {
+            assert_eq!(
+                Codec::builder(ring.clone())
+                    .idle_timeout(short)
+                    .build()
+                    .unwrap_err(),
+                ConfigError::InvalidTimeout {
+                    setting: "idle_timeout",
+                    reason: TimeoutProblem::TooShort,
+                }
+            );
+        }
         assert!(matches!(
             Codec::builder(ring.clone())
                 .size_limit(20)
@@ -855,23 +862,32 @@ mod tests {
                 .unwrap_err(),
             ConfigError::InvalidCookieName { .. }
         ));
-        for (setting, builder) in [
+        for (setting, reason, builder) in [
             (
                 "idle_timeout",
+                TimeoutProblem::TooLong,
                 Codec::builder(ring.clone()).idle_timeout(Duration::days(401)),
             ),
             (
                 "absolute_timeout",
+                TimeoutProblem::TooLong,
                 Codec::builder(ring.clone()).absolute_timeout(Duration::days(401)),
             ),
             (
                 "clock_skew",
+                TimeoutProblem::SkewOutOfRange,
                 Codec::builder(ring.clone()).clock_skew(Duration::days(2)),
+            ),
+            (
+                "clock_skew",
+                TimeoutProblem::SkewOutOfRange,
+                Codec::builder(ring.clone()).clock_skew(Duration::seconds(-1)),
             ),
         ] {
             let err = builder.build().unwrap_err();
-            assert!(
-                matches!(err, ConfigError::InvalidTimeout { setting: s, .. } if s == setting),
+            assert_eq!(
+                err,
+                ConfigError::InvalidTimeout { setting, reason },
                 "{err}"
             );
         }

@@ -7,7 +7,7 @@ use cookie::Cookie;
 use time::{Duration, OffsetDateTime};
 
 use crate::envelope::CookieName;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, CookieAttributeProblem};
 
 /// Prefix that makes browsers insist on `Secure`, `Path=/` and no `Domain`
 /// ([RFC 6265bis section 4.1.3.2](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2)).
@@ -90,44 +90,33 @@ impl CookieAttributes {
         let name = name.as_str();
         if name.starts_with(HOST_PREFIX) {
             if !self.secure {
-                return fail(
-                    "a `__Host-` cookie must be `Secure`: enable `cookie_secure` (serve over \
-                     HTTPS) or drop the prefix",
-                );
+                return fail(CookieAttributeProblem::HostPrefixNotSecure);
             }
             if self.path != "/" {
-                return fail("a `__Host-` cookie must have `Path=/`: set `cookie_path(\"/\")`");
+                return fail(CookieAttributeProblem::HostPrefixPathNotRoot);
             }
             if self.domain.is_some() {
-                return fail(
-                    "a `__Host-` cookie can't have a `Domain`: remove `cookie_domain` or drop \
-                     the prefix",
-                );
+                return fail(CookieAttributeProblem::HostPrefixWithDomain);
             }
         }
         if name.starts_with(SECURE_PREFIX) && !self.secure {
-            return fail("a `__Secure-` cookie must be `Secure`: enable `cookie_secure`");
+            return fail(CookieAttributeProblem::SecurePrefixNotSecure);
         }
         if self.same_site == SameSite::None && !self.secure {
-            return fail(
-                "`SameSite=None` requires `Secure` (browsers drop the cookie otherwise): enable \
-                 `cookie_secure` or use `SameSite::Lax`",
-            );
+            return fail(CookieAttributeProblem::SameSiteNoneNotSecure);
         }
         // Visible ASCII without `;`: what RFC 6265 allows in these attributes, and what the
         // `Set-Cookie` writer relies on.
         let plain = |v: &str| v.bytes().all(|b| b.is_ascii_graphic() && b != b';');
         if !self.path.starts_with('/') || !plain(&self.path) {
-            return fail(
-                "the cookie path must start with `/` and hold only visible ASCII other than `;`",
-            );
+            return fail(CookieAttributeProblem::InvalidPath);
         }
         if self
             .domain
             .as_deref()
             .is_some_and(|d| d.is_empty() || !plain(d))
         {
-            return fail("the cookie domain must be a host name such as `example.com`");
+            return fail(CookieAttributeProblem::InvalidDomain);
         }
         Ok(())
     }
@@ -329,30 +318,55 @@ mod tests {
         let host = CookieName::new("__Host-id").unwrap();
         let ok = CookieAttributes::default();
         assert!(ok.validate(&host).is_ok());
-        for bad in [
-            CookieAttributes {
-                secure: false,
-                ..ok.clone()
-            },
-            CookieAttributes {
-                path: "/app".into(),
-                ..ok.clone()
-            },
-            CookieAttributes {
-                domain: Some("example.com".into()),
-                ..ok.clone()
-            },
+        for (bad, reason) in [
+            (
+                CookieAttributes {
+                    secure: false,
+                    ..ok.clone()
+                },
+                CookieAttributeProblem::HostPrefixNotSecure,
+            ),
+            (
+                CookieAttributes {
+                    path: "/app".into(),
+                    ..ok.clone()
+                },
+                CookieAttributeProblem::HostPrefixPathNotRoot,
+            ),
+            (
+                CookieAttributes {
+                    domain: Some("example.com".into()),
+                    ..ok.clone()
+                },
+                CookieAttributeProblem::HostPrefixWithDomain,
+            ),
         ] {
             let err = bad.validate(&host).unwrap_err();
+            assert_eq!(err, ConfigError::InvalidCookieAttributes { reason });
             assert!(err.to_string().contains("__Host-"), "{err}");
         }
+        let insecure = CookieAttributes {
+            secure: false,
+            ..ok.clone()
+        };
+        assert_eq!(
+            insecure.validate(&CookieName::new("__Secure-id").unwrap()),
+            Err(ConfigError::InvalidCookieAttributes {
+                reason: CookieAttributeProblem::SecurePrefixNotSecure
+            })
+        );
         let plain = CookieName::new("id").unwrap();
+        assert!(insecure.validate(&plain).is_ok());
         let none_insecure = CookieAttributes {
             same_site: SameSite::None,
-            secure: false,
-            ..ok
+            ..insecure
         };
-        assert!(none_insecure.validate(&plain).is_err());
+        assert_eq!(
+            none_insecure.validate(&plain),
+            Err(ConfigError::InvalidCookieAttributes {
+                reason: CookieAttributeProblem::SameSiteNoneNotSecure
+            })
+        );
     }
 
     #[test]
@@ -397,20 +411,29 @@ mod tests {
     #[test]
     fn paths_and_domains_that_would_break_the_header_are_refused() {
         let name = CookieName::new("id").unwrap();
-        for (path, domain) in [
-            ("/a;b", None),
-            ("/a b", None),
-            ("/a\n", None),
-            ("/", Some("exa mple.com")),
-            ("/", Some("example.com;x")),
-            ("/", Some("")),
+        let (in_path, in_domain) = (
+            CookieAttributeProblem::InvalidPath,
+            CookieAttributeProblem::InvalidDomain,
+        );
+        for (path, domain, reason) in [
+            ("/a;b", None, in_path),
+            ("/a b", None, in_path),
+            ("/a\n", None, in_path),
+            ("app", None, in_path),
+            ("/", Some("exa mple.com"), in_domain),
+            ("/", Some("example.com;x"), in_domain),
+            ("/", Some(""), in_domain),
         ] {
             let attrs = CookieAttributes {
                 path: path.into(),
                 domain: domain.map(Into::into),
                 ..CookieAttributes::default()
             };
-            assert!(attrs.validate(&name).is_err(), "{path:?} {domain:?}");
+            assert_eq!(
+                attrs.validate(&name),
+                Err(ConfigError::InvalidCookieAttributes { reason }),
+                "{path:?} {domain:?}"
+            );
         }
     }
 }

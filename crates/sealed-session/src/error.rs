@@ -66,12 +66,14 @@ pub enum ConfigError {
         /// The rejected name.
         name: String,
     },
-    /// A timeout that is zero or negative, or an idle timeout longer than the absolute one.
+    /// A timeout or interval out of its range (less than a second, more than 400 days), or
+    /// two that contradict each other (an idle timeout longer than the absolute one).
     InvalidTimeout {
-        /// Which setting.
+        /// Which setting, named as its builder method (`"idle_timeout"`, `"absolute_timeout"`,
+        /// `"clock_skew"`, `"refresh"`).
         setting: &'static str,
         /// Why it is refused.
-        reason: &'static str,
+        reason: TimeoutProblem,
     },
     /// A size budget too small to hold even an empty session.
     SizeLimitTooSmall {
@@ -83,8 +85,8 @@ pub enum ConfigError {
     /// A cookie attribute combination browsers would reject or that defeats its purpose
     /// (e.g. a `__Host-` name without `Secure`).
     InvalidCookieAttributes {
-        /// What is wrong and how to fix it.
-        reason: &'static str,
+        /// Which rule the attributes break.
+        reason: CookieAttributeProblem,
     },
     /// The actix-session key given to sealed-session-actix's legacy reader (its
     /// `LegacyKey::from_master`) is shorter than the 64 bytes a `cookie::Key` is made from.
@@ -203,6 +205,157 @@ impl std::error::Error for ConfigError {}
 impl From<ConfigError> for std::io::Error {
     fn from(err: ConfigError) -> Self {
         Self::new(std::io::ErrorKind::InvalidInput, err)
+    }
+}
+
+/// Why a timeout setting is refused: the `reason` of [`ConfigError::InvalidTimeout`]. Its
+/// `Display` says how to fix it, and is the end of the error's message.
+///
+/// ```
+/// use sealed_session::{Codec, ConfigError, KeyRing, SecretKey, TimeoutProblem};
+/// use time::Duration;
+///
+/// let err = Codec::builder(KeyRing::new(SecretKey::generate()))
+///     .idle_timeout(Duration::hours(2))
+///     .absolute_timeout(Duration::hours(1))
+///     .build()
+///     .unwrap_err();
+/// let ConfigError::InvalidTimeout { setting, reason } = err else {
+///     panic!("expected a timeout error, got {err}");
+/// };
+/// assert_eq!(setting, "idle_timeout");
+/// let fix = match reason {
+///     TimeoutProblem::IdleLongerThanAbsolute => "shorten `idle_timeout`",
+///     TimeoutProblem::TooShort | TimeoutProblem::TooLong => "use 1 second to 400 days",
+///     _ => "see the message",
+/// };
+/// assert_eq!(fix, "shorten `idle_timeout`");
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid `idle_timeout`: it is longer than the absolute timeout, which always ends a \
+///      session first: shorten it or lengthen `absolute_timeout`"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutProblem {
+    /// Less than one second (zero and negative durations included).
+    TooShort,
+    /// More than [`MAX_TIMEOUT`](crate::MAX_TIMEOUT), 400 days: browsers cap `Max-Age` there.
+    TooLong,
+    /// The idle timeout is longer than the absolute one, which would always end a session
+    /// first.
+    IdleLongerThanAbsolute,
+    /// The clock skew allowance is negative or past [`MAX_CLOCK_SKEW`](crate::MAX_CLOCK_SKEW),
+    /// one day.
+    SkewOutOfRange,
+    /// The refresh interval is negative or not shorter than the idle timeout, so sessions
+    /// would expire before they are refreshed.
+    RefreshNotShorterThanIdle,
+}
+
+impl fmt::Display for TimeoutProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TooShort => "it must be at least one second",
+            Self::TooLong => {
+                "it is longer than 400 days, the most browsers keep a cookie (they cap \
+                 `Max-Age` there): use at most 400 days"
+            }
+            Self::IdleLongerThanAbsolute => {
+                "it is longer than the absolute timeout, which always ends a session first: \
+                 shorten it or lengthen `absolute_timeout`"
+            }
+            Self::SkewOutOfRange => "it must be between zero and one day: use a few seconds",
+            Self::RefreshNotShorterThanIdle => {
+                "the refresh interval must be shorter than the idle timeout, or sessions expire \
+                 before they are refreshed: use a fraction of it"
+            }
+        })
+    }
+}
+
+/// Which rule the cookie attributes break: the `reason` of
+/// [`ConfigError::InvalidCookieAttributes`]. Its `Display` says how to fix it, and is the end
+/// of the error's message.
+///
+/// The prefix rules are the browsers' ([RFC 6265bis section
+/// 4.1.3](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3)):
+/// a cookie that breaks them is dropped, so the application would never see its session.
+///
+/// ```
+/// use sealed_session::{ConfigError, CookieAttributeProblem, KeyRing, SecretKey, SessionManager};
+///
+/// let err = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_name("__Host-id")
+///     .cookie_path("/app")
+///     .build()
+///     .unwrap_err();
+/// let fix = match err {
+///     ConfigError::InvalidCookieAttributes {
+///         reason: CookieAttributeProblem::HostPrefixPathNotRoot,
+///     } => "set `Path=/`, or drop the prefix",
+///     ConfigError::InvalidCookieAttributes { .. } => "another attribute rule",
+///     _ => "another setting",
+/// };
+/// assert_eq!(fix, "set `Path=/`, or drop the prefix");
+/// // A cookie outside `__Host-`'s rules builds: the same path without the prefix.
+/// assert!(SessionManager::builder(KeyRing::new(SecretKey::generate()))
+///     .cookie_name("id")
+///     .cookie_path("/app")
+///     .build()
+///     .is_ok());
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid cookie attributes: a `__Host-` cookie must have `Path=/`: set `cookie_path(\"/\")`"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieAttributeProblem {
+    /// A `__Host-` cookie without `Secure`.
+    HostPrefixNotSecure,
+    /// A `__Host-` cookie with a `Path` other than `/`.
+    HostPrefixPathNotRoot,
+    /// A `__Host-` cookie with a `Domain`.
+    HostPrefixWithDomain,
+    /// A `__Secure-` cookie without `Secure`.
+    SecurePrefixNotSecure,
+    /// `SameSite=None` without `Secure`: browsers drop the cookie.
+    SameSiteNoneNotSecure,
+    /// A `Path` that does not start with `/`, or holds a `;` or anything but visible ASCII (a
+    /// space, a control character, a non-ASCII character).
+    InvalidPath,
+    /// A `Domain` that is empty, or holds a `;` or anything but visible ASCII.
+    InvalidDomain,
+}
+
+impl fmt::Display for CookieAttributeProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HostPrefixNotSecure => {
+                "a `__Host-` cookie must be `Secure`: enable `cookie_secure` (serve over HTTPS) \
+                 or drop the prefix"
+            }
+            Self::HostPrefixPathNotRoot => {
+                "a `__Host-` cookie must have `Path=/`: set `cookie_path(\"/\")`"
+            }
+            Self::HostPrefixWithDomain => {
+                "a `__Host-` cookie can't have a `Domain`: remove `cookie_domain` or drop the \
+                 prefix"
+            }
+            Self::SecurePrefixNotSecure => {
+                "a `__Secure-` cookie must be `Secure`: enable `cookie_secure`"
+            }
+            Self::SameSiteNoneNotSecure => {
+                "`SameSite=None` requires `Secure` (browsers drop the cookie otherwise): enable \
+                 `cookie_secure` or use `SameSite::Lax`"
+            }
+            Self::InvalidPath => {
+                "the cookie path must start with `/` and hold only visible ASCII other than `;`"
+            }
+            Self::InvalidDomain => "the cookie domain must be a host name such as `example.com`",
+        })
     }
 }
 
@@ -720,3 +873,83 @@ impl fmt::Display for OpenError {
 }
 
 impl std::error::Error for OpenError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages, byte for byte as they were when the reasons were free text: a log search
+    /// or an alert written against them keeps working.
+    #[test]
+    fn reasons_keep_their_messages() {
+        let timeout = |reason| ConfigError::InvalidTimeout {
+            setting: "idle_timeout",
+            reason,
+        };
+        for (reason, message) in [
+            (TimeoutProblem::TooShort, "it must be at least one second"),
+            (
+                TimeoutProblem::TooLong,
+                "it is longer than 400 days, the most browsers keep a cookie (they cap `Max-Age` \
+                 there): use at most 400 days",
+            ),
+            (
+                TimeoutProblem::IdleLongerThanAbsolute,
+                "it is longer than the absolute timeout, which always ends a session first: \
+                 shorten it or lengthen `absolute_timeout`",
+            ),
+            (
+                TimeoutProblem::SkewOutOfRange,
+                "it must be between zero and one day: use a few seconds",
+            ),
+            (
+                TimeoutProblem::RefreshNotShorterThanIdle,
+                "the refresh interval must be shorter than the idle timeout, or sessions expire \
+                 before they are refreshed: use a fraction of it",
+            ),
+        ] {
+            assert_eq!(
+                timeout(reason).to_string(),
+                format!("invalid `idle_timeout`: {message}")
+            );
+        }
+        for (reason, message) in [
+            (
+                CookieAttributeProblem::HostPrefixNotSecure,
+                "a `__Host-` cookie must be `Secure`: enable `cookie_secure` (serve over HTTPS) \
+                 or drop the prefix",
+            ),
+            (
+                CookieAttributeProblem::HostPrefixPathNotRoot,
+                "a `__Host-` cookie must have `Path=/`: set `cookie_path(\"/\")`",
+            ),
+            (
+                CookieAttributeProblem::HostPrefixWithDomain,
+                "a `__Host-` cookie can't have a `Domain`: remove `cookie_domain` or drop the \
+                 prefix",
+            ),
+            (
+                CookieAttributeProblem::SecurePrefixNotSecure,
+                "a `__Secure-` cookie must be `Secure`: enable `cookie_secure`",
+            ),
+            (
+                CookieAttributeProblem::SameSiteNoneNotSecure,
+                "`SameSite=None` requires `Secure` (browsers drop the cookie otherwise): enable \
+                 `cookie_secure` or use `SameSite::Lax`",
+            ),
+            (
+                CookieAttributeProblem::InvalidPath,
+                "the cookie path must start with `/` and hold only visible ASCII other than `;`",
+            ),
+            (
+                CookieAttributeProblem::InvalidDomain,
+                "the cookie domain must be a host name such as `example.com`",
+            ),
+        ] {
+            assert_eq!(
+                ConfigError::InvalidCookieAttributes { reason }.to_string(),
+                format!("invalid cookie attributes: {message}")
+            );
+        }
+    }
+}

@@ -100,7 +100,8 @@ pub use codec::{
 pub use cookie::SameSite;
 pub use envelope::{CookieName, Header, Mode};
 pub use error::{
-    ConfigError, InsertError, OpenError, RenewError, SealError, UpdateError, ValueError,
+    ConfigError, CookieAttributeProblem, InsertError, OpenError, RenewError, SealError,
+    TimeoutProblem, UpdateError, ValueError,
 };
 pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
 pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
@@ -115,8 +116,8 @@ pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
 pub use metrics::KeyUse;
 pub use random::{RandomSource, SystemRandom};
 pub use revocation::{
-    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, Revocation,
-    RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,
+    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, NotDurableReason,
+    Revocation, RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,
 };
 pub use state::{ParseSessionIdError, SessionId, SessionState};
 pub use unix::UnixTime;

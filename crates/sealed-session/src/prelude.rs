@@ -13,11 +13,11 @@
 //! ```
 
 pub use crate::{
-    BrowserSession, Clock, ConfigError, Generation, IncomingCookie, KeyId, KeyRing, KeyUse,
-    LOG_TARGET, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode, OpenError,
-    PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore, RevokeError,
-    SameSite, SecretKey, Session, SessionError, SessionGetError, SessionId, SessionInsertError,
-    SessionLifecycle, SessionManager, SessionStatus, SessionUpdateError, SessionValue, SystemClock,
-    ValueError,
+    BrowserSession, Clock, ConfigError, CookieAttributeProblem, Generation, IncomingCookie, KeyId,
+    KeyRing, KeyUse, LOG_TARGET, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode,
+    NotDurableReason, OpenError, PersistentSession, RefreshPolicy, RenewError, RevocationLimits,
+    RevocationStore, RevokeError, SameSite, SecretKey, Session, SessionError, SessionGetError,
+    SessionId, SessionInsertError, SessionLifecycle, SessionManager, SessionStatus,
+    SessionUpdateError, SessionValue, SystemClock, TimeoutProblem, ValueError,
 };
 pub use time::{Duration, OffsetDateTime};

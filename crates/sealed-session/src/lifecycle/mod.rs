@@ -36,7 +36,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::codec::{Codec, CodecBuilder};
 use crate::cookie::{self, CookieAttributes, SameSite};
 use crate::envelope::{CookieName, Mode};
-use crate::error::{ConfigError, OpenError};
+use crate::error::{ConfigError, OpenError, TimeoutProblem};
 use crate::key_ring::{KeyRing, KeyRole};
 use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
@@ -851,8 +851,7 @@ impl<T> SessionBuilder<T> {
         {
             return Err(ConfigError::InvalidTimeout {
                 setting: "refresh",
-                reason: "the refresh interval must be shorter than the idle timeout, or \
-                         sessions expire before they are refreshed: use a fraction of it",
+                reason: TimeoutProblem::RefreshNotShorterThanIdle,
             });
         }
         if !secure {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::doors::{Ended, Ending};
 use super::{CookieUpdate, LOG_TARGET, SessionManager};
 use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
-use crate::revocation::{Generation, KeptSession, MAX_SUBJECT_LEN, RevokeError};
+use crate::revocation::{Generation, KeptSession, MAX_SUBJECT_LEN, NotDurableReason, RevokeError};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 use crate::value::SessionValue;
@@ -855,7 +855,7 @@ impl std::fmt::Debug for RequestSession {
 fn not_loaded() -> RevokeError {
     RevokeError::NotDurable {
         waited: std::time::Duration::ZERO,
-        reason: "the revocation list is not loaded yet",
+        reason: NotDurableReason::RevocationsNotLoaded,
     }
 }
 

@@ -326,8 +326,8 @@ pub enum RevokeError {
     NotDurable {
         /// How long the store waited for the confirmation.
         waited: Duration,
-        /// Why it could not be confirmed, in a few words (e.g. "Redis unreachable").
-        reason: &'static str,
+        /// Why it could not be confirmed.
+        reason: NotDurableReason,
     },
 }
 
@@ -383,6 +383,74 @@ impl fmt::Display for RevokeError {
 }
 
 impl std::error::Error for RevokeError {}
+
+/// Why the shared store did not confirm a revocation: the `reason` of
+/// [`RevokeError::NotDurable`]. Whatever the reason, the revocation holds on this instance and
+/// the answer to the user is the same ("try again"); the reason tells the operator what to look
+/// at, and its `Display`, a few words, ends up in the error's message.
+///
+/// The Redis variants are those of `sealed-session-redis`'s store, the shared store this
+/// workspace ships.
+///
+/// ```
+/// use std::time::Duration;
+/// use sealed_session::{NotDurableReason, RevokeError};
+///
+/// let err = RevokeError::NotDurable {
+///     waited: Duration::ZERO,
+///     reason: NotDurableReason::RedisUnreachable,
+/// };
+/// let check = match err {
+///     RevokeError::NotDurable {
+///         reason: NotDurableReason::RevocationsNotLoaded,
+///         ..
+///     } => "wait for the store's first load",
+///     RevokeError::NotDurable {
+///         reason: NotDurableReason::RedisUnreachable,
+///         ..
+///     } => "check the network path to Redis",
+///     RevokeError::NotDurable { .. } => "check the store's health",
+///     _ => "not a durability problem",
+/// };
+/// assert_eq!(check, "check the network path to Redis");
+/// assert_eq!(err.http_status(), 503);
+/// assert!(err.to_string().contains("within 0ns (Redis unreachable)"), "{err}");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotDurableReason {
+    /// The store has not loaded the shared revocation list yet
+    /// ([`RevocationStore::revocations_known`] is `false`), so a renewal of a signed-in session
+    /// can't be checked; answered at once, without waiting.
+    RevocationsNotLoaded,
+    /// The link to Redis is down (known down before the wait, answered at once; or lost during
+    /// it).
+    RedisUnreachable,
+    /// Redis is connected but did not acknowledge the writes within the wait.
+    RedisTimedOut,
+    /// Redis answers a pending write with an error (e.g. `OOM`, or `WRONGTYPE` on a key of
+    /// another type): the store retries it aside and its health counts it.
+    RedisRefusedWrite,
+    /// Redis's `maxmemory-policy` may evict revocations, and the store is configured to
+    /// refuse to confirm logouts while it does; answered at once.
+    RedisMayEvict,
+    /// The store's queue of writes to Redis is full, so a revocation made here is not queued
+    /// yet (the next repair writes it); answered at once.
+    RedisQueueFull,
+}
+
+impl fmt::Display for NotDurableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RevocationsNotLoaded => "the revocation list is not loaded yet",
+            Self::RedisUnreachable => "Redis unreachable",
+            Self::RedisTimedOut => "Redis did not answer in time",
+            Self::RedisRefusedWrite => "Redis refuses the write",
+            Self::RedisMayEvict => "Redis may evict revocations: maxmemory-policy",
+            Self::RedisQueueFull => "the queue to Redis is full",
+        })
+    }
+}
 
 /// A list of revoked sessions, consulted on every request.
 ///
@@ -493,5 +561,54 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     /// [`OpenError::RevocationUnknown`]: crate::OpenError::RevocationUnknown
     fn revocations_known(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages, byte for byte as they were when the reasons were free text: a log search
+    /// or an alert written against them keeps working.
+    #[test]
+    fn not_durable_reasons_keep_their_messages() {
+        for (reason, text) in [
+            (
+                NotDurableReason::RevocationsNotLoaded,
+                "the revocation list is not loaded yet",
+            ),
+            (NotDurableReason::RedisUnreachable, "Redis unreachable"),
+            (
+                NotDurableReason::RedisTimedOut,
+                "Redis did not answer in time",
+            ),
+            (
+                NotDurableReason::RedisRefusedWrite,
+                "Redis refuses the write",
+            ),
+            (
+                NotDurableReason::RedisMayEvict,
+                "Redis may evict revocations: maxmemory-policy",
+            ),
+            (
+                NotDurableReason::RedisQueueFull,
+                "the queue to Redis is full",
+            ),
+        ] {
+            let err = RevokeError::NotDurable {
+                waited: Duration::from_millis(250),
+                reason,
+            };
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the logout holds on this instance but the shared revocation store did not \
+                     confirm it within 250ms ({text}): tell the user to try again, and check \
+                     the store's health"
+                )
+            );
+            assert!(err.is_not_durable());
+            assert_eq!(err.http_status(), 503);
+        }
     }
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sealed_session::{
-    CookieUpdate, Cutoff, Generation, InsertError, MemoryRevocationStore, Mode, OpenError,
-    RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
+    CookieUpdate, Cutoff, Generation, InsertError, MemoryRevocationStore, Mode, NotDurableReason,
+    OpenError, RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
     SessionManager, Subject, UnixTime,
 };
 
@@ -47,7 +47,7 @@ impl RevocationStore for Switchable {
         if self.unconfirmed.load(Ordering::SeqCst) {
             return Err(RevokeError::NotDurable {
                 waited: Duration::from_millis(250),
-                reason: "test",
+                reason: NotDurableReason::RedisTimedOut,
             });
         }
         Ok(())

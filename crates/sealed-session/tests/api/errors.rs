@@ -4,8 +4,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sealed_session::{
-    Codec, ConfigError, KeyRing, LegacyReader, MAX_CLOCK_SKEW, MAX_TIMEOUT, Mode, OpenError,
-    RequestInfo, SealError, SecretKey, SessionManager, SessionState,
+    Codec, ConfigError, CookieAttributeProblem, KeyRing, LegacyReader, MAX_CLOCK_SKEW, MAX_TIMEOUT,
+    Mode, OpenError, RequestInfo, SealError, SecretKey, SessionManager, SessionState,
+    TimeoutProblem,
 };
 use time::Duration;
 
@@ -231,30 +232,53 @@ fn every_config_error() -> Vec<ConfigError> {
     );
     // Past the caps browsers and fleets impose.
     let past_cap = MAX_TIMEOUT + Duration::SECOND;
-    for builder in [
-        builder(1, Mode::Encrypted).idle_timeout(past_cap),
-        builder(1, Mode::Encrypted).absolute_timeout(past_cap),
-        builder(1, Mode::Encrypted).clock_skew(MAX_CLOCK_SKEW + Duration::SECOND),
+    for (builder, expected) in [
+        (
+            builder(1, Mode::Encrypted).idle_timeout(past_cap),
+            TimeoutProblem::TooLong,
+        ),
+        (
+            builder(1, Mode::Encrypted).absolute_timeout(past_cap),
+            TimeoutProblem::TooLong,
+        ),
+        (
+            builder(1, Mode::Encrypted).clock_skew(MAX_CLOCK_SKEW + Duration::SECOND),
+            TimeoutProblem::SkewOutOfRange,
+        ),
     ] {
         let err = builder.build().expect_err("past the cap");
-        assert!(matches!(err, ConfigError::InvalidTimeout { .. }), "{err:?}");
+        assert!(
+            matches!(err, ConfigError::InvalidTimeout { reason, .. } if reason == expected),
+            "{err:?}"
+        );
         errors.push(err);
     }
     // The lifecycle's own settings: a refresh interval not shorter than the idle timeout, and
     // cookie attributes browsers would reject.
-    errors.push(
-        lifecycle_builder(1, Mode::Encrypted)
-            .refresh(sealed_session::RefreshPolicy::Interval(Duration::hours(1)))
-            .build()
-            .expect_err("refresh interval"),
+    let refresh = lifecycle_builder(1, Mode::Encrypted)
+        .refresh(sealed_session::RefreshPolicy::Interval(Duration::hours(1)))
+        .build()
+        .expect_err("refresh interval");
+    assert_eq!(
+        refresh,
+        ConfigError::InvalidTimeout {
+            setting: "refresh",
+            reason: TimeoutProblem::RefreshNotShorterThanIdle,
+        }
     );
-    errors.push(
-        lifecycle_builder(1, Mode::Encrypted)
-            .cookie_secure(false)
-            .cookie_name("__Host-id")
-            .build()
-            .expect_err("__Host- without Secure"),
+    errors.push(refresh);
+    let host = lifecycle_builder(1, Mode::Encrypted)
+        .cookie_secure(false)
+        .cookie_name("__Host-id")
+        .build()
+        .expect_err("__Host- without Secure");
+    assert_eq!(
+        host,
+        ConfigError::InvalidCookieAttributes {
+            reason: CookieAttributeProblem::HostPrefixNotSecure,
+        }
     );
+    errors.push(host);
     // The legacy reader's: a short actix-session key (made by sealed-session-actix's
     // `LegacyKey`, so by hand here), and an old name that is the new one's.
     errors.push(ConfigError::LegacyKeyTooShort { len: 20, min: 64 });

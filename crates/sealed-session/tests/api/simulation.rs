@@ -39,8 +39,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sealed_session::{
     CookieUpdate, Cutoff, Generation, InsertError, KeyRing, ManualClock, MemoryRevocationStore,
-    OpenError, RequestInfo, RequestSession, Revocation, RevocationLimits, RevocationStore,
-    RevokeError, SessionId, SessionManager, SessionState, Subject, UnixTime,
+    NotDurableReason, OpenError, RequestInfo, RequestSession, Revocation, RevocationLimits,
+    RevocationStore, RevokeError, SessionId, SessionManager, SessionState, Subject, UnixTime,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -294,7 +294,7 @@ impl RevocationStore for SimStore {
         } else {
             Err(RevokeError::NotDurable {
                 waited: std::time::Duration::ZERO,
-                reason: "simulated link down",
+                reason: NotDurableReason::RedisUnreachable,
             })
         }
     }
