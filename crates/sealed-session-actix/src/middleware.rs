@@ -55,7 +55,7 @@ pub struct CookieSessionMiddleware {
 }
 
 impl CookieSessionMiddleware {
-    /// The middleware with safe defaults (see [`CookieSessionBuilder`]).
+    /// The middleware with safe defaults (see [`CookieSessionBuilder`](crate::CookieSessionBuilder)).
     ///
     /// # Panics
     /// Never: the defaults are valid for every key ring.

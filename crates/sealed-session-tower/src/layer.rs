@@ -55,7 +55,7 @@ pub struct CookieSessionLayer {
 }
 
 impl CookieSessionLayer {
-    /// The layer with safe defaults (see [`CookieSessionBuilder`]).
+    /// The layer with safe defaults (see [`CookieSessionBuilder`](crate::CookieSessionBuilder)).
     ///
     /// # Panics
     /// Never: the defaults are valid for every key ring.

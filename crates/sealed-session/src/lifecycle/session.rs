@@ -682,7 +682,7 @@ impl RequestSession {
     ///
     /// - a session nobody wrote sets no cookie;
     /// - a changed or renewed session is sealed again; an unchanged one only when an older key
-    ///   opened it (rotation) or per the [`RefreshPolicy`];
+    ///   opened it (rotation) or per the [`RefreshPolicy`](super::RefreshPolicy);
     /// - a purged session and a refused cookie get a removal cookie with the same name, `Path`
     ///   and `Domain` (a refused cookie not, if values of its name were left untried).
     ///
