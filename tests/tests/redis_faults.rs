@@ -572,7 +572,7 @@ async fn a_large_repair_does_not_hold_up_logouts() {
     let fresh = store_builder(&url).build().unwrap();
     assert!(fresh.wait_until_loaded(PATIENCE));
     assert!(
-        fresh.local().len() >= BACKLOG + during,
+        fresh.health().local_entries >= BACKLOG + during,
         "{:?}",
         fresh.health()
     );

@@ -433,7 +433,7 @@ fn past_the_total_limit_the_store_wide_cutoff_reaches_redis_and_the_other_instan
         panic!("the store is full: the store-wide cutoff rises instead: {recorded:?}");
     };
     assert!(generation > ivan.generation());
-    assert_eq!(a.local().overflows(), 1);
+    assert_eq!(a.overflows(), 1);
     let any = SessionId::random().unwrap();
     eventually("B has the store-wide cutoff", || {
         b.generation("judy") == generation

@@ -287,17 +287,20 @@ impl RedisRevocationStore {
         self.shared.settings.keys.prefix()
     }
 
-    /// The local copy every check reads. Its limits' counters are the metrics to watch:
-    /// [`MemoryRevocationStore::overflows`] (revocations that found it at
+    /// Revocations of this instance that found the local copy at
     /// [`RevocationLimits::total`](sealed_session::RevocationLimits::total): each raised the
     /// store-wide cutoff, ending signed-in sessions of every subject on every instance, or was
-    /// an anonymous session's logout refused) is the one to alert on;
-    /// [`MemoryRevocationStore::folds`] counts revocations folded into a subject's cutoff past
-    /// [`RevocationLimits::per_subject`](sealed_session::RevocationLimits::per_subject). Both
-    /// count this instance's own revocations, and are also logged at `warn` under the core's
-    /// target, `sealed_session` (`event` `revocation_overflow`, `revocation_fold`).
-    pub fn local(&self) -> &MemoryRevocationStore {
-        &self.shared.local
+    /// an anonymous session's logout refused. The metric to alert on; each is also logged at
+    /// `warn` under the core's target, `sealed_session` (`event` `revocation_overflow`).
+    pub fn overflows(&self) -> u64 {
+        self.shared.local.overflows()
+    }
+
+    /// Revocations of this instance folded into a subject's cutoff past
+    /// [`RevocationLimits::per_subject`](sealed_session::RevocationLimits::per_subject) (logged
+    /// at `warn`, `event` `revocation_fold`).
+    pub fn folds(&self) -> u64 {
+        self.shared.local.folds()
     }
 }
 
@@ -851,7 +854,7 @@ mod tests {
             panic!("{recorded:?}");
         };
         assert!(generation > carol.generation());
-        assert_eq!(store.local().overflows(), 1);
+        assert_eq!(store.overflows(), 1);
         let any = SessionId::random().unwrap();
         for before in [&alice, &bob, &carol] {
             assert!(store.is_revoked(any, Some(before), NOW));

@@ -125,15 +125,15 @@ impl From<InsertError> for SessionInsertError {
 /// use sealed_session::{RenewError, RevokeError, SessionError};
 ///
 /// let full = SessionError::from(RevokeError::CapacityExceeded { limit: 10 });
-/// assert!(matches!(full, SessionError::SessionManager(RenewError::Revoke(_))));
+/// assert!(matches!(full, SessionError::Operation(RenewError::Revoke(_))));
 /// assert_eq!(full.http_status(), 503);
 /// assert_eq!(SessionError::MissingMiddleware.http_status(), 500);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionError {
-    /// The lifecycle could not carry it out: see [`RenewError`].
-    SessionManager(RenewError),
+    /// The operation could not be carried out: see [`RenewError`].
+    Operation(RenewError),
     /// No session middleware would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
 }
@@ -143,7 +143,7 @@ impl SessionError {
     /// ([`RenewError::http_status`]; `500` for [`SessionError::MissingMiddleware`]).
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::SessionManager(err) => err.http_status(),
+            Self::Operation(err) => err.http_status(),
             Self::MissingMiddleware => 500,
         }
     }
@@ -152,7 +152,7 @@ impl SessionError {
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::SessionManager(err) => err.fmt(f),
+            Self::Operation(err) => err.fmt(f),
             Self::MissingMiddleware => MissingMiddleware.fmt(f),
         }
     }
@@ -161,7 +161,7 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::SessionManager(err) => Some(err),
+            Self::Operation(err) => Some(err),
             Self::MissingMiddleware => None,
         }
     }
@@ -169,13 +169,13 @@ impl std::error::Error for SessionError {
 
 impl From<RenewError> for SessionError {
     fn from(err: RenewError) -> Self {
-        Self::SessionManager(err)
+        Self::Operation(err)
     }
 }
 
 impl From<RevokeError> for SessionError {
     fn from(err: RevokeError) -> Self {
-        Self::SessionManager(RenewError::Revoke(err))
+        Self::Operation(RenewError::Revoke(err))
     }
 }
 
