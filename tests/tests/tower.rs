@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::App;
 use actix_web::cookie::Cookie;
-use sealed_session::{KeyRing, ManualClock, SecretKey, SessionManager};
+use sealed_session::clock::ManualClock;
+use sealed_session::{KeyRing, SecretKey, SessionManager};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_tests::{AxumServer, SeededRandom, is_removal, set_cookies, start_time};
 use sealed_session_tower::{CookieSessionLayer, Session, SessionConfig};

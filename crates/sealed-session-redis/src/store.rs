@@ -7,10 +7,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, RevokeError, SessionId,
-    Subject, UnixTime,
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
+use sealed_session::{RevokeError, SessionId};
 
 use crate::LOG_TARGET;
 use crate::config::{Durability, EvictingPolicy, RedisStoreBuilder, Settings, UntilLoaded};
@@ -289,13 +290,15 @@ impl RedisRevocationStore {
 
     /// The local copy every check reads. Its limits' counters are the metrics to watch:
     /// [`MemoryRevocationStore::overflows`] (revocations that found it at
-    /// [`RevocationLimits::total`](sealed_session::RevocationLimits::total): each raised the
-    /// store-wide cutoff, ending signed-in sessions of every subject on every instance, or was
-    /// an anonymous session's logout refused) is the one to alert on;
-    /// [`MemoryRevocationStore::folds`] counts revocations folded into a subject's cutoff past
-    /// [`RevocationLimits::per_subject`](sealed_session::RevocationLimits::per_subject). Both
-    /// count this instance's own revocations, and are also logged at `warn` under the core's
-    /// target, `sealed_session` (`event` `revocation_overflow`, `revocation_fold`).
+    /// [`RevocationLimits::total`]: each raised the store-wide cutoff, ending signed-in sessions
+    /// of every subject on every instance, or was an anonymous session's logout refused) is the
+    /// one to alert on; [`MemoryRevocationStore::folds`] counts revocations folded into a
+    /// subject's cutoff past [`RevocationLimits::per_subject`]. Both count this instance's own
+    /// revocations, and are also logged at `warn` under the core's target, `sealed_session`
+    /// (`event` `revocation_overflow`, `revocation_fold`).
+    ///
+    /// [`RevocationLimits::total`]: sealed_session::revocation::RevocationLimits::total
+    /// [`RevocationLimits::per_subject`]: sealed_session::revocation::RevocationLimits::per_subject
     pub fn local(&self) -> &MemoryRevocationStore {
         &self.shared.local
     }
@@ -772,7 +775,7 @@ mod tests {
             .shutdown_timeout(Duration::from_millis(200))
             .startup_wait(Duration::ZERO)
             .pending_file(file)
-            .clock(Arc::new(sealed_session::ManualClock::new(
+            .clock(Arc::new(sealed_session::clock::ManualClock::new(
                 NOW.to_datetime(),
             )))
             .build()
@@ -823,7 +826,7 @@ mod tests {
         let file = dir.path().join("pending");
         let build = || {
             offline_with_pending_file(&file, |b| {
-                b.limits(sealed_session::RevocationLimits::new().total(1))
+                b.limits(sealed_session::revocation::RevocationLimits::new().total(1))
             })
         };
         let store = build();

@@ -12,12 +12,13 @@
 //! # Ok::<(), ConfigError>(())
 //! ```
 
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::keys::{KeyId, KeyUse};
+pub use crate::revocation::{Generation, MemoryRevocationStore, RevocationLimits, RevocationStore};
 pub use crate::{
-    BrowserSession, Clock, ConfigError, Generation, IncomingCookie, KeyId, KeyRing, KeyUse,
-    LOG_TARGET, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode, OpenError,
-    PersistentSession, RefreshPolicy, RenewError, RevocationLimits, RevocationStore, RevokeError,
-    SameSite, SecretKey, Session, SessionError, SessionGetError, SessionId, SessionInsertError,
-    SessionLifecycle, SessionManager, SessionStatus, SessionUpdateError, SessionValue, SystemClock,
-    ValueError,
+    BrowserSession, ConfigError, IncomingCookie, KeyRing, LOG_TARGET, MissingMiddleware, Mode,
+    OpenError, PersistentSession, RefreshPolicy, RenewError, RevokeError, SameSite, SecretKey,
+    Session, SessionError, SessionGetError, SessionId, SessionInsertError, SessionLifecycle,
+    SessionManager, SessionStatus, SessionUpdateError, SessionValue, ValueError,
 };
 pub use time::{Duration, OffsetDateTime};
