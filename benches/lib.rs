@@ -21,9 +21,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{RngExt as _, SeedableRng as _, TryRng as _};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-use sealed_session::{
-    Clock as _, Codec, KeyRing, Mode, NONCE_LEN, SecretKey, SessionState, SystemClock,
-};
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::{Codec, NONCE_LEN, SessionState};
+use sealed_session::{KeyRing, Mode, SecretKey};
 use serde::{Deserialize, Serialize};
 
 /// The cookie name used by every contender (also our codec's default).

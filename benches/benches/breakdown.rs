@@ -17,7 +17,9 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_main};
 use rand::{Rng as _, TryRng as _};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-use sealed_session::{Clock as _, Codec, KeyRing, NONCE_LEN, SecretKey, SystemClock};
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::{Codec, NONCE_LEN};
+use sealed_session::{KeyRing, SecretKey};
 use sealed_session_benches::{Floor, typical_session};
 use serde::Deserialize;
 

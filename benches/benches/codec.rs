@@ -28,7 +28,9 @@ use std::time::Duration;
 
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, criterion_main};
-use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::Codec;
+use sealed_session::{KeyRing, Mode, SecretKey};
 use sealed_session_benches::{
     ActixCookie, CartItem, Fixture, Floor, PureRustFloor, body_bytes, large_session,
     postcard_bytes, signed_body, typical_session,

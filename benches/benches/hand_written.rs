@@ -34,10 +34,9 @@ use std::time::Duration;
 use cookie::time::Duration as CookieDuration;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_main};
-use sealed_session::{
-    Codec, CookieUpdate, KeyRing, Mode, PersistentSession, RequestInfo, RequestSession, SecretKey,
-    SessionManager, SessionState,
-};
+use sealed_session::adapter::{CookieUpdate, RequestInfo, RequestSession};
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::{KeyRing, Mode, PersistentSession, SecretKey, SessionManager};
 use sealed_session_benches::{COOKIE_NAME, signed_body, typical_session};
 use serde::{Deserialize, Serialize};
 

@@ -34,11 +34,14 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpResponse, test, web};
 use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion};
-use sealed_session::{
-    Clock as _, Codec, Cutoff, Generation, KeyRing, MemoryRevocationStore, RequestInfo, Revocation,
-    RevocationLimits, RevocationStore, RevokeError, SecretKey, SessionId, SessionManager, Subject,
-    SystemClock, UnixTime,
+use sealed_session::adapter::RequestInfo;
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::{Codec, UnixTime};
+use sealed_session::revocation::{
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationLimits, RevocationStore,
+    Subject,
 };
+use sealed_session::{KeyRing, RevokeError, SecretKey, SessionId, SessionManager};
 use sealed_session_actix::{CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
 

@@ -6,7 +6,8 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::sync::Arc;
 
-use sealed_session::{KeyRing, RevocationStore, SecretKey};
+use sealed_session::revocation::RevocationStore;
+use sealed_session::{KeyRing, SecretKey};
 use sealed_session_redis::RedisRevocationStore;
 
 /// What the sealed-session apps (`examples/login.rs` on actix-web, `examples/axum_login.rs` on

@@ -4,7 +4,10 @@
 #![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
-use sealed_session::{Codec, IncomingCookie, KeyRole, OpenError, RequestInfo};
+use sealed_session::adapter::RequestInfo;
+use sealed_session::codec::Codec;
+use sealed_session::keys::KeyRole;
+use sealed_session::{IncomingCookie, OpenError};
 use sealed_session_fuzz::{COOKIE_NAME, codecs, lifecycle, now};
 
 fuzz_target!(|data: &[u8]| {

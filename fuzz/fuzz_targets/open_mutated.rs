@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
-use sealed_session::{Generation, Mode, NONCE_LEN, OpenError, SessionId, SessionState};
+use sealed_session::codec::{NONCE_LEN, SessionState};
+use sealed_session::revocation::Generation;
+use sealed_session::{Mode, OpenError, SessionId};
 use sealed_session_fuzz::{codec, now};
 
 /// Version, mode and key id.

@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
-use sealed_session::{Generation, Mode, SealError, SessionId, SessionState};
+use sealed_session::codec::SessionState;
+use sealed_session::revocation::Generation;
+use sealed_session::{Mode, SealError, SessionId};
 use sealed_session_fuzz::{codec, now};
 
 /// Session id, subject with its generation, and values stored with `insert_raw`.

@@ -9,9 +9,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use sealed_session::{
-    Codec, KeyRing, SessionManager, ManualClock, Mode, Revocation, SecretKey, SessionId, UnixTime,
-};
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::{Codec, UnixTime};
+use sealed_session::revocation::Revocation;
+use sealed_session::{KeyRing, Mode, SecretKey, SessionId, SessionManager};
 use time::{Duration, OffsetDateTime};
 
 pub use sealed_session_test_support::fuzz::{

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::cookie::Cookie;
 use actix_web::{App, HttpResponse, get, web};
-use sealed_session::{
-    Clock, KeyRing, ManualClock, MemoryRevocationStore, RandomSource, RevocationStore, SealError,
-    SecretKey,
-};
+use sealed_session::clock::{Clock, ManualClock};
+use sealed_session::codec::RandomSource;
+use sealed_session::revocation::{MemoryRevocationStore, RevocationStore};
+use sealed_session::{KeyRing, SealError, SecretKey};
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;

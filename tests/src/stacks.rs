@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use sealed_session::{
-    KeyRing, ManualClock, RevocationStore, SecretKey, SessionLifecycle, SessionManager,
-};
+use sealed_session::SessionManager;
+use sealed_session::clock::ManualClock;
+use sealed_session::revocation::RevocationStore;
+use sealed_session::{KeyRing, SecretKey, SessionLifecycle};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_tower::CookieSessionLayer;
 use serde_json::Value;

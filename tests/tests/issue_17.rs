@@ -34,10 +34,9 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use sealed_session::{
-    Clock as _, KeyRing, ManualClock, MemoryRevocationStore, PersistentSession, RevocationLimits,
-    RevocationStore, SecretKey,
-};
+use sealed_session::clock::{Clock as _, ManualClock};
+use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits, RevocationStore};
+use sealed_session::{KeyRing, PersistentSession, SecretKey};
 use sealed_session_redis::{RedisRevocationStore, RedisStoreBuilder};
 use sealed_session_tests::{
     Lcg, RedisServer, Reply, STACKS, Stack, StackApp, StackSettings, Store, eventually, is_removal,

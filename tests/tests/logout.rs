@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use sealed_session::{
-    Clock as _, KeyRing, MAX_TIMEOUT, ManualClock, MemoryRevocationStore, RevocationLimits,
-    SecretKey, SystemClock, UnixTime,
-};
+use sealed_session::clock::{Clock as _, ManualClock, SystemClock};
+use sealed_session::codec::{MAX_TIMEOUT, UnixTime};
+use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
+use sealed_session::{KeyRing, SecretKey};
 use sealed_session_actix::{CookieSessionMiddleware, PersistentSession, SessionConfig};
 use sealed_session_tests::{Lcg, Store, TestApp, eventually, is_removal, start_time};
 use time::Duration;

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use sealed_session::{Codec, KeyRing, ManualClock, Mode, SecretKey};
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::Codec;
+use sealed_session::{KeyRing, Mode, SecretKey};
 use sealed_session_actix::{
     BrowserSession, CookieSessionMiddleware, PersistentSession, RefreshPolicy, SessionConfig,
 };

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use sealed_session::{KeyRing, ManualClock, SecretKey, SessionId};
+use sealed_session::clock::ManualClock;
+use sealed_session::{KeyRing, SecretKey, SessionId};
 use sealed_session_actix::{CookieSessionMiddleware, SessionConfig};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;

@@ -13,10 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    KeyRing, ManualClock, NotDurableReason, RequestInfo, RevocationStore, RevokeError, SecretKey,
-    SessionManager,
-};
+use sealed_session::NotDurableReason;
+use sealed_session::adapter::RequestInfo;
+use sealed_session::clock::ManualClock;
+use sealed_session::revocation::RevocationStore;
+use sealed_session::{KeyRing, RevokeError, SecretKey, SessionManager};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{
     Durability, EvictingPolicy, LinkStatus, RedisRevocationStore, RedisStoreBuilder,
@@ -375,7 +376,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
     let fresh = store_builder(&url).build().unwrap();
     assert!(fresh.wait_until_loaded(PATIENCE));
     assert!(
-        fresh.generation("bob") > sealed_session::Generation::ZERO,
+        fresh.generation("bob") > sealed_session::revocation::Generation::ZERO,
         "bob's is in Redis"
     );
     drop(fresh);
@@ -429,7 +430,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
     assert!(fresh.wait_until_loaded(PATIENCE));
     for subject in ["alice", "bob", "dave"] {
         assert!(
-            fresh.generation(subject) > sealed_session::Generation::ZERO,
+            fresh.generation(subject) > sealed_session::revocation::Generation::ZERO,
             "{subject}'s logout reached Redis"
         );
     }
@@ -471,7 +472,9 @@ async fn an_acl_user_without_publish_still_makes_logouts_durable() {
     let fresh = store_builder(&url).build().unwrap();
     assert!(fresh.wait_until_loaded(PATIENCE));
     for n in 0..3 {
-        assert!(fresh.generation(&format!("user-{n}")) > sealed_session::Generation::ZERO);
+        assert!(
+            fresh.generation(&format!("user-{n}")) > sealed_session::revocation::Generation::ZERO
+        );
     }
 }
 
@@ -606,6 +609,6 @@ async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
     eventually("the file goes once written", || !file.exists()).await;
     let fresh = store_builder(&url).build().unwrap();
     assert!(fresh.wait_until_loaded(PATIENCE));
-    assert!(fresh.generation("heidi") > sealed_session::Generation::ZERO);
+    assert!(fresh.generation("heidi") > sealed_session::revocation::Generation::ZERO);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,10 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    Cutoff, Generation, KeptSession, ManualClock, Revocation, RevocationLimits, RevocationStore,
-    RevokeError, SessionId, Subject, UnixTime,
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    Cutoff, Generation, KeptSession, Revocation, RevocationLimits, RevocationStore, Subject,
 };
+use sealed_session::{RevokeError, SessionId};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
 

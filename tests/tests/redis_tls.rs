@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use sealed_session::{Revocation, RevocationStore, SessionId, UnixTime};
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{Revocation, RevocationStore};
 use sealed_session_redis::{BuildError, RedisConfig, RedisRevocationStore};
 
 fn var(name: &str) -> String {

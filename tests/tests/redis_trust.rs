@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    Cutoff, Generation, KeyRing, ManualClock, Revocation, RevocationStore, SecretKey, SessionId,
-    Subject, UnixTime,
-};
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{Cutoff, Generation, Revocation, RevocationStore, Subject};
+use sealed_session::{KeyRing, SecretKey, SessionId};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
 

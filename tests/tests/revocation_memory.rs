@@ -8,8 +8,10 @@
 
 use std::alloc::System;
 
-use sealed_session::{
-    Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject, UnixTime,
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -77,7 +79,7 @@ fn bytes_for(ids: &[SessionId], kind: Kind) -> usize {
     };
     let region = Region::new(GLOBAL);
     let store = MemoryRevocationStore::with_limits(
-        sealed_session::RevocationLimits::new().total(4 * ids.len()),
+        sealed_session::revocation::RevocationLimits::new().total(4 * ids.len()),
     );
     for (n, id) in ids.iter().enumerate() {
         let revocation = match kind {

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use actix_web::dev::{Service as _, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, guard, web};
-use sealed_session::{BrowserSession, Clock as _, ManualClock};
+use sealed_session::BrowserSession;
+use sealed_session::clock::{Clock as _, ManualClock};
 use sealed_session_actix::{
     CookieSessionMiddleware, KeyRing, SecretKey, Session, SessionError, SessionExt,
     SessionInsertError, SessionUpdateError,

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use actix_web::App;
 use actix_web::cookie::Cookie;
-use sealed_session::{KeyRing, ManualClock, SecretKey, SessionManager};
+use sealed_session::clock::ManualClock;
+use sealed_session::{KeyRing, SecretKey, SessionManager};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_tests::{AxumServer, SeededRandom, events, is_removal, set_cookies, start_time};
 use sealed_session_tower::{CookieSessionLayer, Session, SessionConfig};
@@ -254,7 +255,7 @@ async fn a_forged_cookie_is_logged_with_the_peer_address() {
         .cookie_secure(false)
         .build()
         .expect("valid");
-    let mut session = sealer.open([], sealed_session::RequestInfo::new("/"));
+    let mut session = sealer.open([], sealed_session::adapter::RequestInfo::new("/"));
     session.insert("role", &"admin").expect("fits");
     let header = session.finish().expect("sealed");
     let mut cookie = header

@@ -229,7 +229,7 @@ fn redis_url() -> io::Result<String> {
 
 /// Our middleware over `store` (the in-memory store when `None`), with a plain-HTTP cookie.
 fn ours(
-    store: Option<Arc<dyn sealed_session::RevocationStore>>,
+    store: Option<Arc<dyn sealed_session::revocation::RevocationStore>>,
 ) -> io::Result<sealed_session_actix::CookieSessionMiddleware> {
     // Persistent, as when docs/comparison.md and docs/benchmarks.md were measured (the default
     // then): the `Set-Cookie` sizes and compare.sh's Max-Age line stay comparable.
@@ -245,17 +245,17 @@ fn ours(
 /// The in-memory store of `ours-subject`: [`OTHER_SUBJECTS`] subjects and [`SUBJECT`] each
 /// advanced once ("log out everywhere"), their entries kept for a day. [`SUBJECT`]'s sessions
 /// signed in afterwards carry its new, non-zero generation and stay valid.
-fn subject_store() -> io::Result<sealed_session::MemoryRevocationStore> {
-    use sealed_session::RevocationStore as _;
+fn subject_store() -> io::Result<sealed_session::revocation::MemoryRevocationStore> {
+    use sealed_session::revocation::RevocationStore as _;
     let secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_err(io::Error::other)?
         .as_secs();
-    let now = sealed_session::UnixTime::from_secs(secs);
+    let now = sealed_session::codec::UnixTime::from_secs(secs);
     let until = now.saturating_add_secs(86_400);
-    let store = sealed_session::MemoryRevocationStore::new();
-    let everything = sealed_session::Cutoff::Everything {
-        above: sealed_session::Generation::ZERO,
+    let store = sealed_session::revocation::MemoryRevocationStore::new();
+    let everything = sealed_session::revocation::Cutoff::Everything {
+        above: sealed_session::revocation::Generation::ZERO,
     };
     for i in 0..OTHER_SUBJECTS {
         store
@@ -266,7 +266,9 @@ fn subject_store() -> io::Result<sealed_session::MemoryRevocationStore> {
         .advance(SUBJECT, everything, until, now)
         .map_err(io::Error::other)?;
     let generation = store.generation(SUBJECT);
-    if generation == sealed_session::Generation::ZERO || store.subjects() != OTHER_SUBJECTS + 1 {
+    if generation == sealed_session::revocation::Generation::ZERO
+        || store.subjects() != OTHER_SUBJECTS + 1
+    {
         return Err(io::Error::other(
             "the subject store was not filled as expected",
         ));
@@ -308,7 +310,7 @@ async fn main() -> io::Result<()> {
                 if !store.wait_until_connected(REDIS_TIMEOUT) {
                     return Err(io::Error::other("Redis not reachable within 5 s"));
                 }
-                Some(Arc::new(store) as Arc<dyn sealed_session::RevocationStore>)
+                Some(Arc::new(store) as Arc<dyn sealed_session::revocation::RevocationStore>)
             } else {
                 None
             };
@@ -322,7 +324,8 @@ async fn main() -> io::Result<()> {
                 .await
         }
         "ours-subject" => {
-            let store = Arc::new(subject_store()?) as Arc<dyn sealed_session::RevocationStore>;
+            let store =
+                Arc::new(subject_store()?) as Arc<dyn sealed_session::revocation::RevocationStore>;
             let mw = ours(Some(store))?;
             let routes = routes!(sealed_session_actix::Session, sign_in = Some(SUBJECT));
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::Codec;
+use sealed_session::{KeyRing, Mode, SecretKey};
 use sealed_session_benches::{
     ActixCookie, CartItem, Fixture, large_session, large_value, signed_body, typical_session,
     with_values,

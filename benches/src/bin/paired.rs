@@ -14,7 +14,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sealed_session::{Clock as _, Codec, KeyRing, Mode, SecretKey, SystemClock};
+use sealed_session::clock::{Clock as _, SystemClock};
+use sealed_session::codec::Codec;
+use sealed_session::{KeyRing, Mode, SecretKey};
 use sealed_session_benches::{
     ActixCookie, Fixture, Floor, PureRustFloor, large_session, typical_session,
 };

@@ -23,7 +23,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use cookie::{Cookie, CookieJar};
-use sealed_session::{Codec, ConfigError, LOG_TARGET, LegacyReader, RequestInfo, SessionState};
+use sealed_session::adapter::{LegacyReader, RequestInfo};
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::{ConfigError, LOG_TARGET};
 use time::OffsetDateTime;
 
 /// Bytes a `cookie::Key` is made from (actix-web's `Key::from` takes at least this many).

@@ -118,7 +118,7 @@ pub type SessionConfig = sealed_session::SessionConfig;
 /// re-exported below.
 pub use sealed_session;
 /// Re-exported so applications need one dependency: the legacy reader's counts.
-pub use sealed_session::LegacyMigrations;
+pub use sealed_session::adapter::LegacyMigrations;
 /// Re-exported so applications need one dependency: the session, its errors, keys, the
 /// builder's settings (the same list as the tower adapter's).
 pub use sealed_session::prelude::*;

@@ -8,7 +8,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use actix_web::{HttpMessage as _, HttpResponse};
-use sealed_session::{KeyRing, KeyUse, RequestInfo, Session, SessionBuilder, SessionManager};
+use sealed_session::adapter::RequestInfo;
+use sealed_session::keys::KeyUse;
+use sealed_session::{KeyRing, Session, SessionBuilder, SessionManager};
 
 /// actix-web middleware that keeps the session in one sealed cookie.
 ///
@@ -55,7 +57,8 @@ pub struct CookieSessionMiddleware {
 }
 
 impl CookieSessionMiddleware {
-    /// The middleware with safe defaults (see [`CookieSessionBuilder`](crate::CookieSessionBuilder)).
+    /// The middleware with safe defaults (see
+    /// [`CookieSessionBuilder`](crate::CookieSessionBuilder)).
     ///
     /// # Panics
     /// Never: the defaults are valid for every key ring.
@@ -134,7 +137,7 @@ impl CookieSessionMiddleware {
     }
 
     /// The codec.
-    pub fn codec(&self) -> &sealed_session::Codec {
+    pub fn codec(&self) -> &sealed_session::codec::Codec {
         self.lifecycle.codec()
     }
 }

@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sealed_session::{ConfigError, KeyId, KeyRole, OpenError};
+use sealed_session::keys::{KeyId, KeyRole};
+use sealed_session::{ConfigError, OpenError};
 
 use crate::keys::role_name;
 

@@ -7,7 +7,8 @@ use std::io::{self, Read as _};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sealed_session::{CookieName, DEFAULT_COOKIE_NAME, Mode};
+use sealed_session::Mode;
+use sealed_session::codec::{CookieName, DEFAULT_COOKIE_NAME};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,11 +19,11 @@ use crate::humane;
 use crate::keys::{KEYS_ENV, KeySource};
 
 /// The library's default idle timeout, in seconds.
-pub(crate) const DEFAULT_IDLE_TIMEOUT: u64 = sealed_session::DEFAULT_IDLE_TIMEOUT
+pub(crate) const DEFAULT_IDLE_TIMEOUT: u64 = sealed_session::codec::DEFAULT_IDLE_TIMEOUT
     .whole_seconds()
     .unsigned_abs();
 /// The library's default absolute timeout, in seconds.
-pub(crate) const DEFAULT_ABSOLUTE_TIMEOUT: u64 = sealed_session::DEFAULT_ABSOLUTE_TIMEOUT
+pub(crate) const DEFAULT_ABSOLUTE_TIMEOUT: u64 = sealed_session::codec::DEFAULT_ABSOLUTE_TIMEOUT
     .whole_seconds()
     .unsigned_abs();
 /// Most bytes `inspect -` reads from standard input.

@@ -7,7 +7,9 @@
 
 use std::io::Write;
 
-use sealed_session::{Codec, Header, KeyId, KeyRole, OpenError, SessionState};
+use sealed_session::OpenError;
+use sealed_session::codec::{Codec, Header, SessionState};
+use sealed_session::keys::{KeyId, KeyRole};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value as Json, json};
 use time::format_description::well_known::Rfc3339;

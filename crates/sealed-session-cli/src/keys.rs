@@ -14,7 +14,8 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use sealed_session::{ConfigError, KeyRing, KeyRole, OPEN_ONLY_PREFIX, SecretKey};
+use sealed_session::keys::{KeyRole, OPEN_ONLY_PREFIX};
+use sealed_session::{ConfigError, KeyRing, SecretKey};
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 

@@ -109,10 +109,10 @@ pub(crate) fn run(config: &RotateConfig, out: &mut impl Write) -> Result<(), Cli
 enum Summary {
     Staged,
     Promoted {
-        previous: sealed_session::KeyId,
+        previous: sealed_session::keys::KeyId,
     },
     Retired {
-        removed: Vec<(sealed_session::KeyId, sealed_session::KeyRole)>,
+        removed: Vec<(sealed_session::keys::KeyId, sealed_session::keys::KeyRole)>,
     },
 }
 
@@ -190,7 +190,7 @@ impl Summary {
 }
 
 /// Every key of the ring with its role, in order.
-fn roles(ring: &KeyRing) -> Vec<(sealed_session::KeyId, sealed_session::KeyRole)> {
+fn roles(ring: &KeyRing) -> Vec<(sealed_session::keys::KeyId, sealed_session::keys::KeyRole)> {
     ring.ids()
         .into_iter()
         .filter_map(|id| ring.role_of(id).map(|role| (id, role)))

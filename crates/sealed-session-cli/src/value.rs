@@ -72,7 +72,7 @@ fn terminal_safe(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::SessionState;
+    use sealed_session::codec::SessionState;
 
     use super::*;
 

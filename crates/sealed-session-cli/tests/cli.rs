@@ -9,7 +9,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use sealed_session::{Codec, Generation, KeyRing, Mode, SecretKey};
+use sealed_session::codec::Codec;
+use sealed_session::revocation::Generation;
+use sealed_session::{KeyRing, Mode, SecretKey};
 use time::{Duration, OffsetDateTime};
 
 /// The binary, with no key list inherited from the environment.

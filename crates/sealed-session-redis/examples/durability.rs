@@ -26,7 +26,9 @@ use std::net::TcpListener;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use sealed_session::{Revocation, RevocationLimits, RevocationStore, SessionId, UnixTime};
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{Revocation, RevocationLimits, RevocationStore};
 use sealed_session_redis::{Durability, RedisRevocationStore};
 
 mod common;

@@ -24,9 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    Cutoff, DEFAULT_CLOCK_SKEW, Generation, Revocation, RevocationLimits, RevocationStore,
-    SessionId, Subject, UnixTime,
+use sealed_session::SessionId;
+use sealed_session::codec::{DEFAULT_CLOCK_SKEW, UnixTime};
+use sealed_session::revocation::{
+    Cutoff, Generation, Revocation, RevocationLimits, RevocationStore, Subject,
 };
 use sealed_session_redis::RedisRevocationStore;
 

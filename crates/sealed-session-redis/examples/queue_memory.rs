@@ -15,8 +15,10 @@ use std::alloc::System;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    MemoryRevocationStore, Revocation, RevocationLimits, RevocationStore, SessionId, UnixTime,
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    MemoryRevocationStore, Revocation, RevocationLimits, RevocationStore,
 };
 use sealed_session_redis::{Durability, RedisRevocationStore};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};

@@ -9,9 +9,10 @@ use redis::io::tcp::TcpSettings;
 use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsCertificates};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use sealed_session::{
-    Clock, IntoRevocationStore, KeyRing, MemoryRevocationStore, RevocationLimits, RevocationMac,
-    RevocationStore, SystemClock,
+use sealed_session::KeyRing;
+use sealed_session::clock::{Clock, SystemClock};
+use sealed_session::revocation::{
+    IntoRevocationStore, MemoryRevocationStore, RevocationLimits, RevocationMac, RevocationStore,
 };
 use serde::Deserialize;
 
@@ -704,7 +705,7 @@ impl RedisConfig {
 #[serde(tag = "store", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum RevocationConfig {
-    /// This process's own store, `sealed_session::MemoryRevocationStore`.
+    /// This process's own store, `sealed_session::revocation::MemoryRevocationStore`.
     Memory,
     /// A Redis store shared by every instance.
     Redis(Box<RedisConfig>),

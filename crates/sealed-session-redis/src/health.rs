@@ -51,13 +51,13 @@ pub struct LinkHealth {
     /// Since when the link is down (from start until the first connection, too), if it is.
     pub disconnected_since: Option<SystemTime>,
     /// What the local copy holds against its
-    /// [`RevocationLimits::total`](sealed_session::RevocationLimits::total)
-    /// ([`MemoryRevocationStore::len`](sealed_session::MemoryRevocationStore::len)): subjects,
-    /// each counted once whatever ids it holds, and listed anonymous sessions, live ones and
-    /// expired ones not yet swept, this instance's and the others' alike. At the total, a new
+    /// [`RevocationLimits::total`](sealed_session::revocation::RevocationLimits::total)
+    /// ([`MemoryRevocationStore::len`](sealed_session::revocation::MemoryRevocationStore::len)):
+    /// subjects, each counted once whatever ids it holds, and listed anonymous sessions, live ones
+    /// and expired ones not yet swept, this instance's and the others' alike. At the total, a new
     /// subject's revocation raises the store-wide cutoff instead; the copy's fold and overflow
-    /// counters are on [`RedisRevocationStore::local`](crate::RedisRevocationStore::local), not
-    /// here.
+    /// counters are [`RedisRevocationStore::folds`](crate::RedisRevocationStore::folds) and
+    /// [`RedisRevocationStore::overflows`](crate::RedisRevocationStore::overflows), not here.
     pub local_entries: usize,
     /// Entries and messages read from Redis and ignored since start because no instance of
     /// this application wrote them: a generation or deadline beyond what any instance's clock

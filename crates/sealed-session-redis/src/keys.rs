@@ -49,7 +49,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sealed_session::{Generation, Revocation, RevocationMac, SessionId, Subject, UnixTime};
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{Generation, Revocation, RevocationMac, Subject};
 
 use crate::trust::{Refusal, TrustBounds};
 
@@ -58,7 +60,7 @@ use crate::trust::{Refusal, TrustBounds};
 pub(crate) const MAX_UNTIL: u64 = u32::MAX as u64;
 
 /// The longest subject (in bytes) written to or read from Redis: what is parsed stays bounded.
-pub(crate) const MAX_SUBJECT_LEN: usize = sealed_session::MAX_SUBJECT_LEN;
+pub(crate) const MAX_SUBJECT_LEN: usize = sealed_session::revocation::MAX_SUBJECT_LEN;
 
 /// The length of a tag in its text form: 32 bytes in unpadded base64.
 const TAG_TEXT_LEN: usize = (RevocationMac::TAG_LEN * 4).div_ceil(3);

@@ -99,8 +99,8 @@
 //! target [`LOG_TARGET`], with an `event` field. The local copy's limits say so under the core's
 //! target, `sealed_session`: `revocation_fold` (a subject's revocations folded into its cutoff)
 //! and `revocation_overflow` (the copy at its total: a store-wide cutoff raised, or an anonymous
-//! session's logout refused), counted by [`RedisRevocationStore::local`]'s `folds()` and
-//! `overflows()`.
+//! session's logout refused), counted by [`RedisRevocationStore::folds`] and
+//! [`RedisRevocationStore::overflows`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

@@ -311,7 +311,8 @@ fn retry_wait(attempts: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::{SessionId, UnixTime};
+    use sealed_session::SessionId;
+    use sealed_session::codec::UnixTime;
 
     use super::*;
 

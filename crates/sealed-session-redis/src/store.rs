@@ -7,10 +7,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sealed_session::{
-    Cutoff, Generation, MemoryRevocationStore, NotDurableReason, Revocation, RevocationStore,
-    RevokeError, SessionId, Subject, UnixTime,
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
+use sealed_session::{NotDurableReason, RevokeError, SessionId};
 
 use crate::LOG_TARGET;
 use crate::config::{Durability, EvictingPolicy, RedisStoreBuilder, Settings, UntilLoaded};
@@ -220,7 +221,7 @@ impl RedisRevocationStore {
     /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
     /// `not_shared` (a revocation Redis can't hold), and at shutdown `unwritten_revocation`,
     /// `stopped_with_pending_writes` or `stop_timeout`. The local copy's limits are not in the
-    /// health: see [`RedisRevocationStore::local`].
+    /// health: see [`RedisRevocationStore::folds`] and [`RedisRevocationStore::overflows`].
     pub fn health(&self) -> LinkHealth {
         let (pending_writes, refused_writes, unqueued_writes, repair_writes) = {
             let queue = lock(&self.shared.queue);
@@ -288,7 +289,7 @@ impl RedisRevocationStore {
     }
 
     /// Revocations of this instance that found the local copy at
-    /// [`RevocationLimits::total`](sealed_session::RevocationLimits::total): each raised the
+    /// [`RevocationLimits::total`](sealed_session::revocation::RevocationLimits::total): each raised the
     /// store-wide cutoff, ending signed-in sessions of every subject on every instance, or was
     /// an anonymous session's logout refused. The metric to alert on; each is also logged at
     /// `warn` under the core's target, `sealed_session` (`event` `revocation_overflow`).
@@ -297,7 +298,7 @@ impl RedisRevocationStore {
     }
 
     /// Revocations of this instance folded into a subject's cutoff past
-    /// [`RevocationLimits::per_subject`](sealed_session::RevocationLimits::per_subject) (logged
+    /// [`RevocationLimits::per_subject`](sealed_session::revocation::RevocationLimits::per_subject) (logged
     /// at `warn`, `event` `revocation_fold`).
     pub fn folds(&self) -> u64 {
         self.shared.local.folds()
@@ -783,7 +784,7 @@ mod tests {
             .shutdown_timeout(Duration::from_millis(200))
             .startup_wait(Duration::ZERO)
             .pending_file(file)
-            .clock(Arc::new(sealed_session::ManualClock::new(
+            .clock(Arc::new(sealed_session::clock::ManualClock::new(
                 NOW.to_datetime(),
             )))
             .build()
@@ -834,7 +835,7 @@ mod tests {
         let file = dir.path().join("pending");
         let build = || {
             offline_with_pending_file(&file, |b| {
-                b.limits(sealed_session::RevocationLimits::new().total(1))
+                b.limits(sealed_session::revocation::RevocationLimits::new().total(1))
             })
         };
         let store = build();

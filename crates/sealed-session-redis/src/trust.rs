@@ -17,16 +17,17 @@
 //! logged at `warn` when it reaches a power of two (1, 2, 4, ...), so that a flood of forgeries
 //! can't flood the logs as well.
 //!
-//! [`MAX_CLOCK_SKEW`]: sealed_session::MAX_CLOCK_SKEW
-//! [`MAX_TIMEOUT`]: sealed_session::MAX_TIMEOUT
+//! [`MAX_CLOCK_SKEW`]: sealed_session::codec::MAX_CLOCK_SKEW
+//! [`MAX_TIMEOUT`]: sealed_session::codec::MAX_TIMEOUT
 //! [`MAX_SUBJECT_LEN`]: crate::keys::MAX_SUBJECT_LEN
 //! [`RedisStoreBuilder::authenticate_with`]: crate::RedisStoreBuilder::authenticate_with
-//! [`RevocationMac`]: sealed_session::RevocationMac
+//! [`RevocationMac`]: sealed_session::revocation::RevocationMac
 //! [`LinkHealth::refused`]: crate::LinkHealth::refused
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealed_session::{Generation, MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
+use sealed_session::codec::{MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
+use sealed_session::revocation::Generation;
 
 use crate::LOG_TARGET;
 use crate::keys::{Entry, MAX_SUBJECT_LEN, MAX_UNTIL, Message, Unread};
@@ -231,8 +232,9 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::{
-        Cutoff, MemoryRevocationStore, Revocation, RevocationStore, SessionId, Subject,
+    use sealed_session::SessionId;
+    use sealed_session::revocation::{
+        Cutoff, MemoryRevocationStore, Revocation, RevocationStore, Subject,
     };
 
     use super::*;

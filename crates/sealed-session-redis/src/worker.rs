@@ -11,7 +11,9 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use redis::{Connection, RedisError, RedisResult};
-use sealed_session::{Generation, Revocation, SessionId, UnixTime};
+use sealed_session::SessionId;
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{Generation, Revocation};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
@@ -809,7 +811,7 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
-    use sealed_session::Subject;
+    use sealed_session::revocation::Subject;
 
     use super::*;
 

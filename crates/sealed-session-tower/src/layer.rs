@@ -9,9 +9,9 @@ use std::task::{Context, Poll};
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use sealed_session::{
-    KeyRing, KeyUse, LOG_TARGET, RequestInfo, Session, SessionBuilder, SessionManager,
-};
+use sealed_session::adapter::RequestInfo;
+use sealed_session::keys::KeyUse;
+use sealed_session::{KeyRing, LOG_TARGET, Session, SessionBuilder, SessionManager};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -100,7 +100,7 @@ impl CookieSessionLayer {
     }
 
     /// The codec.
-    pub fn codec(&self) -> &sealed_session::Codec {
+    pub fn codec(&self) -> &sealed_session::codec::Codec {
         self.lifecycle.codec()
     }
 }

@@ -1,4 +1,35 @@
 //! Where "now" comes from: injectable, so every expiry boundary is testable without sleeping.
+//!
+//! [`Clock`] is the trait, [`SystemClock`] the operating system's wall clock (the default), and
+//! [`ManualClock`] a clock that only moves when told to, for tests. A
+//! [`SessionManager`](crate::SessionManager) reads the one its builder was given
+//! ([`SessionBuilder::clock`](crate::SessionBuilder::clock)) once per request; the
+//! [`Codec`](crate::codec::Codec) below it takes the time as an argument instead.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use sealed_session::adapter::RequestInfo;
+//! use sealed_session::clock::ManualClock;
+//! use sealed_session::{KeyRing, OpenError, SecretKey, SessionManager};
+//! use time::{Duration, macros::datetime};
+//!
+//! let clock = Arc::new(ManualClock::new(datetime!(2030-01-01 0:00 UTC)));
+//! let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+//!     .idle_timeout(Duration::minutes(30))
+//!     .clock(clock.clone())
+//!     .build()?;
+//! let mut session = sessions.open([], RequestInfo::new("/login"));
+//! session.sign_in("alice")?;
+//! let header = session.finish()?.header().unwrap().to_owned();
+//! let cookie = header.split(';').next().unwrap(); // `__Host-id=...`
+//!
+//! // Half an hour and a minute of skew allowance later, without sleeping:
+//! clock.advance(Duration::minutes(32));
+//! let later = sessions.open([cookie.as_bytes()], RequestInfo::new("/"));
+//! assert_eq!(later.refusal(), Some(OpenError::ExpiredIdle));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::sync::Mutex;
@@ -11,7 +42,7 @@ use time::{Duration, OffsetDateTime};
 /// the time as an argument). Cookies carry whole seconds, so a clock needs no finer resolution.
 ///
 /// ```
-/// use sealed_session::{Clock, SystemClock};
+/// use sealed_session::clock::{Clock, SystemClock};
 ///
 /// let now = SystemClock.now();
 /// assert!(now.year() >= 2024);
@@ -34,7 +65,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to: for tests of expiry and refresh.
 ///
 /// ```
-/// use sealed_session::{Clock, ManualClock};
+/// use sealed_session::clock::{Clock, ManualClock};
 /// use time::{Duration, macros::datetime};
 ///
 /// let clock = ManualClock::new(datetime!(2030-01-01 0:00 UTC));

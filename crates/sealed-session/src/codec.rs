@@ -1,6 +1,28 @@
-//! The codec: turns a [`SessionState`] into a cookie value and back, enforcing size and
-//! expiry. Pure: no clock, no store, no I/O (the [`SessionManager`](crate::SessionManager) above it owns
-//! those).
+//! The pure layer: [`Codec`] turns a [`SessionState`] into a cookie value and back, enforcing
+//! size and expiry, with no clock, no store and no I/O (the
+//! [`SessionManager`](crate::SessionManager) above it owns those). Here too are what it works
+//! with: the cookie's public [`Header`] and validated [`CookieName`], the [`UnixTime`] its times
+//! are kept in, the [`RandomSource`] of its nonces and session ids, and the defaults and limits
+//! its builder checks.
+//!
+//! An application that goes through [`SessionManager`](crate::SessionManager) rarely names
+//! anything here; code that reads or writes cookie values outside a request (the CLI, tests,
+//! benchmarks, the fuzz targets) uses the codec directly:
+//!
+//! ```
+//! use sealed_session::codec::{Codec, DEFAULT_IDLE_TIMEOUT};
+//! use sealed_session::{KeyRing, OpenError, SecretKey};
+//! use time::OffsetDateTime;
+//!
+//! let codec = Codec::new(KeyRing::new(SecretKey::generate()));
+//! let now = OffsetDateTime::now_utc();
+//! let cookie = codec.seal(&codec.new_session(now)?)?;
+//!
+//! assert!(codec.open_at(&cookie, now).is_ok());
+//! let later = now + DEFAULT_IDLE_TIMEOUT + time::Duration::minutes(2);
+//! assert_eq!(codec.open_at(&cookie, later).unwrap_err(), OpenError::ExpiredIdle);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,14 +31,21 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Duration, OffsetDateTime};
 
-use crate::envelope::{self, CookieName, Header, Mode};
+pub use crate::envelope::{CookieName, Header};
+pub use crate::random::{RandomSource, SystemRandom};
+pub use crate::state::SessionState;
+pub use crate::unix::UnixTime;
+
+use crate::envelope::{self, Mode};
 use crate::error::{ConfigError, OpenError, SealError, TimeoutProblem};
 use crate::key::KeyId;
 use crate::key_ring::{KeyRing, KeyRole};
-use crate::random::{RandomSource, SystemRandom};
-use crate::state::{Body, SessionId, SessionState, unix_seconds};
+use crate::state::{Body, SessionId, unix_seconds};
 use crate::unix::duration_from_secs;
-use crate::xchacha::NONCE_LEN;
+use crate::xchacha;
+
+/// Length of the nonce of encrypted mode, in bytes (XChaCha20's 192 bits).
+pub const NONCE_LEN: usize = xchacha::NONCE_LEN;
 
 /// Default cookie name: short, and says nothing about the framework behind it.
 pub const DEFAULT_COOKIE_NAME: &str = "id";
@@ -52,7 +81,8 @@ const MAX_VALUE_LEN: usize = 2 * BROWSER_COOKIE_LIMIT;
 /// - nonces and session ids from the operating system's generator ([`SystemRandom`])
 ///
 /// ```
-/// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
+/// use sealed_session::codec::Codec;
+/// use sealed_session::{KeyRing, OpenError, SecretKey};
 ///
 /// let codec = Codec::new(KeyRing::new(SecretKey::generate()));
 /// let now = time::OffsetDateTime::now_utc();
@@ -161,18 +191,18 @@ impl Codec {
     /// The latest a session created at `created` can still open: its absolute deadline, pushed
     /// out by the clock skew allowance (a cookie may have been created by an instance whose
     /// clock is ahead). A revocation kept until then outlives every cookie it can refuse.
-    pub fn lifetime_end(&self, created: crate::UnixTime) -> crate::UnixTime {
+    pub fn lifetime_end(&self, created: UnixTime) -> UnixTime {
         created
             .saturating_add_secs(self.inner.absolute)
             .saturating_add_secs(self.inner.skew)
     }
 
     /// The earlier of the session's idle and absolute deadlines, as of its recorded activity.
-    pub fn expires_at(&self, state: &SessionState) -> crate::UnixTime {
+    pub fn expires_at(&self, state: &SessionState) -> UnixTime {
         let body = state.body();
         let absolute = body.created.saturating_add(self.inner.absolute);
         let idle = body.last_active().saturating_add(self.inner.idle);
-        crate::UnixTime::from_secs(absolute.min(idle))
+        UnixTime::from_secs(absolute.min(idle))
     }
 
     /// The size budget for the cookie's name plus value.
@@ -570,7 +600,7 @@ impl CodecBuilder {
         };
         // The smallest budget must hold an empty session however long it stays active.
         // Created in 2106, the latest a 5-byte varint holds: what every real session takes.
-        let created = crate::UnixTime::from_secs(u64::from(u32::MAX)).to_datetime();
+        let created = UnixTime::from_secs(u64::from(u32::MAX)).to_datetime();
         let empty = SessionState::with_id(SessionId::from_bytes([0xff; 16]), created);
         let empty = codec.cookie_len(codec.worst_body_len(empty.body()));
         if empty > codec.inner.size_limit {
@@ -614,7 +644,8 @@ impl DangerousCodecBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use sealed_session::{Codec, KeyRing, RandomSource, SealError, SecretKey};
+    /// use sealed_session::codec::{Codec, RandomSource};
+    /// use sealed_session::{KeyRing, SealError, SecretKey};
     ///
     /// /// Zeros: the most predictable source there is.
     /// #[derive(Debug)]

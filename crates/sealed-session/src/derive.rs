@@ -17,9 +17,9 @@ pub(crate) const INFO_ENCRYPT: &[u8] = b"sealed-session v1 xchacha20poly1305 enc
 pub(crate) const INFO_SIGN: &[u8] = b"sealed-session v1 hmac-sha256 signing key";
 /// `info` label of the public key id.
 pub(crate) const INFO_KEY_ID: &[u8] = b"sealed-session v1 key id";
-/// `info` label of the HMAC-SHA256 key that authenticates a shared revocation store's entries
-/// and messages ([`RevocationMac`](crate::RevocationMac)): a key of its own, so a tag made for
-/// a store can never pass as a signed cookie's, nor the other way round.
+/// `info` label of the HMAC-SHA256 key that authenticates a shared revocation store's entries and
+/// messages ([`RevocationMac`](crate::revocation::RevocationMac)): a key of its own, so a tag made
+/// for a store can never pass as a signed cookie's, nor the other way round.
 pub(crate) const INFO_REVOCATION_MAC: &[u8] = b"sealed-session v1 hmac-sha256 revocation store key";
 
 /// The subkeys of one secret. Wiped on drop.

@@ -87,7 +87,7 @@ impl fmt::Display for Mode {
 /// refused under another.
 ///
 /// ```
-/// use sealed_session::CookieName;
+/// use sealed_session::codec::CookieName;
 ///
 /// assert_eq!(CookieName::new("__Host-id")?.as_str(), "__Host-id");
 /// assert!(CookieName::new("has space").is_err());

@@ -29,7 +29,7 @@ pub(crate) const KEYGEN_HINT: &str =
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A secret has fewer than [`MIN_SECRET_LEN`](crate::MIN_SECRET_LEN) bytes.
+    /// A secret has fewer than [`MIN_SECRET_LEN`](crate::keys::MIN_SECRET_LEN) bytes.
     SecretTooShort {
         /// Bytes found.
         len: usize,
@@ -96,8 +96,8 @@ pub enum ConfigError {
         /// Bytes required.
         min: usize,
     },
-    /// The [`LegacyReader`](crate::LegacyReader)'s cookie name is also the session cookie's
-    /// name, so an old cookie and a new one can't be told apart.
+    /// The [`LegacyReader`](crate::adapter::LegacyReader)'s cookie name is also the session
+    /// cookie's name, so an old cookie and a new one can't be told apart.
     LegacyCookieNameClash {
         /// The name both use.
         name: String,
@@ -241,12 +241,12 @@ impl From<ConfigError> for std::io::Error {
 pub enum TimeoutProblem {
     /// Less than one second (zero and negative durations included).
     TooShort,
-    /// More than [`MAX_TIMEOUT`](crate::MAX_TIMEOUT), 400 days: browsers cap `Max-Age` there.
+    /// More than [`MAX_TIMEOUT`](crate::codec::MAX_TIMEOUT), 400 days: browsers cap `Max-Age` there.
     TooLong,
     /// The idle timeout is longer than the absolute one, which would always end a session
     /// first.
     IdleLongerThanAbsolute,
-    /// The clock skew allowance is negative or past [`MAX_CLOCK_SKEW`](crate::MAX_CLOCK_SKEW),
+    /// The clock skew allowance is negative or past [`MAX_CLOCK_SKEW`](crate::codec::MAX_CLOCK_SKEW),
     /// one day.
     SkewOutOfRange,
     /// The refresh interval is negative or not shorter than the idle timeout, so sessions
@@ -362,7 +362,8 @@ impl fmt::Display for CookieAttributeProblem {
 /// A session that could not be sealed.
 ///
 /// ```
-/// use sealed_session::{Codec, KeyRing, SealError, SecretKey};
+/// use sealed_session::codec::Codec;
+/// use sealed_session::{KeyRing, SealError, SecretKey};
 ///
 /// let codec = Codec::builder(KeyRing::new(SecretKey::generate())).size_limit(200).build()?;
 /// let mut session = codec.new_session(time::OffsetDateTime::now_utc())?;
@@ -405,9 +406,9 @@ impl std::error::Error for SealError {}
 
 /// A value could not be stored in a session; the session is left exactly as it was.
 ///
-/// Returned by [`RequestSession::insert`](crate::RequestSession::insert) and
-/// [`RequestSession::set_subject`](crate::RequestSession::set_subject), which check the size at
-/// once, so a session that can't be stored is an error where it is written, not a failed
+/// Returned by [`RequestSession::insert`](crate::adapter::RequestSession::insert) and
+/// [`RequestSession::set_subject`](crate::adapter::RequestSession::set_subject), which check the
+/// size at once, so a session that can't be stored is an error where it is written, not a failed
 /// response later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -423,7 +424,7 @@ pub enum InsertError {
     Encode(ValueError),
     /// No id could be drawn for a new session (the operating system's generator failed).
     Randomness,
-    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
+    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::revocation::MAX_SUBJECT_LEN) bytes.
     SubjectTooLong {
         /// Bytes given.
         len: usize,
@@ -451,7 +452,7 @@ impl InsertError {
     /// moment), an opaque `500` for the rest (a programming or system error).
     ///
     /// ```
-    /// use sealed_session::InsertError;
+    /// use sealed_session::adapter::InsertError;
     ///
     /// assert_eq!(InsertError::RevocationsUnknown.http_status(), 503);
     /// assert_eq!(InsertError::TooLarge { size: 5000, limit: 4096 }.http_status(), 500);
@@ -528,7 +529,7 @@ pub enum RenewError {
         /// The budget.
         limit: usize,
     },
-    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
+    /// A subject longer than [`MAX_SUBJECT_LEN`](crate::revocation::MAX_SUBJECT_LEN) bytes.
     SubjectTooLong {
         /// Bytes given.
         len: usize,
@@ -598,12 +599,13 @@ impl From<SealError> for RenewError {
 }
 
 /// A value could not be updated in place
-/// ([`RequestSession::update`](crate::RequestSession::update),
-/// [`RequestSession::update_or`](crate::RequestSession::update_or)); the session is left as it
-/// was.
+/// ([`RequestSession::update`](crate::adapter::RequestSession::update),
+/// [`RequestSession::update_or`](crate::adapter::RequestSession::update_or)); the session is left
+/// as it was.
 ///
 /// ```
-/// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
+/// use sealed_session::adapter::{RequestInfo, UpdateError};
+/// use sealed_session::{KeyRing, SecretKey, SessionManager};
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/"));
@@ -651,7 +653,8 @@ impl From<InsertError> for UpdateError {
 /// A value that could not be stored in or read from a session's data.
 ///
 /// ```
-/// use sealed_session::{SessionState, ValueError};
+/// use sealed_session::ValueError;
+/// use sealed_session::codec::SessionState;
 /// use time::OffsetDateTime;
 ///
 /// let mut session = SessionState::new(OffsetDateTime::now_utc())?;
@@ -739,7 +742,8 @@ impl std::error::Error for ValueError {}
 /// [`OpenError::is_suspicious`] separates tampering (worth a warning) from ordinary expiry.
 ///
 /// ```
-/// use sealed_session::{Codec, KeyRing, OpenError, SecretKey};
+/// use sealed_session::codec::Codec;
+/// use sealed_session::{KeyRing, OpenError, SecretKey};
 ///
 /// let codec = Codec::new(KeyRing::new(SecretKey::generate()));
 /// let now = time::OffsetDateTime::now_utc();

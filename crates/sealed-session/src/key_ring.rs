@@ -37,7 +37,8 @@ pub(crate) struct RingKey {
     pub(crate) role: KeyRole,
     pub(crate) cipher: XChaChaKey,
     pub(crate) sign: Zeroizing<[u8; 32]>,
-    /// HMAC-SHA256 key of a shared revocation store's entries ([`crate::RevocationMac`]).
+    /// HMAC-SHA256 key of a shared revocation store's entries
+    /// ([`RevocationMac`](crate::revocation::RevocationMac)).
     pub(crate) revocation_mac: Zeroizing<[u8; 32]>,
 }
 
@@ -51,7 +52,8 @@ pub(crate) struct RingKey {
 /// Cloning is cheap (the keys are shared and never copied).
 ///
 /// ```
-/// use sealed_session::{KeyRing, KeyRole, SecretKey};
+/// use sealed_session::keys::KeyRole;
+/// use sealed_session::{KeyRing, SecretKey};
 ///
 /// let (new, old) = (SecretKey::generate(), SecretKey::generate());
 /// // Step 1 of a rotation: every instance can open cookies of the new key...
@@ -208,8 +210,8 @@ impl KeyRing {
     /// # Ok::<(), sealed_session::ConfigError>(())
     /// ```
     #[doc(alias = "hmac")]
-    pub fn revocation_mac(&self) -> crate::RevocationMac {
-        crate::RevocationMac::new(self.clone())
+    pub fn revocation_mac(&self) -> crate::revocation::RevocationMac {
+        crate::revocation::RevocationMac::new(self.clone())
     }
 
     /// Every key, in configuration order.

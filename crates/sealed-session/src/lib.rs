@@ -12,7 +12,8 @@
 //! [`SessionManager`].
 //!
 //! ```
-//! use sealed_session::{Codec, KeyRing};
+//! use sealed_session::KeyRing;
+//! use sealed_session::codec::Codec;
 //! use time::OffsetDateTime;
 //!
 //! # let session_keys = sealed_session::SecretKey::generate().to_base64();
@@ -53,6 +54,27 @@
 //! sealed-session-actix's `actix-session-legacy` feature has the reader of actix-session 0.11's
 //! `CookieSessionStore` cookies (the runbook is in `sealed_session_actix::migrating`).
 //!
+//! # Where things are
+//! At the root is what an application names in its first lines: the [`SessionManager`], its
+//! builder and configuration, the [`Session`] handle handlers take, the keys ([`KeyRing`],
+//! [`SecretKey`]), the cookie and lifetime settings, the session's id and values, and the
+//! errors. [`prelude`] imports them in one line, and the web adapters re-export it. The rest is
+//! in modules named for what they hold:
+//! - [`codec`]: the pure layer, [`Codec`] and what it works with (the public header, cookie
+//!   names, unix times, the source of nonces, the defaults and limits).
+//! - [`revocation`]: the store trait, the in-process store, and the values a store deals in.
+//! - [`keys`]: key ids, a key's role in its ring, per-key usage counts, the key list's limits.
+//! - [`clock`]: where "now" comes from, and a clock that moves only when told to, for tests.
+//! - [`adapter`]: what a web adapter uses, and code that drives a session without one.
+//! - [`guide`]: the wire format, security model, operations runbook, revocation model and
+//!   benchmarks.
+//!
+//! [`Codec`]: codec::Codec
+//! [`Codec::open_at`]: codec::Codec::open_at
+//! [`Codec::sealed_len`]: codec::Codec::sealed_len
+//! [`Opened`]: codec::Opened
+//! [`LegacyReader`]: adapter::LegacyReader
+//!
 //! # Features
 //! - `ring` (default): XChaCha20-Poly1305 as HChaCha20 + ring's ChaCha20-Poly1305: a seal plus
 //!   an open of the typical session (a 111-byte body) takes a third of the time it takes
@@ -69,8 +91,9 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-mod clock;
-mod codec;
+pub mod adapter;
+pub mod clock;
+pub mod codec;
 mod cookie;
 mod derive;
 mod entries;
@@ -80,48 +103,32 @@ mod framework;
 pub mod guide;
 mod key;
 mod key_ring;
+pub mod keys;
 mod lifecycle;
 mod lifetime;
 mod metrics;
 pub mod prelude;
 mod random;
-mod revocation;
+pub mod revocation;
 mod state;
 mod unix;
 mod value;
 mod xchacha;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::{
-    BROWSER_COOKIE_LIMIT, Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_CLOCK_SKEW,
-    DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DangerousCodec, DangerousCodecBuilder, Inspection,
-    MAX_CLOCK_SKEW, MAX_TIMEOUT, Opened,
-};
 pub use cookie::SameSite;
-pub use envelope::{CookieName, Header, Mode};
+pub use envelope::Mode;
 pub use error::{
-    ConfigError, CookieAttributeProblem, InsertError, OpenError, RenewError, SealError,
-    TimeoutProblem, UpdateError, ValueError,
+    ConfigError, CookieAttributeProblem, OpenError, RenewError, SealError, TimeoutProblem,
+    ValueError,
 };
-pub use key::{KeyId, MIN_SECRET_LEN, SecretKey};
-pub use key_ring::{KeyRing, KeyRole, OPEN_ONLY_PREFIX};
+pub use key::SecretKey;
+pub use key_ring::KeyRing;
 pub use lifecycle::{
-    CookieUpdate, DangerousSessionBuilder, IncomingCookie, IntoRevocationStore, LOG_TARGET,
-    LegacyMigrations, LegacyReader, MissingMiddleware, NoRevocationConfig, RefreshPolicy,
-    RequestInfo, RequestSession, ResponseCookies, Session, SessionBuilder, SessionConfig,
-    SessionError, SessionGetError, SessionInsertError, SessionManager, SessionStatus,
-    SessionUpdateError,
+    DangerousSessionBuilder, IncomingCookie, LOG_TARGET, MissingMiddleware, RefreshPolicy, Session,
+    SessionBuilder, SessionConfig, SessionError, SessionGetError, SessionInsertError,
+    SessionManager, SessionStatus, SessionUpdateError,
 };
 pub use lifetime::{BrowserSession, PersistentSession, SessionLifecycle};
-pub use metrics::KeyUse;
-pub use random::{RandomSource, SystemRandom};
-pub use revocation::{
-    Cutoff, Generation, KeptSession, MAX_SUBJECT_LEN, MemoryRevocationStore, NotDurableReason,
-    Revocation, RevocationLimits, RevocationMac, RevocationStore, RevokeError, Subject,
-};
-pub use state::{ParseSessionIdError, SessionId, SessionState};
-pub use unix::UnixTime;
+pub use revocation::revoke_error::{NotDurableReason, RevokeError};
+pub use state::{ParseSessionIdError, SessionId};
 pub use value::SessionValue;
-
-/// Length of the nonce of encrypted mode, in bytes (XChaCha20's 192 bits).
-pub const NONCE_LEN: usize = xchacha::NONCE_LEN;

@@ -92,7 +92,8 @@ impl From<PersistentSession> for SessionLifecycle {
 /// say `session_ttl(Duration::days(1))` for that.
 ///
 /// ```
-/// use sealed_session::{KeyRing, SessionManager, PersistentSession, RequestInfo, SecretKey};
+/// use sealed_session::adapter::RequestInfo;
+/// use sealed_session::{KeyRing, PersistentSession, SecretKey, SessionManager};
 /// use time::Duration;
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
@@ -157,7 +158,8 @@ impl PersistentSession {
 /// that sets none.
 ///
 /// ```
-/// use sealed_session::{BrowserSession, KeyRing, SessionManager, RequestInfo, SecretKey};
+/// use sealed_session::adapter::RequestInfo;
+/// use sealed_session::{BrowserSession, KeyRing, SecretKey, SessionManager};
 /// use time::Duration;
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))

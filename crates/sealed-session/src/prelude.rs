@@ -12,12 +12,14 @@
 //! # Ok::<(), ConfigError>(())
 //! ```
 
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::keys::{KeyId, KeyUse};
+pub use crate::revocation::{Generation, MemoryRevocationStore, RevocationLimits, RevocationStore};
 pub use crate::{
-    BrowserSession, Clock, ConfigError, CookieAttributeProblem, Generation, IncomingCookie, KeyId,
-    KeyRing, KeyUse, LOG_TARGET, ManualClock, MemoryRevocationStore, MissingMiddleware, Mode,
-    NotDurableReason, OpenError, PersistentSession, RefreshPolicy, RenewError, RevocationLimits,
-    RevocationStore, RevokeError, SameSite, SecretKey, Session, SessionError, SessionGetError,
+    BrowserSession, ConfigError, CookieAttributeProblem, IncomingCookie, KeyRing, LOG_TARGET,
+    MissingMiddleware, Mode, NotDurableReason, OpenError, PersistentSession, RefreshPolicy,
+    RenewError, RevokeError, SameSite, SecretKey, Session, SessionError, SessionGetError,
     SessionId, SessionInsertError, SessionLifecycle, SessionManager, SessionStatus,
-    SessionUpdateError, SessionValue, SystemClock, TimeoutProblem, ValueError,
+    SessionUpdateError, SessionValue, TimeoutProblem, ValueError,
 };
 pub use time::{Duration, OffsetDateTime};

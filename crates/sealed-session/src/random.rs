@@ -11,14 +11,14 @@ use crate::error::SealError;
 /// renewed session.
 ///
 /// The default everywhere is [`SystemRandom`]. Another source can only be set through
-/// [`CodecBuilder::dangerous`](crate::CodecBuilder::dangerous) or
+/// [`CodecBuilder::dangerous`](crate::codec::CodecBuilder::dangerous) or
 /// [`SessionBuilder::dangerous`](crate::SessionBuilder::dangerous), for reproducible tests:
 /// read the warning on [`DangerousCodecBuilder::random_source`] first.
 ///
-/// [`DangerousCodecBuilder::random_source`]: crate::DangerousCodecBuilder::random_source
+/// [`DangerousCodecBuilder::random_source`]: crate::codec::DangerousCodecBuilder::random_source
 ///
 /// ```
-/// use sealed_session::{RandomSource, SystemRandom};
+/// use sealed_session::codec::{RandomSource, SystemRandom};
 ///
 /// let (mut a, mut b) = ([0u8; 24], [0u8; 24]);
 /// SystemRandom.fill(&mut a)?;

@@ -34,7 +34,7 @@ pub struct SessionId([u8; 16]);
 impl SessionId {
     /// A fresh id from the operating system's random number generator. (A
     /// [`SessionManager`](crate::SessionManager) draws its ids from its codec's
-    /// [`RandomSource`](crate::RandomSource) instead, which is this generator by default.)
+    /// [`RandomSource`](crate::codec::RandomSource) instead, which is this generator by default.)
     ///
     /// # Errors
     /// [`SealError::Randomness`] if the generator fails.
@@ -100,7 +100,7 @@ impl std::str::FromStr for SessionId {
 /// with another type than the one inserted is an error, never another value. Times have whole-second precision, as in the cookie.
 ///
 /// ```
-/// use sealed_session::SessionState;
+/// use sealed_session::codec::SessionState;
 /// use time::OffsetDateTime;
 ///
 /// let mut session = SessionState::new(OffsetDateTime::now_utc())?;
@@ -137,8 +137,8 @@ impl Body {
 
 impl SessionState {
     /// A new, empty session with a fresh random id (from [`SessionId::random`]), created and
-    /// last active at `now`. [`Codec::new_session`](crate::Codec::new_session) draws the id
-    /// from the codec's [`RandomSource`](crate::RandomSource) instead.
+    /// last active at `now`. [`Codec::new_session`](crate::codec::Codec::new_session) draws the id
+    /// from the codec's [`RandomSource`](crate::codec::RandomSource) instead.
     ///
     /// # Errors
     /// [`SealError::Randomness`] if no random id can be drawn.
@@ -229,9 +229,10 @@ impl SessionState {
     }
 
     /// Sets the subject, stamped with `generation`: the subject's current generation in the
-    /// revocation store ([`RevocationStore::generation`](crate::RevocationStore::generation)),
-    /// or the session is refused as revoked at once. A [`SessionManager`](crate::SessionManager) does
-    /// this for you.
+    /// revocation store
+    /// ([`RevocationStore::generation`](crate::revocation::RevocationStore::generation)), or the
+    /// session is refused as revoked at once. A [`SessionManager`](crate::SessionManager) does this
+    /// for you.
     pub fn set_subject(&mut self, subject: impl Into<String>, generation: Generation) {
         self.body.subject = Some(Subject::new(subject, generation));
     }

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 /// no configured timeout can make a deadline wrap around.
 ///
 /// ```
-/// use sealed_session::UnixTime;
+/// use sealed_session::codec::UnixTime;
 /// use time::OffsetDateTime;
 ///
 /// let t = UnixTime::from(OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1));

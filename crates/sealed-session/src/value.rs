@@ -47,11 +47,11 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
     }
 }
 
-/// A value taken out of a session ([`SessionState::remove`](crate::SessionState::remove)),
+/// A value taken out of a session ([`SessionState::remove`](crate::codec::SessionState::remove)),
 /// still encoded: decode it with the type it was inserted with.
 ///
 /// ```
-/// use sealed_session::SessionState;
+/// use sealed_session::codec::SessionState;
 /// use time::OffsetDateTime;
 ///
 /// let mut session = SessionState::new(OffsetDateTime::now_utc())?;

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealed_session::{
-    Codec, Generation, KeyRing, KeyRole, Mode, SecretKey, SessionId, SessionState,
-};
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::keys::KeyRole;
+use sealed_session::revocation::Generation;
+use sealed_session::{KeyRing, Mode, SecretKey, SessionId};
 use sealed_session_test_support::unhex as hex;
 use time::OffsetDateTime;
 

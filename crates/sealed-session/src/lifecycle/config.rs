@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
-use super::{IntoRevocationStore, RefreshPolicy, SessionBuilder, SessionManager};
+use super::{RefreshPolicy, SessionBuilder, SessionManager};
 use crate::cookie::SameSite;
 use crate::envelope::Mode;
 use crate::error::ConfigError;
 use crate::key_ring::KeyRing;
 use crate::lifetime::{BrowserSession, PersistentSession};
+use crate::revocation::{IntoRevocationStore, NoRevocationConfig};
 use crate::unix::duration_from_secs;
 
 /// The lifecycle's settings as they appear in a configuration file, so operators change
@@ -209,21 +210,6 @@ impl<R: IntoRevocationStore> SessionConfig<R> {
     }
 }
 
-/// The `"revocation"` setting of an adapter built without a configurable store (e.g. without
-/// its `redis` feature): the field is refused, with a message naming the feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoRevocationConfig {}
-
-impl<'de> Deserialize<'de> for NoRevocationConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
-        // Whatever the value: the setting has no meaning without a store to choose.
-        Err(serde::de::Error::custom(
-            "`revocation` chooses a revocation store, which needs the adapter's `redis` \
-             feature: enable it, or remove the field for this process's own store",
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,11 +230,11 @@ mod tests {
     impl IntoRevocationStore for MarkedStore {
         fn into_store(
             self,
-            _: std::sync::Arc<dyn crate::Clock>,
-        ) -> std::sync::Arc<dyn crate::RevocationStore> {
+            _: std::sync::Arc<dyn crate::clock::Clock>,
+        ) -> std::sync::Arc<dyn crate::revocation::RevocationStore> {
             assert_eq!(self.0, "anything");
             STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            std::sync::Arc::new(crate::MemoryRevocationStore::new())
+            std::sync::Arc::new(crate::revocation::MemoryRevocationStore::new())
         }
     }
 

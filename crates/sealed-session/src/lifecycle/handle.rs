@@ -35,7 +35,7 @@ use crate::value::SessionValue;
 ///
 /// # let sessions = sealed_session::SessionManager::builder(
 /// #     sealed_session::KeyRing::new(sealed_session::SecretKey::generate())).build()?;
-/// # let session = sessions.attach([], sealed_session::RequestInfo::new("/"));
+/// # let session = sessions.attach([], sealed_session::adapter::RequestInfo::new("/"));
 /// log_in(&session, "alice")?;
 /// assert_eq!(count(&session)?, 1);
 /// assert_eq!(count(&session)?, 2);

@@ -35,10 +35,9 @@ use crate::state::SessionState;
 /// ```
 /// use std::collections::HashMap;
 ///
-/// use sealed_session::{
-///     Codec, ConfigError, IncomingCookie, KeyRing, LegacyReader, SessionManager, RequestInfo,
-///     SecretKey, SessionState,
-/// };
+/// use sealed_session::adapter::{LegacyReader, RequestInfo};
+/// use sealed_session::codec::{Codec, SessionState};
+/// use sealed_session::{ConfigError, IncomingCookie, KeyRing, SecretKey, SessionManager};
 /// use time::OffsetDateTime;
 ///
 /// /// An old app's `sid` cookie: a random id, authenticated by finding it among the ids the old
@@ -139,7 +138,8 @@ pub trait LegacyReader: fmt::Debug + Send + Sync {
 /// `sealed_session_actix::migrating`.
 ///
 /// ```
-/// use sealed_session::{KeyRing, LegacyMigrations, SessionManager, SecretKey};
+/// use sealed_session::adapter::LegacyMigrations;
+/// use sealed_session::{KeyRing, SecretKey, SessionManager};
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let counts = sessions.legacy_migrations();
@@ -260,7 +260,8 @@ mod tests {
     use cookie::Cookie;
 
     use super::*;
-    use crate::{CookieUpdate, IncomingCookie, KeyRing, SecretKey, SessionManager, SessionStatus};
+    use crate::lifecycle::CookieUpdate;
+    use crate::{IncomingCookie, KeyRing, SecretKey, SessionManager, SessionStatus};
 
     /// Old cookies whose value `n=<number>` reads as a session holding `n` (unauthenticated:
     /// the lifecycle's part is what is tested here, not a format).
@@ -351,7 +352,7 @@ mod tests {
             .unwrap()
     }
 
-    fn open(lifecycle: &SessionManager, header: &str) -> crate::RequestSession {
+    fn open(lifecycle: &SessionManager, header: &str) -> crate::lifecycle::RequestSession {
         lifecycle.open([header.as_bytes()], RequestInfo::new("/"))
     }
 

@@ -22,14 +22,13 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-pub use config::{NoRevocationConfig, SessionConfig};
+pub use config::SessionConfig;
 pub use handle::{ResponseCookies, Session};
 pub use legacy::{LegacyMigrations, LegacyReader};
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
 pub use session_error::{
     MissingMiddleware, SessionError, SessionGetError, SessionInsertError, SessionUpdateError,
 };
-pub use store_choice::IntoRevocationStore;
 use store_choice::StoreChoice;
 
 use crate::clock::{Clock, SystemClock};
@@ -41,7 +40,9 @@ use crate::key_ring::{KeyRing, KeyRole};
 use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
 use crate::random::RandomSource;
-use crate::revocation::{Cutoff, Generation, MemoryRevocationStore, RevocationStore, RevokeError};
+use crate::revocation::{
+    Cutoff, Generation, IntoRevocationStore, MemoryRevocationStore, RevocationStore, RevokeError,
+};
 use crate::state::SessionState;
 use crate::unix::UnixTime;
 
@@ -112,7 +113,7 @@ impl<'a> RequestInfo<'a> {
     /// The request's path, for a [`LegacyReader`]'s log events.
     ///
     /// ```
-    /// use sealed_session::RequestInfo;
+    /// use sealed_session::adapter::RequestInfo;
     ///
     /// assert_eq!(RequestInfo::new("/login").path(), "/login");
     /// assert_eq!(RequestInfo::default().path(), "", "none given");
@@ -136,7 +137,8 @@ impl<'a> RequestInfo<'a> {
 /// [`SessionManager::open`] per request; it can also be used directly:
 ///
 /// ```
-/// use sealed_session::{CookieUpdate, KeyRing, SessionManager, RequestInfo, SecretKey};
+/// use sealed_session::adapter::{CookieUpdate, RequestInfo};
+/// use sealed_session::{KeyRing, SecretKey, SessionManager};
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/login"));
@@ -203,7 +205,8 @@ impl SessionManager {
     /// returned, writing every header of the [`ResponseCookies`].
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let session = sessions.attach([], RequestInfo::new("/login"));
@@ -353,7 +356,7 @@ impl SessionManager {
         .then_some(inspection.state)
     }
 
-    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::Opened, Refused> {
+    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::codec::Opened, Refused> {
         let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
         let opened = self.inner.codec.open_at(value, now)?;
         let state = opened.state();
@@ -421,7 +424,8 @@ impl SessionManager {
     /// The example on [`LegacyReader`] shows both counts move.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// // Without a reader, an `id` cookie is nobody's: not read, not counted.
@@ -530,7 +534,7 @@ fn log_refusal(err: &OpenError, request: RequestInfo<'_>) {
 ///   revoked (their fresh id at sign-in is what defeats fixation)
 /// - the system clock
 /// - nonces and session ids from the operating system's generator
-///   ([`SystemRandom`](crate::SystemRandom))
+///   ([`SystemRandom`](crate::codec::SystemRandom))
 ///
 /// ```
 /// use sealed_session::{ConfigError, KeyRing, SessionManager, SecretKey};
@@ -576,7 +580,7 @@ impl<T> SessionBuilder<T> {
         Self {
             codec: Codec::builder(ring),
             name: None,
-            idle: crate::DEFAULT_IDLE_TIMEOUT,
+            idle: crate::codec::DEFAULT_IDLE_TIMEOUT,
             attributes: CookieAttributes::default(),
             refresh: None,
             store: None,
@@ -736,9 +740,9 @@ impl<T> SessionBuilder<T> {
     ///
     /// # Performance impact
     /// With it on, unauthenticated clients can fill the store up to its total limit
-    /// ([`RevocationLimits`](crate::RevocationLimits)), after which logouts that need a new
-    /// entry fail with [`RevokeError::CapacityExceeded`] (a sign-in still succeeds: it does
-    /// not need the anonymous session listed).
+    /// ([`RevocationLimits`](crate::revocation::RevocationLimits)), after which logouts that need a
+    /// new entry fail with [`RevokeError::CapacityExceeded`] (a sign-in still succeeds: it does not
+    /// need the anonymous session listed).
     pub fn revoke_anonymous_sessions(mut self, revoke: bool) -> Self {
         self.revoke_anonymous = revoke;
         self
@@ -779,8 +783,10 @@ impl<T> SessionBuilder<T> {
     /// ([`crate::guide::security`], "Migrating from actix-session").
     ///
     /// ```
-    /// use sealed_session::{ConfigError, KeyRing, LegacyReader, SessionManager, SecretKey};
-    /// # use sealed_session::{Codec, RequestInfo, SessionState};
+    /// use sealed_session::adapter::LegacyReader;
+    /// use sealed_session::{ConfigError, KeyRing, SecretKey, SessionManager};
+    /// # use sealed_session::adapter::RequestInfo;
+    /// # use sealed_session::codec::{Codec, SessionState};
     /// # #[derive(Debug)]
     /// # struct OldCookies;
     /// # impl LegacyReader for OldCookies {
@@ -837,7 +843,7 @@ impl<T> SessionBuilder<T> {
             match (secure, host_only) {
                 (true, true) => "__Host-id",
                 (true, false) => "__Secure-id",
-                (false, _) => crate::DEFAULT_COOKIE_NAME,
+                (false, _) => crate::codec::DEFAULT_COOKIE_NAME,
             }
             .to_owned()
         });
@@ -897,13 +903,13 @@ pub struct DangerousSessionBuilder<T = SessionManager> {
 }
 
 impl<T> DangerousSessionBuilder<T> {
-    /// Draws every nonce and every session id of the lifecycle (new sessions, renewals,
-    /// sign-ins, re-authentications, "sign out my other devices", migrated legacy sessions, and
-    /// the seal of every cookie) from `source` instead of the operating system's generator,
-    /// and returns the builder. Defaults to [`SystemRandom`](crate::SystemRandom). The source
-    /// becomes the codec's, as [`DangerousCodecBuilder::random_source`] sets it.
+    /// Draws every nonce and every session id of the lifecycle (new sessions, renewals, sign-ins,
+    /// re-authentications, "sign out my other devices", migrated legacy sessions, and the seal of
+    /// every cookie) from `source` instead of the operating system's generator, and returns the
+    /// builder. Defaults to [`SystemRandom`](crate::codec::SystemRandom). The source becomes the
+    /// codec's, as [`DangerousCodecBuilder::random_source`] sets it.
     ///
-    /// [`DangerousCodecBuilder::random_source`]: crate::DangerousCodecBuilder::random_source
+    /// [`DangerousCodecBuilder::random_source`]: crate::codec::DangerousCodecBuilder::random_source
     ///
     /// **Never in production.** Everything the cookies promise rests on this source being
     /// unpredictable and never repeating:
@@ -921,10 +927,10 @@ impl<T> DangerousSessionBuilder<T> {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// use sealed_session::{
-    ///     CookieUpdate, KeyRing, SessionManager, ManualClock, RandomSource, RequestInfo, SealError,
-    ///     SecretKey,
-    /// };
+    /// use sealed_session::adapter::{CookieUpdate, RequestInfo};
+    /// use sealed_session::clock::ManualClock;
+    /// use sealed_session::codec::RandomSource;
+    /// use sealed_session::{KeyRing, SealError, SecretKey, SessionManager};
     ///
     /// /// A counter: the same bytes from every fresh one, and nothing secret about them.
     /// #[derive(Debug, Default)]
@@ -1038,7 +1044,7 @@ mod tests {
         assert_eq!(session.subject(), Some("alice"));
         assert!(!session.contains_key("role"));
         assert!(matches!(session.finish().unwrap(), CookieUpdate::Set(_)));
-        let long = "x".repeat(crate::MAX_SUBJECT_LEN + 1);
+        let long = "x".repeat(crate::revocation::MAX_SUBJECT_LEN + 1);
         assert!(matches!(
             session.sign_in(long),
             Err(crate::RenewError::SubjectTooLong { .. })
@@ -1132,7 +1138,9 @@ mod tests {
     fn the_largest_timeouts_give_a_capped_max_age() {
         let clock = Arc::new(ManualClock::new(start()));
         let lifecycle = SessionManager::builder(KeyRing::new(SecretKey::generate()))
-            .session_lifecycle(crate::PersistentSession::default().session_ttl(crate::MAX_TIMEOUT))
+            .session_lifecycle(
+                crate::PersistentSession::default().session_ttl(crate::codec::MAX_TIMEOUT),
+            )
             .clock(clock.clone())
             .build()
             .unwrap();

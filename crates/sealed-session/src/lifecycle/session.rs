@@ -38,8 +38,8 @@ pub enum IncomingCookie {
     /// cookie.
     Refused(OpenError),
     /// The request had no session cookie that opened, but another library's cookie that the
-    /// [`LegacyReader`](crate::LegacyReader) migrated: the session holds its values, and the
-    /// response sets the new cookie and removes the old one.
+    /// [`LegacyReader`](crate::adapter::LegacyReader) migrated: the session holds its values, and
+    /// the response sets the new cookie and removes the old one.
     Migrated,
 }
 
@@ -50,7 +50,8 @@ pub enum IncomingCookie {
 /// session as it was); logouts are recorded in the revocation store before they return `Ok`.
 ///
 /// ```
-/// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, SessionStatus};
+/// use sealed_session::adapter::RequestInfo;
+/// use sealed_session::{KeyRing, SecretKey, SessionManager, SessionStatus};
 ///
 /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
 /// let mut session = sessions.open([], RequestInfo::new("/counter"));
@@ -181,7 +182,8 @@ impl RequestSession {
     /// The values, in key order, still encoded: decode each with [`SessionValue::decode`].
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
@@ -228,7 +230,8 @@ impl RequestSession {
     /// [`RequestSession::update_or`]). actix-session's `Session::update`, with its semantics.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
+    /// use sealed_session::adapter::{RequestInfo, UpdateError};
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));
@@ -264,7 +267,8 @@ impl RequestSession {
     /// not called): actix-session's `Session::update_or`.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey, UpdateError};
+    /// use sealed_session::adapter::{InsertError, RequestInfo, UpdateError};
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
     ///     .size_limit(300)
@@ -276,7 +280,7 @@ impl RequestSession {
     ///
     /// // A default too large for the cookie is refused at once; nothing is stored.
     /// let err = session.update_or("blob", vec![0u8; 500], |v| v).unwrap_err();
-    /// assert!(matches!(err, UpdateError::Insert(sealed_session::InsertError::TooLarge { .. })));
+    /// assert!(matches!(err, UpdateError::Insert(InsertError::TooLarge { .. })));
     /// assert!(!session.contains_key("blob"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -400,7 +404,8 @@ impl RequestSession {
     /// is set.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/login"));
@@ -443,9 +448,9 @@ impl RequestSession {
         Ok(true)
     }
 
-    /// Signs `subject` in: the session becomes a new one (new id, new lifetime) that holds no
-    /// value from before and belongs to `subject`, stamped as a new authentication (above the
-    /// subject's cutoff: see [`crate::Generation`]). The session it replaces is revoked as
+    /// Signs `subject` in: the session becomes a new one (new id, new lifetime) that holds no value
+    /// from before and belongs to `subject`, stamped as a new authentication (above the subject's
+    /// cutoff: see [`Generation`]). The session it replaces is revoked as
     /// [`RequestSession::renew`] would.
     ///
     /// This is the login step: a cookie planted by someone who can set cookies for the site (a
@@ -682,7 +687,7 @@ impl RequestSession {
     ///
     /// - a session nobody wrote sets no cookie;
     /// - a changed or renewed session is sealed again; an unchanged one only when an older key
-    ///   opened it (rotation) or per the [`RefreshPolicy`](super::RefreshPolicy);
+    ///   opened it (rotation) or per the [`RefreshPolicy`](crate::RefreshPolicy);
     /// - a purged session and a refused cookie get a removal cookie with the same name, `Path`
     ///   and `Domain` (a refused cookie not, if values of its name were left untried).
     ///
@@ -715,10 +720,11 @@ impl RequestSession {
     /// The `Set-Cookie` header value that removes the request's old cookie, if the response
     /// must send one besides [`RequestSession::finish`]'s: the old cookie was migrated, or came
     /// beside a session cookie that opened (always `None` without a
-    /// [`LegacyReader`](crate::LegacyReader)). Adapters append both headers.
+    /// [`LegacyReader`](crate::adapter::LegacyReader)). Adapters append both headers.
     ///
     /// ```
-    /// use sealed_session::{KeyRing, SessionManager, RequestInfo, SecretKey};
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let mut session = sessions.open([], RequestInfo::new("/"));

@@ -26,7 +26,7 @@ pub enum SessionInsertError {
     Encode(ValueError),
     /// Sealing failed for another reason (the OS random generator failed).
     Seal(SealError),
-    /// The subject is longer than [`MAX_SUBJECT_LEN`](crate::MAX_SUBJECT_LEN) bytes.
+    /// The subject is longer than [`MAX_SUBJECT_LEN`](crate::revocation::MAX_SUBJECT_LEN) bytes.
     SubjectTooLong {
         /// Bytes given.
         len: usize,

@@ -35,7 +35,7 @@ const MIN_SWEEP_LEN: usize = 64;
 ///   [`crate::guide::revocation`].
 ///
 /// ```
-/// use sealed_session::{MemoryRevocationStore, RevocationLimits};
+/// use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
 ///
 /// let store = MemoryRevocationStore::with_limits(RevocationLimits::new().per_subject(8).total(10_000));
 /// assert_eq!(store.limits().total_limit(), 10_000);
@@ -109,7 +109,9 @@ impl Default for RevocationLimits {
 ///   sweep. [`MemoryRevocationStore::sweep`] sweeps every shard in turn, for a background task.
 ///
 /// ```
-/// use sealed_session::{MemoryRevocationStore, Revocation, RevocationStore, SessionId, UnixTime};
+/// use sealed_session::SessionId;
+/// use sealed_session::codec::UnixTime;
+/// use sealed_session::revocation::{MemoryRevocationStore, Revocation, RevocationStore};
 ///
 /// let store = MemoryRevocationStore::new();
 /// let id = SessionId::random()?;
@@ -238,7 +240,11 @@ impl MemoryRevocationStore {
     /// iteration may or may not be included).
     ///
     /// ```
-    /// use sealed_session::{Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, SessionId, UnixTime};
+    /// use sealed_session::SessionId;
+    /// use sealed_session::codec::UnixTime;
+    /// use sealed_session::revocation::{
+    ///     Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore,
+    /// };
     ///
     /// let store = MemoryRevocationStore::new();
     /// let now = UnixTime::from_secs(1_000);

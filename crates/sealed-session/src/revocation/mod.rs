@@ -15,18 +15,46 @@
 //!   cutoff; past [`RevocationLimits::total`] subjects, a revocation of a new subject raises a
 //!   store-wide cutoff ([`Revocation::Everyone`]). Both are coarser (they end more sessions),
 //!   never weaker, and are logged at `warn`.
+//!
+//! Here are the [`RevocationStore`] trait and its in-process implementation,
+//! [`MemoryRevocationStore`] (the default, bounded by [`RevocationLimits`]); what the builder
+//! takes as a store, [`IntoRevocationStore`]; the values a store deals in ([`Revocation`],
+//! [`Cutoff`], [`Generation`], [`KeptSession`], [`Subject`]); and [`RevocationMac`], which
+//! authenticates entries that travel through a shared store. A refused revocation is a
+//! [`RevokeError`], at the crate root with the other errors.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
+//! use sealed_session::{KeyRing, SecretKey, SessionManager};
+//!
+//! // This process's store, capped, and kept to watch it.
+//! let limits = RevocationLimits::new().total(10_000);
+//! let store = Arc::new(MemoryRevocationStore::with_limits(limits));
+//! let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+//!     .revocation_store(store.clone())
+//!     .build()?;
+//! sessions.revoke_subject("alice")?; // "log out everywhere"
+//! assert_eq!(store.subjects(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod into_store;
 mod mac;
 mod memory;
+// Public at the crate root, with the other errors; imported from here inside the crate.
+pub(crate) mod revoke_error;
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use into_store::{IntoRevocationStore, NoRevocationConfig};
 pub use mac::RevocationMac;
 pub use memory::{MemoryRevocationStore, RevocationLimits};
+pub(crate) use revoke_error::{NotDurableReason, RevokeError};
 
 use crate::state::SessionId;
 use crate::unix::UnixTime;
@@ -41,7 +69,7 @@ use crate::unix::UnixTime;
 /// its other devices keeps the one it has.
 ///
 /// ```
-/// use sealed_session::Generation;
+/// use sealed_session::revocation::Generation;
 /// use time::macros::datetime;
 ///
 /// let now = datetime!(2027-01-15 12:00 UTC);
@@ -126,7 +154,7 @@ pub const MAX_SUBJECT_LEN: usize = 1024;
 /// ([`RevocationStore::generation`]); a session lifecycle does that when it sets a subject.
 ///
 /// ```
-/// use sealed_session::{Generation, Subject};
+/// use sealed_session::revocation::{Generation, Subject};
 ///
 /// let alice = Subject::new("alice", Generation::ZERO);
 /// assert_eq!(alice.name(), "alice");
@@ -195,7 +223,8 @@ impl KeptSession {
 /// How far [`RevocationStore::advance`] raises a subject's cutoff.
 ///
 /// ```
-/// use sealed_session::{Cutoff, Generation, KeptSession, SessionId};
+/// use sealed_session::SessionId;
+/// use sealed_session::revocation::{Cutoff, Generation, KeptSession};
 /// use time::macros::datetime;
 ///
 /// let now = datetime!(2027-01-15 12:00 UTC);
@@ -300,158 +329,6 @@ impl Revocation {
     }
 }
 
-/// Why a revocation could not be recorded. Nothing was recorded; the caller must not report the
-/// logout as done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RevokeError {
-    /// The store holds [`RevocationLimits::total`] entries and this revocation of an anonymous
-    /// session needs a new one. (A signed-in session's revocation is never refused for room: it
-    /// folds into a coarser one instead.)
-    CapacityExceeded {
-        /// The configured cap.
-        limit: usize,
-    },
-    /// The session this revocation acts for was no longer in force when the store came to
-    /// record it (a logout, a log-out-everywhere or a newer sign-out-others got there first):
-    /// nothing was recorded, and the caller must not carry on with the session.
-    Superseded {
-        /// The subject's generation now.
-        current: Generation,
-    },
-    /// The revocation holds on this instance, but the shared store that carries it to the
-    /// others did not confirm it within its wait ([`RevocationStore::settle`]): an instance
-    /// that stopped now would take it along. The caller must not report the logout as done;
-    /// answer "try again" (e.g. `503`): a retry waits for it again.
-    NotDurable {
-        /// How long the store waited for the confirmation.
-        waited: Duration,
-        /// Why it could not be confirmed.
-        reason: NotDurableReason,
-    },
-}
-
-impl RevokeError {
-    /// Whether this is [`RevokeError::NotDurable`]: the logout holds here but is not yet
-    /// confirmed by the shared store.
-    pub fn is_not_durable(&self) -> bool {
-        matches!(self, Self::NotDurable { .. })
-    }
-
-    /// The HTTP status a web adapter answers this error with, the same for every framework:
-    /// `401 Unauthorized` when the session had been logged out meanwhile
-    /// ([`RevokeError::Superseded`]: sign in again), `503 Service Unavailable` when the
-    /// revocation could not be recorded or confirmed (try again: a logout is never reported as
-    /// done while a copy of the cookie would outlive it).
-    ///
-    /// ```
-    /// use sealed_session::RevokeError;
-    ///
-    /// assert_eq!(RevokeError::CapacityExceeded { limit: 10 }.http_status(), 503);
-    /// ```
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::Superseded { .. } => 401,
-            // Not recorded (a full list) or not confirmed: trying again may succeed.
-            Self::CapacityExceeded { .. } | Self::NotDurable { .. } => 503,
-        }
-    }
-}
-
-impl fmt::Display for RevokeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::CapacityExceeded { limit } => write!(
-                f,
-                "the revocation list is full ({limit} entries), so this anonymous session's \
-                 logout could not be recorded: raise `RevocationLimits::total`, or shorten the \
-                 absolute timeout so that entries expire sooner"
-            ),
-            Self::Superseded { current } => write!(
-                f,
-                "the session was logged out meanwhile (its subject's cutoff is at generation \
-                 {current}): sign in again"
-            ),
-            Self::NotDurable { waited, reason } => write!(
-                f,
-                "the logout holds on this instance but the shared revocation store did not \
-                 confirm it within {waited:?} ({reason}): tell the user to try again, and check \
-                 the store's health"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RevokeError {}
-
-/// Why the shared store did not confirm a revocation: the `reason` of
-/// [`RevokeError::NotDurable`]. Whatever the reason, the revocation holds on this instance and
-/// the answer to the user is the same ("try again"); the reason tells the operator what to look
-/// at, and its `Display`, a few words, ends up in the error's message.
-///
-/// The Redis variants are those of `sealed-session-redis`'s store, the shared store this
-/// workspace ships.
-///
-/// ```
-/// use std::time::Duration;
-/// use sealed_session::{NotDurableReason, RevokeError};
-///
-/// let err = RevokeError::NotDurable {
-///     waited: Duration::ZERO,
-///     reason: NotDurableReason::RedisUnreachable,
-/// };
-/// let check = match err {
-///     RevokeError::NotDurable {
-///         reason: NotDurableReason::RevocationsNotLoaded,
-///         ..
-///     } => "wait for the store's first load",
-///     RevokeError::NotDurable {
-///         reason: NotDurableReason::RedisUnreachable,
-///         ..
-///     } => "check the network path to Redis",
-///     RevokeError::NotDurable { .. } => "check the store's health",
-///     _ => "not a durability problem",
-/// };
-/// assert_eq!(check, "check the network path to Redis");
-/// assert_eq!(err.http_status(), 503);
-/// assert!(err.to_string().contains("within 0ns (Redis unreachable)"), "{err}");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NotDurableReason {
-    /// The store has not loaded the shared revocation list yet
-    /// ([`RevocationStore::revocations_known`] is `false`), so a renewal of a signed-in session
-    /// can't be checked; answered at once, without waiting.
-    RevocationsNotLoaded,
-    /// The link to Redis is down (known down before the wait, answered at once; or lost during
-    /// it).
-    RedisUnreachable,
-    /// Redis is connected but did not acknowledge the writes within the wait.
-    RedisTimedOut,
-    /// Redis answers a pending write with an error (e.g. `OOM`, or `WRONGTYPE` on a key of
-    /// another type): the store retries it aside and its health counts it.
-    RedisRefusedWrite,
-    /// Redis's `maxmemory-policy` may evict revocations, and the store is configured to
-    /// refuse to confirm logouts while it does; answered at once.
-    RedisMayEvict,
-    /// The store's queue of writes to Redis is full, so a revocation made here is not queued
-    /// yet (the next repair writes it); answered at once.
-    RedisQueueFull,
-}
-
-impl fmt::Display for NotDurableReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::RevocationsNotLoaded => "the revocation list is not loaded yet",
-            Self::RedisUnreachable => "Redis unreachable",
-            Self::RedisTimedOut => "Redis did not answer in time",
-            Self::RedisRefusedWrite => "Redis refuses the write",
-            Self::RedisMayEvict => "Redis may evict revocations: maxmemory-policy",
-            Self::RedisQueueFull => "the queue to Redis is full",
-        })
-    }
-}
-
 /// A list of revoked sessions, consulted on every request.
 ///
 /// [`RevocationStore::is_revoked`] runs on every request: it must answer from memory, never
@@ -461,9 +338,11 @@ impl fmt::Display for NotDurableReason {
 /// that is no longer in force records nothing and fails with [`RevokeError::Superseded`].
 ///
 /// ```
-/// use sealed_session::{
+/// use sealed_session::SessionId;
+/// use sealed_session::codec::UnixTime;
+/// use sealed_session::revocation::{
 ///     Cutoff, Generation, KeptSession, MemoryRevocationStore, Revocation, RevocationStore,
-///     SessionId, Subject, UnixTime,
+///     Subject,
 /// };
 /// use time::macros::datetime;
 ///
@@ -566,6 +445,8 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// The messages, byte for byte as they were when the reasons were free text: a log search

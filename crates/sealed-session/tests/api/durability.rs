@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sealed_session::{
-    CookieUpdate, Cutoff, Generation, InsertError, MemoryRevocationStore, Mode, NotDurableReason,
-    OpenError, RequestInfo, RequestSession, Revocation, RevocationStore, RevokeError, SessionId,
-    SessionManager, Subject, UnixTime,
+use sealed_session::NotDurableReason;
+use sealed_session::adapter::{CookieUpdate, InsertError, RequestInfo, RequestSession};
+use sealed_session::codec::UnixTime;
+use sealed_session::revocation::{
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
+use sealed_session::{Mode, OpenError, RevokeError, SessionId, SessionManager};
 
 use crate::{T0, at, lifecycle_builder, set_value};
 
@@ -59,7 +61,7 @@ impl RevocationStore for Switchable {
 
 fn setup() -> (SessionManager, Arc<Switchable>) {
     let store = Arc::new(Switchable::default());
-    let clock = Arc::new(sealed_session::ManualClock::new(at(T0)));
+    let clock = Arc::new(sealed_session::clock::ManualClock::new(at(T0)));
     let lifecycle = lifecycle_builder(1, Mode::Encrypted)
         .clock(clock)
         .revocation_store(store.clone())

@@ -3,11 +3,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use sealed_session::{
-    Codec, ConfigError, CookieAttributeProblem, KeyRing, LegacyReader, MAX_CLOCK_SKEW, MAX_TIMEOUT,
-    Mode, OpenError, RequestInfo, SealError, SecretKey, SessionManager, SessionState,
-    TimeoutProblem,
-};
+use sealed_session::adapter::{LegacyReader, RequestInfo};
+use sealed_session::codec::{Codec, MAX_CLOCK_SKEW, MAX_TIMEOUT, SessionState};
+use sealed_session::{ConfigError, KeyRing, Mode, OpenError, SealError, SecretKey, SessionManager};
+use sealed_session::{CookieAttributeProblem, TimeoutProblem};
 use time::Duration;
 
 use crate::{
@@ -367,7 +366,7 @@ fn debug_of_key_holders_shows_no_secret() {
             .expect("valid");
         let request = lifecycle.open_at(
             [format!("id={cookie}").as_bytes()],
-            sealed_session::RequestInfo::new("/"),
+            sealed_session::adapter::RequestInfo::new("/"),
             at(T0),
         );
         assert_eq!(request.refusal(), None);

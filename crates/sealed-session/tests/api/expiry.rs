@@ -1,9 +1,9 @@
 //! Absolute, idle, clock-skew and not-before boundaries, one second either side, and the
 //! documented order of the checks when a cookie breaks several rules at once.
 
-use sealed_session::{
-    Codec, Mode, OpenError, Revocation, RevocationStore, SessionId, SessionState,
-};
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::revocation::{Revocation, RevocationStore};
+use sealed_session::{Mode, OpenError, SessionId};
 use time::Duration;
 
 use crate::{MODES, T0, at, builder, lifecycle_builder, sessions, set_value};

@@ -9,10 +9,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sealed_session::{
-    Codec, Generation, IncomingCookie, KeyRing, ManualClock, Mode, NONCE_LEN, RequestInfo,
-    Revocation, SecretKey, SessionId, SessionManager, SessionState, UnixTime,
-};
+use sealed_session::adapter::RequestInfo;
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::{Codec, NONCE_LEN, SessionState, UnixTime};
+use sealed_session::revocation::{Generation, Revocation};
+use sealed_session::{IncomingCookie, KeyRing, Mode, SecretKey, SessionId, SessionManager};
 
 use sealed_session_test_support::fuzz::{
     FALLBACK, NOT_BEFORE_AGO, NOW_UNIX as NOW, PRIMARY, REVOKED_ID, REVOKED_SUBJECT, STAGED,

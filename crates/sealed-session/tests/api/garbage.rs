@@ -1,7 +1,8 @@
 //! Input that is no cookie at all: always an `OpenError`, never a panic; `Malformed` where the
 //! input is not even a well-formed envelope.
 
-use sealed_session::{Codec, Mode, OpenError};
+use sealed_session::codec::Codec;
+use sealed_session::{Mode, OpenError};
 
 use crate::{MODES, T0, codec, decode, encode, overhead, session};
 

@@ -4,10 +4,12 @@
 
 use std::sync::{Arc, Barrier};
 
-use sealed_session::{
-    CookieUpdate, Generation, IncomingCookie, MemoryRevocationStore, Mode, OpenError,
-    RevocationStore as _, SessionState, Subject,
+use sealed_session::adapter::CookieUpdate;
+use sealed_session::codec::SessionState;
+use sealed_session::revocation::{
+    Generation, MemoryRevocationStore, RevocationStore as _, Subject,
 };
+use sealed_session::{IncomingCookie, Mode, OpenError};
 use time::Duration;
 
 use crate::{Sessions, lifecycle_builder, sessions, set_value};
@@ -23,7 +25,7 @@ fn sign_in(s: &Sessions, user: &str) -> String {
 fn act(
     s: &Sessions,
     cookie: &str,
-    act: impl FnOnce(&mut sealed_session::RequestSession),
+    act: impl FnOnce(&mut sealed_session::adapter::RequestSession),
 ) -> String {
     let mut session = s.request(Some(cookie));
     act(&mut session);
@@ -223,9 +225,11 @@ fn a_renewal_racing_a_logout_never_revives_it() {
 #[test]
 fn a_fold_never_touches_a_fresher_session_and_log_out_everywhere_beats_it() {
     let store = Arc::new(MemoryRevocationStore::with_limits(
-        sealed_session::RevocationLimits::new().per_subject(2),
+        sealed_session::revocation::RevocationLimits::new().per_subject(2),
     ));
-    let clock = Arc::new(sealed_session::ManualClock::new(crate::at(crate::T0)));
+    let clock = Arc::new(sealed_session::clock::ManualClock::new(crate::at(
+        crate::T0,
+    )));
     let s = Sessions {
         lifecycle: lifecycle_builder(1, Mode::Encrypted)
             .clock(clock.clone())

@@ -1,10 +1,8 @@
 //! The cookie lifetimes of `session_lifecycle`: the `Max-Age` each writes (or doesn't), and the
 //! server-side timeouts it sets with it, so the browser's copy and the server's deadline agree.
 
-use sealed_session::{
-    BrowserSession, CookieUpdate, Mode, OpenError, PersistentSession, RequestSession,
-    SessionLifecycle,
-};
+use sealed_session::adapter::{CookieUpdate, RequestSession};
+use sealed_session::{BrowserSession, Mode, OpenError, PersistentSession, SessionLifecycle};
 use time::Duration;
 
 use crate::{lifecycle_builder, sessions, set_value};

@@ -20,10 +20,12 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sealed_session::adapter::{CookieUpdate, RequestInfo, RequestSession};
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::{Codec, CodecBuilder, Opened, SessionState};
+use sealed_session::revocation::{Generation, MemoryRevocationStore};
 use sealed_session::{
-    Codec, CodecBuilder, CookieUpdate, Generation, KeyRing, ManualClock, MemoryRevocationStore,
-    Mode, OpenError, Opened, RequestInfo, RequestSession, SecretKey, SessionBuilder, SessionId,
-    SessionManager, SessionState,
+    KeyRing, Mode, OpenError, SecretKey, SessionBuilder, SessionId, SessionManager,
 };
 pub(crate) use sealed_session_test_support::secret_bytes;
 use time::OffsetDateTime;

@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use sealed_session::{
-    Codec, InsertError, KeyRing, Mode, NONCE_LEN, RandomSource, RenewError, SealError, SessionId,
-    SessionStatus,
-};
+use sealed_session::adapter::InsertError;
+use sealed_session::codec::{Codec, NONCE_LEN, RandomSource};
+use sealed_session::{KeyRing, Mode, RenewError, SealError, SessionId, SessionStatus};
 
 use crate::{MODES, T0, at, decode, lifecycle_builder, secret, sessions, set_value};
 

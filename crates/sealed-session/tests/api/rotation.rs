@@ -1,9 +1,10 @@
 //! Key rotation: fallback keys open and ask for a re-seal, staged `open-only:` keys open
 //! without sealing.
 
-use sealed_session::{
-    Codec, CookieUpdate, KeyRing, KeyRole, Mode, OPEN_ONLY_PREFIX, SessionManager,
-};
+use sealed_session::adapter::CookieUpdate;
+use sealed_session::codec::Codec;
+use sealed_session::keys::{KeyRole, OPEN_ONLY_PREFIX};
+use sealed_session::{KeyRing, Mode, SessionManager};
 
 use crate::{MODES, T0, at, b64, secret, session, sessions, set_value};
 

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use sealed_session::{
-    Codec, ConfigError, Generation, KeyRing, MAX_TIMEOUT, Mode, SealError, SessionId, SessionState,
-};
+use sealed_session::codec::{Codec, MAX_TIMEOUT, SessionState};
+use sealed_session::revocation::Generation;
+use sealed_session::{ConfigError, KeyRing, Mode, SealError, SessionId};
 
 use crate::{MODES, T0, at, secret};
 
@@ -122,7 +122,7 @@ proptest! {
         mode in mode(),
         name in COOKIE_NAME,
     ) {
-        let codec = codec(mode, &name, sealed_session::BROWSER_COOKIE_LIMIT).expect("valid");
+        let codec = codec(mode, &name, sealed_session::codec::BROWSER_COOKIE_LIMIT).expect("valid");
         let mut state = SessionState::with_id(SessionId::from_bytes(id), at(T0));
         set_subject(&mut state, subject.as_ref());
         fill(&mut state, &data);

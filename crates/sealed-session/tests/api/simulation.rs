@@ -37,11 +37,15 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sealed_session::{
-    CookieUpdate, Cutoff, Generation, InsertError, KeyRing, ManualClock, MemoryRevocationStore,
-    NotDurableReason, OpenError, RequestInfo, RequestSession, Revocation, RevocationLimits,
-    RevocationStore, RevokeError, SessionId, SessionManager, SessionState, Subject, UnixTime,
+use sealed_session::NotDurableReason;
+use sealed_session::adapter::{CookieUpdate, InsertError, RequestInfo, RequestSession};
+use sealed_session::clock::ManualClock;
+use sealed_session::codec::{SessionState, UnixTime};
+use sealed_session::revocation::{
+    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationLimits, RevocationStore,
+    Subject,
 };
+use sealed_session::{KeyRing, OpenError, RevokeError, SessionId, SessionManager};
 use time::{Duration, OffsetDateTime};
 
 use crate::{T0, at, secret, set_value};

@@ -1,9 +1,9 @@
 //! Tampered, truncated, renamed, re-keyed, mode-swapped and revoked cookies are refused.
 
-use sealed_session::{
-    Codec, CookieUpdate, Generation, IncomingCookie, KeyRing, Mode, OpenError, SessionId,
-    SessionState, Subject,
-};
+use sealed_session::adapter::CookieUpdate;
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::revocation::{Generation, Subject};
+use sealed_session::{IncomingCookie, KeyRing, Mode, OpenError, SessionId};
 use time::Duration;
 
 use crate::{

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use sealed_session::{Codec, KeyRing, SecretKey, SessionState, ValueError};
+use sealed_session::codec::{Codec, SessionState};
+use sealed_session::{KeyRing, SecretKey, ValueError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -2,7 +2,8 @@
 //! present key; `update_or` stores the default when absent), typed errors, and a session left
 //! as it was by every failure.
 
-use sealed_session::{CookieUpdate, InsertError, Mode, SessionStatus, UpdateError};
+use sealed_session::adapter::{CookieUpdate, InsertError, UpdateError};
+use sealed_session::{Mode, SessionStatus};
 
 use crate::{lifecycle_builder, sessions, set_value};
 
