@@ -130,3 +130,32 @@ pub use store::RedisRevocationStore;
 
 /// The `tracing` target of every event of this crate.
 pub const LOG_TARGET: &str = "sealed_session_redis";
+
+/// The session settings as a configuration file holds them, with `"revocation"` choosing this
+/// process's memory store (`{"store": "memory"}`, the default) or a Redis store shared by every
+/// instance (`{"store": "redis", "url": ..., "prefix": ...}`, checked when the file is read): the
+/// core's [`SessionConfig`](sealed_session::SessionConfig) with [`RevocationConfig`]. What both
+/// web adapters' `SessionConfig` is with their `redis` feature, so the format is the same on
+/// either stack.
+///
+/// ```
+/// use sealed_session::SessionManager;
+/// use sealed_session_redis::SessionConfig;
+///
+/// # let key = sealed_session::SecretKey::generate().to_base64();
+/// let json = format!(r#"{{
+///     "keys": "{}",
+///     "idle_timeout_secs": 1800,
+///     "same_site": "strict",
+///     "revocation": {{ "store": "memory" }}
+/// }}"#, *key);
+/// let config: SessionConfig = serde_json::from_str(&json)?;
+/// // An adapter's middleware builds the same way: `let m: CookieSessionMiddleware = ...`.
+/// let sessions: SessionManager = config.build()?;
+///
+/// // A Redis URL that isn't one is refused when the file is read.
+/// let bad = r#"{ "keys_env": "SESSION_KEYS", "revocation": { "store": "redis", "url": "http://x" } }"#;
+/// assert!(serde_json::from_str::<SessionConfig>(bad).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type SessionConfig = sealed_session::SessionConfig<RevocationConfig>;

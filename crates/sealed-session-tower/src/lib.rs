@@ -63,38 +63,18 @@ pub use layer::{CookieSessionLayer, CookieSessionService, ResponseFuture};
 /// whose `build` returns the layer ([`CookieSessionLayer::builder`]).
 pub type CookieSessionBuilder = sealed_session::SessionBuilder<CookieSessionLayer>;
 
-/// The settings as a configuration file holds them: the core's
-/// [`SessionConfig`](sealed_session::SessionConfig), whose `"revocation"` field chooses the
-/// memory store or, with the `redis` feature, a Redis store shared by every instance (without
-/// it, the field is refused with a message naming the feature). The same format as the actix
-/// adapter's.
-///
-/// ```
-/// use sealed_session_tower::{CookieSessionLayer, SessionConfig};
-///
-/// # let key = sealed_session_tower::SecretKey::generate().to_base64();
-/// let json = format!(r#"{{ "keys": "{}", "idle_timeout_secs": 1800 }}"#, *key);
-/// let config: SessionConfig = serde_json::from_str(&json)?;
-/// let layer: CookieSessionLayer = config.build()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[cfg(feature = "redis")]
-pub type SessionConfig = sealed_session::SessionConfig<sealed_session_redis::RevocationConfig>;
-/// The settings as a configuration file holds them: the core's
-/// [`SessionConfig`](sealed_session::SessionConfig) (`"revocation"` needs the `redis`
-/// feature).
-///
-/// ```
-/// use sealed_session_tower::{CookieSessionLayer, SessionConfig};
-///
-/// # let key = sealed_session_tower::SecretKey::generate().to_base64();
-/// let json = format!(r#"{{ "keys": "{}", "idle_timeout_secs": 1800 }}"#, *key);
-/// let config: SessionConfig = serde_json::from_str(&json)?;
-/// let layer: CookieSessionLayer = config.build()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// The settings as a configuration file holds them, in the same format on both stacks
+/// (`"revocation"` needs the `redis` feature). Build with
+/// `let sessions: CookieSessionLayer = config.build()?;`.
 #[cfg(not(feature = "redis"))]
-pub type SessionConfig = sealed_session::SessionConfig;
+pub use sealed_session::SessionConfig;
+/// The settings as a configuration file holds them, in the same format on both stacks: with
+/// the `redis` feature, `sealed_session_redis::SessionConfig`, whose `"revocation"` chooses the
+/// memory store or a Redis store; without it, the core's, which refuses `"revocation"` with a
+/// message naming the feature. Build the layer with
+/// `let sessions: CookieSessionLayer = config.build()?;`.
+#[cfg(feature = "redis")]
+pub use sealed_session_redis::SessionConfig;
 
 /// Re-exported so applications need one dependency: the core crate, for what is not
 /// re-exported below.
