@@ -388,7 +388,7 @@ pub fn big<S: AppSession>(session: &S, query: &BigQuery) -> Outcome<S::Error> {
     let mut data = vec![0u8; query.bytes];
     // Bytes that look random (spread over 0..=255, as the server store's JSON size counts on)
     // but are the same on every request: two apps given the same requests, clock and session
-    // randomness must set the same cookies, byte for byte (`tests/tests/tower.rs`).
+    // randomness must set the same cookies, byte for byte (`tests/tests/http/on_axum.rs`).
     rand::rngs::StdRng::seed_from_u64(0).fill_bytes(&mut data);
     // Over the limit, `?` answers the contract's `413`, and the session stays as it was.
     // `ByteBuf`: one MessagePack `bin` of N bytes, where a `Vec<u8>` is an array of numbers

@@ -598,7 +598,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     //! What needs no redis-server: a store with nothing to connect to, and its settings. The
     //! store against a real Redis is tested through its public API in the tests crate
-    //! (`tests/tests/redis_store.rs`), so `cargo test` passes here on a machine without one.
+    //! (`tests/tests/redis/store.rs`), so `cargo test` passes here on a machine without one.
 
     use std::net::TcpListener;
 

@@ -1,5 +1,5 @@
 //! The example login app (`examples/login.rs`) as a process of its own, for the tests that kill
-//! an instance with SIGKILL right after it answered (`tests/redis_faults.rs`). Configured by the
+//! an instance with SIGKILL right after it answered (`tests/redis/faults.rs`). Configured by the
 //! same environment variables.
 
 use std::process::ExitCode;

@@ -1,0 +1,19 @@
+//! The session surface over real HTTP, on actix-web and on axum, with both revocation stores:
+//! one test binary for every concern that drives the apps through their routes.
+//!
+//! - [`scenarios`]: the example login app's route contract, step by step, on both stacks.
+//! - [`middleware`]: the actix middleware's cookie decisions and configuration.
+//! - [`on_axum`]: the tower layer, and both adapters answering the same requests with the same
+//!   cookies, byte for byte.
+//! - [`session_api`]: actix-session's API on `Session`, and the methods no route calls.
+//! - [`logout`]: the three logouts and their races.
+//! - [`issue_17`]: the invariants of logout, expiry and revocation (docs/security.md).
+//! - [`legacy`]: actix-session cookies read by the legacy reader.
+
+mod issue_17;
+mod legacy;
+mod logout;
+mod middleware;
+mod on_axum;
+mod scenarios;
+mod session_api;

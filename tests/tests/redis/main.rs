@@ -1,0 +1,14 @@
+//! The Redis revocation store against a real redis-server (`scripts/with-redis.sh` starts one
+//! on loopback): one test binary for the store.
+//!
+//! - [`sharing`]: logouts shared between instances over HTTP, and its configuration.
+//! - [`store`]: what the store writes to Redis and what it reads back.
+//! - [`faults`]: Redis lost, restarted, flushed or slow, and instances killed.
+//! - [`trust`]: authenticated entries and messages, and what a Redis writer can't do.
+//! - [`tls`]: `rediss://` with a private CA.
+
+mod faults;
+mod sharing;
+mod store;
+mod tls;
+mod trust;
