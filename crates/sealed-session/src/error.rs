@@ -212,7 +212,8 @@ impl From<ConfigError> for std::io::Error {
 /// `Display` says how to fix it, and is the end of the error's message.
 ///
 /// ```
-/// use sealed_session::{Codec, ConfigError, KeyRing, SecretKey, TimeoutProblem};
+/// use sealed_session::codec::Codec;
+/// use sealed_session::{ConfigError, KeyRing, SecretKey, TimeoutProblem};
 /// use time::Duration;
 ///
 /// let err = Codec::builder(KeyRing::new(SecretKey::generate()))
