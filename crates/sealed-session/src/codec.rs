@@ -31,6 +31,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Duration, OffsetDateTime};
 
+pub use crate::chunks::{DEFAULT_COOKIE_HEADER_BUDGET, MAX_COOKIES, chunk_name, join_chunks};
 pub use crate::envelope::{CookieName, Header};
 pub use crate::random::{RandomSource, SystemRandom};
 pub use crate::state::SessionState;
@@ -252,23 +253,36 @@ impl Codec {
     /// [`SealError::TooLarge`] if the cookie would exceed the size budget (checked before any
     /// cryptography), [`SealError::Randomness`] if no nonce can be drawn.
     pub fn seal(&self, state: &SessionState) -> Result<String, SealError> {
+        self.seal_chunked(state, 1)
+    }
+
+    /// [`Codec::seal`] for a session that travels split over `parts` cookies: `parts` (2 or
+    /// more) is authenticated with the value, so it opens only with
+    /// [`Codec::open_chunked_at`] and the same `parts`. `1` is [`Codec::seal`]. Splitting the
+    /// value into cookies is the [`SessionManager`](crate::SessionManager)'s
+    /// (docs/format.md, "Chunks").
+    ///
+    /// # Errors
+    /// As [`Codec::seal`].
+    pub fn seal_chunked(&self, state: &SessionState, parts: u8) -> Result<String, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         if self.inner.mode == Mode::Encrypted {
             self.inner.random.fill(&mut nonce)?;
         }
-        self.seal_with_nonce(state, &nonce)
+        self.seal_with_nonce(state, parts, &nonce)
     }
 
     fn seal_with_nonce(
         &self,
         state: &SessionState,
+        parts: u8,
         nonce: &[u8; NONCE_LEN],
     ) -> Result<String, SealError> {
         let body = state.body();
         let body_len = encoded_len(body);
         self.check_len(body_len)?;
         let s = &self.inner;
-        let envelope = envelope::seal(&s.ring, s.mode, &s.name, nonce, body_len, |out| {
+        let envelope = envelope::seal(&s.ring, s.mode, &s.name, parts, nonce, body_len, |out| {
             encode_into(body, out);
         });
         Ok(URL_SAFE_NO_PAD.encode(envelope))
@@ -284,7 +298,22 @@ impl Codec {
     /// # Errors
     /// The [`OpenError`] for the first check that fails.
     pub fn open_at(&self, value: &str, now: OffsetDateTime) -> Result<Opened, OpenError> {
-        let (header, role, body) = self.authenticate(value, Some(self.inner.mode))?;
+        self.open_chunked_at(value, 1, now)
+    }
+
+    /// [`Codec::open_at`] for the value of a session sealed for `parts` cookies
+    /// ([`Codec::seal_chunked`]), the chunks already joined: a value sealed for another number
+    /// of parts is [`OpenError::Forged`].
+    ///
+    /// # Errors
+    /// As [`Codec::open_at`].
+    pub fn open_chunked_at(
+        &self,
+        value: &str,
+        parts: u8,
+        now: OffsetDateTime,
+    ) -> Result<Opened, OpenError> {
+        let (header, role, body) = self.authenticate(value, Some(self.inner.mode), parts)?;
         self.check_times(&body, unix_seconds(now))?;
         Ok(Opened {
             state: SessionState::from_body(body),
@@ -303,7 +332,20 @@ impl Codec {
     /// # Errors
     /// The [`OpenError`] if the cookie is malformed, of an unknown version or key, or forged.
     pub fn inspect_at(&self, value: &str, now: OffsetDateTime) -> Result<Inspection, OpenError> {
-        let (header, role, body) = self.authenticate(value, None)?;
+        self.inspect_chunked_at(value, 1, now)
+    }
+
+    /// [`Codec::inspect_at`] for the joined value of a session sealed for `parts` cookies.
+    ///
+    /// # Errors
+    /// As [`Codec::inspect_at`].
+    pub fn inspect_chunked_at(
+        &self,
+        value: &str,
+        parts: u8,
+        now: OffsetDateTime,
+    ) -> Result<Inspection, OpenError> {
+        let (header, role, body) = self.authenticate(value, None, parts)?;
         let verdict = if header.mode == self.inner.mode {
             self.check_times(&body, unix_seconds(now))
         } else {
@@ -323,9 +365,11 @@ impl Codec {
         &self,
         value: &str,
         mode: Option<Mode>,
+        parts: u8,
     ) -> Result<(Header, KeyRole, Body), OpenError> {
         let s = &self.inner;
-        if value.is_empty() || value.len() > MAX_VALUE_LEN {
+        let longest = MAX_VALUE_LEN.max(usize::from(parts) * BROWSER_COOKIE_LIMIT);
+        if value.is_empty() || value.len() > longest || parts == 0 {
             return Err(OpenError::Malformed);
         }
         let mut envelope = URL_SAFE_NO_PAD
@@ -338,7 +382,7 @@ impl Codec {
         let key = s.ring.find(header.key_id).ok_or(OpenError::UnknownKey {
             key_id: header.key_id,
         })?;
-        let body = envelope::open(key, &header, &s.name, &mut envelope)?;
+        let body = envelope::open(key, &header, &s.name, parts, &mut envelope)?;
         Ok((header, key.role, decode(body)?))
     }
 
@@ -432,7 +476,20 @@ impl DangerousCodec<'_> {
         state: &SessionState,
         nonce: &[u8; NONCE_LEN],
     ) -> Result<String, SealError> {
-        self.codec.seal_with_nonce(state, nonce)
+        self.codec.seal_with_nonce(state, 1, nonce)
+    }
+
+    /// [`Codec::seal_chunked`] with a caller-chosen nonce, for reproducible test vectors.
+    ///
+    /// # Errors
+    /// As [`Codec::seal`].
+    pub fn seal_chunked_with_nonce(
+        &self,
+        state: &SessionState,
+        parts: u8,
+        nonce: &[u8; NONCE_LEN],
+    ) -> Result<String, SealError> {
+        self.codec.seal_with_nonce(state, parts, nonce)
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use cookie::Cookie;
 use time::{Duration, OffsetDateTime};
 
+use crate::chunks::MAX_COOKIES;
 use crate::envelope::CookieName;
 use crate::error::{ConfigError, CookieAttributeProblem};
 
@@ -204,6 +205,85 @@ pub(crate) fn values<'h>(
         }
     }
     (found, false)
+}
+
+/// The values a request sent for a session over up to `max` cookies: those of the cookie's own
+/// name as [`values`] finds them, and for each chunk name (`<name>-1` .. `<name>-<max-1>`) the
+/// first value sent. One pass over the headers, whatever they hold.
+pub(crate) struct ChunkValues<'h> {
+    /// The distinct values of the cookie's own name (the chunks' first parts), at most
+    /// [`MAX_OPENED_VALUES`].
+    pub(crate) firsts: Vec<&'h [u8]>,
+    /// More distinct values of the cookie's own name followed.
+    pub(crate) skipped: bool,
+    /// Chunk `k`'s first value, at index `k` (index 0 unused).
+    rest: [Option<&'h [u8]>; MAX_COOKIES],
+}
+
+impl<'h> ChunkValues<'h> {
+    /// Chunk `index`'s value, if the request sent one.
+    pub(crate) fn chunk(&self, index: usize) -> Option<&'h [u8]> {
+        self.rest.get(index).copied().flatten()
+    }
+
+    /// The chunk names (index 1 and up) the request sent, as a bit set (bit `k` for chunk `k`).
+    pub(crate) fn sent(&self) -> u16 {
+        self.rest
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| value.is_some())
+            .fold(0, |bits, (index, _)| bits | (1 << index))
+    }
+}
+
+/// Finds [`ChunkValues`] for the cookie `name` over up to `max` cookies.
+pub(crate) fn chunk_values<'h>(
+    headers: impl IntoIterator<Item = &'h [u8]>,
+    name: &CookieName,
+    max: usize,
+) -> ChunkValues<'h> {
+    let base = name.as_str().as_bytes();
+    let mut found = ChunkValues {
+        firsts: Vec::new(),
+        skipped: false,
+        rest: [None; MAX_COOKIES],
+    };
+    let pairs = headers
+        .into_iter()
+        .flat_map(|header| header.split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
+        });
+    for (key, value) in pairs {
+        if key == base {
+            let value = unquote(value);
+            if !found.firsts.contains(&value) {
+                if found.firsts.len() == MAX_OPENED_VALUES {
+                    found.skipped = true;
+                } else {
+                    found.firsts.push(value);
+                }
+            }
+        } else if let Some(index) = chunk_index(key, base)
+            && index < max.min(MAX_COOKIES)
+        {
+            found.rest[index].get_or_insert(unquote(value));
+        }
+    }
+    found
+}
+
+/// `k` if `key` is `<base>-<k>`, `k` of one or two digits without a leading zero, 1 or more.
+fn chunk_index(key: &[u8], base: &[u8]) -> Option<usize> {
+    let digits = key.strip_prefix(base)?.strip_prefix(b"-")?;
+    match digits {
+        [d @ b'1'..=b'9'] => Some(usize::from(d - b'0')),
+        [d @ b'1'..=b'9', e @ b'0'..=b'9'] => {
+            Some(usize::from(d - b'0') * 10 + usize::from(e - b'0'))
+        }
+        _ => None,
+    }
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

@@ -172,23 +172,29 @@ impl Header {
     }
 }
 
-/// Header and cookie name, as authenticated in both modes: `header | len(name) | name`.
+/// Header and cookie name, as authenticated in both modes: `header | len(name) | name`, and
+/// for a session split over `parts` > 1 cookies, `| parts` (one byte): so a session can't be
+/// read with another number of chunks than it was sealed for (docs/format.md, "Chunks").
 ///
-/// On the stack: it is built for every seal and open, and is at most 71 bytes.
+/// On the stack: it is built for every seal and open, and is at most 72 bytes.
 struct BoundData {
-    bytes: [u8; HEADER_LEN + 1 + MAX_NAME_LEN],
+    bytes: [u8; HEADER_LEN + 1 + MAX_NAME_LEN + 1],
     len: usize,
 }
 
 impl BoundData {
-    fn new(header: &[u8; HEADER_LEN], name: &CookieName) -> Self {
+    fn new(header: &[u8; HEADER_LEN], name: &CookieName, parts: u8) -> Self {
         let name = name.as_str().as_bytes();
-        let mut bytes = [0u8; HEADER_LEN + 1 + MAX_NAME_LEN];
+        let mut bytes = [0u8; HEADER_LEN + 1 + MAX_NAME_LEN + 1];
         bytes[..HEADER_LEN].copy_from_slice(header);
         // `CookieName` guarantees at most `MAX_NAME_LEN` (< 256) bytes.
         bytes[HEADER_LEN] = u8::try_from(name.len()).unwrap_or(u8::MAX);
-        let len = HEADER_LEN + 1 + name.len().min(MAX_NAME_LEN);
+        let mut len = HEADER_LEN + 1 + name.len().min(MAX_NAME_LEN);
         bytes[HEADER_LEN + 1..len].copy_from_slice(&name[..len - HEADER_LEN - 1]);
+        if parts > 1 {
+            bytes[len] = parts;
+            len += 1;
+        }
         Self { bytes, len }
     }
 
@@ -204,6 +210,7 @@ pub(crate) fn seal(
     ring: &KeyRing,
     mode: Mode,
     name: &CookieName,
+    parts: u8,
     nonce: &[u8; NONCE_LEN],
     body_len: usize,
     write_body: impl FnOnce(&mut Vec<u8>),
@@ -215,7 +222,7 @@ pub(crate) fn seal(
         key_id: key.id,
     }
     .bytes();
-    let bound = BoundData::new(&header, name);
+    let bound = BoundData::new(&header, name, parts);
     let mut out = Vec::with_capacity(mode.overhead() + body_len);
     out.extend_from_slice(&header);
     match mode {
@@ -242,9 +249,10 @@ pub(crate) fn open<'a>(
     key: &RingKey,
     header: &Header,
     name: &CookieName,
+    parts: u8,
     envelope: &'a mut [u8],
 ) -> Result<&'a [u8], OpenError> {
-    let bound = BoundData::new(&header.bytes(), name);
+    let bound = BoundData::new(&header.bytes(), name, parts);
     let rest = &mut envelope[HEADER_LEN..];
     match header.mode {
         Mode::Encrypted => {
@@ -341,14 +349,14 @@ mod tests {
         // Without the length byte, name "ab" + body "c" and name "a" + body "bc" would MAC the
         // same bytes in signed mode.
         let h = [1u8; HEADER_LEN];
-        let ab = BoundData::new(&h, &CookieName::new("ab").unwrap());
-        let a = BoundData::new(&h, &CookieName::new("a").unwrap());
+        let ab = BoundData::new(&h, &CookieName::new("ab").unwrap(), 1);
+        let a = BoundData::new(&h, &CookieName::new("a").unwrap(), 1);
         assert_ne!(
             [ab.as_slice(), b"c"].concat(),
             [a.as_slice(), b"bc"].concat()
         );
         let longest = "n".repeat(MAX_NAME_LEN);
-        let full = BoundData::new(&h, &CookieName::new(longest.as_str()).unwrap());
+        let full = BoundData::new(&h, &CookieName::new(longest.as_str()).unwrap(), 1);
         assert_eq!(full.as_slice().len(), HEADER_LEN + 1 + MAX_NAME_LEN);
         assert_eq!(&full.as_slice()[HEADER_LEN + 1..], longest.as_bytes());
     }

@@ -82,6 +82,12 @@ pub enum ConfigError {
         /// The smallest budget that holds an empty session under this name and mode.
         min: usize,
     },
+    /// A setting of a session split over several cookies
+    /// ([`SessionBuilder::max_cookies`](crate::SessionBuilder::max_cookies)) that can't work.
+    InvalidChunking {
+        /// What is wrong and how to fix it.
+        reason: ChunkingProblem,
+    },
     /// A cookie attribute combination browsers would reject or that defeats its purpose
     /// (e.g. a `__Host-` name without `Secure`).
     InvalidCookieAttributes {
@@ -155,6 +161,12 @@ impl fmt::Display for ConfigError {
             ),
             Self::InvalidCookieAttributes { reason } => {
                 write!(f, "invalid cookie attributes: {reason}")
+            }
+            Self::InvalidChunking { reason } => {
+                write!(
+                    f,
+                    "invalid settings for a session over several cookies: {reason}"
+                )
             }
             Self::LegacyKeyTooShort { len, min } => write!(
                 f,
@@ -271,6 +283,47 @@ impl fmt::Display for TimeoutProblem {
             Self::RefreshNotShorterThanIdle => {
                 "the refresh interval must be shorter than the idle timeout, or sessions expire \
                  before they are refreshed: use a fraction of it"
+            }
+        })
+    }
+}
+
+/// Why a session over several cookies can't be set up: the `reason` of
+/// [`ConfigError::InvalidChunking`]. Its `Display` says how to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChunkingProblem {
+    /// `max_cookies` is 0, or more than [`MAX_COOKIES`](crate::codec::MAX_COOKIES).
+    CookieCount,
+    /// `size_limit` was set together with `max_cookies` above 1.
+    SizeLimitWithChunks,
+    /// `cookie_header_budget` can't hold even an empty session.
+    BudgetTooSmall,
+    /// The cookie's name is too long for its chunks' names (`<name>-9`), or its attributes leave
+    /// no room for a value within a 4096-byte `Set-Cookie` header.
+    NameOrAttributesTooLong,
+}
+
+impl fmt::Display for ChunkingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CookieCount => {
+                "`max_cookies` must be 1 (one cookie, the default) to 10: past that, the \
+                 `Cookie` header is longer than the proxies in front of most sites pass"
+            }
+            Self::SizeLimitWithChunks => {
+                "`size_limit` is one cookie's budget; with `max_cookies` above 1 each cookie is \
+                 bounded by its 4096-byte `Set-Cookie` header, and the session by \
+                 `cookie_header_budget`: set that instead"
+            }
+            Self::BudgetTooSmall => {
+                "`cookie_header_budget` can't hold even an empty session: raise it (the default \
+                 is 8192 bytes, what nginx's and Heroku's front ends pass in one header line)"
+            }
+            Self::NameOrAttributesTooLong => {
+                "the cookie's name leaves no room for its chunks' names (`<name>-9`, at most 64 \
+                 bytes), or its path and domain leave no room for a value in a 4096-byte \
+                 `Set-Cookie` header: shorten them"
             }
         })
     }
@@ -787,6 +840,21 @@ pub enum OpenError {
     /// configured to fail closed, before its first load): the session is refused for now, and
     /// its cookie is kept, so it works again once the store is loaded.
     RevocationUnknown,
+    /// A session split over several cookies ([`SessionBuilder::max_cookies`]) arrived without
+    /// one of its chunks: a proxy or the browser dropped a cookie (the request's `Cookie` header
+    /// may be past what a proxy passes), or it was removed.
+    ///
+    /// [`SessionBuilder::max_cookies`]: crate::SessionBuilder::max_cookies
+    MissingChunk {
+        /// The missing chunk's index (1 is the cookie named `<name>-1`).
+        index: u8,
+    },
+    /// A chunk past the number the session's first cookie announces: a cookie planted under a
+    /// chunk's name, or one left from another session.
+    ExtraChunk {
+        /// The extra chunk's index.
+        index: u8,
+    },
 }
 
 impl OpenError {
@@ -800,6 +868,8 @@ impl OpenError {
                 | Self::ModeMismatch
                 | Self::Forged
                 | Self::FromFuture
+                | Self::MissingChunk { .. }
+                | Self::ExtraChunk { .. }
         )
     }
 
@@ -817,6 +887,8 @@ impl OpenError {
             Self::NotBefore => "not_before",
             Self::Revoked => "revoked",
             Self::RevocationUnknown => "revocation_unknown",
+            Self::MissingChunk { .. } => "missing_chunk",
+            Self::ExtraChunk { .. } => "extra_chunk",
         }
     }
 }
@@ -872,6 +944,14 @@ impl fmt::Display for OpenError {
                 f,
                 "the revocation list is not loaded yet, so signed-in sessions can't be checked \
                  and are refused for now: retry shortly (and check the revocation store's link)"
+            ),
+            Self::MissingChunk { index } => write!(
+                f,
+                "the session's cookie chunk {index} is missing: a proxy or the browser dropped                  a cookie (check the front end's header size limit against the session's cookie                  header budget), or it was removed"
+            ),
+            Self::ExtraChunk { index } => write!(
+                f,
+                "a session cookie chunk {index} came past the number the session announces: a                  cookie planted under a chunk's name, or left from another session"
             ),
         }
     }

@@ -92,6 +92,7 @@
 struct ReadmeDoctests;
 
 pub mod adapter;
+mod chunks;
 pub mod clock;
 pub mod codec;
 mod cookie;
@@ -118,8 +119,8 @@ mod xchacha;
 pub use cookie::SameSite;
 pub use envelope::Mode;
 pub use error::{
-    ConfigError, CookieAttributeProblem, OpenError, RenewError, SealError, TimeoutProblem,
-    ValueError,
+    ChunkingProblem, ConfigError, CookieAttributeProblem, OpenError, RenewError, SealError,
+    TimeoutProblem, ValueError,
 };
 pub use key::SecretKey;
 pub use key_ring::KeyRing;

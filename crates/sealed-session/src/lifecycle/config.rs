@@ -78,6 +78,13 @@ pub struct SessionConfig<R = NoRevocationConfig> {
     persistent: Option<bool>,
     #[serde(default)]
     size_limit: Option<usize>,
+    /// The most cookies a session may span (`SessionBuilder::max_cookies`).
+    #[serde(default)]
+    max_cookies: Option<usize>,
+    /// The session's budget in the request's `Cookie` header
+    /// (`SessionBuilder::cookie_header_budget`).
+    #[serde(default)]
+    cookie_header_budget: Option<usize>,
     /// The revocation store, as the adapter reads it.
     #[serde(default = "none")]
     revocation: Option<R>,
@@ -105,6 +112,8 @@ impl<R> Default for SessionConfig<R> {
             domain: None,
             persistent: None,
             size_limit: None,
+            max_cookies: None,
+            cookie_header_budget: None,
             revocation: None,
         }
     }
@@ -193,6 +202,12 @@ impl<R: IntoRevocationStore> SessionConfig<R> {
         }
         if let Some(limit) = self.size_limit {
             b = b.size_limit(limit);
+        }
+        if let Some(max) = self.max_cookies {
+            b = b.max_cookies(max);
+        }
+        if let Some(budget) = self.cookie_header_budget {
+            b = b.cookie_header_budget(budget);
         }
         if let Some(store) = self.revocation {
             b = b.revocation_store(store);

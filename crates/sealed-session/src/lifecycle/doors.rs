@@ -41,9 +41,17 @@ impl SessionManager {
         self.inner.codec.new_session(now)
     }
 
-    /// Whether `state` still fits in the cookie.
+    /// Whether `state` still fits in the cookie, or in the most cookies the session may span
+    /// within the `Cookie` header's budget.
     pub(super) fn check_size(&self, state: &SessionState) -> Result<(), SealError> {
-        self.inner.codec.check_size(state).map(drop)
+        let s = &self.inner;
+        let worst = s.codec.check_size(state)?;
+        match &s.chunking {
+            None => Ok(()),
+            Some(chunking) => chunking
+                .parts(worst - s.codec.cookie_name().as_str().len())
+                .map(drop),
+        }
     }
 
     /// Whether `state`'s session is refused as revoked at `now`.
@@ -125,22 +133,38 @@ impl SessionManager {
         s.store.revoke(revocation, now)
     }
 
-    /// The `Set-Cookie` that removes the session cookie (same name, `Path` and `Domain`).
-    pub(super) fn removal(&self) -> CookieUpdate {
+    /// The `Set-Cookie` that removes the session cookie (same name, `Path` and `Domain`), and
+    /// those that remove the chunks the request sent (`sent`, a bit per chunk index).
+    pub(super) fn removal(&self, sent: u16) -> (CookieUpdate, Vec<String>) {
         let s = &self.inner;
-        CookieUpdate::Remove(s.attributes.set_cookie(s.codec.cookie_name(), "", None))
+        let update = CookieUpdate::Remove(s.attributes.set_cookie(s.codec.cookie_name(), "", None));
+        (update, self.chunk_removals(sent, 1))
+    }
+
+    /// The removals of the chunks from index `from` on that the request sent.
+    fn chunk_removals(&self, sent: u16, from: usize) -> Vec<String> {
+        let s = &self.inner;
+        let Some(chunking) = &s.chunking else {
+            return Vec::new();
+        };
+        (from..chunking.max())
+            .filter(|&index| sent & (1 << index) != 0)
+            .map(|index| s.attributes.set_cookie(chunking.name(index), "", None))
+            .collect()
     }
 
     /// The cookie for `state` at `now`: set when `changed`, refreshed when `reseal` (an older
     /// key opened it) or the refresh policy says so, nothing otherwise. Touches `state` when it
-    /// seals it.
+    /// seals it. With the session's other chunks' headers, and the removals of the chunks the
+    /// request sent (`sent`) that it no longer uses.
     pub(super) fn cookie_for(
         &self,
         state: &mut SessionState,
         now: OffsetDateTime,
         changed: bool,
         reseal: bool,
-    ) -> Result<CookieUpdate, SealError> {
+        sent: u16,
+    ) -> Result<(CookieUpdate, Vec<String>), SealError> {
         let s = &self.inner;
         let refresh = !changed
             && (reseal
@@ -149,22 +173,44 @@ impl SessionManager {
                     RefreshPolicy::Interval(interval) => now - state.last_active() >= interval,
                 });
         if !changed && !refresh {
-            return Ok(CookieUpdate::None);
+            return Ok((CookieUpdate::None, Vec::new()));
         }
         state.touch(now);
-        let value = s.codec.seal(state).inspect_err(|err| {
-            tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
-        })?;
         let expires = s.codec.expires_at(state);
         let life = expires.secs().saturating_sub(UnixTime::from(now).secs());
         let life = time::Duration::seconds(i64::try_from(life).unwrap_or(i64::MAX));
-        let header = s
-            .attributes
-            .set_cookie(s.codec.cookie_name(), &value, Some(life));
-        Ok(if changed {
+        let sealed = |parts| {
+            s.codec.seal_chunked(state, parts).inspect_err(|err| {
+                tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
+            })
+        };
+        let (header, others) = match &s.chunking {
+            None => {
+                let value = sealed(1)?;
+                let header = s
+                    .attributes
+                    .set_cookie(s.codec.cookie_name(), &value, Some(life));
+                (header, Vec::new())
+            }
+            Some(chunking) => {
+                let name_len = s.codec.cookie_name().as_str().len();
+                let parts = chunking.parts(s.codec.sealed_len(state) - name_len)?;
+                let values = chunking.cut(&sealed(parts)?, parts);
+                let mut headers = values.iter().enumerate().map(|(index, value)| {
+                    s.attributes
+                        .set_cookie(chunking.name(index), value, Some(life))
+                });
+                let first = headers.next().unwrap_or_default();
+                let mut others: Vec<String> = headers.collect();
+                others.extend(self.chunk_removals(sent, usize::from(parts)));
+                (first, others)
+            }
+        };
+        let update = if changed {
             CookieUpdate::Set(header)
         } else {
             CookieUpdate::Refresh(header)
-        })
+        };
+        Ok((update, others))
     }
 }

@@ -67,6 +67,8 @@ struct Shared {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseCookies {
     update: CookieUpdate,
+    /// The session's other chunks and the removals of unused ones.
+    chunks: Vec<String>,
     legacy_removal: Option<String>,
 }
 
@@ -76,11 +78,14 @@ impl ResponseCookies {
         &self.update
     }
 
-    /// The `Set-Cookie` header values to append, in order (none, one or two).
+    /// The `Set-Cookie` header values to append, in order: the session cookie's, those of its
+    /// other chunks and of the chunks it no longer uses (a session over several cookies), and a
+    /// legacy cookie's removal.
     pub fn headers(&self) -> impl Iterator<Item = &str> {
         self.update
             .header()
             .into_iter()
+            .chain(self.chunks.iter().map(String::as_str))
             .chain(self.legacy_removal.as_deref())
     }
 }
@@ -124,6 +129,7 @@ impl Session {
         let Some(shared) = &self.shared else {
             return Ok(ResponseCookies {
                 update: CookieUpdate::None,
+                chunks: Vec::new(),
                 legacy_removal: None,
             });
         };
@@ -132,6 +138,7 @@ impl Session {
         let update = session.finish()?;
         Ok(ResponseCookies {
             update,
+            chunks: session.chunk_headers().to_vec(),
             legacy_removal: session.legacy_removal().map(str::to_owned),
         })
     }

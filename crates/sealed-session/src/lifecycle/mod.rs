@@ -7,6 +7,7 @@
 //! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
 //! (a [`LegacyReader`]'s removal of another library's cookie). Every decision is made here.
 
+mod chunking;
 mod config;
 mod doors;
 mod handle;
@@ -43,7 +44,7 @@ use crate::random::RandomSource;
 use crate::revocation::{
     Cutoff, Generation, IntoRevocationStore, MemoryRevocationStore, RevocationStore, RevokeError,
 };
-use crate::state::SessionState;
+use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 
 /// Where the lifecycle's events are logged: refused cookies (with a `reason` field), cookies
@@ -172,6 +173,8 @@ struct Settings {
     revoke_anonymous: bool,
     usage: KeyUsage,
     legacy: Option<legacy::CheckedReader>,
+    /// `None` for a session in one cookie (the default).
+    chunking: Option<chunking::Chunking>,
 }
 
 impl SessionManager {
@@ -257,9 +260,22 @@ impl SessionManager {
         // A cookie refused only for idleness is kept for a logout: a copy kept active may still
         // be in force with the same id.
         let mut idle_expired = None;
-        let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
+        // One cookie (the default): the values of its name. Several: those and the chunks'.
+        let (values, skipped, chunks) = match &s.chunking {
+            None => {
+                let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
+                (values, skipped, None)
+            }
+            Some(chunking) => {
+                let mut found =
+                    cookie::chunk_values(cookie_headers, s.codec.cookie_name(), chunking.max());
+                let firsts = std::mem::take(&mut found.firsts);
+                (firsts, found.skipped, Some(found))
+            }
+        };
+        let sent = chunks.as_ref().map_or(0, cookie::ChunkValues::sent);
         for raw in values {
-            match self.open_value(raw, now) {
+            match self.open_value(raw, chunks.as_ref(), now) {
                 Ok(opened) => {
                     s.usage.record(opened.key_id());
                     if opened.key_role() != KeyRole::Primary {
@@ -272,20 +288,22 @@ impl SessionManager {
                         );
                     }
                     let reseal = opened.should_reseal();
-                    return RequestSession::new(
+                    let mut session = RequestSession::new(
                         self.clone(),
                         now,
                         Some(opened.into_state()),
                         IncomingCookie::Valid,
                         reseal,
                     );
+                    session.chunks_sent(sent);
+                    return session;
                 }
                 Err(Refused::Unverified(held)) => {
                     unverified.get_or_insert(held);
                 }
                 Err(Refused::Open(err)) => {
                     if err == OpenError::ExpiredIdle && idle_expired.is_none() {
-                        idle_expired = self.idle_expired_state(raw, now);
+                        idle_expired = self.idle_expired_state(raw, chunks.as_ref(), now);
                     }
                     first_refusal.get_or_insert(err);
                 }
@@ -293,7 +311,9 @@ impl SessionManager {
         }
         if let Some(held) = unverified {
             log_refusal(&OpenError::RevocationUnknown, request);
-            return RequestSession::unverified(self.clone(), now, *held);
+            let mut session = RequestSession::unverified(self.clone(), now, *held);
+            session.chunks_sent(sent);
+            return session;
         }
         let incoming = match first_refusal {
             Some(err) => {
@@ -303,6 +323,7 @@ impl SessionManager {
             None => IncomingCookie::Missing,
         };
         let mut session = RequestSession::new(self.clone(), now, None, incoming, false);
+        session.chunks_sent(sent);
         if let Some(held) = idle_expired {
             session.hold_idle_expired(held);
         }
@@ -348,17 +369,58 @@ impl SessionManager {
 
     /// The session of a cookie the codec refused as idle too long, authenticated under the
     /// configured mode (only a logout uses it).
-    fn idle_expired_state(&self, raw: &[u8], now: OffsetDateTime) -> Option<SessionState> {
-        let value = std::str::from_utf8(raw).ok()?;
-        let inspection = self.inner.codec.inspect_at(value, now).ok()?;
+    fn idle_expired_state(
+        &self,
+        raw: &[u8],
+        chunks: Option<&cookie::ChunkValues<'_>>,
+        now: OffsetDateTime,
+    ) -> Option<SessionState> {
+        let (value, parts) = self.joined(raw, chunks).ok()?;
+        let inspection = self
+            .inner
+            .codec
+            .inspect_chunked_at(&value, parts, now)
+            .ok()?;
         (inspection.header.mode == self.inner.codec.mode()
             && inspection.verdict == Err(OpenError::ExpiredIdle))
         .then_some(inspection.state)
     }
 
-    fn open_value(&self, raw: &[u8], now: OffsetDateTime) -> Result<crate::codec::Opened, Refused> {
+    /// The sealed value `raw` (a first chunk's, with the request's other `chunks`, when the
+    /// session may span several cookies) and the number of parts it was sealed for.
+    fn joined<'v>(
+        &self,
+        raw: &'v [u8],
+        chunks: Option<&cookie::ChunkValues<'v>>,
+    ) -> Result<(std::borrow::Cow<'v, str>, u8), OpenError> {
         let value = std::str::from_utf8(raw).map_err(|_| OpenError::Malformed)?;
-        let opened = self.inner.codec.open_at(value, now)?;
+        let Some(chunks) = chunks else {
+            return Ok((std::borrow::Cow::Borrowed(value), 1));
+        };
+        let max = self
+            .inner
+            .chunking
+            .as_ref()
+            .map_or(1, chunking::Chunking::max);
+        crate::chunks::join_chunks(
+            value,
+            |index| {
+                chunks
+                    .chunk(index)
+                    .and_then(|raw| std::str::from_utf8(raw).ok())
+            },
+            max,
+        )
+    }
+
+    fn open_value(
+        &self,
+        raw: &[u8],
+        chunks: Option<&cookie::ChunkValues<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<crate::codec::Opened, Refused> {
+        let (value, parts) = self.joined(raw, chunks)?;
+        let opened = self.inner.codec.open_chunked_at(&value, parts, now)?;
         let state = opened.state();
         let store = &self.inner.store;
         let revocable = state.subject().is_some() || self.inner.revoke_anonymous;
@@ -570,6 +632,9 @@ pub struct SessionBuilder<T = SessionManager> {
     clock: Arc<dyn Clock>,
     revoke_anonymous: bool,
     legacy: Option<Box<dyn LegacyReader>>,
+    max_cookies: usize,
+    cookie_header_budget: usize,
+    size_limit_set: bool,
     target: PhantomData<fn() -> T>,
 }
 
@@ -587,6 +652,9 @@ impl<T> SessionBuilder<T> {
             clock: Arc::new(SystemClock),
             revoke_anonymous: false,
             legacy: None,
+            max_cookies: 1,
+            cookie_header_budget: crate::chunks::DEFAULT_COOKIE_HEADER_BUDGET,
+            size_limit_set: false,
             target: PhantomData,
         }
     }
@@ -645,9 +713,63 @@ impl<T> SessionBuilder<T> {
         self
     }
 
-    /// Budget for the cookie's name plus value, in bytes. Defaults to 4096.
+    /// Budget for the cookie's name plus value, in bytes. Defaults to 4096. For a session over
+    /// several cookies, see [`SessionBuilder::max_cookies`] (the two don't go together).
     pub fn size_limit(mut self, limit: usize) -> Self {
         self.codec = self.codec.size_limit(limit);
+        self.size_limit_set = true;
+        self
+    }
+
+    /// The most cookies one session may span, for sessions past 4 KB (an OAuth provider's
+    /// tokens, say). Defaults to 1: one cookie, and [`insert`](RequestSession::insert) refuses
+    /// what doesn't fit. At most [`MAX_COOKIES`](crate::codec::MAX_COOKIES) (10).
+    ///
+    /// With `n` > 1 the session is sealed once and its value cut into as few cookies as it
+    /// needs, named `<name>`, `<name>-1`, ... `<name>-<n-1>` (a `__Host-` or `__Secure-`
+    /// prefix stays), each `Set-Cookie` header at most 4096 bytes counting its name, value and
+    /// attributes; the number of cookies is authenticated with the value, so a missing, extra,
+    /// reordered or foreign chunk refuses the session, with a typed reason
+    /// ([`OpenError::MissingChunk`], [`OpenError::ExtraChunk`], [`OpenError::Forged`]). A
+    /// response removes the chunks a smaller session or a logout no longer uses. `insert`
+    /// refuses at once a session that would need more than `n` cookies, or more than the
+    /// [`cookie_header_budget`](SessionBuilder::cookie_header_budget) in the request's `Cookie`
+    /// header.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+    ///     .max_cookies(3)
+    ///     .build()?;
+    /// let session = sessions.attach([], sealed_session::adapter::RequestInfo::new("/"));
+    /// session.insert("tokens", "x".repeat(5_000))?; // past one cookie, within three
+    /// let cookies = session.finish()?;
+    /// assert_eq!(cookies.headers().count(), 2);
+    /// assert!(cookies.headers().all(|header| header.len() <= 4096));
+    /// assert!(session.id().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Performance impact
+    /// A request's `Cookie` headers are scanned once for every chunk name; a session of `n`
+    /// cookies is one seal or open of its whole value, plus `n` `Set-Cookie` headers when it is
+    /// written.
+    #[doc(alias = "chunks")]
+    pub fn max_cookies(mut self, max: usize) -> Self {
+        self.max_cookies = max;
+        self
+    }
+
+    /// The most bytes the session's cookies may take in the request's `Cookie` header (their
+    /// names, values, and the `; ` between them), when it spans several
+    /// ([`SessionBuilder::max_cookies`]). Defaults to
+    /// [`DEFAULT_COOKIE_HEADER_BUDGET`](crate::codec::DEFAULT_COOKIE_HEADER_BUDGET), 8192: the
+    /// per-header-line limit of nginx's default buffers and of Heroku's router; a proxy that
+    /// passes less (or a site with other large cookies) needs less, one that passes 16 KiB (ALB,
+    /// Vercel, hyper's HTTP/2 default) allows more.
+    pub fn cookie_header_budget(mut self, bytes: usize) -> Self {
+        self.cookie_header_budget = bytes;
         self
     }
 
@@ -847,8 +969,31 @@ impl<T> SessionBuilder<T> {
             }
             .to_owned()
         });
-        let codec = self.codec.cookie_name(name).build()?;
+        let mut codec = self.codec.cookie_name(name);
+        if self.max_cookies > 1 && self.max_cookies <= crate::codec::MAX_COOKIES {
+            if self.size_limit_set {
+                return Err(ConfigError::InvalidChunking {
+                    reason: crate::ChunkingProblem::SizeLimitWithChunks,
+                });
+            }
+            // The chunks' capacities and the budget bound the session (`Chunking::parts`), not
+            // the codec's one-cookie budget.
+            codec = codec.size_limit(usize::MAX);
+        }
+        let codec = codec.build()?;
         self.attributes.validate(codec.cookie_name())?;
+        let chunking = chunking::Chunking::new(
+            codec.cookie_name(),
+            self.max_cookies,
+            self.cookie_header_budget,
+            &self.attributes,
+        )?;
+        if let Some(chunking) = &chunking {
+            let empty =
+                SessionState::with_id(SessionId::from_bytes([0; 16]), OffsetDateTime::UNIX_EPOCH);
+            let len = codec.sealed_len(&empty) - codec.cookie_name().as_str().len();
+            chunking.check_budget(len)?;
+        }
         let refresh = self
             .refresh
             .unwrap_or(RefreshPolicy::Interval(self.idle / DEFAULT_REFRESH_DIVISOR));
@@ -889,6 +1034,7 @@ impl<T> SessionBuilder<T> {
                 revoke_anonymous: self.revoke_anonymous,
                 usage,
                 legacy,
+                chunking,
             }),
         }))
     }

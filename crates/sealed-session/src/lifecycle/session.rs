@@ -82,6 +82,12 @@ pub struct RequestSession {
     /// elsewhere may still be in force with the same id, so a logout made with this cookie
     /// revokes that id (the handler sees no session, and writes start a new one).
     idle_expired: Option<SessionState>,
+    /// The chunk cookies (index 1 and up) the request sent, a bit per index, for a session that
+    /// may span several cookies: those the response's session no longer uses are removed.
+    chunks_sent: u16,
+    /// The `Set-Cookie` headers [`RequestSession::finish`] decided besides its own: the
+    /// session's other chunks, and the removals of chunks it no longer uses.
+    chunk_headers: Vec<String>,
 }
 
 impl RequestSession {
@@ -103,6 +109,8 @@ impl RequestSession {
             legacy_removal: None,
             unverified: None,
             idle_expired: None,
+            chunks_sent: 0,
+            chunk_headers: Vec::new(),
         }
     }
 
@@ -137,6 +145,11 @@ impl RequestSession {
         session.status = SessionStatus::Changed;
         session.legacy_removal = Some(removal);
         session
+    }
+
+    /// Records which chunk cookies the request sent (a bit per index, 1 and up).
+    pub(super) fn chunks_sent(&mut self, sent: u16) {
+        self.chunks_sent = sent;
     }
 
     /// Keeps the session of a cookie refused as idle too long, for a logout made with it.
@@ -700,21 +713,39 @@ impl RequestSession {
     /// keeps its previous cookie.
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
         let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
-        let Some(state) = self.state.as_mut() else {
-            let removes = self.status == SessionStatus::Purged || refused;
-            return Ok(if removes {
-                self.lifecycle.removal()
-            } else {
-                CookieUpdate::None
-            });
+        let (update, others) = match self.state.as_mut() {
+            None if self.status == SessionStatus::Purged || refused => {
+                self.lifecycle.removal(self.chunks_sent)
+            }
+            None => (CookieUpdate::None, Vec::new()),
+            Some(_) if self.status == SessionStatus::Purged => {
+                self.lifecycle.removal(self.chunks_sent)
+            }
+            Some(state) => {
+                let changed =
+                    matches!(self.status, SessionStatus::Changed | SessionStatus::Renewed);
+                self.lifecycle.cookie_for(
+                    state,
+                    self.now,
+                    changed,
+                    self.reseal,
+                    self.chunks_sent,
+                )?
+            }
         };
-        let changed = match self.status {
-            SessionStatus::Changed | SessionStatus::Renewed => true,
-            SessionStatus::Purged => return Ok(self.lifecycle.removal()),
-            SessionStatus::Unchanged => false,
-        };
-        self.lifecycle
-            .cookie_for(state, self.now, changed, self.reseal)
+        self.chunk_headers = others;
+        Ok(update)
+    }
+
+    /// The `Set-Cookie` headers the response carries besides [`RequestSession::finish`]'s, for a
+    /// session that may span several cookies
+    /// ([`SessionBuilder::max_cookies`](crate::SessionBuilder::max_cookies)): the session's
+    /// other chunks, in order, and the removals of the chunks the request sent that the session
+    /// no longer uses. Empty for a session in one cookie. Decided by `finish`; adapters append
+    /// them after its header (the shared [`Session`](crate::Session) does it for them:
+    /// [`ResponseCookies::headers`](crate::adapter::ResponseCookies::headers)).
+    pub fn chunk_headers(&self) -> &[String] {
+        &self.chunk_headers
     }
 
     /// The `Set-Cookie` header value that removes the request's old cookie, if the response

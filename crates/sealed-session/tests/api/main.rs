@@ -1,6 +1,7 @@
 //! Tests of sealed-session's public API, in one test binary: round trips, tampering, expiry,
 //! key rotation, garbage input and error messages. Shared fixtures live here.
 
+mod chunks; // Sessions over several cookies: the field's chunking bugs, one test each.
 mod durability; // A store that can't confirm or can't tell yet: what each logout leaves behind.
 mod errors; // Display and Debug of every error and of key-holding types: wording and no leaks.
 mod expiry; // Absolute, idle, clock-skew and not-before boundaries, and the order of the checks.
