@@ -16,9 +16,15 @@
 //! // The request's `Cookie` header values (none here) and what to log about it.
 //! let mut session = sessions.open([], RequestInfo::new("/login"));
 //! session.sign_in("alice")?;
-//! // The `Set-Cookie` header value the response carries.
+//! // The `Set-Cookie` header values the response carries, in order: `finish`'s, then those of
+//! // the session's other chunks (with `max_cookies` above 1) and a legacy cookie's removal.
 //! let CookieUpdate::Set(header) = session.finish()? else { panic!("a new session is set") };
 //! assert!(header.starts_with("__Host-id="));
+//! let headers: Vec<&str> = std::iter::once(header.as_str())
+//!     .chain(session.chunk_headers().iter().map(String::as_str))
+//!     .chain(session.legacy_removal())
+//!     .collect();
+//! assert_eq!(headers.len(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 
+use crate::codec::BROWSER_COOKIE_LIMIT;
 use crate::error::OpenError;
 
 /// The most cookies a session may span: ten `Set-Cookie` headers of at most 4096 bytes each is
@@ -78,14 +79,23 @@ pub fn join_chunks<'a>(
     if count < 2 || count > max {
         return Err(OpenError::Malformed);
     }
-    let mut joined = String::with_capacity(head.len() * count);
-    joined.push_str(head);
+    // No part is longer than a cookie can be: nothing past that is joined or allocated.
+    let too_long = |part: &str| part.len() > BROWSER_COOKIE_LIMIT;
+    if too_long(first) {
+        return Err(OpenError::Malformed);
+    }
+    let mut parts = Vec::with_capacity(count);
+    parts.push(head);
     for index in 1..count {
         let part = rest(index).ok_or(OpenError::MissingChunk {
             index: u8::try_from(index).unwrap_or(u8::MAX),
         })?;
-        joined.push_str(part);
+        if too_long(part) {
+            return Err(OpenError::Malformed);
+        }
+        parts.push(part);
     }
+    let joined = parts.concat();
     if let Some(index) = (count..max).find(|&k| rest(k).is_some()) {
         return Err(extra(index));
     }
@@ -184,6 +194,11 @@ pub(crate) fn cut(value: &str, parts: u8, caps: &[usize]) -> Vec<String> {
         return vec![value.to_owned()];
     }
     let prefix = count_prefix(parts);
+    debug_assert_eq!(
+        part_lens(value.len(), parts, caps).map(|lens| lens.len()),
+        Some(parts),
+        "cut as planned"
+    );
     let mut rest = value;
     let mut out = Vec::with_capacity(parts);
     for (index, &cap) in caps.iter().take(parts).enumerate() {

@@ -186,25 +186,44 @@ pub(crate) fn values<'h>(
     headers: impl IntoIterator<Item = &'h [u8]>,
     name: &CookieName,
 ) -> (Vec<&'h [u8]>, bool) {
+    let (found, skipped, _) = values_and_chunk_names(headers, name);
+    (found, skipped)
+}
+
+/// [`values`], and the chunk names (`<name>-1` .. `<name>-9`) the request sent, a bit per index:
+/// chunks of a session written when it could span several cookies, for a response to remove.
+pub(crate) fn values_and_chunk_names<'h>(
+    headers: impl IntoIterator<Item = &'h [u8]>,
+    name: &CookieName,
+) -> (Vec<&'h [u8]>, bool, u16) {
     let name = name.as_str().as_bytes();
     let mut found: Vec<&[u8]> = Vec::new();
+    let mut skipped = false;
+    let mut chunks = 0u16;
     let pairs = headers
         .into_iter()
         .flat_map(|header| header.split(|&b| b == b';'))
         .filter_map(|pair| {
             let eq = pair.iter().position(|&b| b == b'=')?;
-            let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
-            (k == name).then(|| unquote(v))
+            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
         });
-    for value in pairs {
-        if !found.contains(&value) {
-            if found.len() == MAX_OPENED_VALUES {
-                return (found, true);
+    for (key, value) in pairs {
+        if key == name {
+            let value = unquote(value);
+            if !found.contains(&value) {
+                if found.len() == MAX_OPENED_VALUES {
+                    skipped = true;
+                } else {
+                    found.push(value);
+                }
             }
-            found.push(value);
+        } else if let Some(index) = chunk_index(key, name)
+            && index < MAX_COOKIES
+        {
+            chunks |= 1 << index;
         }
     }
-    (found, false)
+    (found, skipped, chunks)
 }
 
 /// The values a request sent for a session over up to `max` cookies: those of the cookie's own
@@ -216,8 +235,11 @@ pub(crate) struct ChunkValues<'h> {
     pub(crate) firsts: Vec<&'h [u8]>,
     /// More distinct values of the cookie's own name followed.
     pub(crate) skipped: bool,
-    /// Chunk `k`'s first value, at index `k` (index 0 unused).
+    /// Chunk `k`'s first value, at index `k` (index 0 unused), for `k` below the session's
+    /// `max`.
     rest: [Option<&'h [u8]>; MAX_COOKIES],
+    /// Every chunk name sent, up to [`MAX_COOKIES`], a bit per index.
+    sent: u16,
 }
 
 impl<'h> ChunkValues<'h> {
@@ -226,13 +248,10 @@ impl<'h> ChunkValues<'h> {
         self.rest.get(index).copied().flatten()
     }
 
-    /// The chunk names (index 1 and up) the request sent, as a bit set (bit `k` for chunk `k`).
+    /// The chunk names (index 1 up to [`MAX_COOKIES`], whatever the session's `max`) the
+    /// request sent, as a bit set (bit `k` for chunk `k`).
     pub(crate) fn sent(&self) -> u16 {
-        self.rest
-            .iter()
-            .enumerate()
-            .filter(|(_, value)| value.is_some())
-            .fold(0, |bits, (index, _)| bits | (1 << index))
+        self.sent
     }
 }
 
@@ -247,6 +266,7 @@ pub(crate) fn chunk_values<'h>(
         firsts: Vec::new(),
         skipped: false,
         rest: [None; MAX_COOKIES],
+        sent: 0,
     };
     let pairs = headers
         .into_iter()
@@ -266,9 +286,12 @@ pub(crate) fn chunk_values<'h>(
                 }
             }
         } else if let Some(index) = chunk_index(key, base)
-            && index < max.min(MAX_COOKIES)
+            && index < MAX_COOKIES
         {
-            found.rest[index].get_or_insert(unquote(value));
+            found.sent |= 1 << index;
+            if index < max {
+                found.rest[index].get_or_insert(unquote(value));
+            }
         }
     }
     found

@@ -172,9 +172,13 @@ impl Header {
     }
 }
 
-/// Header and cookie name, as authenticated in both modes: `header | len(name) | name`, and
-/// for a session split over `parts` > 1 cookies, `| parts` (one byte): so a session can't be
-/// read with another number of chunks than it was sealed for (docs/format.md, "Chunks").
+/// Header and cookie name, as authenticated in both modes: `header | len(name) | name`; for a
+/// session split over `parts` > 1 cookies, `header | 0x80 + len(name) | name | parts` (one byte
+/// each): so a session can't be read with another number of chunks than it was sealed for, and
+/// the two forms never hash alike (a name is at most 64 bytes, so its length never has the
+/// high bit; in signed mode the body follows the bound data in the MAC's input, so without the
+/// flag a body starting with the byte `parts` would read the same either way) (docs/format.md,
+/// "Chunks").
 ///
 /// On the stack: it is built for every seal and open, and is at most 72 bytes.
 struct BoundData {
@@ -192,6 +196,7 @@ impl BoundData {
         let mut len = HEADER_LEN + 1 + name.len().min(MAX_NAME_LEN);
         bytes[HEADER_LEN + 1..len].copy_from_slice(&name[..len - HEADER_LEN - 1]);
         if parts > 1 {
+            bytes[HEADER_LEN] |= 0x80;
             bytes[len] = parts;
             len += 1;
         }
@@ -359,5 +364,23 @@ mod tests {
         let full = BoundData::new(&h, &CookieName::new(longest.as_str()).unwrap(), 1);
         assert_eq!(full.as_slice().len(), HEADER_LEN + 1 + MAX_NAME_LEN);
         assert_eq!(&full.as_slice()[HEADER_LEN + 1..], longest.as_bytes());
+    }
+
+    #[test]
+    fn bound_data_of_several_parts_never_reads_as_one_part_and_a_body_byte() {
+        // Signed mode MACs bound data then body: without the flag on the length byte, a value
+        // sealed for one cookie whose body starts with `2` would MAC the same bytes as a value
+        // sealed for two cookies whose body is one byte shorter.
+        let h = [1u8; HEADER_LEN];
+        let name = CookieName::new("id").unwrap();
+        for parts in 2..=10u8 {
+            let many = BoundData::new(&h, &name, parts);
+            let one = BoundData::new(&h, &name, 1);
+            assert_ne!(
+                many.as_slice(),
+                [one.as_slice(), &[parts]].concat().as_slice()
+            );
+            assert_ne!(many.as_slice()[HEADER_LEN], one.as_slice()[HEADER_LEN]);
+        }
     }
 }

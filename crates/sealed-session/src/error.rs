@@ -947,11 +947,14 @@ impl fmt::Display for OpenError {
             ),
             Self::MissingChunk { index } => write!(
                 f,
-                "the session's cookie chunk {index} is missing: a proxy or the browser dropped                  a cookie (check the front end's header size limit against the session's cookie                  header budget), or it was removed"
+                "the session's cookie chunk {index} is missing: a proxy or the browser dropped \
+                 a cookie (check the front end's header size limit against the session's cookie \
+                 header budget), or it was removed"
             ),
             Self::ExtraChunk { index } => write!(
                 f,
-                "a session cookie chunk {index} came past the number the session announces: a                  cookie planted under a chunk's name, or left from another session"
+                "a session cookie chunk {index} came past the number the session announces: a \
+                 cookie planted under a chunk's name, or left from another session"
             ),
         }
     }

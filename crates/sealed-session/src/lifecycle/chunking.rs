@@ -54,9 +54,11 @@ impl Chunking {
             .iter()
             .map(|name| {
                 let empty = attributes.set_cookie(name, "", Some(LONGEST_LIFE)).len();
+                // A chunk's removal (`Max-Age=0` and an `Expires`) must fit too.
+                let removal = attributes.set_cookie(name, "", None).len();
                 BROWSER_COOKIE_LIMIT
                     .checked_sub(empty)
-                    .filter(|&cap| cap >= 16)
+                    .filter(|&cap| cap >= 16 && removal <= BROWSER_COOKIE_LIMIT)
                     .ok_or(invalid(ChunkingProblem::NameOrAttributesTooLong))
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -4,7 +4,9 @@
 
 use time::OffsetDateTime;
 
-use super::{CookieUpdate, LOG_TARGET, RefreshPolicy, SessionManager};
+use super::{CookieUpdate, LOG_TARGET, RefreshPolicy, SessionManager, chunking};
+use crate::chunks::{MAX_COOKIES, chunk_name};
+use crate::envelope::CookieName;
 use crate::error::SealError;
 use crate::revocation::{Cutoff, Generation, KeptSession, Revocation, RevokeError, Subject};
 use crate::state::{SessionId, SessionState};
@@ -134,22 +136,40 @@ impl SessionManager {
     }
 
     /// The `Set-Cookie` that removes the session cookie (same name, `Path` and `Domain`), and
-    /// those that remove the chunks the request sent (`sent`, a bit per chunk index).
+    /// those that remove every chunk of it (`sent`: the chunk names the request sent, a bit per
+    /// index).
     pub(super) fn removal(&self, sent: u16) -> (CookieUpdate, Vec<String>) {
         let s = &self.inner;
         let update = CookieUpdate::Remove(s.attributes.set_cookie(s.codec.cookie_name(), "", None));
-        (update, self.chunk_removals(sent, 1))
+        (update, self.chunk_removals(sent, 1, 1))
     }
 
-    /// The removals of the chunks from index `from` on that the request sent.
-    fn chunk_removals(&self, sent: u16, from: usize) -> Vec<String> {
+    /// The removals of the chunk cookies no session of this response uses: every index from
+    /// `always` up to `max_cookies` (a concurrent response may have set one that this request
+    /// did not send, and a chunk left beside a smaller session would refuse it), and every
+    /// index from `sent_from` on that the request sent (chunks a larger `max_cookies` set before,
+    /// or chunks without a first cookie). Empty, without allocating, for a session in one cookie
+    /// whose request sent no chunk name.
+    pub(super) fn chunk_removals(&self, sent: u16, always: usize, sent_from: usize) -> Vec<String> {
         let s = &self.inner;
-        let Some(chunking) = &s.chunking else {
-            return Vec::new();
-        };
-        (from..chunking.max())
-            .filter(|&index| sent & (1 << index) != 0)
-            .map(|index| s.attributes.set_cookie(chunking.name(index), "", None))
+        let max = s.chunking.as_ref().map_or(1, chunking::Chunking::max);
+        (1..MAX_COOKIES)
+            .filter(|&index| {
+                (index >= always && index < max) || (index >= sent_from && sent & (1 << index) != 0)
+            })
+            .filter_map(|index| {
+                let header = match &s.chunking {
+                    Some(chunking) if index < chunking.max() => {
+                        s.attributes.set_cookie(chunking.name(index), "", None)
+                    }
+                    _ => {
+                        let base = s.codec.cookie_name().as_str();
+                        let name = CookieName::new(chunk_name(base, index)).ok()?;
+                        s.attributes.set_cookie(&name, "", None)
+                    }
+                };
+                Some(header)
+            })
             .collect()
     }
 
@@ -172,8 +192,16 @@ impl SessionManager {
                     RefreshPolicy::EveryRequest => true,
                     RefreshPolicy::Interval(interval) => now - state.last_active() >= interval,
                 });
+        let max = s.chunking.as_ref().map_or(1, chunking::Chunking::max);
+        // Nothing to write: only chunk names a larger `max_cookies` left are removed.
+        let unchanged = || {
+            (
+                CookieUpdate::None,
+                self.chunk_removals(sent, MAX_COOKIES, max),
+            )
+        };
         if !changed && !refresh {
-            return Ok((CookieUpdate::None, Vec::new()));
+            return Ok(unchanged());
         }
         state.touch(now);
         let expires = s.codec.expires_at(state);
@@ -184,17 +212,29 @@ impl SessionManager {
                 tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
             })
         };
+        // A refresh of a session past today's limits (lowered since its cookie was written) keeps
+        // that cookie: the session is still valid, and a refresh is no write to refuse.
+        let parts = match &s.chunking {
+            None if !changed && s.codec.check_size(state).is_err() => return Ok(unchanged()),
+            None => 1,
+            Some(chunking) => {
+                let name_len = s.codec.cookie_name().as_str().len();
+                match chunking.parts(s.codec.sealed_len(state) - name_len) {
+                    Ok(parts) => parts,
+                    Err(_) if !changed => return Ok(unchanged()),
+                    Err(err) => return Err(err),
+                }
+            }
+        };
         let (header, others) = match &s.chunking {
             None => {
                 let value = sealed(1)?;
                 let header = s
                     .attributes
                     .set_cookie(s.codec.cookie_name(), &value, Some(life));
-                (header, Vec::new())
+                (header, self.chunk_removals(sent, 1, 1))
             }
             Some(chunking) => {
-                let name_len = s.codec.cookie_name().as_str().len();
-                let parts = chunking.parts(s.codec.sealed_len(state) - name_len)?;
                 let values = chunking.cut(&sealed(parts)?, parts);
                 let mut headers = values.iter().enumerate().map(|(index, value)| {
                     s.attributes
@@ -202,7 +242,8 @@ impl SessionManager {
                 });
                 let first = headers.next().unwrap_or_default();
                 let mut others: Vec<String> = headers.collect();
-                others.extend(self.chunk_removals(sent, usize::from(parts)));
+                let unused = usize::from(parts);
+                others.extend(self.chunk_removals(sent, unused, unused));
                 (first, others)
             }
         };

@@ -223,12 +223,29 @@ impl CheckedReader {
         codec: &Codec,
         now: OffsetDateTime,
         request: RequestInfo<'_>,
+        fits: impl Fn(&SessionState) -> bool,
     ) -> Option<SessionState> {
         let (values, _) = cookies::values(headers.iter().copied(), &self.name);
         if values.is_empty() {
             return None;
         }
-        let migrated = self.reader.migrate(&values, codec, now, request);
+        // The reader checks the state against the codec; the manager's own limits (a session
+        // over several cookies and its header budget) are checked here.
+        let migrated = self
+            .reader
+            .migrate(&values, codec, now, request)
+            .filter(|state| {
+                let fits = fits(state);
+                if !fits {
+                    tracing::debug!(
+                        target: crate::LOG_TARGET,
+                        reason = "legacy_too_large",
+                        path = request.path(),
+                        "old session cookie not migrated: too large for the session's cookies"
+                    );
+                }
+                fits
+            });
         let count = match migrated {
             Some(_) => &self.migrated,
             None => &self.refused,

@@ -2,10 +2,11 @@
 //! [`RequestSession`], carry out renew, sign-in and the three kinds of logout against the
 //! revocation store, and say what the response's cookie must be.
 //!
-//! A web adapter only translates: it hands [`SessionManager::open`] the request's `Cookie` header
-//! values, gives the handler the [`RequestSession`], and writes the header of
-//! [`RequestSession::finish`] into the response, then [`RequestSession::legacy_removal`]'s
-//! (a [`LegacyReader`]'s removal of another library's cookie). Every decision is made here.
+//! A web adapter only translates: it hands [`SessionManager::attach`] the request's `Cookie`
+//! header values, gives the handler the [`Session`], and writes every header of
+//! [`Session::finish`]'s [`ResponseCookies`] into the response (the session cookie's, its other
+//! chunks' when it spans several cookies, and a [`LegacyReader`]'s removal of another library's
+//! cookie). Every decision is made here.
 
 mod chunking;
 mod config;
@@ -261,19 +262,22 @@ impl SessionManager {
         // be in force with the same id.
         let mut idle_expired = None;
         // One cookie (the default): the values of its name. Several: those and the chunks'.
-        let (values, skipped, chunks) = match &s.chunking {
+        // The chunk names sent are noted either way, so that cookies a larger `max_cookies` set
+        // before are removed.
+        let (values, skipped, chunks, sent) = match &s.chunking {
             None => {
-                let (values, skipped) = cookie::values(cookie_headers, s.codec.cookie_name());
-                (values, skipped, None)
+                let (values, skipped, sent) =
+                    cookie::values_and_chunk_names(cookie_headers, s.codec.cookie_name());
+                (values, skipped, None, sent)
             }
             Some(chunking) => {
                 let mut found =
                     cookie::chunk_values(cookie_headers, s.codec.cookie_name(), chunking.max());
                 let firsts = std::mem::take(&mut found.firsts);
-                (firsts, found.skipped, Some(found))
+                let sent = found.sent();
+                (firsts, found.skipped, Some(found), sent)
             }
         };
-        let sent = chunks.as_ref().map_or(0, cookie::ChunkValues::sent);
         for raw in values {
             match self.open_value(raw, chunks.as_ref(), now) {
                 Ok(opened) => {
@@ -359,7 +363,8 @@ impl SessionManager {
             // migration would overwrite it with an older one.
             return session;
         }
-        match reader.migrate(headers, &self.inner.codec, now, request) {
+        let fits = |state: &SessionState| self.check_size(state).is_ok();
+        match reader.migrate(headers, &self.inner.codec, now, request, fits) {
             Some(state) => {
                 RequestSession::migrated(self.clone(), now, state, reader.removal().to_owned())
             }
@@ -402,6 +407,11 @@ impl SessionManager {
             .chunking
             .as_ref()
             .map_or(1, chunking::Chunking::max);
+        // A chunk that is not text is no chunk of ours: refused as such, not as missing.
+        let text = |raw: &[u8]| std::str::from_utf8(raw).is_ok();
+        if (1..max).any(|index| chunks.chunk(index).is_some_and(|raw| !text(raw))) {
+            return Err(OpenError::Malformed);
+        }
         crate::chunks::join_chunks(
             value,
             |index| {
@@ -745,16 +755,20 @@ impl<T> SessionBuilder<T> {
     /// let session = sessions.attach([], sealed_session::adapter::RequestInfo::new("/"));
     /// session.insert("tokens", "x".repeat(5_000))?; // past one cookie, within three
     /// let cookies = session.finish()?;
-    /// assert_eq!(cookies.headers().count(), 2);
-    /// assert!(cookies.headers().all(|header| header.len() <= 4096));
+    /// let headers: Vec<&str> = cookies.headers().collect();
+    /// // `__Host-id` and `__Host-id-1`, and the removal of `__Host-id-2`, which this session
+    /// // doesn't use (a concurrent response may have set it).
+    /// assert_eq!(headers.len(), 3);
+    /// assert!(headers[2].starts_with("__Host-id-2=;"));
+    /// assert!(headers.iter().all(|header| header.len() <= 4096));
     /// assert!(session.id().is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Performance impact
-    /// A request's `Cookie` headers are scanned once for every chunk name; a session of `n`
-    /// cookies is one seal or open of its whole value, plus `n` `Set-Cookie` headers when it is
-    /// written.
+    /// A request's `Cookie` headers are scanned once, for the cookie's name and its chunks'; a
+    /// session of `n` cookies is one seal or open of its whole value, and a write sends `n`
+    /// `Set-Cookie` headers plus a short removal for each of the other `max_cookies` names.
     #[doc(alias = "chunks")]
     pub fn max_cookies(mut self, max: usize) -> Self {
         self.max_cookies = max;
@@ -989,8 +1003,10 @@ impl<T> SessionBuilder<T> {
             &self.attributes,
         )?;
         if let Some(chunking) = &chunking {
-            let empty =
-                SessionState::with_id(SessionId::from_bytes([0; 16]), OffsetDateTime::UNIX_EPOCH);
+            // Created as late as a session's times get (their varints at their longest).
+            let late = OffsetDateTime::from_unix_timestamp(i64::from(u32::MAX))
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let empty = SessionState::with_id(SessionId::from_bytes([0; 16]), late);
             let len = codec.sealed_len(&empty) - codec.cookie_name().as_str().len();
             chunking.check_budget(len)?;
         }

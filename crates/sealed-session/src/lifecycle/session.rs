@@ -709,15 +709,23 @@ impl RequestSession {
     ///
     /// # Errors
     /// [`SealError::Randomness`] if no nonce can be drawn (sizes were checked when the session
-    /// was written, so `TooLarge` can't happen here). Logged under [`LOG_TARGET`]; the client
-    /// keeps its previous cookie.
+    /// was written, so `TooLarge` can't happen for a change; a refresh of a session past limits
+    /// lowered since its cookie was written keeps that cookie instead). Logged under
+    /// [`LOG_TARGET`]; the client keeps its previous cookie.
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
         let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
         let (update, others) = match self.state.as_mut() {
             None if self.status == SessionStatus::Purged || refused => {
                 self.lifecycle.removal(self.chunks_sent)
             }
-            None => (CookieUpdate::None, Vec::new()),
+            // No session, and none refused: chunks sent without a first cookie are removed
+            // (unless values of our name were left untried: the real session may be there).
+            None if self.keep_refused => (CookieUpdate::None, Vec::new()),
+            None => (
+                CookieUpdate::None,
+                self.lifecycle
+                    .chunk_removals(self.chunks_sent, crate::codec::MAX_COOKIES, 1),
+            ),
             Some(_) if self.status == SessionStatus::Purged => {
                 self.lifecycle.removal(self.chunks_sent)
             }
