@@ -5,8 +5,9 @@
 //!
 //! Environment, as `examples/login.rs` (read by the same code, `settings::SealedSettings`):
 //! `SESSION_KEYS` (without it a throwaway key, with a loud warning), `PORT` (default 8080),
-//! `COOKIE_NAME`, `COOKIE_SECURE` (default `true`) and `REDIS_URL` (share logouts with every
-//! other instance, of either app, through Redis).
+//! `COOKIE_NAME`, `COOKIE_SECURE` (default `true`), `COOKIE_CHUNKS` (default 1: the most cookies
+//! one session may span, 1 to 10) and `REDIS_URL` (share logouts with every other instance, of
+//! either app, through Redis).
 //!
 //! Each request is logged at `info` (method, path, status, time taken; never a cookie).
 
@@ -25,7 +26,9 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = SealedSettings::from_env()?;
     let port = settings.port;
-    let mut sessions = CookieSessionLayer::builder(settings.keys).cookie_secure(settings.secure);
+    let mut sessions = CookieSessionLayer::builder(settings.keys)
+        .cookie_secure(settings.secure)
+        .max_cookies(settings.cookie_chunks);
     if let Some(name) = settings.cookie_name {
         sessions = sessions.cookie_name(name);
     }

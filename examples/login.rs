@@ -11,6 +11,10 @@
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
 //!   through Redis (checks stay in memory). Without it, revocations live in this process only.
 //!   Try two instances: `REDIS_URL=... SESSION_KEYS=... PORT=8081 cargo run --example login`.
+//! - `COOKIE_CHUNKS` (default 1): the most cookies one session may span, 1 to 10
+//!   (`SessionBuilder::max_cookies`). With `COOKIE_CHUNKS=3` a session past one cookie
+//!   (`POST /big?bytes=5000`, say) is cut into `__Host-id`, `__Host-id-1`, ... and a smaller one
+//!   removes the chunks it no longer uses. Any other value stops the app at startup.
 //! - `COOKIE_SECURE` (default `true`, as the library's): the cookie is `Secure` even on this
 //!   plain-HTTP server, since browsers and curl send `Secure` cookies back to `127.0.0.1` and
 //!   `localhost`. `COOKIE_SECURE=false` for a client that keeps them for HTTPS only (Python's

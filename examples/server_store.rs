@@ -13,6 +13,9 @@
 //! - `COOKIE_SECURE` (default `true`; `false` to drop `Secure`), as in `login.rs`. The cookie is
 //!   named `id` either way.
 //!
+//! `SESSION_KEYS`, `COOKIE_NAME` and `COOKIE_CHUNKS`, which `login.rs` reads, are ignored here:
+//! the cookie holds only a random session key, so there is nothing to split over cookies.
+//!
 //! Each request is logged at `info` (method, path, status, time taken; never a cookie).
 //!
 //! The cookie holds only a random session key, encrypted with a key generated at start-up: a

@@ -17,13 +17,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// until the server stops.
 ///
 /// # Errors
-/// A bad setting (`SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `REDIS_URL`), or a port that can't be
-/// bound.
+/// A bad setting (`SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_CHUNKS`, `REDIS_URL`), or a
+/// port that can't be bound.
 pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     let settings = SealedSettings::from_env()?;
     let port = settings.port;
-    let mut sessions =
-        CookieSessionMiddleware::builder(settings.keys).cookie_secure(settings.secure);
+    let mut sessions = CookieSessionMiddleware::builder(settings.keys)
+        .cookie_secure(settings.secure)
+        .max_cookies(settings.cookie_chunks);
     if let Some(name) = settings.cookie_name {
         sessions = sessions.cookie_name(name);
     }

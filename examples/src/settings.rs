@@ -6,6 +6,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::sync::Arc;
 
+use sealed_session::codec::MAX_COOKIES;
 use sealed_session::revocation::RevocationStore;
 use sealed_session::{KeyRing, SecretKey};
 use sealed_session_redis::RedisRevocationStore;
@@ -22,15 +23,20 @@ pub struct SealedSettings {
     pub secure: bool,
     /// `COOKIE_NAME`, default: the library's.
     pub cookie_name: Option<String>,
+    /// `COOKIE_CHUNKS`, default 1 (see [`cookie_chunks`]): the most cookies a session spans,
+    /// for `SessionBuilder::max_cookies`.
+    pub cookie_chunks: usize,
     /// A Redis revocation store if `REDIS_URL` is set; the library's in-memory one otherwise.
     pub store: Option<Arc<dyn RevocationStore>>,
 }
 
 impl SealedSettings {
-    /// Reads `SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_NAME` and `REDIS_URL`.
+    /// Reads `SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_NAME`, `COOKIE_CHUNKS` and
+    /// `REDIS_URL`.
     ///
     /// # Errors
-    /// A key list, port, `COOKIE_SECURE` or Redis URL that is not accepted, with what to set.
+    /// A key list, port, `COOKIE_SECURE`, `COOKIE_CHUNKS` or Redis URL that is not accepted,
+    /// with what to set.
     pub fn from_env() -> Result<Self, Box<dyn Error>> {
         let keys = match std::env::var("SESSION_KEYS") {
             Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
@@ -51,6 +57,7 @@ impl SealedSettings {
         };
         let secure = cookie_secure()?;
         let cookie_name = std::env::var("COOKIE_NAME").ok();
+        let cookie_chunks = cookie_chunks()?;
         let store = match std::env::var("REDIS_URL") {
             Ok(url) => {
                 // Waits up to 2 s for the shared list (and says so if Redis is not there:
@@ -69,6 +76,7 @@ impl SealedSettings {
             port,
             secure,
             cookie_name,
+            cookie_chunks,
             store,
         })
     }
@@ -111,6 +119,52 @@ pub fn cookie_secure_from(value: Option<&OsStr>) -> Result<bool, SettingError> {
         Ok(false)
     } else {
         Err(invalid())
+    }
+}
+
+/// The variable [`cookie_chunks`] reads.
+pub const COOKIE_CHUNKS: &str = "COOKIE_CHUNKS";
+
+// `cookie_chunks_from`'s message names the range in a literal.
+const _: () = assert!(MAX_COOKIES == 10);
+
+/// The most cookies a session may span, from `COOKIE_CHUNKS`, for
+/// `SessionBuilder::max_cookies`. Defaults to 1, as the library does: one cookie, so a session
+/// holds about 3,000 random bytes and `POST /big` answers `413` past that. With 2 to 10 the
+/// session is cut into as few cookies as it needs, named `<name>`, `<name>-1`, ..., each
+/// `Set-Cookie` within 4096 bytes, and all within the library's default budget of 8192 bytes of
+/// `Cookie` header: two hold about 5,960 random bytes, and past two the budget binds (about
+/// 6,000 bytes, however many cookies are allowed).
+///
+/// # Errors
+/// [`SettingError`] if the variable is not a whole number from 1 to 10, or is not UTF-8: the
+/// library would refuse the count at build too, but with the builder's words, not the
+/// variable's.
+pub fn cookie_chunks() -> Result<usize, SettingError> {
+    cookie_chunks_from(std::env::var_os(COOKIE_CHUNKS).as_deref())
+}
+
+/// [`cookie_chunks`] for the value `value` of `COOKIE_CHUNKS` (`None`: unset).
+///
+/// # Errors
+/// As [`cookie_chunks`].
+pub fn cookie_chunks_from(value: Option<&OsStr>) -> Result<usize, SettingError> {
+    let Some(value) = value else {
+        return Ok(1);
+    };
+    let invalid = || SettingError {
+        name: COOKIE_CHUNKS,
+        value: value.to_string_lossy().into_owned(),
+        accepted: "a whole number from 1 (one cookie, the default) to 10, or unset it for 1",
+    };
+    let text = value.to_str().ok_or_else(invalid)?;
+    // `parse` alone would take `+3`; the count is digits only.
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_COOKIES).contains(&n) => Ok(n),
+        _ => Err(invalid()),
     }
 }
 
@@ -161,6 +215,45 @@ mod tests {
                 "{message}"
             );
             assert!(message.contains("`true` or `false`"), "{message}");
+        }
+    }
+
+    #[test]
+    fn cookie_chunks_defaults_to_one_and_accepts_one_to_ten() {
+        assert_eq!(cookie_chunks_from(None).unwrap(), 1);
+        for (text, n) in [("1", 1), ("3", 3), ("10", 10), ("03", 3)] {
+            assert_eq!(
+                cookie_chunks_from(Some(OsStr::new(text))).unwrap(),
+                n,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookie_chunks_refuses_anything_else_and_says_what_to_set() {
+        for bad in [
+            "",
+            "0",
+            "11",
+            "-1",
+            "+3",
+            " 3",
+            "3 ",
+            "three",
+            "2.5",
+            "99999999999999999999",
+        ] {
+            let err = cookie_chunks_from(Some(OsStr::new(bad))).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("`COOKIE_CHUNKS` is `{bad}`")),
+                "{message}"
+            );
+            assert!(
+                message.contains("from 1 (one cookie, the default) to 10"),
+                "{message}"
+            );
         }
     }
 

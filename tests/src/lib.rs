@@ -208,6 +208,9 @@ pub struct Reply {
     pub status: u16,
     /// Every `Set-Cookie`, parsed.
     pub set_cookies: Vec<Cookie<'static>>,
+    /// Every `Set-Cookie` header, as sent (a browser keeps a cookie only if its header is at
+    /// most 4096 bytes).
+    pub set_cookie_headers: Vec<String>,
     /// The body as JSON (`Null` if it isn't JSON).
     pub json: serde_json::Value,
 }
@@ -265,11 +268,18 @@ pub async fn send_to(
     let res = req.send().await.expect("request succeeds");
     let status = res.status().as_u16();
     let set_cookies = set_cookies(res.headers());
+    let set_cookie_headers = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ascii Set-Cookie").to_owned())
+        .collect();
     let bytes = res.bytes().await.expect("body");
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     Reply {
         status,
         set_cookies,
+        set_cookie_headers,
         json,
     }
 }

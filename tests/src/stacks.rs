@@ -42,6 +42,9 @@ pub struct StackSettings {
     pub store: Arc<dyn RevocationStore>,
     /// The session lifetime, if not the default (idle 1 hour, absolute 24 hours, no `Max-Age`).
     pub lifetime: Option<SessionLifecycle>,
+    /// The most cookies a session spans (`SessionBuilder::max_cookies`): 1, the default, or
+    /// more for a session cut into chunks.
+    pub max_cookies: usize,
 }
 
 impl StackSettings {
@@ -53,6 +56,7 @@ impl StackSettings {
             store: store.make(clock.clone()),
             clock,
             lifetime: None,
+            max_cookies: 1,
         }
     }
 }
@@ -96,15 +100,29 @@ impl StackApp {
         let mut builder = SessionManager::builder(settings.ring.clone())
             .cookie_secure(false)
             .clock(settings.clock.clone())
-            .revocation_store(Arc::clone(&settings.store));
+            .revocation_store(Arc::clone(&settings.store))
+            .max_cookies(settings.max_cookies);
         if let Some(lifetime) = &settings.lifetime {
             builder = builder.session_lifecycle(lifetime.clone());
         }
         let sessions = builder.build().expect("valid test configuration");
+        Self::serve_with(stack, sessions, settings.clock.clone(), actix, axum)
+    }
+
+    /// The login app on `stack` with `sessions` (built elsewhere, from a configuration file
+    /// say), whose clock is `clock`, and routes of the test's own as in
+    /// [`StackApp::start_with`]. Its cookie must be named `id`, as the client sends it.
+    pub fn serve_with(
+        stack: Stack,
+        sessions: SessionManager,
+        clock: Arc<ManualClock>,
+        actix: fn(&mut web::ServiceConfig),
+        axum: fn(axum::Router) -> axum::Router,
+    ) -> Self {
         let server = match stack {
             Stack::Actix => StackServer::Actix(TestApp::serve_with(
                 CookieSessionMiddleware::from(sessions),
-                settings.clock.clone(),
+                clock.clone(),
                 actix,
             )),
             Stack::Axum => {
@@ -118,7 +136,7 @@ impl StackApp {
         };
         Self {
             server,
-            clock: settings.clock.clone(),
+            clock,
             http: reqwest::Client::new(),
         }
     }
@@ -141,6 +159,13 @@ impl StackApp {
         user: Option<&str>,
     ) -> Reply {
         send_id(&self.http, method, self.url(path), cookie, user).await
+    }
+
+    /// `method path` with the raw `Cookie` header `header` (several cookies, say: `id=..;
+    /// id-1=..`), or none if it is empty.
+    pub async fn send_header(&self, method: &str, path: &str, header: &str) -> Reply {
+        let cookie = (!header.is_empty()).then_some(header.as_bytes());
+        send_to(&self.http, method, self.url(path), cookie, None).await
     }
 
     /// `GET path` with `cookie`.

@@ -18,6 +18,13 @@
 //!
 //! The same steps run against `examples/login.rs` (actix-web) and `examples/axum_login.rs`
 //! (axum, `sealed-session-tower`; issue 11, item 3), one browser at a time.
+//!
+//! And a session over several cookies (issue 21, point 4), with `COOKIE_CHUNKS=3`: in the real
+//! browser, `POST /big?bytes=6000` leaves `__Host-id`, `__Host-id-1` and `__Host-id-2` in the
+//! cookie store (each `HttpOnly` and `Secure`), the browser sends all three back and the server
+//! reads the whole value; `bytes=20000` is a `413` that changes nothing; `bytes=10` leaves only
+//! `__Host-id` in the store; a logout leaves none. A route of the test's own, `/test/received`,
+//! echoes the names of the cookies the browser sent, since script can't read `HttpOnly` ones.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -27,12 +34,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
+use actix_web::http::header::COOKIE as COOKIE_HEADER;
 use actix_web::middleware::from_fn;
 use actix_web::rt::time::{sleep, timeout};
-use actix_web::{App, HttpServer};
+use actix_web::{App, HttpRequest, HttpServer, web};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use sealed_session::{KeyRing, SecretKey};
+use sealed_session::{KeyRing, SecretKey, Session, SessionGetError};
 use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_examples::{login, request_log, settings};
 use serde_json::{Value, json};
@@ -41,7 +49,13 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The middleware's default name for a `Secure` cookie.
 const COOKIE: &str = "__Host-id";
+/// The session's cookies over three cookies, as a browser sorts their names.
+const CHUNKS: [&str; 3] = ["__Host-id", "__Host-id-1", "__Host-id-2"];
 const USER: &str = "alice";
+/// `POST /big`'s bytes that take all three cookies (with `alice` signed in, just within the
+/// library's default `Cookie` header budget), and bytes past it.
+const THREE_COOKIES: usize = 6_000;
+const TOO_LARGE: usize = 20_000;
 
 /// The whole browser session, from starting chromedriver to logging out.
 const BUDGET: Duration = Duration::from_secs(55);
@@ -60,12 +74,39 @@ const POLL: Duration = Duration::from_millis(50);
 
 #[actix_web::test]
 async fn login_counter_logout_in_headless_chromium() {
-    run_in_chromium(LoginApp::start_actix()).await;
+    run_in_chromium(
+        LoginApp::start_actix(default_chunks()),
+        Steps::LoginCounterLogout,
+    )
+    .await;
 }
 
 #[actix_web::test]
 async fn login_counter_logout_in_headless_chromium_on_axum() {
-    run_in_chromium(LoginApp::start_axum()).await;
+    run_in_chromium(
+        LoginApp::start_axum(default_chunks()),
+        Steps::LoginCounterLogout,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_session_over_three_cookies_in_headless_chromium() {
+    run_in_chromium(LoginApp::start_actix(three_chunks()), Steps::ThreeCookies).await;
+}
+
+#[actix_web::test]
+async fn a_session_over_three_cookies_in_headless_chromium_on_axum() {
+    run_in_chromium(LoginApp::start_axum(three_chunks()), Steps::ThreeCookies).await;
+}
+
+/// What a browser session does once started.
+#[derive(Debug, Clone, Copy)]
+enum Steps {
+    /// [`drive`]: log in, count, log out, replay the old cookie.
+    LoginCounterLogout,
+    /// [`drive_three_cookies`]: a session over three cookies, grown, shrunk and logged out.
+    ThreeCookies,
 }
 
 /// One Chromium at a time: two at once on a 2-core machine blow [`SESSION_START`].
@@ -74,7 +115,7 @@ static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 // The lock is held across the awaits on purpose: each test has its own single-threaded
 // runtime, and the other test waits here, before starting its browser.
 #[allow(clippy::await_holding_lock)]
-async fn run_in_chromium(app: LoginApp) {
+async fn run_in_chromium(app: LoginApp, steps: Steps) {
     let _one = ONE_BROWSER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -96,7 +137,10 @@ async fn run_in_chromium(app: LoginApp) {
             Err(_) => panic!("start a Chromium session: no answer within {SESSION_START:?}"),
         };
         let session_started = started.elapsed();
-        drive(&client, &app.url).await;
+        match steps {
+            Steps::LoginCounterLogout => drive(&client, &app.url).await,
+            Steps::ThreeCookies => drive_three_cookies(&client, &app.url).await,
+        }
         eprintln!(
             "browser test: Chromium session after {session_started:.1?}, steps done after {:.1?}",
             started.elapsed()
@@ -113,9 +157,8 @@ async fn run_in_chromium(app: LoginApp) {
     eprintln!("browser test: cleaned up after {:.1?}", started.elapsed());
 }
 
-/// The steps a user takes, each checked on the page, in `document.cookie` and in the browser's
-/// cookie store (which WebDriver shows, `HttpOnly` cookies included).
-async fn drive(client: &Client, base: &str) {
+/// Opens the page and logs in as [`USER`] through its form.
+async fn log_in(client: &Client, base: &str) {
     step("open the page", client.goto(&format!("{base}/"))).await;
     wait_for_text(client, "user", "nobody").await;
 
@@ -123,6 +166,12 @@ async fn drive(client: &Client, base: &str) {
     step("type the user", input.send_keys(USER)).await;
     click(client, "login-button").await;
     wait_for_text(client, "user", USER).await;
+}
+
+/// The steps a user takes, each checked on the page, in `document.cookie` and in the browser's
+/// cookie store (which WebDriver shows, `HttpOnly` cookies included).
+async fn drive(client: &Client, base: &str) {
+    log_in(client, base).await;
     if let Some(path) = std::env::var_os("SEALED_SESSION_SCREENSHOT") {
         let png = step("take a screenshot", client.screenshot()).await;
         std::fs::write(&path, png).expect("write the screenshot");
@@ -201,6 +250,112 @@ async fn drive(client: &Client, base: &str) {
     );
 }
 
+/// A session over three cookies in the browser's store and on the wire: grown past one
+/// cookie, refused past the budget, shrunk back to one, logged out.
+async fn drive_three_cookies(client: &Client, base: &str) {
+    log_in(client, base).await;
+    assert_eq!(session_cookies(client).await, [COOKIE]);
+
+    let big = fetch(client, "POST", &format!("/big?bytes={THREE_COOKIES}")).await;
+    assert_eq!(
+        big,
+        json!({ "status": 200, "body": { "stored": THREE_COOKIES } })
+    );
+    wait_for_session_cookies(client, &CHUNKS).await;
+    for cookie in step("list cookies", client.get_all_cookies()).await {
+        if cookie.name().starts_with(COOKIE) {
+            assert_eq!(cookie.http_only(), Some(true), "{}", cookie.name());
+            assert_eq!(cookie.secure(), Some(true), "{}", cookie.name());
+        }
+    }
+    // The browser sends all three back, and the server reads the whole value from them.
+    assert_eq!(
+        fetch(client, "GET", "/test/received").await["body"],
+        json!({ "cookies": CHUNKS, "big": THREE_COOKIES })
+    );
+    assert_eq!(
+        fetch_whoami(client).await,
+        json!({ "user": USER, "counter": 0 })
+    );
+
+    // Past the budget: a `413`, and the three cookies stay as they were.
+    let refused = fetch(client, "POST", &format!("/big?bytes={TOO_LARGE}")).await;
+    assert_eq!(refused["status"], 413, "{refused}");
+    assert_eq!(
+        fetch(client, "GET", "/test/received").await["body"],
+        json!({ "cookies": CHUNKS, "big": THREE_COOKIES })
+    );
+
+    // Back to one cookie: the response removes the other two from the browser's store.
+    let small = fetch(client, "POST", "/big?bytes=10").await;
+    assert_eq!(small, json!({ "status": 200, "body": { "stored": 10 } }));
+    wait_for_session_cookies(client, &[COOKIE]).await;
+    assert_eq!(
+        fetch(client, "GET", "/test/received").await["body"],
+        json!({ "cookies": [COOKIE], "big": 10 })
+    );
+    assert_eq!(
+        fetch_whoami(client).await,
+        json!({ "user": USER, "counter": 0 })
+    );
+
+    // A logout of a session over three cookies leaves none.
+    let big = fetch(client, "POST", &format!("/big?bytes={THREE_COOKIES}")).await;
+    assert_eq!(big["status"], 200, "{big}");
+    wait_for_session_cookies(client, &CHUNKS).await;
+    click(client, "logout-button").await;
+    wait_for_text(client, "user", "nobody").await;
+    wait_for_session_cookies(client, &[]).await;
+    assert_eq!(
+        fetch(client, "GET", "/test/received").await["body"],
+        json!({ "cookies": [], "big": null })
+    );
+}
+
+/// The names of the session's cookies in the browser's store (`HttpOnly` ones included), sorted.
+async fn session_cookies(client: &Client) -> Vec<String> {
+    let mut names: Vec<String> = step("list cookies", client.get_all_cookies())
+        .await
+        .iter()
+        .map(|cookie| cookie.name().to_owned())
+        .filter(|name| name.starts_with(COOKIE))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Polls until the browser's store holds exactly the session cookies `expected`, for at most
+/// [`PAGE_UPDATE`].
+async fn wait_for_session_cookies(client: &Client, expected: &[&str]) {
+    let deadline = Instant::now() + PAGE_UPDATE;
+    loop {
+        let names = session_cookies(client).await;
+        if names == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser holds {names:?}, not {expected:?}, after {PAGE_UPDATE:?}"
+        );
+        sleep(POLL).await;
+    }
+}
+
+/// `method path` from the page, with the browser's cookies: `{"status": n, "body": json}`.
+async fn fetch(client: &Client, method: &str, path: &str) -> Value {
+    step(
+        &format!("fetch {method} {path}"),
+        client.execute_async(
+            "const [method, path, done] = arguments;
+             fetch(path, { method })
+               .then(async (r) => done({ status: r.status, body: await r.json() }))
+               .catch((e) => done(String(e)));",
+            vec![json!(method), json!(path)],
+        ),
+    )
+    .await
+}
+
 /// `GET /whoami` from the page, with the browser's cookies.
 async fn fetch_whoami(client: &Client) -> Value {
     step(
@@ -245,8 +400,8 @@ async fn wait_for_text(client: &Client, id: &str, expected: &str) {
     }
 }
 
-/// The login example as `examples/login.rs` serves it with no environment set, on a real server
-/// on a free loopback port.
+/// The login example as `examples/login.rs` serves it with no environment set but
+/// `COOKIE_CHUNKS`, on a real server on a free loopback port, plus `GET /test/received`.
 struct LoginApp {
     url: String,
     server: Server,
@@ -258,10 +413,11 @@ enum Server {
 }
 
 impl LoginApp {
-    /// `examples/login.rs` with the example's defaults.
-    fn start_actix() -> Self {
+    /// `examples/login.rs` with the example's defaults, over up to `chunks` cookies.
+    fn start_actix(chunks: usize) -> Self {
         let sessions = CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
             .cookie_secure(default_secure())
+            .max_cookies(chunks)
             .build()
             .expect("valid configuration");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -271,6 +427,7 @@ impl LoginApp {
                 .wrap(sessions.clone())
                 .wrap(from_fn(request_log::log))
                 .configure(login::routes)
+                .route("/test/received", web::get().to(received_on_actix))
         })
         .workers(1)
         .disable_signals()
@@ -286,14 +443,18 @@ impl LoginApp {
         }
     }
 
-    /// `examples/axum_login.rs` with the example's defaults.
-    fn start_axum() -> Self {
+    /// `examples/axum_login.rs` with the example's defaults, over up to `chunks` cookies.
+    fn start_axum(chunks: usize) -> Self {
         let sessions =
             sealed_session_tower::CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
                 .cookie_secure(default_secure())
+                .max_cookies(chunks)
                 .build()
                 .expect("valid configuration");
-        let app = sealed_session_examples::axum_login::app(sessions)
+        // `axum_login::app`, with the test's route behind the layer too.
+        let app = sealed_session_examples::contract_axum::routes::<Session>()
+            .route("/test/received", axum::routing::get(received_on_axum))
+            .layer(sessions)
             .layer(axum::middleware::from_fn(request_log::axum));
         let server = sealed_session_tests::AxumServer::start(app);
         Self {
@@ -315,6 +476,56 @@ impl LoginApp {
 /// The examples' default, read where the examples read it: `COOKIE_SECURE` unset.
 fn default_secure() -> bool {
     settings::cookie_secure_from(None).expect("the default is valid")
+}
+
+/// The examples' default, read where the examples read it: `COOKIE_CHUNKS` unset (one cookie).
+fn default_chunks() -> usize {
+    settings::cookie_chunks_from(None).expect("the default is valid")
+}
+
+/// `COOKIE_CHUNKS=3`, read where the examples read it.
+fn three_chunks() -> usize {
+    settings::cookie_chunks_from(Some("3".as_ref())).expect("3 is valid")
+}
+
+/// `GET /test/received` on actix-web.
+async fn received_on_actix(
+    req: HttpRequest,
+    session: Session,
+) -> Result<web::Json<Value>, SessionGetError> {
+    let headers = req.headers().get_all(COOKIE_HEADER).map(|v| v.as_bytes());
+    received(headers, &session).map(web::Json)
+}
+
+/// `GET /test/received` on axum.
+async fn received_on_axum(
+    headers: axum::http::HeaderMap,
+    session: Session,
+) -> Result<axum::Json<Value>, SessionGetError> {
+    let headers = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .map(|v| v.as_bytes());
+    received(headers, &session).map(axum::Json)
+}
+
+/// `{"cookies": [...], "big": n}`: the names of the cookies the request carried, sorted (what
+/// the browser sent: script can't see `HttpOnly` cookies), and how many bytes `POST /big`
+/// stored in the session they make (`null` if none).
+fn received<'h>(
+    headers: impl Iterator<Item = &'h [u8]>,
+    session: &Session,
+) -> Result<Value, SessionGetError> {
+    let mut names: Vec<String> = headers
+        .flat_map(|header| header.split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let pair = String::from_utf8_lossy(pair);
+            pair.split_once('=').map(|(name, _)| name.trim().to_owned())
+        })
+        .collect();
+    names.sort();
+    let big = session.get::<serde_bytes::ByteBuf>("big")?;
+    Ok(json!({ "cookies": names, "big": big.map(|bytes| bytes.len()) }))
 }
 
 /// A fresh Chromium profile directory, removed on drop.

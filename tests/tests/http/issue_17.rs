@@ -492,6 +492,7 @@ fn redis_instance(stack: Stack, ring: &KeyRing, store: &RedisRevocationStore) ->
         clock: Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
         store: Arc::new(store.clone()),
         lifetime: None,
+        max_cookies: 1,
     };
     StackApp::start(stack, &settings)
 }

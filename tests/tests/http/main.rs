@@ -9,7 +9,9 @@
 //! - [`logout`]: the three logouts and their races.
 //! - [`issue_17`]: the invariants of logout, expiry and revocation (docs/security.md).
 //! - [`legacy`]: actix-session cookies read by the legacy reader.
+//! - [`chunks`]: sessions over several cookies (`max_cookies`, issue 21) on both stacks.
 
+mod chunks;
 mod issue_17;
 mod legacy;
 mod logout;
