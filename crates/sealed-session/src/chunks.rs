@@ -22,7 +22,9 @@ pub const MAX_COOKIES: usize = 10;
 /// The default budget for the session's cookies in the request's `Cookie` header (names,
 /// values and the `; ` between them): 8 KiB, the per-header-line limit of nginx's default
 /// buffers and of Heroku's router, the smallest of the common front ends (ALB and Vercel allow
-/// 16 KiB, hyper's HTTP/2 header list 16 KiB in all).
+/// 16 KiB, hyper's HTTP/2 header list 16 KiB in all). That line also holds `Cookie: ` and the
+/// site's other cookies, and some clients send less (curl refuses a `Cookie` header past about
+/// 8 KiB): behind such a front end, a site with other cookies sets a smaller budget.
 pub const DEFAULT_COOKIE_HEADER_BUDGET: usize = 8192;
 
 /// The name of chunk `index` of the session cookie named `base`: `base` itself for 0, then
