@@ -10,9 +10,9 @@
 use std::sync::{Arc, OnceLock};
 
 use sealed_session::clock::ManualClock;
-use sealed_session::codec::{Codec, UnixTime};
+use sealed_session::codec::{Codec, MAX_COOKIES, RandomSource, UnixTime};
 use sealed_session::revocation::Revocation;
-use sealed_session::{KeyRing, Mode, SecretKey, SessionId, SessionManager};
+use sealed_session::{KeyRing, Mode, SealError, SecretKey, SessionId, SessionManager};
 use time::{Duration, OffsetDateTime};
 
 pub use sealed_session_test_support::fuzz::{
@@ -70,6 +70,52 @@ pub fn lifecycle(mode: Mode) -> &'static SessionManager {
     match mode {
         Mode::Signed => &lifecycles()[1],
         _ => &lifecycles()[0],
+    }
+}
+
+/// The lowest `max_cookies` of [`chunked_lifecycle`].
+pub const MIN_CHUNKED: usize = 3;
+
+/// A lifecycle of `mode` that splits sessions over up to `max` cookies (3 to
+/// [`MAX_COOKIES`]): the ring, cookie name and clock of [`lifecycle`], a `Cookie` header
+/// budget of 64 KiB (so that every count is reachable), no revocations, and a fixed random
+/// source, so that what it seals is the same on every run.
+///
+/// # Panics
+/// For `max` outside 3 to [`MAX_COOKIES`].
+pub fn chunked_lifecycle(mode: Mode, max: usize) -> &'static SessionManager {
+    static LIFECYCLES: OnceLock<Vec<SessionManager>> = OnceLock::new();
+    let all = LIFECYCLES.get_or_init(|| {
+        [Mode::Encrypted, Mode::Signed]
+            .into_iter()
+            .flat_map(|mode| (MIN_CHUNKED..=MAX_COOKIES).map(move |max| (mode, max)))
+            .map(|(mode, max)| {
+                SessionManager::builder(ring())
+                    .mode(mode)
+                    .cookie_name(COOKIE_NAME)
+                    .max_cookies(max)
+                    .cookie_header_budget(64 * 1024)
+                    .clock(Arc::new(ManualClock::new(now())))
+                    .dangerous()
+                    .random_source(Arc::new(Fixed))
+                    .build()
+                    .expect("valid settings")
+            })
+            .collect()
+    });
+    let per_mode = MAX_COOKIES - MIN_CHUNKED + 1;
+    let offset = if mode == Mode::Signed { per_mode } else { 0 };
+    &all[offset + max - MIN_CHUNKED]
+}
+
+/// The same "random" bytes every time: a fuzz run must be reproducible. Never in production.
+#[derive(Debug)]
+struct Fixed;
+
+impl RandomSource for Fixed {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), SealError> {
+        dest.fill(0x5a);
+        Ok(())
     }
 }
 

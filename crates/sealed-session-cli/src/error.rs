@@ -76,6 +76,32 @@ pub(crate) enum CliError {
          them (the name is authenticated, so it must be the one the cookie was set under)"
     )]
     CookieNameConflict { in_value: String, flag: String },
+    /// `--cookie-name` names none of the several cookies given.
+    #[error(
+        "no cookie named `{name}` in the input, which holds {}: pass the session's first \
+         cookie too, or set `--cookie-name` to its name",
+        names_list(given)
+    )]
+    CookieNotGiven { name: String, given: Vec<String> },
+    /// Several cookies given, none of them a chunk of another, and no `--cookie-name`.
+    #[error(
+        "the input holds several cookies ({}): pass `--cookie-name` with the session's cookie \
+         name",
+        names_list(names)
+    )]
+    WhichCookie { names: Vec<String> },
+    /// A bare value given with `name=value` pairs.
+    #[error(
+        "a bare cookie value among `name=value` pairs: give every cookie as `name=value` (the \
+         session's first cookie under its name, the others under `<name>-1`, `<name>-2`, ...)"
+    )]
+    BareValueAmongPairs,
+    /// The session's first cookie given twice, with different values.
+    #[error(
+        "the input holds {count} different values of `{name}` (a browser sends one for each \
+         domain or path the cookie was set for): pass only the one to inspect"
+    )]
+    SeveralValues { name: String, count: usize },
     /// A setting the library refuses.
     #[error("invalid {setting}")]
     Config {
@@ -121,6 +147,15 @@ pub(crate) enum CliError {
     RetireWhileStaged { path: PathBuf, key_id: KeyId },
 }
 
+/// `` `a`, `b` ``
+fn names_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// ` (line 2)`, ` (lines 1 and 2)`, or nothing.
 fn where_lines(lines: &[usize]) -> String {
     match lines {
@@ -163,8 +198,19 @@ impl CliError {
                      uses another, and check that the value was copied whole"
                 )),
                 OpenError::Malformed => Some(
-                    "pass the cookie's value, or `name=value` as in a `Cookie` header".to_owned(),
+                    "pass the cookie's value, `name=value`, or the whole `Cookie` header (a \
+                     session over several cookies needs all of them)"
+                        .to_owned(),
                 ),
+                OpenError::MissingChunk { index } => Some(format!(
+                    "pass every cookie of the session: the whole `Cookie` header as one \
+                     argument, or `{cookie_name}-{index}=…` as another"
+                )),
+                OpenError::ExtraChunk { index } => Some(format!(
+                    "`{cookie_name}-{index}` is not one of this session's cookies: leave it out \
+                     to inspect the others (a server refuses the session while the browser \
+                     sends it)"
+                )),
                 _ => None,
             },
             Self::Refused {

@@ -8,12 +8,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sealed_session::Mode;
-use sealed_session::codec::{CookieName, DEFAULT_COOKIE_NAME};
+use sealed_session::codec::CookieName;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
+use crate::cookies;
 use crate::error::CliError;
 use crate::humane;
 use crate::keys::{KEYS_ENV, KeySource};
@@ -72,6 +73,11 @@ output, so `SESSION_KEYS=$(sealed-session keygen)` works."
 key id and the key's role in the ring), session id, subject, creation and last-activity times, \
 idle and absolute expiry, and each value it holds (shown as the JSON it reads as, since values \
 carry their types, or in hex for raw bytes).\n\n\
+A session over several cookies (a server's `max_cookies`) is given whole: its `Cookie` header as \
+one argument, or its cookies as `name=value` arguments, in any order (`id=3.AAA id-1=BBB \
+id-2=CCC`). They are joined by the index in their names, and the report says how many cookies \
+the session spans; a missing chunk, or one past the count the first announces, is refused with \
+its reason.\n\n\
 Keys come from `--keys-file F` if given, else from SESSION_KEYS. When the keys can't open the \
 cookie, the public header is still shown. Revocation is not checked: the revocation store \
 lives with the application."
@@ -108,18 +114,21 @@ struct KeygenArgs {
 /// Flags of `inspect`.
 #[derive(Debug, Args)]
 struct InspectArgs {
-    /// The cookie value, or `name=value` as in a Cookie header, or `-` to read it from standard
-    /// input (which keeps it out of shell history).
-    #[arg(value_name = "COOKIE")]
-    cookie: String,
+    /// The cookie value, or `name=value`, or a whole Cookie header (`id=2.AAA; id-1=BBB`, as
+    /// one argument); a session over several cookies as its header or as one `name=value` per
+    /// argument; `-` reads any of these from standard input (which keeps it out of shell
+    /// history).
+    #[arg(value_name = "COOKIE", required = true)]
+    cookies: Vec<String>,
 
     /// Read the key list from this file instead of SESSION_KEYS (commas or newlines between
     /// entries, `#` comments allowed).
     #[arg(long, value_name = "FILE")]
     keys_file: Option<PathBuf>,
 
-    /// The name the cookie was set under; it is authenticated, so it must match [default: id,
-    /// or the name in `name=value`].
+    /// The name the cookie was set under (a session over several cookies: its first cookie's);
+    /// it is authenticated, so it must match [default: id, or the name in `name=value`, or the
+    /// one name of the input that is not `<name>-1`, `<name>-2`, ...].
     #[arg(long, value_name = "NAME")]
     cookie_name: Option<String>,
 
@@ -198,9 +207,12 @@ pub(crate) struct KeygenConfig {
 /// `inspect`.
 #[derive(Debug)]
 pub(crate) struct InspectConfig {
-    /// The cookie value alone (a `name=` prefix and surrounding quotes removed). A bearer
-    /// token, so wiped on drop like a secret.
+    /// The cookie value alone (a `name=` prefix and surrounding quotes removed); for a session
+    /// over several cookies, its first cookie's. A bearer token, so wiped on drop like a secret.
     pub(crate) cookie: SecretString,
+    /// The values of the session's other cookies, chunk `k`'s (`<name>-k`) at index `k` (index
+    /// 0 unused), as given.
+    pub(crate) chunks: Vec<Option<SecretString>>,
     /// The name the cookie is authenticated under.
     pub(crate) cookie_name: CookieName,
     /// Where the key list comes from.
@@ -260,31 +272,24 @@ impl Cli {
 }
 
 fn inspect(args: InspectArgs) -> Result<InspectConfig, CliError> {
-    let raw = if args.cookie == "-" {
-        let mut text = Zeroizing::new(String::new());
-        // Cookies are at most a few KiB (the codec refuses longer ones unread); don't let a
-        // wrong pipe fill memory.
-        io::stdin()
-            .take(MAX_STDIN)
-            .read_to_string(&mut text)
-            .map_err(CliError::CookieInput)?;
-        text
-    } else {
-        Zeroizing::new(args.cookie)
-    };
-    let (name_in_value, value) = split_cookie(&raw);
-    let name = match (name_in_value, args.cookie_name) {
-        (Some(in_value), Some(flag)) if in_value != flag => {
-            return Err(CliError::CookieNameConflict {
-                in_value: in_value.to_owned(),
-                flag,
-            });
-        }
-        (_, Some(flag)) => flag,
-        (Some(in_value), None) => in_value.to_owned(),
-        (None, None) => DEFAULT_COOKIE_NAME.to_owned(),
-    };
-    let cookie_name = CookieName::new(name).map_err(|source| CliError::Config {
+    let mut raw = Vec::with_capacity(args.cookies.len());
+    for arg in args.cookies {
+        raw.push(if arg == "-" {
+            let mut text = Zeroizing::new(String::new());
+            // Cookies are at most a few KiB each (the codec refuses longer ones unread); don't
+            // let a wrong pipe fill memory.
+            io::stdin()
+                .take(MAX_STDIN)
+                .read_to_string(&mut text)
+                .map_err(CliError::CookieInput)?;
+            text
+        } else {
+            Zeroizing::new(arg)
+        });
+    }
+    let inputs: Vec<&str> = raw.iter().map(|text| text.as_str()).collect();
+    let cookies = cookies::sort(&inputs, args.cookie_name)?;
+    let cookie_name = CookieName::new(cookies.name).map_err(|source| CliError::Config {
         setting: "cookie name",
         source,
     })?;
@@ -302,7 +307,12 @@ fn inspect(args: InspectArgs) -> Result<InspectConfig, CliError> {
     let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
 
     Ok(InspectConfig {
-        cookie: SecretString::from(value),
+        cookie: SecretString::from(cookies.first),
+        chunks: cookies
+            .chunks
+            .iter()
+            .map(|chunk| chunk.map(SecretString::from))
+            .collect(),
         cookie_name,
         keys: key_source(args.keys_file)?,
         mode: args.mode.map(Mode::from),
@@ -363,22 +373,6 @@ fn rfc3339(value: &str) -> Result<OffsetDateTime, String> {
         .map_err(|_| "use an RFC 3339 time such as `2030-01-01T12:00:00Z`".to_owned())
 }
 
-/// Splits `name=value` (as copied from a `Cookie` header) and strips whitespace and the
-/// optional double quotes of RFC 6265's `cookie-value`. Cookie values of ours are base64url
-/// without padding, so they never contain `=` themselves.
-fn split_cookie(raw: &str) -> (Option<&str>, &str) {
-    let raw = raw.trim();
-    let (name, value) = match raw.split_once('=') {
-        Some((name, value)) => (Some(name.trim()), value.trim()),
-        None => (None, raw),
-    };
-    let value = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value);
-    (name, value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,12 +381,5 @@ mod tests {
     fn clap_accepts_the_flag_definitions() {
         use clap::CommandFactory as _;
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn cookies_split_into_name_and_value() {
-        assert_eq!(split_cookie(" AQEabc \n"), (None, "AQEabc"));
-        assert_eq!(split_cookie("id=AQEabc"), (Some("id"), "AQEabc"));
-        assert_eq!(split_cookie("sid=\"AQEabc\""), (Some("sid"), "AQEabc"));
     }
 }

@@ -4,16 +4,21 @@
 //! The cookie is authenticated in the mode its header names (both modes bind the mode, so this
 //! forges nothing), then judged as a server with the given mode and timeouts would judge it.
 //! Revocation is not checked: the store lives with the application.
+//!
+//! A session over several cookies is joined first, by the index in their names, with the
+//! library's `join_chunks`, and authenticated for that many parts (the count is bound into the
+//! authentication): a missing or extra chunk is refused there, with its reason.
 
 use std::io::Write;
 
 use sealed_session::OpenError;
-use sealed_session::codec::{Codec, Header, SessionState};
+use sealed_session::codec::{Codec, Header, MAX_COOKIES, SessionState, chunk_name, join_chunks};
 use sealed_session::keys::{KeyId, KeyRole};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value as Json, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
 
 use crate::error::{CliError, chain};
 use crate::flags::{InspectConfig, OutputFormat};
@@ -27,9 +32,28 @@ const LABEL: usize = 12;
 /// Inspects the cookie of `config`, prints the report, and returns the error that sets the exit
 /// code when the cookie is refused or can't be opened.
 pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), CliError> {
-    let value = config.cookie.expose_secret();
     let mut report = Report::new(config);
-    let header = match Codec::peek_header(value) {
+    // Up to the most cookies any server allows: one configured for fewer refuses a larger
+    // count as malformed, and ignores the chunk names past its own count.
+    let joined = join_chunks(
+        config.cookie.expose_secret(),
+        |index| {
+            config
+                .chunks
+                .get(index)
+                .and_then(Option::as_ref)
+                .map(|chunk| chunk.expose_secret())
+        },
+        MAX_COOKIES,
+    );
+    let (value, parts) = match joined {
+        // The joined value is a bearer token too: wiped on drop.
+        Ok((value, parts)) => (Zeroizing::new(value.into_owned()), parts),
+        Err(source) => return report.fail_open(source, out),
+    };
+    report.parts = Some(parts);
+    let value = value.as_str();
+    let header = match Codec::peek_header(header_part(value)) {
         Ok(header) => header,
         Err(source) => return report.fail_open(source, out),
     };
@@ -60,7 +84,7 @@ pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), Cl
             setting: "inspect settings",
             source,
         })?;
-    let inspection = match codec.inspect_at(value, config.now) {
+    let inspection = match codec.inspect_chunked_at(value, parts, config.now) {
         Ok(inspection) => inspection,
         Err(source) => return report.fail_open(source, out),
     };
@@ -75,6 +99,20 @@ pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), Cl
             report.print(out)?;
             Err(CliError::Refused { source })
         }
+    }
+}
+
+/// What `Codec::peek_header` reads of `value`: all of it, or for a session over several cookies
+/// whose joined value is past the 8192 characters it reads, their first whole base64 groups
+/// (the header is in the first eight characters, and the envelope's length is checked by
+/// `inspect_chunked_at`).
+fn header_part(value: &str) -> &str {
+    const PEEKED: usize = 8192;
+    if value.len() <= PEEKED {
+        value
+    } else {
+        // base64url is ASCII, and 8192 characters are whole groups of four.
+        &value[..PEEKED]
     }
 }
 
@@ -100,6 +138,8 @@ enum Outcome {
 struct Report<'a> {
     config: &'a InspectConfig,
     header: Option<Header>,
+    /// How many cookies the session spans, once they are joined.
+    parts: Option<u8>,
     ring: Option<Vec<(KeyId, KeyRole)>>,
     state: Option<SessionState>,
     outcome: Outcome,
@@ -153,6 +193,7 @@ impl<'a> Report<'a> {
         Self {
             config,
             header: None,
+            parts: None,
             ring: None,
             state: None,
             outcome: Outcome::NoKeys(String::new()),
@@ -185,6 +226,18 @@ impl<'a> Report<'a> {
             Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.map_err(CliError::Output),
         }
+    }
+
+    /// `1`, or `2 (`id`, `id-1`)`: how many cookies the session spans, and their names.
+    fn cookies_text(&self, parts: u8) -> String {
+        if parts == 1 {
+            return "1".to_owned();
+        }
+        let base = self.config.cookie_name.as_str();
+        let names: Vec<String> = (0..usize::from(parts))
+            .map(|index| format!("`{}`", chunk_name(base, index)))
+            .collect();
+        format!("{parts} ({})", names.join(", "))
     }
 
     fn now(&self) -> i64 {
@@ -221,6 +274,9 @@ impl<'a> Report<'a> {
         let mut line = |label: &str, value: String| lines.push(format!("{label:LABEL$} {value}"));
         let config = self.config;
         line("cookie name", config.cookie_name.as_str().to_owned());
+        if let Some(parts) = self.parts {
+            line("cookies", self.cookies_text(parts));
+        }
         if config.now_given {
             line("as of", time_text(config.now));
         }
@@ -386,6 +442,7 @@ impl<'a> Report<'a> {
         };
         json!({
             "cookie_name": config.cookie_name.as_str(),
+            "cookies": self.parts,
             "as_of": time_text(config.now),
             "expected_mode": config.mode.map(|m| m.to_string()),
             "header": header,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sealed-session keygen [--count N]               print new secrets, one per line
-//! sealed-session inspect <COOKIE> [options]       authenticate a cookie and show what it holds
+//! sealed-session inspect <COOKIE>... [options]    authenticate a cookie and show what it holds
 //! sealed-session rotate --keys-file F             stage a new key (step 1 of a rotation)
 //! sealed-session rotate --promote --keys-file F   make the staged key primary (step 2)
 //! sealed-session rotate --retire --keys-file F    drop the keys after the primary (step 3)
@@ -13,6 +13,13 @@
 //! environment variable, which it parses exactly as `KeyRing::from_config` does (the way
 //! applications read it). Secrets are never printed, except by `keygen`, whose only output is
 //! the new secret.
+//!
+//! # Sessions over several cookies
+//! A session a server splits over several cookies (`SessionBuilder::max_cookies`) is inspected
+//! whole: its `Cookie` header as one argument (other cookies in it are left alone), or one
+//! `name=value` argument per cookie, in any order. `inspect` joins them by the index in their
+//! names (`id`, `id-1`, `id-2`, ...), as a server does, and says how many cookies the session
+//! spans; a missing chunk or one past the count is refused with its reason.
 //!
 //! # Key files
 //! A key file holds the `SESSION_KEYS` list, newest first: base64 secrets separated by commas or
@@ -35,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod cookies;
 mod error;
 mod flags;
 mod humane;

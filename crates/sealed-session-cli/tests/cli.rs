@@ -1,17 +1,20 @@
 //! Tests that run the `sealed-session` binary: output, exit codes, files written, and that no
 //! secret ever reaches standard output or standard error (except `keygen`'s own output).
 //!
-//! Sections: keygen; inspect of good, expired, forged, unknown-key and key-less cookies; rotate
-//! (stage, promote, retire, and each step refused when out of order); `--help` everywhere.
+//! Sections: keygen; inspect of good, expired, forged, unknown-key and key-less cookies; inspect
+//! of a session over several cookies (a whole header, several arguments, a missing or extra
+//! chunk); rotate (stage, promote, retire, and each step refused when out of order); `--help`
+//! everywhere.
 
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use sealed_session::adapter::RequestInfo;
 use sealed_session::codec::Codec;
 use sealed_session::revocation::Generation;
-use sealed_session::{KeyRing, Mode, SecretKey};
+use sealed_session::{KeyRing, Mode, SecretKey, SessionManager};
 use time::{Duration, OffsetDateTime};
 
 /// The binary, with no key list inherited from the environment.
@@ -496,6 +499,177 @@ fn inspect_at_a_given_time_judges_expiry_then() {
     .assert_code(1)
     .assert_stdout("idle         expired just now")
     .assert_stdout("status       refused (expired_idle)");
+}
+
+// inspect of a session over several cookies
+
+/// The `name=value` pairs of a session of about 5,000 bytes that the library, allowed three
+/// cookies (`max_cookies(3)`), splits over `__Host-id` and `__Host-id-1`; and its id.
+fn chunked_session(key: &str) -> (Vec<String>, String) {
+    let sessions = SessionManager::builder(KeyRing::from_config(key).expect("ring"))
+        .max_cookies(3)
+        .build()
+        .expect("valid settings");
+    let session = sessions.attach([], RequestInfo::new("/"));
+    session
+        .insert("tokens", "t".repeat(5_000))
+        .expect("fits three cookies");
+    let id = session.id().expect("a session").to_string();
+    let cookies = session.finish().expect("sealed");
+    // The session's cookies, without the removal of `__Host-id-2`, which it does not use.
+    let pairs: Vec<String> = cookies
+        .headers()
+        .filter(|header| !header.contains("Max-Age=0"))
+        .map(|header| header.split(';').next().expect("name=value").to_owned())
+        .collect();
+    assert_eq!(pairs.len(), 2, "two cookies");
+    assert!(pairs[0].starts_with("__Host-id=2."), "{}", pairs[0]);
+    assert!(pairs[1].starts_with("__Host-id-1="), "{}", pairs[1]);
+    (pairs, id)
+}
+
+#[test]
+fn inspect_joins_a_session_over_several_cookies_given_as_its_cookie_header() {
+    let key = secret();
+    let (pairs, id) = chunked_session(&key);
+    // As a browser may send it: chunks in another order, other cookies around them.
+    let header = format!("theme=dark; {}; {}; lang=en", pairs[1], pairs[0]);
+    let out = run(bin()
+        .args(["inspect", "--cookie-name", "__Host-id", &header])
+        .env("SESSION_KEYS", &key));
+    out.assert_code(0)
+        .assert_stdout("cookie name  __Host-id")
+        .assert_stdout("cookies      2 (`__Host-id`, `__Host-id-1`)")
+        .assert_stdout(&format!("session id   {id}"))
+        .assert_stdout("status       accepted")
+        .assert_stdout("data         1 value(s), 5003 bytes")
+        .assert_no_secrets(std::slice::from_ref(&key));
+    assert!(out.stderr.is_empty(), "{}", out.all());
+    // Its cookies as arguments, the name found from them; and the header from standard input,
+    // as copied with its `Cookie:` name.
+    run(bin()
+        .args(["inspect", "--json", &pairs[1], &pairs[0]])
+        .env("SESSION_KEYS", &key))
+    .assert_code(0)
+    .assert_stdout("\"cookies\": 2")
+    .assert_stdout("\"cookie_name\": \"__Host-id\"");
+    let mut child = bin()
+        .args(["inspect", "-"])
+        .env("SESSION_KEYS", &key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("Cookie: {}; {}\n", pairs[0], pairs[1]).as_bytes())
+        .expect("write cookies");
+    Run::of(child.wait_with_output().expect("wait"))
+        .assert_code(0)
+        .assert_stdout("cookies      2 (");
+    // The single-cookie forms say so too.
+    let single = fresh_cookie(&KeyRing::from_config(&key).expect("ring"));
+    run(bin()
+        .args(["inspect", "--at", T0, &format!("id={single}")])
+        .env("SESSION_KEYS", &key))
+    .assert_code(0)
+    .assert_stdout("cookies      1\n");
+}
+
+#[test]
+fn inspect_joins_a_session_past_8_kib_over_three_cookies() {
+    let key = secret();
+    let sessions = SessionManager::builder(KeyRing::from_config(&key).expect("ring"))
+        .max_cookies(3)
+        .cookie_header_budget(16_384)
+        .build()
+        .expect("valid settings");
+    let session = sessions.attach([], RequestInfo::new("/"));
+    session
+        .insert("tokens", "t".repeat(9_000))
+        .expect("fits three cookies");
+    let cookies = session.finish().expect("sealed");
+    let header = cookies
+        .headers()
+        .map(|header| header.split(';').next().expect("name=value"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(header.len() > 12_000, "past what one value may hold");
+    run(bin().args(["inspect", &header]).env("SESSION_KEYS", &key))
+        .assert_code(0)
+        .assert_stdout("cookies      3 (`__Host-id`, `__Host-id-1`, `__Host-id-2`)")
+        .assert_stdout("mode         encrypted")
+        .assert_stdout("status       accepted");
+}
+
+#[test]
+fn inspect_refuses_a_missing_or_extra_chunk_with_its_reason() {
+    let key = secret();
+    let (pairs, _) = chunked_session(&key);
+    let out = run(bin().args(["inspect", &pairs[0]]).env("SESSION_KEYS", &key));
+    out.assert_code(1)
+        .assert_stdout("status       not opened (missing_chunk)")
+        .assert_stderr("error: cannot open the cookie: the session's cookie chunk 1 is missing")
+        .assert_stderr("hint: pass every cookie of the session")
+        .assert_stderr("`__Host-id-1=…`");
+    assert!(!out.stdout.contains("cookies "), "{}", out.all());
+
+    let header = format!("{}; {}; __Host-id-2=AAAA", pairs[0], pairs[1]);
+    run(bin().args(["inspect", &header]).env("SESSION_KEYS", &key))
+        .assert_code(1)
+        .assert_stdout("status       not opened (extra_chunk)")
+        .assert_stderr("a session cookie chunk 2 came past the number the session announces")
+        .assert_stderr("hint: `__Host-id-2` is not one of this session's cookies");
+
+    // The chunks swapped: they join, and do not authenticate.
+    let (first, second) = (
+        &pairs[0]["__Host-id=2.".len()..],
+        &pairs[1]["__Host-id-1=".len()..],
+    );
+    run(bin()
+        .args([
+            "inspect",
+            &format!("__Host-id=2.{second}"),
+            &format!("__Host-id-1={first}"),
+        ])
+        .env("SESSION_KEYS", &key))
+    .assert_code(1)
+    .assert_stdout("status       not opened (");
+    // Joined by hand into one value, the count (bound into the authentication) is lost.
+    run(bin()
+        .args(["inspect", &format!("__Host-id={first}{second}")])
+        .env("SESSION_KEYS", &key))
+    .assert_code(1)
+    .assert_stdout("status       not opened (forged)");
+}
+
+#[test]
+fn inspect_asks_which_cookie_when_the_input_does_not_say() {
+    let key = secret();
+    let (pairs, _) = chunked_session(&key);
+    let header = format!("theme=dark; {}; {}", pairs[0], pairs[1]);
+    run(bin().args(["inspect", &header]).env("SESSION_KEYS", &key))
+        .assert_code(2)
+        .assert_stderr("the input holds several cookies (`theme`, `__Host-id`)")
+        .assert_stderr("--cookie-name");
+    run(bin()
+        .args(["inspect", "--cookie-name", "id", &header])
+        .env("SESSION_KEYS", &key))
+    .assert_code(2)
+    .assert_stderr("no cookie named `id` in the input");
+    run(bin()
+        .args(["inspect", &pairs[0], "AAAA"])
+        .env("SESSION_KEYS", &key))
+    .assert_code(2)
+    .assert_stderr("a bare cookie value among `name=value` pairs");
+    run(bin()
+        .args(["inspect", &format!("{}; __Host-id=AAAA", pairs[0])])
+        .env("SESSION_KEYS", &key))
+    .assert_code(2)
+    .assert_stderr("2 different values of `__Host-id`");
 }
 
 // rotate

@@ -122,7 +122,76 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     for (name, bytes) in mutations {
         seeds.push((format!("open_mutated/{name}"), bytes.to_vec()));
     }
+    seeds.extend(chunk_seeds());
     seeds
+}
+
+/// `chunks`: byte 0 = cookies allowed (3 + bits 0-2) and mode (bit 3), bytes 1-2 = the round
+/// trip's size, byte 3 = `join_chunks`' limit, then cookies: a selector (name in bits 0-3; bit 7:
+/// the fixture's chunk `(s >> 4) & 3`, 3 its sealed value whole) or a selector, a length and a
+/// raw value (see `fuzz/fuzz_targets/chunks.rs`).
+fn chunk_seeds() -> Vec<(String, Vec<u8>)> {
+    // The fixture's chunk `k` under the name of index `name`.
+    let fixture = |k: u8, name: u8| 0x80 | (k << 4) | name;
+    let raw = |name: u8, value: &[u8]| {
+        let len = u8::try_from(value.len()).expect("short");
+        [&[name, len][..], value].concat()
+    };
+    let cases: [(&str, Vec<u8>); 9] = [
+        (
+            "encrypted-in-order",
+            vec![0, 0, 0, 10, fixture(0, 0), fixture(1, 1), fixture(2, 2)],
+        ),
+        (
+            "signed-reversed",
+            vec![8 | 2, 0, 0, 3, fixture(2, 2), fixture(1, 1), fixture(0, 0)],
+        ),
+        (
+            "encrypted-missing",
+            vec![0, 0, 0, 10, fixture(0, 0), fixture(2, 2)],
+        ),
+        (
+            "encrypted-extra",
+            [
+                vec![2, 0, 0, 10, fixture(0, 0), fixture(1, 1), fixture(2, 2)],
+                raw(3, b"AAAA"),
+            ]
+            .concat(),
+        ),
+        ("signed-count-dropped", vec![8, 0, 0, 10, fixture(3, 0)]),
+        (
+            "encrypted-swapped",
+            vec![0, 0, 0, 10, fixture(1, 0), fixture(0, 1), fixture(2, 2)],
+        ),
+        (
+            "odd-names",
+            [
+                vec![7, 0, 0, 255],
+                raw(0, b"3.AB"),
+                raw(12, b"x"),
+                raw(13, b"y"),
+                raw(14, b"z"),
+                raw(15, b"w"),
+                raw(1 | 0x40, b"CD"),
+                raw(2, b"EF"),
+                raw(11, b"GH"),
+            ]
+            .concat(),
+        ),
+        // Round trips: 3,000 bytes over two cookies of three; 28,000 over ten.
+        (
+            "round-trip-two",
+            vec![0, 0x0b, 0xb8, 10, 14, 3, 1, 2, 3, 0, 1],
+        ),
+        (
+            "round-trip-ten",
+            vec![8 | 7, 0x6d, 0x60, 10, 14, 4, 9, 3, 6, 1, 5, 2, 8, 7],
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, bytes)| (format!("chunks/{name}"), bytes))
+        .collect()
 }
 
 #[test]
