@@ -260,7 +260,9 @@ impl Codec {
     /// more) is authenticated with the value, so it opens only with
     /// [`Codec::open_chunked_at`] and the same `parts`. `1` is [`Codec::seal`]. Splitting the
     /// value into cookies is the [`SessionManager`](crate::SessionManager)'s
-    /// (docs/format.md, "Chunks").
+    /// (docs/format.md, "Chunks"). The codec's [`size_limit`](CodecBuilder::size_limit) still
+    /// bounds the whole value: a codec used directly for a session past one cookie needs it
+    /// raised (a manager with `max_cookies` above 1 does so, and bounds each cookie itself).
     ///
     /// # Errors
     /// As [`Codec::seal`].
