@@ -2,7 +2,9 @@
 # free loopback port. Defines start_server (sets SERVER_PID, SERVER_PORT) and stop_server; the
 # caller traps EXIT to stop_server.
 
-LOGIN_BIN=target/release/examples/login
+# The release profile of the target directory cargo builds into (shared between worktrees when
+# CARGO_TARGET_DIR is set).
+LOGIN_BIN=${CARGO_TARGET_DIR:-target}/release/examples/login
 
 build_login() {
   cargo build --release --quiet -p sealed-session-examples --example login

@@ -8,12 +8,14 @@ and counted.
 
   session_load.py growth  --port P --pid PID --workload login|anonymous [--users U] --warmup W --count N
   session_load.py crafted --port P --pid PID --requests R --rounds K [--values V]
+                          [--flood forged|chunk-names]
   session_load.py probe   --port P                       # requests per second the client reaches
 """
 
 import argparse
 import http.client
 import json
+import math
 import os
 import statistics
 import sys
@@ -26,6 +28,12 @@ B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # 431 (h1/decoder.rs `MAX_BUFFER_SIZE`); leave room for the request line and other headers.
 HEAD_LIMIT = 131_072
 HEAD_MARGIN = 1_024
+# The most cookies the server's sessions span in the chunk-name flood: measure-crafted-header.sh
+# starts it with COOKIE_CHUNKS set to this.
+CHUNK_COOKIES = int(os.environ.get("COOKIE_CHUNKS", "3"))
+# Past any session a Cookie header budget of 8 or 16 KiB lets through: where the search for a
+# real session over CHUNK_COOKIES cookies (POST /big?bytes=N) stops.
+BIG_SEARCH_END = 1 << 15
 
 
 class Client:
@@ -34,6 +42,8 @@ class Client:
         self.conn = None
         self.reconnects = -1
         self.requests = 0
+        # The (name, value) of every cookie the last response set (removals, Max-Age=0, left out).
+        self.set_cookies = []
 
     def _connect(self):
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -61,11 +71,14 @@ class Client:
         if expect is not None and resp.status != expect:
             sys.exit(f"{method} {path}: status {resp.status} (expected {expect}): {data[:200]!r}")
         cookie = None
+        self.set_cookies = []
         for value in resp.headers.get_all("Set-Cookie") or []:
-            pair = value.split(";", 1)[0]
+            pair, _, attributes = value.partition(";")
             name, _, val = pair.partition("=")
             if name.strip() == COOKIE_NAME:
                 cookie = val.strip()
+            if "max-age=0" not in (a.strip().lower() for a in attributes.split(";")):
+                self.set_cookies.append((name.strip(), val.strip()))
         return resp.status, cookie, data
 
 
@@ -212,9 +225,9 @@ def crafted_header(name, values):
     return "; ".join(f"{name}={v}" for v in values)
 
 
-def crafted(args):
-    client = Client(args.port)
-    hz = os.sysconf("SC_CLK_TCK")
+def forged_kinds(client, args):
+    """The `forged` flood: as many forged values of the session cookie as fit, against the same
+    size under the name `other`, and one valid cookie. Returns (kinds, attack kind, facts)."""
     _, real, _ = client.request("POST", "/counter")
     if not real:
         sys.exit("POST /counter set no session cookie")
@@ -233,31 +246,204 @@ def crafted(args):
     header_other = header_other[: len(header_forged)]
     assert len(header_other) == len(header_forged)
     kinds = {
-        "forged": {"Cookie": header_forged},
-        "other-name": {"Cookie": header_other},
-        "plain": {"Cookie": f"{COOKIE_NAME}={real}"},
+        "forged": (f"{values:,} forged `{COOKIE_NAME}` values", header_forged),
+        "other-name": (f"{values:,} `other` values", header_other),
+        "plain": (f"one valid `{COOKIE_NAME}` cookie", f"{COOKIE_NAME}={real}"),
     }
-    # Sanity: each kind answers 200; forged is refused (not signed in as anything), plain opens.
-    for kind, headers in kinds.items():
-        _, _, body = client.request("GET", "/whoami", headers=headers)
-        sys.stderr.write(f"{kind}: Cookie header {len(headers['Cookie']):,} bytes -> {body.decode()}\n")
     # Too big: one more value past what fits must be refused (431), proving `fit` is the limit.
-    probe = Client(args.port)
     extra = max(fit + 8, int((HEAD_LIMIT + pair) / pair))
+    status = head_status(args.port, crafted_header(COOKIE_NAME, forged_values(real, extra)))
+    facts = {"values": values, "fit": fit, "requested_values": args.values,
+             "header_bytes": len(header_forged), "cookie_len": len(real),
+             "too_big_values": extra, "too_big_status": status,
+             "summary": f"{values:,} values per header ({args.values:,} asked; {fit:,} fit), "
+                        f"Cookie header {len(header_forged):,} bytes, cookie value {len(real)} "
+                        f"characters; {extra:,} values answered {status}."}
+    return kinds, "forged", facts
+
+
+def head_status(port, cookie_header):
+    """The status of a request carrying `cookie_header`, or why there was none."""
+    probe = Client(port)
     try:
-        status, _, _ = probe.request("GET", "/whoami", expect=None,
-                                     headers={"Cookie": crafted_header(COOKIE_NAME,
-                                                                       forged_values(real, extra))})
+        status, _, _ = probe.request("GET", "/whoami", expect=None, headers={"Cookie": cookie_header})
     except (http.client.HTTPException, OSError) as err:
         status = f"no answer ({type(err).__name__})"
-    sys.stderr.write(f"{extra} values ({extra * pair:,} bytes): status {status}\n")
+    return status
+
+
+def chunk_name(index):
+    """The name of chunk `index` of the session cookie: the cookie's own name, then `<name>-1`..."""
+    return COOKIE_NAME if index == 0 else f"{COOKIE_NAME}-{index}"
+
+
+def session_chunks(client, parts):
+    """The values of a real session over exactly `parts` cookies, in chunk order, and the
+    `POST /big` byte count that made it: the middle of the counts that take `parts` cookies
+    (found by halving, the count only grows with the bytes), then `POST /counter` on it (so a
+    `/whoami` with it shows `counter` 1). None if no byte count gives `parts` cookies: the
+    server's sessions stay in one cookie."""
+    def cookies(n):
+        status, _, body = client.request("POST", f"/big?bytes={n}", expect=None)
+        if status == 413:
+            return math.inf
+        if status != 200:
+            sys.exit(f"POST /big?bytes={n}: status {status}: {body[:200]!r}")
+        return len(client.set_cookies)
+
+    def first_reaching(k):
+        low, high = 0, BIG_SEARCH_END
+        while low < high:
+            mid = (low + high) // 2
+            if cookies(mid) >= k:
+                high = mid
+            else:
+                low = mid + 1
+        return low
+
+    first, past = first_reaching(parts), first_reaching(parts + 1)
+    if first >= past or cookies(first) != parts:
+        return None
+    n = first + (past - first) // 2
+    if cookies(n) != parts:
+        sys.exit(f"POST /big?bytes={n} did not set {parts} cookies")
+    header = "; ".join(f"{k}={v}" for k, v in client.set_cookies)
+    client.request("POST", "/counter", headers={"Cookie": header})
+    got = dict(client.set_cookies)
+    values = [got.get(chunk_name(k)) for k in range(parts)]
+    if None in values or len(got) != parts:
+        sys.exit(f"POST /counter on a session of {parts} cookies set {sorted(got)}")
+    return values, n
+
+
+def b64url(n, seed):
+    """`n` base64url characters, the same for the same seed (xorshift)."""
+    x = (0x9E3779B97F4A7C15 ^ (seed * 0x2545F4914F6CDD1D)) & 0xFFFFFFFFFFFFFFFF or 1
+    out = []
+    for _ in range(n):
+        x ^= (x << 13) & 0xFFFFFFFFFFFFFFFF
+        x ^= x >> 7
+        x ^= (x << 17) & 0xFFFFFFFFFFFFFFFF
+        out.append(B64URL[x % 64])
+    return "".join(out)
+
+
+def vary(value, n, at):
+    """`value` with the 4 characters at `at` replaced by a base64url spelling of `n`."""
+    digits, k = [], n
+    for _ in range(4):
+        digits.append(B64URL[k % 64])
+        k //= 64
+    return value[:at] + "".join(digits) + value[at + 4:]
+
+
+def chunk_flood(chunks, budget, max_pairs):
+    """The chunk-name flood, as (name, value) pairs within `budget` bytes of Cookie header:
+
+    1. the real session's other chunks (`id-1`, `id-2`), first, so they are the values the
+       server keeps for those names (it keeps each chunk name's first value);
+    2. 3 distinct forged first chunks (`id=3.<...>` with 4 characters of ciphertext changed in
+       the middle): each is joined with the real chunks, passes the format checks and fails at
+       the AEAD tag, the most a first value can cost;
+    3. until the budget is spent: chunk names in range and out of it (`id-1`..`id-9` again,
+       `id-99`, `id-10`), malformed ones (`id-01`, `id-0`, `id-00`, `id-1a`, `id-`, `id--1`,
+       `id-1-1`), with values of every size from 0 to 4,181 characters (Fibonacci, the sizes
+       up to 144 twice as often: hundreds of pairs), every fifth in double quotes; and every
+       third round of names one more first value, the first forged chunk with its end changed
+       (compared in full with it, and halfway with the other two, before it is skipped).
+    """
+    first, rest = chunks[0], chunks[1:]
+    pairs = [(chunk_name(k), v) for k, v in enumerate(rest, 1)]
+    forged = [vary(first, n, len(first) // 2) for n in range(1, 4)]
+    pairs += [(COOKIE_NAME, v) for v in forged]
+    names = ([chunk_name(k) for k in range(1, 10)]
+             + [f"{COOKIE_NAME}-{s}" for s in ("99", "10", "01", "0", "00", "1a", "", "-1", "1-1")]
+             + [COOKIE_NAME])
+    fibonacci = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181]
+    # 31 sizes against 19 names: every name meets every size.
+    sizes = fibonacci + fibonacci[:12]
+    used = sum(len(k) + 1 + len(v) for k, v in pairs) + 2 * (len(pairs) - 1)
+    i = 0
+    while len(pairs) < max_pairs:
+        name = names[i % len(names)]
+        if name == COOKIE_NAME and (i // len(names)) % 3 == 0:
+            value = vary(forged[0], 4 + i, len(first) - 6)
+        else:
+            value = b64url(sizes[i % len(sizes)], i)
+            if i % 5 == 0:
+                value = f'"{value}"'
+        cost = 2 + len(name) + 1 + len(value)
+        if used + cost > budget:
+            # The largest values no longer fit: the next sizes are smaller, until none is.
+            if not value or len(value) <= 2:
+                break
+            i += 1
+            continue
+        pairs.append((name, value))
+        used += cost
+        i += 1
+    return pairs
+
+
+def chunk_kinds(client, args):
+    """The `chunk-names` flood (a server whose sessions span up to CHUNK_COOKIES cookies):
+    [`chunk_flood`] against the same pairs under a name of the same length that is not ours, and
+    a valid session of CHUNK_COOKIES cookies. Returns (kinds, attack kind, facts)."""
+    found = session_chunks(client, CHUNK_COOKIES)
+    if found is None:
+        sys.exit(f"the server's sessions do not span {CHUNK_COOKIES} cookies (POST /big sets one "
+                 "cookie or answers 413): it does not read COOKIE_CHUNKS; not measured")
+    chunks, big = found
+    pairs = chunk_flood(chunks, HEAD_LIMIT - HEAD_MARGIN - len("Cookie: \r\n"), args.values)
+    flood = "; ".join(f"{k}={v}" for k, v in pairs)
+    # Not ours, the same length: every pair keeps its size.
+    other = "x" * len(COOKIE_NAME)
+    assert other != COOKIE_NAME
+    header_other = "; ".join(f"{other + k[len(COOKIE_NAME):]}={v}" for k, v in pairs)
+    assert len(header_other) == len(flood)
+    plain = "; ".join(f"{chunk_name(k)}={v}" for k, v in enumerate(chunks))
+    kinds = {
+        "chunk-names": (f"{len(pairs):,} pairs under `{COOKIE_NAME}` and `{COOKIE_NAME}-*` names",
+                        flood),
+        "other-name": (f"the same {len(pairs):,} pairs under `{other}` and `{other}-*`", header_other),
+        "plain": (f"one valid session over {CHUNK_COOKIES} cookies", plain),
+    }
+    # Too big: the flood padded past the head limit must be refused (431), proving the flood
+    # is as large as a request can be.
+    status = head_status(args.port, flood + "; pad=" + "x" * (HEAD_LIMIT - len(flood)))
+    facts = {"pairs": len(pairs), "header_bytes": len(flood), "session_bytes": len(plain),
+             "big": big, "too_big_status": status,
+             "summary": f"{len(pairs):,} pairs per header ({CHUNK_COOKIES - 1} real chunks, 3 "
+                        f"forged first chunks, then chunk names in and out of range, malformed "
+                        f"ones and more first values), Cookie header {len(flood):,} bytes; the "
+                        f"valid session (POST /big?bytes={big}) "
+                        f"is {CHUNK_COOKIES} cookies, {len(plain):,} bytes of Cookie header; "
+                        f"the flood padded to {HEAD_LIMIT:,} bytes answered {status}."}
+    return kinds, "chunk-names", facts
+
+
+def crafted(args):
+    client = Client(args.port)
+    hz = os.sysconf("SC_CLK_TCK")
+    build = {"forged": forged_kinds, "chunk-names": chunk_kinds}[args.flood]
+    kinds, attack, facts = build(client, args)
+    # Sanity: each kind answers 200; the attack is refused (not signed in as anything, a
+    # `refused` reason), the other name is simply no session, plain opens.
+    for kind, (_, header) in kinds.items():
+        _, _, body = client.request("GET", "/whoami", headers={"Cookie": header})
+        answer = json.loads(body)
+        sys.stderr.write(f"{kind}: Cookie header {len(header):,} bytes -> {body.decode()}\n")
+        expected = {attack: "refused" in answer, "other-name": "refused" not in answer,
+                    "plain": "refused" not in answer and answer.get("counter", 0) >= 1}[kind]
+        if not expected:
+            sys.exit(f"{kind}: unexpected answer {body.decode()}")
 
     rows = []
     order = list(kinds)
     for rnd in range(args.rounds):
         rot = order[rnd % 3:] + order[: rnd % 3]
         for kind in rot:
-            headers = kinds[kind]
+            headers = {"Cookie": kinds[kind][1]}
             before = cpu_ticks(args.pid)
             start = time.perf_counter()
             for _ in range(args.requests):
@@ -269,24 +455,25 @@ def crafted(args):
                          "us_per_request": us, "req_per_s": args.requests / secs})
             sys.stderr.write(f"round {rnd + 1} {kind}: {ticks} ticks, {secs:.1f} s, "
                              f"{us:.2f} us/request, {args.requests / secs:.0f} req/s\n")
-    result = {"values": values, "fit": fit, "requested_values": args.values,
-              "header_bytes": len(header_forged), "cookie_len": len(real),
-              "too_big_values": extra, "too_big_status": status,
-              "requests": args.requests, "rounds": args.rounds, "hz": hz,
-              "reconnects": client.reconnects, "rows": rows}
-    for kind in kinds:
+    result = dict(facts)
+    result.update({"flood": args.flood, "attack": attack, "requests": args.requests,
+                   "rounds": args.rounds, "hz": hz, "reconnects": client.reconnects,
+                   "rows": rows, "kinds": list(kinds)})
+    for kind, (label, header) in kinds.items():
         sel = [r for r in rows if r["kind"] == kind]
-        result[kind] = {"median_us": statistics.median(r["us_per_request"] for r in sel),
+        result[kind] = {"label": label, "cookie_header_bytes": len(header),
+                        "median_us": statistics.median(r["us_per_request"] for r in sel),
                         "min_us": min(r["us_per_request"] for r in sel),
                         "max_us": max(r["us_per_request"] for r in sel),
                         "median_req_per_s": statistics.median(r["req_per_s"] for r in sel)}
     ratios = []
     for rnd in range(1, args.rounds + 1):
-        f = next(r for r in rows if r["round"] == rnd and r["kind"] == "forged")
+        f = next(r for r in rows if r["round"] == rnd and r["kind"] == attack)
         o = next(r for r in rows if r["round"] == rnd and r["kind"] == "other-name")
         ratios.append(f["us_per_request"] / o["us_per_request"] if o["ticks"] else float("inf"))
     result["ratio_median_of_rounds"] = statistics.median(ratios)
-    result["ratio_of_medians"] = result["forged"]["median_us"] / result["other-name"]["median_us"]
+    other = result["other-name"]["median_us"]
+    result["ratio_of_medians"] = result[attack]["median_us"] / other if other else float("inf")
     print(json.dumps(result))
 
 
@@ -316,7 +503,9 @@ def main():
     c.add_argument("--pid", type=int, required=True)
     c.add_argument("--requests", type=int, required=True)
     c.add_argument("--rounds", type=int, default=3)
-    c.add_argument("--values", type=int, default=1800)
+    c.add_argument("--values", type=int, default=1800,
+                   help="most values (forged) or pairs (chunk-names) per header")
+    c.add_argument("--flood", choices=("forged", "chunk-names"), default="forged")
     q = sub.add_parser("probe")
     q.add_argument("--port", type=int, required=True)
     args = p.parse_args()

@@ -19,9 +19,16 @@
 #   tower-sessions - tower-sessions 0.15's SessionManagerLayer over its MemoryStore
 # and the report adds ours' added CPU against tower-sessions'.
 #
+# KINDS (space-separated) picks other kinds of the stack's server, e.g. the sessions over several
+# cookies of issue 21 (`ours-1-cookie`, `ours-2-cookies`, `ours-3-cookies`: `.max_cookies(3)`,
+# /seed's session spanning that many); the report then gives each `ours-*` kind against `ours`.
+# Each kind's cookie is what a browser sends back after `POST /seed` (which must answer 200):
+# every Set-Cookie's `name=value`, joined by `; `.
+#
 #   benches/http/run.sh                  # 3 rounds x 8 s per kind and route (~3.5 minutes)
 #   ROUNDS=5 DURATION=10 benches/http/run.sh
 #   STACK=axum benches/http/run.sh       # the axum run (~2.5 minutes)
+#   KINDS="none ours ours-2-cookies ours-3-cookies" ROUNDS=3 DURATION=5 benches/http/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,11 +36,19 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-16}
 STACK=${STACK:-actix}
+REQUESTED=${KINDS:-}
 case "$STACK" in
   actix) KINDS=(none ours ours-subject actix-session); BIN=bench-server; NAME=http-bench ;;
   axum) KINDS=(none ours tower-sessions); BIN=axum-bench-server; NAME=http-bench-axum ;;
   *) echo "STACK must be actix or axum, got \`$STACK\`" >&2; exit 2 ;;
 esac
+if [ -n "$REQUESTED" ]; then
+  read -ra KINDS <<<"$REQUESTED"
+  case " ${KINDS[*]} " in
+    *" none "*) ;;
+    *) echo "KINDS must include none (the floor the report subtracts)" >&2; exit 2 ;;
+  esac
+fi
 OUT=${OUT:-target/$NAME}
 mkdir -p "$OUT"
 
@@ -58,10 +73,22 @@ for k in "${KINDS[@]}"; do
 done
 for k in "${KINDS[@]}"; do
   for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:${PORT[$k]}/read" && break; sleep 0.1; done
-  # The typical session (user id, role, 3-item cart), as each middleware seals it.
-  COOKIE[$k]=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:${PORT[$k]}/seed" \
-    | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -n1)
-  echo "$k: cookie ${#COOKIE[$k]} bytes (name=value)" >&2
+  # The typical session (user id, role, 3-item cart), as each middleware seals it; every
+  # Set-Cookie's name=value (one per chunk of a session over several cookies; a removal,
+  # Max-Age=0, is not sent back).
+  COOKIE[$k]=$(python3 - "${PORT[$k]}" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/seed", headers={"Content-Length": "0"})
+r = c.getresponse()
+r.read()
+if r.status != 200:
+    sys.exit(f"seed: status {r.status}")
+print("; ".join(v.split(";", 1)[0].strip() for v in r.headers.get_all("Set-Cookie") or []
+                if "max-age=0" not in (a.strip().lower() for a in v.split(";")[1:])))
+PY
+)
+  echo "$k: Cookie header ${#COOKIE[$k]} bytes" >&2
 done
 
 cat >"$OUT/post.lua" <<'LUA'
@@ -148,6 +175,21 @@ if "tower-sessions" in kinds:
                 per_round.append((o - b, t - b))
         print(f"  {route}: per round, added us ours/tower-sessions "
               + " ".join(f"{x:.2f}/{y:.2f}" for x, y in per_round))
+chunked = [k for k in kinds if k.startswith("ours-") and k.endswith(("-cookie", "-cookies"))]
+if chunked and "ours" in kinds:
+    print()
+    print("sessions over several cookies (issue 21) against ours (CPU/req; added = minus none):")
+    for route in routes:
+        o, b = (med[k, route]["cpu_us_per_req"] for k in ("ours", "none"))
+        cpu = {(r["round"], r["kind"]): float(r["cpu_us_per_req"]) for r in rows if r["route"] == route}
+        for kind in chunked:
+            c = med[kind, route]["cpu_us_per_req"]
+            per_round = [cpu[n, kind] / cpu[n, "ours"] for n in sorted({r["round"] for r in rows}, key=int)
+                         if (n, kind) in cpu and (n, "ours") in cpu]
+            print(f"  {route} {kind}: CPU/req {c:.2f} / {o:.2f} us = {c / o:.2f}x; "
+                  f"added {c - b:.2f} / {o - b:.2f} us = {(c - b) / (o - b):.2f}x; "
+                  f"per-round CPU/req ratios {' '.join(f'{x:.2f}' for x in per_round)}, "
+                  f"median {statistics.median(per_round):.2f}x")
 if "ours-subject" in kinds and "ours" in kinds:
     print()
     print("generation check (ours-subject vs ours):")

@@ -4,20 +4,33 @@
 //! actix worker).
 //!
 //! Run with: `cargo run --release -p sealed-session-http-bench --bin axum-bench-server -- <kind>
-//! <port>`, where `<kind>` is `none`, `ours` (`CookieSessionLayer` with its defaults, not
-//! `Secure`, revocations in memory) or `tower-sessions` (`SessionManagerLayer` over
-//! `MemoryStore`, not `Secure`). `benches/http/run.sh` with `STACK=axum` runs all three.
+//! <port>`, where `<kind>` is one of
 //!
-//! `SESSION_KEYS` (`ours`): the key ring; unset, a throwaway key.
+//! | kind | session |
+//! |---|---|
+//! | `none` | bare axum: the floor |
+//! | `ours` | `CookieSessionLayer` with its defaults, not `Secure`, revocations in memory |
+//! | `ours-1-cookie`, `ours-2-cookies`, `ours-3-cookies` | as `ours`, with `.max_cookies(3)` (issue 21), and `/seed` adds filler text (`padding`) so that the session spans exactly 1, 2 or 3 cookies, as `bench-server`'s kinds of the same names |
+//! | `tower-sessions` | `SessionManagerLayer` over `MemoryStore`, not `Secure` |
+//!
+//! `benches/http/run.sh` with `STACK=axum` runs `none`, `ours` and `tower-sessions`.
+//!
+//! `SESSION_KEYS` (`ours*`): the key ring; unset, a throwaway key.
 //!
 //! Routes, as `bench-server`'s: `POST /seed` stores the typical session (user id, role, 3-item
-//! cart); `GET /read` reads the user id; `POST /write` increments a counter. Loopback only.
+//! cart; for `ours-<n>-cookie(s)`, with its filler); `GET /read` reads the user id; `POST
+//! /write` increments a counter. Loopback only.
 
 use std::io;
+use std::sync::OnceLock;
 
 use axum::Router;
 use axum::routing::{get, post};
-use sealed_session_http_bench::{USER_ID, cart};
+use sealed_session::SessionBuilder;
+use sealed_session_http_bench::{CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, filler};
+
+/// The filler bytes `/seed` stores for the `ours-<n>-cookie(s)` kinds, set once at startup.
+static PADDING: OnceLock<usize> = OnceLock::new();
 
 /// The routes on `sealed-session-tower`'s `Session`.
 fn ours() -> Router {
@@ -26,6 +39,9 @@ fn ours() -> Router {
         session.insert("user_id", USER_ID)?;
         session.insert("role", "admin")?;
         session.insert("cart", cart())?;
+        if let Some(&bytes) = PADDING.get() {
+            session.insert(PADDING_KEY, filler(bytes))?;
+        }
         Ok("seeded")
     }
     async fn read(session: Session) -> Result<&'static str, SessionGetError> {
@@ -73,6 +89,61 @@ fn tower_sessions() -> Router {
         .route("/write", post(write))
 }
 
+/// How every `ours*` kind configures its sessions, the layer and `padding_for`'s probe alike:
+/// the defaults, a plain-HTTP cookie, over up to `max_cookies` cookies.
+fn configure<T>(builder: SessionBuilder<T>, max_cookies: usize) -> SessionBuilder<T> {
+    builder.cookie_secure(false).max_cookies(max_cookies)
+}
+
+/// The cookies `kind` spans, for the `ours-<n>-cookie(s)` kinds.
+fn chunked_kind(kind: &str) -> Option<usize> {
+    match kind {
+        "ours-1-cookie" => Some(1),
+        "ours-2-cookies" => Some(2),
+        "ours-3-cookies" => Some(3),
+        _ => None,
+    }
+}
+
+/// The `ours*` layer over up to `max_cookies` cookies; for the `ours-<n>-cookie(s)` kinds (with
+/// `cookies`), the filler that makes `/seed`'s session span exactly that many is set first.
+fn ours_layer(
+    max_cookies: usize,
+    cookies: Option<usize>,
+) -> io::Result<sealed_session_tower::CookieSessionLayer> {
+    let keys = match std::env::var("SESSION_KEYS") {
+        Ok(_) => sealed_session::KeyRing::from_env("SESSION_KEYS").map_err(io::Error::other)?,
+        Err(_) => sealed_session::KeyRing::new(sealed_session::SecretKey::generate()),
+    };
+    if let Some(cookies) = cookies {
+        let probe = configure(
+            sealed_session::SessionManager::builder(keys.clone()),
+            max_cookies,
+        )
+        .build()
+        .map_err(io::Error::other)?;
+        let (padding, range) =
+            sealed_session_http_bench::padding_for(&probe, cookies).ok_or_else(|| {
+                io::Error::other(format!(
+                    "no session of the typical data and filler spans {cookies} cookies"
+                ))
+            })?;
+        eprintln!(
+            "over {cookies} cookie(s): /seed stores the typical session and {padding} filler \
+             bytes ({} to {} take exactly {cookies})",
+            range.start,
+            range.end - 1
+        );
+        PADDING.get_or_init(|| padding);
+    }
+    configure(
+        sealed_session_tower::CookieSessionLayer::builder(keys),
+        max_cookies,
+    )
+    .build()
+    .map_err(io::Error::other)
+}
+
 fn bare() -> Router {
     Router::new()
         .route("/seed", post(async || "seeded"))
@@ -85,35 +156,26 @@ async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
         return Err(io::Error::other(
-            "usage: axum-bench-server <none|ours|tower-sessions> <port>",
+            "usage: axum-bench-server \
+             <none|ours|ours-1-cookie|ours-2-cookies|ours-3-cookies|tower-sessions> <port>",
         ));
     };
     let port: u16 = port
         .parse()
         .map_err(|_| io::Error::other(format!("`{port}` is not a port number")))?;
-    let app = match kind.as_str() {
-        "none" => bare(),
-        "ours" => {
-            let keys = match std::env::var("SESSION_KEYS") {
-                Ok(_) => {
-                    sealed_session::KeyRing::from_env("SESSION_KEYS").map_err(io::Error::other)?
-                }
-                Err(_) => sealed_session::KeyRing::new(sealed_session::SecretKey::generate()),
-            };
-            let layer = sealed_session_tower::CookieSessionLayer::builder(keys)
-                .cookie_secure(false)
-                .build()
-                .map_err(io::Error::other)?;
-            ours().layer(layer)
-        }
-        "tower-sessions" => {
+    let app = match (kind.as_str(), chunked_kind(&kind)) {
+        (_, Some(cookies)) => ours().layer(ours_layer(CHUNKED_MAX_COOKIES, Some(cookies))?),
+        ("none", _) => bare(),
+        ("ours", _) => ours().layer(ours_layer(1, None)?),
+        ("tower-sessions", _) => {
             let store = tower_sessions::MemoryStore::default();
             tower_sessions()
                 .layer(tower_sessions::SessionManagerLayer::new(store).with_secure(false))
         }
-        other => {
+        (other, _) => {
             return Err(io::Error::other(format!(
-                "unknown server kind `{other}`: use none, ours or tower-sessions"
+                "unknown server kind `{other}`: use none, ours, ours-1-cookie, ours-2-cookies, \
+                 ours-3-cookies or tower-sessions"
             )));
         }
     };

@@ -11,6 +11,7 @@
 //! | `ours` | `CookieSessionMiddleware`, revocations in this process's memory |
 //! | `ours-subject` | as `ours`, but `/seed` signs in `user-42` first, and the store holds a generation for it and for 10,000 other subjects, so every request's revocation check looks the subject up |
 //! | `ours-redis` | `CookieSessionMiddleware`, revocations shared through `sealed-session-redis` |
+//! | `ours-1-cookie`, `ours-2-cookies`, `ours-3-cookies` | as `ours`, with `.max_cookies(3)` (issue 21), and `/seed` adds filler text (`padding`) so that the session spans exactly 1, 2 or 3 cookies: the middle of the lengths that do, found at startup by sealing the session (see `padding_for`) and logged with the range |
 //! | `actix-session` | actix-session's `SessionMiddleware` over `CookieSessionStore` |
 //! | `server-store` | actix-session's `SessionMiddleware` over `RedisSessionStore` |
 //!
@@ -18,7 +19,7 @@
 //! against the server-side one (see `docs/comparison.md`).
 //!
 //! Environment:
-//! - `SESSION_KEYS` (`ours`, `ours-subject`, `ours-redis`): the key ring, as `KeyRing::from_config` reads it.
+//! - `SESSION_KEYS` (every `ours*` kind): the key ring, as `KeyRing::from_config` reads it.
 //!   Unset, a throwaway key is generated, so a restart logs everyone out.
 //! - `SERVER_STORE_KEY` (`actix-session`, `server-store`): base64 of the 64-byte key actix-session
 //!   signs and encrypts its cookie with. Unset, a throwaway key is generated.
@@ -29,7 +30,8 @@
 //! - `WORKERS`: actix workers, default 1.
 //!
 //! Routes: `POST /seed` stores the typical session (user id, role, a 3-item cart; for
-//! `ours-subject`, signed in as `user-42` first); `GET /read`
+//! `ours-subject`, signed in as `user-42` first; for `ours-<n>-cookie(s)`, with its filler);
+//! `GET /read`
 //! reads the user id (`user` or `anonymous`); `POST /write` increments a counter; `POST /logout`
 //! purges the session; `POST /big?bytes=N` adds N bytes of text to the session, or answers `413`
 //! with `{"size":..,"limit":..}` when the session model refuses it at insert. Loopback only.
@@ -40,7 +42,8 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
-use sealed_session_http_bench::{USER_ID, cart};
+use sealed_session::SessionBuilder;
+use sealed_session_http_bench::{CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, filler};
 use serde::Deserialize;
 
 /// The subject `ours-subject` signs the seeded session in as.
@@ -61,22 +64,6 @@ const REVOCATION_PREFIX: &str = "sealed-session-bench:";
 
 /// How long start-up waits for Redis before giving up.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `n` bytes of text that don't compress much (letters and digits from a xorshift generator):
-/// the payload of `POST /big`, the same on every server.
-fn filler(n: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            // The index is below 62, so it fits in usize on every platform.
-            char::from(ALPHABET[usize::try_from(x % 62).unwrap_or(0)])
-        })
-        .collect()
-}
 
 #[derive(Deserialize)]
 struct BigQuery {
@@ -108,9 +95,10 @@ impl TooLarge for actix_session::SessionInsertError {
 
 /// The routes, written once per session type (the two `Session` types share method names).
 /// With `sign_in = subject` (an `Option`), `/seed` signs the session in as the subject, if any,
-/// before storing the values.
+/// before storing the values; with `padding = bytes` (an `Option`), it stores that many bytes
+/// of [`filler`] after them, if any.
 macro_rules! routes {
-    ($session:ty $(, sign_in = $subject:expr)?) => {{
+    ($session:ty $(, sign_in = $subject:expr)? $(, padding = $padding:expr)?) => {{
         async fn seed(session: $session) -> actix_web::Result<HttpResponse> {
             $(if let Some(subject) = $subject {
                 session.sign_in(subject)?;
@@ -118,6 +106,9 @@ macro_rules! routes {
             session.insert("user_id", USER_ID)?;
             session.insert("role", "admin")?;
             session.insert("cart", cart())?;
+            $(if let Some(bytes) = $padding {
+                session.insert(PADDING_KEY, filler(bytes))?;
+            })?
             Ok(HttpResponse::Ok().body("seeded"))
         }
         async fn read(session: $session) -> actix_web::Result<HttpResponse> {
@@ -187,6 +178,13 @@ fn sign_in_subject() -> Option<&'static str> {
         .as_deref()
 }
 
+/// The filler bytes `/seed` stores for the `ours-<n>-cookie(s)` kinds, set once at startup.
+static PADDING: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn seed_padding() -> Option<usize> {
+    PADDING.get().copied()
+}
+
 /// `SESSION_KEYS` if set, else a throwaway key.
 fn key_ring() -> io::Result<sealed_session::KeyRing> {
     if std::env::var_os("SESSION_KEYS").is_some() {
@@ -227,19 +225,72 @@ fn redis_url() -> io::Result<String> {
     })
 }
 
+/// How every `ours*` kind configures its sessions, the middleware and `padding_for`'s probe
+/// alike: a plain-HTTP cookie, persistent, over up to `max_cookies` cookies.
+fn configure<T>(builder: SessionBuilder<T>, max_cookies: usize) -> SessionBuilder<T> {
+    // Persistent, as when docs/comparison.md and docs/benchmarks.md were measured (the default
+    // then): the `Set-Cookie` sizes and compare.sh's Max-Age line stay comparable.
+    builder
+        .cookie_secure(false)
+        .session_lifecycle(sealed_session_actix::PersistentSession::default())
+        .max_cookies(max_cookies)
+}
+
 /// Our middleware over `store` (the in-memory store when `None`), with a plain-HTTP cookie.
 fn ours(
     store: Option<Arc<dyn sealed_session::revocation::RevocationStore>>,
 ) -> io::Result<sealed_session_actix::CookieSessionMiddleware> {
-    // Persistent, as when docs/comparison.md and docs/benchmarks.md were measured (the default
-    // then): the `Set-Cookie` sizes and compare.sh's Max-Age line stay comparable.
-    let mut builder = sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?)
-        .cookie_secure(false)
-        .session_lifecycle(sealed_session_actix::PersistentSession::default());
+    let mut builder = configure(
+        sealed_session_actix::CookieSessionMiddleware::builder(key_ring()?),
+        1,
+    );
     if let Some(store) = store {
         builder = builder.revocation_store(store);
     }
     builder.build().map_err(io::Error::other)
+}
+
+/// The `ours-<n>-cookie(s)` middleware, over up to [`CHUNKED_MAX_COOKIES`] cookies, and the
+/// filler that makes `/seed`'s session span exactly `cookies` of them.
+fn ours_chunked(
+    cookies: usize,
+) -> io::Result<(sealed_session_actix::CookieSessionMiddleware, usize)> {
+    let ring = key_ring()?;
+    let probe = configure(
+        sealed_session::SessionManager::builder(ring.clone()),
+        CHUNKED_MAX_COOKIES,
+    )
+    .build()
+    .map_err(io::Error::other)?;
+    let (padding, range) =
+        sealed_session_http_bench::padding_for(&probe, cookies).ok_or_else(|| {
+            io::Error::other(format!(
+                "no session of the typical data and filler spans {cookies} cookies"
+            ))
+        })?;
+    eprintln!(
+        "over {cookies} cookie(s): /seed stores the typical session and {padding} filler bytes \
+         ({} to {} take exactly {cookies})",
+        range.start,
+        range.end - 1
+    );
+    let mw = configure(
+        sealed_session_actix::CookieSessionMiddleware::builder(ring),
+        CHUNKED_MAX_COOKIES,
+    )
+    .build()
+    .map_err(io::Error::other)?;
+    Ok((mw, padding))
+}
+
+/// The cookies `kind` spans, for the `ours-<n>-cookie(s)` kinds.
+fn chunked_kind(kind: &str) -> Option<usize> {
+    match kind {
+        "ours-1-cookie" => Some(1),
+        "ours-2-cookies" => Some(2),
+        "ours-3-cookies" => Some(3),
+        _ => None,
+    }
 }
 
 /// The in-memory store of `ours-subject`: [`OTHER_SUBJECTS`] subjects and [`SUBJECT`] each
@@ -281,8 +332,8 @@ async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: bench-server <none|ours|ours-subject|ours-redis|actix-session|server-store> \
-             <port>"
+            "usage: bench-server <none|ours|ours-subject|ours-redis|ours-1-cookie|ours-2-cookies|\
+             ours-3-cookies|actix-session|server-store> <port>"
         );
         std::process::exit(2);
     };
@@ -292,6 +343,20 @@ async fn main() -> io::Result<()> {
         Err(_) => 1,
     };
     let addr = ("127.0.0.1", port);
+    if let Some(cookies) = chunked_kind(&kind) {
+        let (mw, padding) = ours_chunked(cookies)?;
+        PADDING.get_or_init(|| padding);
+        let routes = routes!(
+            sealed_session_actix::Session,
+            sign_in = None::<&str>,
+            padding = seed_padding()
+        );
+        return HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
+            .workers(workers)
+            .bind(addr)?
+            .run()
+            .await;
+    }
     match kind.as_str() {
         "none" => {
             HttpServer::new(|| App::new().configure(bare))
@@ -386,7 +451,7 @@ async fn main() -> io::Result<()> {
         other => {
             eprintln!(
                 "unknown server kind `{other}`: use none, ours, ours-subject, ours-redis, \
-                 actix-session or server-store"
+                 ours-1-cookie, ours-2-cookies, ours-3-cookies, actix-session or server-store"
             );
             std::process::exit(2);
         }
