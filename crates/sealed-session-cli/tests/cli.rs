@@ -772,12 +772,35 @@ fn rotate_promote_then_retire_completes_the_runbook() {
         .assert_stdout("retired 2 key(s)")
         .assert_stdout(&format!("`{}` (fallback)", key_id(&primary)))
         .assert_stdout(&format!("`{}` (fallback)", key_id(&old)))
+        // Right after the promotion: the runbook's wait, and that the file just changed.
+        .assert_stdout("was last changed")
+        .assert_stdout("wait before deploying")
+        .assert_stdout("one absolute timeout after the promotion is deployed everywhere")
+        .assert_stdout("key_usage()")
         .assert_no_secrets(&[staged.clone(), primary, old]);
     assert_eq!(entries(&path), [staged]);
 
     run(bin().args(["rotate", "--retire", "--keys-file"]).arg(&path))
         .assert_code(0)
         .assert_stdout("nothing to retire");
+}
+
+#[test]
+fn rotate_retire_long_after_the_promotion_only_recalls_the_wait() {
+    let (primary, old) = (secret(), secret());
+    let path = key_file("rotate_retire_late", &primary, &old);
+    // Written two days ago, past the default absolute timeout.
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(two_days_ago))
+        .expect("set mtime");
+    let out = run(bin().args(["rotate", "--retire", "--keys-file"]).arg(&path));
+    out.assert_code(0)
+        .assert_stdout("retired 1 key(s)")
+        .assert_stdout("wait before deploying");
+    assert!(!out.stdout.contains("was last changed"), "{}", out.stdout);
 }
 
 #[test]
