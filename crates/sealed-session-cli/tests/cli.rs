@@ -348,6 +348,85 @@ fn inspect_of_a_forged_cookie_exits_1_and_still_shows_the_header() {
     assert!(!out.stdout.contains("user-42"), "{}", out.all());
 }
 
+/// Issue 20: a bare value was authenticated under `id` only, so a cookie pasted from an app on
+/// the default `__Host-id` was reported as forged.
+#[test]
+fn issue_20_a_bare_value_is_tried_under_each_default_name_and_the_one_used_is_shown() {
+    let key = secret();
+    let ring = KeyRing::from_config(&key).expect("ring");
+    let tried = ["__Host-id", "__Secure-id", "id"];
+    for (index, name) in tried.iter().enumerate() {
+        let cookie = seal(
+            &ring,
+            Mode::Encrypted,
+            name,
+            t0(),
+            Duration::minutes(30),
+            Duration::minutes(5),
+        );
+        let out = run(bin()
+            .args(["inspect", "--at", T0, &cookie])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0)
+            .assert_stdout(&format!("cookie name  {name} (not given"))
+            .assert_stdout("`__Host-id`, `__Secure-id`, `id`, the one that authenticates it")
+            .assert_stdout("status       accepted")
+            .assert_no_secrets(std::slice::from_ref(&key));
+        assert!(out.stderr.is_empty(), "{}", out.all());
+        let out = run(bin()
+            .args(["inspect", "--json", "--at", T0, &cookie])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+        assert_eq!(json["cookie_name"], *name);
+        assert_eq!(json["cookie_name_given"], false);
+        assert_eq!(
+            json["cookie_names_tried"],
+            serde_json::json!(tried[..=index])
+        );
+        // Given, the name is used alone, as before.
+        let out = run(bin()
+            .args([
+                "inspect",
+                "--json",
+                "--at",
+                T0,
+                "--cookie-name",
+                name,
+                &cookie,
+            ])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+        assert_eq!(json["cookie_name"], *name);
+        assert_eq!(json["cookie_name_given"], true);
+        assert_eq!(json["cookie_names_tried"], serde_json::json!([]));
+    }
+    // Under none of them: forged, with every default named and the flag suggested.
+    let cookie = seal(
+        &ring,
+        Mode::Encrypted,
+        "remember",
+        t0(),
+        Duration::minutes(30),
+        Duration::minutes(5),
+    );
+    let out = run(bin()
+        .args(["inspect", "--at", T0, &cookie])
+        .env("SESSION_KEYS", &key));
+    out.assert_code(1)
+        .assert_stdout("cookie name  not given, and none of the library's default names")
+        .assert_stderr("none of the library's default names (`__Host-id`, `__Secure-id`, `id`)")
+        .assert_stderr("--cookie-name");
+    let out = run(bin()
+        .args(["inspect", "--json", "--at", T0, &cookie])
+        .env("SESSION_KEYS", &key));
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+    assert_eq!(json["cookie_name"], serde_json::Value::Null);
+    assert_eq!(json["cookie_names_tried"], serde_json::json!(tried));
+    assert_eq!(json["error"]["reason"], "forged");
+}
+
 #[test]
 fn inspect_under_another_cookie_name_fails_authentication() {
     let key = secret();
