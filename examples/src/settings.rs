@@ -4,6 +4,9 @@
 use std::error::Error;
 use std::ffi::OsStr;
 use std::fmt;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sealed_session::codec::MAX_COOKIES;
@@ -41,12 +44,9 @@ impl SealedSettings {
         let keys = match std::env::var("SESSION_KEYS") {
             Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
             Err(_) => {
-                tracing::warn!(
-                    "SESSION_KEYS is not set: using a throwaway key generated for this run. \
-                     Sessions will not survive a restart. NEVER run like this in production: \
-                     set SESSION_KEYS to the output of `openssl rand -base64 32`."
-                );
-                KeyRing::new(SecretKey::generate())
+                let key = SecretKey::generate();
+                announce_throwaway_key(&key);
+                KeyRing::new(key)
             }
         };
         let port: u16 = match std::env::var("PORT") {
@@ -80,6 +80,67 @@ impl SealedSettings {
             store,
         })
     }
+}
+
+/// Warns that the key is a throwaway one and says where it was saved, so that the run's cookies
+/// can be opened with `sealed-session inspect`.
+///
+/// The key goes to a file readable by its owner only ([`save_throwaway_key`]), beside the
+/// running executable under cargo's `target/`, and only its path is logged: a key printed on
+/// stderr ends up in terminal scrollback, CI logs and log collectors, and a development key
+/// has a way of reaching a staging server.
+fn announce_throwaway_key(key: &SecretKey) {
+    let saved = throwaway_key_path()
+        .ok_or_else(|| std::io::Error::other("no path for the running executable"))
+        .and_then(|path| save_throwaway_key(key, &path).map(|()| path));
+    match saved {
+        Ok(path) => tracing::warn!(
+            "SESSION_KEYS is not set: using a throwaway key generated for this run, a development \
+             key saved (owner-only) to `{path}` so this run's cookies can be inspected: \
+             `sealed-session inspect --keys-file {path} '<cookie>'`. Sessions will not survive a \
+             restart. NEVER run like this in production: set SESSION_KEYS to the output of \
+             `openssl rand -base64 32`.",
+            path = path.display()
+        ),
+        Err(err) => tracing::warn!(
+            "SESSION_KEYS is not set: using a throwaway key generated for this run, which could \
+             not be saved ({err}), so this run's cookies can't be inspected: set SESSION_KEYS to \
+             inspect them. Sessions will not survive a restart. NEVER run like this in \
+             production: set SESSION_KEYS to the output of `openssl rand -base64 32`."
+        ),
+    }
+}
+
+/// Where a throwaway key is saved: beside the running executable, named after it
+/// (`target/debug/examples/login.session-key` for `cargo run --example login`), so each
+/// example keeps its own and `cargo clean` removes it.
+fn throwaway_key_path() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_stem()?.to_string_lossy().into_owned();
+    Some(exe.with_file_name(format!("{stem}.session-key")))
+}
+
+/// Writes `key` to `path` in the form `SESSION_KEYS` and `sealed-session --keys-file` take, mode
+/// 0600 on Unix. An existing file is removed first rather than truncated, so one made with
+/// wider permissions does not keep them.
+///
+/// # Errors
+/// The file could not be removed, created or written.
+pub fn save_throwaway_key(key: &SecretKey, path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(key.to_base64().as_bytes())?;
+    file.write_all(b"\n")
 }
 
 /// The variable [`cookie_secure`] reads.
@@ -255,6 +316,33 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn a_saved_throwaway_key_is_owner_only_and_reads_back_as_the_same_ring() {
+        let dir = std::env::temp_dir().join(format!("throwaway-key-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("login.session-key");
+        // A file left with wider permissions is replaced, not reused.
+        fs::write(&path, "old\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let key = SecretKey::generate();
+        let expected = KeyRing::new(SecretKey::from_base64(&key.to_base64()).unwrap());
+        save_throwaway_key(&key, &path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let read = KeyRing::new(SecretKey::from_base64(text.trim_end()).unwrap());
+        assert_eq!(read.primary_id(), expected.primary_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

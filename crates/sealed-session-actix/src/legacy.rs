@@ -323,6 +323,12 @@ impl fmt::Display for Refusal {
 /// actix-session's state as a new session: each value (the JSON text actix-session's `insert`
 /// wrote) is parsed and stored with sealed-session's encoding, so `get::<T>` reads it for every `T`
 /// the JSON deserializes to. The old state has no times: the session starts at `now`.
+///
+/// One shape does not come back: a map with integer keys (`HashMap<u64, _>`), which JSON wrote
+/// with string keys (`{"7": ..}`). It is stored as it is, with string keys, not rewritten with
+/// integer ones: a `HashMap<String, _>` whose keys are `"7"` looks the same in the JSON, and
+/// rewriting would break it instead. A read with the integer key type fails with a
+/// `ValueError` naming this cause and the fix (read with `String` keys, `insert` it again).
 fn convert(
     legacy: &HashMap<String, String>,
     codec: &Codec,
@@ -438,6 +444,47 @@ mod tests {
         assert_eq!(
             reader(&key, security).read(oversized.as_bytes()),
             Err(Refusal::Unauthentic)
+        );
+    }
+
+    /// Issue 20: actix-session wrote a `HashMap<u64, _>` as a JSON object, whose keys are
+    /// strings; migrated, it reads as a map with `String` keys, and a read with the integer key
+    /// type fails naming that cause rather than as an ordinary type mismatch.
+    #[test]
+    fn issue_20_an_integer_keyed_map_reads_with_string_keys_or_fails_naming_the_cause() {
+        use std::collections::BTreeMap;
+        let key = LegacyKey::from_master(&[3; 64]).unwrap();
+        let security = LegacyContentSecurity::Private;
+        let codec = Codec::new(KeyRing::new(SecretKey::generate()));
+        // What actix-session's `insert("scores", &map)` and `CookieSessionStore` write.
+        let scores = HashMap::from([(1u64, "gold".to_owned()), (22, "silver".to_owned())]);
+        let state = HashMap::from([("scores".to_owned(), serde_json::to_string(&scores).unwrap())]);
+        let header = jar_cookie(&key, security, &serde_json::to_string(&state).unwrap());
+        let values = [header.trim_start_matches("id=").as_bytes()];
+        let migrated = reader(&key, security)
+            .migrate(
+                &values,
+                &codec,
+                OffsetDateTime::UNIX_EPOCH,
+                RequestInfo::new("/"),
+            )
+            .unwrap();
+        let err = migrated.get::<HashMap<u64, String>>("scores").unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("strings of integers") && message.contains("actix-session"),
+            "{message}"
+        );
+        let read = migrated
+            .get::<BTreeMap<String, String>>("scores")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read,
+            BTreeMap::from([
+                ("1".to_owned(), "gold".to_owned()),
+                ("22".to_owned(), "silver".to_owned())
+            ])
         );
     }
 

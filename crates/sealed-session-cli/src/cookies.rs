@@ -13,12 +13,21 @@ use sealed_session::codec::{DEFAULT_COOKIE_NAME, MAX_COOKIES};
 
 use crate::error::CliError;
 
+/// The names the library gives a session cookie when the application sets none
+/// (`SessionBuilder::build`), in the order a bare value is tried under them: `__Host-id` (the
+/// default: `Secure`, `Path=/`, no `Domain`), `__Secure-id` (`Secure` with another path or a
+/// domain), `id` (plain-HTTP development mode).
+pub(crate) const DEFAULT_NAMES: [&str; 3] = ["__Host-id", "__Secure-id", DEFAULT_COOKIE_NAME];
+
 /// The session's cookies found in the input, as slices of it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SessionCookies<'a> {
     /// The name the session's first cookie was given under (`--cookie-name`, the one name of the
     /// input, or `id` for a bare value).
     pub(crate) name: String,
+    /// Whether no name was given (a bare value without `--cookie-name`): the value is then tried
+    /// under each of [`DEFAULT_NAMES`].
+    pub(crate) guessed: bool,
     /// The first cookie's value.
     pub(crate) first: &'a str,
     /// Chunk `k`'s value at index `k`, the first one given under `<name>-k` (as a server reads
@@ -101,6 +110,7 @@ pub(crate) fn sort<'a>(
             first,
             chunks,
             name,
+            guessed: false,
         }),
         several => Err(CliError::SeveralValues {
             name,
@@ -116,6 +126,7 @@ fn bare<'a>(
     chunks: [Option<&'a str>; MAX_COOKIES],
 ) -> SessionCookies<'a> {
     SessionCookies {
+        guessed: flag.is_none(),
         name: flag.unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned()),
         first: value,
         chunks,
@@ -189,20 +200,24 @@ mod tests {
             sorted(&[" AQEabc \n"], None).unwrap(),
             SessionCookies {
                 name: "id".into(),
+                guessed: true,
                 first: "AQEabc",
                 chunks: chunks([])
             }
         );
         let one = sorted(&["sid=\"AQEabc\""], None).unwrap();
         assert_eq!((one.name.as_str(), one.first), ("sid", "AQEabc"));
+        assert!(!one.guessed);
         let flagged = sorted(&["AQEabc"], Some("remember")).unwrap();
         assert_eq!(flagged.name, "remember");
+        assert!(!flagged.guessed);
     }
 
     #[test]
     fn a_header_or_several_arguments_give_the_first_cookie_and_its_chunks() {
         let expected = SessionCookies {
             name: "__Host-id".into(),
+            guessed: false,
             first: "2.AAA",
             chunks: chunks([(1, "BBB"), (2, "CC")]),
         };

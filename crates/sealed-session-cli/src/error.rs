@@ -113,6 +113,8 @@ pub(crate) enum CliError {
     Unopenable {
         source: OpenError,
         cookie_name: String,
+        /// The library's default names tried in turn, when no name was given; empty otherwise.
+        names_tried: Vec<String>,
         ring: Vec<(KeyId, KeyRole)>,
     },
     /// The cookie is authentic, but a server with these settings would refuse it.
@@ -148,7 +150,7 @@ pub(crate) enum CliError {
 }
 
 /// `` `a`, `b` ``
-fn names_list(names: &[String]) -> String {
+pub(crate) fn names_list(names: &[String]) -> String {
     names
         .iter()
         .map(|name| format!("`{name}`"))
@@ -186,11 +188,19 @@ impl CliError {
             Self::Unopenable {
                 source,
                 cookie_name,
+                names_tried,
                 ring,
             } => match source {
                 OpenError::UnknownKey { .. } => Some(format!(
                     "the ring holds {}: pass the key list of the application that set the cookie",
                     list_ring(ring)
+                )),
+                OpenError::Forged if !names_tried.is_empty() => Some(format!(
+                    "the cookie name is authenticated too, and none of the library's default \
+                     names ({}) authenticates it: pass `--cookie-name` (or the cookie as \
+                     `name=value`) with the application's, and check that the value was copied \
+                     whole",
+                    names_list(names_tried)
                 )),
                 OpenError::Forged => Some(format!(
                     "the cookie name is authenticated too and was taken to be `{cookie_name}`: \

@@ -127,8 +127,10 @@ struct InspectArgs {
     keys_file: Option<PathBuf>,
 
     /// The name the cookie was set under (a session over several cookies: its first cookie's);
-    /// it is authenticated, so it must match [default: id, or the name in `name=value`, or the
-    /// one name of the input that is not `<name>-1`, `<name>-2`, ...].
+    /// it is authenticated, so it must match [default: the name in `name=value`, or the one
+    /// name of the input that is not `<name>-1`, `<name>-2`, ...; for a bare value, the
+    /// library's defaults `__Host-id`, `__Secure-id`, `id` are tried in turn and the output
+    /// says which one authenticates it].
     #[arg(long, value_name = "NAME")]
     cookie_name: Option<String>,
 
@@ -213,8 +215,13 @@ pub(crate) struct InspectConfig {
     /// The values of the session's other cookies, chunk `k`'s (`<name>-k`) at index `k` (index
     /// 0 unused), as given.
     pub(crate) chunks: Vec<Option<SecretString>>,
-    /// The name the cookie is authenticated under.
+    /// The name the cookie is authenticated under (the first of `guessed_names` when no name
+    /// was given).
     pub(crate) cookie_name: CookieName,
+    /// For a bare value without `--cookie-name`: the library's default names, tried in order
+    /// until one authenticates it (the name is bound into the cookie's authentication). Empty
+    /// when a name was given.
+    pub(crate) guessed_names: Vec<CookieName>,
     /// Where the key list comes from.
     pub(crate) keys: KeySource,
     /// The mode the server expects, or `None` for the one in the cookie's header.
@@ -289,10 +296,24 @@ fn inspect(args: InspectArgs) -> Result<InspectConfig, CliError> {
     }
     let inputs: Vec<&str> = raw.iter().map(|text| text.as_str()).collect();
     let cookies = cookies::sort(&inputs, args.cookie_name)?;
-    let cookie_name = CookieName::new(cookies.name).map_err(|source| CliError::Config {
-        setting: "cookie name",
-        source,
-    })?;
+    let cookie_name = |name: String| {
+        CookieName::new(name).map_err(|source| CliError::Config {
+            setting: "cookie name",
+            source,
+        })
+    };
+    let guessed_names = if cookies.guessed {
+        cookies::DEFAULT_NAMES
+            .iter()
+            .map(|&name| cookie_name(name.to_owned()))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let cookie_name = match guessed_names.first() {
+        Some(first) => first.clone(),
+        None => cookie_name(cookies.name)?,
+    };
 
     let idle_timeout = args.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
     let absolute_timeout = args.absolute_timeout.unwrap_or(DEFAULT_ABSOLUTE_TIMEOUT);
@@ -314,6 +335,7 @@ fn inspect(args: InspectArgs) -> Result<InspectConfig, CliError> {
             .map(|chunk| chunk.map(SecretString::from))
             .collect(),
         cookie_name,
+        guessed_names,
         keys: key_source(args.keys_file)?,
         mode: args.mode.map(Mode::from),
         idle_timeout,

@@ -12,7 +12,9 @@
 use std::io::Write;
 
 use sealed_session::OpenError;
-use sealed_session::codec::{Codec, Header, MAX_COOKIES, SessionState, chunk_name, join_chunks};
+use sealed_session::codec::{
+    Codec, CookieName, Header, MAX_COOKIES, SessionState, chunk_name, join_chunks,
+};
 use sealed_session::keys::{KeyId, KeyRole};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value as Json, json};
@@ -74,17 +76,41 @@ pub(crate) fn run(config: &InspectConfig, out: &mut impl Write) -> Result<(), Cl
             .collect(),
     );
 
-    let codec = Codec::builder(ring)
-        .cookie_name(config.cookie_name.as_str())
-        .mode(config.mode.unwrap_or(header.mode))
-        .idle_timeout(seconds(config.idle_timeout))
-        .absolute_timeout(seconds(config.absolute_timeout))
-        .build()
-        .map_err(|source| CliError::Config {
-            setting: "inspect settings",
-            source,
-        })?;
-    let inspection = match codec.inspect_chunked_at(value, parts, config.now) {
+    // A name that was not given is guessed: the value is tried under each of the library's
+    // default names, and the one that authenticates it is the application's (the name is bound
+    // into the authentication, so the others fail it as forged, and nothing else differs).
+    let names: Vec<&CookieName> = if config.guessed_names.is_empty() {
+        vec![&config.cookie_name]
+    } else {
+        config.guessed_names.iter().collect()
+    };
+    let mut opened = None;
+    for name in names {
+        let codec = Codec::builder(ring.clone())
+            .cookie_name(name.as_str())
+            .mode(config.mode.unwrap_or(header.mode))
+            .idle_timeout(seconds(config.idle_timeout))
+            .absolute_timeout(seconds(config.absolute_timeout))
+            .build()
+            .map_err(|source| CliError::Config {
+                setting: "inspect settings",
+                source,
+            })?;
+        report.name = name.clone();
+        report.tried.push(name.clone());
+        match codec.inspect_chunked_at(value, parts, config.now) {
+            Err(OpenError::Forged) => opened = Some(Err(OpenError::Forged)),
+            other => {
+                opened = Some(other);
+                break;
+            }
+        }
+    }
+    // At least one name is tried: `cookie_name` is always there.
+    let Some(opened) = opened else {
+        return report.fail_open(OpenError::Forged, out);
+    };
+    let inspection = match opened {
         Ok(inspection) => inspection,
         Err(source) => return report.fail_open(source, out),
     };
@@ -137,6 +163,10 @@ enum Outcome {
 /// Everything known about the cookie, printed as text or JSON.
 struct Report<'a> {
     config: &'a InspectConfig,
+    /// The name the cookie was authenticated under: the given one, or the last default tried.
+    name: CookieName,
+    /// The names tried so far, in order.
+    tried: Vec<CookieName>,
     header: Option<Header>,
     /// How many cookies the session spans, once they are joined.
     parts: Option<u8>,
@@ -192,6 +222,8 @@ impl<'a> Report<'a> {
     fn new(config: &'a InspectConfig) -> Self {
         Self {
             config,
+            name: config.cookie_name.clone(),
+            tried: Vec::new(),
             header: None,
             parts: None,
             ring: None,
@@ -206,7 +238,12 @@ impl<'a> Report<'a> {
         self.print(out)?;
         Err(CliError::Unopenable {
             source,
-            cookie_name: self.config.cookie_name.as_str().to_owned(),
+            cookie_name: self.name.as_str().to_owned(),
+            names_tried: if self.guessed() {
+                names(&self.tried)
+            } else {
+                Vec::new()
+            },
             ring: self.ring.unwrap_or_default(),
         })
     }
@@ -233,11 +270,44 @@ impl<'a> Report<'a> {
         if parts == 1 {
             return "1".to_owned();
         }
-        let base = self.config.cookie_name.as_str();
+        let base = self.name.as_str();
         let names: Vec<String> = (0..usize::from(parts))
             .map(|index| format!("`{}`", chunk_name(base, index)))
             .collect();
         format!("{parts} ({})", names.join(", "))
+    }
+
+    /// Whether the name was not given, and the library's defaults are tried.
+    fn guessed(&self) -> bool {
+        !self.config.guessed_names.is_empty()
+    }
+
+    /// The name the cookie is known to be under: the given one, or the default that
+    /// authenticated it.
+    fn name_found(&self) -> Option<&CookieName> {
+        (!self.guessed() || self.state.is_some()).then_some(&self.name)
+    }
+
+    /// The name, and for a guessed one how it was found: `__Host-id (not given; ...)`.
+    fn name_text(&self) -> String {
+        if !self.guessed() {
+            return self.name.as_str().to_owned();
+        }
+        let defaults = crate::error::names_list(&names(&self.config.guessed_names));
+        match self.name_found() {
+            Some(name) => format!(
+                "{name} (not given: of the library's default names {defaults}, the one that \
+                 authenticates it)"
+            ),
+            None if self.tried.len() == self.config.guessed_names.len()
+                && matches!(self.outcome, Outcome::Unopenable(OpenError::Forged)) =>
+            {
+                format!(
+                    "not given, and none of the library's default names {defaults} authenticates it"
+                )
+            }
+            None => format!("not given (the library's default names {defaults} are tried in turn)"),
+        }
     }
 
     fn now(&self) -> i64 {
@@ -273,7 +343,7 @@ impl<'a> Report<'a> {
         let mut lines = Vec::new();
         let mut line = |label: &str, value: String| lines.push(format!("{label:LABEL$} {value}"));
         let config = self.config;
-        line("cookie name", config.cookie_name.as_str().to_owned());
+        line("cookie name", self.name_text());
         if let Some(parts) = self.parts {
             line("cookies", self.cookies_text(parts));
         }
@@ -441,7 +511,9 @@ impl<'a> Report<'a> {
             ),
         };
         json!({
-            "cookie_name": config.cookie_name.as_str(),
+            "cookie_name": self.name_found().map(CookieName::as_str),
+            "cookie_name_given": !self.guessed(),
+            "cookie_names_tried": if self.guessed() { names(&self.tried) } else { Vec::new() },
             "cookies": self.parts,
             "as_of": time_text(config.now),
             "expected_mode": config.mode.map(|m| m.to_string()),
@@ -454,6 +526,11 @@ impl<'a> Report<'a> {
             "error": error,
         })
     }
+}
+
+/// The names as text.
+fn names(names: &[CookieName]) -> Vec<String> {
+    names.iter().map(|name| name.as_str().to_owned()).collect()
 }
 
 /// Which deadline ends the session: the earlier one (the absolute one on a tie, as the codec

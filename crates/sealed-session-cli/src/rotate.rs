@@ -12,6 +12,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use sealed_session::{KeyRing, SecretKey};
 
@@ -76,6 +77,7 @@ pub(crate) fn run(config: &RotateConfig, out: &mut impl Write) -> Result<(), Cli
             entries.truncate(1);
             Summary::Retired {
                 removed: roles(&before)[1..].to_vec(),
+                changed_ago: changed_ago(path),
             }
         }
     };
@@ -113,6 +115,9 @@ enum Summary {
     },
     Retired {
         removed: Vec<(sealed_session::keys::KeyId, sealed_session::keys::KeyRole)>,
+        /// How long before this run the file was last written, when less than one default
+        /// absolute timeout: most likely by `--promote`, whose wait has not passed yet.
+        changed_ago: Option<Duration>,
     },
 }
 
@@ -169,7 +174,10 @@ impl Summary {
                      the keys after the primary, and deploy again"
                 )?;
             }
-            Self::Retired { removed } => {
+            Self::Retired {
+                removed,
+                changed_ago,
+            } => {
                 writeln!(
                     out,
                     "retired {} key(s) from `{shown}`: {}",
@@ -183,10 +191,42 @@ impl Summary {
                     "next step: deploy this file everywhere; from then on, cookies sealed with \
                      the retired keys are refused and their holders sign in again"
                 )?;
+                writeln!(out)?;
+                if let Some(ago) = changed_ago {
+                    writeln!(
+                        out,
+                        "warning: `{shown}` was last changed {} ago: if that was the promotion, \
+                         the retired keys may still have live cookies",
+                        crate::humane::approx(ago.as_secs())
+                    )?;
+                }
+                // The runbook's wait (docs/operations.md, "When is the old key no longer
+                // needed?"): retiring is only safe to deploy once it has passed.
+                writeln!(
+                    out,
+                    "wait before deploying: the old key is no longer needed at the latest one \
+                     absolute timeout after the promotion is deployed everywhere (24h by \
+                     default), or once the `opened` count of the `Fallback` key in \
+                     `key_usage()` stops growing on every instance; after a key leak, deploy \
+                     at once"
+                )?;
             }
         }
         Ok(())
     }
+}
+
+/// The default absolute timeout: a key file changed more recently may hold a promotion whose
+/// wait has not passed.
+const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long ago `path` was last written, if less than [`DEFAULT_ABSOLUTE_TIMEOUT`] (and the
+/// file system keeps modification times).
+fn changed_ago(path: &Path) -> Option<Duration> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    // A time in the future (a clock step) is an error: no warning rather than a wrong one.
+    let ago = SystemTime::now().duration_since(modified).ok()?;
+    (ago < DEFAULT_ABSOLUTE_TIMEOUT).then_some(ago)
 }
 
 /// Every key of the ring with its role, in order.

@@ -348,6 +348,85 @@ fn inspect_of_a_forged_cookie_exits_1_and_still_shows_the_header() {
     assert!(!out.stdout.contains("user-42"), "{}", out.all());
 }
 
+/// Issue 20: a bare value was authenticated under `id` only, so a cookie pasted from an app on
+/// the default `__Host-id` was reported as forged.
+#[test]
+fn issue_20_a_bare_value_is_tried_under_each_default_name_and_the_one_used_is_shown() {
+    let key = secret();
+    let ring = KeyRing::from_config(&key).expect("ring");
+    let tried = ["__Host-id", "__Secure-id", "id"];
+    for (index, name) in tried.iter().enumerate() {
+        let cookie = seal(
+            &ring,
+            Mode::Encrypted,
+            name,
+            t0(),
+            Duration::minutes(30),
+            Duration::minutes(5),
+        );
+        let out = run(bin()
+            .args(["inspect", "--at", T0, &cookie])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0)
+            .assert_stdout(&format!("cookie name  {name} (not given"))
+            .assert_stdout("`__Host-id`, `__Secure-id`, `id`, the one that authenticates it")
+            .assert_stdout("status       accepted")
+            .assert_no_secrets(std::slice::from_ref(&key));
+        assert!(out.stderr.is_empty(), "{}", out.all());
+        let out = run(bin()
+            .args(["inspect", "--json", "--at", T0, &cookie])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+        assert_eq!(json["cookie_name"], *name);
+        assert_eq!(json["cookie_name_given"], false);
+        assert_eq!(
+            json["cookie_names_tried"],
+            serde_json::json!(tried[..=index])
+        );
+        // Given, the name is used alone, as before.
+        let out = run(bin()
+            .args([
+                "inspect",
+                "--json",
+                "--at",
+                T0,
+                "--cookie-name",
+                name,
+                &cookie,
+            ])
+            .env("SESSION_KEYS", &key));
+        out.assert_code(0);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+        assert_eq!(json["cookie_name"], *name);
+        assert_eq!(json["cookie_name_given"], true);
+        assert_eq!(json["cookie_names_tried"], serde_json::json!([]));
+    }
+    // Under none of them: forged, with every default named and the flag suggested.
+    let cookie = seal(
+        &ring,
+        Mode::Encrypted,
+        "remember",
+        t0(),
+        Duration::minutes(30),
+        Duration::minutes(5),
+    );
+    let out = run(bin()
+        .args(["inspect", "--at", T0, &cookie])
+        .env("SESSION_KEYS", &key));
+    out.assert_code(1)
+        .assert_stdout("cookie name  not given, and none of the library's default names")
+        .assert_stderr("none of the library's default names (`__Host-id`, `__Secure-id`, `id`)")
+        .assert_stderr("--cookie-name");
+    let out = run(bin()
+        .args(["inspect", "--json", "--at", T0, &cookie])
+        .env("SESSION_KEYS", &key));
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+    assert_eq!(json["cookie_name"], serde_json::Value::Null);
+    assert_eq!(json["cookie_names_tried"], serde_json::json!(tried));
+    assert_eq!(json["error"]["reason"], "forged");
+}
+
 #[test]
 fn inspect_under_another_cookie_name_fails_authentication() {
     let key = secret();
@@ -772,12 +851,35 @@ fn rotate_promote_then_retire_completes_the_runbook() {
         .assert_stdout("retired 2 key(s)")
         .assert_stdout(&format!("`{}` (fallback)", key_id(&primary)))
         .assert_stdout(&format!("`{}` (fallback)", key_id(&old)))
+        // Right after the promotion: the runbook's wait, and that the file just changed.
+        .assert_stdout("was last changed")
+        .assert_stdout("wait before deploying")
+        .assert_stdout("one absolute timeout after the promotion is deployed everywhere")
+        .assert_stdout("key_usage()")
         .assert_no_secrets(&[staged.clone(), primary, old]);
     assert_eq!(entries(&path), [staged]);
 
     run(bin().args(["rotate", "--retire", "--keys-file"]).arg(&path))
         .assert_code(0)
         .assert_stdout("nothing to retire");
+}
+
+#[test]
+fn rotate_retire_long_after_the_promotion_only_recalls_the_wait() {
+    let (primary, old) = (secret(), secret());
+    let path = key_file("rotate_retire_late", &primary, &old);
+    // Written two days ago, past the default absolute timeout.
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(two_days_ago))
+        .expect("set mtime");
+    let out = run(bin().args(["rotate", "--retire", "--keys-file"]).arg(&path));
+    out.assert_code(0)
+        .assert_stdout("retired 1 key(s)")
+        .assert_stdout("wait before deploying");
+    assert!(!out.stdout.contains("was last changed"), "{}", out.stdout);
 }
 
 #[test]

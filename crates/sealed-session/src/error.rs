@@ -730,6 +730,9 @@ pub struct ValueError {
 enum ValueFailure {
     Encode(String),
     Decode(String),
+    /// A decode failure of a value holding map keys that are strings of integers: a map with
+    /// integer keys that went through JSON.
+    IntegerStringKeys(String),
     Trailing,
 }
 
@@ -740,6 +743,10 @@ impl ValueError {
 
     pub(crate) fn decode(key: &str, reason: &impl fmt::Display) -> Self {
         Self::with(key, ValueFailure::Decode(reason.to_string()))
+    }
+
+    pub(crate) fn integer_string_keys(key: &str, reason: &impl fmt::Display) -> Self {
+        Self::with(key, ValueFailure::IntegerStringKeys(reason.to_string()))
     }
 
     pub(crate) fn trailing(key: &str) -> Self {
@@ -778,6 +785,14 @@ impl fmt::Display for ValueError {
                 f,
                 "session value `{key}` is not of the requested type ({reason}): read it with \
                  the type it was inserted with"
+            ),
+            ValueFailure::IntegerStringKeys(reason) => write!(
+                f,
+                "session value `{key}` is not of the requested type ({reason}); it holds map \
+                 keys that are strings of integers (`\"7\"`), which is what a map with integer \
+                 keys becomes through JSON (a value migrated from an actix-session cookie): read \
+                 such a map with `String` keys and parse them, then `insert` it again to store \
+                 it with its own key type"
             ),
             ValueFailure::Trailing => write!(
                 f,

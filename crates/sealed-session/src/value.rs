@@ -11,7 +11,9 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::{Deserialize as _, Serialize};
 
 use crate::error::ValueError;
@@ -36,7 +38,14 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
     // say how much it read, so a second item is looked for: it must fail at the end of input.
     let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes);
     deserializer.set_max_depth(MAX_DEPTH);
-    let value = T::deserialize(&mut deserializer).map_err(|e| ValueError::decode(key, &e))?;
+    let value = T::deserialize(&mut deserializer).map_err(|e| {
+        // The likely cause, when there is one to name (checked only on failure).
+        if has_integer_string_keys(bytes) {
+            ValueError::integer_string_keys(key, &e)
+        } else {
+            ValueError::decode(key, &e)
+        }
+    })?;
     match IgnoredAny::deserialize(&mut deserializer) {
         Err(rmp_serde::decode::Error::InvalidMarkerRead(e))
             if e.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -44,6 +53,100 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
             Ok(value)
         }
         _ => Err(ValueError::trailing(key)),
+    }
+}
+
+/// Whether the encoded value holds a map with a key that is a string of an integer (`"7"`):
+/// what a map with integer keys (`HashMap<u64, _>`) becomes through JSON, whose object keys are
+/// strings, as in a value the legacy reader migrated from an actix-session cookie. Such a map is
+/// read as a map with `String` keys, not as the integer-keyed map it was: telling the two apart
+/// at migration would need the type `get` asks for, which the JSON doesn't carry (a
+/// `HashMap<String, _>` with the keys `"1"`, `"2"` looks the same), so the failed read names
+/// the cause instead.
+fn has_integer_string_keys(bytes: &[u8]) -> bool {
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes);
+    deserializer.set_max_depth(MAX_DEPTH);
+    Probe { key: false }
+        .deserialize(&mut deserializer)
+        .unwrap_or(false)
+}
+
+/// Walks a value and answers whether a map key in it is a string of an integer; `key` is whether
+/// the item walked is a map key.
+#[derive(Clone, Copy)]
+struct Probe {
+    key: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Probe {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Probe {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any MessagePack value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<bool, E> {
+        Ok(self.key && text.parse::<i128>().is_ok())
+    }
+
+    fn visit_bytes<E>(self, _: &[u8]) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(inner) = seq.next_element_seed(Probe { key: false })? {
+            found |= inner;
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key_seed(Probe { key: true })? {
+            found |= key | map.next_value_seed(Probe { key: false })?;
+        }
+        Ok(found)
     }
 }
 
@@ -180,6 +283,55 @@ mod tests {
                 b: 2
             })
         );
+    }
+
+    /// Issue 20: a map with integer keys that went through JSON (as actix-session stored it)
+    /// has string keys; reading it with its integer key type names that cause.
+    #[test]
+    fn a_map_with_integer_string_keys_read_with_integer_keys_names_the_cause() {
+        use std::collections::{BTreeMap, HashMap};
+        let through_json: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&HashMap::from([(7u64, "a")])).unwrap())
+                .unwrap();
+        let bytes = encode("scores", &through_json).unwrap();
+        let err = decode::<HashMap<u64, String>>("scores", &bytes).unwrap_err();
+        assert!(err.is_decode());
+        let message = err.to_string();
+        for needle in [
+            "`scores`",
+            "strings of integers",
+            "JSON",
+            "actix-session",
+            "`String` keys",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        // As a map with string keys it reads, and stored again it reads with its own key type.
+        let read = decode::<BTreeMap<String, String>>("scores", &bytes).unwrap();
+        let parsed: HashMap<u64, String> = read
+            .into_iter()
+            .map(|(k, v)| (k.parse().unwrap(), v))
+            .collect();
+        let again = encode("scores", &parsed).unwrap();
+        assert_eq!(
+            decode::<HashMap<u64, String>>("scores", &again).unwrap(),
+            parsed
+        );
+        // Nested, too; and other failures keep the plain message.
+        let nested = encode("n", &serde_json::json!([{"x": {"12": true}}])).unwrap();
+        assert!(has_integer_string_keys(&nested));
+        for plain in [
+            encode("k", &serde_json::json!({"a": 1, "12x": 2})).unwrap(),
+            encode("k", &serde_json::json!(["7", {"b": "7"}])).unwrap(),
+            encode("k", &HashMap::from([(7u64, "a")])).unwrap(),
+        ] {
+            assert!(!has_integer_string_keys(&plain));
+            let message = decode::<bool>("k", &plain).unwrap_err().to_string();
+            assert!(
+                message.contains("read it with the type it was inserted with"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod store_choice;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use time::{Duration, OffsetDateTime};
 
@@ -969,6 +969,15 @@ impl<T> SessionBuilder<T> {
     /// (`__Host-` without `Secure`, `SameSite=None` without `Secure`, ...); with a legacy
     /// reader, [`ConfigError::LegacyCookieNameClash`], an invalid old cookie name, or an old
     /// path or domain browsers would reject.
+    ///
+    /// # Logging
+    /// The plain-HTTP warning and the reason of every refused cookie are `tracing` events
+    /// (target `sealed_session`): without a subscriber they go nowhere. So when no global
+    /// subscriber is installed yet (`tracing::dispatcher::has_been_set()` is false), the first
+    /// `build` of the process prints one line on stderr saying so, and how to see them: install
+    /// a subscriber before building, e.g. `tracing_subscriber::fmt::init()`. A subscriber set
+    /// only for a scope (`tracing::subscriber::with_default`) does not count: the sessions
+    /// outlive it.
     pub fn build(self) -> Result<T, ConfigError>
     where
         T: From<SessionManager>,
@@ -1031,6 +1040,9 @@ impl<T> SessionBuilder<T> {
                 codec.cookie_name()
             );
         }
+        if let Some(notice) = subscriber_notice(tracing::dispatcher::has_been_set()) {
+            SUBSCRIBER_NOTICE.call_once(|| eprintln!("{notice}"));
+        }
         let legacy = self
             .legacy
             .map(|reader| legacy::CheckedReader::new(reader, codec.cookie_name(), &self.attributes))
@@ -1054,6 +1066,21 @@ impl<T> SessionBuilder<T> {
             }),
         }))
     }
+}
+
+/// Printed at most once per process, by the first [`SessionBuilder::build`] that finds no
+/// `tracing` subscriber: one line is enough to point at the fix, and an application that builds
+/// many managers (tests) is not flooded.
+static SUBSCRIBER_NOTICE: Once = Once::new();
+
+/// The line [`SessionBuilder::build`] prints on stderr when no global `tracing` subscriber is
+/// installed (`has_subscriber` false), or `None`.
+fn subscriber_notice(has_subscriber: bool) -> Option<&'static str> {
+    (!has_subscriber).then_some(
+        "sealed-session: no `tracing` subscriber is installed, so the plain-HTTP warning and \
+         the reason of every refused session cookie are not shown; install one before building \
+         the sessions, e.g. `tracing_subscriber::fmt::init()` (target `sealed_session`)",
+    )
 }
 
 /// The settings of a [`SessionBuilder`] that break the sessions' security if misused,
@@ -1170,6 +1197,47 @@ mod tests {
 
     fn start() -> OffsetDateTime {
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    #[test]
+    fn the_subscriber_notice_is_for_a_process_without_one_and_says_how_to_add_one() {
+        assert_eq!(subscriber_notice(true), None);
+        let notice = subscriber_notice(false).unwrap();
+        assert!(!notice.contains('\n'), "{notice}");
+        for needle in [
+            "`tracing`",
+            "plain-HTTP",
+            "refused",
+            "tracing_subscriber::fmt::init()",
+        ] {
+            assert!(notice.contains(needle), "{needle}: {notice}");
+        }
+    }
+
+    /// Run again as a child process, alone and uncaptured, whose stderr is read: a process
+    /// with no subscriber that builds two managers prints the notice once.
+    #[test]
+    fn a_process_without_a_subscriber_is_told_once_on_stderr() {
+        const CHILD: &str = "SEALED_SESSION_NOTICE_CHILD";
+        const NAME: &str =
+            "lifecycle::tests::a_process_without_a_subscriber_is_told_once_on_stderr";
+        if std::env::var_os(CHILD).is_some() {
+            for _ in 0..2 {
+                SessionManager::builder(KeyRing::new(SecretKey::generate()))
+                    .build()
+                    .unwrap();
+            }
+            return;
+        }
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let notice = subscriber_notice(false).unwrap();
+        assert_eq!(stderr.matches(notice).count(), 1, "{stderr}");
     }
 
     fn sessions(store: Arc<dyn RevocationStore>) -> (SessionManager, Arc<ManualClock>) {
