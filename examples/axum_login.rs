@@ -4,7 +4,8 @@
 //! Run with: `cargo run --example axum_login`, then open http://127.0.0.1:8080
 //!
 //! Environment, as `examples/login.rs` (read by the same code, `settings::SealedSettings`):
-//! `SESSION_KEYS` (without it a throwaway key, with a loud warning), `PORT` (default 8080),
+//! `SESSION_KEYS` (without it a throwaway key, with a loud warning and the key saved beside the
+//! binary for `sealed-session inspect`), `PORT` (default 8080),
 //! `COOKIE_NAME`, `COOKIE_SECURE` (default `true`), `COOKIE_CHUNKS` (default 1: the most cookies
 //! one session may span, 1 to 10) and `REDIS_URL` (share logouts with every other instance, of
 //! either app, through Redis).

@@ -4,8 +4,9 @@
 //!
 //! Environment:
 //! - `SESSION_KEYS`: comma-separated base64 secrets, newest first (`sealed-session keygen`, or
-//!   `openssl rand -base64 32`). Without it a throwaway key is generated (loud warning): every
-//!   restart then logs everyone out.
+//!   `openssl rand -base64 32`). Without it a throwaway key is generated (loud warning, and the
+//!   key saved with mode 0600 beside the binary, with the `sealed-session inspect` command that
+//!   opens its cookies): every restart then logs everyone out.
 //! - `PORT` (default 8080), `COOKIE_NAME` (default: the library's, `__Host-id` when the cookie is
 //!   `Secure`, `id` when it is not)
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
