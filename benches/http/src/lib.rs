@@ -88,7 +88,7 @@ fn first_reaching(sessions: &SessionManager, cookies: usize) -> usize {
     low
 }
 
-/// The `Set-Cookie` headers of a new typical session with `padding` filler bytes; `usize::MAX`
+/// How many cookies a new typical session with `padding` filler bytes sets; `usize::MAX`
 /// when the session refuses it (past the count or the budget).
 fn cookie_count(sessions: &SessionManager, padding: usize) -> usize {
     let mut session = sessions.open([], RequestInfo::new("/seed"));
@@ -98,7 +98,16 @@ fn cookie_count(sessions: &SessionManager, padding: usize) -> usize {
         .and_then(|()| session.insert("cart", &cart()))
         .and_then(|()| session.insert(PADDING_KEY, &filler(padding)));
     match stored.map(|()| session.finish()) {
-        Ok(Ok(update)) => usize::from(update.header().is_some()) + session.chunk_headers().len(),
+        // The chunks set; a write also removes the names it doesn't use (`Max-Age=0`).
+        Ok(Ok(update)) => {
+            let removal = |header: &str| header.contains("Max-Age=0");
+            usize::from(update.header().is_some_and(|h| !removal(h)))
+                + session
+                    .chunk_headers()
+                    .iter()
+                    .filter(|header| !removal(header))
+                    .count()
+        }
         _ => usize::MAX,
     }
 }
