@@ -153,6 +153,11 @@ impl SessionManager {
     pub(super) fn chunk_removals(&self, sent: u16, always: usize, sent_from: usize) -> Vec<String> {
         let s = &self.inner;
         let max = s.chunking.as_ref().map_or(1, chunking::Chunking::max);
+        // The common case, a request that sent no chunk name and nothing always removed: no
+        // loop (this runs on every response).
+        if always >= max && sent >> sent_from.min(15) == 0 {
+            return Vec::new();
+        }
         (1..MAX_COOKIES)
             .filter(|&index| {
                 (index >= always && index < max) || (index >= sent_from && sent & (1 << index) != 0)
