@@ -8,13 +8,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use actix_web::{HttpMessage as _, HttpResponse};
-use sealed_session::adapter::RequestInfo;
+use sealed_session::adapter::{PendingResponse, RequestInfo};
 use sealed_session::keys::KeyUse;
-use sealed_session::{KeyRing, Session, SessionBuilder, SessionManager};
+use sealed_session::{KeyRing, SessionBuilder, SessionManager};
 
 /// actix-web middleware that keeps the session in one sealed cookie.
 ///
-/// Wrap an `App` (or scope) with it and take a [`Session`] in handlers:
+/// Wrap an `App` (or scope) with it and take a [`Session`](crate::Session) in handlers:
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer, get};
@@ -205,9 +205,12 @@ where
         let session = self.lifecycle.attach(cookies, info);
         req.extensions_mut().insert(session.clone());
         let service = Rc::clone(&self.service);
+        // Dropped unfinished (an error below, or the future dropped), no cookie is written and
+        // the session's later writes fail.
+        let pending = session.pending_response();
         Box::pin(async move {
             let mut res = service.call(req).await?;
-            write_response(&session, res.response_mut())?;
+            write_response(pending, res.response_mut())?;
             Ok(res)
         })
     }
@@ -215,12 +218,12 @@ where
 
 /// Writes the cookies the lifecycle asks for.
 fn write_response<B>(
-    session: &Session,
+    pending: PendingResponse,
     res: &mut actix_web::HttpResponse<B>,
 ) -> Result<(), actix_web::Error> {
     // The lifecycle logged the failure; no cookie is better than a broken one, and the client
     // keeps its previous cookie.
-    let cookies = session.finish().map_err(internal_error)?;
+    let cookies = pending.finish().map_err(internal_error)?;
     for header in cookies.headers() {
         let header = HeaderValue::try_from(header).map_err(internal_error)?;
         res.headers_mut().append(SET_COOKIE, header);

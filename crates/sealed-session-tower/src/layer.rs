@@ -9,16 +9,16 @@ use std::task::{Context, Poll};
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use sealed_session::adapter::RequestInfo;
+use sealed_session::adapter::{PendingResponse, RequestInfo};
 use sealed_session::keys::KeyUse;
-use sealed_session::{KeyRing, LOG_TARGET, Session, SessionBuilder, SessionManager};
+use sealed_session::{KeyRing, LOG_TARGET, SessionBuilder, SessionManager};
 use tower_layer::Layer;
 use tower_service::Service;
 
 /// A tower [`Layer`] that keeps the session in one sealed cookie, for axum or any `http` 1.x
 /// service.
 ///
-/// Add it to a `Router` after the routes that take a [`Session`]:
+/// Add it to a `Router` after the routes that take a [`Session`](crate::Session):
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -162,7 +162,7 @@ where
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
             inner: self.inner.call(req),
-            session: Some(session),
+            session: Some(session.pending_response()),
         }
     }
 }
@@ -174,7 +174,9 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        session: Option<Session>,
+        // Dropped unfinished (the inner service failed, or this future was dropped), no cookie
+        // is written and the session's later writes fail.
+        session: Option<PendingResponse>,
     }
 }
 
@@ -188,8 +190,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut res = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(session) = this.session.take() {
-            write_response(&session, &mut res);
+        if let Some(pending) = this.session.take() {
+            write_response(pending, &mut res);
         }
         Poll::Ready(Ok(res))
     }
@@ -208,8 +210,8 @@ fn peer(extensions: &http::Extensions) -> Option<SocketAddr> {
 }
 
 /// Writes the cookies the lifecycle asks for, or replaces the response by an opaque `500`.
-fn write_response<B: Default>(session: &Session, res: &mut Response<B>) {
-    let cookies = match session.finish() {
+fn write_response<B: Default>(pending: PendingResponse, res: &mut Response<B>) {
+    let cookies = match pending.finish() {
         Ok(cookies) => cookies,
         Err(err) => {
             // The lifecycle logged the failure; no cookie is better than a broken one, and the

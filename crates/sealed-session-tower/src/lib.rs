@@ -1,4 +1,4 @@
-//! tower and axum sessions that live in one sealed cookie.
+//! tower and axum sessions that live in one sealed cookie (or a few, past 4 KB).
 //!
 //! [`CookieSessionLayer`] keeps each session in an XChaCha20-Poly1305-sealed cookie (see the
 //! `sealed-session` crate): nothing to store per session on the server, but keys that rotate

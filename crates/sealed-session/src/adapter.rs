@@ -30,5 +30,6 @@
 
 pub use crate::error::{InsertError, UpdateError};
 pub use crate::lifecycle::{
-    CookieUpdate, LegacyMigrations, LegacyReader, RequestInfo, RequestSession, ResponseCookies,
+    CookieUpdate, LegacyMigrations, LegacyReader, PendingResponse, RequestInfo, RequestSession,
+    ResponseCookies,
 };

@@ -1,9 +1,11 @@
-//! Stateless web sessions sealed into one cookie.
+//! Stateless web sessions sealed into one cookie (or a few, past 4 KB: `max_cookies`).
 //!
 //! `sealed-session` keeps the whole session in the cookie, sealed with XChaCha20-Poly1305
 //! (or signed with HMAC-SHA256), so the server stores nothing per session but a small list of
-//! revoked ones. This crate is the codec, with no web framework inside; `sealed-session-actix`
-//! plugs it into actix-web.
+//! revoked ones. This crate is the codec, the session manager and the session handle handlers
+//! use; it needs no web framework (the actix-web and axum traits of the handle sit behind its
+//! optional `actix-web` and `axum-core` features), and `sealed-session-actix` and
+//! `sealed-session-tower` plug it into actix-web and axum.
 //!
 //! Two layers: [`Codec`], pure (seal, open and inspect cookie values; no clock, no store, no
 //! I/O), and [`SessionManager`] above it, which owns the clock and the revocation store and makes

@@ -28,7 +28,7 @@
 //! invariant 6 as it now reads.
 //!
 //! The Redis tests need `REDIS_URL` and `REDIS_SERVER_BIN`: run them with
-//! `scripts/with-redis.sh cargo test -p sealed-session-tests --test issue_17`. Without them they
+//! `scripts/with-redis.sh cargo test -p sealed-session-tests --test http issue_17::`. Without them they
 //! fail, saying so, never skip.
 
 use std::sync::Arc;

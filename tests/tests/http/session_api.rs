@@ -665,3 +665,113 @@ async fn update_closures_may_read_the_session_on_both_stacks() {
         );
     }
 }
+
+// A response that fails or is dropped writes no cookie, and the session's later writes fail.
+
+/// The session of the last request the failing app served, kept past its response.
+static KEPT: std::sync::Mutex<Option<Session>> = std::sync::Mutex::new(None);
+
+/// actix-web: a `wrap_fn` inside the middleware that fails after the handler (as a `?` on a
+/// refused write does) makes the middleware see an error. A task still holding the session
+/// then can't make a write, a renewal or a logout that no response carries pass for done.
+#[actix_web::test]
+async fn a_write_after_a_failed_response_is_refused_not_lost() {
+    let server = actix_test::start(|| {
+        App::new()
+            .wrap_fn(|req, srv| {
+                *KEPT.lock().unwrap() = Some(req.get_session());
+                let res = srv.call(req);
+                async move {
+                    res.await?;
+                    Err::<ServiceResponse, _>(actix_web::error::ErrorImATeapot("inner failure"))
+                }
+            })
+            .wrap(
+                CookieSessionMiddleware::builder(KeyRing::new(SecretKey::generate()))
+                    .cookie_secure(false)
+                    .build()
+                    .unwrap(),
+            )
+            .route(
+                "/",
+                web::post().to(|session: Session| async move {
+                    session.insert("n", 1u64)?;
+                    Ok::<_, actix_web::Error>(HttpResponse::Ok().finish())
+                }),
+            )
+    });
+    let res = reqwest::Client::new()
+        .post(server.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 418);
+    assert!(
+        set_cookies(res.headers()).is_empty(),
+        "no cookie on a failed response"
+    );
+    let kept = KEPT.lock().unwrap().take().expect("the request's session");
+    assert_eq!(
+        kept.insert("late", 2u64),
+        Err(SessionInsertError::MissingMiddleware)
+    );
+    assert_eq!(kept.renew(), Err(SessionError::MissingMiddleware));
+    assert_eq!(kept.purge(), Err(SessionError::MissingMiddleware));
+}
+
+/// tower: the layer's response future dropped before it completes (a timeout, a client gone)
+/// ends the session's writes too.
+#[actix_web::test]
+async fn a_write_after_the_response_future_was_dropped_is_refused_not_lost() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+    let layer = sealed_session_tower::CookieSessionLayer::new(KeyRing::new(SecretKey::generate()));
+    let kept: Arc<std::sync::Mutex<Option<sealed_session::Session>>> = Arc::default();
+    let slot = Arc::clone(&kept);
+    let mut service = layer.layer(tower_service_fn(move |req: http::Request<()>| {
+        let session = req.extensions().get::<sealed_session::Session>().cloned();
+        *slot.lock().unwrap() = session;
+        // Never answers: the caller gives up.
+        std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
+    }));
+    let future = service.call(http::Request::new(()));
+    drop(future);
+    let kept = kept.lock().unwrap().take().expect("the request's session");
+    assert_eq!(
+        kept.insert("late", 2u64),
+        Err(SessionInsertError::MissingMiddleware)
+    );
+    assert_eq!(kept.purge(), Err(SessionError::MissingMiddleware));
+}
+
+/// A `tower::Service` from a closure (what `tower::service_fn` does), to keep the tests crate
+/// off `tower`'s `util` feature.
+fn tower_service_fn<F, Fut>(f: F) -> ServiceFn<F>
+where
+    F: FnMut(http::Request<()>) -> Fut,
+{
+    ServiceFn(f)
+}
+
+struct ServiceFn<F>(F);
+
+impl<F, Fut> tower_service::Service<http::Request<()>> for ServiceFn<F>
+where
+    F: FnMut(http::Request<()>) -> Fut,
+    Fut: std::future::Future<Output = Result<http::Response<()>, std::convert::Infallible>>,
+{
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = Fut;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<()>) -> Fut {
+        (self.0)(req)
+    }
+}

@@ -143,6 +143,38 @@ impl Session {
         })
     }
 
+    /// The response this session's cookies go into, for a web adapter: [`PendingResponse::finish`]
+    /// decides them; dropped unfinished (the inner service failed, or a timeout dropped the
+    /// request's future), it ends the session's writes as [`Session::finish`] would, so a task
+    /// that outlived the request can't make a write, a renewal or a logout that no response will
+    /// ever carry pass for done.
+    ///
+    /// ```
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionInsertError, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let session = sessions.attach([], RequestInfo::new("/"));
+    /// let kept = session.clone(); // e.g. moved into a spawned task
+    /// drop(session.pending_response()); // the handler failed: no response carries cookies
+    /// assert_eq!(kept.insert("late", 1), Err(SessionInsertError::MissingMiddleware));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pending_response(&self) -> PendingResponse {
+        PendingResponse {
+            session: Some(self.clone()),
+        }
+    }
+
+    /// Ends the session's writes without deciding any cookie (see
+    /// [`Session::pending_response`]).
+    fn abandon(&self) {
+        if let Some(shared) = &self.shared {
+            let _session = lock(shared);
+            shared.finished.store(true, Ordering::Release);
+        }
+    }
+
     /// `read` on the session, or `detached` without one.
     fn read<R>(&self, detached: R, read: impl FnOnce(&RequestSession) -> R) -> R {
         match &self.shared {
@@ -218,10 +250,12 @@ impl Session {
 
     /// Stores `value` under `key`.
     ///
-    /// The size is checked now: if the session would no longer fit in the cookie, this returns
+    /// The size is checked now: if the session would no longer fit in its cookie (or, with
+    /// `max_cookies`, in its cookies and the `Cookie` header budget), this returns
     /// [`SessionInsertError::TooLarge`] and the session stays exactly as it was
     /// (tower-sessions' and actix-session's cookie stores find out only when the response is
-    /// written).
+    /// written). `value` is encoded while the session's lock is held: a `Serialize` impl must not
+    /// use the same session (it would wait on itself); [`Session::get`]'s decoding likewise.
     ///
     /// ```
     /// use sealed_session::{Session, SessionInsertError};
@@ -253,8 +287,10 @@ impl Session {
     /// change is always written.
     ///
     /// `updater` runs without the session's lock held, so it may read the session; the update
-    /// is a [`get`](Session::get) then an [`insert`](Session::insert), so a write of the same
-    /// key by another task of the same request in between is overwritten.
+    /// is a [`get`](Session::get) then an [`insert`](Session::insert), so what another task of
+    /// the same request does to the session in between is not seen by it: a write of the same key
+    /// is overwritten, and after a `sign_in` or a `purge` there the value lands in the new
+    /// session. Update from one task, or before signing in or out.
     ///
     /// ```
     /// use sealed_session::{Session, SessionUpdateError};
@@ -495,6 +531,39 @@ impl Session {
     /// Why the request's cookie was refused, if it was.
     pub fn refusal(&self) -> Option<OpenError> {
         self.read(None, RequestSession::refusal)
+    }
+}
+
+/// The response a session's cookies go into (see [`Session::pending_response`]): finished once,
+/// or, dropped unfinished, the session's writes end.
+#[derive(Debug)]
+#[must_use = "finish it to write the session's cookies; dropped, it writes none"]
+pub struct PendingResponse {
+    session: Option<Session>,
+}
+
+impl PendingResponse {
+    /// Decides the response's cookies: [`Session::finish`].
+    ///
+    /// # Errors
+    /// As [`Session::finish`].
+    pub fn finish(mut self) -> Result<ResponseCookies, SealError> {
+        match self.session.take() {
+            Some(session) => session.finish(),
+            None => Ok(ResponseCookies {
+                update: CookieUpdate::None,
+                chunks: Vec::new(),
+                legacy_removal: None,
+            }),
+        }
+    }
+}
+
+impl Drop for PendingResponse {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.abandon();
+        }
     }
 }
 

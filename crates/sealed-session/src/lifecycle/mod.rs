@@ -25,7 +25,7 @@ use std::sync::{Arc, Once};
 use time::{Duration, OffsetDateTime};
 
 pub use config::SessionConfig;
-pub use handle::{ResponseCookies, Session};
+pub use handle::{PendingResponse, ResponseCookies, Session};
 pub use legacy::{LegacyMigrations, LegacyReader};
 pub use session::{IncomingCookie, RequestSession, SessionStatus};
 pub use session_error::{
@@ -975,9 +975,9 @@ impl<T> SessionBuilder<T> {
     /// (target `sealed_session`): without a subscriber they go nowhere. So when no global
     /// subscriber is installed yet (`tracing::dispatcher::has_been_set()` is false), the first
     /// `build` of the process prints one line on stderr saying so, and how to see them: install
-    /// a subscriber before building, e.g. `tracing_subscriber::fmt::init()`. A subscriber set
-    /// only for a scope (`tracing::subscriber::with_default`) does not count: the sessions
-    /// outlive it.
+    /// a subscriber before building, e.g. `tracing_subscriber::fmt::init()`. (`tracing` counts a
+    /// subscriber set for a scope too, so after one no line is printed; an application that reads
+    /// `tracing` events through a `log` logger gets the line all the same.)
     pub fn build(self) -> Result<T, ConfigError>
     where
         T: From<SessionManager>,
