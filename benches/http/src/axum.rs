@@ -27,7 +27,9 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::routing::{get, post};
 use sealed_session::SessionBuilder;
-use sealed_session_http_bench::{CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, filler};
+use sealed_session_http_bench::{
+    CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, chunked_kind, filler,
+};
 
 /// The filler bytes `/seed` stores for the `ours-<n>-cookie(s)` kinds, set once at startup.
 static PADDING: OnceLock<usize> = OnceLock::new();
@@ -95,16 +97,6 @@ fn configure<T>(builder: SessionBuilder<T>, max_cookies: usize) -> SessionBuilde
     builder.cookie_secure(false).max_cookies(max_cookies)
 }
 
-/// The cookies `kind` spans, for the `ours-<n>-cookie(s)` kinds.
-fn chunked_kind(kind: &str) -> Option<usize> {
-    match kind {
-        "ours-1-cookie" => Some(1),
-        "ours-2-cookies" => Some(2),
-        "ours-3-cookies" => Some(3),
-        _ => None,
-    }
-}
-
 /// The `ours*` layer over up to `max_cookies` cookies; for the `ours-<n>-cookie(s)` kinds (with
 /// `cookies`), the filler that makes `/seed`'s session span exactly that many is set first.
 fn ours_layer(
@@ -122,18 +114,7 @@ fn ours_layer(
         )
         .build()
         .map_err(io::Error::other)?;
-        let (padding, range) =
-            sealed_session_http_bench::padding_for(&probe, cookies).ok_or_else(|| {
-                io::Error::other(format!(
-                    "no session of the typical data and filler spans {cookies} cookies"
-                ))
-            })?;
-        eprintln!(
-            "over {cookies} cookie(s): /seed stores the typical session and {padding} filler \
-             bytes ({} to {} take exactly {cookies})",
-            range.start,
-            range.end - 1
-        );
+        let padding = sealed_session_http_bench::padding_reported(&probe, cookies)?;
         PADDING.get_or_init(|| padding);
     }
     configure(

@@ -112,6 +112,36 @@ fn cookie_count(sessions: &SessionManager, padding: usize) -> usize {
     }
 }
 
+/// The cookies `kind` spans, for the `ours-<n>-cookie(s)` kinds of both bench servers.
+pub fn chunked_kind(kind: &str) -> Option<usize> {
+    match kind {
+        "ours-1-cookie" => Some(1),
+        "ours-2-cookies" => Some(2),
+        "ours-3-cookies" => Some(3),
+        _ => None,
+    }
+}
+
+/// [`padding_for`] as both bench servers use it: the filler for `cookies` cookies, the range
+/// that gives them logged on stderr.
+///
+/// # Errors
+/// When no filler makes the typical session span exactly `cookies` cookies.
+pub fn padding_reported(sessions: &SessionManager, cookies: usize) -> std::io::Result<usize> {
+    let (padding, range) = padding_for(sessions, cookies).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "no session of the typical data and filler spans {cookies} cookies"
+        ))
+    })?;
+    eprintln!(
+        "over {cookies} cookie(s): /seed stores the typical session and {padding} filler bytes \
+         ({} to {} take exactly {cookies})",
+        range.start,
+        range.end - 1
+    );
+    Ok(padding)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,9 @@ use std::time::{Duration, SystemTime};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use sealed_session::SessionBuilder;
-use sealed_session_http_bench::{CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, filler};
+use sealed_session_http_bench::{
+    CHUNKED_MAX_COOKIES, PADDING_KEY, USER_ID, cart, chunked_kind, filler,
+};
 use serde::Deserialize;
 
 /// The subject `ours-subject` signs the seeded session in as.
@@ -262,18 +264,7 @@ fn ours_chunked(
     )
     .build()
     .map_err(io::Error::other)?;
-    let (padding, range) =
-        sealed_session_http_bench::padding_for(&probe, cookies).ok_or_else(|| {
-            io::Error::other(format!(
-                "no session of the typical data and filler spans {cookies} cookies"
-            ))
-        })?;
-    eprintln!(
-        "over {cookies} cookie(s): /seed stores the typical session and {padding} filler bytes \
-         ({} to {} take exactly {cookies})",
-        range.start,
-        range.end - 1
-    );
+    let padding = sealed_session_http_bench::padding_reported(&probe, cookies)?;
     let mw = configure(
         sealed_session_actix::CookieSessionMiddleware::builder(ring),
         CHUNKED_MAX_COOKIES,
@@ -281,16 +272,6 @@ fn ours_chunked(
     .build()
     .map_err(io::Error::other)?;
     Ok((mw, padding))
-}
-
-/// The cookies `kind` spans, for the `ours-<n>-cookie(s)` kinds.
-fn chunked_kind(kind: &str) -> Option<usize> {
-    match kind {
-        "ours-1-cookie" => Some(1),
-        "ours-2-cookies" => Some(2),
-        "ours-3-cookies" => Some(3),
-        _ => None,
-    }
 }
 
 /// The in-memory store of `ours-subject`: [`OTHER_SUBJECTS`] subjects and [`SUBJECT`] each

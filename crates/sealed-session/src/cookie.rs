@@ -186,44 +186,8 @@ pub(crate) fn values<'h>(
     headers: impl IntoIterator<Item = &'h [u8]>,
     name: &CookieName,
 ) -> (Vec<&'h [u8]>, bool) {
-    let (found, skipped, _) = values_and_chunk_names(headers, name);
-    (found, skipped)
-}
-
-/// [`values`], and the chunk names (`<name>-1` .. `<name>-9`) the request sent, a bit per index:
-/// chunks of a session written when it could span several cookies, for a response to remove.
-pub(crate) fn values_and_chunk_names<'h>(
-    headers: impl IntoIterator<Item = &'h [u8]>,
-    name: &CookieName,
-) -> (Vec<&'h [u8]>, bool, u16) {
-    let name = name.as_str().as_bytes();
-    let mut found: Vec<&[u8]> = Vec::new();
-    let mut skipped = false;
-    let mut chunks = 0u16;
-    let pairs = headers
-        .into_iter()
-        .flat_map(|header| header.split(|&b| b == b';'))
-        .filter_map(|pair| {
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
-        });
-    for (key, value) in pairs {
-        if key == name {
-            let value = unquote(value);
-            if !found.contains(&value) {
-                if found.len() == MAX_OPENED_VALUES {
-                    skipped = true;
-                } else {
-                    found.push(value);
-                }
-            }
-        } else if let Some(index) = chunk_index(key, name)
-            && index < MAX_COOKIES
-        {
-            chunks |= 1 << index;
-        }
-    }
-    (found, skipped, chunks)
+    let found = chunk_values(headers, name, 1);
+    (found.firsts, found.skipped)
 }
 
 /// The values a request sent for a session over up to `max` cookies: those of the cookie's own

@@ -266,9 +266,9 @@ impl SessionManager {
         // before are removed.
         let (values, skipped, chunks, sent) = match &s.chunking {
             None => {
-                let (values, skipped, sent) =
-                    cookie::values_and_chunk_names(cookie_headers, s.codec.cookie_name());
-                (values, skipped, None, sent)
+                let found = cookie::chunk_values(cookie_headers, s.codec.cookie_name(), 1);
+                let sent = found.sent();
+                (found.firsts, found.skipped, None, sent)
             }
             Some(chunking) => {
                 let mut found =
