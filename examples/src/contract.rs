@@ -78,21 +78,21 @@ pub trait AppSession: 'static {
     ///
     /// # Errors
     /// When no new id can be drawn or the old session can't be revoked.
-    fn sign_in(&self, user: &str) -> Result<(), Self::Error>;
+    fn sign_in(&self, user: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Logs out: forgets the data, removes the cookie, and makes a copy of it worthless.
     ///
     /// # Errors
     /// When the logout can't be recorded (the session is then left as it was).
-    fn purge(&self) -> Result<(), Self::Error>;
+    fn purge(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Logs out every session of the signed-in user, this one included.
     ///
     /// # Errors
     /// When the logout can't be recorded, or [`RouteError::Unsupported`] (the default) when
     /// the session model can't find a user's other sessions.
-    fn purge_subject(&self) -> Result<(), RouteError<Self::Error>> {
-        Err(RouteError::Unsupported("log out everywhere"))
+    fn purge_subject(&self) -> impl Future<Output = Result<(), RouteError<Self::Error>>> + Send {
+        Immediate::new(|| Err(RouteError::Unsupported("log out everywhere")))
     }
 
     /// Logs out the signed-in user's sessions signed in before this one (a session model may
@@ -100,14 +100,44 @@ pub trait AppSession: 'static {
     ///
     /// # Errors
     /// As [`AppSession::purge_subject`].
-    fn purge_other_sessions(&self) -> Result<(), RouteError<Self::Error>> {
-        Err(RouteError::Unsupported("log out other sessions"))
+    fn purge_other_sessions(
+        &self,
+    ) -> impl Future<Output = Result<(), RouteError<Self::Error>>> + Send {
+        Immediate::new(|| Err(RouteError::Unsupported("log out other sessions")))
     }
 
     /// Why the cookie that came with the request was refused, if it was. `None` by default: not
     /// every session model can tell.
     fn refusal_reason(&self) -> Option<&'static str> {
         None
+    }
+}
+
+/// A future ready at once with what a plain function returns: `Send` whatever it returns (the
+/// axum routes need `Send` futures; actix-session's errors are not `Send`, and its session's
+/// logouts are synchronous).
+#[derive(Debug)]
+pub struct Immediate<T>(Option<fn() -> T>);
+
+impl<T> Immediate<T> {
+    /// Ready with `make()`.
+    pub fn new(make: fn() -> T) -> Self {
+        Self(Some(make))
+    }
+}
+
+impl<T> Future for Immediate<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        let make = self
+            .0
+            .take()
+            .expect("an Immediate polled after it was ready");
+        std::task::Poll::Ready(make())
     }
 }
 
@@ -277,7 +307,7 @@ pub fn login_user(content_type: Option<&str>, body: &[u8]) -> Result<String, Ans
 ///
 /// # Errors
 /// The sign-in or the insert failed.
-pub fn login<S: AppSession>(session: &S, user: &str) -> Outcome<S::Error> {
+pub async fn login<S: AppSession>(session: &S, user: &str) -> Outcome<S::Error> {
     let user = user.trim();
     if user.is_empty() || user.len() > MAX_USER_LEN {
         return Ok(Answer::bad_request(format!(
@@ -286,7 +316,7 @@ pub fn login<S: AppSession>(session: &S, user: &str) -> Outcome<S::Error> {
     }
     // A new session at login: a session id planted or copied before it is worthless after it,
     // and none of its values come along.
-    session.sign_in(user).map_err(RouteError::Session)?;
+    session.sign_in(user).await.map_err(RouteError::Session)?;
     session.insert(USER, user)?;
     Ok(Answer::ok(json!({ "user": user })))
 }
@@ -306,8 +336,8 @@ pub fn counter<S: AppSession>(session: &S) -> Outcome<S::Error> {
 }
 
 /// `POST /logout`: a failure is answered too, with a JSON error.
-pub fn logout<S: AppSession>(session: &S) -> Answer {
-    match session.purge() {
+pub async fn logout<S: AppSession>(session: &S) -> Answer {
+    match session.purge().await {
         Ok(()) => Answer::ok(json!({ "user": null })),
         Err(err) => logout_failed::<S>(RouteError::Session(err)),
     }
@@ -327,7 +357,7 @@ fn nobody<S: AppSession>(session: &S) -> Answer {
 ///
 /// # Errors
 /// A user name of another type in the session.
-pub fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> {
+pub async fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> {
     let signed_in = session
         .get::<String>(USER)
         .map_err(RouteError::Session)?
@@ -335,7 +365,7 @@ pub fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> {
     if !signed_in && !retrying(session) {
         return Ok(nobody(session));
     }
-    Ok(match session.purge_subject() {
+    Ok(match session.purge_subject().await {
         Ok(()) if signed_in => Answer::ok(json!({ "user": null })),
         Ok(()) => nobody(session),
         Err(err) => logout_failed::<S>(err),
@@ -357,12 +387,12 @@ fn retrying<S: AppSession>(session: &S) -> bool {
 ///
 /// # Errors
 /// A user name of another type in the session.
-pub fn logout_others<S: AppSession>(session: &S) -> Outcome<S::Error> {
+pub async fn logout_others<S: AppSession>(session: &S) -> Outcome<S::Error> {
     let user = session.get::<String>(USER).map_err(RouteError::Session)?;
     if user.is_none() && !retrying(session) {
         return Ok(nobody(session));
     }
-    Ok(match (session.purge_other_sessions(), user) {
+    Ok(match (session.purge_other_sessions().await, user) {
         (Ok(()), Some(user)) => Answer::ok(json!({ "user": user })),
         (Ok(()), None) => nobody(session),
         (Err(err), _) => logout_failed::<S>(err),
@@ -435,15 +465,15 @@ where
         )
         .route(
             "/logout",
-            web::post().to(|s: S| async move { json_response(logout(&s)) }),
+            web::post().to(|s: S| async move { json_response(logout(&s).await) }),
         )
         .route(
             "/logout-everywhere",
-            web::post().to(|s: S| async move { respond(logout_everywhere(&s)) }),
+            web::post().to(|s: S| async move { respond(logout_everywhere(&s).await) }),
         )
         .route(
             "/logout-others",
-            web::post().to(|s: S| async move { respond(logout_others(&s)) }),
+            web::post().to(|s: S| async move { respond(logout_others(&s).await) }),
         )
         .route(
             "/big",
@@ -467,7 +497,7 @@ where
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     match login_user(content_type, &body) {
-        Ok(user) => respond(login(&session, &user)),
+        Ok(user) => respond(login(&session, &user).await),
         Err(answer) => json_response(answer),
     }
 }

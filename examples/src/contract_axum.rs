@@ -14,7 +14,7 @@ use crate::contract::{self, Answer, AppSession, BigQuery, Outcome, RouteError};
 /// The routes, with sessions of type `S` (which the router's session layer must provide).
 pub fn routes<S>() -> Router
 where
-    S: AppSession + FromRequestParts<()> + Send,
+    S: AppSession + FromRequestParts<()> + Send + Sync,
     S::Error: IntoResponse,
 {
     Router::new()
@@ -25,14 +25,17 @@ where
             "/counter",
             post(async |s: S| respond(contract::counter(&s))),
         )
-        .route("/logout", post(async |s: S| json(contract::logout(&s))))
+        .route(
+            "/logout",
+            post(async |s: S| json(contract::logout(&s).await)),
+        )
         .route(
             "/logout-everywhere",
-            post(async |s: S| respond(contract::logout_everywhere(&s))),
+            post(async |s: S| respond(contract::logout_everywhere(&s).await)),
         )
         .route(
             "/logout-others",
-            post(async |s: S| respond(contract::logout_others(&s))),
+            post(async |s: S| respond(contract::logout_others(&s).await)),
         )
         .route(
             "/big",
@@ -42,12 +45,12 @@ where
 
 async fn login<S>(session: S, headers: HeaderMap, body: Bytes) -> Response
 where
-    S: AppSession,
+    S: AppSession + Sync,
     S::Error: IntoResponse,
 {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     match contract::login_user(content_type, &body) {
-        Ok(user) => respond(contract::login(&session, &user)),
+        Ok(user) => respond(contract::login(&session, &user).await),
         Err(answer) => json(answer),
     }
 }

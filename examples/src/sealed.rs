@@ -95,20 +95,23 @@ impl AppSession for Session {
 
     /// A new session for `user` as its subject (what `purge_subject` logs out everywhere); a
     /// signed-in session it replaces is revoked.
-    fn sign_in(&self, user: &str) -> Result<(), SealedError> {
-        Session::sign_in(self, user).map_err(SealedError::Session)
+    async fn sign_in(&self, user: &str) -> Result<(), SealedError> {
+        Session::sign_in(self, user)
+            .await
+            .map_err(SealedError::Session)
     }
 
     /// Revokes the session (the revocation store answers for copies of the cookie until the
     /// session would have expired anyway) and removes the cookie.
-    fn purge(&self) -> Result<(), SealedError> {
-        Session::purge(self).map_err(SealedError::Session)
+    async fn purge(&self) -> Result<(), SealedError> {
+        Session::purge(self).await.map_err(SealedError::Session)
     }
 
     /// Raises the user's revocation cutoff above every authentication stamp issued so far:
     /// every session of the user signed in before, on any instance, is refused.
-    fn purge_subject(&self) -> Result<(), RouteError<SealedError>> {
+    async fn purge_subject(&self) -> Result<(), RouteError<SealedError>> {
         Session::purge_subject(self)
+            .await
             .map_err(|err| RouteError::Session(SealedError::Session(err)))?;
         Ok(())
     }
@@ -116,8 +119,9 @@ impl AppSession for Session {
     /// Raises the user's cutoff to this session's authentication stamp (the user's sessions
     /// signed in before this one are refused, later ones are not) and renews this one: a new
     /// id, the same stamp.
-    fn purge_other_sessions(&self) -> Result<(), RouteError<SealedError>> {
+    async fn purge_other_sessions(&self) -> Result<(), RouteError<SealedError>> {
         Session::purge_other_sessions(self)
+            .await
             .map_err(|err| RouteError::Session(SealedError::Session(err)))?;
         Ok(())
     }

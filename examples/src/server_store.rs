@@ -22,7 +22,7 @@ use actix_web::web;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::contract::{AppSession, InsertError};
+use crate::contract::{AppSession, Immediate, InsertError};
 
 /// Largest session the app stores, in bytes of the JSON that goes to Redis: 64 KiB.
 ///
@@ -154,17 +154,17 @@ impl AppSession for Session {
 
     /// Clears the data and marks the session for a new key: at the end of the request,
     /// actix-session deletes the old Redis entry and saves the (empty) data under a new key.
-    fn sign_in(&self, _user: &str) -> actix_web::Result<()> {
+    fn sign_in(&self, _user: &str) -> impl Future<Output = actix_web::Result<()>> + Send {
         Session::clear(self);
         Session::renew(self);
-        Ok(())
+        Immediate::new(|| Ok(()))
     }
 
     /// Marks the session purged: at the end of the request, actix-session deletes the Redis entry
     /// (so a copy of the cookie finds nothing) and removes the cookie.
-    fn purge(&self) -> actix_web::Result<()> {
+    fn purge(&self) -> impl Future<Output = actix_web::Result<()>> + Send {
         Session::purge(self);
-        Ok(())
+        Immediate::new(|| Ok(()))
     }
 
     // `purge_subject` and `purge_other_sessions` keep the trait's `501`: actix-session's

@@ -308,7 +308,7 @@ async fn debug_session(session: Session) -> HttpResponse {
 /// Debug route: "sign out my other devices".
 #[actix_web::post("/debug/logout-others")]
 async fn debug_logout_others(session: Session) -> actix_web::Result<HttpResponse> {
-    let done = session.purge_other_sessions()?;
+    let done = session.purge_other_sessions().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "done": done })))
 }
 

@@ -14,7 +14,7 @@
 //!
 //! #[post("/login")]
 //! async fn login(session: Session) -> actix_web::Result<HttpResponse> {
-//!     session.sign_in("user-42")?;      // new id, no pre-login values, subject for "log out everywhere"
+//!     session.sign_in("user-42").await?; // new id, no pre-login values, subject for "log out everywhere"
 //!     session.insert("role", "admin")?; // fails here if the cookie would be too large
 //!     Ok(HttpResponse::Ok().finish())
 //! }

@@ -82,7 +82,7 @@ fn timed_logout(store: &RedisRevocationStore) -> Result<(Duration, bool), Error>
     let id = SessionId::random()?;
     let started = Instant::now();
     store.revoke(logout(id, now()), now())?;
-    let durable = store.settle().is_ok();
+    let durable = store.settle().wait().is_ok();
     Ok((started.elapsed(), durable))
 }
 
@@ -144,7 +144,7 @@ fn repair(url: &str, entries: usize) -> Result<(), Error> {
     for _ in 0..entries {
         store.revoke(logout(SessionId::random()?, at), at)?;
     }
-    store.settle()?;
+    store.settle().wait()?;
     println!(
         "{} entries held locally (filled in {:.1} s)",
         store.health().local_entries,

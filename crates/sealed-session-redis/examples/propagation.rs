@@ -230,7 +230,7 @@ fn under_load(
         let sent = Instant::now();
         lateness.push(sent.saturating_duration_since(due));
         a.revoke(logout(id), now())?;
-        not_durable += usize::from(a.settle().is_err());
+        not_durable += usize::from(a.settle().wait().is_err());
         took.push(sent.elapsed());
         sent_tx.send((id, sent))?;
     }

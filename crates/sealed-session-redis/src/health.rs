@@ -1,6 +1,6 @@
 //! The state of the link to Redis, as the store's threads see it.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// A snapshot of the link between this instance and Redis, from
 /// [`RedisRevocationStore::health`](crate::RedisRevocationStore::health).
@@ -66,6 +66,15 @@ pub struct LinkHealth {
     /// Anything above zero means something else writes to Redis; each doubling is logged at
     /// `warn` (event `refused`).
     pub refused: u64,
+    /// The 99th percentile of the last minute's waits of logouts for Redis's acknowledgement
+    /// ([`Durability::Acknowledged`](crate::Durability::Acknowledged); at most the latest 256),
+    /// those confirmed and those that timed out (with their full length); `None` if there were
+    /// none. A wait that failed for another reason (a refused write, the link down) is not
+    /// counted: the fields above report those. Above half the
+    /// timeout, the status says [`LinkStatus::Slow`] and a wait that long is logged at `warn`
+    /// (event `slow_acknowledgement`, at most every ten seconds). Only logouts wait: checks
+    /// read the local copy whatever Redis is doing, and no thread is held while a logout waits.
+    pub acknowledgement_p99: Option<Duration>,
 }
 
 /// The state of the link in one word, from [`LinkHealth::status`], worst first.
@@ -83,6 +92,10 @@ pub enum LinkStatus {
     /// Redis refuses some commands (out of memory, an ACL without a permission, a key of
     /// another type): the writes concerned are retried, the others go on.
     CommandErrors,
+    /// Up, but the latest acknowledgements are slow: their p99 is above half the timeout, so
+    /// some logouts may be answered `NotDurable` (see
+    /// [`LinkHealth::acknowledgement_p99`]).
+    Slow,
     /// Subscribed, loaded, and writing.
     Up,
 }
@@ -124,7 +137,7 @@ impl LinkState {
         self.subscribed && self.writable
     }
 
-    pub(crate) fn status(&self, refused_writes: usize) -> LinkStatus {
+    pub(crate) fn status(&self, refused_writes: usize, slow: bool) -> LinkStatus {
         if !self.loaded {
             LinkStatus::Starting
         } else if !self.connected() {
@@ -133,6 +146,8 @@ impl LinkState {
             LinkStatus::EvictingPolicy
         } else if self.refusing || refused_writes > 0 {
             LinkStatus::CommandErrors
+        } else if slow {
+            LinkStatus::Slow
         } else {
             LinkStatus::Up
         }
@@ -172,16 +187,17 @@ mod tests {
     #[test]
     fn the_status_names_the_worst_problem() {
         let mut state = LinkState::new();
-        assert_eq!(state.status(0), LinkStatus::Starting);
+        assert_eq!(state.status(0, true), LinkStatus::Starting);
         state.update(|s| {
             s.subscribed = true;
             s.loaded = true;
         });
-        assert_eq!(state.status(0), LinkStatus::Up);
-        assert_eq!(state.status(1), LinkStatus::CommandErrors);
+        assert_eq!(state.status(0, false), LinkStatus::Up);
+        assert_eq!(state.status(0, true), LinkStatus::Slow);
+        assert_eq!(state.status(1, true), LinkStatus::CommandErrors);
         state.evicting_policy = Some("allkeys-lru".into());
-        assert_eq!(state.status(1), LinkStatus::EvictingPolicy);
+        assert_eq!(state.status(1, true), LinkStatus::EvictingPolicy);
         state.update(|s| s.writable = false);
-        assert_eq!(state.status(1), LinkStatus::Down);
+        assert_eq!(state.status(1, true), LinkStatus::Down);
     }
 }

@@ -110,6 +110,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod acknowledgement;
 mod config;
 mod error;
 mod health;

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{
-    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
+    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
 use sealed_session::{NotDurableReason, RevokeError, SessionId};
 
 use crate::LOG_TARGET;
+use crate::acknowledgement::{self, Acknowledgement, Acknowledgements};
 use crate::config::{Durability, EvictingPolicy, RedisStoreBuilder, Settings, UntilLoaded};
 use crate::health::{LinkHealth, LinkState};
 use crate::keys::{Entry, MAX_SUBJECT_LEN};
@@ -37,10 +38,12 @@ use crate::worker;
 ///   expiry at the entry's deadline, or the keep-the-larger script for a cutoff: a subject's,
 ///   or the store-wide one), then `PUBLISH`es it on the events channel.
 /// - **Durable acknowledgement**: [`RevocationStore::settle`], which the session lifecycle
-///   calls after each logout, returns once Redis has acknowledged every revocation made here
-///   so far, or fails after the [`Durability`] timeout with `RevokeError::NotDurable` (the
-///   logout holds here and stays queued; the application answers "try again"). So a logout
-///   answered as done survives this instance being killed the next moment.
+///   asks for after each logout, is a [`Confirmation`] that resolves once Redis has
+///   acknowledged every revocation made here so far, or to `RevokeError::NotDurable` after the
+///   [`Durability`] timeout (the logout holds here and stays queued; the application answers
+///   "try again"). So a logout answered as done survives this instance being killed the next
+///   moment. Awaiting it holds no thread: the writer thread wakes it after each batch, a timer
+///   thread at its deadline; [`LinkHealth::acknowledgement_p99`] reports the recent waits.
 /// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
 ///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
 ///   while disconnected is never a revocation missed. Every
@@ -108,8 +111,10 @@ pub(crate) struct Shared {
     pub(crate) queue: Mutex<Queue>,
     /// Signals the writer: new work or stop.
     pub(crate) work: Condvar,
-    /// Signals `settle` and `flush` callers: the queue shrank.
+    /// Signals `flush` callers: the queue shrank (logouts' waits are woken through `acks`).
     pub(crate) written: Condvar,
+    /// The logouts waiting for Redis's acknowledgement, and their recent wait times.
+    pub(crate) acks: Acknowledgements,
     pub(crate) link: Mutex<LinkState>,
     /// Signals `wait_until_connected` callers: the link state changed.
     pub(crate) link_changed: Condvar,
@@ -151,6 +156,7 @@ impl RedisRevocationStore {
             queue: Mutex::new(Queue::new(settings.max_pending)),
             work: Condvar::new(),
             written: Condvar::new(),
+            acks: Acknowledgements::new(),
             link: Mutex::new(LinkState::new()),
             link_changed: Condvar::new(),
             loaded: AtomicBool::new(false),
@@ -178,6 +184,7 @@ impl RedisRevocationStore {
         let threads = vec![
             spawn("sealed-session-redis-writer", worker::run_writer),
             spawn("sealed-session-redis-subscriber", worker::run_subscriber),
+            spawn("sealed-session-redis-timer", acknowledgement::run_timer),
         ];
         tracing::debug!(
             target: LOG_TARGET,
@@ -219,7 +226,8 @@ impl RedisRevocationStore {
     /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
     /// `disconnected`, `not_loaded`, `subscribe_failed`, `write_failed`, `command_refused`,
     /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
-    /// `not_shared` (a revocation Redis can't hold), and at shutdown `unwritten_revocation`,
+    /// `not_shared` (a revocation Redis can't hold), `slow_acknowledgement` (a logout waited more
+    /// than half the timeout for Redis), and at shutdown `unwritten_revocation`,
     /// `stopped_with_pending_writes` or `stop_timeout`. The local copy's limits are not in the
     /// health: see [`RedisRevocationStore::folds`] and [`RedisRevocationStore::overflows`].
     pub fn health(&self) -> LinkHealth {
@@ -232,9 +240,16 @@ impl RedisRevocationStore {
                 queue.repairs(),
             )
         };
+        let acknowledgement_p99 = self.shared.acks.recent_p99();
+        let slow = match self.shared.settings.durability {
+            Durability::Acknowledged { timeout } => {
+                acknowledgement_p99.is_some_and(|p99| p99 > timeout / 2)
+            }
+            Durability::Queued => false,
+        };
         let link = lock(&self.shared.link);
         LinkHealth {
-            status: link.status(refused_writes),
+            status: link.status(refused_writes, slow),
             connected: link.connected(),
             subscribed: link.subscribed,
             loaded: link.loaded,
@@ -250,6 +265,7 @@ impl RedisRevocationStore {
             disconnected_since: link.disconnected_since,
             local_entries: self.shared.local.len(),
             refused: self.shared.refused.total(),
+            acknowledgement_p99,
         }
     }
 
@@ -352,12 +368,12 @@ impl RevocationStore for RedisRevocationStore {
         Ok(recorded)
     }
 
-    /// With [`Durability::Acknowledged`] (the default), waits until Redis has every
-    /// revocation made here so far, at most the configured timeout. With
-    /// [`Durability::Queued`], returns at once.
+    /// With [`Durability::Acknowledged`] (the default), the confirmation that Redis has every
+    /// revocation made here so far, resolved within the configured timeout: by the writer
+    /// thread once Redis acknowledged them, or by the timer thread at the deadline. With
+    /// [`Durability::Queued`], confirmed at once.
     ///
-    /// # Errors
-    /// `RevokeError::NotDurable` when Redis did not acknowledge them in time
+    /// It resolves to `RevokeError::NotDurable` when Redis did not acknowledge them in time
     /// ([`NotDurableReason::RedisTimedOut`], or [`RedisRefusedWrite`] or [`RedisUnreachable`]
     /// when that is why), a revocation found the queue full ([`RedisQueueFull`]), or the policy
     /// is [`EvictingPolicy::Refuse`] and Redis may evict ([`RedisMayEvict`]); at once, without
@@ -368,40 +384,41 @@ impl RevocationStore for RedisRevocationStore {
     /// [`RedisUnreachable`]: NotDurableReason::RedisUnreachable
     /// [`RedisQueueFull`]: NotDurableReason::RedisQueueFull
     /// [`RedisMayEvict`]: NotDurableReason::RedisMayEvict
-    fn settle(&self) -> Result<(), RevokeError> {
+    fn settle(&self) -> Confirmation {
         let Durability::Acknowledged { timeout } = self.shared.settings.durability else {
-            return Ok(());
+            return Confirmation::ready(Ok(()));
         };
-        let started = Instant::now();
-        let not_durable = |reason| RevokeError::NotDurable {
-            waited: started.elapsed(),
-            reason,
+        let not_durable = |reason| {
+            Confirmation::ready(Err(RevokeError::NotDurable {
+                waited: Duration::ZERO,
+                reason,
+            }))
         };
         if self.shared.settings.evicting_policy == EvictingPolicy::Refuse
             && lock(&self.shared.link).evicting_policy.is_some()
         {
-            return Err(not_durable(NotDurableReason::RedisMayEvict));
+            return not_durable(NotDurableReason::RedisMayEvict);
         }
-        if lock(&self.shared.queue).unqueued() > 0 {
-            return Err(not_durable(NotDurableReason::RedisQueueFull));
-        }
+        let mark = {
+            let queue = lock(&self.shared.queue);
+            if queue.unqueued() > 0 {
+                return not_durable(NotDurableReason::RedisQueueFull);
+            }
+            if queue.settled_now() {
+                return Confirmation::ready(Ok(()));
+            }
+            queue.mark()
+        };
         // A link known to be down won't confirm within the wait: answer at once rather than
-        // hold the caller's thread (an actix worker) for the whole timeout, request after
-        // request, through an outage.
-        if !lock(&self.shared.link).connected() && !lock(&self.shared.queue).settled_now() {
-            return Err(not_durable(NotDurableReason::RedisUnreachable));
+        // keep the logout waiting for the whole timeout, request after request, through an
+        // outage.
+        if !lock(&self.shared.link).connected() {
+            return not_durable(NotDurableReason::RedisUnreachable);
         }
-        if self.shared.wait_settled(timeout) {
-            return Ok(());
-        }
-        let health = self.health();
-        Err(not_durable(if health.refused_writes > 0 {
-            NotDurableReason::RedisRefusedWrite
-        } else if !health.connected {
-            NotDurableReason::RedisUnreachable
-        } else {
-            NotDurableReason::RedisTimedOut
-        }))
+        Confirmation::waiting(
+            (),
+            Acknowledgement::new(Arc::clone(&self.shared), mark, timeout),
+        )
     }
 
     /// `false` until the first full load when signed-in sessions are refused until then
@@ -486,6 +503,23 @@ impl Shared {
         }
     }
 
+    /// Whether every revocation queued before `mark` is in Redis.
+    pub(crate) fn settled(&self, mark: u64) -> bool {
+        lock(&self.queue).settled(mark)
+    }
+
+    /// Why revocations are not confirmed, as the link's health tells.
+    pub(crate) fn not_durable_reason(&self) -> NotDurableReason {
+        let refused_writes = lock(&self.queue).refused();
+        if refused_writes > 0 {
+            NotDurableReason::RedisRefusedWrite
+        } else if !lock(&self.link).connected() || self.stopping() {
+            NotDurableReason::RedisUnreachable
+        } else {
+            NotDurableReason::RedisTimedOut
+        }
+    }
+
     /// Waits up to `timeout` until every revocation queued so far is in Redis.
     pub(crate) fn wait_settled(&self, timeout: Duration) -> bool {
         let queue = lock(&self.queue);
@@ -565,6 +599,7 @@ impl Drop for Workers {
             let _guard = lock(&self.shared.stop_signal.0);
             self.shared.stop_signal.1.notify_all();
         }
+        self.shared.acks.stop_timer();
         for thread in self.threads.drain(..) {
             // `JoinHandle::join` has no timeout: poll, so that a thread stuck in a connect or
             // a command can't hold the caller longer than the shutdown timeout.
@@ -660,7 +695,7 @@ mod tests {
         store.advance("heidi", everything(), t(100), NOW).unwrap();
         assert!(store.is_revoked(id, None, NOW));
         assert!(store.is_revoked(id, Some(&before), NOW));
-        let err = store.settle().unwrap_err();
+        let err = store.settle().wait().unwrap_err();
         assert!(
             matches!(err, RevokeError::NotDurable { reason: NotDurableReason::RedisUnreachable, waited } if waited < Duration::from_secs(30)),
             "a link known to be down answers without waiting out the timeout: {err:?}"
@@ -770,7 +805,7 @@ mod tests {
         store
             .revoke(anonymous(SessionId::random().unwrap(), t(100)), NOW)
             .unwrap();
-        assert_eq!(store.settle(), Ok(()));
+        assert_eq!(store.settle().wait(), Ok(()));
         assert!(store.revocations_known());
     }
 
@@ -802,7 +837,7 @@ mod tests {
             store.revoke(anonymous(*id, t(100)), NOW).unwrap();
         }
         let started = Instant::now();
-        let err = store.settle().unwrap_err();
+        let err = store.settle().wait().unwrap_err();
         assert!(
             matches!(
                 err,

@@ -66,6 +66,7 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                     (errors, queue.pending())
                 };
                 shared.written.notify_all();
+                shared.acks.wake_all();
                 pending::forget_when_written(&shared);
                 backoff.reset();
                 let refused = !errors.is_empty() || !publish_errors.is_empty();

@@ -17,7 +17,7 @@
 //! use sealed_session_tower::{CookieSessionLayer, KeyRing, Session, SessionError};
 //!
 //! async fn login(session: Session) -> Result<StatusCode, SessionError> {
-//!     session.sign_in("user-42")?; // new id, no pre-login values, subject for "log out everywhere"
+//!     session.sign_in("user-42").await?; // new id, no pre-login values, subject for "log out everywhere"
 //!     Ok(StatusCode::OK)
 //! }
 //!

@@ -135,7 +135,7 @@ async fn remove_as_number(session: Session, query: Query) -> HttpResponse {
 /// `Session::reauthenticate`, as an application calls it once it has checked the password
 /// again: `{"reauthenticated": bool}`, or the session's error.
 async fn reauthenticate(session: Session) -> actix_web::Result<HttpResponse> {
-    let done = session.reauthenticate()?;
+    let done = session.reauthenticate().await?;
     Ok(HttpResponse::Ok().json(json!({ "reauthenticated": done })))
 }
 
@@ -331,9 +331,9 @@ async fn detached_report(session: Session) -> HttpResponse {
         "update_of_nothing": session.update("n", |n: u64| n + 1).is_ok(),
         "remove": session.remove("n").is_some(),
         "entries": session.entries().len(),
-        "renew_refused": missing(session.renew()),
-        "sign_in_refused": missing(session.sign_in("alice")),
-        "purge_refused": missing(session.purge()),
+        "renew_refused": missing(session.renew().await),
+        "sign_in_refused": missing(session.sign_in("alice").await),
+        "purge_refused": missing(session.purge().await),
     }))
 }
 
@@ -445,7 +445,7 @@ async fn a_write_after_the_middleware_wrote_the_cookie_is_refused_not_lost() {
 async fn axum_reauthenticate(
     session: sealed_session_tower::Session,
 ) -> Result<axum::Json<Value>, sealed_session_tower::SessionError> {
-    let done = session.reauthenticate()?;
+    let done = session.reauthenticate().await?;
     Ok(axum::Json(json!({ "reauthenticated": done })))
 }
 
@@ -715,8 +715,8 @@ async fn a_write_after_a_failed_response_is_refused_not_lost() {
         kept.insert("late", 2u64),
         Err(SessionInsertError::MissingMiddleware)
     );
-    assert_eq!(kept.renew(), Err(SessionError::MissingMiddleware));
-    assert_eq!(kept.purge(), Err(SessionError::MissingMiddleware));
+    assert_eq!(kept.renew().await, Err(SessionError::MissingMiddleware));
+    assert_eq!(kept.purge().await, Err(SessionError::MissingMiddleware));
 }
 
 /// tower: the layer's response future dropped before it completes (a timeout, a client gone)
@@ -741,7 +741,7 @@ async fn a_write_after_the_response_future_was_dropped_is_refused_not_lost() {
         kept.insert("late", 2u64),
         Err(SessionInsertError::MissingMiddleware)
     );
-    assert_eq!(kept.purge(), Err(SessionError::MissingMiddleware));
+    assert_eq!(kept.purge().await, Err(SessionError::MissingMiddleware));
 }
 
 /// A `tower::Service` from a closure (what `tower::service_fn` does), to keep the tests crate

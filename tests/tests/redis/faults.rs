@@ -22,7 +22,9 @@ use sealed_session_actix::CookieSessionMiddleware;
 use sealed_session_redis::{
     Durability, EvictingPolicy, LinkStatus, RedisRevocationStore, RedisStoreBuilder,
 };
-use sealed_session_tests::{RedisServer, Reply, TestApp, is_removal, send_id};
+use sealed_session_tests::{
+    RedisServer, Reply, STACKS, StackApp, StackSettings, Store, TestApp, is_removal, send_id,
+};
 use time::OffsetDateTime;
 
 const ID: &str = "id";
@@ -309,7 +311,7 @@ async fn an_evicting_policy_is_reported_and_can_refuse_to_confirm() {
         .unwrap();
     assert!(refuse.wait_until_loaded(PATIENCE));
     let sessions = lifecycle_on(&refuse);
-    let err = sessions.revoke_subject("alice").unwrap_err();
+    let err = sessions.revoke_subject("alice").await.unwrap_err();
     assert!(err.is_not_durable(), "{err}");
     assert!(err.to_string().contains("maxmemory-policy"), "{err}");
     // Back to noeviction: noticed at the next check, and confirmed again.
@@ -323,7 +325,7 @@ async fn an_evicting_policy_is_reported_and_can_refuse_to_confirm() {
         refuse.health().evicting_policy.is_none()
     })
     .await;
-    sessions.revoke_subject("alice").unwrap();
+    sessions.revoke_subject("alice").await.unwrap();
     assert_eq!(refuse.health().status, LinkStatus::Up);
 }
 
@@ -346,7 +348,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
         .arg("x")
         .query::<()>(&mut con)
         .unwrap();
-    let err = sessions.revoke_subject("alice").unwrap_err();
+    let err = sessions.revoke_subject("alice").await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -371,7 +373,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
     // Bob's logout, behind it, is written all the same (a fresh instance sees it below). Its
     // confirmation covers every revocation made here before it, alice's included, so it is
     // not confirmed while hers is refused: a false "not yet", never a false "done".
-    let err = sessions.revoke_subject("bob").unwrap_err();
+    let err = sessions.revoke_subject("bob").await.unwrap_err();
     assert!(err.is_not_durable(), "{err:?}");
     let fresh = store_builder(&url).build().unwrap();
     assert!(fresh.wait_until_loaded(PATIENCE));
@@ -399,7 +401,7 @@ async fn a_command_redis_refuses_does_not_hold_up_the_writes_behind_it() {
     }
     let mut session = sessions.open([], RequestInfo::new("/"));
     session.sign_in("dave").unwrap();
-    let err = sessions.revoke_subject("dave").unwrap_err();
+    let err = sessions.revoke_subject("dave").await.unwrap_err();
     assert!(err.is_not_durable(), "{err:?}");
     assert!(
         store
@@ -456,7 +458,7 @@ async fn an_acl_user_without_publish_still_makes_logouts_durable() {
     assert!(store.wait_until_loaded(PATIENCE));
     let sessions = lifecycle_on(&store);
     for n in 0..3 {
-        sessions.revoke_subject(&format!("user-{n}")).unwrap();
+        sessions.revoke_subject(&format!("user-{n}")).await.unwrap();
     }
     let health = store.health();
     assert_eq!(health.status, LinkStatus::CommandErrors, "{health:?}");
@@ -501,6 +503,57 @@ async fn a_stalled_redis_shows_in_the_health_and_logouts_wait_for_it() {
     assert!(revoked_for_a_new_instance(&ring, &url, &cookie).await);
     // Printed for docs/revocation.md; never asserted (a test asserts no wall-clock speed).
     println!("stall noticed after {noticed:?}");
+}
+
+/// A logout waiting for Redis's acknowledgement holds no thread (invariant 8 of
+/// docs/security.md): on each stack, served by one thread (actix-web's test server has one
+/// worker, the axum harness a current-thread runtime), with Redis frozen, a read sent while a
+/// logout waits is answered first; the logout is answered `200` once Redis is back. A logout
+/// that blocked its thread would hold the read until its own wait ran out.
+#[actix_web::test]
+async fn a_logout_waiting_for_redis_holds_no_thread_on_either_stack() {
+    for stack in STACKS {
+        let server = RedisServer::start();
+        // Neither the acknowledgement nor the stall detection gives up during the test: the
+        // logout waits as long as Redis is frozen.
+        let store = store_builder(&server.url())
+            .stall_timeout(PATIENCE)
+            .durability(Durability::Acknowledged { timeout: PATIENCE })
+            .build()
+            .unwrap();
+        assert!(store.wait_until_connected(PATIENCE), "{:?}", store.health());
+        let settings = StackSettings {
+            store: Arc::new(store.clone()),
+            ..StackSettings::on(Store::Memory)
+        };
+        let app = StackApp::start(stack, &settings);
+        let cookie = app.login("alice").await;
+        let reader = app.login("bob").await;
+        server.pause();
+        let logout = app.post("/logout", &cookie);
+        tokio::pin!(logout);
+        let read = async {
+            eventually("the logout waits for Redis", || {
+                store.health().pending_writes > 0
+            })
+            .await;
+            app.whoami(&reader).await
+        };
+        let who = tokio::select! {
+            biased;
+            reply = &mut logout => panic!(
+                "{stack:?}: the logout was answered ({}) before the read, Redis frozen",
+                reply.status
+            ),
+            who = read => who,
+        };
+        assert_eq!(who["user"], "bob", "{stack:?}");
+        server.resume();
+        let reply = logout.await;
+        assert_eq!(reply.status, 200, "{stack:?}: {:?}", reply.json);
+        app.assert_revoked(&cookie, format!("{stack:?}")).await;
+        assert!(store.health().acknowledgement_p99.is_some(), "{stack:?}");
+    }
 }
 
 #[actix_web::test]
@@ -557,7 +610,7 @@ async fn a_large_repair_does_not_hold_up_logouts() {
     let sessions = lifecycle_on(&store);
     const BACKLOG: usize = 20_000;
     for n in 0..BACKLOG {
-        sessions.revoke_subject(&format!("bulk-{n}")).unwrap();
+        sessions.revoke_subject(&format!("bulk-{n}")).await.unwrap();
     }
     redis::cmd("FLUSHDB")
         .query::<()>(&mut server.connection())
@@ -568,6 +621,7 @@ async fn a_large_repair_does_not_hold_up_logouts() {
     while store.health().repair_writes > 0 {
         sessions
             .revoke_subject(&format!("during-{during}"))
+            .await
             .unwrap();
         during += 1;
     }
@@ -593,7 +647,7 @@ async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
     assert!(store.wait_until_loaded(PATIENCE));
     let sessions = lifecycle_on(&store);
     server.stop();
-    let err = sessions.revoke_subject("heidi").unwrap_err();
+    let err = sessions.revoke_subject("heidi").await.unwrap_err();
     assert!(err.is_not_durable(), "{err}");
     drop(sessions);
     drop(store);

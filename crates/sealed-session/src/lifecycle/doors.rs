@@ -1,6 +1,6 @@
 //! What a [`RequestSession`](super::RequestSession) asks of its lifecycle, through methods: new
-//! ids and sessions, the size check, the revocations (made durable here, in one place) and the
-//! cookie for a state. The request session never reads the lifecycle's settings itself.
+//! ids and sessions, the size check, the revocations (and the shared store's confirmation of
+//! them, asked for here, in one place) and the cookie for a state. The request session never reads the lifecycle's settings itself.
 
 use time::OffsetDateTime;
 
@@ -8,17 +8,19 @@ use super::{CookieUpdate, LOG_TARGET, RefreshPolicy, SessionManager, chunking};
 use crate::chunks::{MAX_COOKIES, chunk_name};
 use crate::envelope::CookieName;
 use crate::error::SealError;
-use crate::revocation::{Cutoff, Generation, KeptSession, Revocation, RevokeError, Subject};
+use crate::revocation::{
+    Confirmation, Cutoff, Generation, KeptSession, Revocation, RevokeError, Subject,
+};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 
-/// What recording a session's end came to, and whether it is durable.
+/// What recording a session's end came to, and the wait for it to be durable.
 pub(super) struct Ending {
     /// What was recorded.
     pub(super) ended: Ended,
-    /// The shared store's confirmation: `Err(RevokeError::NotDurable)` if it did not come in
-    /// time (the end holds on this instance all the same).
-    pub(super) durable: Result<(), RevokeError>,
+    /// The shared store's confirmation, to await: `Err(RevokeError::NotDurable)` if it does
+    /// not come in time (the end holds on this instance all the same).
+    pub(super) durable: Confirmation,
 }
 
 /// What a session's end recorded.
@@ -68,9 +70,10 @@ impl SessionManager {
         subject.map_or(Generation::ZERO, |s| self.inner.store.generation(s))
     }
 
-    /// Records the end of `state`'s session at `now` and waits for it to be durable: the one
-    /// place a request's revocation is recorded and confirmed. A session that had ended already
-    /// (`Superseded`) is waited for too: what was asked for holds once the store has it.
+    /// Records the end of `state`'s session at `now`, with the confirmation that it is durable
+    /// to await: the one place a request's revocation is recorded and its confirmation asked
+    /// for. A session that had ended already (`Superseded`) is waited for too: what was asked
+    /// for holds once the store has it.
     ///
     /// # Errors
     /// The store's error if nothing was recorded: the session is still in force.
@@ -86,7 +89,7 @@ impl SessionManager {
             Err(err) => return Err(err),
         };
         let durable = match ended {
-            Ended::NotRevocable => Ok(()),
+            Ended::NotRevocable => Confirmation::ready(Ok(())),
             Ended::Now | Ended::Already(_) => self.settle(),
         };
         Ok(Ending { ended, durable })
@@ -106,8 +109,8 @@ impl SessionManager {
             .map(drop)
     }
 
-    /// Waits until what this instance recorded is confirmed by the shared store.
-    pub(super) fn settle(&self) -> Result<(), RevokeError> {
+    /// The shared store's confirmation of what this instance recorded so far.
+    pub(super) fn settle(&self) -> Confirmation {
         self.inner.store.settle()
     }
 

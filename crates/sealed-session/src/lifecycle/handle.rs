@@ -29,16 +29,21 @@ use crate::value::SessionValue;
 ///     Ok(session.get::<u64>("counter")?.unwrap_or(0))
 /// }
 ///
-/// fn log_in(session: &Session, user: &str) -> Result<(), SessionError> {
-///     session.sign_in(user) // new id, no pre-login values, the subject for "log out everywhere"
+/// async fn log_in(session: &Session, user: &str) -> Result<(), SessionError> {
+///     // New id, no pre-login values, the subject for "log out everywhere". Awaited: a shared
+///     // store's confirmation of the revocation it makes holds no thread while it comes.
+///     session.sign_in(user).await
 /// }
 ///
 /// # let sessions = sealed_session::SessionManager::builder(
 /// #     sealed_session::KeyRing::new(sealed_session::SecretKey::generate())).build()?;
 /// # let session = sessions.attach([], sealed_session::adapter::RequestInfo::new("/"));
-/// log_in(&session, "alice")?;
+/// # pollster::block_on(async {
+/// log_in(&session, "alice").await?;
 /// assert_eq!(count(&session)?, 1);
 /// assert_eq!(count(&session)?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -198,6 +203,25 @@ impl Session {
         }
         tracing::error!(target: LOG_TARGET, "session write refused: {MissingMiddleware}");
         Err(MissingMiddleware)
+    }
+
+    /// A revoking `call` on the session, then its confirmation by the shared store, awaited
+    /// with the session unlocked (handlers of the same request go on reading and writing it,
+    /// and no thread waits for Redis); a confirmation that doesn't come is applied under the
+    /// lock again ([`RequestSession::confirmed`]), and its error is the call's.
+    async fn confirming<T, E>(
+        &self,
+        call: impl FnOnce(&mut RequestSession) -> Result<T, E>,
+    ) -> Result<T, SessionError>
+    where
+        SessionError: From<E>,
+    {
+        let (result, pending) = self.write(|s| (call(s), s.take_confirmation()))?;
+        if let Some(pending) = pending {
+            let confirmed = pending.wait().await;
+            self.write(|s| s.confirmed(confirmed))??;
+        }
+        Ok(result?)
     }
 
     /// Decodes the value stored under `key`, or `None` if there is none.
@@ -418,8 +442,8 @@ impl Session {
     /// [`RequestSession::renew`].
     #[doc(alias = "cycle_id")]
     #[must_use = "a renewal can fail (the old id not revoked): handle the error"]
-    pub fn renew(&self) -> Result<(), SessionError> {
-        Ok(self.write(RequestSession::renew)??)
+    pub async fn renew(&self) -> Result<(), SessionError> {
+        self.confirming(RequestSession::record_renew).await
     }
 
     /// Records a new authentication of the session's user: call it after checking the password
@@ -432,8 +456,8 @@ impl Session {
     /// # Errors
     /// [`SessionError`] as for [`Session::renew`].
     #[must_use = "a re-authentication can fail: handle the error"]
-    pub fn reauthenticate(&self) -> Result<bool, SessionError> {
-        Ok(self.write(RequestSession::reauthenticate)??)
+    pub async fn reauthenticate(&self) -> Result<bool, SessionError> {
+        self.confirming(RequestSession::record_reauthenticate).await
     }
 
     /// Signs `subject` in (e.g. the user id, after checking the password): a new session with
@@ -446,8 +470,8 @@ impl Session {
     /// session. When the shared store did not confirm in time the revocation of the signed-in
     /// session this one replaces (a `503`), the sign-in is done all the same.
     #[must_use = "a sign-in can fail: handle the error"]
-    pub fn sign_in(&self, subject: impl Into<String>) -> Result<(), SessionError> {
-        Ok(self.write(|s| s.sign_in(subject))??)
+    pub async fn sign_in(&self, subject: impl Into<String>) -> Result<(), SessionError> {
+        self.confirming(|s| s.record_sign_in(subject)).await
     }
 
     /// Logs out: revokes the session server-side (a copy of the cookie stops working), forgets
@@ -463,8 +487,8 @@ impl Session {
     #[doc(alias = "flush")]
     #[doc(alias = "logout")]
     #[must_use = "a logout can fail (the revocation not recorded): handle the error"]
-    pub fn purge(&self) -> Result<(), SessionError> {
-        Ok(self.write(RequestSession::purge)??)
+    pub async fn purge(&self) -> Result<(), SessionError> {
+        self.confirming(RequestSession::record_purge).await
     }
 
     /// Logs out every session of the current subject ("log out everywhere"), this one
@@ -475,8 +499,8 @@ impl Session {
     /// # Errors
     /// As [`Session::purge`].
     #[must_use = "a logout can fail: handle the error"]
-    pub fn purge_subject(&self) -> Result<bool, SessionError> {
-        Ok(self.write(RequestSession::purge_subject)??)
+    pub async fn purge_subject(&self) -> Result<bool, SessionError> {
+        self.confirming(RequestSession::record_purge_subject).await
     }
 
     /// Logs out every session of the current subject authenticated before this one, and
@@ -491,8 +515,9 @@ impl Session {
     /// # Errors
     /// [`SessionError`]: see [`RequestSession::purge_other_sessions`].
     #[must_use = "a logout can fail: handle the error"]
-    pub fn purge_other_sessions(&self) -> Result<bool, SessionError> {
-        Ok(self.write(RequestSession::purge_other_sessions)??)
+    pub async fn purge_other_sessions(&self) -> Result<bool, SessionError> {
+        self.confirming(RequestSession::record_purge_other_sessions)
+            .await
     }
 
     /// The session id, if the session exists (it is created by the first write).

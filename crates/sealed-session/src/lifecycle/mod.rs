@@ -43,7 +43,8 @@ use crate::lifetime::SessionLifecycle;
 use crate::metrics::{KeyUsage, KeyUse};
 use crate::random::RandomSource;
 use crate::revocation::{
-    Cutoff, Generation, IntoRevocationStore, MemoryRevocationStore, RevocationStore, RevokeError,
+    Confirmation, Cutoff, Generation, IntoRevocationStore, MemoryRevocationStore, RevocationStore,
+    RevokeError,
 };
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
@@ -214,7 +215,8 @@ impl SessionManager {
     ///
     /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
     /// let session = sessions.attach([], RequestInfo::new("/login"));
-    /// session.sign_in("alice")?;
+    /// // In a handler: `session.sign_in("alice").await?`.
+    /// pollster::block_on(session.sign_in("alice"))?;
     /// let cookies = session.finish()?;
     /// assert!(cookies.headers().next().unwrap().starts_with("__Host-id="));
     /// assert!(session.insert("late", 1).is_err(), "a write after the cookie was decided");
@@ -444,25 +446,43 @@ impl SessionManager {
     }
 
     /// Logs out every session of `subject` ("log out everywhere"), from outside a request: an
-    /// admin task, a password reset. Returns the subject's new cutoff: every session of the
-    /// subject stamped below it is refused, and a sign-in from now on is stamped above it.
+    /// admin task, a password reset. The cutoff holds on this instance when this returns; the
+    /// returned [`Confirmation`] resolves to the subject's new cutoff once the shared store
+    /// confirms it: every session of the subject stamped below it is refused, and a sign-in
+    /// from now on is stamped above it. `.await` it in async code (no thread waits for Redis),
+    /// or [`Confirmation::wait`] for it elsewhere.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let cutoff = sessions.revoke_subject("alice").wait()?;
+    /// assert!(cutoff > sealed_session::revocation::Generation::ZERO);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`RevokeError::NotDurable`] if the cutoff holds here but the shared store did not
-    /// confirm it in time (retry). Never refused for lack of room (invariant 6 of
-    /// [`crate::guide::security`]).
-    pub fn revoke_subject(&self, subject: &str) -> Result<Generation, RevokeError> {
-        self.log_out_everywhere(subject, self.inner.clock.now())?;
-        Ok(self.inner.store.generation(subject))
+    /// The confirmation resolves to [`RevokeError::NotDurable`] if the cutoff holds here but
+    /// the shared store did not confirm it in time (retry). Never refused for lack of room
+    /// (invariant 6 of [`crate::guide::security`]).
+    pub fn revoke_subject(&self, subject: &str) -> Confirmation<Generation> {
+        match self.log_out_everywhere(subject, self.inner.clock.now()) {
+            Ok(durable) => {
+                let cutoff = self.inner.store.generation(subject);
+                durable.map(move |()| cutoff)
+            }
+            Err(err) => Confirmation::ready(Err(err)),
+        }
     }
 
-    /// "Log out everywhere" of `subject` at `now`, durable: the cutoff rises above every stamp
-    /// an instance within the clock skew allowance could have issued (invariant 4).
+    /// "Log out everywhere" of `subject` at `now`, with the confirmation that it is durable to
+    /// await: the cutoff rises above every stamp an instance within the clock skew allowance
+    /// could have issued (invariant 4).
     pub(super) fn log_out_everywhere(
         &self,
         subject: &str,
         now: OffsetDateTime,
-    ) -> Result<(), RevokeError> {
+    ) -> Result<Confirmation, RevokeError> {
         let store = &self.inner.store;
         // The exact time, not whole seconds: a stamp issued within the same second by a clock a
         // full skew allowance ahead must be below the cutoff too.
@@ -474,7 +494,7 @@ impl SessionManager {
             self.horizon(unix),
             unix,
         )?;
-        store.settle()
+        Ok(store.settle())
     }
 
     /// The authentication stamp of a session of `subject` signed in at `now`: above the

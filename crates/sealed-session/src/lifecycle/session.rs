@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use super::doors::{Ended, Ending};
 use super::{CookieUpdate, LOG_TARGET, SessionManager};
 use crate::error::{InsertError, OpenError, RenewError, SealError, UpdateError, ValueError};
-use crate::revocation::{Generation, KeptSession, MAX_SUBJECT_LEN, NotDurableReason, RevokeError};
+use crate::revocation::{
+    Confirmation, Generation, KeptSession, MAX_SUBJECT_LEN, NotDurableReason, RevokeError,
+};
 use crate::state::{SessionId, SessionState};
 use crate::unix::UnixTime;
 use crate::value::SessionValue;
@@ -88,6 +90,56 @@ pub struct RequestSession {
     /// The `Set-Cookie` headers [`RequestSession::finish`] decided besides its own: the
     /// session's other chunks, and the removals of chunks it no longer uses.
     chunk_headers: Vec<String>,
+    /// The shared store's confirmation the last revoking call asked for, not awaited yet.
+    unconfirmed: Option<PendingConfirmation>,
+}
+
+/// A revocation a request recorded, waiting for the shared store's confirmation, and what the
+/// session was before the logout that recorded it, to go back to if the confirmation doesn't
+/// come.
+pub(super) struct PendingConfirmation {
+    durable: Confirmation,
+    before: Option<Before>,
+}
+
+/// What a logout changes in a [`RequestSession`].
+#[derive(Clone)]
+struct Before {
+    state: Option<SessionState>,
+    unverified: Option<SessionState>,
+    idle_expired: Option<SessionState>,
+    status: SessionStatus,
+}
+
+/// The store's answer to a [`PendingConfirmation`], for [`RequestSession::confirmed`].
+pub(super) struct Confirmed {
+    before: Option<Before>,
+    outcome: Result<(), RevokeError>,
+}
+
+impl PendingConfirmation {
+    /// Awaits the store's answer; holds no thread (and no lock: the caller released the
+    /// session's).
+    pub(super) async fn wait(self) -> Confirmed {
+        Confirmed {
+            outcome: self.durable.await,
+            before: self.before,
+        }
+    }
+
+    /// Blocks this thread for the store's answer: the synchronous methods of
+    /// [`RequestSession`].
+    fn wait_blocking(self) -> Confirmed {
+        Confirmed {
+            outcome: self.durable.wait(),
+            before: self.before,
+        }
+    }
+
+    /// Confirmed without waiting (a store that keeps nothing elsewhere): nothing to await.
+    fn is_confirmed_now(&self) -> bool {
+        self.durable.is_confirmed()
+    }
 }
 
 impl RequestSession {
@@ -111,6 +163,7 @@ impl RequestSession {
             idle_expired: None,
             chunks_sent: 0,
             chunk_headers: Vec::new(),
+            unconfirmed: None,
         }
     }
 
@@ -395,6 +448,12 @@ impl RequestSession {
     /// the old id refused here; only the shared store's confirmation of its revocation is
     /// missing.
     pub fn renew(&mut self) -> Result<(), RenewError> {
+        self.confirming(Self::record_renew)
+    }
+
+    /// [`RequestSession::renew`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_renew(&mut self) -> Result<(), RenewError> {
         let new_id = self.lifecycle.new_id()?;
         let now = self.now;
         if self.state.is_none() && self.unverified.is_some() {
@@ -433,6 +492,12 @@ impl RequestSession {
     /// # Errors
     /// As [`RequestSession::renew`].
     pub fn reauthenticate(&mut self) -> Result<bool, RenewError> {
+        self.confirming(Self::record_reauthenticate)
+    }
+
+    /// [`RequestSession::reauthenticate`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_reauthenticate(&mut self) -> Result<bool, RenewError> {
         let Some(subject) = self
             .state
             .as_ref()
@@ -475,6 +540,12 @@ impl RequestSession {
     /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes; the session
     /// is left as it was.
     pub fn sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
+        self.confirming(|s| s.record_sign_in(subject))
+    }
+
+    /// [`RequestSession::sign_in`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
         let subject = subject.into();
         if subject.len() > MAX_SUBJECT_LEN {
             return Err(RenewError::SubjectTooLong {
@@ -486,18 +557,17 @@ impl RequestSession {
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
         self.lifecycle.check_size(&fresh)?;
-        let mut unsettled = None;
         // The session this one replaces, even one whose revocation can't be checked yet.
         if let Some(previous) = self.state.as_ref().or(self.unverified.as_ref()) {
             match self.lifecycle.end_session(previous, self.write_time()) {
                 // Ended now or already (perhaps by a revocation not confirmed yet): either way
                 // the sign-in answers once the store has it. An anonymous pre-login session's
-                // confirmation doesn't hold up a sign-in, for the same reason as below.
+                // confirmation doesn't hold up a sign-in, for the same reason as below. If it
+                // does not come, the sign-in is done all the same: only the error says so.
                 Ok(ending) => {
-                    unsettled = ending
-                        .durable
-                        .err()
-                        .filter(|_| previous.subject().is_some());
+                    if previous.subject().is_some() {
+                        self.expect_confirmation(ending.durable, None);
+                    }
                 }
                 // The fresh id is what defeats fixation: an anonymous pre-login session that
                 // can't be listed (a full list) doesn't stop the sign-in.
@@ -514,10 +584,7 @@ impl RequestSession {
         self.unverified = None;
         self.keep_refused = false;
         self.status = SessionStatus::Renewed;
-        match unsettled {
-            Some(err) => Err(err.into()),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// Logs out: revokes the session server-side (a copy of the cookie stops working), forgets
@@ -538,7 +605,14 @@ impl RequestSession {
     /// application can say "try again" rather than claim a logout that a copy of the cookie
     /// would outlive.
     pub fn purge(&mut self) -> Result<(), RevokeError> {
-        self.settle_refused()?;
+        self.confirming(Self::record_purge)
+    }
+
+    /// [`RequestSession::purge`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_purge(&mut self) -> Result<(), RevokeError> {
+        let before = self.before_logout();
+        self.settle_refused(&before);
         let held = self
             .state
             .as_ref()
@@ -546,16 +620,14 @@ impl RequestSession {
             .or(self.idle_expired.as_ref());
         if let Some(state) = held {
             // Ended now or already (perhaps by a revocation not confirmed then): what was asked
-            // for holds once the store has it.
-            let ending = self.lifecycle.end_session(state, self.write_time());
-            if let Err(err)
-            | Ok(Ending {
-                durable: Err(err), ..
-            }) = ending
-            {
-                // Not done: the cookie stays, refused or not, so that the retry comes with it.
-                self.keep_refused = true;
-                return Err(err);
+            // for holds once the store has it. Not recorded: the cookie stays, refused or not,
+            // so that the retry comes with it (and so if the confirmation doesn't come).
+            match self.lifecycle.end_session(state, self.write_time()) {
+                Ok(ending) => self.expect_confirmation(ending.durable, Some(before)),
+                Err(err) => {
+                    self.keep_refused = true;
+                    return Err(err);
+                }
             }
         }
         self.state = None;
@@ -579,7 +651,14 @@ impl RequestSession {
     /// nothing, while the store can't check the request's signed-in cookie yet (it may be
     /// logged out already: a dead copy must not log its owner out everywhere; retry).
     pub fn purge_subject(&mut self) -> Result<bool, RevokeError> {
-        self.settle_refused()?;
+        self.confirming(Self::record_purge_subject)
+    }
+
+    /// [`RequestSession::purge_subject`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_purge_subject(&mut self) -> Result<bool, RevokeError> {
+        let before = self.before_logout();
+        self.settle_refused(&before);
         if self.state.is_none()
             && self
                 .unverified
@@ -595,7 +674,8 @@ impl RequestSession {
             return Ok(false);
         };
         let now = self.now.max(self.lifecycle.now());
-        self.lifecycle.log_out_everywhere(&subject, now)?;
+        let durable = self.lifecycle.log_out_everywhere(&subject, now)?;
+        self.expect_confirmation(durable, Some(before));
         self.state = None;
         self.unverified = None;
         self.keep_refused = false;
@@ -623,7 +703,14 @@ impl RequestSession {
     /// the store can't check the request's signed-in cookie yet, or another [`RevokeError`]
     /// (nothing changes).
     pub fn purge_other_sessions(&mut self) -> Result<bool, RenewError> {
-        self.settle_refused()?;
+        self.confirming(Self::record_purge_other_sessions)
+    }
+
+    /// [`RequestSession::purge_other_sessions`], without waiting for the shared store's confirmation: it waits in
+    /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
+    pub(super) fn record_purge_other_sessions(&mut self) -> Result<bool, RenewError> {
+        let before = self.before_logout();
+        self.settle_refused(&before);
         if self.state.is_none()
             && self
                 .unverified
@@ -813,17 +900,79 @@ impl RequestSession {
         }
     }
 
-    /// For a request whose cookie the store refused as revoked: waits for the store to confirm
-    /// what it holds, so that a logout retried after [`RevokeError::NotDurable`] is answered
-    /// only once it is durable. If it is not, the refused cookie is kept, so the next retry
+    /// For a request whose cookie the store refused as revoked: asks for the store's
+    /// confirmation of what it holds, so that a logout retried after
+    /// [`RevokeError::NotDurable`] is answered only once it is durable. If it does not come,
+    /// the session goes back to `before` and the refused cookie is kept, so the next retry
     /// comes with it again.
-    fn settle_refused(&mut self) -> Result<(), RevokeError> {
-        if self.incoming != IncomingCookie::Refused(OpenError::Revoked) {
-            return Ok(());
+    fn settle_refused(&mut self, before: &Before) {
+        if self.incoming == IncomingCookie::Refused(OpenError::Revoked) {
+            let durable = self.lifecycle.settle();
+            self.expect_confirmation(durable, Some(before.clone()));
         }
-        self.lifecycle.settle().inspect_err(|_| {
+    }
+
+    /// What a logout changes, to go back to if the store does not confirm it.
+    fn before_logout(&self) -> Before {
+        Before {
+            state: self.state.clone(),
+            unverified: self.unverified.clone(),
+            idle_expired: self.idle_expired.clone(),
+            status: self.status,
+        }
+    }
+
+    /// Keeps `durable` for the caller to await ([`RequestSession::take_confirmation`]); with
+    /// `before`, the session goes back to it if the confirmation doesn't come. A later
+    /// confirmation covers every revocation an earlier one did; the earliest `before` is kept.
+    fn expect_confirmation(&mut self, durable: Confirmation, before: Option<Before>) {
+        let before = match self.unconfirmed.take() {
+            Some(earlier) => earlier.before.or(before),
+            None => before,
+        };
+        self.unconfirmed = Some(PendingConfirmation { durable, before });
+    }
+
+    /// The confirmation the last revoking call left to await, if it needs one: the async
+    /// [`Session`](crate::Session) awaits it with the session unlocked, then hands the outcome
+    /// to [`RequestSession::confirmed`].
+    pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
+        self.unconfirmed.take().filter(|p| !p.is_confirmed_now())
+    }
+
+    /// Applies the store's answer to a confirmation: `Ok`, or its error, after which a logout
+    /// that was not confirmed is undone here (the session as it was, the cookie kept so the
+    /// retry comes with it; the revocation still holds on this instance).
+    ///
+    /// # Errors
+    /// The store's [`RevokeError`].
+    pub(super) fn confirmed(&mut self, confirmed: Confirmed) -> Result<(), RevokeError> {
+        let Confirmed { before, outcome } = confirmed;
+        if outcome.is_err()
+            && let Some(before) = before
+        {
+            self.state = before.state;
+            self.unverified = before.unverified;
+            self.idle_expired = before.idle_expired;
+            self.status = before.status;
             self.keep_refused = true;
-        })
+        }
+        outcome
+    }
+
+    /// Runs a revoking call, then blocks this thread for the store's confirmation: the
+    /// synchronous methods of this type. The confirmation's error comes first: as before,
+    /// what was asked for isn't done until the store has it.
+    fn confirming<T, E: From<RevokeError>>(
+        &mut self,
+        call: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let result = call(self);
+        if let Some(pending) = self.take_confirmation() {
+            let confirmed = pending.wait_blocking();
+            self.confirmed(confirmed)?;
+        }
+        result
     }
 
     /// The time revocations are recorded at: the request's clock reading, or the clock's now if
@@ -842,7 +991,7 @@ impl RequestSession {
         mut state: SessionState,
         change: impl FnOnce(&mut SessionState),
     ) -> Result<(), RenewError> {
-        let durable = match self.lifecycle.end_session(&state, self.write_time()) {
+        match self.lifecycle.end_session(&state, self.write_time()) {
             Ok(Ending {
                 ended: Ended::Already(err),
                 ..
@@ -851,7 +1000,9 @@ impl RequestSession {
                 self.status = SessionStatus::Purged;
                 return Err(err.into());
             }
-            Ok(ending) => ending.durable,
+            // The old id is refused here already: only the shared store's confirmation is left,
+            // whose error, if it comes, is the call's.
+            Ok(ending) => self.expect_confirmation(ending.durable, None),
             Err(err) => {
                 self.state = Some(state);
                 return Err(err.into());
@@ -861,7 +1012,6 @@ impl RequestSession {
         if self.lifecycle.is_revoked(&state, self.write_time()) {
             // The old id's revocation folded into a cutoff that covers this session too.
             self.status = SessionStatus::Purged;
-            durable?;
             return Err(RevokeError::Superseded {
                 current: self.lifecycle.cutoff(state.subject()),
             }
@@ -869,8 +1019,6 @@ impl RequestSession {
         }
         self.state = Some(state);
         self.status = SessionStatus::Renewed;
-        // The old id is refused here already: only the shared store's confirmation is left.
-        durable?;
         Ok(())
     }
 

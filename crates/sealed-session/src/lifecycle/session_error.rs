@@ -306,7 +306,8 @@ impl From<MissingMiddleware> for SessionUpdateError {
 /// ```
 /// use sealed_session::{MissingMiddleware, Session, SessionError};
 ///
-/// assert_eq!(Session::detached().purge(), Err(SessionError::MissingMiddleware));
+/// let logout = pollster::block_on(Session::detached().purge()); // `.await` in a handler
+/// assert_eq!(logout, Err(SessionError::MissingMiddleware));
 /// assert!(MissingMiddleware.to_string().contains("CookieSessionLayer"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

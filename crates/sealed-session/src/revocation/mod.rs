@@ -19,7 +19,8 @@
 //! Here are the [`RevocationStore`] trait and its in-process implementation,
 //! [`MemoryRevocationStore`] (the default, bounded by [`RevocationLimits`]); what the builder
 //! takes as a store, [`IntoRevocationStore`]; the values a store deals in ([`Revocation`],
-//! [`Cutoff`], [`Generation`], [`KeptSession`], [`Subject`]); and [`RevocationMac`], which
+//! [`Cutoff`], [`Generation`], [`KeptSession`], [`Subject`]); [`Confirmation`], the future a
+//! shared store's confirmation of a revocation is awaited through; and [`RevocationMac`], which
 //! authenticates entries that travel through a shared store. A refused revocation is a
 //! [`RevokeError`], at the crate root with the other errors.
 //!
@@ -35,11 +36,13 @@
 //! let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
 //!     .revocation_store(store.clone())
 //!     .build()?;
-//! sessions.revoke_subject("alice")?; // "log out everywhere"
+//! // "Log out everywhere" from a task outside any request; `.await` it in async code.
+//! sessions.revoke_subject("alice").wait()?;
 //! assert_eq!(store.subjects(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod confirmation;
 mod into_store;
 mod mac;
 mod memory;
@@ -51,6 +54,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use confirmation::Confirmation;
 pub use into_store::{IntoRevocationStore, NoRevocationConfig};
 pub use mac::RevocationMac;
 pub use memory::{MemoryRevocationStore, RevocationLimits};
@@ -418,18 +422,22 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         now: UnixTime,
     ) -> Result<Option<Revocation>, RevokeError>;
 
-    /// Waits until every revocation this store recorded before the call is durable: for a
-    /// store shared through another system, confirmed by it, so that stopping this instance
-    /// loses none of them. The wait is the store's own, bounded. The session lifecycle calls
-    /// it after each revocation it records, and before answering a logout of a cookie the
-    /// store already refuses (a retry). The default, for stores that keep nothing elsewhere,
-    /// returns at once.
+    /// The confirmation that every revocation this store recorded before the call is durable:
+    /// for a store shared through another system, confirmed by it, so that stopping this
+    /// instance loses none of them. The session lifecycle asks for it after each revocation it
+    /// records, and before answering a logout of a cookie the store already refuses (a retry),
+    /// and awaits it without holding the lock of the request's session; the [`Session`]
+    /// handle's logouts `.await` it, so a wait holds no thread (invariant 8 of
+    /// [`crate::guide::security`]). The wait is the store's own, bounded: the returned
+    /// [`Confirmation`] must resolve on its own by then. The default, for stores that keep
+    /// nothing elsewhere, is confirmed at once.
     ///
-    /// # Errors
-    /// [`RevokeError::NotDurable`] when they could not be confirmed within the wait; they
-    /// still hold on this instance.
-    fn settle(&self) -> Result<(), RevokeError> {
-        Ok(())
+    /// It resolves to [`RevokeError::NotDurable`] when they could not be confirmed within the
+    /// wait; they still hold on this instance.
+    ///
+    /// [`Session`]: crate::Session
+    fn settle(&self) -> Confirmation {
+        Confirmation::ready(Ok(()))
     }
 
     /// Whether the store can tell revoked sessions from others yet. A shared store that is

@@ -1,15 +1,17 @@
 //! A revocation store that can't confirm (`RevokeError::NotDurable` from `settle`) or can't tell
 //! yet (`revocations_known` false): what each revoking call leaves behind, and the retry.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sealed_session::NotDurableReason;
 use sealed_session::adapter::{CookieUpdate, InsertError, RequestInfo, RequestSession};
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{
-    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
+    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
 };
 use sealed_session::{Mode, OpenError, RevokeError, SessionId, SessionManager};
 
@@ -45,14 +47,15 @@ impl RevocationStore for Switchable {
     ) -> Result<Option<Revocation>, RevokeError> {
         self.inner.advance(subject, cutoff, until, now)
     }
-    fn settle(&self) -> Result<(), RevokeError> {
-        if self.unconfirmed.load(Ordering::SeqCst) {
-            return Err(RevokeError::NotDurable {
+    fn settle(&self) -> Confirmation {
+        Confirmation::ready(if self.unconfirmed.load(Ordering::SeqCst) {
+            Err(RevokeError::NotDurable {
                 waited: Duration::from_millis(250),
                 reason: NotDurableReason::RedisTimedOut,
-            });
-        }
-        Ok(())
+            })
+        } else {
+            Ok(())
+        })
     }
     fn revocations_known(&self) -> bool {
         !self.unknown.load(Ordering::SeqCst)
@@ -139,6 +142,7 @@ fn an_unconfirmed_log_out_everywhere_leaves_the_session_for_the_retry() {
     assert!(
         lifecycle
             .revoke_subject("bob")
+            .wait()
             .unwrap_err()
             .is_not_durable()
     );
@@ -316,4 +320,142 @@ fn a_write_before_the_first_load_never_replaces_a_signed_in_cookie() {
         "the session the sign-in replaced is logged out"
     );
     assert_eq!(request(&lifecycle, Some(&fresh)).refusal(), None);
+}
+
+/// A memory store whose confirmations the test answers, one at a time, after the call.
+#[derive(Debug, Default)]
+struct Deferred {
+    inner: MemoryRevocationStore,
+    answer: Arc<Mutex<Answer>>,
+}
+
+/// The confirmation the test has not answered yet, and the waker of whoever awaits it.
+#[derive(Debug, Default)]
+struct Answer {
+    result: Option<Result<(), RevokeError>>,
+    waker: Option<Waker>,
+    asked: usize,
+}
+
+impl Deferred {
+    fn answer(&self, result: Result<(), RevokeError>) {
+        let mut answer = self.answer.lock().unwrap();
+        answer.result = Some(result);
+        if let Some(waker) = answer.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl RevocationStore for Deferred {
+    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
+        self.inner.is_revoked(id, subject, now)
+    }
+    fn generation(&self, subject: &str) -> Generation {
+        self.inner.generation(subject)
+    }
+    fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
+        self.inner.revoke(r, now)
+    }
+    fn advance(
+        &self,
+        subject: &str,
+        cutoff: Cutoff,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        self.inner.advance(subject, cutoff, until, now)
+    }
+    fn settle(&self) -> Confirmation {
+        let answer = Arc::clone(&self.answer);
+        answer.lock().unwrap().asked += 1;
+        Confirmation::waiting(
+            (),
+            std::future::poll_fn(move |cx| {
+                let mut answer = answer.lock().unwrap();
+                match answer.result.take() {
+                    Some(result) => Poll::Ready(result),
+                    None => {
+                        answer.waker = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            }),
+        )
+    }
+}
+
+/// Whether another thread can read `session` within the bound: `false` if its lock is held.
+fn readable_elsewhere(session: &sealed_session::Session) -> bool {
+    let session = session.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(session.subject());
+    });
+    rx.recv_timeout(Duration::from_secs(10)).is_ok()
+}
+
+/// The async handle's logout (invariant 8 of the security guide): the revocation holds at once,
+/// the wait for the store's confirmation holds neither the thread (the future is pending, and
+/// the caller's runtime goes on) nor the session's lock (the same request reads it meanwhile);
+/// a confirmation that doesn't come undoes the logout in the request (the session as it was,
+/// the cookie kept for the retry) and is the call's error; one that comes removes the cookie.
+#[test]
+fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
+    let store = Arc::new(Deferred::default());
+    let lifecycle = lifecycle_builder(1, Mode::Encrypted)
+        .clock(Arc::new(sealed_session::clock::ManualClock::new(at(T0))))
+        .revocation_store(store.clone())
+        .build()
+        .unwrap();
+    let cookie = signed_in(&lifecycle, "alice");
+    let attach = || {
+        let header = format!("{}={cookie}", lifecycle.cookie_name());
+        lifecycle.attach([header.as_bytes()], RequestInfo::new("/logout"))
+    };
+    let mut cx = Context::from_waker(Waker::noop());
+
+    // Not confirmed: undone here, the cookie kept, the error the handler answers with.
+    let session = attach();
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending(), "it waits");
+    assert_eq!(store.answer.lock().unwrap().asked, 1);
+    assert!(
+        readable_elsewhere(&session),
+        "the lock is not held while it waits"
+    );
+    assert_eq!(
+        request(&lifecycle, Some(&cookie)).refusal(),
+        Some(OpenError::Revoked),
+        "the revocation holds here before the confirmation"
+    );
+    store.answer(Err(RevokeError::NotDurable {
+        waited: Duration::from_millis(250),
+        reason: NotDurableReason::RedisTimedOut,
+    }));
+    let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+        panic!("the store's error is the call's");
+    };
+    assert_eq!(err.http_status(), 503, "{err}");
+    assert_eq!(
+        session.subject().as_deref(),
+        Some("alice"),
+        "left as it was"
+    );
+    let cookies = session.finish().unwrap();
+    assert!(
+        !matches!(cookies.update(), CookieUpdate::Remove(_)),
+        "the cookie stays for the retry"
+    );
+
+    // The retry, with the refused cookie: answered once confirmed, the cookie removed.
+    let session = attach();
+    let mut retry = Box::pin(session.purge());
+    assert!(retry.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    assert!(matches!(retry.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(
+        session.finish().unwrap().update(),
+        CookieUpdate::Remove(_)
+    ));
 }

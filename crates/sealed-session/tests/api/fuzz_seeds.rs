@@ -244,7 +244,10 @@ fn fuzz_lifecycle(mode: Mode) -> SessionManager {
             now,
         )
         .expect("recorded");
-    lifecycle.revoke_subject(REVOKED_SUBJECT).expect("recorded");
+    lifecycle
+        .revoke_subject(REVOKED_SUBJECT)
+        .wait()
+        .expect("recorded");
     lifecycle
 }
 

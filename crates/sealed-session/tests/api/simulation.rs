@@ -42,8 +42,8 @@ use sealed_session::adapter::{CookieUpdate, InsertError, RequestInfo, RequestSes
 use sealed_session::clock::ManualClock;
 use sealed_session::codec::{SessionState, UnixTime};
 use sealed_session::revocation::{
-    Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationLimits, RevocationStore,
-    Subject,
+    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationLimits,
+    RevocationStore, Subject,
 };
 use sealed_session::{KeyRing, OpenError, RevokeError, SessionId, SessionManager};
 use time::{Duration, OffsetDateTime};
@@ -292,15 +292,15 @@ impl RevocationStore for SimStore {
         Ok(recorded)
     }
 
-    fn settle(&self) -> Result<(), RevokeError> {
-        if self.flush() {
+    fn settle(&self) -> Confirmation {
+        Confirmation::ready(if self.flush() {
             Ok(())
         } else {
             Err(RevokeError::NotDurable {
                 waited: std::time::Duration::ZERO,
                 reason: NotDurableReason::RedisUnreachable,
             })
-        }
+        })
     }
 
     fn revocations_known(&self) -> bool {

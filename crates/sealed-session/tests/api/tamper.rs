@@ -334,7 +334,11 @@ fn revoke_subject_ends_earlier_sessions_of_that_subject_only() {
         let alice_prefix = with_subject(4, T0 - 600, Some(("alic", zero)));
         let nobody = with_subject(5, T0 - 600, None);
 
-        let generation = s.lifecycle.revoke_subject("alice").expect("recorded");
+        let generation = s
+            .lifecycle
+            .revoke_subject("alice")
+            .wait()
+            .expect("recorded");
         assert!(generation > zero);
         for cookie in [&alice_old, &alice_now] {
             assert_eq!(
@@ -383,7 +387,10 @@ fn revoke_subject_and_a_sign_in_in_the_same_second_are_told_apart() {
     let mut before = s.request(None);
     before.sign_in("alice").expect("signed in");
     let before = set_value(&before.finish().expect("sealed"));
-    s.lifecycle.revoke_subject("alice").expect("recorded");
+    s.lifecycle
+        .revoke_subject("alice")
+        .wait()
+        .expect("recorded");
     let mut after = s.request(None);
     after.sign_in("alice").expect("signed in");
     let after = set_value(&after.finish().expect("sealed"));
@@ -408,7 +415,10 @@ fn signing_in_after_revoke_subject_is_not_revoked() {
             let anonymous = set_value(&request.finish().expect("sealed"));
             // ...while alice signs out everywhere from another device a minute later...
             s.clock.advance(Duration::seconds(60));
-            s.lifecycle.revoke_subject("alice").expect("recorded");
+            s.lifecycle
+                .revoke_subject("alice")
+                .wait()
+                .expect("recorded");
             // ...and signs in on the first browser ten minutes after that.
             s.clock.advance(Duration::seconds(600));
             let mut request = s.request(Some(&anonymous));
