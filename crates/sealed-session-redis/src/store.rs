@@ -409,10 +409,11 @@ impl RevocationStore for RedisRevocationStore {
             }
             queue.mark()
         };
-        // A link known to be down won't confirm within the wait: answer at once rather than
-        // keep the logout waiting for the whole timeout, request after request, through an
-        // outage.
-        if !lock(&self.shared.link).connected() {
+        // A writer known to fail won't confirm within the wait: answer at once rather than keep
+        // the logout waiting for the whole timeout, request after request, through an outage.
+        // Only the writer's link counts: while the subscriber reconnects and reloads, the
+        // writer's acknowledgements still come, and a logout is answered as usual.
+        if !lock(&self.shared.link).writable {
             return not_durable(NotDurableReason::RedisUnreachable);
         }
         Confirmation::waiting(
@@ -513,7 +514,7 @@ impl Shared {
         let refused_writes = lock(&self.queue).refused();
         if refused_writes > 0 {
             NotDurableReason::RedisRefusedWrite
-        } else if !lock(&self.link).connected() || self.stopping() {
+        } else if !lock(&self.link).writable || self.stopping() {
             NotDurableReason::RedisUnreachable
         } else {
             NotDurableReason::RedisTimedOut

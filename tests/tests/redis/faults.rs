@@ -556,6 +556,50 @@ async fn a_logout_waiting_for_redis_holds_no_thread_on_either_stack() {
     }
 }
 
+/// While Redis is healthy, no logout is answered `503` around a reconnect of the subscriber:
+/// its full reload (slow here: 200,000 keys under the store's prefix, which it reads and
+/// refuses) does not hold up the writer's acknowledgements, which are what a logout waits for.
+#[actix_web::test]
+async fn logouts_are_confirmed_while_the_subscriber_reconnects_and_reloads() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    for chunk in 0..20 {
+        let mut pipe = redis::pipe();
+        for n in 0..10_000 {
+            pipe.cmd("SET")
+                .arg(format!("sealed-session:rev:sub:junk-{chunk}-{n}"))
+                .arg("x")
+                .ignore();
+        }
+        pipe.query::<()>(&mut con).unwrap();
+    }
+    let ring = KeyRing::new(SecretKey::generate());
+    let store = store_builder(&server.url()).build().unwrap();
+    assert!(store.wait_until_connected(PATIENCE), "{:?}", store.health());
+    let app = app(&ring, &store);
+    let syncs = store.health().full_syncs;
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut con)
+        .unwrap();
+    eventually("the subscriber is down", || !store.health().subscribed).await;
+    let mut during = 0;
+    while !store.health().subscribed {
+        let cookie = app.login(ID, &format!("user-{during}")).await;
+        let reply = app.post("/logout", Some((ID, &cookie))).await;
+        assert_eq!(reply.status, 200, "logout {during}: {:?}", reply.json);
+        during += 1;
+    }
+    assert!(
+        during > 0,
+        "a logout was made while the subscriber reloaded"
+    );
+    assert!(store.health().full_syncs > syncs, "{:?}", store.health());
+    println!("{during} logouts during the reload, all confirmed");
+}
+
 #[actix_web::test]
 async fn an_instance_started_during_an_outage_refuses_signed_in_sessions_until_loaded() {
     let server = RedisServer::start();
