@@ -63,12 +63,20 @@ pub mod migrating {}
 mod legacy;
 mod middleware;
 mod session_ext;
+#[cfg(feature = "actix-session")]
+mod store;
 
 #[cfg(feature = "actix-session-legacy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
 pub use legacy::{LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
 pub use session_ext::SessionExt;
+#[cfg(feature = "actix-session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
+pub use store::{
+    ACTIX_IDENTITY_KEY, ACTIX_SESSION_SIZE_LIMIT, ACTIX_SIGNATURE_LEN, SealedSessionStore,
+    StoreError,
+};
 
 /// The builder of [`CookieSessionMiddleware`]: the core's builder, shared with the tower
 /// adapter, whose `build` returns the middleware ([`CookieSessionMiddleware::builder`]).
