@@ -1,0 +1,138 @@
+//! `examples/with_actix_identity.rs` over real HTTP (issue 20, points 1 and 3): actix-identity on
+//! actix-session's `SessionMiddleware` with `SealedSessionStore`. The route contract runs in
+//! [`super::scenarios`]; these tests look inside the cookie: a logout revokes it, and a key
+//! rotation logs no one out.
+
+use actix_web::cookie::Cookie;
+use sealed_session::adapter::RequestInfo;
+use sealed_session::codec::Codec;
+use sealed_session::{KeyRing, OpenError, SecretKey};
+use sealed_session_actix::{ACTIX_SIGNATURE_LEN, SealedSessionStore};
+use sealed_session_tests::{Reply, identity_store, send_to, start_identity_app};
+use serde_json::Value;
+
+/// The cookie's name: not `Secure`, so the library's plain-HTTP default.
+const COOKIE: &str = "id";
+
+/// One identity app and a client without a cookie jar.
+struct App {
+    server: actix_test::TestServer,
+    client: reqwest::Client,
+}
+
+impl App {
+    fn start(store: SealedSessionStore) -> Self {
+        Self {
+            server: start_identity_app(store),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// `method path` with the session cookie `cookie` (as the server set it), if any.
+    async fn send(&self, method: &str, path: &str, cookie: Option<&str>) -> Reply {
+        let header = cookie.map(|value| format!("{COOKIE}={value}"));
+        let form: Option<&[(&str, &str)]> = (path == "/login").then_some(&[("user", "alice")]);
+        send_to(
+            &self.client,
+            method,
+            self.server.url(path),
+            header.as_deref().map(str::as_bytes),
+            form,
+        )
+        .await
+    }
+
+    /// Signs alice in; the session cookie's value.
+    async fn login(&self) -> String {
+        let reply = self.send("POST", "/login", None).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.json);
+        reply.new_value(COOKIE).expect("login sets the cookie")
+    }
+
+    async fn user(&self, cookie: &str) -> Value {
+        let reply = self.send("GET", "/whoami", Some(cookie)).await;
+        assert_eq!(reply.status, 200);
+        reply.json["user"].clone()
+    }
+}
+
+/// The sealed session in a cookie's value: after actix-session's signature, percent-decoded as
+/// actix-session reads it.
+fn sealed(value: &str) -> String {
+    let cookie = Cookie::parse_encoded(format!("{COOKIE}={value}")).expect("a cookie");
+    cookie.value()[ACTIX_SIGNATURE_LEN..].to_owned()
+}
+
+#[actix_web::test]
+async fn a_copy_of_the_cookie_replayed_after_logout_is_refused() {
+    let store = identity_store(KeyRing::new(SecretKey::generate()));
+    let app = App::start(store.clone());
+    let copy = app.login().await;
+    assert_eq!(app.user(&copy).await, "alice");
+    let session = store
+        .manager()
+        .open_value(&sealed(&copy), RequestInfo::default());
+    assert_eq!(session.subject(), Some("alice"), "actix-identity's user id");
+
+    let logout = app.send("POST", "/logout", Some(&copy)).await;
+    assert_eq!(logout.status, 200);
+    assert!(
+        logout
+            .cookie(COOKIE)
+            .is_some_and(sealed_session_tests::is_removal),
+        "{:?}",
+        logout.set_cookies
+    );
+
+    // The copy still carries a valid signature and seal: refused because it was revoked.
+    assert_eq!(app.user(&copy).await, Value::Null);
+    let replay = store
+        .manager()
+        .open_value(&sealed(&copy), RequestInfo::default());
+    assert_eq!(replay.refusal(), Some(OpenError::Revoked));
+    // A write with it starts an anonymous session, never alice's.
+    let write = app.send("POST", "/counter", Some(&copy)).await;
+    assert_eq!(write.status, 200);
+    let fresh = write.new_value(COOKIE).expect("a new session");
+    assert_eq!(app.user(&fresh).await, Value::Null);
+}
+
+#[actix_web::test]
+async fn rotating_the_key_ring_keeps_users_signed_in() {
+    let (old, new) = (SecretKey::generate(), SecretKey::generate());
+    let before = App::start(identity_store(KeyRing::new(old.clone())));
+    let cookie = before.login().await;
+
+    // The deploy: a new primary, the old key kept to open. actix-session's own key is the
+    // store's, unchanged.
+    let ring = KeyRing::new(new.clone())
+        .with_open_only(old)
+        .expect("distinct keys");
+    let primary = ring.primary_id();
+    let during = App::start(identity_store(ring));
+    assert_eq!(
+        during.user(&cookie).await,
+        "alice",
+        "signed in across the rotation"
+    );
+    let old_key_id = Codec::peek_header(&sealed(&cookie))
+        .expect("a header")
+        .key_id;
+    assert_ne!(old_key_id, primary);
+
+    // A write re-seals the session with the new primary...
+    let write = during.send("POST", "/counter", Some(&cookie)).await;
+    assert_eq!(write.status, 200, "{:?}", write.json);
+    let resealed = write.new_value(COOKIE).expect("a new cookie");
+    let header = Codec::peek_header(&sealed(&resealed)).expect("a header");
+    assert_eq!(header.key_id, primary);
+
+    // ... so that once the old key is retired, that session is still signed in.
+    let after = App::start(identity_store(KeyRing::new(new)));
+    assert_eq!(after.user(&resealed).await, "alice");
+    assert_eq!(
+        after.user(&cookie).await,
+        Value::Null,
+        "only a cookie no write re-sealed"
+    );
+}
