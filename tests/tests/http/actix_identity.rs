@@ -1,11 +1,14 @@
 //! `examples/with_actix_identity.rs` over real HTTP (issue 20, points 1 and 3): actix-identity on
 //! actix-session's `SessionMiddleware` with `SealedSessionStore`. The route contract runs in
-//! [`super::scenarios`]; these tests look inside the cookie: a logout revokes it, and a key
-//! rotation logs no one out.
+//! [`super::scenarios`]; these tests look inside the cookie: a logout revokes it, a key rotation
+//! logs no one out, and a logout that can't be recorded is an error, never a silent success.
+
+use std::sync::Arc;
 
 use actix_web::cookie::Cookie;
 use sealed_session::adapter::RequestInfo;
 use sealed_session::codec::Codec;
+use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
 use sealed_session::{KeyRing, OpenError, SecretKey};
 use sealed_session_actix::{ACTIX_SIGNATURE_LEN, SealedSessionStore};
 use sealed_session_tests::{Reply, identity_store, send_to, start_identity_app};
@@ -47,6 +50,14 @@ impl App {
         let reply = self.send("POST", "/login", None).await;
         assert_eq!(reply.status, 200, "{:?}", reply.json);
         reply.new_value(COOKIE).expect("login sets the cookie")
+    }
+
+    /// A session without a user (a counter); its cookie's value.
+    async fn anonymous(&self) -> String {
+        let reply = self.send("POST", "/counter", None).await;
+        reply
+            .new_value(COOKIE)
+            .expect("the first write sets the cookie")
     }
 
     async fn user(&self, cookie: &str) -> Value {
@@ -135,4 +146,29 @@ async fn rotating_the_key_ring_keeps_users_signed_in() {
         Value::Null,
         "only a cookie no write re-sealed"
     );
+}
+
+#[actix_web::test]
+async fn a_logout_that_cannot_be_recorded_is_an_error_and_keeps_the_cookie() {
+    // Only an anonymous session's revocation can be refused (for room): a list of one entry,
+    // anonymous sessions revoked too.
+    let store = SealedSessionStore::builder(KeyRing::new(SecretKey::generate()))
+        .cookie_secure(false)
+        .revoke_anonymous_sessions(true)
+        .revocation_store(Arc::new(MemoryRevocationStore::with_limits(
+            RevocationLimits::new().total(1),
+        )))
+        .build()
+        .expect("valid configuration");
+    let app = App::start(store);
+    let (first, second) = (app.anonymous().await, app.anonymous().await);
+    assert_eq!(app.send("POST", "/logout", Some(&first)).await.status, 200);
+
+    // actix-session answers the store's error with its opaque 500, and writes no cookie: the
+    // logout is not claimed, and the session goes on.
+    let refused = app.send("POST", "/logout", Some(&second)).await;
+    assert_eq!(refused.status, 500);
+    assert!(refused.set_cookies.is_empty(), "{:?}", refused.set_cookies);
+    let counter = app.send("POST", "/counter", Some(&second)).await;
+    assert_eq!(counter.json["counter"], 2, "{:?}", counter.json);
 }
