@@ -38,12 +38,19 @@ use sealed_session::{SessionManager, ValueError};
 /// [subject key](SealedSessionStore::subject_key).
 pub const ACTIX_IDENTITY_KEY: &str = "actix_identity.user_id";
 
-/// What actix-session's signed cookie adds to our value: a base64 HMAC-SHA256, 44 characters.
+/// What actix-session's signed cookie puts before our value: a base64 HMAC-SHA256, 44
+/// characters (once the cookie is read, percent-decoded).
 pub const ACTIX_SIGNATURE_LEN: usize = 44;
 
+/// The most the signature takes in the `Set-Cookie` header: actix-session percent-encodes the
+/// value, and each `/` of the signature, and its final `=`, takes three bytes there (our value,
+/// base64url, takes none). About 47 bytes on average; 132 at worst.
+const ACTIX_SIGNATURE_MAX_ENCODED_LEN: usize = 3 * ACTIX_SIGNATURE_LEN;
+
 /// The [`size_limit`](SessionBuilder::size_limit) [`SealedSessionStore::builder`] sets: the
-/// 4096 bytes browsers keep for a cookie's name and value, less actix-session's signature.
-pub const ACTIX_SESSION_SIZE_LIMIT: usize = 4096 - ACTIX_SIGNATURE_LEN;
+/// 4096 bytes browsers keep for a cookie's name and value, less the most actix-session's
+/// signature can take, percent-encoded (132 bytes).
+pub const ACTIX_SESSION_SIZE_LIMIT: usize = 4096 - ACTIX_SIGNATURE_MAX_ENCODED_LEN;
 
 /// The session key a [`SealedSessionStore::purge_other_sessions`] sets: the store then ends the
 /// subject's other sessions when it writes this one, and never stores the key itself.
@@ -57,7 +64,8 @@ const OTHER_SESSIONS_KEY: &str = "sealed_session.purge_other_sessions";
 /// would log everyone out. So the outer signature is a formality: anyone can make one, and
 /// what it signs is refused unless it opens under the key ring, exactly as a forged cookie is
 /// refused by `CookieSessionMiddleware`. Signed rather than private: encryption under a public
-/// key hides nothing, and a signature costs 44 bytes where encryption costs a third more.
+/// key hides nothing, and a signature costs 44 characters where encryption costs a third of the
+/// value more.
 const ACTIX_SESSION_KEY: &[u8; 64] =
     b"sealed-session: actix-session's own cookie key, public by design";
 
@@ -520,5 +528,24 @@ impl actix_web::ResponseError for StoreError {
     fn error_response(&self) -> actix_web::HttpResponse {
         tracing::error!(target: sealed_session::LOG_TARGET, "session store: {self}");
         actix_web::HttpResponse::new(self.status_code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_at_the_limit_fits_in_a_cookie_even_with_the_worst_signature() {
+        // actix-session's `Set-Cookie`: the signature (43 characters of base64 and a `=`)
+        // before our value, percent-encoded. At worst every character of the signature is a
+        // `/`; our value (base64url) and name are written as they are.
+        let name = "id";
+        let sealed = "A".repeat(ACTIX_SESSION_SIZE_LIMIT - name.len());
+        let value = format!("{}={sealed}", "/".repeat(ACTIX_SIGNATURE_LEN - 1));
+        let cookie = actix_web::cookie::Cookie::new(name, value);
+        let pair = cookie.encoded().to_string();
+        // Browsers keep a cookie whose name and value take at most 4096 bytes.
+        assert_eq!(pair.len() - "=".len(), 4096, "{pair}");
     }
 }

@@ -172,3 +172,36 @@ async fn a_logout_that_cannot_be_recorded_is_an_error_and_keeps_the_cookie() {
     let counter = app.send("POST", "/counter", Some(&second)).await;
     assert_eq!(counter.json["counter"], 2, "{:?}", counter.json);
 }
+
+#[actix_web::test]
+async fn a_session_filled_to_the_limit_fits_in_a_cookie_browsers_keep() {
+    let app = App::start(identity_store(KeyRing::new(SecretKey::generate())));
+    let cookie = app.login().await;
+    // The most `/big` bytes the session takes (`413` past them), by bisection.
+    let (mut fits, mut too_many) = (0, 4096);
+    let mut header = None;
+    while too_many - fits > 1 {
+        let bytes = usize::midpoint(fits, too_many);
+        let reply = app
+            .send("POST", &format!("/big?bytes={bytes}"), Some(&cookie))
+            .await;
+        match reply.status {
+            200 => {
+                fits = bytes;
+                header = reply.set_cookie_headers.into_iter().next();
+            }
+            413 => too_many = bytes,
+            other => panic!("{other}: {:?}", reply.json),
+        }
+    }
+    assert!(fits > 500, "{fits}");
+    // What browsers count against 4096: the name and the value, as actix-session wrote them
+    // (its signature percent-encoded). (The worst signature is a unit test of the store's.)
+    let header = header.expect("a Set-Cookie");
+    let (name, value) = header
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .expect("name=value");
+    assert!(name.len() + value.len() <= 4096, "{header}");
+}
