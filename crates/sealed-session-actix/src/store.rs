@@ -160,6 +160,24 @@ impl SealedSessionStore {
     ///
     /// The subject is the value's JSON string, or, for another JSON value (a number), its JSON
     /// text: `"42"` and `42` are both the subject `42`.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// use sealed_session_actix::{KeyRing, RenewError, SealedSessionStore, SecretKey, StoreError};
+    ///
+    /// // An app without actix-identity that keeps its user id under `user_id`.
+    /// let store = SealedSessionStore::builder(KeyRing::new(SecretKey::generate()))
+    ///     .build()?
+    ///     .subject_key("user_id");
+    /// // Under the subject key, a value is a subject, bounded by the revocation list's limit
+    /// // (1024 bytes); anywhere else, only by the cookie.
+    /// let long = "x".repeat(2000);
+    /// store.check_size(&HashMap::from([("bio".to_owned(), long.clone())]))?;
+    /// let err = store.check_size(&HashMap::from([("user_id".to_owned(), long)]));
+    /// assert!(matches!(err, Err(StoreError::SignIn(RenewError::SubjectTooLong { .. }))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn subject_key(mut self, key: impl Into<String>) -> Self {
         self.subject_key = Arc::from(key.into());
@@ -258,6 +276,23 @@ impl SealedSessionStore {
     /// which keeps this session's authentication stamp, so that a stolen copy of an older
     /// cookie can't end a newer session. Returns `false`, changing nothing, when `session` has
     /// no subject.
+    ///
+    /// ```
+    /// # use actix_web::{HttpResponse, web};
+    /// use actix_session::Session;
+    /// use sealed_session_actix::SealedSessionStore;
+    ///
+    /// async fn log_out_others(
+    ///     session: Session,
+    ///     store: web::Data<SealedSessionStore>,
+    /// ) -> actix_web::Result<HttpResponse> {
+    ///     // Without a signed-in user, nothing to do (and nothing marked).
+    ///     if !store.purge_other_sessions(&session)? {
+    ///         return Ok(HttpResponse::Unauthorized().finish());
+    ///     }
+    ///     Ok(HttpResponse::Ok().finish()) // with a new cookie for this session
+    /// }
+    /// ```
     ///
     /// # Errors
     /// actix-session's, if the mark can't be stored. The outcome itself is known only when the
