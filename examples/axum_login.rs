@@ -27,16 +27,8 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = SealedSettings::from_env()?;
     let port = settings.port;
-    let mut sessions = CookieSessionLayer::builder(settings.keys)
-        .cookie_secure(settings.secure)
-        .max_cookies(settings.cookie_chunks);
-    if let Some(name) = settings.cookie_name {
-        sessions = sessions.cookie_name(name);
-    }
-    if let Some(store) = settings.store {
-        sessions = sessions.revocation_store(store);
-    }
-    let app = axum_login::app(sessions.build()?)
+    let sessions = settings.builder(CookieSessionLayer::builder).build()?;
+    let app = axum_login::app(sessions)
         // Outermost, so the time logged includes the session's work.
         .layer(axum::middleware::from_fn(request_log::axum));
 

@@ -145,6 +145,7 @@ FEATURE_SETS=(
     "sealed-session-actix"
     "sealed-session-actix --features redis"
     "sealed-session-actix --features actix-session-legacy"
+    "sealed-session-actix --features actix-session"
     "sealed-session-tower"
     "sealed-session-tower --no-default-features"
     "sealed-session-tower --features redis"

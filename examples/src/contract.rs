@@ -46,7 +46,8 @@ pub const MAX_USER_LEN: usize = 64;
 /// strain the server. Past it the answer is `400`, not `413`: the request itself is refused.
 pub const MAX_BIG: usize = 1 << 20;
 
-const USER: &str = "user";
+/// The key `/whoami` shows the user under, and `POST /login` stores it under.
+pub const USER: &str = "user";
 const COUNTER: &str = "counter";
 const BIG: &str = "big";
 

@@ -2,7 +2,8 @@
 //! same handlers over real HTTP.
 //!
 //! Every app serves one contract ([`contract`]): [`login`] on sealed cookie sessions,
-//! [`server_store`] on actix-session's Redis store (both on actix-web), and [`axum_login`] on
+//! [`server_store`] on actix-session's Redis store, [`with_actix_identity`] on actix-identity and
+//! actix-session's middleware over sealed cookies (all on actix-web), and [`axum_login`] on
 //! sealed cookie sessions on axum ([`contract_axum`]). All read their [`settings`] the same way and
 //! log each request through [`request_log`].
 
@@ -15,6 +16,7 @@ pub mod request_log;
 pub mod sealed;
 pub mod server_store;
 pub mod settings;
+pub mod with_actix_identity;
 
 use std::error::Error;
 use std::process::ExitCode;

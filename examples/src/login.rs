@@ -22,16 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     let settings = SealedSettings::from_env()?;
     let port = settings.port;
-    let mut sessions = CookieSessionMiddleware::builder(settings.keys)
-        .cookie_secure(settings.secure)
-        .max_cookies(settings.cookie_chunks);
-    if let Some(name) = settings.cookie_name {
-        sessions = sessions.cookie_name(name);
-    }
-    if let Some(store) = settings.store {
-        sessions = sessions.revocation_store(store);
-    }
-    let sessions = sessions.build()?;
+    let sessions = settings.builder(CookieSessionMiddleware::builder).build()?;
 
     tracing::info!("listening on http://127.0.0.1:{port}");
     HttpServer::new(move || {

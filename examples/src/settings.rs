@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sealed_session::codec::MAX_COOKIES;
 use sealed_session::revocation::RevocationStore;
-use sealed_session::{KeyRing, SecretKey};
+use sealed_session::{KeyRing, SecretKey, SessionBuilder};
 use sealed_session_redis::RedisRevocationStore;
 
 /// What the sealed-session apps (`examples/login.rs` on actix-web, `examples/axum_login.rs` on
@@ -79,6 +79,24 @@ impl SealedSettings {
             cookie_chunks,
             store,
         })
+    }
+}
+
+impl SealedSettings {
+    /// The session builder `new` makes from the keys (`CookieSessionMiddleware::builder`,
+    /// `CookieSessionLayer::builder`, `SealedSessionStore::builder`), with the cookie's settings
+    /// and the revocation store of these settings: one configuration for every app.
+    pub fn builder<T>(self, new: impl FnOnce(KeyRing) -> SessionBuilder<T>) -> SessionBuilder<T> {
+        let mut builder = new(self.keys)
+            .cookie_secure(self.secure)
+            .max_cookies(self.cookie_chunks);
+        if let Some(name) = self.cookie_name {
+            builder = builder.cookie_name(name);
+        }
+        if let Some(store) = self.store {
+            builder = builder.revocation_store(store);
+        }
+        builder
     }
 }
 

@@ -583,6 +583,30 @@ macro_rules! acceptance_suite {
     };
 }
 
+/// `examples/with_actix_identity.rs`'s store on `ring`: in-memory revocation, cookies not
+/// `Secure`, so named `id`, as the other apps' in the scenarios.
+pub fn identity_store(ring: KeyRing) -> sealed_session_actix::SealedSessionStore {
+    sealed_session_actix::SealedSessionStore::builder(ring)
+        .cookie_secure(false)
+        .build()
+        .expect("valid configuration")
+}
+
+/// `examples/with_actix_identity.rs` over `store`, on a real HTTP server: actix-identity inside
+/// actix-session's middleware (built in the server's thread: it is not `Send`).
+pub fn start_identity_app(
+    store: sealed_session_actix::SealedSessionStore,
+) -> actix_test::TestServer {
+    actix_test::start(move || {
+        App::new()
+            .wrap(actix_identity::IdentityMiddleware::default())
+            .wrap(store.middleware())
+            .configure(sealed_session_examples::with_actix_identity::routes(
+                store.clone(),
+            ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,10 @@
 //! the `actix-session-legacy` feature, `CookieSessionBuilder::legacy_reader` reads the old
 //! cookies into new sessions, so the switch logs no one out. The guide in
 //! [`migrating`] maps every item and difference, and has the cut-over runbook.
+//!
+//! Keeping actix-session instead, for actix-identity or another crate built on its `Session`:
+//! with the `actix-session` feature, `SealedSessionStore` is an actix-session storage backend
+//! whose cookies are sealed sessions, with key rotation, expiry and logouts that revoke.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -51,10 +55,11 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// The guide for moving from actix-session: every item and difference, and the cut-over
-/// runbook for the legacy reader. Its examples are doctests; they need the
-/// `actix-session-legacy` feature, so they run only with it (the page itself is always built).
-#[cfg(any(doc, feature = "actix-session-legacy"))]
+/// The guide for moving from actix-session: every item and difference, the cut-over runbook
+/// for the legacy reader, and keeping actix-identity on `SealedSessionStore`. Its examples
+/// are doctests; they need the `actix-session-legacy` and `actix-session` features, so they run
+/// only with both (the page itself is always built).
+#[cfg(any(doc, all(feature = "actix-session-legacy", feature = "actix-session")))]
 #[doc = ""]
 #[doc = include_str!("../guide/migrating-from-actix-session.md")]
 pub mod migrating {}
@@ -63,12 +68,20 @@ pub mod migrating {}
 mod legacy;
 mod middleware;
 mod session_ext;
+#[cfg(feature = "actix-session")]
+mod store;
 
 #[cfg(feature = "actix-session-legacy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session-legacy")))]
 pub use legacy::{LEGACY_KEY_LEN, LegacyContentSecurity, LegacyCookies, LegacyKey};
 pub use middleware::{CookieSessionMiddleware, CookieSessionService};
 pub use session_ext::SessionExt;
+#[cfg(feature = "actix-session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
+pub use store::{
+    ACTIX_IDENTITY_KEY, ACTIX_SESSION_SIZE_LIMIT, ACTIX_SIGNATURE_LEN, SealedSessionStore,
+    StoreError,
+};
 
 /// The builder of [`CookieSessionMiddleware`]: the core's builder, shared with the tower
 /// adapter, whose `build` returns the middleware ([`CookieSessionMiddleware::builder`]).

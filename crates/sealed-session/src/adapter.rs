@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use crate::cookie::CookieAttributes;
 pub use crate::error::{InsertError, UpdateError};
 pub use crate::lifecycle::{
     CookieUpdate, LegacyMigrations, LegacyReader, PendingResponse, RequestInfo, RequestSession,

@@ -57,12 +57,15 @@ pub(crate) enum Persistence {
     BrowserSession,
 }
 
-/// The attributes of the session cookie.
+/// The attributes of the session cookie, as the builder set them: what an adapter that writes
+/// the cookie through another library repeats there
+/// ([`SessionManager::cookie_attributes`](crate::SessionManager::cookie_attributes)).
 ///
 /// # Defaults
-/// `Path=/`, no `Domain`, `Secure`, `HttpOnly`, `SameSite=Lax`, [`Persistence::BrowserSession`].
+/// `Path=/`, no `Domain`, `Secure`, `HttpOnly`, `SameSite=Lax`, no `Max-Age` (a browser-session
+/// cookie).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CookieAttributes {
+pub struct CookieAttributes {
     pub(crate) path: String,
     pub(crate) domain: Option<String>,
     pub(crate) secure: bool,
@@ -85,6 +88,37 @@ impl Default for CookieAttributes {
 }
 
 impl CookieAttributes {
+    /// The cookie's `Path`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The cookie's `Domain`, if it has one.
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    /// Whether the cookie is `Secure`.
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether the cookie is `HttpOnly`.
+    pub fn http_only(&self) -> bool {
+        self.http_only
+    }
+
+    /// The cookie's `SameSite`.
+    pub fn same_site(&self) -> SameSite {
+        self.same_site
+    }
+
+    /// Whether the cookie carries a `Max-Age` (a
+    /// [`PersistentSession`](crate::PersistentSession)) rather than ending with the browser.
+    pub fn persistent(&self) -> bool {
+        self.persistence == Persistence::Persistent
+    }
+
     /// Refuses combinations browsers would reject or that defeat their purpose.
     pub(crate) fn validate(&self, name: &CookieName) -> Result<(), ConfigError> {
         let fail = |reason| Err(ConfigError::InvalidCookieAttributes { reason });

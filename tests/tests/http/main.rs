@@ -10,7 +10,9 @@
 //! - [`issue_17`]: the invariants of logout, expiry and revocation (docs/security.md).
 //! - [`legacy`]: actix-session cookies read by the legacy reader.
 //! - [`chunks`]: sessions over several cookies (`max_cookies`, issue 21) on both stacks.
+//! - [`actix_identity`]: actix-identity on actix-session's middleware over `SealedSessionStore`.
 
+mod actix_identity;
 mod chunks;
 mod issue_17;
 mod legacy;

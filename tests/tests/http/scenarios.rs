@@ -1,8 +1,10 @@
 //! The login app's scenarios over real HTTP, run against every implementation of its contract
 //! (issue 5, item 1; issue 11, item 3): `sealed` is `examples/login.rs` on sealed cookie
 //! sessions, `server_store` is `examples/server_store.rs` on actix-session's
-//! `RedisSessionStore`, and `axum_sealed` is `examples/axum_login.rs`, the sealed app on axum
-//! and `sealed-session-tower`.
+//! `RedisSessionStore`, `axum_sealed` is `examples/axum_login.rs`, the sealed app on axum
+//! and `sealed-session-tower`, and `actix_identity` is `examples/with_actix_identity.rs`, the app
+//! on actix-identity and actix-session's middleware over `SealedSessionStore` (issue 20). Every
+//! scenario applies to it.
 //!
 //! The server-store scenarios need Redis at `REDIS_URL`, which `scripts/test.sh` provides.
 //! Without it they fail, never skip.
@@ -59,6 +61,7 @@ macro_rules! scenarios {
 scenarios!(sealed, start_sealed_app);
 scenarios!(server_store, start_server_store_app);
 scenarios!(axum_sealed, start_axum_app);
+scenarios!(actix_identity, start_identity_app);
 
 /// One app under test, on a real HTTP server on loopback.
 struct Target {
@@ -111,6 +114,16 @@ async fn start_sealed_app() -> Target {
         actix_test::start(move || App::new().wrap(sessions.clone()).configure(login::routes));
     Target {
         server: Server::Actix(server),
+        ends_other_sessions: true,
+    }
+}
+
+/// `examples/with_actix_identity.rs`: a fresh key, in-memory revocation, cookies not `Secure`,
+/// so named [`COOKIE`].
+async fn start_identity_app() -> Target {
+    let store = sealed_session_tests::identity_store(KeyRing::new(SecretKey::generate()));
+    Target {
+        server: Server::Actix(sealed_session_tests::start_identity_app(store)),
         ends_other_sessions: true,
     }
 }

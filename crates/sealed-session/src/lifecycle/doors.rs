@@ -181,6 +181,18 @@ impl SessionManager {
             .collect()
     }
 
+    /// `state` sealed into one cookie's value at `now`, its activity touched.
+    pub(super) fn seal_value(
+        &self,
+        state: &mut SessionState,
+        now: OffsetDateTime,
+    ) -> Result<String, SealError> {
+        state.touch(now);
+        self.inner.codec.seal(state).inspect_err(|err| {
+            tracing::error!(target: LOG_TARGET, "session could not be sealed: {err}");
+        })
+    }
+
     /// The cookie for `state` at `now`: set when `changed`, refreshed when `reseal` (an older
     /// key opened it) or the refresh policy says so, nothing otherwise. Touches `state` when it
     /// seals it. With the session's other chunks' headers, and the removals of the chunks the

@@ -247,6 +247,44 @@ impl SessionManager {
         self.open_ours(cookie_headers, request, now)
     }
 
+    /// Opens the session of a bare cookie value, as [`SessionManager::open`] opens a request
+    /// that sent it under the session cookie's name (at the clock's current time, with the
+    /// same checks, the same refusals and the same log events): for an adapter whose framework
+    /// reads the cookie itself and hands over only its value, as actix-session gives its
+    /// `SessionStore` the session key (`sealed_session_actix::SealedSessionStore`).
+    ///
+    /// A value no cookie could carry (a `;`, a `,`, a space, a quote or a control character,
+    /// which a percent-decoded value may hold) is refused as [`OpenError::Malformed`] before
+    /// anything else is read.
+    ///
+    /// ```
+    /// use sealed_session::adapter::{CookieUpdate, RequestInfo};
+    /// use sealed_session::{KeyRing, OpenError, SecretKey, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open_value("", RequestInfo::default());
+    /// session.sign_in("alice")?;
+    /// let value = session.sealed_value()?.expect("a session to seal");
+    ///
+    /// assert_eq!(sessions.open_value(&value, RequestInfo::default()).subject(), Some("alice"));
+    /// let forged = sessions.open_value("x; __Host-id=y", RequestInfo::default());
+    /// assert_eq!(forged.refusal(), Some(OpenError::Malformed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_value(&self, value: &str, request: RequestInfo<'_>) -> RequestSession {
+        let now = self.inner.clock.now();
+        // RFC 6265's cookie-octet, less the double quote: a value that can't sit in a `Cookie`
+        // header as it is must not be spliced into one below.
+        let cookie_octet = |b: u8| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\');
+        if !value.bytes().all(cookie_octet) {
+            log_refusal(&OpenError::Malformed, request);
+            let refused = IncomingCookie::Refused(OpenError::Malformed);
+            return RequestSession::new(self.clone(), now, None, refused, false);
+        }
+        let header = format!("{}={value}", self.cookie_name());
+        self.open_at([header.as_bytes()], request, now)
+    }
+
     /// The session our own cookie holds, if one of its values opens.
     fn open_ours<'h>(
         &self,
@@ -281,7 +319,7 @@ impl SessionManager {
             }
         };
         for raw in values {
-            match self.open_value(raw, chunks.as_ref(), now) {
+            match self.open_one(raw, chunks.as_ref(), now) {
                 Ok(opened) => {
                     s.usage.record(opened.key_id());
                     if opened.key_role() != KeyRole::Primary {
@@ -425,7 +463,7 @@ impl SessionManager {
         )
     }
 
-    fn open_value(
+    fn open_one(
         &self,
         raw: &[u8],
         chunks: Option<&cookie::ChunkValues<'_>>,
@@ -542,6 +580,25 @@ impl SessionManager {
     /// The cookie's name.
     pub fn cookie_name(&self) -> &CookieName {
         self.inner.codec.cookie_name()
+    }
+
+    /// The cookie's attributes (`Path`, `Domain`, `Secure`, ...), for an adapter that has another
+    /// library write the cookie and must configure it the same way.
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SameSite, SecretKey, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+    ///     .cookie_same_site(SameSite::Strict)
+    ///     .build()?;
+    /// let attributes = sessions.cookie_attributes();
+    /// assert_eq!((attributes.path(), attributes.domain()), ("/", None));
+    /// assert!(attributes.secure() && attributes.http_only() && !attributes.persistent());
+    /// assert_eq!(attributes.same_site(), SameSite::Strict);
+    /// # Ok::<(), sealed_session::ConfigError>(())
+    /// ```
+    pub fn cookie_attributes(&self) -> &CookieAttributes {
+        &self.inner.attributes
     }
 
     /// The revocation store.

@@ -832,6 +832,40 @@ impl RequestSession {
         Ok(update)
     }
 
+    /// [`RequestSession::finish`] for an adapter that writes the cookie itself and needs only
+    /// its value (actix-session's `SessionStore` returns it as the session key): the session
+    /// sealed now, its activity touched to the request's time, or `None` when there is no
+    /// session to set (nothing was written, or it was purged). One cookie's value, whatever
+    /// [`max_cookies`](crate::SessionBuilder::max_cookies) says.
+    ///
+    /// ```
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
+    ///
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/"));
+    /// assert_eq!(session.sealed_value()?, None, "nothing written");
+    /// session.insert("n", &1u8)?;
+    /// let value = session.sealed_value()?.unwrap();
+    /// assert_eq!(sessions.open_value(&value, RequestInfo::new("/")).get::<u8>("n")?, Some(1));
+    /// session.purge()?;
+    /// assert_eq!(session.sealed_value()?, None, "logged out");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SealError::Randomness`] if no nonce can be drawn, [`SealError::TooLarge`] if the
+    /// session no longer fits (limits lowered since its cookie was written). Logged under
+    /// [`LOG_TARGET`].
+    pub fn sealed_value(&mut self) -> Result<Option<String>, SealError> {
+        match self.state.as_mut() {
+            Some(state) if self.status != SessionStatus::Purged => {
+                self.lifecycle.seal_value(state, self.now).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// The `Set-Cookie` headers the response carries besides [`RequestSession::finish`]'s, for a
     /// session that may span several cookies
     /// ([`SessionBuilder::max_cookies`](crate::SessionBuilder::max_cookies)): the session's
