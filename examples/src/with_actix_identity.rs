@@ -19,7 +19,7 @@ use sealed_session_actix::{SealedSessionStore, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::contract::{AppSession, InsertError, RouteError, USER};
+use crate::contract::{AppSession, Immediate, InsertError, RouteError, USER};
 use crate::request_log;
 use crate::settings::SealedSettings;
 
@@ -145,34 +145,48 @@ impl AppSession for IdentitySession {
     /// `Identity::login`, on a session emptied first (the contract keeps no value from before
     /// the login; actix-identity alone would keep them): actix-session renews the session, and
     /// the store signs the user in (a new id, the old one revoked).
-    fn sign_in(&self, user: &str) -> actix_web::Result<()> {
+    fn sign_in(&self, user: &str) -> impl Future<Output = actix_web::Result<()>> + Send {
         self.session.clear();
-        Identity::login(&self.request.extensions(), user.to_owned())
-            .map_err(actix_web::error::ErrorInternalServerError)?;
-        Ok(())
+        let done = Identity::login(&self.request.extensions(), user.to_owned()).map(drop);
+        // actix-identity's error is not `Send`: carried as text to the future's end.
+        let done = done.map_err(|err| err.to_string());
+        async move { done.map_err(actix_web::error::ErrorInternalServerError) }
     }
 
     /// `Identity::logout` (or actix-session's `purge` without a user): the store revokes the
     /// session when actix-session deletes it.
-    fn purge(&self) -> actix_web::Result<()> {
+    fn purge(&self) -> impl Future<Output = actix_web::Result<()>> + Send {
         match self.request.get_identity() {
             Ok(identity) => identity.logout(),
             Err(_) => self.session.purge(),
         }
-        Ok(())
+        Immediate::new(|| Ok(()))
     }
 
-    fn purge_subject(&self) -> Result<(), RouteError<actix_web::Error>> {
-        self.store
-            .purge_subject(&self.session)
-            .map_err(|err| RouteError::Session(err.into()))?;
-        Ok(())
+    /// Recorded now, confirmed by the awaited future (which holds nothing of the request's).
+    fn purge_subject(
+        &self,
+    ) -> impl Future<Output = Result<(), RouteError<actix_web::Error>>> + Send {
+        let confirmation = self.store.purge_subject(&self.session);
+        async move {
+            confirmation
+                .await
+                .map_err(|err| RouteError::Session(StoreError::from(err).into()))?;
+            Ok(())
+        }
     }
 
-    fn purge_other_sessions(&self) -> Result<(), RouteError<actix_web::Error>> {
-        self.store
+    fn purge_other_sessions(
+        &self,
+    ) -> impl Future<Output = Result<(), RouteError<actix_web::Error>>> + Send {
+        let marked = self
+            .store
             .purge_other_sessions(&self.session)
-            .map_err(|err| RouteError::Session(err.into()))?;
-        Ok(())
+            .map(drop)
+            .map_err(|err| err.to_string());
+        async move {
+            marked
+                .map_err(|err| RouteError::Session(actix_web::error::ErrorInternalServerError(err)))
+        }
     }
 }

@@ -31,6 +31,7 @@ use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
 use actix_web::cookie::time::Duration;
 use sealed_session::adapter::{InsertError, RequestInfo, RequestSession};
+use sealed_session::revocation::Confirmation;
 use sealed_session::{KeyRing, RenewError, RevokeError, SameSite, SealError, SessionBuilder};
 use sealed_session::{SessionManager, ValueError};
 
@@ -237,37 +238,42 @@ impl SealedSessionStore {
     }
 
     /// Logs out every session of the subject of `session` ("log out everywhere"), this one
-    /// included, and purges `session` (its cookie is removed). Returns `false`, changing
-    /// nothing, when `session` has no subject. The core's
-    /// [`SessionManager::revoke_subject`], with the subject read as the store reads it.
+    /// included, and purges `session` (its cookie is removed): the core's
+    /// [`SessionManager::revoke_subject`], with the subject read as the store reads it. The
+    /// cutoff holds on this instance when this returns; the returned confirmation resolves to
+    /// `true` once the shared store has it (`false`, changing nothing, when `session` has no
+    /// subject). `session` is marked purged at once unless the logout was refused outright:
+    /// if the confirmation then fails, answer `503` ("try again"); actix-session's removal of
+    /// the cookie revokes the session and waits for the store again, so the cookie is removed
+    /// only with a confirmed logout (otherwise that write fails, `500`, and the cookie stays).
     ///
     /// ```
     /// # use actix_web::{HttpResponse, web};
     /// use actix_session::Session;
-    /// use sealed_session_actix::SealedSessionStore;
+    /// use sealed_session_actix::{SealedSessionStore, StoreError};
     ///
     /// async fn log_out_everywhere(
     ///     session: Session,
     ///     store: web::Data<SealedSessionStore>,
     /// ) -> actix_web::Result<HttpResponse> {
-    ///     // A logout that can't be recorded (Redis unreachable) answers 503: try again.
-    ///     store.purge_subject(&session)?;
+    ///     // A logout that can't be confirmed (Redis unreachable) answers 503: try again.
+    ///     store.purge_subject(&session).await.map_err(StoreError::from)?;
     ///     Ok(HttpResponse::Ok().finish())
     /// }
     /// ```
     ///
     /// # Errors
-    /// [`StoreError::Logout`] when the logout can't be recorded, or the shared store did not
-    /// confirm it in time; `session` is then left as it was.
-    pub fn purge_subject(&self, session: &Session) -> Result<bool, StoreError> {
+    /// The confirmation resolves to the [`RevokeError`] when the logout can't be recorded
+    /// (`session` is then left as it was), or the shared store did not confirm it in time.
+    pub fn purge_subject(&self, session: &Session) -> Confirmation<bool> {
         let Some(subject) = self.subject_in(&session.entries()) else {
-            return Ok(false);
+            return Confirmation::ready(Ok(false));
         };
-        self.manager
-            .revoke_subject(&subject)
-            .map_err(StoreError::Logout)?;
-        session.purge();
-        Ok(true)
+        let confirmation = self.manager.revoke_subject(&subject);
+        if !confirmation.is_refused() {
+            session.purge();
+        }
+        confirmation.map(|_| true)
     }
 
     /// Marks `session` so that, when actix-session writes it after the handler, the store logs
@@ -332,6 +338,7 @@ impl SealedSessionStore {
     /// What `save` would fail with: [`StoreError::Insert`] with `TooLarge` past the limit.
     pub fn check_size(&self, state: &HashMap<String, String>) -> Result<(), StoreError> {
         let mut session = self.manager.open([], RequestInfo::default());
+        // A fresh session: nothing to revoke, so nothing to wait for.
         self.apply(&mut session, state)
     }
 
@@ -349,8 +356,7 @@ impl SealedSessionStore {
 
     /// Makes `session` hold `state`: signs its subject in if it is a new one (a new session,
     /// the old one revoked), logs the session out if its subject was removed, then sets the
-    /// values. One place for the revocations of a write, so that their waits become one
-    /// `.await` when the core's do.
+    /// values. Its revocations' confirmations are awaited by `write`, once, not blocked on.
     fn apply(
         &self,
         session: &mut RequestSession,
@@ -375,7 +381,9 @@ impl SealedSessionStore {
     }
 
     /// `save` (no `key`) and `update`: the session `state`, sealed into a new session key.
-    fn write(
+    /// The revocations it makes are confirmed by the shared store before it returns, awaited
+    /// (no thread waits for Redis).
+    async fn write(
         &self,
         key: Option<&SessionKey>,
         state: &HashMap<String, String>,
@@ -392,16 +400,21 @@ impl SealedSessionStore {
             // to a logged-out session does, and nothing is revived.
             return session_key(key.as_ref().to_owned());
         }
-        self.apply(&mut session, state)?;
-        if state.contains_key(OTHER_SESSIONS_KEY) {
-            session
-                .purge_other_sessions()
-                .map_err(StoreError::OtherSessions)?;
-        }
-        if session.state().is_none() {
-            // actix-session asks for a key even for an empty session (a renewal of one).
-            session.renew().map_err(StoreError::SignIn)?;
-        }
+        session
+            .without_blocking(|session| {
+                self.apply(session, state)?;
+                if state.contains_key(OTHER_SESSIONS_KEY) {
+                    session
+                        .purge_other_sessions()
+                        .map_err(StoreError::OtherSessions)?;
+                }
+                if session.state().is_none() {
+                    // actix-session asks for a key even for an empty session (a renewal).
+                    session.renew().map_err(StoreError::SignIn)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await?;
         let value = session.sealed_value().map_err(StoreError::Seal)?;
         session_key(value.unwrap_or_default())
     }
@@ -447,6 +460,7 @@ impl SessionStore for SealedSessionStore {
         _ttl: &Duration,
     ) -> Result<SessionKey, SaveError> {
         self.write(None, &state)
+            .await
             .map_err(|err| SaveError::Other(err.into()))
     }
 
@@ -457,6 +471,7 @@ impl SessionStore for SealedSessionStore {
         _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
         self.write(Some(&key), &state)
+            .await
             .map_err(|err| UpdateError::Other(err.into()))
     }
 
@@ -466,9 +481,12 @@ impl SessionStore for SealedSessionStore {
     }
 
     /// Revokes the session (actix-session's `purge`, and the old session of a `renew`): a copy
-    /// of the cookie stops working. The one place a logout is recorded and waited for.
+    /// of the cookie stops working. The one place a logout is recorded and awaited.
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
-        self.open(key).purge().map_err(StoreError::Logout)?;
+        self.open(key)
+            .without_blocking(RequestSession::purge)
+            .await
+            .map_err(StoreError::Logout)?;
         Ok(())
     }
 }
@@ -489,7 +507,8 @@ pub enum StoreError {
     /// A new subject could not be signed in (its old session not revoked, no new id).
     SignIn(RenewError),
     /// A logout (`purge`, a removed subject, "log out everywhere") could not be recorded, or
-    /// the shared revocation store did not confirm it in time.
+    /// the shared revocation store did not confirm a revocation of the write in time (a
+    /// logout's, or that of the session a sign-in or renewal replaced).
     Logout(RevokeError),
     /// "Sign out my other devices" failed (the session was logged out meanwhile, or the
     /// revocation could not be recorded).
@@ -543,6 +562,13 @@ impl std::error::Error for StoreError {
             Self::NotText { source, .. } => Some(source),
             Self::KeyTooLong { .. } => None,
         }
+    }
+}
+
+/// A revocation the shared store did not confirm (what `write` awaits after its calls).
+impl From<RevokeError> for StoreError {
+    fn from(err: RevokeError) -> Self {
+        Self::Logout(err)
     }
 }
 

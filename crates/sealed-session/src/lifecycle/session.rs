@@ -92,6 +92,9 @@ pub struct RequestSession {
     chunk_headers: Vec<String>,
     /// The shared store's confirmation the last revoking call asked for, not awaited yet.
     unconfirmed: Option<PendingConfirmation>,
+    /// Inside [`RequestSession::without_blocking`]: revoking calls leave their confirmation
+    /// to await rather than block for it.
+    deferring: bool,
 }
 
 /// A revocation a request recorded, waiting for the shared store's confirmation, and what the
@@ -164,6 +167,7 @@ impl RequestSession {
             chunks_sent: 0,
             chunk_headers: Vec::new(),
             unconfirmed: None,
+            deferring: false,
         }
     }
 
@@ -995,15 +999,63 @@ impl RequestSession {
     }
 
     /// Runs a revoking call, then blocks this thread for the store's confirmation: the
-    /// synchronous methods of this type. The confirmation's error comes first: as before,
-    /// what was asked for isn't done until the store has it.
+    /// synchronous methods of this type (unless inside [`RequestSession::without_blocking`],
+    /// which awaits it instead). The confirmation's error comes first: as before, what was
+    /// asked for isn't done until the store has it.
     fn confirming<T, E: From<RevokeError>>(
         &mut self,
         call: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> Result<T, E> {
         let result = call(self);
+        if self.deferring {
+            return result;
+        }
         if let Some(pending) = self.take_confirmation() {
             let confirmed = pending.wait_blocking();
+            self.confirmed(confirmed)?;
+        }
+        result
+    }
+
+    /// Runs `call`, whose revoking methods of this type (`renew`, `reauthenticate`, `sign_in`,
+    /// `purge`, `purge_subject`, `purge_other_sessions`) then don't block their thread for the
+    /// shared store's confirmation: it is awaited here, once `call` returned, and its error is
+    /// the result's (with what a logout that wasn't confirmed undoes, as the blocking methods
+    /// do). What an adapter built on this type uses in async code (the shared
+    /// [`Session`](crate::Session) handle does the same for handlers).
+    ///
+    /// ```
+    /// use sealed_session::adapter::RequestInfo;
+    /// use sealed_session::{KeyRing, RevokeError, SecretKey, SessionManager};
+    ///
+    /// # pollster::block_on(async {
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate())).build()?;
+    /// let mut session = sessions.open([], RequestInfo::new("/logout"));
+    /// session.sign_in("alice")?;
+    /// // In async code: the logout's confirmation by Redis holds no thread.
+    /// session
+    ///     .without_blocking(|s| s.purge())
+    ///     .await?;
+    /// assert_eq!(session.subject(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `call`'s, or the confirmation's [`RevokeError`] (e.g. `NotDurable`).
+    pub async fn without_blocking<T, E: From<RevokeError>>(
+        &mut self,
+        call: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let deferring = std::mem::replace(&mut self.deferring, true);
+        let result = call(self);
+        self.deferring = deferring;
+        if deferring {
+            return result;
+        }
+        if let Some(pending) = self.take_confirmation() {
+            let confirmed = pending.wait().await;
             self.confirmed(confirmed)?;
         }
         result

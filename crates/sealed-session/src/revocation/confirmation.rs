@@ -126,6 +126,23 @@ impl<T> Confirmation<T> {
     pub fn is_confirmed(&self) -> bool {
         matches!(self.state, State::Ready(Some(Ok(_))))
     }
+
+    /// Whether it is refused without waiting: nothing was recorded, or the store knows at once
+    /// that it can't confirm (e.g. Redis known unreachable).
+    ///
+    /// ```
+    /// use sealed_session::RevokeError;
+    /// use sealed_session::revocation::{Confirmation, Generation};
+    ///
+    /// let refused = Confirmation::<()>::ready(Err(RevokeError::Superseded {
+    ///     current: Generation::ZERO,
+    /// }));
+    /// assert!(refused.is_refused());
+    /// assert!(!Confirmation::ready(Ok(())).is_refused());
+    /// ```
+    pub fn is_refused(&self) -> bool {
+        matches!(self.state, State::Ready(Some(Err(_))))
+    }
 }
 
 impl<T: Unpin> Future for Confirmation<T> {
