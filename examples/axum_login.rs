@@ -14,26 +14,13 @@
 
 use std::process::ExitCode;
 
-use sealed_session_examples::settings::SealedSettings;
-use sealed_session_examples::{axum_login, request_log};
-use sealed_session_tower::CookieSessionLayer;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     sealed_session_examples::init_tracing();
-    sealed_session_examples::exit_code(run().await)
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let settings = SealedSettings::from_env()?;
-    let port = settings.port;
-    let sessions = settings.builder(CookieSessionLayer::builder).build()?;
-    let app = axum_login::app(sessions)
-        // Outermost, so the time logged includes the session's work.
-        .layer(axum::middleware::from_fn(request_log::axum));
-
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!("listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app).await?;
-    Ok(())
+    sealed_session_examples::exit_code(
+        sealed_session_examples::contract_axum::run_from_env(
+            sealed_session_examples::axum_login::app,
+        )
+        .await,
+    )
 }

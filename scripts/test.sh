@@ -149,6 +149,7 @@ FEATURE_SETS=(
     "sealed-session-tower"
     "sealed-session-tower --no-default-features"
     "sealed-session-tower --features redis"
+    "sealed-session-tower --features tower-sessions"
     "sealed-session-redis"
     "sealed-session-cli"
 )

@@ -48,7 +48,8 @@ pub const MAX_BIG: usize = 1 << 20;
 
 /// The key `/whoami` shows the user under, and `POST /login` stores it under.
 pub const USER: &str = "user";
-const COUNTER: &str = "counter";
+/// The key `POST /counter` counts under.
+pub const COUNTER: &str = "counter";
 const BIG: &str = "big";
 
 /// What the routes need from a session. The methods carry the names of the `Session` types' own
@@ -166,7 +167,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn ok(body: Value) -> Self {
+    /// `200` with `body`.
+    pub fn ok(body: Value) -> Self {
         Self { status: 200, body }
     }
 
@@ -243,18 +245,21 @@ pub type Outcome<E> = Result<Answer, RouteError<E>>;
 fn logout_failed<S: AppSession>(err: RouteError<S::Error>) -> Answer {
     match err.into_answer() {
         Ok(answer) => answer,
-        Err(err) => {
-            let status = S::error_status(&err);
-            let error = if status == 401 {
-                format!("this session is logged out: sign in again ({err})")
-            } else {
-                format!("the logout is not done: try again ({err})")
-            };
-            Answer {
-                status,
-                body: json!({ "error": error }),
-            }
-        }
+        Err(err) => logout_not_done(S::error_status(&err), &err),
+    }
+}
+
+/// The answer to a logout that failed with `err`, answered with `status`: `401` says to sign in
+/// again, any other to try again.
+pub fn logout_not_done(status: u16, err: &dyn fmt::Display) -> Answer {
+    let error = if status == 401 {
+        format!("this session is logged out: sign in again ({err})")
+    } else {
+        format!("the logout is not done: try again ({err})")
+    };
+    Answer {
+        status,
+        body: json!({ "error": error }),
     }
 }
 
@@ -304,17 +309,29 @@ pub fn login_user(content_type: Option<&str>, body: &[u8]) -> Result<String, Ans
         .map_err(|err| Answer::bad_request(format!("invalid login: {err}")))
 }
 
+/// `user` without surrounding spaces, if it is 1 to [`MAX_USER_LEN`] bytes.
+///
+/// # Errors
+/// The `400` answer otherwise.
+pub fn valid_user(user: &str) -> Result<&str, Answer> {
+    let user = user.trim();
+    if user.is_empty() || user.len() > MAX_USER_LEN {
+        return Err(Answer::bad_request(format!(
+            "`user` must be 1 to {MAX_USER_LEN} characters"
+        )));
+    }
+    Ok(user)
+}
+
 /// `POST /login` for `user`.
 ///
 /// # Errors
 /// The sign-in or the insert failed.
 pub async fn login<S: AppSession>(session: &S, user: &str) -> Outcome<S::Error> {
-    let user = user.trim();
-    if user.is_empty() || user.len() > MAX_USER_LEN {
-        return Ok(Answer::bad_request(format!(
-            "`user` must be 1 to {MAX_USER_LEN} characters"
-        )));
-    }
+    let user = match valid_user(user) {
+        Ok(user) => user,
+        Err(answer) => return Ok(answer),
+    };
     // A new session at login: a session id planted or copied before it is worthless after it,
     // and none of its values come along.
     session.sign_in(user).await.map_err(RouteError::Session)?;
@@ -363,14 +380,20 @@ pub async fn logout_everywhere<S: AppSession>(session: &S) -> Outcome<S::Error> 
         .get::<String>(USER)
         .map_err(RouteError::Session)?
         .is_some();
+    Ok(logout_everywhere_for(session, signed_in).await)
+}
+
+/// `POST /logout-everywhere`, with whether a user is signed in known otherwise (an app that
+/// keeps its user elsewhere than under `"user"`, as axum-login does).
+pub async fn logout_everywhere_for<S: AppSession>(session: &S, signed_in: bool) -> Answer {
     if !signed_in && !retrying(session) {
-        return Ok(nobody(session));
+        return nobody(session);
     }
-    Ok(match session.purge_subject().await {
+    match session.purge_subject().await {
         Ok(()) if signed_in => Answer::ok(json!({ "user": null })),
         Ok(()) => nobody(session),
         Err(err) => logout_failed::<S>(err),
-    })
+    }
 }
 
 /// Whether a request without a signed-in user still goes to the session's logout: when its
@@ -390,14 +413,20 @@ fn retrying<S: AppSession>(session: &S) -> bool {
 /// A user name of another type in the session.
 pub async fn logout_others<S: AppSession>(session: &S) -> Outcome<S::Error> {
     let user = session.get::<String>(USER).map_err(RouteError::Session)?;
+    Ok(logout_others_for(session, user).await)
+}
+
+/// `POST /logout-others`, with the signed-in user known otherwise (as for
+/// [`logout_everywhere_for`]).
+pub async fn logout_others_for<S: AppSession>(session: &S, user: Option<String>) -> Answer {
     if user.is_none() && !retrying(session) {
-        return Ok(nobody(session));
+        return nobody(session);
     }
-    Ok(match (session.purge_other_sessions().await, user) {
+    match (session.purge_other_sessions().await, user) {
         (Ok(()), Some(user)) => Answer::ok(json!({ "user": user })),
         (Ok(()), None) => nobody(session),
         (Err(err), _) => logout_failed::<S>(err),
-    })
+    }
 }
 
 /// `POST /big`'s query.

@@ -3,8 +3,10 @@
 //!
 //! Every app serves one contract ([`contract`]): [`login`] on sealed cookie sessions,
 //! [`server_store`] on actix-session's Redis store, [`with_actix_identity`] on actix-identity and
-//! actix-session's middleware over sealed cookies (all on actix-web), and [`axum_login`] on
-//! sealed cookie sessions on axum ([`contract_axum`]). All read their [`settings`] the same way and
+//! actix-session's middleware over sealed cookies (all on actix-web), [`axum_login`] on
+//! sealed cookie sessions on axum ([`contract_axum`]), and [`with_axum_login`], the same app
+//! written with the axum-login crate, on sealed cookie sessions through tower-sessions' API.
+//! All read their [`settings`] the same way and
 //! log each request through [`request_log`].
 
 pub mod axum_login;
@@ -17,6 +19,7 @@ pub mod sealed;
 pub mod server_store;
 pub mod settings;
 pub mod with_actix_identity;
+pub mod with_axum_login;
 
 use std::error::Error;
 use std::process::ExitCode;

@@ -48,15 +48,21 @@
 struct ReadmeDoctests;
 
 /// The guide for moving from tower-sessions. Its examples are doctests; one reads a
-/// configuration with a Redis store, which needs the `redis` feature, so they run only with it
-/// (the page itself is always built).
-#[cfg(any(doc, feature = "redis"))]
+/// configuration with a Redis store, which needs the `redis` feature, and those of its
+/// axum-login section need `tower-sessions`, so they run only with both (the page itself is
+/// always built).
+#[cfg(any(doc, all(feature = "redis", feature = "tower-sessions")))]
 #[doc = ""]
 #[doc = include_str!("../guide/migrating-from-tower-sessions.md")]
 pub mod migrating {}
 
+#[cfg(feature = "tower-sessions")]
+mod compat;
 mod layer;
 
+#[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
+pub use compat::{AXUM_LOGIN_DATA_KEY, TowerSessionsLayer, TowerSessionsService};
 pub use layer::{CookieSessionLayer, CookieSessionService, ResponseFuture};
 
 /// The builder of [`CookieSessionLayer`]: the core's builder, shared with the actix adapter,

@@ -11,6 +11,7 @@
 //! - [`legacy`]: actix-session cookies read by the legacy reader.
 //! - [`chunks`]: sessions over several cookies (`max_cookies`, issue 21) on both stacks.
 //! - [`actix_identity`]: actix-identity on actix-session's middleware over `SealedSessionStore`.
+//! - [`with_axum_login`]: axum-login's `AuthSession` on sealed cookies (`TowerSessionsLayer`).
 
 mod actix_identity;
 mod chunks;
@@ -21,3 +22,4 @@ mod middleware;
 mod on_axum;
 mod scenarios;
 mod session_api;
+mod with_axum_login;

@@ -2,9 +2,10 @@
 //! (issue 5, item 1; issue 11, item 3): `sealed` is `examples/login.rs` on sealed cookie
 //! sessions, `server_store` is `examples/server_store.rs` on actix-session's
 //! `RedisSessionStore`, `axum_sealed` is `examples/axum_login.rs`, the sealed app on axum
-//! and `sealed-session-tower`, and `actix_identity` is `examples/with_actix_identity.rs`, the app
-//! on actix-identity and actix-session's middleware over `SealedSessionStore` (issue 20). Every
-//! scenario applies to it.
+//! and `sealed-session-tower`, `actix_identity` is `examples/with_actix_identity.rs`, the app
+//! on actix-identity and actix-session's middleware over `SealedSessionStore` (issue 20), and
+//! `with_axum_login` is `examples/with_axum_login.rs`, the app written with axum-login on
+//! `sealed-session-tower`'s `TowerSessionsLayer`. Every scenario applies to both.
 //!
 //! The server-store scenarios need Redis at `REDIS_URL`, which `scripts/test.sh` provides.
 //! Without it they fail, never skip.
@@ -62,6 +63,7 @@ scenarios!(sealed, start_sealed_app);
 scenarios!(server_store, start_server_store_app);
 scenarios!(axum_sealed, start_axum_app);
 scenarios!(actix_identity, start_identity_app);
+scenarios!(with_axum_login, start_with_axum_login_app);
 
 /// One app under test, on a real HTTP server on loopback.
 struct Target {
@@ -89,15 +91,24 @@ impl Server {
 /// `examples/axum_login.rs` as [`start_sealed_app`] runs `examples/login.rs`: a fresh key,
 /// in-memory revocation, cookies not `Secure`, so named [`COOKIE`].
 async fn start_axum_app() -> Target {
+    start_on_axum(sealed_session_examples::axum_login::app)
+}
+
+/// `examples/with_axum_login.rs` as [`start_axum_app`] runs `examples/axum_login.rs`.
+async fn start_with_axum_login_app() -> Target {
+    start_on_axum(sealed_session_examples::with_axum_login::app)
+}
+
+/// The axum app `app` makes of a session layer with a fresh key, in-memory revocation, cookies
+/// not `Secure`.
+fn start_on_axum(app: fn(sealed_session_tower::CookieSessionLayer) -> axum::Router) -> Target {
     let sessions =
         sealed_session_tower::CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
             .cookie_secure(false)
             .build()
             .expect("valid configuration");
     Target {
-        server: Server::Axum(sealed_session_tests::AxumServer::start(
-            sealed_session_examples::axum_login::app(sessions),
-        )),
+        server: Server::Axum(sealed_session_tests::AxumServer::start(app(sessions))),
         ends_other_sessions: true,
     }
 }
