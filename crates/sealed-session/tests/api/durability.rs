@@ -17,12 +17,15 @@ use sealed_session::{Mode, OpenError, RevokeError, SessionId, SessionManager};
 
 use crate::{T0, at, lifecycle_builder, set_value};
 
-/// A memory store whose confirmation and knowledge the test switches.
+/// A memory store whose confirmation and knowledge the test switches: confirmations refused
+/// (`unconfirmed`), or answered by the test after the call (`deferred`).
 #[derive(Debug, Default)]
 struct Switchable {
     inner: MemoryRevocationStore,
     unconfirmed: AtomicBool,
+    deferred: AtomicBool,
     unknown: AtomicBool,
+    answer: Arc<Mutex<Answer>>,
 }
 
 impl RevocationStore for Switchable {
@@ -48,6 +51,9 @@ impl RevocationStore for Switchable {
         self.inner.advance(subject, cutoff, until, now)
     }
     fn settle(&self) -> Confirmation {
+        if self.deferred.load(Ordering::SeqCst) {
+            return self.deferred_confirmation();
+        }
         Confirmation::ready(if self.unconfirmed.load(Ordering::SeqCst) {
             Err(RevokeError::NotDurable {
                 waited: Duration::from_millis(250),
@@ -322,14 +328,8 @@ fn a_write_before_the_first_load_never_replaces_a_signed_in_cookie() {
     assert_eq!(request(&lifecycle, Some(&fresh)).refusal(), None);
 }
 
-/// A memory store whose confirmations the test answers, one at a time, after the call.
-#[derive(Debug, Default)]
-struct Deferred {
-    inner: MemoryRevocationStore,
-    answer: Arc<Mutex<Answer>>,
-}
-
-/// The confirmation the test has not answered yet, and the waker of whoever awaits it.
+/// The confirmation the test has not answered yet (with [`Switchable::deferred`]), and the
+/// waker of whoever awaits it.
 #[derive(Debug, Default)]
 struct Answer {
     result: Option<Result<(), RevokeError>>,
@@ -337,7 +337,8 @@ struct Answer {
     asked: usize,
 }
 
-impl Deferred {
+impl Switchable {
+    /// Answers the confirmation a deferred `settle` returned.
     fn answer(&self, result: Result<(), RevokeError>) {
         let mut answer = self.answer.lock().unwrap();
         answer.result = Some(result);
@@ -345,28 +346,9 @@ impl Deferred {
             waker.wake();
         }
     }
-}
 
-impl RevocationStore for Deferred {
-    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
-        self.inner.is_revoked(id, subject, now)
-    }
-    fn generation(&self, subject: &str) -> Generation {
-        self.inner.generation(subject)
-    }
-    fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
-        self.inner.revoke(r, now)
-    }
-    fn advance(
-        &self,
-        subject: &str,
-        cutoff: Cutoff,
-        until: UnixTime,
-        now: UnixTime,
-    ) -> Result<Option<Revocation>, RevokeError> {
-        self.inner.advance(subject, cutoff, until, now)
-    }
-    fn settle(&self) -> Confirmation {
+    /// A confirmation the test answers later ([`Switchable::answer`]).
+    fn deferred_confirmation(&self) -> Confirmation {
         let answer = Arc::clone(&self.answer);
         answer.lock().unwrap().asked += 1;
         Confirmation::waiting(
@@ -402,13 +384,9 @@ fn readable_elsewhere(session: &sealed_session::Session) -> bool {
 /// the cookie kept for the retry) and is the call's error; one that comes removes the cookie.
 #[test]
 fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
-    let store = Arc::new(Deferred::default());
-    let lifecycle = lifecycle_builder(1, Mode::Encrypted)
-        .clock(Arc::new(sealed_session::clock::ManualClock::new(at(T0))))
-        .revocation_store(store.clone())
-        .build()
-        .unwrap();
+    let (lifecycle, store) = setup();
     let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
     let attach = || {
         let header = format!("{}={cookie}", lifecycle.cookie_name());
         lifecycle.attach([header.as_bytes()], RequestInfo::new("/logout"))
