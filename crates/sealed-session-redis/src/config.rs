@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::io::tcp::TcpSettings;
-use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsCertificates};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use sealed_session::KeyRing;
@@ -16,9 +14,10 @@ use sealed_session::revocation::{
 };
 use serde::Deserialize;
 
-use crate::error::{BuildError, redact};
+use crate::error::BuildError;
 use crate::keys::Keys;
 use crate::store::RedisRevocationStore;
+use crate::target::Target;
 
 /// The key prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "sealed-session:";
@@ -26,8 +25,9 @@ pub const DEFAULT_PREFIX: &str = "sealed-session:";
 /// Checked settings, shared by the store's threads.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) client: redis::Client,
-    /// The URL with its password redacted, for logs.
+    /// Where to connect.
+    pub(crate) target: Target,
+    /// The URL for logs, made from its parsed parts: any password is `***`.
     pub(crate) url: String,
     pub(crate) keys: Keys,
     pub(crate) connect_timeout: Duration,
@@ -382,7 +382,10 @@ impl RedisStoreBuilder {
     ///
     /// # Errors
     /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
-    /// [`BuildError::InvalidTimeout`], [`BuildError::InvalidLimit`],
+    /// [`BuildError::InvalidTimeout`], [`BuildError::TimeoutTooLong`] (`connect_timeout`,
+    /// `io_timeout`, `max_backoff`, `stall_timeout` and the [`Durability`] timeout at most a
+    /// minute; `shutdown_timeout`, `reconcile_every` and `startup_wait` at most an hour),
+    /// [`BuildError::ClusterUnsupported`], [`BuildError::InvalidLimit`],
     /// [`BuildError::InsecureTls`], [`BuildError::InvalidRootCertificates`] or
     /// [`BuildError::RootCertificatesWithoutTls`]. An unreachable Redis is not an error (see
     /// [`UntilLoaded`]).
@@ -394,23 +397,31 @@ impl RedisStoreBuilder {
     }
 
     fn check(self) -> Result<RedisConfig, BuildError> {
-        for (setting, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("io_timeout", self.io_timeout),
-            ("max_backoff", self.max_backoff),
-            ("shutdown_timeout", self.shutdown_timeout),
-            ("reconcile_every", self.reconcile_every),
-            ("stall_timeout", self.stall_timeout),
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3_600);
+        for (setting, value, max, zero_allowed) in [
+            ("connect_timeout", self.connect_timeout, minute, false),
+            ("io_timeout", self.io_timeout, minute, false),
+            ("max_backoff", self.max_backoff, minute, false),
+            ("shutdown_timeout", self.shutdown_timeout, hour, false),
+            ("reconcile_every", self.reconcile_every, hour, false),
+            ("stall_timeout", self.stall_timeout, minute, false),
+            ("startup_wait", self.startup_wait, hour, true),
             (
                 "durability",
                 match self.durability {
                     Durability::Acknowledged { timeout } => timeout,
-                    Durability::Queued => Duration::MAX,
+                    Durability::Queued => minute,
                 },
+                minute,
+                false,
             ),
         ] {
-            if value.is_zero() {
+            if value.is_zero() && !zero_allowed {
                 return Err(BuildError::InvalidTimeout { setting });
+            }
+            if value > max {
+                return Err(BuildError::TimeoutTooLong { setting, max });
             }
         }
         if self.max_pending == 0 {
@@ -429,49 +440,17 @@ impl RedisStoreBuilder {
                 prefix: self.prefix,
             });
         }
-        let invalid = || BuildError::InvalidUrl {
-            url: redact(&self.url),
-        };
-        let info = self
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(|_| invalid())?
-            // Messages are tiny and latency is the point: don't let Nagle hold them back.
-            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let tls = match info.addr() {
-            ConnectionAddr::TcpTls { insecure: true, .. } => {
-                return Err(BuildError::InsecureTls {
-                    url: redact(&self.url),
-                });
-            }
-            ConnectionAddr::TcpTls { .. } => true,
-            _ => false,
-        };
-        let client = match self.root_certificates {
-            None => redis::Client::open(info).map_err(|_| invalid())?,
-            Some(_) if !tls => {
-                return Err(BuildError::RootCertificatesWithoutTls {
-                    url: redact(&self.url),
-                });
-            }
-            Some(pem) => {
-                check_certificates(&pem)?;
-                let certificates = TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem),
-                };
-                redis::Client::build_with_tls(info, certificates)
-                    .map_err(|_| BuildError::InvalidRootCertificates)?
-            }
-        };
-        if tls {
+        if let Some(pem) = &self.root_certificates {
+            check_certificates(pem)?;
+        }
+        let target = Target::parse(&self.url, self.root_certificates)?;
+        if target.tls() {
             ensure_crypto_provider();
         }
         Ok(RedisConfig {
             settings: Settings {
-                client,
-                url: redact(&self.url),
+                url: target.shown().to_owned(),
+                target,
                 keys: Keys::new(&self.prefix).authenticated(self.mac),
                 connect_timeout: self.connect_timeout,
                 io_timeout: self.io_timeout,
@@ -532,7 +511,10 @@ fn ensure_crypto_provider() {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
-/// `url` is required (`redis://`, or `rediss://` for TLS); `prefix` defaults to
+/// `url` is required (`redis://`, `rediss://` for TLS, `redis+unix://`, or
+/// `redis+sentinel://[user:password@]host[:port][,host[:port]...]/service[/db]` to find the
+/// primary through Sentinel, `rediss+sentinel://` with TLS; Redis Cluster URLs are refused,
+/// [`BuildError::ClusterUnsupported`]); `prefix` defaults to
 /// `sealed-session:`; `ca_file` is a PEM file of the root certificates a `rediss://` server's
 /// certificate must chain to (as [`RedisStoreBuilder::tls_root_certificates`]), read when the
 /// configuration is. The other fields, all optional, are the builder's settings of the same
@@ -747,5 +729,44 @@ impl fmt::Debug for RedisConfig {
             .field("prefix", &self.prefix())
             .field("authenticated", &self.settings.keys.is_authenticated())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_duration_is_bounded_at_build() {
+        let builder = || RedisRevocationStore::builder("redis://127.0.0.1:1/");
+        let day = Duration::from_secs(86_400);
+        for (setting, built) in [
+            ("connect_timeout", builder().connect_timeout(day)),
+            ("io_timeout", builder().io_timeout(day)),
+            ("max_backoff", builder().max_backoff(day)),
+            (
+                "shutdown_timeout",
+                builder().shutdown_timeout(Duration::MAX),
+            ),
+            ("reconcile_every", builder().reconcile_every(Duration::MAX)),
+            ("stall_timeout", builder().stall_timeout(day)),
+            ("startup_wait", builder().startup_wait(Duration::MAX)),
+            (
+                "durability",
+                builder().durability(Durability::Acknowledged { timeout: day }),
+            ),
+        ] {
+            let err = built.check().map(|_| ()).unwrap_err();
+            assert!(
+                matches!(err, BuildError::TimeoutTooLong { setting: s, .. } if s == setting),
+                "{setting}: {err}"
+            );
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+        let err = serde_json::from_str::<RedisConfig>(
+            r#"{ "url": "redis://h", "reconcile_every_ms": 18446744073709551615 }"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("reconcile_every"), "{err}");
     }
 }

@@ -117,6 +117,7 @@ mod keys;
 mod pending;
 mod queue;
 mod store;
+mod target;
 mod trust;
 mod worker;
 

@@ -303,6 +303,12 @@ impl RedisRevocationStore {
     pub fn folds(&self) -> u64 {
         self.shared.local.folds()
     }
+
+    /// What the threads share, for the crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
 }
 
 impl RevocationStore for RedisRevocationStore {

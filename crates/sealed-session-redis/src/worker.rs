@@ -44,6 +44,10 @@ const REPAIR_MARGIN: u64 = 10;
 /// backoff; a command Redis refuses is set aside for a retry, and the rest goes on. Also
 /// sweeps the local copy when idle.
 pub(crate) fn run_writer(shared: Arc<Shared>) {
+    let _down_on_exit = DownOnExit {
+        shared: &shared,
+        thread: Thread::Writer,
+    };
     let mut con: Option<Connection> = None;
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut next_sweep = Instant::now() + SWEEP_EVERY;
@@ -120,6 +124,41 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                     shared.sleep_unless_stopped(wait);
                 }
             }
+        }
+    }
+}
+
+/// One of the store's two threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Thread {
+    Writer,
+    Subscriber,
+}
+
+/// Marks the link down when the thread holding it ends, however it ends (a panic included):
+/// without its writer no logout reaches Redis, without its subscriber no other instance's
+/// reaches here, and the health must not go on saying `connected`. An end before a stop is
+/// also logged as an error.
+pub(crate) struct DownOnExit<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) thread: Thread,
+}
+
+impl Drop for DownOnExit<'_> {
+    fn drop(&mut self) {
+        let thread = self.thread;
+        self.shared.update_link(|l| match thread {
+            Thread::Writer => l.writable = false,
+            Thread::Subscriber => l.subscribed = false,
+        });
+        if !self.shared.stopping() {
+            tracing::error!(
+                target: LOG_TARGET,
+                event = "thread_ended",
+                thread = ?thread,
+                "a revocation store thread ended before the store was dropped: the link stays \
+                 down (restart the instance)"
+            );
         }
     }
 }
@@ -333,6 +372,10 @@ fn is_link_failure(err: &RedisError) -> bool {
 /// The subscriber thread: subscribes, loads the full set, then applies messages; on any error,
 /// starts over after a backoff (so a reconnect always brings a full load).
 pub(crate) fn run_subscriber(shared: Arc<Shared>) {
+    let _down_on_exit = DownOnExit {
+        shared: &shared,
+        thread: Thread::Subscriber,
+    };
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut reported = false;
     while !shared.stopping() {
@@ -361,6 +404,7 @@ pub(crate) fn run_subscriber(shared: Arc<Shared>) {
 fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisResult<()> {
     let settings = &shared.settings;
     let mut commands = connect(settings)?;
+    refuse_cluster(&mut commands)?;
     let mut subscription = connect(settings)?;
     let mut pubsub = subscription.as_pubsub();
     // SUBSCRIBE <prefix>rev:events. Returns once Redis confirmed: every message published from
@@ -435,6 +479,26 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
             }
         }
     }
+}
+
+/// An error if the server runs in cluster mode (`INFO cluster`, where allowed): a cluster
+/// spreads keys over several primaries and delivers `PUBLISH` per node, and the store needs
+/// one primary ordering every write and message. The link stays down, and says why.
+fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
+    let info = match redis::cmd("INFO").arg("cluster").query::<String>(con) {
+        Ok(info) => info,
+        Err(err) if !is_link_failure(&err) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if info.lines().any(|line| line.trim() == "cluster_enabled:1") {
+        return Err(RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "the Redis server runs in cluster mode, which the revocation store does not \
+             support (it needs one primary ordering every write and message): use a primary \
+             with replicas behind Sentinel (`redis+sentinel://`)",
+        )));
+    }
+    Ok(())
 }
 
 /// Marks the link down at once, before the subscription is dropped: dropping it sends an
@@ -776,8 +840,8 @@ impl InRedis {
 /// A connection whose every read and write times out, so no wait is unbounded.
 fn connect(settings: &Settings) -> RedisResult<Connection> {
     let con = settings
-        .client
-        .get_connection_with_timeout(settings.connect_timeout)?;
+        .target
+        .connect(settings.connect_timeout, settings.io_timeout)?;
     con.set_read_timeout(Some(settings.io_timeout))?;
     con.set_write_timeout(Some(settings.io_timeout))?;
     Ok(con)
@@ -814,6 +878,29 @@ mod tests {
     use sealed_session::revocation::Subject;
 
     use super::*;
+
+    #[test]
+    fn a_thread_that_ends_marks_the_link_down() {
+        let store = crate::RedisRevocationStore::builder("redis://127.0.0.1:1/")
+            .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
+            .build()
+            .unwrap();
+        let shared = Arc::clone(store.shared());
+        // Nothing is queued: the real writer never writes, so never touches `writable`.
+        assert!(lock(&shared.link).writable);
+        let ended = std::thread::spawn(move || {
+            let _down_on_exit = DownOnExit {
+                shared: &shared,
+                thread: Thread::Writer,
+            };
+            panic!("a writer thread's bug");
+        })
+        .join();
+        assert!(ended.is_err());
+        assert!(!lock(&store.shared().link).writable);
+        assert!(!store.health().connected);
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap_and_resets() {
