@@ -17,11 +17,11 @@ use sealed_session::revocation::{Generation, Revocation};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
-use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT};
+use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT, Stamp};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
 use crate::store::{Shared, lock};
-use crate::trust::TrustBounds;
+use crate::trust::{Recent, TrustBounds};
 
 /// Jobs per pipeline: one round trip writes this many revocations.
 const BATCH: usize = 256;
@@ -32,6 +32,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// Keys examined per `SCAN` call: large enough to load a million entries in a thousand round
 /// trips, small enough to keep each call short for Redis.
 const SCAN_COUNT: usize = 1_000;
+/// The shortest time between two full loads asked for by messages, an overflowing queue or a
+/// loss found by the reconcile check (one after a (re)subscription is never held back).
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the writer sweeps expired entries out of the local copy when idle.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Entries that expire (by Redis's clock) within this many seconds are not written back by a
@@ -273,7 +276,8 @@ fn write_batch(
     batch: &Batch,
 ) -> RedisResult<(Vec<Outcome>, Vec<CommandError>)> {
     let keys = &settings.keys;
-    let bounds = TrustBounds::at(UnixTime::from(settings.clock.now()));
+    let now = UnixTime::from(settings.clock.now());
+    let bounds = TrustBounds::at(now);
     let mut pipe = redis::pipe();
     // One reply per command, errors included: a refused command fails alone.
     pipe.ignore_errors();
@@ -282,11 +286,14 @@ fn write_batch(
         let (entry, publish) = match job {
             Job::Write { entry, publish } => (entry, *publish),
             Job::AnnounceResync => {
-                pipe.cmd("PUBLISH")
-                    .arg(&keys.channel) // <prefix>rev:events
-                    .arg(keys.message(&Message::Resync)); // "r": reload everything (tagged if
-                // authentication is on, as every value and message below)
-                replies.push(Reply::Publish);
+                if let Some(stamp) = stamp(now) {
+                    pipe.cmd("PUBLISH")
+                        .arg(&keys.channel) // <prefix>rev:events
+                        .arg(keys.message(&Message::Resync, &stamp)); // "2 <nonce> <now> r":
+                    // reload everything (tagged if authentication is on, as every value and
+                    // message below)
+                    replies.push(Reply::Publish);
+                }
                 continue;
             }
             Job::RepairDone { .. } => continue, // nothing to send
@@ -324,12 +331,13 @@ fn write_batch(
                 replies.push(Reply::Write(index, "EVAL"));
             }
         }
-        if publish {
+        if publish && let Some(stamp) = stamp(now) {
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(keys.message(&Message::Revoked(entry.clone()))); // "i <id> <until>",
-            // "j <id> <until> <generation> <subject>", "g <generation> <until> <subject>" or
-            // "a <generation> <until>", applied by each instance's subscriber
+                .arg(keys.message(&Message::Revoked(entry.clone()), &stamp)); // "2 <nonce>
+            // <now> " then "i <id> <until>", "j <id> <until> <generation> <subject>",
+            // "g <generation> <until> <subject>" or "a <generation> <until>", applied by each
+            // instance's subscriber unless it saw the nonce or the time is stale
             replies.push(Reply::Publish);
         }
     }
@@ -360,6 +368,22 @@ fn write_batch(
     Ok((outcomes, publish_errors))
 }
 
+/// A message's stamp at `now`; `None`, logged, if the system's random number generator fails:
+/// the write goes on without its message, which other instances then learn at their next
+/// full load.
+fn stamp(now: UnixTime) -> Option<Stamp> {
+    let stamp = Stamp::new(now);
+    if stamp.is_none() {
+        tracing::error!(
+            target: LOG_TARGET,
+            event = "no_random",
+            "the system's random number generator failed: a revocation is written to Redis \
+             without its message"
+        );
+    }
+    stamp
+}
+
 /// An error of the connection (retry the whole batch on a new one), not an answer of Redis to
 /// one command.
 fn is_link_failure(err: &RedisError) -> bool {
@@ -378,8 +402,10 @@ pub(crate) fn run_subscriber(shared: Arc<Shared>) {
     };
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut reported = false;
+    // Kept across reconnects: a message seen before one is still a replay after it.
+    let mut recent = Recent::default();
     while !shared.stopping() {
-        let Err(err) = listen(&shared, &mut backoff, &mut reported) else {
+        let Err(err) = listen(&shared, &mut backoff, &mut reported, &mut recent) else {
             return;
         };
         shared.update_link(|l| l.subscribed = false);
@@ -401,7 +427,12 @@ pub(crate) fn run_subscriber(shared: Arc<Shared>) {
 }
 
 /// Runs one subscription until an error (returned) or a stop (`Ok`).
-fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisResult<()> {
+fn listen(
+    shared: &Shared,
+    backoff: &mut Backoff,
+    reported: &mut bool,
+    recent: &mut Recent,
+) -> RedisResult<()> {
     let settings = &shared.settings;
     let mut commands = connect(settings)?;
     refuse_cluster(&mut commands)?;
@@ -421,18 +452,21 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
     let heartbeat = settings.stall_timeout / 3;
     let mut last_heard = Instant::now();
     let mut next_reconcile = Instant::now() + settings.reconcile_every;
+    // A reload asked for and not run yet: at most one per `MIN_RELOAD_INTERVAL`, however many
+    // "reload" messages arrive (each is a full `SCAN` on every instance).
+    let mut reload = None;
+    let mut last_load = Instant::now();
     loop {
         if shared.stopping() {
             return Ok(());
         }
-        let mut reload = None;
         if shared.resync_wanted.swap(false, Ordering::AcqRel) {
             reload = Some("queue_full");
         }
         match pubsub.get_message() {
             Ok(message) => {
                 last_heard = Instant::now();
-                match shared.read_message(message.get_payload_bytes()) {
+                match shared.read_message(message.get_payload_bytes(), recent) {
                     Some(Message::Revoked(entry)) => {
                         shared.local.apply(&entry.to_revocation(), shared.now());
                     }
@@ -472,11 +506,15 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
                 reload = Some("data_lost");
             }
         }
-        if let Some(reason) = reload {
+        if let Some(reason) = reload
+            && last_load.elapsed() >= MIN_RELOAD_INTERVAL
+        {
+            reload = None;
             match full_sync(shared, &mut commands, reason)? {
                 Some(fresh) => epoch = fresh,
                 None => return Ok(()),
             }
+            last_load = Instant::now();
         }
     }
 }

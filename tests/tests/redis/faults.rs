@@ -598,8 +598,16 @@ async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
     drop(sessions);
     drop(store);
     let saved = std::fs::read_to_string(&file).expect("the stop saved the pending file");
+    let mut lines = saved.lines();
+    assert_eq!(
+        lines.next(),
+        Some("sealed-session-redis pending v2"),
+        "{saved}"
+    );
     assert!(
-        saved.starts_with("g ") && saved.contains("heidi"),
+        lines
+            .next()
+            .is_some_and(|line| line.starts_with("g ") && line.contains("heidi")),
         "{saved}"
     );
 

@@ -59,7 +59,18 @@ fn raw() -> redis::Connection {
         .unwrap()
 }
 
-fn publish(prefix: &str, payload: &str) {
+/// Publishes `body` untagged, framed as a message of [`NOW`] with a fresh nonce
+/// (`2 <nonce> <sent> <body>`, docs/revocation.md).
+fn publish(prefix: &str, body: &str) {
+    publish_raw(prefix, &framed(body, NOW));
+}
+
+/// `body` framed as a message sent at `sent`, with a fresh nonce.
+fn framed(body: &str, sent: UnixTime) -> String {
+    format!("2 {} {sent} {body}", SessionId::random().unwrap())
+}
+
+fn publish_raw(prefix: &str, payload: &str) {
     let _: i64 = redis::cmd("PUBLISH")
         .arg(format!("{prefix}rev:events"))
         .arg(payload)
