@@ -1279,6 +1279,30 @@ mod tests {
             session.sign_in(long),
             Err(crate::RenewError::SubjectTooLong { .. })
         ));
+        // Issue 18: a line break in a subject would forge lines in a pending file or a log.
+        for bad in [
+            "mallory\ng 1 2 alice",
+            "tab\there",
+            "nul\0",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert_eq!(
+                session.sign_in(bad),
+                Err(crate::RenewError::SubjectControlCharacter),
+                "{bad:?}"
+            );
+            assert_eq!(
+                session.set_subject(bad),
+                Err(crate::error::InsertError::SubjectControlCharacter),
+                "{bad:?}"
+            );
+            assert_eq!(session.subject(), Some("alice"), "nothing changed");
+        }
+        let err = crate::RenewError::SubjectControlCharacter;
+        assert!(err.to_string().contains("printable"), "{err}");
+        assert_eq!(err.http_status(), 500);
+        session.sign_in("Zoë O'Brien <zoe@example.com>").unwrap();
     }
 
     #[test]

@@ -349,15 +349,12 @@ impl RequestSession {
     ///
     /// # Errors
     /// [`InsertError::TooLarge`] if the subject doesn't fit in the cookie,
-    /// [`InsertError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes (nothing changes).
+    /// [`InsertError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes,
+    /// [`InsertError::SubjectControlCharacter`] for a subject holding a line break or another
+    /// control character (nothing changes).
     pub fn set_subject(&mut self, subject: impl Into<String>) -> Result<(), InsertError> {
         let subject = subject.into();
-        if subject.len() > MAX_SUBJECT_LEN {
-            return Err(InsertError::SubjectTooLong {
-                len: subject.len(),
-                max: MAX_SUBJECT_LEN,
-            });
-        }
+        check_subject(&subject)?;
         // The same subject keeps the stamp the session carries: a new one would undo a
         // log-out-everywhere made since the session was opened, and make a session fresher
         // than its authentication. A new subject is an authentication: stamped above the
@@ -472,16 +469,13 @@ impl RequestSession {
     ///
     /// # Errors
     /// As [`RequestSession::renew`], [`RenewError::TooLarge`] if the subject alone doesn't fit
-    /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes; the session
+    /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes,
+    /// [`RenewError::SubjectControlCharacter`] for a subject holding a line break or another
+    /// control character; the session
     /// is left as it was.
     pub fn sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
         let subject = subject.into();
-        if subject.len() > MAX_SUBJECT_LEN {
-            return Err(RenewError::SubjectTooLong {
-                len: subject.len(),
-                max: MAX_SUBJECT_LEN,
-            });
-        }
+        check_subject(&subject)?;
         let mut fresh = self.lifecycle.new_session(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
@@ -923,6 +917,49 @@ impl Undo {
                 state.set_subject(previous.name(), previous.generation());
             }
             Self::Subject(None) => state.clear_subject(),
+        }
+    }
+}
+
+/// Why a subject is refused before anything changes: too long for a revocation store, or
+/// holding a control character (`char::is_control`: C0, DEL and C1), which line-based logs,
+/// files and messages would read as the end of a line or something else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadSubject {
+    TooLong { len: usize },
+    ControlCharacter,
+}
+
+fn check_subject(subject: &str) -> Result<(), BadSubject> {
+    if subject.len() > MAX_SUBJECT_LEN {
+        return Err(BadSubject::TooLong { len: subject.len() });
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(BadSubject::ControlCharacter);
+    }
+    Ok(())
+}
+
+impl From<BadSubject> for InsertError {
+    fn from(bad: BadSubject) -> Self {
+        match bad {
+            BadSubject::TooLong { len } => Self::SubjectTooLong {
+                len,
+                max: MAX_SUBJECT_LEN,
+            },
+            BadSubject::ControlCharacter => Self::SubjectControlCharacter,
+        }
+    }
+}
+
+impl From<BadSubject> for RenewError {
+    fn from(bad: BadSubject) -> Self {
+        match bad {
+            BadSubject::TooLong { len } => Self::SubjectTooLong {
+                len,
+                max: MAX_SUBJECT_LEN,
+            },
+            BadSubject::ControlCharacter => Self::SubjectControlCharacter,
         }
     }
 }
