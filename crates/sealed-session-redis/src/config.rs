@@ -131,8 +131,11 @@ pub enum EvictingPolicy {
 /// - Redis checked every 5 seconds for lost data (a flush, a restart, a failover), which a
 ///   repair then writes back
 /// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
-/// - entries and messages not authenticated ([`authenticate_with`](Self::authenticate_with)
-///   turns it on), but always bounded (see [`sealed_session::guide::security`])
+/// - entries and messages not authenticated, with a `warn` at start, unless given a key ring
+///   ([`authenticate_with`](Self::authenticate_with)); a [`RedisConfig`] the session builder
+///   starts is authenticated with the session key ring unless turned off
+///   ([`unauthenticated`](Self::unauthenticated)). Always bounded (see
+///   [`sealed_session::guide::security`])
 /// - with `rediss://`, the system's root certificates
 ///
 /// ```
@@ -170,6 +173,8 @@ pub struct RedisStoreBuilder {
     until_loaded: UntilLoaded,
     pending_file: Option<PathBuf>,
     mac: Option<RevocationMac>,
+    /// Authentication turned off explicitly ([`RedisStoreBuilder::unauthenticated`]).
+    unauthenticated: bool,
     root_certificates: Option<Vec<u8>>,
 }
 
@@ -195,6 +200,7 @@ impl RedisStoreBuilder {
             until_loaded: UntilLoaded::RefuseSignedIn,
             pending_file: None,
             mac: None,
+            unauthenticated: false,
             root_certificates: None,
         }
     }
@@ -324,7 +330,10 @@ impl RedisStoreBuilder {
     /// without a valid one is ignored (counted in [`LinkHealth::refused`] and logged). Then
     /// someone who can write to Redis but does not hold the key ring can neither forge a
     /// logout nor alter one; they can still delete entries ([`sealed_session::guide::security`] says
-    /// what that allows). Defaults to off.
+    /// what that allows). A store the session builder starts from a [`RedisConfig`] (what a
+    /// configuration file's `"revocation"` and an adapter's `.revocation_store(config)` do) is
+    /// authenticated with the session key ring already; a store built here is not unless this
+    /// is called, and says so at start with a `warn` (event `unauthenticated`).
     ///
     /// Give it the ring the lifecycle seals cookies with: the primary tags, every key verifies,
     /// so a rotation keeps earlier tags valid while their key is in the ring. Turn it on for
@@ -352,6 +361,33 @@ impl RedisStoreBuilder {
     #[doc(alias = "sign")]
     pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
         self.mac = Some(key_ring.revocation_mac());
+        self.unauthenticated = false;
+        self
+    }
+
+    /// Turns authentication off, even where the session builder would give the store its key
+    /// ring: entries and messages are written without a tag, and read without one. Anyone who
+    /// can write to Redis (or `PUBLISH` on its channel) can then forge logouts, and fill each
+    /// instance's copy up to its limits. Logged at start as a `warn` (event
+    /// `unauthenticated`). For a fleet that can't turn authentication on everywhere at once
+    /// (instances of an earlier version still write untagged entries).
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
+    /// use sealed_session_redis::RedisConfig;
+    ///
+    /// let config: RedisConfig =
+    ///     serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/", "authenticate": false }"#)?;
+    /// assert!(format!("{config:?}").contains(r#"authentication: "off""#));
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+    ///     .revocation_store(config) // not authenticated, and a `warn` says so
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "authenticate")]
+    pub fn unauthenticated(mut self) -> Self {
+        self.mac = None;
+        self.unauthenticated = true;
         self
     }
 
@@ -393,7 +429,7 @@ impl RedisStoreBuilder {
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
     pub fn build(self) -> Result<RedisRevocationStore, BuildError> {
-        Ok(self.check()?.start())
+        Ok(self.check()?.start_with(None))
     }
 
     fn check(self) -> Result<RedisConfig, BuildError> {
@@ -448,6 +484,7 @@ impl RedisStoreBuilder {
             ensure_crypto_provider();
         }
         Ok(RedisConfig {
+            unauthenticated: self.unauthenticated,
             settings: Settings {
                 url: target.shown().to_owned(),
                 target,
@@ -521,8 +558,10 @@ fn ensure_crypto_provider() {
 /// names: `durability` (`"acknowledged"` or `"queued"`), `ack_timeout_ms`, `max_pending`,
 /// `reconcile_every_ms`, `startup_wait_ms`, `until_loaded` (`"refuse_signed_in"` or `"serve"`),
 /// `evicting_policy` (`"warn"` or `"refuse"`) and `pending_file`; what is left out has the
-/// [builder's defaults](RedisStoreBuilder#defaults). Authentication is turned on from code,
-/// with the key ring: [`RedisConfig::authenticate_with`].
+/// [builder's defaults](RedisStoreBuilder#defaults). `authenticate` defaults to `true`: the
+/// store the session builder starts from this configuration authenticates its entries and
+/// messages with the session key ring; `false` turns that off, with a `warn` at start
+/// ([`RedisStoreBuilder::unauthenticated`]).
 ///
 /// ```
 /// use sealed_session_redis::RedisConfig;
@@ -546,6 +585,8 @@ fn ensure_crypto_provider() {
 #[serde(try_from = "RawConfig")]
 pub struct RedisConfig {
     settings: Settings,
+    /// Authentication turned off explicitly: no key ring given at start turns it on.
+    unauthenticated: bool,
 }
 
 #[derive(Deserialize)]
@@ -572,6 +613,8 @@ struct RawConfig {
     pending_file: Option<PathBuf>,
     #[serde(default)]
     ca_file: Option<PathBuf>,
+    #[serde(default)]
+    authenticate: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -618,6 +661,9 @@ impl TryFrom<RawConfig> for RedisConfig {
         if let Some(path) = raw.pending_file {
             builder = builder.pending_file(path);
         }
+        if raw.authenticate == Some(false) {
+            builder = builder.unauthenticated();
+        }
         if let Some(path) = raw.ca_file {
             let pem = std::fs::read(&path).map_err(|err| BuildError::UnreadableCaFile {
                 path,
@@ -649,22 +695,67 @@ impl RedisConfig {
         self
     }
 
-    /// Turns on authentication with `key_ring` (see [`RedisStoreBuilder::authenticate_with`]).
+    /// Turns on authentication with `key_ring` (see [`RedisStoreBuilder::authenticate_with`]):
+    /// for a store started with [`RedisConfig::start`]. The session builder gives the store
+    /// its own key ring anyway.
     #[must_use]
     pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
         self.settings.keys = self
             .settings
             .keys
             .authenticated(Some(key_ring.revocation_mac()));
+        self.unauthenticated = false;
+        self
+    }
+
+    /// Turns authentication off (see [`RedisStoreBuilder::unauthenticated`]), as
+    /// `"authenticate": false` does.
+    #[must_use]
+    pub fn unauthenticated(mut self) -> Self {
+        self.settings.keys = self.settings.keys.authenticated(None);
+        self.unauthenticated = true;
         self
     }
 
     /// Starts the store. Infallible: the settings were checked when read, and reaching Redis is
-    /// the store's business from here on.
+    /// the store's business from here on. Without [`RedisConfig::authenticate_with`], the store
+    /// is not authenticated, and says so with a `warn`: started by the session builder
+    /// (`.revocation_store(config)`), it is authenticated with the session key ring instead.
     ///
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
     pub fn start(self) -> RedisRevocationStore {
+        self.start_with(None)
+    }
+
+    /// Starts the store, authenticated with `mac` unless it has a key already or
+    /// authentication was turned off; warns when it is not authenticated.
+    fn start_with(mut self, mac: Option<RevocationMac>) -> RedisRevocationStore {
+        let keys = &self.settings.keys;
+        if !keys.is_authenticated() && !self.unauthenticated && mac.is_some() {
+            self.settings.keys = keys.clone().authenticated(mac);
+        }
+        if self.unauthenticated {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                event = "unauthenticated",
+                prefix = self.settings.keys.prefix(),
+                "Redis revocation entries and messages are not authenticated (turned off): \
+                 anyone who can write to this Redis can forge logouts and fill every \
+                 instance's copy; turn it back on (remove `unauthenticated()` or \
+                 `\"authenticate\": false`) once every instance runs this version"
+            );
+        } else if !self.settings.keys.is_authenticated() {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                event = "unauthenticated",
+                prefix = self.settings.keys.prefix(),
+                "Redis revocation entries and messages are not authenticated: no key ring was \
+                 given; call `authenticate_with(&key_ring)` with the session key ring (or let \
+                 the session builder start the store from a `RedisConfig`), or \
+                 `unauthenticated()` to turn it off explicitly"
+            );
+        }
         RedisRevocationStore::start(self.settings)
     }
 }
@@ -710,6 +801,16 @@ impl IntoRevocationStore for RedisConfig {
     fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
         Arc::new(self.clock(clock).start())
     }
+
+    /// Authenticated with `mac`, the session key ring's, unless turned off
+    /// ([`RedisConfig::unauthenticated`], `"authenticate": false`) or given a key already.
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        Arc::new(self.clock(clock).start_with(Some(mac)))
+    }
 }
 
 /// The store the setting chooses, started at the session builder's `build`.
@@ -720,6 +821,17 @@ impl IntoRevocationStore for RevocationConfig {
             Self::Redis(config) => config.into_store(clock),
         }
     }
+
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        match self {
+            Self::Memory => Arc::new(MemoryRevocationStore::new()),
+            Self::Redis(config) => config.into_store_authenticated(clock, mac),
+        }
+    }
 }
 
 impl fmt::Debug for RedisConfig {
@@ -727,7 +839,16 @@ impl fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("url", &self.settings.url)
             .field("prefix", &self.prefix())
-            .field("authenticated", &self.settings.keys.is_authenticated())
+            .field(
+                "authentication",
+                &if self.settings.keys.is_authenticated() {
+                    "on"
+                } else if self.unauthenticated {
+                    "off"
+                } else {
+                    "with the session key ring, at start"
+                },
+            )
             .finish_non_exhaustive()
     }
 }
@@ -735,6 +856,40 @@ impl fmt::Debug for RedisConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_started_with_the_session_key_ring_is_authenticated_unless_turned_off() {
+        let mac = || KeyRing::new(sealed_session::SecretKey::generate()).revocation_mac();
+        let config = |json: &str| {
+            serde_json::from_str::<RedisConfig>(json)
+                .unwrap()
+                .clock(Arc::new(SystemClock))
+        };
+        let default = r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0 }"#;
+        let off =
+            r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0, "authenticate": false }"#;
+        let on = r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0, "authenticate": true }"#;
+        for (json, with_ring, authenticated) in [
+            (default, true, true),
+            (on, true, true),
+            (off, true, false),
+            (default, false, false),
+        ] {
+            let store = config(json).start_with(with_ring.then(mac));
+            let shown = format!("{store:?}");
+            assert!(
+                shown.contains(&format!("authenticated: {authenticated}")),
+                "{json} {with_ring}: {shown}"
+            );
+        }
+        assert!(format!("{:?}", config(default)).contains("with the session key ring"));
+        assert!(format!("{:?}", config(off)).contains(r#"authentication: "off""#));
+        // An explicit key wins over the ring's; turning it off afterwards wins over both.
+        let ring = KeyRing::new(sealed_session::SecretKey::generate());
+        let keyed = config(off).authenticate_with(&ring);
+        assert!(format!("{keyed:?}").contains(r#"authentication: "on""#));
+        assert!(format!("{:?}", keyed.unauthenticated()).contains(r#""off""#));
+    }
 
     #[test]
     fn every_duration_is_bounded_at_build() {

@@ -859,8 +859,10 @@ impl<T> SessionBuilder<T> {
 
     /// The revocation store consulted on every request and written by renew, sign-in and the
     /// logouts: a running store (`Arc<MemoryRevocationStore>`, `Arc<dyn RevocationStore>`, ...)
-    /// or a configuration started at [`SessionBuilder::build`] with the lifecycle's clock
-    /// (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`]. Defaults to a
+    /// or a configuration started at [`SessionBuilder::build`] with the lifecycle's clock and
+    /// the key ring's revocation key, which a shared store authenticates its entries and
+    /// messages with (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`].
+    /// Defaults to a
     /// [`MemoryRevocationStore`] of this process; use a shared store when the application runs
     /// on several instances. Replaces any earlier choice of store.
     #[doc(alias = "redis_revocation")]
@@ -1049,7 +1051,9 @@ impl<T> SessionBuilder<T> {
             .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
         let store = match self.store {
-            Some(choice) => choice.start(Arc::clone(&self.clock)),
+            Some(choice) => {
+                choice.start(Arc::clone(&self.clock), codec.key_ring().revocation_mac())
+            }
             None => Arc::new(MemoryRevocationStore::new()),
         };
         Ok(T::from(SessionManager {
