@@ -253,9 +253,11 @@ impl RedisStoreBuilder {
     /// listed anonymous sessions it holds before a new subject's revocation raises the
     /// store-wide cutoff instead (and an anonymous session's is refused). They apply to this
     /// instance's own revocations (what it then writes to Redis is what its copy recorded, fold
-    /// and store-wide cutoff included, which every instance then applies); other instances'
-    /// revocations are applied as recorded, never folded or refused, though they count against
-    /// the total. Defaults to [`RevocationLimits::new`].
+    /// and store-wide cutoff included, which every instance then applies). Other instances'
+    /// revocations (messages, full loads) are held apart, within
+    /// [`RevocationLimits::remote_total`] and 8 times the per-subject limit
+    /// ([`MemoryRevocationStore::apply`]), so that however much is pushed through Redis, this
+    /// instance's logouts keep all their room. Defaults to [`RevocationLimits::new`].
     pub fn limits(mut self, limits: RevocationLimits) -> Self {
         self.limits = limits;
         self
