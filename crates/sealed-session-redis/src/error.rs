@@ -60,8 +60,8 @@ pub enum BuildError {
         /// The URL, its password replaced by `***`.
         url: String,
     },
-    /// A Redis Cluster URL (`redis+cluster://`, ...): the store needs one primary that orders
-    /// every write and message, which a cluster is not.
+    /// A Redis Cluster URL (`redis+cluster://`, ...): the store needs one primary that holds
+    /// every entry and orders every write, which a cluster is not.
     ClusterUnsupported {
         /// The URL, its password replaced by `***`.
         url: String,
@@ -97,9 +97,9 @@ impl fmt::Display for BuildError {
             Self::ClusterUnsupported { url } => write!(
                 f,
                 "`{url}` is a Redis Cluster URL, which the revocation store does not support: it \
-                 needs one primary that orders every write and message (pub/sub and `WAIT` \
-                 are per node in a cluster); use a primary with replicas behind Sentinel \
-                 (`redis+sentinel://host:26379,.../service`)"
+                 needs one primary that holds every entry and orders every write (a full \
+                 load's `SCAN` sees one node, `WAIT` one node's replicas); use a primary with \
+                 replicas behind Sentinel (`redis+sentinel://host:26379,.../service`)"
             ),
             Self::TimeoutTooLong { setting, max } => write!(
                 f,

@@ -11,7 +11,8 @@
 //!                                             (a subject's cutoff)
 //! sealed-session:rev:all                 ->  "<generation> <until>"             EXAT <until>
 //!                                             (the store-wide cutoff: every subject's)
-//! channel sealed-session:rev:events      <-  "i <32 hex> <until>"
+//! channel sealed-session:rev:events      <-  "2 <nonce: 32 hex> <sent> " followed by
+//!                                            "i <32 hex> <until>"
 //!                                            "j <32 hex> <until> <generation> <subject>"
 //!                                            "g <generation> <until> <subject>"
 //!                                            "a <generation> <until>"
@@ -20,7 +21,9 @@
 //!                                            means Redis lost data
 //! ```
 //!
-//! Times are unix seconds and generations plain numbers, in decimal (digits only). The subject
+//! A message starts with its version (`2`), a random nonce and the sender's unix time: a
+//! receiver refuses one whose nonce it saw, or sent too long ago (`trust::Recent`). Times are
+//! unix seconds and generations plain numbers, in decimal (digits only). The subject
 //! comes last in its value or message, so it may hold spaces; keys hold it as is (Redis keys
 //! are binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor
 //! read. The two cutoffs (`rev:sub:<subject>` and `rev:all`, the store-wide one a store at its
@@ -35,7 +38,8 @@
 //! "<tag> <body>"     tag: 43 characters, the unpadded base64url of
 //!                    HMAC-SHA256(the key ring's revocation key, data)
 //! data (entries):    "sealed-session-redis v1 entry\0"   | u32 BE length of the key | key     | body
-//! data (messages):   "sealed-session-redis v1 message\0" | u32 BE length of the channel | channel | body
+//! data (messages):   "sealed-session-redis v2 message\0" | u32 BE length of the channel | channel | body
+//! data (pending):    "sealed-session-redis v2 pending\0" | u32 BE length of the prefix | prefix | line
 //! ```
 //!
 //! The key (or channel) name is in the data, prefix included, so a tagged value can't be moved

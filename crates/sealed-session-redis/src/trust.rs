@@ -9,9 +9,13 @@
 //!   ([`MAX_TIMEOUT`]) plus the skews, a subject longer than [`MAX_SUBJECT_LEN`]. Without them,
 //!   one `PUBLISH` of a `u64::MAX` generation would refuse every session of a subject and make
 //!   its "log out everywhere" saturate, for good.
-//! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`]): every value
-//!   and message carries an HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key
-//!   or channel it is under; anything else is refused. The format is in `keys.rs`.
+//! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`], or the session
+//!   key ring a session builder starts the store with): every value and message carries an
+//!   HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key or channel it is
+//!   under; anything else is refused. The format is in `keys.rs`.
+//! - **Freshness**, always: a message whose nonce was seen, or sent further than
+//!   [`FRESHNESS_SECS`] from our clock, is refused ([`Recent`]). Under a tag, that makes a
+//!   captured message useless; without one, it only keeps genuine messages from counting twice.
 //!
 //! A refused entry or message is skipped and counted ([`LinkHealth::refused`]); the count is
 //! logged at `warn` when it reaches a power of two (1, 2, 4, ...), so that a flood of forgeries

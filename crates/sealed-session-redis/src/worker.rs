@@ -520,8 +520,8 @@ fn listen(
 }
 
 /// An error if the server runs in cluster mode (`INFO cluster`, where allowed): a cluster
-/// spreads keys over several primaries and delivers `PUBLISH` per node, and the store needs
-/// one primary ordering every write and message. The link stays down, and says why.
+/// spreads keys over several primaries (a full load's `SCAN` would see one node's), and the
+/// store needs one primary holding every entry. The link stays down, and says why.
 fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
     let info = match redis::cmd("INFO").arg("cluster").query::<String>(con) {
         Ok(info) => info,
@@ -532,8 +532,8 @@ fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
         return Err(RedisError::from((
             redis::ErrorKind::InvalidClientConfig,
             "the Redis server runs in cluster mode, which the revocation store does not \
-             support (it needs one primary ordering every write and message): use a primary \
-             with replicas behind Sentinel (`redis+sentinel://`)",
+             support (it needs one primary holding every entry): use a primary with replicas \
+             behind Sentinel (`redis+sentinel://`)",
         )));
     }
     Ok(())

@@ -236,6 +236,20 @@ impl MemoryRevocationStore {
     /// Of [`MemoryRevocationStore::len`], the entries recorded elsewhere
     /// ([`MemoryRevocationStore::apply`]), held against [`RevocationLimits::remote_total`]; the
     /// rest are held against [`RevocationLimits::total`].
+    ///
+    /// ```
+    /// use sealed_session::SessionId;
+    /// use sealed_session::codec::UnixTime;
+    /// use sealed_session::revocation::{MemoryRevocationStore, Revocation, RevocationStore};
+    ///
+    /// let store = MemoryRevocationStore::new();
+    /// let (now, until) = (UnixTime::from_secs(1_000), UnixTime::from_secs(2_000));
+    /// let anonymous = |id| Revocation::Session { id, subject: None, until };
+    /// store.revoke(anonymous(SessionId::random()?), now)?; // this instance's
+    /// store.apply(&anonymous(SessionId::random()?), now); // another instance's
+    /// assert_eq!((store.len(), store.remote_len()), (2, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remote_len(&self) -> usize {
         self.remote.load(Ordering::Acquire)
     }
