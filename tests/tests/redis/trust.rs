@@ -435,37 +435,26 @@ fn a_flood_of_revocations_from_elsewhere_cannot_make_a_logout_fail() {
     assert!(b.overflows() > 0);
     // B's own logouts have all their room: an anonymous session's (refused when full) and a
     // new subject's (which would raise the store-wide cutoff when full).
-    let mine = SessionId::random().unwrap();
-    let recorded = b
-        .revoke(
-            Revocation::Session {
-                id: mine,
-                subject: None,
-                until: NOW.saturating_add_secs(60),
-            },
-            NOW,
-        )
-        .unwrap();
-    assert!(
-        matches!(recorded, Some(Revocation::Session { .. })),
-        "{recorded:?}"
-    );
+    let logout = |id, subject: Option<Subject>| {
+        let recorded = b
+            .revoke(
+                Revocation::Session {
+                    id,
+                    subject,
+                    until: NOW.saturating_add_secs(60),
+                },
+                NOW,
+            )
+            .unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "recorded as asked: {recorded:?}"
+        );
+    };
+    let (mine, bobs) = (SessionId::random().unwrap(), SessionId::random().unwrap());
+    logout(mine, None);
     let bob = signed_in(&b, "bob");
-    let bobs = SessionId::random().unwrap();
-    let recorded = b
-        .revoke(
-            Revocation::Session {
-                id: bobs,
-                subject: Some(bob.clone()),
-                until: NOW.saturating_add_secs(60),
-            },
-            NOW,
-        )
-        .unwrap();
-    assert!(
-        matches!(recorded, Some(Revocation::Session { .. })),
-        "{recorded:?}"
-    );
+    logout(bobs, Some(bob.clone()));
     assert!(b.is_revoked(mine, None, NOW) && b.is_revoked(bobs, Some(&bob), NOW));
     assert!(b.flush(Duration::from_secs(5)));
     // On A, whose room for others' revocations the flood filled too, bob's logout still holds:

@@ -354,7 +354,11 @@ impl RequestSession {
     /// control character (nothing changes).
     pub fn set_subject(&mut self, subject: impl Into<String>) -> Result<(), InsertError> {
         let subject = subject.into();
-        check_subject(&subject)?;
+        check_subject(
+            &subject,
+            |len, max| InsertError::SubjectTooLong { len, max },
+            InsertError::SubjectControlCharacter,
+        )?;
         // The same subject keeps the stamp the session carries: a new one would undo a
         // log-out-everywhere made since the session was opened, and make a session fresher
         // than its authentication. A new subject is an authentication: stamped above the
@@ -475,7 +479,11 @@ impl RequestSession {
     /// is left as it was.
     pub fn sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
         let subject = subject.into();
-        check_subject(&subject)?;
+        check_subject(
+            &subject,
+            |len, max| RenewError::SubjectTooLong { len, max },
+            RenewError::SubjectControlCharacter,
+        )?;
         let mut fresh = self.lifecycle.new_session(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
@@ -921,45 +929,20 @@ impl Undo {
     }
 }
 
-/// Why a subject is refused before anything changes: too long for a revocation store, or
-/// holding a control character (`char::is_control`: C0, DEL and C1), which line-based logs,
-/// files and messages would read as the end of a line or something else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BadSubject {
-    TooLong { len: usize },
-    ControlCharacter,
-}
-
-fn check_subject(subject: &str) -> Result<(), BadSubject> {
+/// Refuses a subject before anything changes: too long for a revocation store (`too_long`, with
+/// the length and the most accepted), or holding a control character (`char::is_control`:
+/// C0, DEL and C1; `control`), which line-based logs, files and messages would read as the end
+/// of a line or something else.
+fn check_subject<E>(
+    subject: &str,
+    too_long: impl FnOnce(usize, usize) -> E,
+    control: E,
+) -> Result<(), E> {
     if subject.len() > MAX_SUBJECT_LEN {
-        return Err(BadSubject::TooLong { len: subject.len() });
+        return Err(too_long(subject.len(), MAX_SUBJECT_LEN));
     }
     if subject.chars().any(char::is_control) {
-        return Err(BadSubject::ControlCharacter);
+        return Err(control);
     }
     Ok(())
-}
-
-impl From<BadSubject> for InsertError {
-    fn from(bad: BadSubject) -> Self {
-        match bad {
-            BadSubject::TooLong { len } => Self::SubjectTooLong {
-                len,
-                max: MAX_SUBJECT_LEN,
-            },
-            BadSubject::ControlCharacter => Self::SubjectControlCharacter,
-        }
-    }
-}
-
-impl From<BadSubject> for RenewError {
-    fn from(bad: BadSubject) -> Self {
-        match bad {
-            BadSubject::TooLong { len } => Self::SubjectTooLong {
-                len,
-                max: MAX_SUBJECT_LEN,
-            },
-            BadSubject::ControlCharacter => Self::SubjectControlCharacter,
-        }
-    }
 }
