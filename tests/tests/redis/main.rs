@@ -6,10 +6,12 @@
 //! - [`faults`]: Redis lost, restarted, flushed or slow, and instances killed.
 //! - [`trust`]: authenticated entries and messages, and what a Redis writer can't do.
 //! - [`pending`]: the file of logouts a stop leaves unwritten.
+//! - [`sentinel`]: `redis+sentinel://` against a real sentinel.
 //! - [`tls`]: `rediss://` with a private CA.
 
 mod faults;
 mod pending;
+mod sentinel;
 mod sharing;
 mod store;
 mod tls;
