@@ -938,6 +938,9 @@ impl RevokedSession {
 }
 
 const _: () = assert!(std::mem::size_of::<RevokedSession>() == 28);
+// The `remote` flag sits in what was padding: a subject's entry is as large as before it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<SubjectEntry>() == 48);
 
 impl SubjectEntry {
     fn refuses(&self, id: SessionId, generation: Generation, now: u64) -> bool {
