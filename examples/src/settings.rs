@@ -62,8 +62,11 @@ impl SealedSettings {
             Ok(url) => {
                 // Waits up to 2 s for the shared list (and says so if Redis is not there:
                 // signed-in sessions are then refused until it is loaded). A logout is answered
-                // once Redis has it, or `503` after 250 ms.
-                let store = RedisRevocationStore::builder(url).build()?;
+                // once Redis has it, or `503` after 250 ms. Entries and messages are tagged with
+                // the session keys, so that whoever can write to Redis can't forge a logout.
+                let store = RedisRevocationStore::builder(url)
+                    .authenticate_with(&keys)
+                    .build()?;
                 Some(Arc::new(store) as Arc<dyn RevocationStore>)
             }
             Err(_) => {

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::io::tcp::TcpSettings;
-use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsCertificates};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use sealed_session::KeyRing;
@@ -16,9 +14,10 @@ use sealed_session::revocation::{
 };
 use serde::Deserialize;
 
-use crate::error::{BuildError, redact};
+use crate::error::BuildError;
 use crate::keys::Keys;
 use crate::store::RedisRevocationStore;
+use crate::target::Target;
 
 /// The key prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "sealed-session:";
@@ -26,8 +25,9 @@ pub const DEFAULT_PREFIX: &str = "sealed-session:";
 /// Checked settings, shared by the store's threads.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) client: redis::Client,
-    /// The URL with its password redacted, for logs.
+    /// Where to connect.
+    pub(crate) target: Target,
+    /// The URL for logs, made from its parsed parts: any password is `***`.
     pub(crate) url: String,
     pub(crate) keys: Keys,
     pub(crate) connect_timeout: Duration,
@@ -131,8 +131,11 @@ pub enum EvictingPolicy {
 /// - Redis checked every 5 seconds for lost data (a flush, a restart, a failover), which a
 ///   repair then writes back
 /// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
-/// - entries and messages not authenticated ([`authenticate_with`](Self::authenticate_with)
-///   turns it on), but always bounded (see [`sealed_session::guide::security`])
+/// - entries and messages not authenticated, with a `warn` at start, unless given a key ring
+///   ([`authenticate_with`](Self::authenticate_with)); a [`RedisConfig`] the session builder
+///   starts is authenticated with the session key ring unless turned off
+///   ([`unauthenticated`](Self::unauthenticated)). Always bounded (see
+///   [`sealed_session::guide::security`])
 /// - with `rediss://`, the system's root certificates
 ///
 /// ```
@@ -170,6 +173,8 @@ pub struct RedisStoreBuilder {
     until_loaded: UntilLoaded,
     pending_file: Option<PathBuf>,
     mac: Option<RevocationMac>,
+    /// Authentication turned off explicitly ([`RedisStoreBuilder::unauthenticated`]).
+    unauthenticated: bool,
     root_certificates: Option<Vec<u8>>,
 }
 
@@ -195,6 +200,7 @@ impl RedisStoreBuilder {
             until_loaded: UntilLoaded::RefuseSignedIn,
             pending_file: None,
             mac: None,
+            unauthenticated: false,
             root_certificates: None,
         }
     }
@@ -247,9 +253,11 @@ impl RedisStoreBuilder {
     /// listed anonymous sessions it holds before a new subject's revocation raises the
     /// store-wide cutoff instead (and an anonymous session's is refused). They apply to this
     /// instance's own revocations (what it then writes to Redis is what its copy recorded, fold
-    /// and store-wide cutoff included, which every instance then applies); other instances'
-    /// revocations are applied as recorded, never folded or refused, though they count against
-    /// the total. Defaults to [`RevocationLimits::new`].
+    /// and store-wide cutoff included, which every instance then applies). Other instances'
+    /// revocations (messages, full loads) are held apart, within
+    /// [`RevocationLimits::remote_total`] and 8 times the per-subject limit
+    /// ([`MemoryRevocationStore::apply`]), so that however much is pushed through Redis, this
+    /// instance's logouts keep all their room. Defaults to [`RevocationLimits::new`].
     pub fn limits(mut self, limits: RevocationLimits) -> Self {
         self.limits = limits;
         self
@@ -324,7 +332,10 @@ impl RedisStoreBuilder {
     /// without a valid one is ignored (counted in [`LinkHealth::refused`] and logged). Then
     /// someone who can write to Redis but does not hold the key ring can neither forge a
     /// logout nor alter one; they can still delete entries ([`sealed_session::guide::security`] says
-    /// what that allows). Defaults to off.
+    /// what that allows). A store the session builder starts from a [`RedisConfig`] (what a
+    /// configuration file's `"revocation"` and an adapter's `.revocation_store(config)` do) is
+    /// authenticated with the session key ring already; a store built here is not unless this
+    /// is called, and says so at start with a `warn` (event `unauthenticated`).
     ///
     /// Give it the ring the lifecycle seals cookies with: the primary tags, every key verifies,
     /// so a rotation keeps earlier tags valid while their key is in the ring. Turn it on for
@@ -352,6 +363,33 @@ impl RedisStoreBuilder {
     #[doc(alias = "sign")]
     pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
         self.mac = Some(key_ring.revocation_mac());
+        self.unauthenticated = false;
+        self
+    }
+
+    /// Turns authentication off, even where the session builder would give the store its key
+    /// ring: entries and messages are written without a tag, and read without one. Anyone who
+    /// can write to Redis (or `PUBLISH` on its channel) can then forge logouts, and fill each
+    /// instance's copy up to its limits. Logged at start as a `warn` (event
+    /// `unauthenticated`). For a fleet that can't turn authentication on everywhere at once
+    /// (instances of an earlier version still write untagged entries).
+    ///
+    /// ```
+    /// use sealed_session::{KeyRing, SecretKey, SessionManager};
+    /// use sealed_session_redis::RedisConfig;
+    ///
+    /// let config: RedisConfig =
+    ///     serde_json::from_str(r#"{ "url": "redis://127.0.0.1:6379/", "authenticate": false }"#)?;
+    /// assert!(format!("{config:?}").contains(r#"authentication: "off""#));
+    /// let sessions = SessionManager::builder(KeyRing::new(SecretKey::generate()))
+    ///     .revocation_store(config) // not authenticated, and a `warn` says so
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "authenticate")]
+    pub fn unauthenticated(mut self) -> Self {
+        self.mac = None;
+        self.unauthenticated = true;
         self
     }
 
@@ -382,7 +420,10 @@ impl RedisStoreBuilder {
     ///
     /// # Errors
     /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
-    /// [`BuildError::InvalidTimeout`], [`BuildError::InvalidLimit`],
+    /// [`BuildError::InvalidTimeout`], [`BuildError::TimeoutTooLong`] (`connect_timeout`,
+    /// `io_timeout`, `max_backoff`, `stall_timeout` and the [`Durability`] timeout at most a
+    /// minute; `shutdown_timeout`, `reconcile_every` and `startup_wait` at most an hour),
+    /// [`BuildError::ClusterUnsupported`], [`BuildError::InvalidLimit`],
     /// [`BuildError::InsecureTls`], [`BuildError::InvalidRootCertificates`] or
     /// [`BuildError::RootCertificatesWithoutTls`]. An unreachable Redis is not an error (see
     /// [`UntilLoaded`]).
@@ -390,27 +431,35 @@ impl RedisStoreBuilder {
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
     pub fn build(self) -> Result<RedisRevocationStore, BuildError> {
-        Ok(self.check()?.start())
+        Ok(self.check()?.start_with(None))
     }
 
     fn check(self) -> Result<RedisConfig, BuildError> {
-        for (setting, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("io_timeout", self.io_timeout),
-            ("max_backoff", self.max_backoff),
-            ("shutdown_timeout", self.shutdown_timeout),
-            ("reconcile_every", self.reconcile_every),
-            ("stall_timeout", self.stall_timeout),
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3_600);
+        for (setting, value, max, zero_allowed) in [
+            ("connect_timeout", self.connect_timeout, minute, false),
+            ("io_timeout", self.io_timeout, minute, false),
+            ("max_backoff", self.max_backoff, minute, false),
+            ("shutdown_timeout", self.shutdown_timeout, hour, false),
+            ("reconcile_every", self.reconcile_every, hour, false),
+            ("stall_timeout", self.stall_timeout, minute, false),
+            ("startup_wait", self.startup_wait, hour, true),
             (
                 "durability",
                 match self.durability {
                     Durability::Acknowledged { timeout } => timeout,
-                    Durability::Queued => Duration::MAX,
+                    Durability::Queued => minute,
                 },
+                minute,
+                false,
             ),
         ] {
-            if value.is_zero() {
+            if value.is_zero() && !zero_allowed {
                 return Err(BuildError::InvalidTimeout { setting });
+            }
+            if value > max {
+                return Err(BuildError::TimeoutTooLong { setting, max });
             }
         }
         if self.max_pending == 0 {
@@ -429,49 +478,18 @@ impl RedisStoreBuilder {
                 prefix: self.prefix,
             });
         }
-        let invalid = || BuildError::InvalidUrl {
-            url: redact(&self.url),
-        };
-        let info = self
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(|_| invalid())?
-            // Messages are tiny and latency is the point: don't let Nagle hold them back.
-            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let tls = match info.addr() {
-            ConnectionAddr::TcpTls { insecure: true, .. } => {
-                return Err(BuildError::InsecureTls {
-                    url: redact(&self.url),
-                });
-            }
-            ConnectionAddr::TcpTls { .. } => true,
-            _ => false,
-        };
-        let client = match self.root_certificates {
-            None => redis::Client::open(info).map_err(|_| invalid())?,
-            Some(_) if !tls => {
-                return Err(BuildError::RootCertificatesWithoutTls {
-                    url: redact(&self.url),
-                });
-            }
-            Some(pem) => {
-                check_certificates(&pem)?;
-                let certificates = TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem),
-                };
-                redis::Client::build_with_tls(info, certificates)
-                    .map_err(|_| BuildError::InvalidRootCertificates)?
-            }
-        };
-        if tls {
+        if let Some(pem) = &self.root_certificates {
+            check_certificates(pem)?;
+        }
+        let target = Target::parse(&self.url, self.root_certificates)?;
+        if target.tls() {
             ensure_crypto_provider();
         }
         Ok(RedisConfig {
+            unauthenticated: self.unauthenticated,
             settings: Settings {
-                client,
-                url: redact(&self.url),
+                url: target.shown().to_owned(),
+                target,
                 keys: Keys::new(&self.prefix).authenticated(self.mac),
                 connect_timeout: self.connect_timeout,
                 io_timeout: self.io_timeout,
@@ -532,15 +550,20 @@ fn ensure_crypto_provider() {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
-/// `url` is required (`redis://`, or `rediss://` for TLS); `prefix` defaults to
+/// `url` is required (`redis://`, `rediss://` for TLS, `redis+unix://`, or
+/// `redis+sentinel://[user:password@]host[:port][,host[:port]...]/service[/db]` to find the
+/// primary through Sentinel, `rediss+sentinel://` with TLS; Redis Cluster URLs are refused,
+/// [`BuildError::ClusterUnsupported`]); `prefix` defaults to
 /// `sealed-session:`; `ca_file` is a PEM file of the root certificates a `rediss://` server's
 /// certificate must chain to (as [`RedisStoreBuilder::tls_root_certificates`]), read when the
 /// configuration is. The other fields, all optional, are the builder's settings of the same
 /// names: `durability` (`"acknowledged"` or `"queued"`), `ack_timeout_ms`, `max_pending`,
 /// `reconcile_every_ms`, `startup_wait_ms`, `until_loaded` (`"refuse_signed_in"` or `"serve"`),
 /// `evicting_policy` (`"warn"` or `"refuse"`) and `pending_file`; what is left out has the
-/// [builder's defaults](RedisStoreBuilder#defaults). Authentication is turned on from code,
-/// with the key ring: [`RedisConfig::authenticate_with`].
+/// [builder's defaults](RedisStoreBuilder#defaults). `authenticate` defaults to `true`: the
+/// store the session builder starts from this configuration authenticates its entries and
+/// messages with the session key ring; `false` turns that off, with a `warn` at start
+/// ([`RedisStoreBuilder::unauthenticated`]).
 ///
 /// ```
 /// use sealed_session_redis::RedisConfig;
@@ -564,6 +587,8 @@ fn ensure_crypto_provider() {
 #[serde(try_from = "RawConfig")]
 pub struct RedisConfig {
     settings: Settings,
+    /// Authentication turned off explicitly: no key ring given at start turns it on.
+    unauthenticated: bool,
 }
 
 #[derive(Deserialize)]
@@ -590,6 +615,8 @@ struct RawConfig {
     pending_file: Option<PathBuf>,
     #[serde(default)]
     ca_file: Option<PathBuf>,
+    #[serde(default)]
+    authenticate: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -636,6 +663,9 @@ impl TryFrom<RawConfig> for RedisConfig {
         if let Some(path) = raw.pending_file {
             builder = builder.pending_file(path);
         }
+        if raw.authenticate == Some(false) {
+            builder = builder.unauthenticated();
+        }
         if let Some(path) = raw.ca_file {
             let pem = std::fs::read(&path).map_err(|err| BuildError::UnreadableCaFile {
                 path,
@@ -667,22 +697,67 @@ impl RedisConfig {
         self
     }
 
-    /// Turns on authentication with `key_ring` (see [`RedisStoreBuilder::authenticate_with`]).
+    /// Turns on authentication with `key_ring` (see [`RedisStoreBuilder::authenticate_with`]):
+    /// for a store started with [`RedisConfig::start`]. The session builder gives the store
+    /// its own key ring anyway.
     #[must_use]
     pub fn authenticate_with(mut self, key_ring: &KeyRing) -> Self {
         self.settings.keys = self
             .settings
             .keys
             .authenticated(Some(key_ring.revocation_mac()));
+        self.unauthenticated = false;
+        self
+    }
+
+    /// Turns authentication off (see [`RedisStoreBuilder::unauthenticated`]), as
+    /// `"authenticate": false` does.
+    #[must_use]
+    pub fn unauthenticated(mut self) -> Self {
+        self.settings.keys = self.settings.keys.authenticated(None);
+        self.unauthenticated = true;
         self
     }
 
     /// Starts the store. Infallible: the settings were checked when read, and reaching Redis is
-    /// the store's business from here on.
+    /// the store's business from here on. Without [`RedisConfig::authenticate_with`], the store
+    /// is not authenticated, and says so with a `warn`: started by the session builder
+    /// (`.revocation_store(config)`), it is authenticated with the session key ring instead.
     ///
     /// # Panics
     /// If the operating system cannot start a thread, as [`std::thread::spawn`].
     pub fn start(self) -> RedisRevocationStore {
+        self.start_with(None)
+    }
+
+    /// Starts the store, authenticated with `mac` unless it has a key already or
+    /// authentication was turned off; warns when it is not authenticated.
+    fn start_with(mut self, mac: Option<RevocationMac>) -> RedisRevocationStore {
+        let keys = &self.settings.keys;
+        if !keys.is_authenticated() && !self.unauthenticated && mac.is_some() {
+            self.settings.keys = keys.clone().authenticated(mac);
+        }
+        if self.unauthenticated {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                event = "unauthenticated",
+                prefix = self.settings.keys.prefix(),
+                "Redis revocation entries and messages are not authenticated (turned off): \
+                 anyone who can write to this Redis can forge logouts and fill every \
+                 instance's copy; turn it back on (remove `unauthenticated()` or \
+                 `\"authenticate\": false`) once every instance runs this version"
+            );
+        } else if !self.settings.keys.is_authenticated() {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                event = "unauthenticated",
+                prefix = self.settings.keys.prefix(),
+                "Redis revocation entries and messages are not authenticated: no key ring was \
+                 given; call `authenticate_with(&key_ring)` with the session key ring (or let \
+                 the session builder start the store from a `RedisConfig`), or \
+                 `unauthenticated()` to turn it off explicitly"
+            );
+        }
         RedisRevocationStore::start(self.settings)
     }
 }
@@ -728,6 +803,16 @@ impl IntoRevocationStore for RedisConfig {
     fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
         Arc::new(self.clock(clock).start())
     }
+
+    /// Authenticated with `mac`, the session key ring's, unless turned off
+    /// ([`RedisConfig::unauthenticated`], `"authenticate": false`) or given a key already.
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        Arc::new(self.clock(clock).start_with(Some(mac)))
+    }
 }
 
 /// The store the setting chooses, started at the session builder's `build`.
@@ -738,6 +823,17 @@ impl IntoRevocationStore for RevocationConfig {
             Self::Redis(config) => config.into_store(clock),
         }
     }
+
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        match self {
+            Self::Memory => Arc::new(MemoryRevocationStore::new()),
+            Self::Redis(config) => config.into_store_authenticated(clock, mac),
+        }
+    }
 }
 
 impl fmt::Debug for RedisConfig {
@@ -745,7 +841,89 @@ impl fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("url", &self.settings.url)
             .field("prefix", &self.prefix())
-            .field("authenticated", &self.settings.keys.is_authenticated())
+            .field(
+                "authentication",
+                &if self.settings.keys.is_authenticated() {
+                    "on"
+                } else if self.unauthenticated {
+                    "off"
+                } else {
+                    "with the session key ring, at start"
+                },
+            )
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_started_with_the_session_key_ring_is_authenticated_unless_turned_off() {
+        let mac = || KeyRing::new(sealed_session::SecretKey::generate()).revocation_mac();
+        let config = |json: &str| {
+            serde_json::from_str::<RedisConfig>(json)
+                .unwrap()
+                .clock(Arc::new(SystemClock))
+        };
+        let default = r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0 }"#;
+        let off =
+            r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0, "authenticate": false }"#;
+        let on = r#"{ "url": "redis://127.0.0.1:1/", "startup_wait_ms": 0, "authenticate": true }"#;
+        for (json, with_ring, authenticated) in [
+            (default, true, true),
+            (on, true, true),
+            (off, true, false),
+            (default, false, false),
+        ] {
+            let store = config(json).start_with(with_ring.then(mac));
+            let shown = format!("{store:?}");
+            assert!(
+                shown.contains(&format!("authenticated: {authenticated}")),
+                "{json} {with_ring}: {shown}"
+            );
+        }
+        assert!(format!("{:?}", config(default)).contains("with the session key ring"));
+        assert!(format!("{:?}", config(off)).contains(r#"authentication: "off""#));
+        // An explicit key wins over the ring's; turning it off afterwards wins over both.
+        let ring = KeyRing::new(sealed_session::SecretKey::generate());
+        let keyed = config(off).authenticate_with(&ring);
+        assert!(format!("{keyed:?}").contains(r#"authentication: "on""#));
+        assert!(format!("{:?}", keyed.unauthenticated()).contains(r#""off""#));
+    }
+
+    #[test]
+    fn every_duration_is_bounded_at_build() {
+        let builder = || RedisRevocationStore::builder("redis://127.0.0.1:1/");
+        let day = Duration::from_secs(86_400);
+        for (setting, built) in [
+            ("connect_timeout", builder().connect_timeout(day)),
+            ("io_timeout", builder().io_timeout(day)),
+            ("max_backoff", builder().max_backoff(day)),
+            (
+                "shutdown_timeout",
+                builder().shutdown_timeout(Duration::MAX),
+            ),
+            ("reconcile_every", builder().reconcile_every(Duration::MAX)),
+            ("stall_timeout", builder().stall_timeout(day)),
+            ("startup_wait", builder().startup_wait(Duration::MAX)),
+            (
+                "durability",
+                builder().durability(Durability::Acknowledged { timeout: day }),
+            ),
+        ] {
+            let err = built.check().map(|_| ()).unwrap_err();
+            assert!(
+                matches!(err, BuildError::TimeoutTooLong { setting: s, .. } if s == setting),
+                "{setting}: {err}"
+            );
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+        let err = serde_json::from_str::<RedisConfig>(
+            r#"{ "url": "redis://h", "reconcile_every_ms": 18446744073709551615 }"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("reconcile_every"), "{err}");
     }
 }

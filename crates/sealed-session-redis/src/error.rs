@@ -60,6 +60,19 @@ pub enum BuildError {
         /// The URL, its password replaced by `***`.
         url: String,
     },
+    /// A Redis Cluster URL (`redis+cluster://`, ...): the store needs one primary that holds
+    /// every entry and orders every write, which a cluster is not.
+    ClusterUnsupported {
+        /// The URL, its password replaced by `***`.
+        url: String,
+    },
+    /// A duration setting longer than the store can use.
+    TimeoutTooLong {
+        /// Which setting.
+        setting: &'static str,
+        /// The longest accepted.
+        max: std::time::Duration,
+    },
     /// The configuration's `ca_file` could not be read.
     UnreadableCaFile {
         /// The path, as configured.
@@ -76,7 +89,22 @@ impl fmt::Display for BuildError {
                 f,
                 "`{url}` is not a Redis URL: use `redis://[user:password@]host[:port][/db]` \
                  (e.g. `redis://127.0.0.1:6379/`), `rediss://` for TLS (e.g. \
-                 `rediss://redis.example.com:6380/`) or `redis+unix:///path/to/redis.sock`"
+                 `rediss://redis.example.com:6380/`), `redis+unix:///path/to/redis.sock`, or \
+                 `redis+sentinel://[user:password@]host[:port][,host[:port]...]/service[/db]` \
+                 (`rediss+sentinel://` for TLS); percent-encode `/`, `?`, `#`, `@` and `:` in \
+                 a password"
+            ),
+            Self::ClusterUnsupported { url } => write!(
+                f,
+                "`{url}` is a Redis Cluster URL, which the revocation store does not support: it \
+                 needs one primary that holds every entry and orders every write (a full \
+                 load's `SCAN` sees one node, `WAIT` one node's replicas); use a primary with \
+                 replicas behind Sentinel (`redis+sentinel://host:26379,.../service`)"
+            ),
+            Self::TimeoutTooLong { setting, max } => write!(
+                f,
+                "invalid `{setting}`: it must be at most {max:?} (a longer wait is a thread \
+                 stuck for good rather than a timeout)"
             ),
             Self::InsecureTls { url } => write!(
                 f,
@@ -133,21 +161,67 @@ impl fmt::Debug for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// `url` with the password of its user info, if any, replaced by `***`.
+/// What an unparseable URL shows: nothing of it, as it may be a password pasted in the wrong
+/// place.
+const UNPARSEABLE: &str = "<unparseable URL>";
+
+/// `url` for an error message, its secrets replaced by `***`, parsed or not: everything before
+/// the last `@` is user info (a password may hold `/`, `?`, `#` or `@` unencoded), of which
+/// only a user name before a `:` is kept; query values other than `db`, `protocol`, `user`
+/// and `sentinel_user` (`pass=`, `sentinel_pass=`, ...) are replaced; a fragment other than
+/// `#insecure` is dropped. Text without a `scheme://` is not shown at all. A URL the store
+/// accepted is shown from its parsed parts instead (`Target::shown`).
 pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return UNPARSEABLE.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((user_info, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match user_info.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-        // `redis://secret@host` puts the password where the user would be.
-        None => format!("{scheme}://***@{host}{path}"),
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return UNPARSEABLE.to_owned();
     }
+    let mut shown = format!("{scheme}://");
+    let rest = match rest.rsplit_once('@') {
+        Some((user_info, rest)) => {
+            match user_info.split_once(':') {
+                Some((user, _)) if !user.contains(['/', '?', '#']) => {
+                    shown.push_str(user);
+                    shown.push_str(":***@");
+                }
+                _ => shown.push_str("***@"),
+            }
+            rest
+        }
+        None => rest,
+    };
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (location, query) = match rest.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (rest, None),
+    };
+    shown.push_str(location);
+    if let Some(query) = query {
+        shown.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value))
+                    if matches!(name, "db" | "protocol" | "user" | "sentinel_user") =>
+                {
+                    format!("{name}={value}")
+                }
+                Some((name, _)) => format!("{name}=***"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        shown.push_str(&pairs.join("&"));
+    }
+    if fragment == "insecure" {
+        shown.push_str("#insecure");
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -155,13 +229,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_redacted() {
+    fn passwords_are_redacted_whatever_the_url() {
         for (url, shown) in [
             ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
             ("redis://u:p%40ss@h:1/2", "redis://u:***@h:1/2"),
             ("redis://:pw@h", "redis://:***@h"),
-            ("redis://pw@h/0?x=@", "redis://***@h/0?x=@"),
-            ("not a url", "not a url"),
+            ("redis://pw@h/0?x=@", "redis://***@"),
+            ("redis://u:pa/ss@h:1/2", "redis://u:***@h:1/2"),
+            ("redis://u:pa?ss@h:1/2", "redis://u:***@h:1/2"),
+            ("redis://u:pa#ss@h:1/2", "redis://u:***@h:1/2"),
+            ("redis://u:pa@ss@h:1/2", "redis://u:***@h:1/2"),
+            ("redis://:a/b+c==@h", "redis://:***@h"),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=pw",
+                "redis+unix:///run/redis.sock?db=1&pass=***",
+            ),
+            (
+                "unix:///run/redis.sock?pass=pw&db=1",
+                "unix:///run/redis.sock?pass=***&db=1",
+            ),
+            (
+                "redis+sentinel://u:pw@s1,s2/m?sentinel_user=x&sentinel_pass=pw",
+                "redis+sentinel://u:***@s1,s2/m?sentinel_user=x&sentinel_pass=***",
+            ),
+            ("rediss://h/#insecure", "rediss://h/#insecure"),
+            ("rediss://h/#pw", "rediss://h/"),
+            ("not a url", "<unparseable URL>"),
+            ("pw", "<unparseable URL>"),
+            ("p:w://x", "<unparseable URL>"),
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }

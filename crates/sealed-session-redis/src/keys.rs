@@ -11,7 +11,8 @@
 //!                                             (a subject's cutoff)
 //! sealed-session:rev:all                 ->  "<generation> <until>"             EXAT <until>
 //!                                             (the store-wide cutoff: every subject's)
-//! channel sealed-session:rev:events      <-  "i <32 hex> <until>"
+//! channel sealed-session:rev:events      <-  "2 <nonce: 32 hex> <sent> " followed by
+//!                                            "i <32 hex> <until>"
 //!                                            "j <32 hex> <until> <generation> <subject>"
 //!                                            "g <generation> <until> <subject>"
 //!                                            "a <generation> <until>"
@@ -20,7 +21,9 @@
 //!                                            means Redis lost data
 //! ```
 //!
-//! Times are unix seconds and generations plain numbers, in decimal (digits only). The subject
+//! A message starts with its version (`2`), a random nonce and the sender's unix time: a
+//! receiver refuses one whose nonce it saw, or sent too long ago (`trust::Recent`). Times are
+//! unix seconds and generations plain numbers, in decimal (digits only). The subject
 //! comes last in its value or message, so it may hold spaces; keys hold it as is (Redis keys
 //! are binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor
 //! read. The two cutoffs (`rev:sub:<subject>` and `rev:all`, the store-wide one a store at its
@@ -35,7 +38,8 @@
 //! "<tag> <body>"     tag: 43 characters, the unpadded base64url of
 //!                    HMAC-SHA256(the key ring's revocation key, data)
 //! data (entries):    "sealed-session-redis v1 entry\0"   | u32 BE length of the key | key     | body
-//! data (messages):   "sealed-session-redis v1 message\0" | u32 BE length of the channel | channel | body
+//! data (messages):   "sealed-session-redis v2 message\0" | u32 BE length of the channel | channel | body
+//! data (pending):    "sealed-session-redis v2 pending\0" | u32 BE length of the prefix | prefix | line
 //! ```
 //!
 //! The key (or channel) name is in the data, prefix included, so a tagged value can't be moved
@@ -46,6 +50,8 @@
 //! store without authentication) are refused.
 //!
 //! Whatever is read is also bounded ([`TrustBounds`]): see `trust.rs`.
+
+use std::fmt::Write as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -68,8 +74,13 @@ const _: () = assert!(TAG_TEXT_LEN == 43);
 
 /// What the tag of a value authenticates, before the key name.
 const ENTRY_LABEL: &[u8] = b"sealed-session-redis v1 entry\0";
-/// What the tag of a message authenticates, before the channel name.
-const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v1 message\0";
+/// What the tag of a message authenticates, before the channel name: v2 messages carry a
+/// [`Stamp`] (v1 ones, without, could be replayed forever).
+const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v2 message\0";
+/// What the tag of a pending file's line authenticates, before the key prefix.
+const PENDING_LABEL: &[u8] = b"sealed-session-redis v2 pending\0";
+/// The version in front of a message's body.
+const MESSAGE_VERSION: &str = "2";
 
 /// Keeps the winning value of a cutoff, atomically, so that "log out everywhere" (and "sign
 /// out my other devices") on one subject from several instances at once converge on the
@@ -188,6 +199,24 @@ pub(crate) enum Message {
     Revoked(Entry),
     /// Another instance wrote entries Redis had lost, without a message each: reload.
     Resync,
+}
+
+/// What makes a message fresh, under its tag: a random nonce, and the sender's time. A
+/// receiver refuses one it saw already, or sent too long ago (`trust::Recent`), so a captured
+/// message can't be played again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) nonce: [u8; 16],
+    pub(crate) sent: UnixTime,
+}
+
+impl Stamp {
+    /// A stamp with a fresh random nonce, sent at `now`; `None` if the system's random number
+    /// generator fails.
+    pub(crate) fn new(now: UnixTime) -> Option<Self> {
+        let nonce = *SessionId::random().ok()?.as_bytes();
+        Some(Self { nonce, sent: now })
+    }
 }
 
 /// Why a value or message read from Redis gives no entry.
@@ -364,9 +393,16 @@ impl Keys {
         })
     }
 
-    /// A message for the events channel, tagged if authentication is on.
-    pub(crate) fn message(&self, message: &Message) -> String {
-        self.tagged(MESSAGE_LABEL, &self.channel, message.encode())
+    /// A message for the events channel: `"2 <nonce, 32 hex digits> <sent> <body>"`, tagged if
+    /// authentication is on.
+    pub(crate) fn message(&self, message: &Message, stamp: &Stamp) -> String {
+        let nonce = SessionId::from_bytes(stamp.nonce);
+        let body = format!(
+            "{MESSAGE_VERSION} {nonce} {} {}",
+            stamp.sent,
+            message.encode()
+        );
+        self.tagged(MESSAGE_LABEL, &self.channel, body)
     }
 
     /// Reads a key found by `SCAN` and its value, checked against `bounds` (and its tag).
@@ -390,19 +426,62 @@ impl Keys {
         Ok(entry)
     }
 
-    /// Reads a message of the events channel, checked against `bounds` (and its tag).
+    /// Reads a message of the events channel, checked against `bounds` (and its tag); its
+    /// stamp is for the caller to check (`trust::Recent`).
     pub(crate) fn read_message(
         &self,
         payload: &[u8],
         bounds: &TrustBounds,
-    ) -> Result<Message, Unread> {
+    ) -> Result<(Stamp, Message), Unread> {
         let payload = std::str::from_utf8(payload).map_err(|_| Unread::Unknown)?;
         let body = self.untagged(MESSAGE_LABEL, &self.channel, payload)?;
-        let message = Message::decode(body.as_bytes()).ok_or(Unread::Unknown)?;
+        let mut parts = body.splitn(4, ' ');
+        if parts.next() != Some(MESSAGE_VERSION) {
+            return Err(Unread::Unknown);
+        }
+        let nonce: SessionId = parts
+            .next()
+            .and_then(|hex| hex.parse().ok())
+            .ok_or(Unread::Unknown)?;
+        let sent = parts.next().and_then(time).ok_or(Unread::Unknown)?;
+        let message = parts
+            .next()
+            .and_then(|body| Message::decode(body.as_bytes()))
+            .ok_or(Unread::Unknown)?;
         if let Message::Revoked(entry) = &message {
             bounds.check(entry).map_err(Unread::Refused)?;
         }
-        Ok(message)
+        let stamp = Stamp {
+            nonce: *nonce.as_bytes(),
+            sent,
+        };
+        Ok((stamp, message))
+    }
+
+    /// A line of the pending file: the message's body with its subject escaped
+    /// ([`escape`]: no line break or other control character survives), tagged under the
+    /// prefix if authentication is on.
+    pub(crate) fn pending_line(&self, entry: &Entry) -> String {
+        let body = escape(&Message::Revoked(entry.clone()).encode());
+        self.tagged(PENDING_LABEL, &self.prefix, body)
+    }
+
+    /// The entry of a line of an earlier version's pending file (a message's body, unescaped
+    /// and untagged), not bounded: the caller checks. Read only without authentication.
+    pub(crate) fn read_legacy_pending_line(&self, line: &str) -> Result<Entry, Unread> {
+        match Message::decode(line.as_bytes()) {
+            Some(Message::Revoked(entry)) => Ok(entry),
+            _ => Err(Unread::Unknown),
+        }
+    }
+
+    /// The entry of a pending file's line (its tag checked), not bounded: the caller checks.
+    pub(crate) fn read_pending_line(&self, line: &str) -> Result<Entry, Unread> {
+        let body = self.untagged(PENDING_LABEL, &self.prefix, line)?;
+        match Message::decode(unescape(body).ok_or(Unread::Unknown)?.as_bytes()) {
+            Some(Message::Revoked(entry)) => Ok(entry),
+            _ => Err(Unread::Unknown),
+        }
     }
 
     /// Whether a repair should write `candidate` (a live entry of the local copy) over `value`,
@@ -640,6 +719,46 @@ impl Message {
     }
 }
 
+/// `text` with `%` and every control character (line breaks included) as `%XX`: what a
+/// line-based file or log can carry, whatever a subject holds.
+pub(crate) fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '%' || c.is_control() {
+            let mut buffer = [0; 4];
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                let _ = write!(escaped, "%{byte:02X}");
+            }
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
+}
+
+/// The text [`escape`] made `text` from; `None` if it is not one of its outputs (a raw control
+/// character, a bad `%` sequence).
+pub(crate) fn unescape(text: &str) -> Option<String> {
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail
+                .get(..2)
+                .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// A decimal number, digits only (no sign, no spaces), as this crate writes them.
 fn number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -672,12 +791,32 @@ mod tests {
         keys.read_entry(key, value, &bounds()).ok()
     }
 
-    fn decode(payload: &[u8]) -> Option<Message> {
-        Keys::new("p:").read_message(payload, &bounds()).ok()
+    /// The nonce of the tests' messages.
+    const NONCE: [u8; 16] = [7; 16];
+
+    fn stamp() -> Stamp {
+        Stamp {
+            nonce: NONCE,
+            sent: t(1),
+        }
+    }
+
+    /// A message's `body` as v2 frames it, untagged, with [`stamp`].
+    fn framed(body: &str) -> String {
+        format!("2 {} 1 {body}", SessionId::from_bytes(NONCE))
+    }
+
+    /// The message of `body`, framed, as a store without authentication reads it.
+    fn decode(body: &[u8]) -> Option<Message> {
+        let framed = framed(std::str::from_utf8(body).ok()?);
+        Keys::new("p:")
+            .read_message(framed.as_bytes(), &bounds())
+            .ok()
+            .map(|(_, m)| m)
     }
 
     fn encode(message: &Message) -> String {
-        Keys::new("p:").message(message)
+        message.encode()
     }
 
     fn id() -> SessionId {
@@ -903,6 +1042,103 @@ mod tests {
     }
 
     #[test]
+    fn a_message_carries_its_stamp_under_its_tag() {
+        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let stamp = Stamp::new(t(1_800_000_000)).unwrap();
+        assert_ne!(
+            Stamp::new(t(1_800_000_000)),
+            Some(stamp),
+            "a fresh nonce each time"
+        );
+        let text = keys.message(&Message::Resync, &stamp);
+        assert_eq!(
+            keys.read_message(text.as_bytes(), &bounds()),
+            Ok((stamp, Message::Resync))
+        );
+        // The stamp is under the tag: another time or nonce in the same text is refused.
+        let (tag, body) = text.split_once(' ').unwrap();
+        let mut parts: Vec<&str> = body.split(' ').collect();
+        for (index, other) in [(1, "00000000000000000000000000000000"), (2, "1800000001")] {
+            let kept = parts[index];
+            parts[index] = other;
+            let altered = format!("{tag} {}", parts.join(" "));
+            assert_eq!(
+                keys.read_message(altered.as_bytes(), &bounds()),
+                Err(Unread::Refused(Refusal::Unauthenticated))
+            );
+            parts[index] = kept;
+        }
+        // A version 1 message (no stamp), even correctly tagged by v1's rules, is refused.
+        let v1 = format!(
+            "{} r",
+            tag_text(
+                &ring(1).revocation_mac(),
+                b"sealed-session-redis v1 message\0",
+                "p:rev:events",
+                "r"
+            )
+        );
+        assert_eq!(
+            keys.read_message(v1.as_bytes(), &bounds()),
+            Err(Unread::Refused(Refusal::Unauthenticated))
+        );
+        assert_eq!(
+            Keys::new("p:").read_message(b"r", &bounds()),
+            Err(Unread::Unknown)
+        );
+    }
+
+    #[test]
+    fn pending_lines_escape_subjects_and_carry_a_tag() {
+        let entry = Entry::Subject {
+            subject: "mallory\ng 99999 99999 alice\r%0A\u{0}".into(),
+            generation: Generation::new(7),
+            until: t(9),
+        };
+        for keys in [
+            Keys::new("p:"),
+            Keys::new("p:").authenticated(Some(ring(1).revocation_mac())),
+        ] {
+            let line = keys.pending_line(&entry);
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            assert!(line.ends_with("g 7 9 mallory%0Ag 99999 99999 alice%0D%250A%00"));
+            assert_eq!(keys.read_pending_line(&line), Ok(entry.clone()));
+        }
+        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        for forged in [
+            "g 7 9 alice",
+            "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX g 7 9 alice",
+        ] {
+            assert_eq!(
+                keys.read_pending_line(forged),
+                Err(Unread::Refused(Refusal::Unauthenticated))
+            );
+        }
+        let other_prefix = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
+        assert_eq!(
+            other_prefix.read_pending_line(&keys.pending_line(&entry)),
+            Err(Unread::Refused(Refusal::Unauthenticated))
+        );
+        for bad in [
+            "g 7 9 a%",
+            "g 7 9 a%4",
+            "g 7 9 a%zz",
+            "g 7 9 a%+1",
+            "g 7 9 a\u{1}",
+        ] {
+            assert_eq!(
+                Keys::new("p:").read_pending_line(bad),
+                Err(Unread::Unknown),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            unescape(&escape("a%b\u{7f}é\n")).as_deref(),
+            Some("a%b\u{7f}é\n")
+        );
+    }
+
+    #[test]
     fn revocations_map_to_entries_clamped_and_bounded() {
         let revocation = Revocation::Subject {
             subject: "alice".into(),
@@ -995,16 +1231,18 @@ mod tests {
             plain.read_entry(b"p:rev:all", body.as_bytes(), &bounds()),
             Ok(entry.clone())
         );
-        let text = plain.message(&message);
-        assert_eq!(text, format!("a {body}"));
+        let text = plain.message(&message, &stamp());
+        assert_eq!(text, framed(&format!("a {body}")));
         assert_eq!(
-            plain.read_message(text.as_bytes(), &bounds()),
+            plain
+                .read_message(text.as_bytes(), &bounds())
+                .map(|(_, m)| m),
             Ok(message.clone())
         );
-        // The pending file's line (untagged, whatever the authentication).
+        // The pending file's line.
         assert_eq!(
-            Message::decode(message.encode().as_bytes()),
-            Some(message.clone())
+            plain.read_pending_line(&plain.pending_line(&entry)),
+            Ok(entry.clone())
         );
         // With it: "<tag> <generation> <until>", the tag bound to the key.
         let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
@@ -1040,22 +1278,26 @@ mod tests {
             plain.read_entry(b"p:rev:all", stored.as_bytes(), &bounds()),
             Err(Unread::Unknown)
         );
-        let text = keys.message(&message);
+        let text = keys.message(&message, &stamp());
         assert_eq!(
             text.split_once(' ').map(|(_, body)| body),
-            Some(&*format!("a {body}"))
+            Some(&*framed(&format!("a {body}")))
         );
         assert_eq!(
-            keys.read_message(text.as_bytes(), &bounds()),
+            keys.read_message(text.as_bytes(), &bounds())
+                .map(|(_, m)| m),
             Ok(message.clone())
         );
         let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
         assert_eq!(
-            other.read_message(text.as_bytes(), &bounds()),
+            other
+                .read_message(text.as_bytes(), &bounds())
+                .map(|(_, m)| m),
             Err(unauthenticated)
         );
         assert_eq!(
-            keys.read_message(message.encode().as_bytes(), &bounds()),
+            keys.read_message(message.encode().as_bytes(), &bounds())
+                .map(|(_, m)| m),
             Err(unauthenticated)
         );
     }
@@ -1120,19 +1362,23 @@ mod tests {
             until: t(9),
         });
         for message in [message, Message::Resync] {
-            let text = keys.message(&message);
+            let text = keys.message(&message, &stamp());
             assert_eq!(
-                keys.read_message(text.as_bytes(), &bounds()),
+                keys.read_message(text.as_bytes(), &bounds())
+                    .map(|(_, m)| m),
                 Ok(message.clone())
             );
             let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
             assert_eq!(
-                other.read_message(text.as_bytes(), &bounds()),
+                other
+                    .read_message(text.as_bytes(), &bounds())
+                    .map(|(_, m)| m),
                 Err(unauthenticated),
                 "another prefix's channel"
             );
             assert_eq!(
-                keys.read_message(encode(&message).as_bytes(), &bounds()),
+                keys.read_message(encode(&message).as_bytes(), &bounds())
+                    .map(|(_, m)| m),
                 Err(unauthenticated)
             );
         }
@@ -1167,18 +1413,25 @@ mod tests {
         let before = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
         let rotated = sealed_session::KeyRing::from_keys([new, old]).unwrap();
         let after = Keys::new("p:").authenticated(Some(rotated.revocation_mac()));
-        let text = before.message(&Message::Resync);
+        let text = before.message(&Message::Resync, &stamp());
         assert_eq!(
-            after.read_message(text.as_bytes(), &bounds()),
+            after
+                .read_message(text.as_bytes(), &bounds())
+                .map(|(_, m)| m),
             Ok(Message::Resync)
         );
         assert_ne!(
-            after.message(&Message::Resync),
+            after.message(&Message::Resync, &stamp()),
             text,
             "the new primary tags"
         );
         assert_eq!(
-            before.read_message(after.message(&Message::Resync).as_bytes(), &bounds()),
+            before
+                .read_message(
+                    after.message(&Message::Resync, &stamp()).as_bytes(),
+                    &bounds()
+                )
+                .map(|(_, m)| m),
             Err(Unread::Refused(Refusal::Unauthenticated)),
             "a ring without the new key refuses its tags"
         );
@@ -1196,7 +1449,8 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    keys.read_message(payload.as_bytes(), &now),
+                    keys.read_message(framed(&payload).as_bytes(), &now)
+                        .map(|(_, m)| m),
                     Err(Unread::Refused(_))
                 ),
                 "{payload}"
@@ -1204,25 +1458,36 @@ mod tests {
         }
         let genuine = Generation::at(t(1_800_000_000).to_datetime());
         assert!(
-            keys.read_message(format!("g {genuine} 1800000100 alice").as_bytes(), &now)
-                .is_ok()
+            keys.read_message(
+                framed(&format!("g {genuine} 1800000100 alice")).as_bytes(),
+                &now
+            )
+            .map(|(_, m)| m)
+            .is_ok()
         );
         assert!(
-            keys.read_message(format!("a {genuine} 1800000100").as_bytes(), &now)
+            keys.read_message(framed(&format!("a {genuine} 1800000100")).as_bytes(), &now)
+                .map(|(_, m)| m)
                 .is_ok()
         );
         // The store-wide cutoff, past the bound: as a message and as a value.
         let ahead = now.max_generation().next();
         assert_eq!(
-            keys.read_message(format!("a {ahead} 1800000100").as_bytes(), &now),
+            keys.read_message(framed(&format!("a {ahead} 1800000100")).as_bytes(), &now)
+                .map(|(_, m)| m),
             Err(Unread::Refused(Refusal::GenerationAhead))
         );
         assert_eq!(
-            keys.read_message(format!("a {} 1800000100", u64::MAX).as_bytes(), &now),
+            keys.read_message(
+                framed(&format!("a {} 1800000100", u64::MAX)).as_bytes(),
+                &now
+            )
+            .map(|(_, m)| m),
             Err(Unread::Refused(Refusal::GenerationAhead))
         );
         assert_eq!(
-            keys.read_message(format!("a {genuine} 9999999999").as_bytes(), &now),
+            keys.read_message(framed(&format!("a {genuine} 9999999999")).as_bytes(), &now)
+                .map(|(_, m)| m),
             Err(Unread::Refused(Refusal::DeadlineAhead))
         );
         assert_eq!(

@@ -82,14 +82,22 @@
 //! Why pub/sub rather than streams, the key layout, and the measured numbers are in
 //! [`sealed_session::guide::revocation`].
 //!
-//! # Trust and TLS
+//! # Trust, TLS and Sentinel
 //! What is read from Redis is bounded: generations and deadlines beyond what any instance's
 //! clock allows, and subjects over 1024 bytes, are ignored and counted
-//! ([`LinkHealth::refused`]). [`RedisStoreBuilder::authenticate_with`] adds an HMAC-SHA256 tag,
-//! keyed from the key ring, to every value and message, so that someone who can write to Redis
-//! can neither forge nor alter a revocation (deleting one stays possible). `rediss://` URLs
-//! connect with TLS (rustls, ring); [`RedisStoreBuilder::tls_root_certificates`] trusts a
-//! private CA. What each allows is in [`sealed_session::guide::security`].
+//! ([`LinkHealth::refused`]), and other instances' revocations are held apart from the room
+//! this instance's logouts need ([`RevocationLimits::remote_total`]). A store the session
+//! builder starts from a [`RedisConfig`] tags every value and message with an HMAC-SHA256 key
+//! derived from the session key ring (a store built by hand: with
+//! [`RedisStoreBuilder::authenticate_with`]), so that someone who can write to Redis can
+//! neither forge nor alter a revocation (deleting one stays possible); each message carries a
+//! nonce and its time under the tag, so none can be played again. `rediss://` URLs connect
+//! with TLS (rustls, ring); [`RedisStoreBuilder::tls_root_certificates`] trusts a private CA.
+//! `redis+sentinel://host:26379,host:26379/service` finds the primary through Sentinel; Redis
+//! Cluster is refused ([`BuildError::ClusterUnsupported`]). What each allows is in
+//! [`sealed_session::guide::security`].
+//!
+//! [`RevocationLimits::remote_total`]: sealed_session::revocation::RevocationLimits::remote_total
 //!
 //! # Observability
 //! [`RedisRevocationStore::health`] returns a [`LinkHealth`], whose [`LinkStatus`] is the one
@@ -118,6 +126,7 @@ mod keys;
 mod pending;
 mod queue;
 mod store;
+mod target;
 mod trust;
 mod worker;
 

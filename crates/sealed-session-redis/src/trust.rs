@@ -9,9 +9,13 @@
 //!   ([`MAX_TIMEOUT`]) plus the skews, a subject longer than [`MAX_SUBJECT_LEN`]. Without them,
 //!   one `PUBLISH` of a `u64::MAX` generation would refuse every session of a subject and make
 //!   its "log out everywhere" saturate, for good.
-//! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`]): every value
-//!   and message carries an HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key
-//!   or channel it is under; anything else is refused. The format is in `keys.rs`.
+//! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`], or the session
+//!   key ring a session builder starts the store with): every value and message carries an
+//!   HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key or channel it is
+//!   under; anything else is refused. The format is in `keys.rs`.
+//! - **Freshness**, always: a message whose nonce was seen, or sent further than
+//!   [`FRESHNESS_SECS`] from our clock, is refused ([`Recent`]). Under a tag, that makes a
+//!   captured message useless; without one, it only keeps genuine messages from counting twice.
 //!
 //! A refused entry or message is skipped and counted ([`LinkHealth::refused`]); the count is
 //! logged at `warn` when it reaches a power of two (1, 2, 4, ...), so that a flood of forgeries
@@ -24,13 +28,14 @@
 //! [`RevocationMac`]: sealed_session::revocation::RevocationMac
 //! [`LinkHealth::refused`]: crate::LinkHealth::refused
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sealed_session::codec::{MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
 use sealed_session::revocation::Generation;
 
 use crate::LOG_TARGET;
-use crate::keys::{Entry, MAX_SUBJECT_LEN, MAX_UNTIL, Message, Unread};
+use crate::keys::{Entry, MAX_SUBJECT_LEN, MAX_UNTIL, Message, Stamp, Unread};
 use crate::store::Shared;
 
 /// [`MAX_CLOCK_SKEW`] in seconds. The core caps every codec's clock skew allowance there, and
@@ -127,6 +132,11 @@ pub(crate) enum Refusal {
     /// Authentication is on and the tag is missing or wrong (forged, altered, moved to another
     /// key, or tagged with a key this ring does not hold).
     Unauthenticated,
+    /// A message sent longer ago than the freshness window (or stamped that far ahead), or no
+    /// later than one [`Recent`] had to forget: possibly a captured copy played again.
+    Stale,
+    /// A message whose nonce was seen already: a copy played again.
+    Replayed,
 }
 
 impl Refusal {
@@ -137,7 +147,60 @@ impl Refusal {
             Self::DeadlineAhead => "deadline_ahead",
             Self::SubjectTooLong => "subject_too_long",
             Self::Unauthenticated => "unauthenticated",
+            Self::Stale => "stale",
+            Self::Replayed => "replayed",
         }
+    }
+}
+
+/// How far a message's time may be from the receiver's clock: the fleet's clocks agree
+/// within a few seconds (NTP), and a message is delivered within milliseconds. Older, it is
+/// refused as stale, so a captured copy can't be played again later.
+pub(crate) const FRESHNESS_SECS: u64 = 60;
+
+/// The most nonces remembered (some 3 MiB). Past it the oldest is forgotten and every message
+/// sent no later than it is refused from then on: memory stays bounded, and a forgotten nonce
+/// can never be played again. Up to about 1,090 messages a second across the fleet, the whole
+/// [`FRESHNESS_SECS`] window fits; above, the window shrinks (at 10,000 a second, to about 6.5
+/// seconds: a message delayed longer is refused, and counted).
+const MAX_NONCES: usize = 1 << 16;
+
+/// The messages seen within the freshness window, by sending time and nonce: what refuses a
+/// replayed or stale message. Kept by the subscriber across reconnects.
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    seen: BTreeSet<(UnixTime, [u8; 16])>,
+    /// Messages sent at or before this are refused: the latest time forgotten for room.
+    floor: Option<UnixTime>,
+}
+
+impl Recent {
+    /// Whether a message with `stamp`, received at `now`, is fresh; if so, remembers it.
+    pub(crate) fn admit(&mut self, stamp: &Stamp, now: UnixTime) -> Result<(), Refusal> {
+        self.admit_bounded(stamp, now, MAX_NONCES)
+    }
+
+    fn admit_bounded(&mut self, stamp: &Stamp, now: UnixTime, max: usize) -> Result<(), Refusal> {
+        let oldest = UnixTime::from_secs(now.secs().saturating_sub(FRESHNESS_SECS));
+        if stamp.sent < oldest
+            || stamp.sent > now.saturating_add_secs(FRESHNESS_SECS)
+            || self.floor.is_some_and(|floor| stamp.sent <= floor)
+        {
+            return Err(Refusal::Stale);
+        }
+        // What fell out of the window needs no remembering: its copies are stale.
+        while self.seen.first().is_some_and(|(sent, _)| *sent < oldest) {
+            self.seen.pop_first();
+        }
+        if !self.seen.insert((stamp.sent, stamp.nonce)) {
+            return Err(Refusal::Replayed);
+        }
+        while self.seen.len() > max {
+            if let Some((sent, _)) = self.seen.pop_first() {
+                self.floor = Some(self.floor.map_or(sent, |floor| floor.max(sent)));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -148,6 +211,8 @@ pub(crate) enum Source {
     FullLoad,
     /// A message on the events channel.
     Message,
+    /// A line of the pending file, at start.
+    PendingFile,
 }
 
 /// Counts refusals and logs them, rate-limited: at the 1st, 2nd, 4th, 8th, ... refusal, with
@@ -169,6 +234,7 @@ impl Refusals {
                 source = match source {
                     Source::FullLoad => "full_load",
                     Source::Message => "message",
+                    Source::PendingFile => "pending_file",
                 },
                 total,
                 "ignored a revocation read from Redis that no instance of this application \
@@ -204,15 +270,23 @@ impl Shared {
         }
     }
 
-    /// The message in `payload`, if it is trusted, checked against the bounds at the store's
-    /// `now`; a refusal is counted and logged.
-    pub(crate) fn read_message(&self, payload: &[u8]) -> Option<Message> {
+    /// The message in `payload`, if it is trusted (checked against the bounds at the store's
+    /// `now`) and fresh (`recent` has not seen its nonce, and it is not stale); a refusal is
+    /// counted and logged.
+    pub(crate) fn read_message(&self, payload: &[u8], recent: &mut Recent) -> Option<Message> {
+        let now = self.now();
         match self
             .settings
             .keys
-            .read_message(payload, &TrustBounds::at(self.now()))
+            .read_message(payload, &TrustBounds::at(now))
         {
-            Ok(message) => Some(message),
+            Ok((stamp, message)) => match recent.admit(&stamp, now) {
+                Ok(()) => Some(message),
+                Err(refusal) => {
+                    self.refused.record(refusal, Source::Message);
+                    None
+                }
+            },
             Err(Unread::Unknown) => {
                 tracing::debug!(
                     target: LOG_TARGET,
@@ -354,6 +428,52 @@ mod tests {
         // Near the end of 32-bit time, the bound is the 32-bit limit itself.
         let late = TrustBounds::at(UnixTime::from_secs(MAX_UNTIL - 10));
         assert_eq!(late.clamp(UnixTime::MAX), UnixTime::from_secs(MAX_UNTIL));
+    }
+
+    #[test]
+    fn stale_and_replayed_messages_are_refused() {
+        let mut recent = Recent::default();
+        let stamp = |nonce: u8, sent: u64| Stamp {
+            nonce: [nonce; 16],
+            sent: UnixTime::from_secs(sent),
+        };
+        let now = UnixTime::from_secs(10_000);
+        assert_eq!(recent.admit(&stamp(1, 10_000), now), Ok(()));
+        assert_eq!(recent.admit(&stamp(1, 10_000), now), Err(Refusal::Replayed));
+        assert_eq!(
+            recent.admit(&stamp(2, 10_000), now),
+            Ok(()),
+            "another nonce"
+        );
+        assert_eq!(
+            recent.admit(&stamp(3, 9_940), now),
+            Ok(()),
+            "as old as allowed"
+        );
+        assert_eq!(recent.admit(&stamp(4, 9_939), now), Err(Refusal::Stale));
+        assert_eq!(recent.admit(&stamp(5, 10_061), now), Err(Refusal::Stale));
+        // Later, the first message is stale, and its nonce forgotten.
+        let later = UnixTime::from_secs(10_100);
+        assert_eq!(recent.admit(&stamp(1, 10_000), later), Err(Refusal::Stale));
+        assert_eq!(recent.admit(&stamp(6, 10_100), later), Ok(()));
+        assert_eq!(recent.seen.len(), 1);
+        // Full: the oldest is forgotten, and nothing sent up to it is taken any more.
+        let mut full = Recent::default();
+        for nonce in 0..3 {
+            let sent = 10_000 + u64::from(nonce);
+            assert_eq!(full.admit_bounded(&stamp(nonce, sent), now, 2), Ok(()));
+        }
+        assert_eq!(full.seen.len(), 2);
+        assert_eq!(
+            full.admit_bounded(&stamp(0, 10_000), now, 2),
+            Err(Refusal::Stale),
+            "a forgotten nonce can't be played again"
+        );
+        assert_eq!(
+            full.admit_bounded(&stamp(9, 10_000), now, 2),
+            Err(Refusal::Stale)
+        );
+        assert_eq!(full.admit_bounded(&stamp(9, 10_003), now, 2), Ok(()));
     }
 
     #[test]

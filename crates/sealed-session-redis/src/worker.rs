@@ -17,11 +17,11 @@ use sealed_session::revocation::{Generation, Revocation};
 
 use crate::LOG_TARGET;
 use crate::config::Settings;
-use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT};
+use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT, Stamp};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
 use crate::store::{Shared, lock};
-use crate::trust::TrustBounds;
+use crate::trust::{Recent, TrustBounds};
 
 /// Jobs per pipeline: one round trip writes this many revocations.
 const BATCH: usize = 256;
@@ -32,6 +32,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// Keys examined per `SCAN` call: large enough to load a million entries in a thousand round
 /// trips, small enough to keep each call short for Redis.
 const SCAN_COUNT: usize = 1_000;
+/// The shortest time between two full loads asked for by messages, an overflowing queue or a
+/// loss found by the reconcile check (one after a (re)subscription is never held back).
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the writer sweeps expired entries out of the local copy when idle.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Entries that expire (by Redis's clock) within this many seconds are not written back by a
@@ -44,6 +47,10 @@ const REPAIR_MARGIN: u64 = 10;
 /// backoff; a command Redis refuses is set aside for a retry, and the rest goes on. Also
 /// sweeps the local copy when idle.
 pub(crate) fn run_writer(shared: Arc<Shared>) {
+    let _down_on_exit = DownOnExit {
+        shared: &shared,
+        thread: Thread::Writer,
+    };
     let mut con: Option<Connection> = None;
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut next_sweep = Instant::now() + SWEEP_EVERY;
@@ -121,6 +128,41 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                     shared.sleep_unless_stopped(wait);
                 }
             }
+        }
+    }
+}
+
+/// One of the store's two threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Thread {
+    Writer,
+    Subscriber,
+}
+
+/// Marks the link down when the thread holding it ends, however it ends (a panic included):
+/// without its writer no logout reaches Redis, without its subscriber no other instance's
+/// reaches here, and the health must not go on saying `connected`. An end before a stop is
+/// also logged as an error.
+pub(crate) struct DownOnExit<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) thread: Thread,
+}
+
+impl Drop for DownOnExit<'_> {
+    fn drop(&mut self) {
+        let thread = self.thread;
+        self.shared.update_link(|l| match thread {
+            Thread::Writer => l.writable = false,
+            Thread::Subscriber => l.subscribed = false,
+        });
+        if !self.shared.stopping() {
+            tracing::error!(
+                target: LOG_TARGET,
+                event = "thread_ended",
+                thread = ?thread,
+                "a revocation store thread ended before the store was dropped: the link stays \
+                 down (restart the instance)"
+            );
         }
     }
 }
@@ -235,7 +277,8 @@ fn write_batch(
     batch: &Batch,
 ) -> RedisResult<(Vec<Outcome>, Vec<CommandError>)> {
     let keys = &settings.keys;
-    let bounds = TrustBounds::at(UnixTime::from(settings.clock.now()));
+    let now = UnixTime::from(settings.clock.now());
+    let bounds = TrustBounds::at(now);
     let mut pipe = redis::pipe();
     // One reply per command, errors included: a refused command fails alone.
     pipe.ignore_errors();
@@ -244,11 +287,14 @@ fn write_batch(
         let (entry, publish) = match job {
             Job::Write { entry, publish } => (entry, *publish),
             Job::AnnounceResync => {
-                pipe.cmd("PUBLISH")
-                    .arg(&keys.channel) // <prefix>rev:events
-                    .arg(keys.message(&Message::Resync)); // "r": reload everything (tagged if
-                // authentication is on, as every value and message below)
-                replies.push(Reply::Publish);
+                if let Some(stamp) = stamp(now) {
+                    pipe.cmd("PUBLISH")
+                        .arg(&keys.channel) // <prefix>rev:events
+                        .arg(keys.message(&Message::Resync, &stamp)); // "2 <nonce> <now> r":
+                    // reload everything (tagged if authentication is on, as every value and
+                    // message below)
+                    replies.push(Reply::Publish);
+                }
                 continue;
             }
             Job::RepairDone { .. } => continue, // nothing to send
@@ -286,12 +332,13 @@ fn write_batch(
                 replies.push(Reply::Write(index, "EVAL"));
             }
         }
-        if publish {
+        if publish && let Some(stamp) = stamp(now) {
             pipe.cmd("PUBLISH")
                 .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(keys.message(&Message::Revoked(entry.clone()))); // "i <id> <until>",
-            // "j <id> <until> <generation> <subject>", "g <generation> <until> <subject>" or
-            // "a <generation> <until>", applied by each instance's subscriber
+                .arg(keys.message(&Message::Revoked(entry.clone()), &stamp)); // "2 <nonce>
+            // <now> " then "i <id> <until>", "j <id> <until> <generation> <subject>",
+            // "g <generation> <until> <subject>" or "a <generation> <until>", applied by each
+            // instance's subscriber unless it saw the nonce or the time is stale
             replies.push(Reply::Publish);
         }
     }
@@ -322,6 +369,22 @@ fn write_batch(
     Ok((outcomes, publish_errors))
 }
 
+/// A message's stamp at `now`; `None`, logged, if the system's random number generator fails:
+/// the write goes on without its message, which other instances then learn at their next
+/// full load.
+fn stamp(now: UnixTime) -> Option<Stamp> {
+    let stamp = Stamp::new(now);
+    if stamp.is_none() {
+        tracing::error!(
+            target: LOG_TARGET,
+            event = "no_random",
+            "the system's random number generator failed: a revocation is written to Redis \
+             without its message"
+        );
+    }
+    stamp
+}
+
 /// An error of the connection (retry the whole batch on a new one), not an answer of Redis to
 /// one command.
 fn is_link_failure(err: &RedisError) -> bool {
@@ -334,10 +397,16 @@ fn is_link_failure(err: &RedisError) -> bool {
 /// The subscriber thread: subscribes, loads the full set, then applies messages; on any error,
 /// starts over after a backoff (so a reconnect always brings a full load).
 pub(crate) fn run_subscriber(shared: Arc<Shared>) {
+    let _down_on_exit = DownOnExit {
+        shared: &shared,
+        thread: Thread::Subscriber,
+    };
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut reported = false;
+    // Kept across reconnects: a message seen before one is still a replay after it.
+    let mut recent = Recent::default();
     while !shared.stopping() {
-        let Err(err) = listen(&shared, &mut backoff, &mut reported) else {
+        let Err(err) = listen(&shared, &mut backoff, &mut reported, &mut recent) else {
             return;
         };
         shared.update_link(|l| l.subscribed = false);
@@ -359,9 +428,15 @@ pub(crate) fn run_subscriber(shared: Arc<Shared>) {
 }
 
 /// Runs one subscription until an error (returned) or a stop (`Ok`).
-fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisResult<()> {
+fn listen(
+    shared: &Shared,
+    backoff: &mut Backoff,
+    reported: &mut bool,
+    recent: &mut Recent,
+) -> RedisResult<()> {
     let settings = &shared.settings;
     let mut commands = connect(settings)?;
+    refuse_cluster(&mut commands)?;
     let mut subscription = connect(settings)?;
     let mut pubsub = subscription.as_pubsub();
     // SUBSCRIBE <prefix>rev:events. Returns once Redis confirmed: every message published from
@@ -378,18 +453,21 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
     let heartbeat = settings.stall_timeout / 3;
     let mut last_heard = Instant::now();
     let mut next_reconcile = Instant::now() + settings.reconcile_every;
+    // A reload asked for and not run yet: at most one per `MIN_RELOAD_INTERVAL`, however many
+    // "reload" messages arrive (each is a full `SCAN` on every instance).
+    let mut reload = None;
+    let mut last_load = Instant::now();
     loop {
         if shared.stopping() {
             return Ok(());
         }
-        let mut reload = None;
         if shared.resync_wanted.swap(false, Ordering::AcqRel) {
             reload = Some("queue_full");
         }
         match pubsub.get_message() {
             Ok(message) => {
                 last_heard = Instant::now();
-                match shared.read_message(message.get_payload_bytes()) {
+                match shared.read_message(message.get_payload_bytes(), recent) {
                     Some(Message::Revoked(entry)) => {
                         shared.local.apply(&entry.to_revocation(), shared.now());
                     }
@@ -429,13 +507,37 @@ fn listen(shared: &Shared, backoff: &mut Backoff, reported: &mut bool) -> RedisR
                 reload = Some("data_lost");
             }
         }
-        if let Some(reason) = reload {
+        if let Some(reason) = reload
+            && last_load.elapsed() >= MIN_RELOAD_INTERVAL
+        {
+            reload = None;
             match full_sync(shared, &mut commands, reason)? {
                 Some(fresh) => epoch = fresh,
                 None => return Ok(()),
             }
+            last_load = Instant::now();
         }
     }
+}
+
+/// An error if the server runs in cluster mode (`INFO cluster`, where allowed): a cluster
+/// spreads keys over several primaries (a full load's `SCAN` would see one node's), and the
+/// store needs one primary holding every entry. The link stays down, and says why.
+fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
+    let info = match redis::cmd("INFO").arg("cluster").query::<String>(con) {
+        Ok(info) => info,
+        Err(err) if !is_link_failure(&err) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if info.lines().any(|line| line.trim() == "cluster_enabled:1") {
+        return Err(RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "the Redis server runs in cluster mode, which the revocation store does not \
+             support (it needs one primary holding every entry): use a primary with replicas \
+             behind Sentinel (`redis+sentinel://`)",
+        )));
+    }
+    Ok(())
 }
 
 /// Marks the link down at once, before the subscription is dropped: dropping it sends an
@@ -777,8 +879,8 @@ impl InRedis {
 /// A connection whose every read and write times out, so no wait is unbounded.
 fn connect(settings: &Settings) -> RedisResult<Connection> {
     let con = settings
-        .client
-        .get_connection_with_timeout(settings.connect_timeout)?;
+        .target
+        .connect(settings.connect_timeout, settings.io_timeout)?;
     con.set_read_timeout(Some(settings.io_timeout))?;
     con.set_write_timeout(Some(settings.io_timeout))?;
     Ok(con)
@@ -815,6 +917,29 @@ mod tests {
     use sealed_session::revocation::Subject;
 
     use super::*;
+
+    #[test]
+    fn a_thread_that_ends_marks_the_link_down() {
+        let store = crate::RedisRevocationStore::builder("redis://127.0.0.1:1/")
+            .shutdown_timeout(Duration::from_millis(200))
+            .startup_wait(Duration::ZERO)
+            .build()
+            .unwrap();
+        let shared = Arc::clone(store.shared());
+        // Nothing is queued: the real writer never writes, so never touches `writable`.
+        assert!(lock(&shared.link).writable);
+        let ended = std::thread::spawn(move || {
+            let _down_on_exit = DownOnExit {
+                shared: &shared,
+                thread: Thread::Writer,
+            };
+            panic!("a writer thread's bug");
+        })
+        .join();
+        assert!(ended.is_err());
+        assert!(!lock(&store.shared().link).writable);
+        assert!(!store.health().connected);
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap_and_resets() {

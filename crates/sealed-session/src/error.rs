@@ -489,6 +489,20 @@ pub enum InsertError {
     /// was logged out (a shared store before its first load): a write now would replace that
     /// cookie with an anonymous session, so nothing was written. Answer "try again" (`503`).
     RevocationsUnknown,
+    /// A subject holding a control character (a line break, a tab, a NUL, ...), which logs,
+    /// files and stores that hold one subject per line would read as something else.
+    SubjectControlCharacter,
+}
+
+/// The message of a subject holding a control character, shared by the errors that can report
+/// it.
+pub(crate) fn subject_control_character(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(
+        f,
+        "session subject holds a control character (a line break, a tab, a NUL, ...), which \
+         logs and revocation stores would read as something else: use a user id of printable \
+         characters"
+    )
 }
 
 /// The message of a subject that is too long, shared by the errors that can report it.
@@ -523,6 +537,7 @@ impl fmt::Display for InsertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SubjectTooLong { len, max } => subject_too_long(f, *len, *max),
+            Self::SubjectControlCharacter => subject_control_character(f),
             Self::TooLarge { size, limit } => SealError::TooLarge {
                 size: *size,
                 limit: *limit,
@@ -547,6 +562,7 @@ impl std::error::Error for InsertError {
             Self::TooLarge { .. }
             | Self::Randomness
             | Self::SubjectTooLong { .. }
+            | Self::SubjectControlCharacter
             | Self::RevocationsUnknown => None,
         }
     }
@@ -590,12 +606,16 @@ pub enum RenewError {
         /// The most accepted.
         max: usize,
     },
+    /// A subject holding a control character (a line break, a tab, a NUL, ...), which logs,
+    /// files and stores that hold one subject per line would read as something else.
+    SubjectControlCharacter,
 }
 
 impl fmt::Display for RenewError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SubjectTooLong { len, max } => subject_too_long(f, *len, *max),
+            Self::SubjectControlCharacter => subject_control_character(f),
             Self::Randomness => SealError::Randomness.fmt(f),
             Self::Revoke(err) => err.fmt(f),
             Self::TooLarge { size, limit } => SealError::TooLarge {
@@ -611,7 +631,10 @@ impl std::error::Error for RenewError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Revoke(err) => Some(err),
-            Self::Randomness | Self::TooLarge { .. } | Self::SubjectTooLong { .. } => None,
+            Self::Randomness
+            | Self::TooLarge { .. }
+            | Self::SubjectTooLong { .. }
+            | Self::SubjectControlCharacter => None,
         }
     }
 }
@@ -632,7 +655,10 @@ impl RenewError {
     pub fn http_status(&self) -> u16 {
         match self {
             Self::Revoke(err) => err.http_status(),
-            Self::Randomness | Self::TooLarge { .. } | Self::SubjectTooLong { .. } => 500,
+            Self::Randomness
+            | Self::TooLarge { .. }
+            | Self::SubjectTooLong { .. }
+            | Self::SubjectControlCharacter => 500,
         }
     }
 }

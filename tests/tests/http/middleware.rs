@@ -65,6 +65,32 @@ async fn login_accepts_json_too(store: Store) {
     assert!(res.headers().get("set-cookie").is_some());
 }
 
+/// Issue 18: a line break in a subject would forge lines in the Redis store's pending file (and
+/// in line-based logs). The sign-in is refused (an opaque `500` from the example app) and sets no
+/// session; a printable name signs in as before.
+async fn a_subject_with_a_line_break_is_refused_at_sign_in(store: Store) {
+    let app = TestApp::default_app_on(store);
+    let client = reqwest::Client::new();
+    for user in ["mallory\ng 1 4000000000 alice", "tab\there", "nul\u{0}"] {
+        let res = client
+            .post(app.url("/login"))
+            .json(&serde_json::json!({ "user": user }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 500, "{user:?}");
+        let cookies = sealed_session_tests::set_cookies(res.headers());
+        assert!(
+            cookies.iter().all(sealed_session_tests::is_removal),
+            "{user:?}: {cookies:?}"
+        );
+        assert_eq!(res.text().await.unwrap(), "", "opaque");
+    }
+    let cookie = app.login(ID, "Zoë O'Brien").await;
+    let reply = app.get("/whoami", Some((ID, &cookie))).await;
+    assert_eq!(reply.json["user"], "Zoë O'Brien");
+}
+
 async fn untouched_sessions_set_no_cookie(store: Store) {
     let app = TestApp::default_app_on(store);
     // No cookie, only reads: nothing to write.
@@ -654,6 +680,7 @@ async fn signing_out_other_devices_keeps_this_session(store: Store) {
 sealed_session_tests::acceptance_suite!(
     read_after_write_with_a_real_cookie_jar,
     login_accepts_json_too,
+    a_subject_with_a_line_break_is_refused_at_sign_in,
     untouched_sessions_set_no_cookie,
     login_starts_a_clean_session_and_a_planted_cookie_carries_nothing_over,
     signing_in_again_revokes_the_previous_signed_in_session,

@@ -70,7 +70,11 @@ async fn refusal(app: &TestApp, cookie: &str) -> Option<String> {
 
 /// A fresh instance, which knows only what Redis holds: does it refuse `cookie` as revoked?
 async fn revoked_for_a_new_instance(ring: &KeyRing, url: &str, cookie: &str) -> bool {
-    let store = store_builder(url).build().expect("valid settings");
+    // Tagged with the ring, as the example instances' stores are.
+    let store = store_builder(url)
+        .authenticate_with(ring)
+        .build()
+        .expect("valid settings");
     assert!(store.wait_until_loaded(PATIENCE), "{:?}", store.health());
     refusal(&app(ring, &store), cookie).await.as_deref() == Some("revoked")
 }
@@ -232,7 +236,10 @@ async fn redis_restarted_empty_gets_back_what_a_live_instance_holds() {
     let mut server = RedisServer::start();
     let url = server.url();
     let (secret, ring) = keys();
-    let survivor = store_builder(&url).build().unwrap();
+    let survivor = store_builder(&url)
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
     assert!(survivor.wait_until_loaded(PATIENCE));
     let instance = ChildInstance::start(&secret, &url).await;
     let cookie = instance.login("carol").await;
@@ -260,7 +267,10 @@ async fn a_flushdb_with_connections_up_is_noticed_and_repaired() {
     let server = RedisServer::start();
     let url = server.url();
     let ring = KeyRing::new(SecretKey::generate());
-    let store = store_builder(&url).build().unwrap();
+    let store = store_builder(&url)
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
     assert!(store.wait_until_loaded(PATIENCE));
     let app = app(&ring, &store);
     let mut cookies = Vec::new();
@@ -485,7 +495,10 @@ async fn a_stalled_redis_shows_in_the_health_and_logouts_wait_for_it() {
     let server = RedisServer::start();
     let url = server.url();
     let ring = KeyRing::new(SecretKey::generate());
-    let store = store_builder(&url).build().unwrap();
+    let store = store_builder(&url)
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
     assert!(store.wait_until_connected(PATIENCE));
     let app = app(&ring, &store);
     let cookie = app.login(ID, "erin").await;
@@ -696,8 +709,16 @@ async fn a_stop_during_an_outage_saves_what_is_unwritten_for_the_next_start() {
     drop(sessions);
     drop(store);
     let saved = std::fs::read_to_string(&file).expect("the stop saved the pending file");
+    let mut lines = saved.lines();
+    assert_eq!(
+        lines.next(),
+        Some("sealed-session-redis pending v2"),
+        "{saved}"
+    );
     assert!(
-        saved.starts_with("g ") && saved.contains("heidi"),
+        lines
+            .next()
+            .is_some_and(|line| line.starts_with("g ") && line.contains("heidi")),
         "{saved}"
     );
 

@@ -5,9 +5,13 @@
 //! - [`store`]: what the store writes to Redis and what it reads back.
 //! - [`faults`]: Redis lost, restarted, flushed or slow, and instances killed.
 //! - [`trust`]: authenticated entries and messages, and what a Redis writer can't do.
+//! - [`pending`]: the file of logouts a stop leaves unwritten.
+//! - [`sentinel`]: `redis+sentinel://` against a real sentinel.
 //! - [`tls`]: `rediss://` with a private CA.
 
 mod faults;
+mod pending;
+mod sentinel;
 mod sharing;
 mod store;
 mod tls;

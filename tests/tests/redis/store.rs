@@ -487,7 +487,7 @@ fn entries_redis_lost_are_written_back_from_the_local_copies() {
     // reload as a repairing instance would.
     let _: () = redis::cmd("PUBLISH")
         .arg(format!("{prefix}rev:events"))
-        .arg("r")
+        .arg(format!("2 {} {NOW} r", SessionId::random().unwrap())) // v2, untagged
         .query(&mut con)
         .unwrap();
     eventually("the entries are back in Redis", || {

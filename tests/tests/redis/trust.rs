@@ -59,7 +59,18 @@ fn raw() -> redis::Connection {
         .unwrap()
 }
 
-fn publish(prefix: &str, payload: &str) {
+/// Publishes `body` untagged, framed as a message of [`NOW`] with a fresh nonce
+/// (`2 <nonce> <sent> <body>`, docs/revocation.md).
+fn publish(prefix: &str, body: &str) {
+    publish_raw(prefix, &framed(body, NOW));
+}
+
+/// `body` framed as a message sent at `sent`, with a fresh nonce.
+fn framed(body: &str, sent: UnixTime) -> String {
+    format!("2 {} {sent} {body}", SessionId::random().unwrap())
+}
+
+fn publish_raw(prefix: &str, payload: &str) {
     let _: i64 = redis::cmd("PUBLISH")
         .arg(format!("{prefix}rev:events"))
         .arg(payload)
@@ -305,4 +316,150 @@ fn with_authentication_a_forged_larger_subject_value_does_not_make_repairs_loop(
         late.health()
     );
     assert_eq!(get(&key), Some(forged));
+}
+
+/// The payload of the next message on `prefix`'s channel that `act` makes an instance publish.
+fn capture(prefix: &str, act: impl FnOnce()) -> Vec<u8> {
+    let mut con = raw();
+    let mut pubsub = con.as_pubsub();
+    pubsub.subscribe(format!("{prefix}rev:events")).unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    act();
+    pubsub.get_message().unwrap().get_payload_bytes().to_vec()
+}
+
+/// Issue 18: with authentication on, a reload message was constant, and one captured copy
+/// replayed forever (each replay a full reload on every instance). Messages now carry a nonce
+/// and their time under the tag: a copy played again, or a genuine message sent too long ago,
+/// is refused and counted.
+#[test]
+fn a_replayed_or_stale_authenticated_message_is_refused_and_counted() {
+    let _serial = serial();
+    let prefix = fresh_prefix();
+    let ring = ring();
+    let (a, b) = (store(&prefix, Some(&ring)), store(&prefix, Some(&ring)));
+    let first = SessionId::random().unwrap();
+    let captured = capture(&prefix, || {
+        a.revoke(
+            Revocation::Session {
+                id: first,
+                subject: None,
+                until: NOW.saturating_add_secs(60),
+            },
+            NOW,
+        )
+        .unwrap();
+    });
+    eventually("B has the genuine logout", || {
+        b.is_revoked(first, None, NOW)
+    });
+    let refused = b.health().refused;
+    for _ in 0..3 {
+        publish_raw(&prefix, std::str::from_utf8(&captured).unwrap());
+    }
+    barrier(&a, &b);
+    assert_eq!(b.health().refused, refused + 3, "{:?}", b.health());
+    // A genuine instance, but its message sent two minutes before B's clock: stale.
+    let behind = RedisRevocationStore::builder(redis_url())
+        .prefix(&prefix)
+        .clock(Arc::new(ManualClock::new(
+            time::OffsetDateTime::from_unix_timestamp(1_900_000_000 - 120).unwrap(),
+        )))
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
+    assert!(behind.wait_until_connected(Duration::from_secs(10)));
+    let late = SessionId::random().unwrap();
+    behind
+        .revoke(
+            Revocation::Session {
+                id: late,
+                subject: None,
+                until: NOW.saturating_add_secs(60),
+            },
+            NOW.saturating_add_secs(0),
+        )
+        .unwrap();
+    assert!(behind.flush(Duration::from_secs(5)));
+    barrier(&a, &b);
+    assert!(
+        !b.is_revoked(late, None, NOW),
+        "the stale message is not applied"
+    );
+    assert_eq!(b.health().refused, refused + 4, "{:?}", b.health());
+    // It is in Redis all the same: the next full load brings it.
+    assert!(store(&prefix, Some(&ring)).is_revoked(late, None, NOW));
+}
+
+/// Issue 18: what other instances push (here, anyone who can `PUBLISH` to a store without
+/// authentication) is bounded apart from the room this instance's logouts need: a flood of
+/// forged revocations fills its own room, and a logout here still succeeds.
+#[test]
+fn a_flood_of_revocations_from_elsewhere_cannot_make_a_logout_fail() {
+    let _serial = serial();
+    let prefix = fresh_prefix();
+    let limits = sealed_session::revocation::RevocationLimits::new()
+        .per_subject(4)
+        .total(10)
+        .remote_total(20);
+    let build = || {
+        let store = RedisRevocationStore::builder(redis_url())
+            .prefix(&prefix)
+            .clock(clock())
+            .limits(limits)
+            .unauthenticated()
+            .build()
+            .unwrap();
+        assert!(store.wait_until_connected(Duration::from_secs(10)));
+        store
+    };
+    let (a, b) = (build(), build());
+    let stamp = Generation::at(NOW.to_datetime());
+    for n in 0..300 {
+        let id = SessionId::random().unwrap();
+        let body = match n % 3 {
+            0 => format!("i {id} 1900000100"),
+            1 => format!("j {id} 1900000100 {stamp} alice"),
+            _ => format!("j {id} 1900000100 {stamp} user-{n}"),
+        };
+        publish(&prefix, &body);
+    }
+    // A barrier through alice, whom B holds: a new anonymous marker would find B's room for
+    // others' revocations full (the flood's doing).
+    let cutoff = log_out_everywhere(&a, "alice");
+    eventually("B has A's advance", || b.generation("alice") >= cutoff);
+    let health = b.health();
+    assert!(health.local_entries <= 20 + 1, "{health:?}");
+    assert!(b.overflows() > 0);
+    // B's own logouts have all their room: an anonymous session's (refused when full) and a
+    // new subject's (which would raise the store-wide cutoff when full).
+    let logout = |id, subject: Option<Subject>| {
+        let recorded = b
+            .revoke(
+                Revocation::Session {
+                    id,
+                    subject,
+                    until: NOW.saturating_add_secs(60),
+                },
+                NOW,
+            )
+            .unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "recorded as asked: {recorded:?}"
+        );
+    };
+    let (mine, bobs) = (SessionId::random().unwrap(), SessionId::random().unwrap());
+    logout(mine, None);
+    let bob = signed_in(&b, "bob");
+    logout(bobs, Some(bob.clone()));
+    assert!(b.is_revoked(mine, None, NOW) && b.is_revoked(bobs, Some(&bob), NOW));
+    assert!(b.flush(Duration::from_secs(5)));
+    // On A, whose room for others' revocations the flood filled too, bob's logout still holds:
+    // a new subject past that room raises the store-wide cutoff there (coarser, never weaker).
+    eventually("A refuses bob's session", || {
+        a.is_revoked(bobs, Some(&bob), NOW)
+    });
 }

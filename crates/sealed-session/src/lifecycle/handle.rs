@@ -535,8 +535,9 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionInsertError::SubjectTooLong`] or [`SessionInsertError::TooLarge`] if the
-    /// subject doesn't fit, [`SessionInsertError::MissingMiddleware`] on a detached or finished
-    /// session.
+    /// subject doesn't fit, [`SessionInsertError::SubjectControlCharacter`] if it holds a line
+    /// break or another control character, [`SessionInsertError::MissingMiddleware`] on a
+    /// detached or finished session.
     pub fn set_subject(&self, subject: impl Into<String>) -> Result<(), SessionInsertError> {
         Ok(self.write(|s| s.set_subject(subject))??)
     }

@@ -936,8 +936,10 @@ impl<T> SessionBuilder<T> {
 
     /// The revocation store consulted on every request and written by renew, sign-in and the
     /// logouts: a running store (`Arc<MemoryRevocationStore>`, `Arc<dyn RevocationStore>`, ...)
-    /// or a configuration started at [`SessionBuilder::build`] with the lifecycle's clock
-    /// (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`]. Defaults to a
+    /// or a configuration started at [`SessionBuilder::build`] with the lifecycle's clock and
+    /// the key ring's revocation key, which a shared store authenticates its entries and
+    /// messages with (`sealed_session_redis::RedisConfig`): see [`IntoRevocationStore`].
+    /// Defaults to a
     /// [`MemoryRevocationStore`] of this process; use a shared store when the application runs
     /// on several instances. Replaces any earlier choice of store.
     #[doc(alias = "redis_revocation")]
@@ -1126,7 +1128,9 @@ impl<T> SessionBuilder<T> {
             .transpose()?;
         let usage = KeyUsage::new(codec.key_ring());
         let store = match self.store {
-            Some(choice) => choice.start(Arc::clone(&self.clock)),
+            Some(choice) => {
+                choice.start(Arc::clone(&self.clock), codec.key_ring().revocation_mac())
+            }
             None => Arc::new(MemoryRevocationStore::new()),
         };
         Ok(T::from(SessionManager {
@@ -1356,6 +1360,30 @@ mod tests {
             session.sign_in(long),
             Err(crate::RenewError::SubjectTooLong { .. })
         ));
+        // Issue 18: a line break in a subject would forge lines in a pending file or a log.
+        for bad in [
+            "mallory\ng 1 2 alice",
+            "tab\there",
+            "nul\0",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert_eq!(
+                session.sign_in(bad),
+                Err(crate::RenewError::SubjectControlCharacter),
+                "{bad:?}"
+            );
+            assert_eq!(
+                session.set_subject(bad),
+                Err(crate::error::InsertError::SubjectControlCharacter),
+                "{bad:?}"
+            );
+            assert_eq!(session.subject(), Some("alice"), "nothing changed");
+        }
+        let err = crate::RenewError::SubjectControlCharacter;
+        assert!(err.to_string().contains("printable"), "{err}");
+        assert_eq!(err.http_status(), 500);
+        session.sign_in("Zoë O'Brien <zoe@example.com>").unwrap();
     }
 
     #[test]

@@ -406,15 +406,16 @@ impl RequestSession {
     ///
     /// # Errors
     /// [`InsertError::TooLarge`] if the subject doesn't fit in the cookie,
-    /// [`InsertError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes (nothing changes).
+    /// [`InsertError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes,
+    /// [`InsertError::SubjectControlCharacter`] for a subject holding a line break or another
+    /// control character (nothing changes).
     pub fn set_subject(&mut self, subject: impl Into<String>) -> Result<(), InsertError> {
         let subject = subject.into();
-        if subject.len() > MAX_SUBJECT_LEN {
-            return Err(InsertError::SubjectTooLong {
-                len: subject.len(),
-                max: MAX_SUBJECT_LEN,
-            });
-        }
+        check_subject(
+            &subject,
+            |len, max| InsertError::SubjectTooLong { len, max },
+            InsertError::SubjectControlCharacter,
+        )?;
         // The same subject keeps the stamp the session carries: a new one would undo a
         // log-out-everywhere made since the session was opened, and make a session fresher
         // than its authentication. A new subject is an authentication: stamped above the
@@ -541,7 +542,9 @@ impl RequestSession {
     ///
     /// # Errors
     /// As [`RequestSession::renew`], [`RenewError::TooLarge`] if the subject alone doesn't fit
-    /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes; the session
+    /// in the cookie, [`RenewError::SubjectTooLong`] past [`MAX_SUBJECT_LEN`] bytes,
+    /// [`RenewError::SubjectControlCharacter`] for a subject holding a line break or another
+    /// control character; the session
     /// is left as it was.
     pub fn sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
         self.confirming(|s| s.record_sign_in(subject))
@@ -551,12 +554,11 @@ impl RequestSession {
     /// [`RequestSession::take_confirmation`] (the async [`Session`](crate::Session) awaits it).
     pub(super) fn record_sign_in(&mut self, subject: impl Into<String>) -> Result<(), RenewError> {
         let subject = subject.into();
-        if subject.len() > MAX_SUBJECT_LEN {
-            return Err(RenewError::SubjectTooLong {
-                len: subject.len(),
-                max: MAX_SUBJECT_LEN,
-            });
-        }
+        check_subject(
+            &subject,
+            |len, max| RenewError::SubjectTooLong { len, max },
+            RenewError::SubjectControlCharacter,
+        )?;
         let mut fresh = self.lifecycle.new_session(self.now)?;
         // Checked before anything is revoked, so a subject that doesn't fit changes nothing.
         fresh.set_subject(subject.as_str(), Generation::ZERO);
@@ -1159,4 +1161,22 @@ impl Undo {
             Self::Subject(None) => state.clear_subject(),
         }
     }
+}
+
+/// Refuses a subject before anything changes: too long for a revocation store (`too_long`, with
+/// the length and the most accepted), or holding a control character (`char::is_control`:
+/// C0, DEL and C1; `control`), which line-based logs, files and messages would read as the end
+/// of a line or something else.
+fn check_subject<E>(
+    subject: &str,
+    too_long: impl FnOnce(usize, usize) -> E,
+    control: E,
+) -> Result<(), E> {
+    if subject.len() > MAX_SUBJECT_LEN {
+        return Err(too_long(subject.len(), MAX_SUBJECT_LEN));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(control);
+    }
+    Ok(())
 }

@@ -33,6 +33,8 @@ pub enum SessionInsertError {
         /// The most accepted.
         max: usize,
     },
+    /// The subject holds a control character (a line break, a tab, a NUL, ...).
+    SubjectControlCharacter,
     /// No session middleware would send the change (see [`MissingMiddleware`]).
     MissingMiddleware,
     /// The request's cookie is signed in but the revocation store can't check it yet (a shared
@@ -74,6 +76,7 @@ impl fmt::Display for SessionInsertError {
                 max: *max,
             }
             .fmt(f),
+            Self::SubjectControlCharacter => InsertError::SubjectControlCharacter.fmt(f),
             Self::MissingMiddleware => MissingMiddleware.fmt(f),
             Self::RevocationsUnknown => InsertError::RevocationsUnknown.fmt(f),
         }
@@ -87,6 +90,7 @@ impl std::error::Error for SessionInsertError {
             Self::Seal(err) => Some(err),
             Self::TooLarge { .. }
             | Self::SubjectTooLong { .. }
+            | Self::SubjectControlCharacter
             | Self::MissingMiddleware
             | Self::RevocationsUnknown => None,
         }
@@ -105,6 +109,7 @@ impl From<InsertError> for SessionInsertError {
             InsertError::TooLarge { size, limit } => Self::TooLarge { size, limit },
             InsertError::Encode(err) => Self::Encode(err),
             InsertError::SubjectTooLong { len, max } => Self::SubjectTooLong { len, max },
+            InsertError::SubjectControlCharacter => Self::SubjectControlCharacter,
             InsertError::RevocationsUnknown => Self::RevocationsUnknown,
             InsertError::Randomness => Self::Seal(SealError::Randomness),
         }

@@ -5,21 +5,27 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::revocation::{IntoRevocationStore, RevocationStore};
+use crate::revocation::{IntoRevocationStore, RevocationMac, RevocationStore};
 
 /// What the builder keeps until `build` starts it.
 pub(super) struct StoreChoice(Box<StartStore>);
 
-/// Starts the chosen store with the lifecycle's clock.
-type StartStore = dyn FnOnce(Arc<dyn Clock>) -> Arc<dyn RevocationStore> + Send;
+/// Starts the chosen store with the lifecycle's clock and the key ring's revocation key.
+type StartStore = dyn FnOnce(Arc<dyn Clock>, RevocationMac) -> Arc<dyn RevocationStore> + Send;
 
 impl StoreChoice {
     pub(super) fn new(store: impl IntoRevocationStore) -> Self {
-        Self(Box::new(move |clock| store.into_store(clock)))
+        Self(Box::new(move |clock, mac| {
+            store.into_store_authenticated(clock, mac)
+        }))
     }
 
-    pub(super) fn start(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
-        (self.0)(clock)
+    pub(super) fn start(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        (self.0)(clock, mac)
     }
 }
 

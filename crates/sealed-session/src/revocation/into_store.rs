@@ -32,6 +32,40 @@ use crate::clock::Clock;
 pub trait IntoRevocationStore: Send + 'static {
     /// The running store, started with `clock` if it isn't yet.
     fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore>;
+
+    /// The running store, started with `clock` and `mac` if it isn't yet: what
+    /// [`SessionBuilder::build`](crate::SessionBuilder::build) calls, with the session key
+    /// ring's [`RevocationMac`](super::RevocationMac), so that a store that shares revocations
+    /// with other instances authenticates them by default, with no key of its own to manage.
+    /// Defaults to [`into_store`](Self::into_store): a store that shares nothing needs no key.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sealed_session::clock::SystemClock;
+    /// use sealed_session::codec::UnixTime;
+    /// use sealed_session::revocation::{IntoRevocationStore, MemoryRevocationStore, Revocation};
+    /// use sealed_session::{KeyRing, SecretKey, SessionId};
+    ///
+    /// let mac = KeyRing::new(SecretKey::generate()).revocation_mac();
+    /// let memory = Arc::new(MemoryRevocationStore::new());
+    /// // A running store is itself: the key is for stores that share.
+    /// let store = memory.clone().into_store_authenticated(Arc::new(SystemClock), mac);
+    /// let (id, now) = (SessionId::random()?, UnixTime::from_secs(1_000));
+    /// store.revoke(Revocation::Session { id, subject: None, until: UnixTime::from_secs(2_000) }, now)?;
+    /// assert_eq!(memory.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: super::RevocationMac,
+    ) -> Arc<dyn RevocationStore>
+    where
+        Self: Sized,
+    {
+        drop(mac);
+        self.into_store(clock)
+    }
 }
 
 impl<S: RevocationStore> IntoRevocationStore for Arc<S> {

@@ -20,6 +20,13 @@ const SHARDS: usize = 256;
 /// A shard holding expired entries is swept on a write at least this often (seconds), so a store
 /// that stops growing still lets its expired entries go.
 const SWEEP_INTERVAL: u64 = 60;
+/// How many times [`RevocationLimits::per_subject`] revoked ids of one subject
+/// [`MemoryRevocationStore::apply`] keeps before folding the next into the subject's cutoff.
+/// Each instance lists at most `per_subject` before folding, counting what it received, so
+/// the ids of one subject that a fleet lists while its messages cross stay below
+/// `per_subject` per instance: up to 8 instances racing on one subject never reach this, and
+/// a flood of forged ones (without authentication) keeps one subject's list bounded.
+const REMOTE_PER_SUBJECT_FACTOR: usize = 8;
 /// Below this many entries a shard is only swept by time: sweeping tiny maps saves nothing.
 const MIN_SWEEP_LEN: usize = 64;
 
@@ -33,6 +40,9 @@ const MIN_SWEEP_LEN: usize = 64;
 ///   bounded by `per_subject`) and a listed anonymous session as one: a million users who
 ///   logged out within an absolute timeout fit. The measured bytes per entry are in
 ///   [`crate::guide::revocation`].
+/// - `remote_total`: 1,000,000 entries recorded elsewhere ([`MemoryRevocationStore::apply`]:
+///   other instances' revocations, read from a shared store), held apart from `total`, so
+///   that what others push can never fill the room this instance's own logouts need.
 ///
 /// ```
 /// use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
@@ -44,6 +54,7 @@ const MIN_SWEEP_LEN: usize = 64;
 pub struct RevocationLimits {
     per_subject: usize,
     total: usize,
+    remote_total: usize,
 }
 
 impl RevocationLimits {
@@ -52,6 +63,7 @@ impl RevocationLimits {
         Self {
             per_subject: 32,
             total: 1_000_000,
+            remote_total: 1_000_000,
         }
     }
 
@@ -71,6 +83,29 @@ impl RevocationLimits {
     pub const fn total(mut self, limit: usize) -> Self {
         self.total = limit;
         self
+    }
+
+    /// Entries recorded elsewhere ([`MemoryRevocationStore::apply`]) held at most, apart from
+    /// [`RevocationLimits::total`]. Past it, another instance's revocation of a subject without
+    /// an entry raises the store-wide cutoff here instead (coarser, never weaker), and one of
+    /// an anonymous session is dropped here (counted in
+    /// [`MemoryRevocationStore::overflows`]; its own instance still refuses it).
+    ///
+    /// ```
+    /// use sealed_session::revocation::RevocationLimits;
+    ///
+    /// let limits = RevocationLimits::new().total(1_000).remote_total(50_000);
+    /// assert_eq!(limits.remote_total_limit(), 50_000);
+    /// ```
+    #[must_use]
+    pub const fn remote_total(mut self, limit: usize) -> Self {
+        self.remote_total = limit;
+        self
+    }
+
+    /// The limit on entries recorded elsewhere.
+    pub const fn remote_total_limit(&self) -> usize {
+        self.remote_total
     }
 
     /// The per-subject limit.
@@ -130,16 +165,25 @@ pub struct MemoryRevocationStore {
     /// 128 bytes on x86-64, the pair it prefetches together), so that readers of neighbouring
     /// shards don't bounce one line between cores; the same for `subjects`.
     sessions: Box<[CachePadded<SessionShard>]>,
+    /// Revoked sessions without a subject recorded elsewhere ([`MemoryRevocationStore::apply`]),
+    /// held against `limits.remote_total`: apart from `sessions`, so that each entry's count
+    /// is known at no byte per entry.
+    remote_sessions: Box<[CachePadded<RemoteSessionShard>]>,
     /// Subjects with a cutoff or revoked sessions.
     subjects: Box<[CachePadded<SubjectShard>]>,
     /// Picks a subject's shard; keyed, so subjects can't be chosen to crowd one shard.
     subject_hasher: RandomState,
     /// Entries in `sessions`: checks skip the maps while it is zero (the common case).
     session_count: AtomicUsize,
+    /// Entries in `remote_sessions`.
+    remote_session_count: AtomicUsize,
     /// Entries in `subjects`.
     subject_count: AtomicUsize,
-    /// Everything held against `limits.total`: subjects and anonymous sessions.
+    /// Everything held: subjects and anonymous sessions, this instance's and the others'.
     total: AtomicUsize,
+    /// Of `total`, what was recorded elsewhere ([`MemoryRevocationStore::apply`]): held
+    /// against `limits.remote_total`, the rest against `limits.total`.
+    remote: AtomicUsize,
     /// The store-wide cutoff ([`Revocation::Everyone`]): signed-in sessions stamped below it
     /// are refused, whatever their subject. It only grows, and is kept for good once raised
     /// (one number): every session it refuses would have expired by its deadline anyway.
@@ -163,11 +207,14 @@ impl MemoryRevocationStore {
         Self {
             limits,
             sessions: (0..SHARDS).map(|_| CachePadded::default()).collect(),
+            remote_sessions: (0..SHARDS).map(|_| CachePadded::default()).collect(),
             subjects: (0..SHARDS).map(|_| CachePadded::default()).collect(),
             subject_hasher: RandomState::new(),
             session_count: AtomicUsize::new(0),
+            remote_session_count: AtomicUsize::new(0),
             subject_count: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
+            remote: AtomicUsize::new(0),
             everyone: AtomicU64::new(0),
             everyone_until: AtomicU64::new(0),
             overflows: AtomicU64::new(0),
@@ -180,10 +227,31 @@ impl MemoryRevocationStore {
         self.limits
     }
 
-    /// Entries held against [`RevocationLimits::total`] (subjects and anonymous sessions),
-    /// including not yet swept ones.
+    /// Entries held (subjects and anonymous sessions, this instance's and those recorded
+    /// elsewhere), including not yet swept ones.
     pub fn len(&self) -> usize {
         self.total.load(Ordering::Acquire)
+    }
+
+    /// Of [`MemoryRevocationStore::len`], the entries recorded elsewhere
+    /// ([`MemoryRevocationStore::apply`]), held against [`RevocationLimits::remote_total`]; the
+    /// rest are held against [`RevocationLimits::total`].
+    ///
+    /// ```
+    /// use sealed_session::SessionId;
+    /// use sealed_session::codec::UnixTime;
+    /// use sealed_session::revocation::{MemoryRevocationStore, Revocation, RevocationStore};
+    ///
+    /// let store = MemoryRevocationStore::new();
+    /// let (now, until) = (UnixTime::from_secs(1_000), UnixTime::from_secs(2_000));
+    /// let anonymous = |id| Revocation::Session { id, subject: None, until };
+    /// store.revoke(anonymous(SessionId::random()?), now)?; // this instance's
+    /// store.apply(&anonymous(SessionId::random()?), now); // another instance's
+    /// assert_eq!((store.len(), store.remote_len()), (2, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote_len(&self) -> usize {
+        self.remote.load(Ordering::Acquire)
     }
 
     /// Whether the store holds nothing.
@@ -220,13 +288,19 @@ impl MemoryRevocationStore {
         for shard in self.sessions.iter() {
             let mut shard = write(shard);
             let swept = shard.sweep(now);
-            self.forget(&self.session_count, swept.keys);
+            self.forget(&self.session_count, swept);
+            removed += swept.keys;
+        }
+        for shard in self.remote_sessions.iter() {
+            let mut shard = write(shard);
+            let swept = shard.sweep(now);
+            self.forget(&self.remote_session_count, swept);
             removed += swept.keys;
         }
         for shard in self.subjects.iter() {
             let mut shard = write(shard);
             let swept = shard.sweep(now);
-            self.forget(&self.subject_count, swept.keys);
+            self.forget(&self.subject_count, swept);
             removed += swept.keys;
         }
         removed
@@ -265,16 +339,25 @@ impl MemoryRevocationStore {
                 generation: everyone,
                 until: everyone_until,
             });
+        let anonymous = |id: &SessionId, until: Until| Revocation::Session {
+            id: *id,
+            subject: None,
+            until: until.time(),
+        };
         let sessions = self.sessions.iter().flat_map(move |shard| {
             read(shard)
                 .map
                 .iter()
                 .filter(|(_, until)| until.is_live(now_secs))
-                .map(|(id, until)| Revocation::Session {
-                    id: *id,
-                    subject: None,
-                    until: until.time(),
-                })
+                .map(|(id, until)| anonymous(id, *until))
+                .collect::<Vec<_>>()
+        });
+        let remote_sessions = self.remote_sessions.iter().flat_map(move |shard| {
+            read(shard)
+                .map
+                .iter()
+                .filter(|(_, until)| until.0.is_live(now_secs))
+                .map(|(id, until)| anonymous(id, until.0))
                 .collect::<Vec<_>>()
         });
         let subjects = self.subjects.iter().flat_map(move |shard| {
@@ -302,14 +385,25 @@ impl MemoryRevocationStore {
             }
             out
         });
-        everyone.into_iter().chain(sessions).chain(subjects)
+        everyone
+            .into_iter()
+            .chain(sessions)
+            .chain(remote_sessions)
+            .chain(subjects)
     }
 
     /// Records a revocation made elsewhere (another instance's, read from a shared store), as
-    /// it was recorded at its origin: cutoffs merge by keeping the larger, ids by union, and
-    /// neither the per-subject nor the total limit folds or refuses it (the instance that made
-    /// it enforced them). So copies that received the same revocations in any order refuse the
-    /// same sessions.
+    /// it was recorded at its origin: cutoffs merge by keeping the larger, ids by union, so
+    /// copies that received the same revocations in any order refuse the same sessions.
+    ///
+    /// What others record is bounded apart from this instance's own room
+    /// ([`RevocationLimits::remote_total`]), so no flood of it makes a logout here fail: past
+    /// that total, a revocation of a subject without an entry raises the store-wide cutoff
+    /// instead, and one of an anonymous session is dropped (both counted in
+    /// [`MemoryRevocationStore::overflows`]). A subject's revoked ids are bounded too, at 8
+    /// times [`RevocationLimits::per_subject`] (a fleet of up to 8 instances racing on one
+    /// subject stays below it): past it, the next folds into the subject's cutoff (counted in
+    /// [`MemoryRevocationStore::folds`]). Both only ever refuse more, never less.
     pub fn apply(&self, revocation: &Revocation, now: UnixTime) {
         let now = now.secs();
         match revocation {
@@ -318,26 +412,66 @@ impl MemoryRevocationStore {
                 subject: None,
                 until,
             } => {
-                let mut shard = write(self.session_shard(id));
+                // Locks in the order `revoke` takes them: this instance's shard, then the
+                // others'.
+                let mut local = write(self.session_shard(id));
+                if local.map.contains_key(id) {
+                    // This instance's own (its message coming back, a full load).
+                    local.upsert(*id, |slot| *slot = (*slot).max(Until::new(*until)));
+                    return;
+                }
+                let mut shard = write(self.remote_session_shard(id));
+                if !shard.map.contains_key(id) && !self.has_remote_room() {
+                    self.remote_overflow(
+                        "an anonymous session's logout made elsewhere was dropped",
+                    );
+                    return;
+                }
                 let added = shard.upsert(*id, |slot| {
-                    *slot = (*slot).max(Until::new(*until));
+                    slot.0 = slot.0.max(Until::new(*until));
                 });
-                self.track_insert(&self.session_count, &mut shard, added, now);
+                self.track_insert(&self.remote_session_count, &mut shard, added, true, now);
             }
             Revocation::Session {
                 id,
                 subject: Some(subject),
                 until,
             } => {
+                let stamp = subject.generation();
                 let mut shard = write(self.subject_shard(subject.name()));
+                if !shard.map.contains_key(subject.name()) && !self.has_remote_room() {
+                    self.remote_overflow(
+                        "a new subject's revocation made elsewhere raised the store-wide cutoff",
+                    );
+                    self.raise_everyone(stamp.next(), *until);
+                    return;
+                }
+                let per_subject = self
+                    .limits
+                    .per_subject
+                    .saturating_mul(REMOTE_PER_SUBJECT_FACTOR);
+                let mut folded = false;
                 let added = shard.upsert_subject(subject.name(), |entry| {
-                    if subject.generation() >= entry.generation {
-                        // The same revocation arrives more than once (its own message, every
-                        // full load): held once, with the later deadline.
-                        entry.merge_session(*id, subject.generation(), Until::new(*until));
+                    if stamp < entry.generation {
+                        return; // refused by the cutoff already
+                    }
+                    entry.prune(now);
+                    // The same revocation arrives more than once (its own message, every full
+                    // load): held once, with the later deadline.
+                    if entry.sessions.len() < per_subject
+                        || entry.sessions.iter().any(|held| held.id == *id)
+                    {
+                        entry.merge_session(*id, stamp, Until::new(*until));
+                    } else {
+                        entry.generation_until = entry.generation_until.max(Until::new(*until));
+                        entry.raise(stamp.next());
+                        folded = true;
                     }
                 });
-                self.track_insert(&self.subject_count, &mut shard, added, now);
+                self.track_subject_insert(&mut shard, subject.name(), added, now);
+                if folded {
+                    self.folds.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Revocation::Subject {
                 subject,
@@ -345,16 +479,42 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let mut shard = write(self.subject_shard(subject));
+                if !shard.map.contains_key(subject.as_str()) && !self.has_remote_room() {
+                    self.remote_overflow(
+                        "a new subject's revocation made elsewhere raised the store-wide cutoff",
+                    );
+                    self.raise_everyone(*generation, *until);
+                    return;
+                }
                 let added = shard.upsert_subject(subject, |entry| {
                     entry.generation_until = entry.generation_until.max(Until::new(*until));
                     entry.raise(*generation);
                 });
-                self.track_insert(&self.subject_count, &mut shard, added, now);
+                self.track_subject_insert(&mut shard, subject, added, now);
             }
             Revocation::Everyone { generation, until } => {
                 self.raise_everyone(*generation, *until);
             }
         }
+    }
+
+    /// [`MemoryRevocationStore::track_insert`] of a subject [`MemoryRevocationStore::apply`]
+    /// recorded: a new entry is marked as recorded elsewhere.
+    fn track_subject_insert<S: BuildHasher>(
+        &self,
+        shard: &mut Shard<Box<str>, SubjectEntry, S>,
+        subject: &str,
+        added: bool,
+        now: u64,
+    ) {
+        if added && let Some(entry) = shard.map.get_mut(subject) {
+            entry.remote = true;
+        }
+        self.track_insert(&self.subject_count, shard, added, true, now);
+    }
+
+    fn remote_session_shard(&self, id: &SessionId) -> &RemoteSessionShard {
+        &self.remote_sessions[usize::from(id.as_bytes()[0]) % SHARDS]
     }
 
     fn session_shard(&self, id: &SessionId) -> &SessionShard {
@@ -370,9 +530,32 @@ impl MemoryRevocationStore {
         &self.subjects[index]
     }
 
-    /// Whether one more entry fits under the total limit.
+    /// Whether one more of this instance's entries fits under the total limit: what others'
+    /// revocations hold is not counted ([`RevocationLimits::remote_total`]).
     fn has_room(&self) -> bool {
-        self.total.load(Ordering::Acquire) < self.limits.total
+        let remote = self.remote.load(Ordering::Acquire);
+        self.total.load(Ordering::Acquire).saturating_sub(remote) < self.limits.total
+    }
+
+    /// Whether one more entry recorded elsewhere fits under its own limit.
+    fn has_remote_room(&self) -> bool {
+        self.remote.load(Ordering::Acquire) < self.limits.remote_total
+    }
+
+    /// Counts a revocation made elsewhere that found the room for them full; logged when the
+    /// count of overflows reaches a power of two, so that a flood can't flood the logs too.
+    fn remote_overflow(&self, what: &'static str) {
+        let overflows = self.overflows.fetch_add(1, Ordering::Relaxed) + 1;
+        if overflows.is_power_of_two() {
+            tracing::warn!(
+                target: crate::LOG_TARGET,
+                event = "revocation_overflow",
+                limit = self.limits.remote_total,
+                overflows,
+                "revocations made elsewhere fill their room: {what} (logged again when the \
+                 count of overflows doubles)"
+            );
+        }
     }
 
     /// Counts a revocation that found the store full, with its `warn`.
@@ -408,13 +591,14 @@ impl MemoryRevocationStore {
         Revocation::Everyone { generation, until }
     }
 
-    /// Counts what an insert added (a new key), then sweeps the shard if due. Called under the
-    /// shard's write lock, so counts never lag its contents.
+    /// Counts what an insert added (a new key, recorded elsewhere if `remote`), then sweeps the
+    /// shard if due. Called under the shard's write lock, so counts never lag its contents.
     fn track_insert<K, V: Expiring, S>(
         &self,
         keys: &AtomicUsize,
         shard: &mut Shard<K, V, S>,
         added: bool,
+        remote: bool,
         now: u64,
     ) where
         K: Eq + std::hash::Hash,
@@ -423,16 +607,20 @@ impl MemoryRevocationStore {
         if added {
             keys.fetch_add(1, Ordering::AcqRel);
             self.total.fetch_add(1, Ordering::AcqRel);
+            if remote {
+                self.remote.fetch_add(1, Ordering::AcqRel);
+            }
         }
         if shard.sweep_due(now) {
             let swept = shard.sweep(now);
-            self.forget(keys, swept.keys);
+            self.forget(keys, swept);
         }
     }
 
-    fn forget(&self, keys: &AtomicUsize, removed: usize) {
-        keys.fetch_sub(removed, Ordering::AcqRel);
-        self.total.fetch_sub(removed, Ordering::AcqRel);
+    fn forget(&self, keys: &AtomicUsize, swept: Swept) {
+        keys.fetch_sub(swept.keys, Ordering::AcqRel);
+        self.total.fetch_sub(swept.keys, Ordering::AcqRel);
+        self.remote.fetch_sub(swept.remote, Ordering::AcqRel);
     }
 }
 
@@ -455,11 +643,16 @@ impl RevocationStore for MemoryRevocationStore {
                             .is_some_and(|entry| entry.refuses(id, subject.generation(), now)))
             }
             None => {
-                self.session_count.load(Ordering::Acquire) > 0
+                (self.session_count.load(Ordering::Acquire) > 0
                     && read(self.session_shard(&id))
                         .map
                         .get(&id)
-                        .is_some_and(|until| until.is_live(now))
+                        .is_some_and(|until| until.is_live(now)))
+                    || (self.remote_session_count.load(Ordering::Acquire) > 0
+                        && read(self.remote_session_shard(&id))
+                            .map
+                            .get(&id)
+                            .is_some_and(|until| until.0.is_live(now)))
             }
         }
     }
@@ -512,6 +705,11 @@ impl RevocationStore for MemoryRevocationStore {
                     .map
                     .get(&id)
                     .is_some_and(|held| held.is_live(now_secs))
+                    || (self.remote_session_count.load(Ordering::Acquire) > 0
+                        && read(self.remote_session_shard(&id))
+                            .map
+                            .get(&id)
+                            .is_some_and(|held| held.0.is_live(now_secs)))
                 {
                     return Err(RevokeError::Superseded {
                         current: Generation::ZERO,
@@ -524,7 +722,7 @@ impl RevocationStore for MemoryRevocationStore {
                     });
                 }
                 let added = shard.upsert(id, |slot| *slot = (*slot).max(Until::new(until)));
-                self.track_insert(&self.session_count, &mut shard, added, now_secs);
+                self.track_insert(&self.session_count, &mut shard, added, false, now_secs);
                 Ok(Some(Revocation::Session {
                     id,
                     subject: None,
@@ -573,7 +771,7 @@ impl RevocationStore for MemoryRevocationStore {
                         until: entry.generation_until.time(),
                     });
                 });
-                self.track_insert(&self.subject_count, &mut shard, added, now_secs);
+                self.track_insert(&self.subject_count, &mut shard, added, false, now_secs);
                 if matches!(recorded, Some(Revocation::Subject { .. })) {
                     let folds = self.folds.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::warn!(
@@ -668,7 +866,7 @@ impl MemoryRevocationStore {
             entry.generation_until = entry.generation_until.max(Until::new(until));
             entry.raise(generation);
         });
-        self.track_insert(&self.subject_count, shard, added, now);
+        self.track_insert(&self.subject_count, shard, added, false, now);
         Revocation::Subject {
             subject: subject.to_owned(),
             generation,
@@ -681,6 +879,7 @@ impl fmt::Debug for MemoryRevocationStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryRevocationStore")
             .field("len", &self.len())
+            .field("remote_len", &self.remote_len())
             .field("subjects", &self.subjects())
             .field("everyone", &self.everyone())
             .field("limits", &self.limits)
@@ -693,6 +892,7 @@ impl fmt::Debug for MemoryRevocationStore {
 /// application's own shared store reach the map, so no one can craft colliding ids to slow it
 /// down. A few multiplies, where the default SipHash runs its rounds over the whole id.
 type SessionShard = RwLock<Shard<SessionId, Until, FxBuildHasher>>;
+type RemoteSessionShard = RwLock<Shard<SessionId, RemoteUntil, FxBuildHasher>>;
 type SubjectShard = RwLock<Shard<Box<str>, SubjectEntry, RandomState>>;
 
 /// What a subject holds: its cutoff, and its individually revoked sessions stamped at or above
@@ -707,6 +907,9 @@ struct SubjectEntry {
     /// ([`RevocationStore::authentication_stamp`]): the next is above it. Local, never shared.
     issued: Generation,
     sessions: Vec<RevokedSession>,
+    /// Recorded first by [`MemoryRevocationStore::apply`]: held against
+    /// [`RevocationLimits::remote_total`]. (In the struct's padding: no byte more.)
+    remote: bool,
 }
 
 /// One individually revoked session of a subject: 28 bytes, aligned to 4 (the stamp is kept
@@ -735,6 +938,9 @@ impl RevokedSession {
 }
 
 const _: () = assert!(std::mem::size_of::<RevokedSession>() == 28);
+// The `remote` flag sits in what was padding: a subject's entry is as large as before it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<SubjectEntry>() == 48);
 
 impl SubjectEntry {
     fn refuses(&self, id: SessionId, generation: Generation, now: u64) -> bool {
@@ -788,8 +994,11 @@ impl SubjectEntry {
 }
 
 /// What a sweep dropped.
+#[derive(Debug, Clone, Copy)]
 struct Swept {
     keys: usize,
+    /// Of `keys`, those recorded elsewhere.
+    remote: usize,
 }
 
 /// One shard: its map and what decides when to sweep it.
@@ -821,6 +1030,8 @@ trait Expiring: Default {
     fn until(&self) -> Until;
     /// Drops what expired inside the value.
     fn sweep_inside(&mut self, now: u64);
+    /// Whether it was recorded elsewhere ([`RevocationLimits::remote_total`]).
+    fn remote(&self) -> bool;
 }
 
 impl Expiring for Until {
@@ -829,6 +1040,26 @@ impl Expiring for Until {
     }
 
     fn sweep_inside(&mut self, _now: u64) {}
+
+    fn remote(&self) -> bool {
+        false
+    }
+}
+
+/// The deadline of an anonymous session's revocation recorded elsewhere.
+#[derive(Clone, Copy, Default, Debug)]
+struct RemoteUntil(Until);
+
+impl Expiring for RemoteUntil {
+    fn until(&self) -> Until {
+        self.0
+    }
+
+    fn sweep_inside(&mut self, _now: u64) {}
+
+    fn remote(&self) -> bool {
+        true
+    }
 }
 
 impl Expiring for SubjectEntry {
@@ -841,6 +1072,10 @@ impl Expiring for SubjectEntry {
 
     fn sweep_inside(&mut self, now: u64) {
         self.prune(now);
+    }
+
+    fn remote(&self) -> bool {
+        self.remote
     }
 }
 
@@ -869,11 +1104,14 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
     fn sweep(&mut self, now: u64) -> Swept {
         let before = self.map.len();
         let mut earliest = Until::FOREVER;
+        let mut remote = 0;
         self.map.retain(|_, value| {
             value.sweep_inside(now);
             let live = value.until().is_live(now);
             if live {
                 earliest = earliest.min(value.until());
+            } else if value.remote() {
+                remote += 1;
             }
             live
         });
@@ -886,7 +1124,10 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
         self.earliest = earliest;
         self.len_after_sweep = len;
         self.swept_at = now;
-        Swept { keys: before - len }
+        Swept {
+            keys: before - len,
+            remote,
+        }
     }
 }
 
@@ -1152,6 +1393,83 @@ mod tests {
             "alice (her two sessions inside) and the anonymous one"
         );
         assert_eq!(store.entries(NOW).count(), 3);
+    }
+
+    #[test]
+    fn a_flood_from_elsewhere_never_takes_the_room_of_this_instances_logouts() {
+        // Issue 18: without a bound of their own, other instances' revocations grew the copy
+        // past its total, and then every logout here failed.
+        let store =
+            MemoryRevocationStore::with_limits(RevocationLimits::new().total(2).remote_total(3));
+        for n in 0..10 {
+            store.apply(&anonymous(nth(n, 1), 2_000), NOW);
+            let subject = Subject::new(format!("remote-{n}"), Generation::new(50));
+            store.apply(&of(&subject, nth(n, 2), 2_000), NOW);
+        }
+        assert_eq!(store.remote_len(), 3);
+        assert_eq!(store.len(), 3);
+        assert!(store.overflows() >= 17, "{}", store.overflows());
+        // Past the room, a subject's revocation made elsewhere refuses more, never less.
+        let later = Subject::new("remote-9", Generation::new(50));
+        assert!(store.is_revoked(nth(9, 2), Some(&later), NOW));
+        assert!(
+            store.is_revoked(nth(0, 1), None, NOW),
+            "within the room: held"
+        );
+        // This instance's logouts still have all of theirs.
+        let alice = Subject::new("alice", Generation::new(100));
+        let recorded = store.revoke(of(&alice, nth(1, 3), 2_000), NOW).unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "{recorded:?}"
+        );
+        let recorded = store.revoke(anonymous(nth(2, 3), 2_000), NOW).unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "{recorded:?}"
+        );
+        assert_eq!((store.len(), store.remote_len()), (5, 3));
+        // Their own entries coming back (a message, a full load) stay theirs.
+        store.apply(&anonymous(nth(2, 3), 2_500), NOW);
+        store.apply(&of(&alice, nth(1, 3), 2_500), NOW);
+        assert_eq!((store.len(), store.remote_len()), (5, 3));
+        // A remote copy of an id makes a local logout of it superseded, as a local one does.
+        assert!(matches!(
+            store.revoke(anonymous(nth(0, 1), 2_000), NOW),
+            Err(RevokeError::Superseded { .. })
+        ));
+        // Sweeping gives each room back what it held.
+        assert_eq!(store.sweep(t(3_000)), 5);
+        assert_eq!((store.len(), store.remote_len()), (0, 0));
+        store.apply(&anonymous(nth(5, 4), 4_000), t(3_000));
+        assert_eq!(store.remote_len(), 1);
+    }
+
+    #[test]
+    fn one_subjects_revocations_from_elsewhere_fold_past_the_per_subject_limit() {
+        // Issue 18: one subject's list from elsewhere was unbounded, and O(n^2) to build.
+        let store = MemoryRevocationStore::with_limits(RevocationLimits::new().per_subject(4));
+        let stamps: Vec<Subject> = (0..1_000u64)
+            .map(|n| Subject::new("alice", Generation::new(100 + n)))
+            .collect();
+        for (n, subject) in (0u32..).zip(&stamps) {
+            store.apply(&of(subject, nth(n, 5), 2_000), NOW);
+        }
+        assert!(store.folds() > 0);
+        let shard = read(store.subject_shard("alice"));
+        let entry = shard.map.get("alice").unwrap();
+        assert!(
+            entry.sessions.len() <= 4 * REMOTE_PER_SUBJECT_FACTOR,
+            "{}",
+            entry.sessions.len()
+        );
+        drop(shard);
+        for (n, subject) in (0u32..).zip(&stamps) {
+            assert!(store.is_revoked(nth(n, 5), Some(subject), NOW), "{n}");
+        }
+        let fresher = Subject::new("alice", Generation::new(5_000));
+        assert!(!store.is_revoked(nth(0, 6), Some(&fresher), NOW));
+        assert_eq!((store.len(), store.remote_len()), (1, 1));
     }
 
     #[test]
