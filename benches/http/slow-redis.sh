@@ -29,7 +29,8 @@ read -ra STACK_LIST <<<"${STACKS:-actix axum}"
 OUT=${OUT:-target/slow-redis}
 TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.txt
+OUT=$(cd "$OUT" && pwd) # absolute: redis-server changes into its --dir before opening its log
+rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.wrk "$OUT"/*.pacer
 
 for tool in wrk redis-server; do
   if ! command -v "$tool" >/dev/null; then
@@ -61,7 +62,11 @@ echo 0 >"$CONTROL"
 PROXY_PORT=$(free_port)
 taskset -c 1 python3 benches/http/delay_proxy.py "$PROXY_PORT" "$REDIS_PORT" "$CONTROL" &
 PIDS+=($!)
-sleep 0.5
+# Redis answers, through the proxy too, before anything starts.
+for _ in $(seq 100); do
+  python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1); s.sendall(b"PING\r\n"); sys.exit(0 if s.recv(16).startswith(b"+PONG") else 1)' "$PROXY_PORT" 2>/dev/null && break
+  sleep 0.1
+done
 
 SESSION_KEYS=$(openssl rand -base64 32)
 export SESSION_KEYS
@@ -120,6 +125,14 @@ for stack in "${STACK_LIST[@]}"; do
   cookie=$(curl -s -i -X POST -d user=reader "http://127.0.0.1:$port/login" \
     | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | paste -sd ';' | sed 's/;/; /g')
   [ -n "$cookie" ] || { echo "$stack: login set no cookie" >&2; exit 1; }
+  # A logout must be confirmed while Redis is healthy, or the run measures nothing.
+  echo 0 >"$CONTROL"
+  probe=$(python3 benches/http/logout_pacer.py "http://127.0.0.1:$port" 2 1)
+  case "$probe" in
+    *'"200": 2'*) ;;
+    *) echo "$stack: logouts are not confirmed with Redis healthy: $probe" >&2
+       tail -5 "$OUT/$stack.log" >&2; exit 1 ;;
+  esac
   for round in $(seq "$ROUNDS"); do
     # Rotate the order, so drift over the run spreads over every condition.
     for i in 0 1 2; do
