@@ -1,7 +1,7 @@
 //! Measures the memory of logouts queued while Redis is unreachable, and whether it goes back
 //! once Redis returns and the queue drains.
 //!
-//! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-redis --example queue_memory`
+//! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_queue_memory`
 //! (optional argument: the number of logouts, default 100000, the default queue limit). It
 //! starts a redis-server of its own (`REDIS_SERVER_BIN`) only after the logouts are queued.
 //!

@@ -5,9 +5,9 @@
 //! Run with one of:
 //!
 //! ```sh
-//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- latency [samples]
-//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- repair [entries]
-//! scripts/with-redis.sh cargo run --release -p sealed-session-redis --example durability -- stall [rounds]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- latency [samples]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- repair [entries]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- stall [rounds]
 //! ```
 //!
 //! - `latency` (default 2000 samples each): `revoke` + `settle` (what the session lifecycle

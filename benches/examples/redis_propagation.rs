@@ -2,7 +2,7 @@
 //! still passes on instance B, over a real Redis. Also how long a fresh instance takes to load
 //! a large revocation set (what a reconnect costs).
 //!
-//! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-redis --example propagation`
+//! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_propagation`
 //! (optional arguments: the number of logouts one at a time, default 1000; the size of the set
 //! to load, default 1000000; the seconds of paced logouts under read load, default 10; 0 skips
 //! a part; the number of reader threads on B, default 2).
