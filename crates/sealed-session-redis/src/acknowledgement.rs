@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use sealed_session::{NotDurableReason, RevokeError};
 
 use crate::LOG_TARGET;
-use crate::store::Shared;
 
 /// The most acknowledgement waits the p99 is computed over: the latest ones.
 const RECENT: usize = 256;
@@ -138,10 +137,26 @@ impl Acknowledgements {
     }
 }
 
+/// What a waiting logout asks of the store: whether the queue reached its mark, whether the
+/// store stops, why it is not durable, and the waiters it registers with. (The store's shared
+/// state implements it; this module depends on nothing else of the crate.)
+pub(crate) trait Progress: Send + Sync + 'static {
+    /// Whether every revocation queued before `mark` is in Redis.
+    fn settled(&self, mark: u64) -> bool;
+    /// Whether the store is stopping.
+    fn stopping(&self) -> bool;
+    /// Whether the writer's last attempt failed: what is unwritten won't be confirmed soon.
+    fn writer_failing(&self) -> bool;
+    /// Why the revocations are not confirmed, as the link's health tells.
+    fn not_durable_reason(&self) -> NotDurableReason;
+    /// The waiting logouts.
+    fn acks(&self) -> &Acknowledgements;
+}
+
 /// The timer thread: wakes each waiting logout at its deadline, so a wait that Redis never
 /// answers resolves on time whatever runtime polls it. Exits at a stop, waking every waiter.
-pub(crate) fn run_timer(shared: Arc<Shared>) {
-    let acks = &shared.acks;
+pub(crate) fn run_timer(shared: Arc<dyn Progress>) {
+    let acks = shared.acks();
     let mut waiters = lock(&acks.waiters);
     while !shared.stopping() {
         let now = Instant::now();
@@ -185,7 +200,7 @@ pub(crate) fn run_timer(shared: Arc<Shared>) {
 /// the request's runtime; woken by the writer after each batch and by the timer thread at the
 /// deadline, so no thread blocks in it.
 pub(crate) struct Acknowledgement {
-    shared: Arc<Shared>,
+    shared: Arc<dyn Progress>,
     /// The queue mark to reach.
     mark: u64,
     started: Instant,
@@ -196,7 +211,7 @@ pub(crate) struct Acknowledgement {
 }
 
 impl Acknowledgement {
-    pub(crate) fn new(shared: Arc<Shared>, mark: u64, timeout: Duration) -> Self {
+    pub(crate) fn new(shared: Arc<dyn Progress>, mark: u64, timeout: Duration) -> Self {
         let started = Instant::now();
         Self {
             shared,
@@ -216,7 +231,7 @@ impl Acknowledgement {
     /// write, the link down), which the health reports on its own.
     fn resolve(&mut self, result: Result<(), RevokeError>) -> Poll<Result<(), RevokeError>> {
         if let Some(id) = self.id.take() {
-            self.shared.acks.forget(id);
+            self.shared.acks().forget(id);
         }
         let timed = matches!(
             result,
@@ -228,7 +243,7 @@ impl Acknowledgement {
         );
         if timed {
             self.shared
-                .acks
+                .acks()
                 .record(self.started.elapsed(), self.timeout);
         }
         Poll::Ready(result)
@@ -242,12 +257,13 @@ impl Future for Acknowledgement {
         let this = self.get_mut();
         // Registered before the check: a batch written between the two wakes it again.
         this.shared
-            .acks
+            .acks()
             .register(&mut this.id, this.deadline, cx.waker());
         if this.shared.settled(this.mark) {
             return this.resolve(Ok(()));
         }
-        if Instant::now() >= this.deadline || this.shared.stopping() {
+        if Instant::now() >= this.deadline || this.shared.stopping() || this.shared.writer_failing()
+        {
             let reason = this.shared.not_durable_reason();
             return this.resolve(Err(RevokeError::NotDurable {
                 waited: this.started.elapsed(),
@@ -261,7 +277,7 @@ impl Future for Acknowledgement {
 impl Drop for Acknowledgement {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
-            self.shared.acks.forget(id);
+            self.shared.acks().forget(id);
         }
     }
 }

@@ -9,14 +9,11 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use sealed_session::KeyRing;
 use sealed_session::clock::{Clock, SystemClock};
-use sealed_session::revocation::{
-    IntoRevocationStore, MemoryRevocationStore, RevocationLimits, RevocationMac, RevocationStore,
-};
+use sealed_session::revocation::{RevocationLimits, RevocationMac};
 use serde::Deserialize;
 
 use crate::error::BuildError;
 use crate::keys::Keys;
-use crate::store::RedisRevocationStore;
 use crate::target::Target;
 
 /// The key prefix used when none is configured.
@@ -415,26 +412,7 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Checks the settings and starts the store (its threads connect in the background), then
-    /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full load.
-    ///
-    /// # Errors
-    /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
-    /// [`BuildError::InvalidTimeout`], [`BuildError::TimeoutTooLong`] (`connect_timeout`,
-    /// `io_timeout`, `max_backoff`, `stall_timeout` and the [`Durability`] timeout at most a
-    /// minute; `shutdown_timeout`, `reconcile_every` and `startup_wait` at most an hour),
-    /// [`BuildError::ClusterUnsupported`], [`BuildError::InvalidLimit`],
-    /// [`BuildError::InsecureTls`], [`BuildError::InvalidRootCertificates`] or
-    /// [`BuildError::RootCertificatesWithoutTls`]. An unreachable Redis is not an error (see
-    /// [`UntilLoaded`]).
-    ///
-    /// # Panics
-    /// If the operating system cannot start a thread, as [`std::thread::spawn`].
-    pub fn build(self) -> Result<RedisRevocationStore, BuildError> {
-        Ok(self.check()?.start_with(None))
-    }
-
-    fn check(self) -> Result<RedisConfig, BuildError> {
+    pub(crate) fn check(self) -> Result<RedisConfig, BuildError> {
         let minute = Duration::from_secs(60);
         let hour = Duration::from_secs(3_600);
         for (setting, value, max, zero_allowed) in [
@@ -719,20 +697,9 @@ impl RedisConfig {
         self
     }
 
-    /// Starts the store. Infallible: the settings were checked when read, and reaching Redis is
-    /// the store's business from here on. Without [`RedisConfig::authenticate_with`], the store
-    /// is not authenticated, and says so with a `warn`: started by the session builder
-    /// (`.revocation_store(config)`), it is authenticated with the session key ring instead.
-    ///
-    /// # Panics
-    /// If the operating system cannot start a thread, as [`std::thread::spawn`].
-    pub fn start(self) -> RedisRevocationStore {
-        self.start_with(None)
-    }
-
-    /// Starts the store, authenticated with `mac` unless it has a key already or
-    /// authentication was turned off; warns when it is not authenticated.
-    fn start_with(mut self, mac: Option<RevocationMac>) -> RedisRevocationStore {
+    /// The settings to start the store with, authenticated with `mac` unless it has a key
+    /// already or authentication was turned off; warns when it is not authenticated.
+    pub(crate) fn into_settings(mut self, mac: Option<RevocationMac>) -> Settings {
         let keys = &self.settings.keys;
         if !keys.is_authenticated() && !self.unauthenticated && mac.is_some() {
             self.settings.keys = keys.clone().authenticated(mac);
@@ -758,7 +725,7 @@ impl RedisConfig {
                  `unauthenticated()` to turn it off explicitly"
             );
         }
-        RedisRevocationStore::start(self.settings)
+        self.settings
     }
 }
 
@@ -799,43 +766,6 @@ pub enum RevocationConfig {
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-impl IntoRevocationStore for RedisConfig {
-    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
-        Arc::new(self.clock(clock).start())
-    }
-
-    /// Authenticated with `mac`, the session key ring's, unless turned off
-    /// ([`RedisConfig::unauthenticated`], `"authenticate": false`) or given a key already.
-    fn into_store_authenticated(
-        self,
-        clock: Arc<dyn Clock>,
-        mac: RevocationMac,
-    ) -> Arc<dyn RevocationStore> {
-        Arc::new(self.clock(clock).start_with(Some(mac)))
-    }
-}
-
-/// The store the setting chooses, started at the session builder's `build`.
-impl IntoRevocationStore for RevocationConfig {
-    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
-        match self {
-            Self::Memory => Arc::new(MemoryRevocationStore::new()),
-            Self::Redis(config) => config.into_store(clock),
-        }
-    }
-
-    fn into_store_authenticated(
-        self,
-        clock: Arc<dyn Clock>,
-        mac: RevocationMac,
-    ) -> Arc<dyn RevocationStore> {
-        match self {
-            Self::Memory => Arc::new(MemoryRevocationStore::new()),
-            Self::Redis(config) => config.into_store_authenticated(clock, mac),
-        }
-    }
-}
-
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
@@ -877,11 +807,11 @@ mod tests {
             (off, true, false),
             (default, false, false),
         ] {
-            let store = config(json).start_with(with_ring.then(mac));
-            let shown = format!("{store:?}");
-            assert!(
-                shown.contains(&format!("authenticated: {authenticated}")),
-                "{json} {with_ring}: {shown}"
+            let settings = config(json).into_settings(with_ring.then(mac));
+            assert_eq!(
+                settings.keys.is_authenticated(),
+                authenticated,
+                "{json} {with_ring}"
             );
         }
         assert!(format!("{:?}", config(default)).contains("with the session key ring"));
@@ -895,7 +825,7 @@ mod tests {
 
     #[test]
     fn every_duration_is_bounded_at_build() {
-        let builder = || RedisRevocationStore::builder("redis://127.0.0.1:1/");
+        let builder = || RedisStoreBuilder::new("redis://127.0.0.1:1/".to_owned());
         let day = Duration::from_secs(86_400);
         for (setting, built) in [
             ("connect_timeout", builder().connect_timeout(day)),

@@ -61,10 +61,6 @@ use sealed_session::revocation::{Generation, Revocation, RevocationMac, Subject}
 
 use crate::trust::{Refusal, TrustBounds};
 
-/// Deadlines are clamped here (2106): the memory store keeps 32-bit deadlines, saturating to
-/// "forever", and `EXAT` takes any of them.
-pub(crate) const MAX_UNTIL: u64 = u32::MAX as u64;
-
 /// The longest subject (in bytes) written to or read from Redis: what is parsed stays bounded.
 pub(crate) const MAX_SUBJECT_LEN: usize = sealed_session::revocation::MAX_SUBJECT_LEN;
 
@@ -775,9 +771,31 @@ fn generation_of(text: &str) -> Option<Generation> {
     number(text).map(Generation::new)
 }
 
+/// The check of an entry against the bounds: here, with the entry's format, so that the
+/// bounds (`trust.rs`) know nothing of it.
+impl TrustBounds {
+    /// Whether `entry` could have been written by an instance of the fleet at our `now`.
+    pub(crate) fn check(&self, entry: &Entry) -> Result<(), Refusal> {
+        if entry.subject().is_some_and(|s| s.len() > MAX_SUBJECT_LEN) {
+            return Err(Refusal::SubjectTooLong);
+        }
+        if entry.until() > self.max_until() {
+            return Err(Refusal::DeadlineAhead);
+        }
+        if entry
+            .generation()
+            .is_some_and(|g| g > self.max_generation())
+        {
+            return Err(Refusal::GenerationAhead);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trust::MAX_UNTIL;
 
     /// Bounds late enough for every deadline these tests use (up to [`MAX_UNTIL`]).
     fn bounds() -> TrustBounds {
@@ -1569,5 +1587,125 @@ mod tests {
         let genuine = format!("{tag} {}", held(5));
         assert!(!keys.repair_overwrites(&everyone(5), genuine.as_bytes(), &bounds));
         assert!(keys.repair_overwrites(&everyone(6), genuine.as_bytes(), &bounds));
+    }
+}
+
+/// The bounds against what a genuine instance writes: [`TrustBounds::check`] lives here.
+#[cfg(test)]
+mod bounds_tests {
+    use sealed_session::SessionId;
+    use sealed_session::revocation::{
+        Cutoff, MemoryRevocationStore, Revocation, RevocationStore, Subject,
+    };
+
+    use super::*;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+    use sealed_session::codec::MAX_CLOCK_SKEW;
+
+    use crate::trust::{Refusal, STEPS_SECS, TrustBounds};
+
+    fn subject(generation: Generation, until: UnixTime) -> Entry {
+        Entry::Subject {
+            subject: "alice".into(),
+            generation,
+            until,
+        }
+    }
+
+    /// What a memory store at `now` records for a "log out everywhere" of a subject whose
+    /// cutoff is `current`, with the clock skew allowance `skew`.
+    fn everywhere(now: UnixTime, skew: time::Duration, current: Generation) -> Generation {
+        let store = MemoryRevocationStore::new();
+        let until = now.saturating_add_secs(60);
+        store.apply(
+            &Revocation::Subject {
+                subject: "alice".into(),
+                generation: current,
+                until,
+            },
+            now,
+        );
+        let above = Generation::everywhere_at(now.to_datetime(), skew);
+        match store.advance("alice", Cutoff::Everything { above }, until, now) {
+            Ok(Some(Revocation::Subject { generation, .. })) => generation,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_a_genuine_instance_writes_is_accepted_and_nothing_beyond() {
+        let bounds = TrustBounds::at(NOW);
+        let day = 86_400;
+        // An instance a day ahead of us, logging out everywhere with the longest timeout and
+        // skew allowance the core accepts, twice in a row (the second lands above the first).
+        let ahead = NOW.saturating_add_secs(day);
+        let first = everywhere(ahead, MAX_CLOCK_SKEW, Generation::ZERO);
+        let second = everywhere(ahead, MAX_CLOCK_SKEW, first);
+        assert!(second > first);
+        let genuine = subject(second, ahead.saturating_add_secs(400 * day + day));
+        assert_eq!(bounds.check(&genuine), Ok(()));
+        // And a sign-in there, past that cutoff.
+        let stamp = Generation::authenticated_at(ahead.to_datetime(), second);
+        assert_eq!(bounds.check(&subject(stamp, NOW)), Ok(()));
+        // Two skews ahead, plus more than the hour's margin of steps: no instance writes it.
+        let beyond = Generation::at(
+            NOW.saturating_add_secs(2 * day + STEPS_SECS + 1)
+                .to_datetime(),
+        );
+        assert_eq!(
+            bounds.check(&subject(beyond, NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&subject(bounds.max_generation().next(), NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(bounds.check(&subject(bounds.max_generation(), NOW)), Ok(()));
+        assert_eq!(
+            bounds.check(&subject(Generation::new(u64::MAX), NOW)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&subject(
+                Generation::ZERO,
+                NOW.saturating_add_secs(402 * day + 1)
+            )),
+            Err(Refusal::DeadlineAhead)
+        );
+        let session = |generation| Entry::Session {
+            id: SessionId::from_bytes([1; 16]),
+            subject: Some(Subject::new("bob", generation)),
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&session(Generation::ZERO)), Ok(()));
+        assert_eq!(
+            bounds.check(&session(Generation::new(u64::MAX))),
+            Err(Refusal::GenerationAhead)
+        );
+        let long = Entry::Subject {
+            subject: "x".repeat(MAX_SUBJECT_LEN + 1),
+            generation: Generation::ZERO,
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&long), Err(Refusal::SubjectTooLong));
+        // The store-wide cutoff is bounded the same way.
+        let everyone = |generation| Entry::Everyone {
+            generation,
+            until: NOW,
+        };
+        assert_eq!(bounds.check(&everyone(second)), Ok(()));
+        assert_eq!(
+            bounds.check(&everyone(beyond)),
+            Err(Refusal::GenerationAhead)
+        );
+        assert_eq!(
+            bounds.check(&Entry::Everyone {
+                generation: second,
+                until: NOW.saturating_add_secs(402 * day + 1),
+            }),
+            Err(Refusal::DeadlineAhead)
+        );
     }
 }

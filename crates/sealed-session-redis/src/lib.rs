@@ -125,6 +125,7 @@ mod health;
 mod keys;
 mod pending;
 mod queue;
+mod shared;
 mod store;
 mod target;
 mod trust;

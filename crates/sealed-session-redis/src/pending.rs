@@ -24,7 +24,7 @@ use sealed_session::SessionId;
 use crate::LOG_TARGET;
 use crate::keys::Unread;
 use crate::queue::Job;
-use crate::store::{Shared, lock};
+use crate::shared::{Shared, lock};
 use crate::trust::{Source, TrustBounds};
 
 /// The first line of a pending file this version writes. A file without it was written by an

@@ -3,24 +3,30 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sealed_session::clock::Clock;
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{
-    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
+    Confirmation, Cutoff, Generation, IntoRevocationStore, MemoryRevocationStore, Revocation,
+    RevocationMac, RevocationStore, Subject,
 };
 use sealed_session::{NotDurableReason, RevokeError, SessionId};
 
 use crate::LOG_TARGET;
 use crate::acknowledgement::{self, Acknowledgement, Acknowledgements};
-use crate::config::{Durability, EvictingPolicy, RedisStoreBuilder, Settings, UntilLoaded};
+use crate::config::{
+    Durability, EvictingPolicy, RedisConfig, RedisStoreBuilder, RevocationConfig, Settings,
+    UntilLoaded,
+};
+use crate::error::BuildError;
 use crate::health::{LinkHealth, LinkState};
-use crate::keys::{Entry, MAX_SUBJECT_LEN};
 use crate::pending;
-use crate::queue::{Job, Queue};
-use crate::trust::{Refusals, TrustBounds};
+use crate::queue::Queue;
+use crate::shared::{Shared, lock};
+use crate::trust::Refusals;
 use crate::worker;
 
 /// A revocation store shared by every instance of an application through Redis, answering
@@ -103,40 +109,6 @@ pub struct RedisRevocationStore {
     _workers: Arc<Workers>,
 }
 
-/// What the store's handle and its threads share.
-pub(crate) struct Shared {
-    pub(crate) settings: Settings,
-    pub(crate) local: MemoryRevocationStore,
-    /// Writes not yet acknowledged by Redis. Only the writer removes them, once written.
-    pub(crate) queue: Mutex<Queue>,
-    /// Signals the writer: new work or stop.
-    pub(crate) work: Condvar,
-    /// Signals `flush` callers: the queue shrank (logouts' waits are woken through `acks`).
-    pub(crate) written: Condvar,
-    /// The logouts waiting for Redis's acknowledgement, and their recent wait times.
-    pub(crate) acks: Acknowledgements,
-    pub(crate) link: Mutex<LinkState>,
-    /// Signals `wait_until_connected` callers: the link state changed.
-    pub(crate) link_changed: Condvar,
-    /// The full set was loaded once: revocations are known (read on every request).
-    pub(crate) loaded: AtomicBool,
-    /// The queue overflowed: the subscriber should run a full load and repair.
-    pub(crate) resync_wanted: AtomicBool,
-    /// Revocations that found the queue full since start (the first is logged).
-    pub(crate) overflows: AtomicU64,
-    /// That `CONFIG GET maxmemory-policy` was refused was logged.
-    pub(crate) policy_unknown_reported: AtomicBool,
-    /// The queue mark past which the revocations replayed from the pending file are written.
-    pub(crate) pending_file_mark: Mutex<Option<u64>>,
-    pub(crate) stop: AtomicBool,
-    /// When the stop was asked for: the writer gives up on the queue after the shutdown timeout.
-    pub(crate) stop_deadline: Mutex<Option<Instant>>,
-    /// Wakes threads sleeping between reconnection attempts when a stop is asked for.
-    pub(crate) stop_signal: (Mutex<()>, Condvar),
-    /// Entries and messages read from Redis and refused (`trust.rs`).
-    pub(crate) refused: Refusals,
-}
-
 struct Workers {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
@@ -161,6 +133,7 @@ impl RedisRevocationStore {
             link_changed: Condvar::new(),
             loaded: AtomicBool::new(false),
             resync_wanted: AtomicBool::new(false),
+            forgotten_message: AtomicBool::new(false),
             overflows: AtomicU64::new(0),
             policy_unknown_reported: AtomicBool::new(false),
             pending_file_mark: Mutex::new(None),
@@ -184,7 +157,9 @@ impl RedisRevocationStore {
         let threads = vec![
             spawn("sealed-session-redis-writer", worker::run_writer),
             spawn("sealed-session-redis-subscriber", worker::run_subscriber),
-            spawn("sealed-session-redis-timer", acknowledgement::run_timer),
+            spawn("sealed-session-redis-timer", |shared| {
+                acknowledgement::run_timer(shared)
+            }),
         ];
         tracing::debug!(
             target: LOG_TARGET,
@@ -327,6 +302,83 @@ impl RedisRevocationStore {
     }
 }
 
+/// Builds and starts the store: the checked settings of [`RedisStoreBuilder`] or
+/// [`RedisConfig`], turned into the running threads.
+impl RedisStoreBuilder {
+    /// Checks the settings and starts the store (its threads connect in the background), then
+    /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full load.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
+    /// [`BuildError::InvalidTimeout`], [`BuildError::TimeoutTooLong`] (`connect_timeout`,
+    /// `io_timeout`, `max_backoff`, `stall_timeout` and the [`Durability`] timeout at most a
+    /// minute; `shutdown_timeout`, `reconcile_every` and `startup_wait` at most an hour),
+    /// [`BuildError::ClusterUnsupported`], [`BuildError::InvalidLimit`],
+    /// [`BuildError::InsecureTls`], [`BuildError::InvalidRootCertificates`] or
+    /// [`BuildError::RootCertificatesWithoutTls`]. An unreachable Redis is not an error (see
+    /// [`UntilLoaded`]).
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread, as [`std::thread::spawn`].
+    pub fn build(self) -> Result<RedisRevocationStore, BuildError> {
+        Ok(RedisRevocationStore::start(
+            self.check()?.into_settings(None),
+        ))
+    }
+}
+
+impl RedisConfig {
+    /// Starts the store. Infallible: the settings were checked when read, and reaching Redis is
+    /// the store's business from here on. Without [`RedisConfig::authenticate_with`], the store
+    /// is not authenticated, and says so with a `warn`: started by the session builder
+    /// (`.revocation_store(config)`), it is authenticated with the session key ring instead.
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread, as [`std::thread::spawn`].
+    pub fn start(self) -> RedisRevocationStore {
+        RedisRevocationStore::start(self.into_settings(None))
+    }
+}
+
+impl IntoRevocationStore for RedisConfig {
+    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
+        Arc::new(self.clock(clock).start())
+    }
+
+    /// Authenticated with `mac`, the session key ring's, unless turned off
+    /// ([`RedisConfig::unauthenticated`], `"authenticate": false`) or given a key already.
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        Arc::new(RedisRevocationStore::start(
+            self.clock(clock).into_settings(Some(mac)),
+        ))
+    }
+}
+
+/// The store the setting chooses, started at the session builder's `build`.
+impl IntoRevocationStore for RevocationConfig {
+    fn into_store(self, clock: Arc<dyn Clock>) -> Arc<dyn RevocationStore> {
+        match self {
+            Self::Memory => Arc::new(MemoryRevocationStore::new()),
+            Self::Redis(config) => config.into_store(clock),
+        }
+    }
+
+    fn into_store_authenticated(
+        self,
+        clock: Arc<dyn Clock>,
+        mac: RevocationMac,
+    ) -> Arc<dyn RevocationStore> {
+        match self {
+            Self::Memory => Arc::new(MemoryRevocationStore::new()),
+            Self::Redis(config) => config.into_store_authenticated(clock, mac),
+        }
+    }
+}
+
 impl RevocationStore for RedisRevocationStore {
     #[inline]
     fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
@@ -422,10 +474,7 @@ impl RevocationStore for RedisRevocationStore {
         if !lock(&self.shared.link).writable {
             return not_durable(NotDurableReason::RedisUnreachable);
         }
-        Confirmation::waiting(
-            (),
-            Acknowledgement::new(Arc::clone(&self.shared), mark, timeout),
-        )
+        Confirmation::waiting((), Acknowledgement::new(self.shared.clone(), mark, timeout))
     }
 
     /// `false` until the first full load when signed-in sessions are refused until then
@@ -448,140 +497,6 @@ impl fmt::Debug for RedisRevocationStore {
             )
             .field("health", &self.health())
             .finish()
-    }
-}
-
-impl Shared {
-    /// Queues a revocation recorded here for Redis, with its message; one already expired is
-    /// not (Redis would drop it at once).
-    fn share(&self, recorded: &Revocation, now: UnixTime) {
-        if recorded.until() <= now {
-            return;
-        }
-        match Entry::from_revocation(recorded, &TrustBounds::at(now)) {
-            Some(entry) => self.enqueue(Job::Write {
-                entry,
-                publish: true,
-            }),
-            None if matches!(
-                recorded,
-                Revocation::Session { .. } | Revocation::Subject { .. }
-            ) =>
-            {
-                tracing::warn!(
-                    target: LOG_TARGET,
-                    event = "not_shared",
-                    max_subject_len = MAX_SUBJECT_LEN,
-                    "a revocation holds on this instance only: its subject is longer than \
-                     {MAX_SUBJECT_LEN} bytes, which Redis entries do not carry (use a shorter \
-                     subject, e.g. a user id)"
-                );
-            }
-            // A kind of revocation a newer core records and this version can't write.
-            None => tracing::error!(
-                target: LOG_TARGET,
-                event = "not_shared",
-                revocation = ?recorded,
-                "a revocation holds on this instance only: this version of sealed-session-redis \
-                 can't write its kind to Redis (upgrade sealed-session-redis with \
-                 sealed-session)"
-            ),
-        }
-    }
-
-    /// Queues one revocation; if the queue is full, it holds here only until a repair writes
-    /// it, which is asked for.
-    pub(crate) fn enqueue(&self, job: Job) {
-        let queued = lock(&self.queue).push(job);
-        if queued.is_ok() {
-            self.work.notify_one();
-            return;
-        }
-        self.resync_wanted.store(true, Ordering::Release);
-        if self.overflows.fetch_add(1, Ordering::Relaxed) == 0 {
-            tracing::error!(
-                target: LOG_TARGET,
-                event = "queue_full",
-                max_pending = self.settings.max_pending,
-                "the queue of revocations for Redis is full: logouts hold on this instance and \
-                 fail as not durable until a repair writes them (is Redis reachable? see \
-                 health())"
-            );
-        }
-    }
-
-    /// Whether every revocation queued before `mark` is in Redis.
-    pub(crate) fn settled(&self, mark: u64) -> bool {
-        lock(&self.queue).settled(mark)
-    }
-
-    /// Why revocations are not confirmed, as the link's health tells.
-    pub(crate) fn not_durable_reason(&self) -> NotDurableReason {
-        let refused_writes = lock(&self.queue).refused();
-        if refused_writes > 0 {
-            NotDurableReason::RedisRefusedWrite
-        } else if !lock(&self.link).writable || self.stopping() {
-            NotDurableReason::RedisUnreachable
-        } else {
-            NotDurableReason::RedisTimedOut
-        }
-    }
-
-    /// Waits up to `timeout` until every revocation queued so far is in Redis.
-    pub(crate) fn wait_settled(&self, timeout: Duration) -> bool {
-        let queue = lock(&self.queue);
-        let mark = queue.mark();
-        let (queue, _) = self
-            .written
-            .wait_timeout_while(queue, timeout, |q| !q.settled(mark))
-            .unwrap_or_else(PoisonError::into_inner);
-        queue.settled(mark)
-    }
-
-    pub(crate) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-
-    /// Sleeps for `duration` unless a stop is asked for meanwhile.
-    pub(crate) fn sleep_unless_stopped(&self, duration: Duration) {
-        let (mutex, condvar) = &self.stop_signal;
-        let guard = lock(mutex);
-        let _ = condvar
-            .wait_timeout_while(guard, duration, |()| !self.stopping())
-            .unwrap_or_else(PoisonError::into_inner);
-    }
-
-    /// The current unix time of the configured clock.
-    pub(crate) fn now(&self) -> UnixTime {
-        UnixTime::from(self.settings.clock.now())
-    }
-
-    /// Updates the link state, waking waiters and logging a change of `connected`.
-    pub(crate) fn update_link(&self, change: impl FnOnce(&mut LinkState)) {
-        let (flipped, loaded) = {
-            let mut link = lock(&self.link);
-            (link.update(change), link.loaded)
-        };
-        if loaded {
-            self.loaded.store(true, Ordering::Release);
-        }
-        self.link_changed.notify_all();
-        match flipped {
-            Some(true) => tracing::info!(
-                target: LOG_TARGET,
-                event = "connected",
-                url = %self.settings.url,
-                "revocation link to Redis is up: subscribed and loaded"
-            ),
-            Some(false) => tracing::warn!(
-                target: LOG_TARGET,
-                event = "disconnected",
-                url = %self.settings.url,
-                "revocation link to Redis is down: checks go on from the local copy, logouts \
-                 are queued and not confirmed"
-            ),
-            None => {}
-        }
     }
 }
 
@@ -630,12 +545,6 @@ impl Drop for Workers {
     }
 }
 
-// A poisoned lock means a thread panicked between two plain operations on the guarded value,
-// which stays consistent; carrying on beats refusing every logout afterwards.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
     //! What needs no redis-server: a store with nothing to connect to, and its settings. The
@@ -647,6 +556,7 @@ mod tests {
     use super::*;
     use crate::config::{Durability, UntilLoaded};
     use crate::error::BuildError;
+    use crate::keys::MAX_SUBJECT_LEN;
 
     const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
 

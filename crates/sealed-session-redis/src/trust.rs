@@ -35,8 +35,10 @@ use sealed_session::codec::{MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
 use sealed_session::revocation::Generation;
 
 use crate::LOG_TARGET;
-use crate::keys::{Entry, MAX_SUBJECT_LEN, MAX_UNTIL, Message, Stamp, Unread};
-use crate::store::Shared;
+
+/// The latest deadline an entry may carry (2106): the memory store keeps 32-bit deadlines,
+/// saturating to "forever", and `EXAT` takes any of them.
+pub(crate) const MAX_UNTIL: u64 = u32::MAX as u64;
 
 /// [`MAX_CLOCK_SKEW`] in seconds. The core caps every codec's clock skew allowance there, and
 /// this crate assumes the fleet's clocks agree that well.
@@ -49,7 +51,7 @@ const _: () = assert!(SKEW_SECS > 0 && TIMEOUT_SECS > SKEW_SECS);
 
 /// Room above the clock for generations raised step by step faster than time moves (see
 /// [`TrustBounds`]'s `max_generation`), in seconds of [`Generation::at`].
-const STEPS_SECS: u64 = 3_600;
+pub(crate) const STEPS_SECS: u64 = 3_600;
 
 /// The largest generation and the latest deadline an instance of the fleet can write at a given
 /// `now` of ours; what is beyond is refused.
@@ -103,20 +105,6 @@ impl TrustBounds {
     pub(crate) fn clamp(&self, until: UnixTime) -> UnixTime {
         until.min(self.max_until)
     }
-
-    /// Whether `entry` could have been written by an instance of the fleet at our `now`.
-    pub(crate) fn check(&self, entry: &Entry) -> Result<(), Refusal> {
-        if entry.subject().is_some_and(|s| s.len() > MAX_SUBJECT_LEN) {
-            return Err(Refusal::SubjectTooLong);
-        }
-        if entry.until() > self.max_until {
-            return Err(Refusal::DeadlineAhead);
-        }
-        if entry.generation().is_some_and(|g| g > self.max_generation) {
-            return Err(Refusal::GenerationAhead);
-        }
-        Ok(())
-    }
 }
 
 /// Why an entry or message read from Redis was refused. Each is what no genuine instance
@@ -127,14 +115,18 @@ pub(crate) enum Refusal {
     GenerationAhead,
     /// A deadline beyond [`TrustBounds`].
     DeadlineAhead,
-    /// A subject longer than [`MAX_SUBJECT_LEN`] bytes.
+    /// A subject longer than the longest Redis entries carry (`keys::MAX_SUBJECT_LEN`).
     SubjectTooLong,
     /// Authentication is on and the tag is missing or wrong (forged, altered, moved to another
     /// key, or tagged with a key this ring does not hold).
     Unauthenticated,
-    /// A message sent longer ago than the freshness window (or stamped that far ahead), or no
-    /// later than one [`Recent`] had to forget: possibly a captured copy played again.
+    /// A message sent longer ago than the freshness window (or stamped that far ahead):
+    /// possibly a captured copy played again.
     Stale,
+    /// A message sent no later than one [`Recent`] had to forget for room: possibly a copy
+    /// played again, possibly a genuine message delayed while more than the room's worth
+    /// arrived. The subscriber asks for a full reload (coalesced), which reads its entry.
+    Forgotten,
     /// A message whose nonce was seen already: a copy played again.
     Replayed,
 }
@@ -148,6 +140,7 @@ impl Refusal {
             Self::SubjectTooLong => "subject_too_long",
             Self::Unauthenticated => "unauthenticated",
             Self::Stale => "stale",
+            Self::Forgotten => "forgotten",
             Self::Replayed => "replayed",
         }
     }
@@ -175,29 +168,44 @@ pub(crate) struct Recent {
 }
 
 impl Recent {
-    /// Whether a message with `stamp`, received at `now`, is fresh; if so, remembers it.
-    pub(crate) fn admit(&mut self, stamp: &Stamp, now: UnixTime) -> Result<(), Refusal> {
-        self.admit_bounded(stamp, now, MAX_NONCES)
+    /// Whether a message sent at `sent` with `nonce`, received at `now`, is fresh; if so,
+    /// remembers it.
+    pub(crate) fn admit(
+        &mut self,
+        sent: UnixTime,
+        nonce: [u8; 16],
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        self.admit_bounded(sent, nonce, now, MAX_NONCES)
     }
 
-    fn admit_bounded(&mut self, stamp: &Stamp, now: UnixTime, max: usize) -> Result<(), Refusal> {
+    fn admit_bounded(
+        &mut self,
+        sent: UnixTime,
+        nonce: [u8; 16],
+        now: UnixTime,
+        max: usize,
+    ) -> Result<(), Refusal> {
         let oldest = UnixTime::from_secs(now.secs().saturating_sub(FRESHNESS_SECS));
-        if stamp.sent < oldest
-            || stamp.sent > now.saturating_add_secs(FRESHNESS_SECS)
-            || self.floor.is_some_and(|floor| stamp.sent <= floor)
-        {
+        if sent < oldest || sent > now.saturating_add_secs(FRESHNESS_SECS) {
             return Err(Refusal::Stale);
+        }
+        if self.floor.is_some_and(|floor| sent <= floor) {
+            return Err(Refusal::Forgotten);
         }
         // What fell out of the window needs no remembering: its copies are stale.
         while self.seen.first().is_some_and(|(sent, _)| *sent < oldest) {
             self.seen.pop_first();
         }
-        if !self.seen.insert((stamp.sent, stamp.nonce)) {
+        if !self.seen.insert((sent, nonce)) {
             return Err(Refusal::Replayed);
         }
         while self.seen.len() > max {
-            if let Some((sent, _)) = self.seen.pop_first() {
-                self.floor = Some(self.floor.map_or(sent, |floor| floor.max(sent)));
+            if let Some((forgotten, _)) = self.seen.pop_first() {
+                // Never above our clock: messages stamped in the future (a clock ahead, or a
+                // forger) must not make every genuine message of the next minute unreadable.
+                let forgotten = forgotten.min(now);
+                self.floor = Some(self.floor.map_or(forgotten, |floor| floor.max(forgotten)));
             }
         }
         Ok(())
@@ -250,230 +258,92 @@ impl Refusals {
     }
 }
 
-impl Shared {
-    /// The entry of `key` and `value` from a full load, if it is trusted; a refusal is counted
-    /// and logged.
-    pub(crate) fn read_entry(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        bounds: &TrustBounds,
-    ) -> Option<Entry> {
-        match self.settings.keys.read_entry(key, value, bounds) {
-            Ok(entry) => Some(entry),
-            // Another program's key under the prefix, or a newer version's value.
-            Err(Unread::Unknown) => None,
-            Err(Unread::Refused(refusal)) => {
-                self.refused.record(refusal, Source::FullLoad);
-                None
-            }
-        }
-    }
-
-    /// The message in `payload`, if it is trusted (checked against the bounds at the store's
-    /// `now`) and fresh (`recent` has not seen its nonce, and it is not stale); a refusal is
-    /// counted and logged.
-    pub(crate) fn read_message(&self, payload: &[u8], recent: &mut Recent) -> Option<Message> {
-        let now = self.now();
-        match self
-            .settings
-            .keys
-            .read_message(payload, &TrustBounds::at(now))
-        {
-            Ok((stamp, message)) => match recent.admit(&stamp, now) {
-                Ok(()) => Some(message),
-                Err(refusal) => {
-                    self.refused.record(refusal, Source::Message);
-                    None
-                }
-            },
-            Err(Unread::Unknown) => {
-                tracing::debug!(
-                    target: LOG_TARGET,
-                    event = "unknown_message",
-                    len = payload.len(),
-                    "ignored a message this version does not know"
-                );
-                None
-            }
-            Err(Unread::Refused(refusal)) => {
-                self.refused.record(refusal, Source::Message);
-                None
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use sealed_session::SessionId;
-    use sealed_session::revocation::{
-        Cutoff, MemoryRevocationStore, Revocation, RevocationStore, Subject,
-    };
-
     use super::*;
 
     const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
-
-    fn subject(generation: Generation, until: UnixTime) -> Entry {
-        Entry::Subject {
-            subject: "alice".into(),
-            generation,
-            until,
-        }
-    }
-
-    /// What a memory store at `now` records for a "log out everywhere" of a subject whose
-    /// cutoff is `current`, with the clock skew allowance `skew`.
-    fn everywhere(now: UnixTime, skew: time::Duration, current: Generation) -> Generation {
-        let store = MemoryRevocationStore::new();
-        let until = now.saturating_add_secs(60);
-        store.apply(
-            &Revocation::Subject {
-                subject: "alice".into(),
-                generation: current,
-                until,
-            },
-            now,
-        );
-        let above = Generation::everywhere_at(now.to_datetime(), skew);
-        match store.advance("alice", Cutoff::Everything { above }, until, now) {
-            Ok(Some(Revocation::Subject { generation, .. })) => generation,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn what_a_genuine_instance_writes_is_accepted_and_nothing_beyond() {
-        let bounds = TrustBounds::at(NOW);
-        let day = 86_400;
-        // An instance a day ahead of us, logging out everywhere with the longest timeout and
-        // skew allowance the core accepts, twice in a row (the second lands above the first).
-        let ahead = NOW.saturating_add_secs(day);
-        let first = everywhere(ahead, MAX_CLOCK_SKEW, Generation::ZERO);
-        let second = everywhere(ahead, MAX_CLOCK_SKEW, first);
-        assert!(second > first);
-        let genuine = subject(second, ahead.saturating_add_secs(400 * day + day));
-        assert_eq!(bounds.check(&genuine), Ok(()));
-        // And a sign-in there, past that cutoff.
-        let stamp = Generation::authenticated_at(ahead.to_datetime(), second);
-        assert_eq!(bounds.check(&subject(stamp, NOW)), Ok(()));
-        // Two skews ahead, plus more than the hour's margin of steps: no instance writes it.
-        let beyond = Generation::at(
-            NOW.saturating_add_secs(2 * day + STEPS_SECS + 1)
-                .to_datetime(),
-        );
-        assert_eq!(
-            bounds.check(&subject(beyond, NOW)),
-            Err(Refusal::GenerationAhead)
-        );
-        assert_eq!(
-            bounds.check(&subject(bounds.max_generation().next(), NOW)),
-            Err(Refusal::GenerationAhead)
-        );
-        assert_eq!(bounds.check(&subject(bounds.max_generation(), NOW)), Ok(()));
-        assert_eq!(
-            bounds.check(&subject(Generation::new(u64::MAX), NOW)),
-            Err(Refusal::GenerationAhead)
-        );
-        assert_eq!(
-            bounds.check(&subject(
-                Generation::ZERO,
-                NOW.saturating_add_secs(402 * day + 1)
-            )),
-            Err(Refusal::DeadlineAhead)
-        );
-        let session = |generation| Entry::Session {
-            id: SessionId::from_bytes([1; 16]),
-            subject: Some(Subject::new("bob", generation)),
-            until: NOW,
-        };
-        assert_eq!(bounds.check(&session(Generation::ZERO)), Ok(()));
-        assert_eq!(
-            bounds.check(&session(Generation::new(u64::MAX))),
-            Err(Refusal::GenerationAhead)
-        );
-        let long = Entry::Subject {
-            subject: "x".repeat(MAX_SUBJECT_LEN + 1),
-            generation: Generation::ZERO,
-            until: NOW,
-        };
-        assert_eq!(bounds.check(&long), Err(Refusal::SubjectTooLong));
-        // The store-wide cutoff is bounded the same way.
-        let everyone = |generation| Entry::Everyone {
-            generation,
-            until: NOW,
-        };
-        assert_eq!(bounds.check(&everyone(second)), Ok(()));
-        assert_eq!(
-            bounds.check(&everyone(beyond)),
-            Err(Refusal::GenerationAhead)
-        );
-        assert_eq!(
-            bounds.check(&Entry::Everyone {
-                generation: second,
-                until: NOW.saturating_add_secs(402 * day + 1),
-            }),
-            Err(Refusal::DeadlineAhead)
-        );
-    }
 
     #[test]
     fn clamping_makes_any_deadline_acceptable() {
         let bounds = TrustBounds::at(NOW);
         let clamped = bounds.clamp(UnixTime::MAX);
         assert_eq!(clamped, NOW.saturating_add_secs(402 * 86_400));
-        assert_eq!(bounds.check(&subject(Generation::ZERO, clamped)), Ok(()));
+        assert_eq!(clamped, bounds.max_until(), "what `check` accepts");
         assert_eq!(bounds.clamp(NOW), NOW);
         // Near the end of 32-bit time, the bound is the 32-bit limit itself.
         let late = TrustBounds::at(UnixTime::from_secs(MAX_UNTIL - 10));
         assert_eq!(late.clamp(UnixTime::MAX), UnixTime::from_secs(MAX_UNTIL));
     }
 
+    fn admit(
+        recent: &mut Recent,
+        (sent, nonce): (UnixTime, [u8; 16]),
+        now: UnixTime,
+        max: usize,
+    ) -> Result<(), Refusal> {
+        recent.admit_bounded(sent, nonce, now, max)
+    }
+
     #[test]
     fn stale_and_replayed_messages_are_refused() {
         let mut recent = Recent::default();
-        let stamp = |nonce: u8, sent: u64| Stamp {
-            nonce: [nonce; 16],
-            sent: UnixTime::from_secs(sent),
-        };
+        let stamp = |nonce: u8, sent: u64| (UnixTime::from_secs(sent), [nonce; 16]);
         let now = UnixTime::from_secs(10_000);
-        assert_eq!(recent.admit(&stamp(1, 10_000), now), Ok(()));
-        assert_eq!(recent.admit(&stamp(1, 10_000), now), Err(Refusal::Replayed));
         assert_eq!(
-            recent.admit(&stamp(2, 10_000), now),
+            admit(&mut recent, stamp(1, 10_000), now, MAX_NONCES),
+            Ok(())
+        );
+        assert_eq!(
+            admit(&mut recent, stamp(1, 10_000), now, MAX_NONCES),
+            Err(Refusal::Replayed)
+        );
+        assert_eq!(
+            admit(&mut recent, stamp(2, 10_000), now, MAX_NONCES),
             Ok(()),
             "another nonce"
         );
         assert_eq!(
-            recent.admit(&stamp(3, 9_940), now),
+            admit(&mut recent, stamp(3, 9_940), now, MAX_NONCES),
             Ok(()),
             "as old as allowed"
         );
-        assert_eq!(recent.admit(&stamp(4, 9_939), now), Err(Refusal::Stale));
-        assert_eq!(recent.admit(&stamp(5, 10_061), now), Err(Refusal::Stale));
+        assert_eq!(
+            admit(&mut recent, stamp(4, 9_939), now, MAX_NONCES),
+            Err(Refusal::Stale)
+        );
+        assert_eq!(
+            admit(&mut recent, stamp(5, 10_061), now, MAX_NONCES),
+            Err(Refusal::Stale)
+        );
         // Later, the first message is stale, and its nonce forgotten.
         let later = UnixTime::from_secs(10_100);
-        assert_eq!(recent.admit(&stamp(1, 10_000), later), Err(Refusal::Stale));
-        assert_eq!(recent.admit(&stamp(6, 10_100), later), Ok(()));
+        assert_eq!(
+            admit(&mut recent, stamp(1, 10_000), later, MAX_NONCES),
+            Err(Refusal::Stale)
+        );
+        assert_eq!(
+            admit(&mut recent, stamp(6, 10_100), later, MAX_NONCES),
+            Ok(())
+        );
         assert_eq!(recent.seen.len(), 1);
         // Full: the oldest is forgotten, and nothing sent up to it is taken any more.
         let mut full = Recent::default();
         for nonce in 0..3 {
             let sent = 10_000 + u64::from(nonce);
-            assert_eq!(full.admit_bounded(&stamp(nonce, sent), now, 2), Ok(()));
+            assert_eq!(admit(&mut full, stamp(nonce, sent), now, 2), Ok(()));
         }
         assert_eq!(full.seen.len(), 2);
         assert_eq!(
-            full.admit_bounded(&stamp(0, 10_000), now, 2),
-            Err(Refusal::Stale),
+            admit(&mut full, stamp(0, 10_000), now, 2),
+            Err(Refusal::Forgotten),
             "a forgotten nonce can't be played again"
         );
         assert_eq!(
-            full.admit_bounded(&stamp(9, 10_000), now, 2),
-            Err(Refusal::Stale)
+            admit(&mut full, stamp(9, 10_000), now, 2),
+            Err(Refusal::Forgotten)
         );
-        assert_eq!(full.admit_bounded(&stamp(9, 10_003), now, 2), Ok(()));
+        assert_eq!(admit(&mut full, stamp(9, 10_003), now, 2), Ok(()));
     }
 
     #[test]

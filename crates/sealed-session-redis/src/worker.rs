@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT, Stamp};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
-use crate::store::{Shared, lock};
+use crate::shared::{Shared, lock};
 use crate::trust::{Recent, TrustBounds};
 
 /// Jobs per pipeline: one round trip writes this many revocations.
@@ -108,6 +108,8 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                 if !failing {
                     failing = true;
                     shared.update_link(|l| l.writable = false);
+                    // The logouts waiting for this batch answer now, not at their deadline.
+                    shared.acks.wake_all();
                     tracing::warn!(
                         target: LOG_TARGET,
                         event = "write_failed",
@@ -463,6 +465,9 @@ fn listen(
         }
         if shared.resync_wanted.swap(false, Ordering::AcqRel) {
             reload = Some("queue_full");
+        }
+        if shared.forgotten_message.swap(false, Ordering::AcqRel) {
+            reload = reload.or(Some("messages_forgotten"));
         }
         match pubsub.get_message() {
             Ok(message) => {
