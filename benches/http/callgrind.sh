@@ -17,6 +17,9 @@
 #   KINDS="none ours" ROUTES=read N=5000 benches/http/callgrind.sh
 #   BIN=axum-bench-server KINDS="none ours tower-sessions" benches/http/callgrind.sh   # on axum
 #   KINDS="none ours ours-2-cookies ours-3-cookies" N=1000 benches/http/callgrind.sh  # issue 21
+#   KINDS="none ours actix-session ours-actix-session" benches/http/callgrind.sh      # issue 20
+#   BIN=axum-bench-server KINDS="none ours tower-sessions ours-tower-sessions" \
+#     benches/http/callgrind.sh                                                       # issue 20
 #   TOP=8 KINDS="ours-3-cookies" ROUTES=read N=1000 benches/http/callgrind.sh
 #
 # To compare two commits, run it in a worktree of each (same machine, same build profile).

@@ -1,5 +1,6 @@
 //! Server for the axum HTTP benchmark: the same routes behind no session layer, behind
-//! `sealed-session-tower`, and behind tower-sessions with its `MemoryStore` (what an axum user
+//! `sealed-session-tower` (its own `Session`, or tower-sessions 0.14's through
+//! `TowerSessionsLayer`), and behind tower-sessions with its `MemoryStore` (what an axum user
 //! would pick), on one single-threaded tokio runtime (the counterpart of `bench-server`'s one
 //! actix worker).
 //!
@@ -12,6 +13,7 @@
 //! | `ours` | `CookieSessionLayer` with its defaults, not `Secure`, revocations in memory |
 //! | `ours-1-cookie`, `ours-2-cookies`, `ours-3-cookies` | as `ours`, with `.max_cookies(3)` (issue 21), and `/seed` adds filler text (`padding`) so that the session spans exactly 1, 2 or 3 cookies, as `bench-server`'s kinds of the same names |
 //! | `tower-sessions` | `SessionManagerLayer` over `MemoryStore`, not `Secure` |
+//! | `ours-tower-sessions` | `TowerSessionsLayer` over the `ours` layer: the handlers use tower-sessions 0.14's `Session` (axum-login's), on our cookie; the cost of the compatibility layer, against `tower-sessions` and `ours` |
 //!
 //! `benches/http/run.sh` with `STACK=axum` runs `none`, `ours` and `tower-sessions`.
 //!
@@ -63,32 +65,36 @@ fn ours() -> Router {
         .route("/write", post(write))
 }
 
-/// The routes on tower-sessions' `Session`.
-fn tower_sessions() -> Router {
-    use axum::http::StatusCode;
-    use tower_sessions::Session;
-    fn internal(_: tower_sessions::session::Error) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-    async fn seed(session: Session) -> Result<&'static str, StatusCode> {
-        session.insert("user_id", USER_ID).await.map_err(internal)?;
-        session.insert("role", "admin").await.map_err(internal)?;
-        session.insert("cart", cart()).await.map_err(internal)?;
-        Ok("seeded")
-    }
-    async fn read(session: Session) -> Result<&'static str, StatusCode> {
-        let user: Option<u64> = session.get("user_id").await.map_err(internal)?;
-        Ok(if user.is_some() { "user" } else { "anonymous" })
-    }
-    async fn write(session: Session) -> Result<&'static str, StatusCode> {
-        let n: u64 = session.get("counter").await.map_err(internal)?.unwrap_or(0);
-        session.insert("counter", n + 1).await.map_err(internal)?;
-        Ok("ok")
-    }
-    Router::new()
-        .route("/seed", post(seed))
-        .route("/read", get(read))
-        .route("/write", post(write))
+/// The routes on a tower-sessions `Session`, written once for both releases: 0.15's
+/// (`tower_sessions::Session`, the `tower-sessions` kind) and 0.14's
+/// (`tower_sessions_core::Session`, which `TowerSessionsLayer` provides), two types with the
+/// same methods.
+macro_rules! tower_sessions_routes {
+    ($session:ty) => {{
+        use axum::http::StatusCode;
+        fn internal<E>(_: E) -> StatusCode {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        async fn seed(session: $session) -> Result<&'static str, StatusCode> {
+            session.insert("user_id", USER_ID).await.map_err(internal)?;
+            session.insert("role", "admin").await.map_err(internal)?;
+            session.insert("cart", cart()).await.map_err(internal)?;
+            Ok("seeded")
+        }
+        async fn read(session: $session) -> Result<&'static str, StatusCode> {
+            let user: Option<u64> = session.get("user_id").await.map_err(internal)?;
+            Ok(if user.is_some() { "user" } else { "anonymous" })
+        }
+        async fn write(session: $session) -> Result<&'static str, StatusCode> {
+            let n: u64 = session.get("counter").await.map_err(internal)?.unwrap_or(0);
+            session.insert("counter", n + 1).await.map_err(internal)?;
+            Ok("ok")
+        }
+        Router::new()
+            .route("/seed", post(seed))
+            .route("/read", get(read))
+            .route("/write", post(write))
+    }};
 }
 
 /// How every `ours*` kind configures its sessions, the layer and `padding_for`'s probe alike:
@@ -138,7 +144,8 @@ async fn main() -> io::Result<()> {
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
         return Err(io::Error::other(
             "usage: axum-bench-server \
-             <none|ours|ours-1-cookie|ours-2-cookies|ours-3-cookies|tower-sessions> <port>",
+             <none|ours|ours-1-cookie|ours-2-cookies|ours-3-cookies|ours-tower-sessions|\
+             tower-sessions> <port>",
         ));
     };
     let port: u16 = port
@@ -148,15 +155,18 @@ async fn main() -> io::Result<()> {
         (_, Some(cookies)) => ours().layer(ours_layer(CHUNKED_MAX_COOKIES, Some(cookies))?),
         ("none", _) => bare(),
         ("ours", _) => ours().layer(ours_layer(1, None)?),
+        ("ours-tower-sessions", _) => tower_sessions_routes!(tower_sessions_core::Session).layer(
+            sealed_session_tower::TowerSessionsLayer::new(ours_layer(1, None)?),
+        ),
         ("tower-sessions", _) => {
             let store = tower_sessions::MemoryStore::default();
-            tower_sessions()
+            tower_sessions_routes!(tower_sessions::Session)
                 .layer(tower_sessions::SessionManagerLayer::new(store).with_secure(false))
         }
         (other, _) => {
             return Err(io::Error::other(format!(
                 "unknown server kind `{other}`: use none, ours, ours-1-cookie, ours-2-cookies, \
-                 ours-3-cookies or tower-sessions"
+                 ours-3-cookies, ours-tower-sessions or tower-sessions"
             )));
         }
     };

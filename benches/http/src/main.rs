@@ -13,6 +13,7 @@
 //! | `ours-redis` | `CookieSessionMiddleware`, revocations shared through `sealed-session-redis` |
 //! | `ours-1-cookie`, `ours-2-cookies`, `ours-3-cookies` | as `ours`, with `.max_cookies(3)` (issue 21), and `/seed` adds filler text (`padding`) so that the session spans exactly 1, 2 or 3 cookies: the middle of the lengths that do, found at startup by sealing the session (see `padding_for`) and logged with the range |
 //! | `actix-session` | actix-session's `SessionMiddleware` over `CookieSessionStore` |
+//! | `ours-actix-session` | actix-session's `SessionMiddleware` over our `SealedSessionStore` (`store.middleware()`), configured as `ours`: the cost of the compatibility layer, against `actix-session` and `ours` |
 //! | `server-store` | actix-session's `SessionMiddleware` over `RedisSessionStore` |
 //!
 //! `benches/http/run.sh` compares the cookie stores, `benches/http/compare.sh` the cookie model
@@ -22,7 +23,8 @@
 //! - `SESSION_KEYS` (every `ours*` kind): the key ring, as `KeyRing::from_config` reads it.
 //!   Unset, a throwaway key is generated, so a restart logs everyone out.
 //! - `SERVER_STORE_KEY` (`actix-session`, `server-store`): base64 of the 64-byte key actix-session
-//!   signs and encrypts its cookie with. Unset, a throwaway key is generated.
+//!   signs and encrypts its cookie with. Unset, a throwaway key is generated. (`ours-actix-session`
+//!   signs with the store's own public key: what it signs is sealed by `SESSION_KEYS`.)
 //! - `REDIS_URL` (`ours-redis`, `server-store`): the Redis to use, e.g. `redis://127.0.0.1:6379/`.
 //! - `SIGN_IN` (`ours`, `ours-redis`): a subject that `/seed` signs in first, as a login does,
 //!   so that `/logout` revokes the session (`compare.sh` sets it). Unset, the session stays
@@ -334,7 +336,7 @@ async fn main() -> io::Result<()> {
     let (Some(kind), Some(port)) = (args.next(), args.next()) else {
         eprintln!(
             "usage: bench-server <none|ours|ours-subject|ours-redis|ours-1-cookie|ours-2-cookies|\
-             ours-3-cookies|actix-session|server-store> <port>"
+             ours-3-cookies|ours-actix-session|actix-session|server-store> <port>"
         );
         std::process::exit(2);
     };
@@ -400,6 +402,21 @@ async fn main() -> io::Result<()> {
                 .run()
                 .await
         }
+        "ours-actix-session" => {
+            let store = configure(
+                sealed_session_actix::SealedSessionStore::builder(key_ring()?),
+                1,
+            )
+            .build()
+            .map_err(io::Error::other)?;
+            let routes = routes!(actix_session::Session);
+            // As `actix-session`: the middleware is built per worker, from a clone of the store.
+            HttpServer::new(move || App::new().wrap(store.middleware()).configure(routes))
+                .workers(workers)
+                .bind(addr)?
+                .run()
+                .await
+        }
         "actix-session" => {
             let key = actix_key()?;
             let routes = routes!(actix_session::Session);
@@ -452,7 +469,8 @@ async fn main() -> io::Result<()> {
         other => {
             eprintln!(
                 "unknown server kind `{other}`: use none, ours, ours-subject, ours-redis, \
-                 ours-1-cookie, ours-2-cookies, ours-3-cookies, actix-session or server-store"
+                 ours-1-cookie, ours-2-cookies, ours-3-cookies, ours-actix-session, actix-session \
+                 or server-store"
             );
             std::process::exit(2);
         }
