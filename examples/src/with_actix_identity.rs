@@ -119,6 +119,15 @@ impl AppSession for IdentitySession {
             .map_err(actix_web::error::ErrorInternalServerError)
     }
 
+    /// The store's: set for a cookie refused after it authenticated (logged out, not checkable
+    /// yet, idle too long), whose logout still reaches the store.
+    fn refusal_reason(&self) -> Option<&'static str> {
+        let reason = self.store.refusal(&self.session)?;
+        ["revoked", "revocation_unknown", "expired_idle"]
+            .into_iter()
+            .find(|known| *known == reason)
+    }
+
     /// Checked against the cookie first (`SealedSessionStore::check_size`): actix-session's
     /// `insert` refuses nothing, and a session too large would fail when it is written.
     fn insert(&self, key: &str, value: impl Serialize) -> Result<(), InsertError> {

@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix_web::cookie::Cookie;
 use actix_web::{App, HttpResponse, get, web};
 use sealed_session::clock::{Clock, ManualClock};
-use sealed_session::codec::RandomSource;
-use sealed_session::revocation::{MemoryRevocationStore, RevocationStore};
-use sealed_session::{KeyRing, SealError, SecretKey};
+use sealed_session::codec::{RandomSource, UnixTime};
+use sealed_session::revocation::{
+    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
+};
+use sealed_session::{KeyRing, NotDurableReason, RevokeError, SealError, SecretKey, SessionId};
 use sealed_session_actix::{CookieSessionBuilder, CookieSessionMiddleware, Session};
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
@@ -625,5 +627,55 @@ mod tests {
         assert_ne!(draw(7), draw(8));
         let [first, second] = draw(7);
         assert_ne!(first, second, "it moves on");
+    }
+}
+
+/// A memory store whose confirmation a test switches off: `settle` fails as a Redis store's
+/// does when Redis did not acknowledge in time (the revocations hold all the same).
+#[derive(Debug, Default)]
+pub struct Unconfirmed {
+    inner: MemoryRevocationStore,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Unconfirmed {
+    /// From now on, confirmations fail (`true`) or come at once (`false`).
+    pub fn fail(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl RevocationStore for Unconfirmed {
+    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
+        self.inner.is_revoked(id, subject, now)
+    }
+    fn generation(&self, subject: &str) -> Generation {
+        self.inner.generation(subject)
+    }
+    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
+        self.inner.authentication_stamp(subject, at)
+    }
+    fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
+        self.inner.revoke(r, now)
+    }
+    fn advance(
+        &self,
+        subject: &str,
+        cutoff: Cutoff,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<Option<Revocation>, RevokeError> {
+        self.inner.advance(subject, cutoff, until, now)
+    }
+    fn settle(&self) -> Confirmation {
+        Confirmation::ready(if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(RevokeError::NotDurable {
+                waited: std::time::Duration::from_millis(250),
+                reason: NotDurableReason::RedisTimedOut,
+            })
+        } else {
+            Ok(())
+        })
     }
 }

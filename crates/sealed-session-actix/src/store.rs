@@ -32,7 +32,9 @@ use actix_web::cookie::Key;
 use actix_web::cookie::time::Duration;
 use sealed_session::adapter::{InsertError, RequestInfo, RequestSession};
 use sealed_session::revocation::Confirmation;
-use sealed_session::{KeyRing, RenewError, RevokeError, SameSite, SealError, SessionBuilder};
+use sealed_session::{
+    KeyRing, OpenError, RenewError, RevokeError, SameSite, SealError, SessionBuilder,
+};
 use sealed_session::{SessionManager, ValueError};
 
 /// The session key actix-identity 0.9 keeps its user id under: the default
@@ -56,6 +58,13 @@ pub const ACTIX_SESSION_SIZE_LIMIT: usize = 4096 - ACTIX_SIGNATURE_MAX_ENCODED_L
 /// The session key a [`SealedSessionStore::purge_other_sessions`] sets: the store then ends the
 /// subject's other sessions when it writes this one, and never stores the key itself.
 const OTHER_SESSIONS_KEY: &str = "sealed_session.purge_other_sessions";
+
+/// The session key `load` sets, to the reason (`OpenError::reason`), for a cookie refused after
+/// it authenticated (logged out, not checkable yet, idle too long): actix-session then keeps
+/// its session key, so a `purge` reaches `delete`, which records (or waits for) the logout that
+/// cookie still names, and a write starts from it as the core decides (a new session, or a
+/// refusal while the store can't check it yet). Read with [`SealedSessionStore::refusal`].
+const REFUSED_KEY: &str = "sealed_session.refused";
 
 /// The key actix-session signs its cookie with: public on purpose, and never rotated.
 ///
@@ -267,6 +276,11 @@ impl SealedSessionStore {
     /// (`session` is then left as it was), or the shared store did not confirm it in time.
     pub fn purge_subject(&self, session: &Session) -> Confirmation<bool> {
         let Some(subject) = self.subject_in(&session.entries()) else {
+            if self.refusal(session).is_some() {
+                // A refused cookie still names a session: actix-session's `delete` records
+                // (or waits for) its logout, and fails (`500`, the cookie kept) if it can't.
+                session.purge();
+            }
             return Confirmation::ready(Ok(false));
         };
         let confirmation = self.manager.revoke_subject(&subject);
@@ -313,6 +327,26 @@ impl SealedSessionStore {
         }
         session.insert(OTHER_SESSIONS_KEY, true)?;
         Ok(true)
+    }
+
+    /// Why the request's cookie was refused, if it was refused after it authenticated (logged
+    /// out: `"revoked"`, not checkable yet: `"revocation_unknown"`, idle too long:
+    /// `"expired_idle"`): such a session reads as empty, and a logout made with it still
+    /// reaches the store (a retry of a logout not confirmed is answered once it is).
+    ///
+    /// ```
+    /// use actix_session::Session;
+    /// use sealed_session_actix::SealedSessionStore;
+    ///
+    /// fn tell(store: &SealedSessionStore, session: &Session) -> String {
+    ///     match store.refusal(session) {
+    ///         Some(reason) => format!("your session ended ({reason}): sign in again"),
+    ///         None => "welcome".to_owned(),
+    ///     }
+    /// }
+    /// ```
+    pub fn refusal(&self, session: &Session) -> Option<String> {
+        session.get::<String>(REFUSED_KEY).ok().flatten()
     }
 
     /// Whether a session holding `state` fits in the cookie, as `save` would seal it: what
@@ -372,7 +406,8 @@ impl SealedSessionStore {
         // Emptied first, so that the session only grows toward `state` and no step is refused
         // as too large when `state` itself fits.
         session.clear();
-        for (key, value) in state.iter().filter(|(key, _)| *key != OTHER_SESSIONS_KEY) {
+        let kept = |key: &&String| *key != OTHER_SESSIONS_KEY && *key != REFUSED_KEY;
+        for (key, value) in state.iter().filter(|(key, _)| kept(key)) {
             session
                 .insert(key, value.as_str())
                 .map_err(StoreError::Insert)?;
@@ -394,6 +429,7 @@ impl SealedSessionStore {
         };
         if let Some(key) = key
             && session.state().is_none()
+            && !state.contains_key(REFUSED_KEY)
         {
             // Refused since `load` opened it: logged out (or expired) while the request ran.
             // The same cookie is set again, still refused: the write goes nowhere, as a write
@@ -420,6 +456,17 @@ impl SealedSessionStore {
     }
 }
 
+/// The reason of a cookie refused after it authenticated, whose session a logout must still
+/// reach; `None` for one that names no session (forged, malformed, past its absolute deadline).
+fn held_for_logout(session: &RequestSession) -> Option<&'static str> {
+    match session.refusal()? {
+        refusal @ (OpenError::Revoked | OpenError::RevocationUnknown | OpenError::ExpiredIdle) => {
+            Some(refusal.reason())
+        }
+        _ => None,
+    }
+}
+
 /// The store of a lifecycle built (or shared) elsewhere, with [`ACTIX_IDENTITY_KEY`] as its
 /// subject key. Its size limit should leave room for actix-session's signature
 /// ([`ACTIX_SESSION_SIZE_LIMIT`]): [`SealedSessionStore::builder`] sets it.
@@ -438,7 +485,12 @@ impl SessionStore for SealedSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let session = self.open(key);
         if session.state().is_none() {
-            return Ok(None);
+            return Ok(held_for_logout(&session).map(|reason| {
+                HashMap::from([(
+                    REFUSED_KEY.to_owned(),
+                    serde_json::Value::from(reason).to_string(),
+                )])
+            }));
         }
         session
             .values()

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -23,6 +24,9 @@ const LOG_SLOW_EVERY: Duration = Duration::from_secs(10);
 /// The logouts waiting for Redis, and how long the latest waits took.
 pub(crate) struct Acknowledgements {
     waiters: Mutex<Waiters>,
+    /// The timer thread ended (a stop, or a waker that panicked): waits resolve at their next
+    /// poll rather than wait for a deadline wake that won't come.
+    timer_ended: AtomicBool,
     /// Wakes the timer thread: a waiter with an earlier deadline, or a stop.
     timer: Condvar,
     recent: Mutex<Recent>,
@@ -45,6 +49,7 @@ impl Acknowledgements {
     pub(crate) fn new() -> Self {
         Self {
             waiters: Mutex::new(Waiters::default()),
+            timer_ended: AtomicBool::new(false),
             timer: Condvar::new(),
             recent: Mutex::new(Recent {
                 waits: VecDeque::with_capacity(RECENT),
@@ -157,6 +162,8 @@ pub(crate) trait Progress: Send + Sync + 'static {
 /// answers resolves on time whatever runtime polls it. Exits at a stop, waking every waiter.
 pub(crate) fn run_timer(shared: Arc<dyn Progress>) {
     let acks = shared.acks();
+    // However it ends (a waker that panics included), waiting logouts resolve, never hang.
+    let _ended = TimerEnded(acks);
     let mut waiters = lock(&acks.waiters);
     while !shared.stopping() {
         let now = Instant::now();
@@ -193,6 +200,16 @@ pub(crate) fn run_timer(shared: Arc<dyn Progress>) {
     }
     drop(waiters);
     acks.wake_all();
+}
+
+/// Marks the timer ended and wakes every waiter, when the timer thread ends.
+struct TimerEnded<'a>(&'a Acknowledgements);
+
+impl Drop for TimerEnded<'_> {
+    fn drop(&mut self) {
+        self.0.timer_ended.store(true, Ordering::Release);
+        self.0.wake_all();
+    }
 }
 
 /// A logout's wait for Redis to acknowledge every revocation this instance queued before it:
@@ -262,7 +279,10 @@ impl Future for Acknowledgement {
         if this.shared.settled(this.mark) {
             return this.resolve(Ok(()));
         }
-        if Instant::now() >= this.deadline || this.shared.stopping() || this.shared.writer_failing()
+        if Instant::now() >= this.deadline
+            || this.shared.stopping()
+            || this.shared.writer_failing()
+            || this.shared.acks().timer_ended.load(Ordering::Acquire)
         {
             let reason = this.shared.not_durable_reason();
             return this.resolve(Err(RevokeError::NotDurable {

@@ -150,7 +150,6 @@ pub enum EvictingPolicy {
 /// assert!(matches!(err, BuildError::InvalidPrefix { .. }));
 /// # Ok::<(), BuildError>(())
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct RedisStoreBuilder {
     url: String,
@@ -173,6 +172,23 @@ pub struct RedisStoreBuilder {
     /// Authentication turned off explicitly ([`RedisStoreBuilder::unauthenticated`]).
     unauthenticated: bool,
     root_certificates: Option<Vec<u8>>,
+}
+
+/// The settings, the URL without its secrets (as every other place shows it).
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("url", &crate::error::redact(&self.url))
+            .field("prefix", &self.prefix)
+            .field("durability", &self.durability)
+            .field("limits", &self.limits)
+            .field("pending_file", &self.pending_file)
+            .field(
+                "authenticated",
+                &(self.mac.is_some() && !self.unauthenticated),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl RedisStoreBuilder {
@@ -788,6 +804,14 @@ impl fmt::Debug for RedisConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_shows_no_password() {
+        let builder = RedisStoreBuilder::new("redis://app:s3cr3t@127.0.0.1:6379/".to_owned());
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("app:***@"), "{shown}");
+    }
 
     #[test]
     fn a_store_started_with_the_session_key_ring_is_authenticated_unless_turned_off() {

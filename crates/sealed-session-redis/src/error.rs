@@ -213,7 +213,9 @@ pub(crate) fn redact(url: &str) -> String {
                     format!("{name}={value}")
                 }
                 Some((name, _)) => format!("{name}=***"),
-                None => pair.to_owned(),
+                // A bare word: a known flag, or the rest of a secret split by an unencoded `&`.
+                None if matches!(pair, "" | "insecure") => pair.to_owned(),
+                None => "***".to_owned(),
             })
             .collect();
         shown.push_str(&pairs.join("&"));
@@ -227,6 +229,14 @@ pub(crate) fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_word_without_a_value_is_not_shown() {
+        // `pass=a&b`: a secret holding an unencoded `&`.
+        let shown = redact("redis+unix:///run/redis.sock?pass=a&bcdef");
+        assert!(!shown.contains("bcdef"), "{shown}");
+        assert!(!shown.contains("=a"), "{shown}");
+    }
 
     #[test]
     fn passwords_are_redacted_whatever_the_url() {

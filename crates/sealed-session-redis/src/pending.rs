@@ -111,11 +111,13 @@ pub(crate) fn replay(shared: &Shared, path: &Path) {
     let bounds = TrustBounds::at(now);
     let keys = &shared.settings.keys;
     let (mut replayed, mut skipped) = (0usize, 0usize);
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    let current = lines.next_if(|line| line.trim() == HEADER).is_some();
+    // Lines as written, ends included: a subject may end in a space (only control characters
+    // and `%` are escaped), which trimming would change (and break its tag).
+    let mut lines = text.lines().filter(|l| !l.is_empty()).peekable();
+    let current = lines.next_if(|line| *line == HEADER).is_some();
     for line in lines {
         let read = if current {
-            keys.read_pending_line(line.trim())
+            keys.read_pending_line(line)
         } else if keys.is_authenticated() {
             // An earlier version's line: untagged, so unauthenticated.
             Err(Unread::Refused(crate::trust::Refusal::Unauthenticated))

@@ -23,6 +23,9 @@ pub(crate) struct Shared {
     pub(crate) local: MemoryRevocationStore,
     /// Writes not yet acknowledged by Redis. Only the writer removes them, once written.
     pub(crate) queue: Mutex<Queue>,
+    /// Held while a revocation is recorded in the local copy and queued, and while `settle`
+    /// reads the queue's mark: a revocation the copy holds is always in the mark after it.
+    pub(crate) recording: Mutex<()>,
     /// Signals the writer: new work or stop.
     pub(crate) work: Condvar,
     /// Signals `flush` callers: the queue shrank (logouts' waits are woken through `acks`).

@@ -134,6 +134,7 @@ impl RedisRevocationStore {
             loaded: AtomicBool::new(false),
             resync_wanted: AtomicBool::new(false),
             forgotten_message: AtomicBool::new(false),
+            recording: Mutex::new(()),
             overflows: AtomicU64::new(0),
             policy_unknown_reported: AtomicBool::new(false),
             pending_file_mark: Mutex::new(None),
@@ -402,6 +403,9 @@ impl RevocationStore for RedisRevocationStore {
         revocation: Revocation,
         now: UnixTime,
     ) -> Result<Option<Revocation>, RevokeError> {
+        // Recorded and queued under one lock: a `settle` (another request's, for a cookie the
+        // copy refuses already) can't see the queue settled in between.
+        let _recording = lock(&self.shared.recording);
         let recorded = self.shared.local.revoke(revocation, now)?;
         if let Some(recorded) = &recorded {
             self.shared.share(recorded, now);
@@ -419,6 +423,9 @@ impl RevocationStore for RedisRevocationStore {
         until: UnixTime,
         now: UnixTime,
     ) -> Result<Option<Revocation>, RevokeError> {
+        // Recorded and queued under one lock: a `settle` (another request's, for a cookie the
+        // copy refuses already) can't see the queue settled in between.
+        let _recording = lock(&self.shared.recording);
         let recorded = self.shared.local.advance(subject, cutoff, until, now)?;
         if let Some(recorded) = &recorded {
             self.shared.share(recorded, now);
@@ -457,6 +464,8 @@ impl RevocationStore for RedisRevocationStore {
         {
             return not_durable(NotDurableReason::RedisMayEvict);
         }
+        // After every revocation recorded so far is queued (see `revoke`).
+        let recorded = lock(&self.shared.recording);
         let mark = {
             let queue = lock(&self.shared.queue);
             if queue.unqueued() > 0 {
@@ -467,6 +476,7 @@ impl RevocationStore for RedisRevocationStore {
             }
             queue.mark()
         };
+        drop(recorded);
         // A writer known to fail won't confirm within the wait: answer at once rather than keep
         // the logout waiting for the whole timeout, request after request, through an outage.
         // Only the writer's link counts: while the subscriber reconnects and reloads, the

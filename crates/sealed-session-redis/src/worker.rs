@@ -157,6 +157,8 @@ impl Drop for DownOnExit<'_> {
             Thread::Writer => l.writable = false,
             Thread::Subscriber => l.subscribed = false,
         });
+        // Without a writer, waiting logouts answer now (`NotDurable`), not at their deadline.
+        self.shared.acks.wake_all();
         if !self.shared.stopping() {
             tracing::error!(
                 target: LOG_TARGET,

@@ -11,7 +11,7 @@ use sealed_session::codec::Codec;
 use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
 use sealed_session::{KeyRing, OpenError, SecretKey};
 use sealed_session_actix::{ACTIX_SIGNATURE_LEN, SealedSessionStore};
-use sealed_session_tests::{Reply, identity_store, send_to, start_identity_app};
+use sealed_session_tests::{Reply, Unconfirmed, identity_store, send_to, start_identity_app};
 use serde_json::Value;
 
 /// The cookie's name: not `Secure`, so the library's plain-HTTP default.
@@ -171,6 +171,52 @@ async fn a_logout_that_cannot_be_recorded_is_an_error_and_keeps_the_cookie() {
     assert!(refused.set_cookies.is_empty(), "{:?}", refused.set_cookies);
     let counter = app.send("POST", "/counter", Some(&second)).await;
     assert_eq!(counter.json["counter"], 2, "{:?}", counter.json);
+}
+
+/// A logout the shared store doesn't confirm is an error (the cookie kept), and so is its
+/// retry, made with the cookie the store now refuses, until the store confirms: then `200` and
+/// the cookie removed; log-out-everywhere retried with it waits the same way. Never a silent
+/// `200` for a refused cookie (review of issue 20: actix-session drops the key of a session
+/// its store doesn't load, so the retry never reached the store).
+#[actix_web::test]
+async fn a_logout_retried_with_the_refused_cookie_is_answered_once_confirmed() {
+    let revocations = Arc::new(Unconfirmed::default());
+    let store = SealedSessionStore::builder(KeyRing::new(SecretKey::generate()))
+        .cookie_secure(false)
+        .revocation_store(revocations.clone())
+        .build()
+        .expect("valid configuration");
+    let app = App::start(store);
+    let cookie = app.login().await;
+    revocations.fail(true);
+    let first = app.send("POST", "/logout", Some(&cookie)).await;
+    assert_eq!(first.status, 500, "{:?}", first.json);
+    assert!(first.set_cookies.is_empty(), "{:?}", first.set_cookies);
+    assert_eq!(app.user(&cookie).await, Value::Null, "refused here already");
+    for path in ["/logout", "/logout-everywhere"] {
+        let retry = app.send("POST", path, Some(&cookie)).await;
+        assert_ne!(retry.status, 200, "{path}: {:?}", retry.json);
+        assert!(
+            retry.set_cookies.is_empty(),
+            "{path}: {:?}",
+            retry.set_cookies
+        );
+    }
+    revocations.fail(false);
+    let done = app.send("POST", "/logout", Some(&cookie)).await;
+    assert_eq!(done.status, 200, "{:?}", done.json);
+    assert!(
+        done.set_cookies
+            .iter()
+            .any(|c| c.name() == COOKIE && c.value().is_empty()),
+        "the cookie removed: {:?}",
+        done.set_cookies
+    );
+    // A login with the refused cookie starts a new session.
+    let again = app.send("POST", "/login", Some(&cookie)).await;
+    assert_eq!(again.status, 200, "{:?}", again.json);
+    let fresh = again.new_value(COOKIE).expect("a new cookie");
+    assert_eq!(app.user(&fresh).await, "alice");
 }
 
 #[actix_web::test]

@@ -5,75 +5,21 @@
 //! never answers `200`, and what tower-sessions' API does maps onto the sealed session.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum_login::{AuthManager, AuthSession, login_required};
-use sealed_session::codec::UnixTime;
-use sealed_session::revocation::{
-    Confirmation, Cutoff, Generation, MemoryRevocationStore, Revocation, RevocationStore, Subject,
-};
-use sealed_session::{KeyRing, NotDurableReason, RevokeError, SecretKey, SessionId};
+use sealed_session::{KeyRing, SecretKey};
 use sealed_session_examples::with_axum_login::{self, Users};
-use sealed_session_tests::AxumServer;
+use sealed_session_tests::{AxumServer, Unconfirmed};
 use sealed_session_tower::{AXUM_LOGIN_DATA_KEY, CookieSessionLayer, TowerSessionsLayer};
 use serde_json::{Value, json};
 use tower_layer::layer_fn;
 
 /// The session cookie's name (cookies not `Secure`).
 const ID: &str = "id";
-
-/// A memory store whose confirmation the test switches off: `settle` fails as a Redis store's
-/// does when Redis did not acknowledge in time.
-#[derive(Debug, Default)]
-struct Unconfirmed {
-    inner: MemoryRevocationStore,
-    failing: AtomicBool,
-}
-
-impl Unconfirmed {
-    fn fail(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-}
-
-impl RevocationStore for Unconfirmed {
-    fn is_revoked(&self, id: SessionId, subject: Option<&Subject>, now: UnixTime) -> bool {
-        self.inner.is_revoked(id, subject, now)
-    }
-    fn generation(&self, subject: &str) -> Generation {
-        self.inner.generation(subject)
-    }
-    fn authentication_stamp(&self, subject: &str, at: Generation) -> Generation {
-        self.inner.authentication_stamp(subject, at)
-    }
-    fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
-        self.inner.revoke(r, now)
-    }
-    fn advance(
-        &self,
-        subject: &str,
-        cutoff: Cutoff,
-        until: UnixTime,
-        now: UnixTime,
-    ) -> Result<Option<Revocation>, RevokeError> {
-        self.inner.advance(subject, cutoff, until, now)
-    }
-    fn settle(&self) -> Confirmation {
-        Confirmation::ready(if self.failing.load(Ordering::SeqCst) {
-            Err(RevokeError::NotDurable {
-                waited: Duration::from_millis(250),
-                reason: NotDurableReason::RedisTimedOut,
-            })
-        } else {
-            Ok(())
-        })
-    }
-}
 
 /// The cookie layer on a fresh key and `store`, the cookie named [`ID`].
 fn sessions(store: Arc<Unconfirmed>) -> CookieSessionLayer {

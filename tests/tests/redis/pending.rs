@@ -75,6 +75,26 @@ fn a_subject_with_a_line_break_cannot_inject_a_revocation() {
     );
 }
 
+/// A subject that ends (or starts) in whitespace comes back as it was, tag and all: the file's
+/// lines are read as written, not trimmed (review of issue 18).
+#[test]
+fn a_subject_with_spaces_at_its_ends_comes_back_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pending");
+    let ring = KeyRing::new(SecretKey::generate());
+    for subject in ["bob ", " bob", "bob\u{3000}"] {
+        let store = offline(&file, |b| b.authenticate_with(&ring));
+        store.revoke(cutoff(subject, 9), NOW).unwrap();
+        drop(store);
+        let next = offline(&file, |b| b.authenticate_with(&ring));
+        assert_eq!(next.generation(subject), Generation::new(9), "{subject:?}");
+        assert_eq!(next.generation("bob"), Generation::ZERO, "{subject:?}");
+        assert_eq!(next.health().refused, 0, "{subject:?}");
+        drop(next);
+        let _ = std::fs::remove_file(&file);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn the_file_is_private_and_a_planted_symlink_is_not_followed() {

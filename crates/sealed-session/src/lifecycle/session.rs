@@ -95,6 +95,10 @@ pub struct RequestSession {
     /// Inside [`RequestSession::without_blocking`]: revoking calls leave their confirmation
     /// to await rather than block for it.
     deferring: bool,
+    /// A confirmation handed out to await and not applied yet, with what its logout changed:
+    /// if the response is decided meanwhile (the awaiting future was dropped, or ran on a task
+    /// the response did not wait for), the logout counts as not confirmed.
+    in_flight: Option<Option<Before>>,
 }
 
 /// A revocation a request recorded, waiting for the shared store's confirmation, and what the
@@ -168,6 +172,7 @@ impl RequestSession {
             chunk_headers: Vec::new(),
             unconfirmed: None,
             deferring: false,
+            in_flight: None,
         }
     }
 
@@ -806,6 +811,17 @@ impl RequestSession {
     /// lowered since its cookie was written keeps that cookie instead). Logged under
     /// [`LOG_TARGET`]; the client keeps its previous cookie.
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
+        if let Some(before) = self.in_flight.take() {
+            // Never a removal cookie for a logout whose confirmation nobody saw: the cookie
+            // stays for the retry, as when the confirmation does not come.
+            tracing::warn!(
+                target: LOG_TARGET,
+                "the response was decided while a revocation's confirmation was still awaited \
+                 (the handler's future dropped, or a task the response did not wait for): \
+                 answered as not confirmed, the cookie kept"
+            );
+            self.undo_logout(before);
+        }
         let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
         let (update, others) = match self.state.as_mut() {
             None if self.status == SessionStatus::Purged || refused => {
@@ -966,9 +982,12 @@ impl RequestSession {
     /// `before`, the session goes back to it if the confirmation doesn't come. A later
     /// confirmation covers every revocation an earlier one did; the earliest `before` is kept.
     fn expect_confirmation(&mut self, durable: Confirmation, before: Option<Before>) {
-        let before = match self.unconfirmed.take() {
-            Some(earlier) => earlier.before.or(before),
-            None => before,
+        let (durable, before) = match self.unconfirmed.take() {
+            // Confirmed at once (nothing shared was recorded): the earlier wait, or its
+            // error, still stands.
+            Some(earlier) if durable.is_confirmed() => (earlier.durable, earlier.before),
+            Some(earlier) => (durable, earlier.before.or(before)),
+            None => (durable, before),
         };
         self.unconfirmed = Some(PendingConfirmation { durable, before });
     }
@@ -977,7 +996,9 @@ impl RequestSession {
     /// [`Session`](crate::Session) awaits it with the session unlocked, then hands the outcome
     /// to [`RequestSession::confirmed`].
     pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
-        self.unconfirmed.take().filter(|p| !p.is_confirmed_now())
+        let pending = self.unconfirmed.take().filter(|p| !p.is_confirmed_now())?;
+        self.in_flight = Some(pending.before.clone());
+        Some(pending)
     }
 
     /// Applies the store's answer to a confirmation: `Ok`, or its error, after which a logout
@@ -987,17 +1008,25 @@ impl RequestSession {
     /// # Errors
     /// The store's [`RevokeError`].
     pub(super) fn confirmed(&mut self, confirmed: Confirmed) -> Result<(), RevokeError> {
+        self.in_flight = None;
         let Confirmed { before, outcome } = confirmed;
-        if outcome.is_err()
-            && let Some(before) = before
-        {
+        if outcome.is_err() {
+            self.undo_logout(before);
+        }
+        outcome
+    }
+
+    /// Takes back, in this request, a logout whose confirmation did not come: the session as
+    /// it was before it (`before`; nothing for a renewal or a sign-in, which stay done), and
+    /// the cookie kept so the retry comes with it. The revocation holds on this instance.
+    fn undo_logout(&mut self, before: Option<Before>) {
+        if let Some(before) = before {
             self.state = before.state;
             self.unverified = before.unverified;
             self.idle_expired = before.idle_expired;
             self.status = before.status;
             self.keep_refused = true;
         }
-        outcome
     }
 
     /// Runs a revoking call, then blocks this thread for the store's confirmation: the

@@ -426,6 +426,17 @@ fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
         "the cookie stays for the retry"
     );
 
+    // A logout whose future is dropped while it waits (a timeout layer, a client gone): the
+    // response decided then keeps the cookie, as for a confirmation that didn't come.
+    let session = attach();
+    let mut dropped = Box::pin(session.purge());
+    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    drop(dropped);
+    assert!(
+        !matches!(session.finish().unwrap().update(), CookieUpdate::Remove(_)),
+        "no removal cookie for a logout nobody saw confirmed"
+    );
+
     // The retry, with the refused cookie: answered once confirmed, the cookie removed.
     let session = attach();
     let mut retry = Box::pin(session.purge());
