@@ -451,7 +451,12 @@ enum Replicas {
 /// connection made so far (`WAIT`), at most what is left of the latest waiting logout's
 /// timeout (the whole timeout when none waits yet), never less than [`MIN_REPLICA_WAIT`].
 /// A repair's batch is not waited for: no logout waits for it, and the next batch's `WAIT`
-/// covers it anyway (`WAIT` counts every earlier write of the connection).
+/// covers it anyway.
+///
+/// `WAIT` counts the replicas that acknowledged this connection's latest write that reached
+/// the replication stream. Every job of a waited batch carries a `PUBLISH`, which Redis
+/// propagates to replicas, so that offset covers the whole batch even when a keep-the-larger
+/// script changed nothing (its value was already there, from an earlier attempt).
 fn confirm_replicas(con: &mut Connection, shared: &Shared, batch: &Batch) -> RedisResult<Replicas> {
     let required = shared.settings.replicas;
     // `build` refuses replicas with a queued durability: nothing would wait for them.
