@@ -325,7 +325,14 @@ fn replica(url: &str, samples: usize) -> Result<(), Error> {
         .arg("repl-diskless-sync-delay")
         .arg(0)
         .query::<()>(&mut primary)?;
-    let replica = Server::start_with(&["--replicaof", "127.0.0.1", &primary_port])?;
+    // Loaded from the socket, not through a dump.rdb in the working directory.
+    let replica = Server::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &primary_port,
+        "--repl-diskless-load",
+        "on-empty-db",
+    ])?;
     let mut replica_con = redis::Client::open(replica.url.as_str())?.get_connection()?;
     wait_for(Duration::from_secs(30), || {
         redis::cmd("INFO")
