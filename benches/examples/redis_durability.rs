@@ -8,6 +8,7 @@
 //! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- latency [samples]
 //! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- repair [entries]
 //! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- stall [rounds]
+//! scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_durability -- replica [samples]
 //! ```
 //!
 //! - `latency` (default 2000 samples each): `revoke` + `settle` (what the session lifecycle
@@ -21,6 +22,10 @@
 //! - `stall` (default 5 rounds): a redis-server of its own (`REDIS_SERVER_BIN`, a free
 //!   loopback port, no persistence), `SIGSTOP`ped, then `SIGCONT`ed; the time until
 //!   `health().connected` says so, each way. The server is killed at the end.
+//! - `replica` (default 2000 samples each): a replica of the run's Redis (a redis-server of its
+//!   own, `--replicaof`, killed at the end); `revoke` + `settle` on a store with `replicas(1)`
+//!   (each logout waits for the replica's `WAIT`) beside one with the default `replicas(0)`,
+//!   both on the same primary, alternating sample by sample.
 
 use std::net::TcpListener;
 use std::process::{Child, Command};
@@ -42,7 +47,10 @@ fn main() -> Result<(), Error> {
         "latency" => latency(&redis_url()?, count.unwrap_or(2_000)),
         "repair" => repair(&redis_url()?, count.unwrap_or(1_000_000)),
         "stall" => stall(count.unwrap_or(5)),
-        other => Err(format!("unknown measurement `{other}`: latency, repair or stall").into()),
+        "replica" => replica(&redis_url()?, count.unwrap_or(2_000)),
+        other => {
+            Err(format!("unknown measurement `{other}`: latency, repair, stall or replica").into())
+        }
     }
 }
 
@@ -68,9 +76,19 @@ fn logout(id: SessionId, now: UnixTime) -> Revocation {
 }
 
 fn start(url: &str, durability: Durability) -> Result<RedisRevocationStore, Error> {
+    start_replicated(url, durability, 0)
+}
+
+/// [`start`], with `replicas` required to confirm each logout.
+fn start_replicated(
+    url: &str,
+    durability: Durability,
+    replicas: u32,
+) -> Result<RedisRevocationStore, Error> {
     let store = RedisRevocationStore::builder(url)
         .prefix(format!("durability:{}:", SessionId::random()?))
         .durability(durability)
+        .replicas(replicas)
         // The repair measurement holds more than the default cap of a million entries.
         .limits(RevocationLimits::new().total(usize::MAX))
         .build()?;
@@ -219,10 +237,15 @@ struct Server {
 
 impl Server {
     fn start() -> Result<Self, Error> {
+        Self::start_with(&[])
+    }
+
+    /// A server with `extra` arguments on its command line.
+    fn start_with(extra: &[&str]) -> Result<Self, Error> {
         // A free port: bound, read, released (a tiny race with other programs, retried below).
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            if let Ok(child) = common::spawn_redis(port) {
+            if let Ok(child) = common::spawn_redis_with(port, extra) {
                 return Ok(Self {
                     child,
                     url: format!("redis://127.0.0.1:{port}/"),
@@ -289,6 +312,64 @@ fn stall(rounds: usize) -> Result<(), Error> {
     }
     report_ms("SIGSTOP until health().connected == false", &mut down);
     report_ms("SIGCONT until health().connected == true", &mut up);
+    Ok(())
+}
+
+fn replica(url: &str, samples: usize) -> Result<(), Error> {
+    let primary_port = std::env::var("REDIS_PORT")
+        .map_err(|_| "REDIS_PORT is not set: run this through `scripts/with-redis.sh`")?;
+    let mut primary = redis::Client::open(url)?.get_connection()?;
+    // No 5 s wait for more replicas before the first sync.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("repl-diskless-sync-delay")
+        .arg(0)
+        .query::<()>(&mut primary)?;
+    // Loaded from the socket, not through a dump.rdb in the working directory.
+    let replica = Server::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &primary_port,
+        "--repl-diskless-load",
+        "on-empty-db",
+    ])?;
+    let mut replica_con = redis::Client::open(replica.url.as_str())?.get_connection()?;
+    wait_for(Duration::from_secs(30), || {
+        redis::cmd("INFO")
+            .arg("replication")
+            .query::<String>(&mut replica_con)
+            .is_ok_and(|info| info.contains("master_link_status:up"))
+    })?;
+    let timeout = Duration::from_millis(250);
+    let one_replica = start_replicated(url, Durability::Acknowledged { timeout }, 1)?;
+    let primary_only = start_replicated(url, Durability::Acknowledged { timeout }, 0)?;
+    for _ in 0..100 {
+        timed_logout(&one_replica)?;
+        timed_logout(&primary_only)?;
+    }
+    let (mut waited, mut alone) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    let (mut not_durable_waited, mut not_durable_alone) = (0, 0);
+    for n in 0..samples {
+        // Alternate which goes first, so neither always follows the other's wake-ups.
+        for replicated in [n % 2 == 0, n % 2 != 0] {
+            if replicated {
+                let (took, ok) = timed_logout(&one_replica)?;
+                not_durable_waited += usize::from(!ok);
+                waited.push(took);
+            } else {
+                let (took, ok) = timed_logout(&primary_only)?;
+                not_durable_alone += usize::from(!ok);
+                alone.push(took);
+            }
+        }
+    }
+    let waited_p50 = report("revoke + settle, replicas(1)", &mut waited);
+    let alone_p50 = report("revoke + settle, replicas(0) (default)", &mut alone);
+    println!(
+        "not durable within 250 ms: replicas(1) {not_durable_waited}, replicas(0) \
+         {not_durable_alone}; p50 ratio replicas(1) / replicas(0): {:.2}",
+        waited_p50 / alone_p50
+    );
     Ok(())
 }
 

@@ -442,12 +442,20 @@ pub struct RedisServer {
     bin: std::path::PathBuf,
     dir: std::path::PathBuf,
     port: u16,
+    /// Arguments added to the command line (`--replicaof ...`), at every (re)start.
+    extra: Vec<String>,
     child: Option<std::process::Child>,
 }
 
 impl RedisServer {
     /// Starts one and waits (at most 10 s) until it answers `PING`.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts one with `extra` arguments on its command line (e.g. `["--replicaof",
+    /// "127.0.0.1", "6380"]`: one argument per word, as redis-server quotes each), and waits (at most 10 s) until it answers `PING`.
+    pub fn start_with(extra: &[&str]) -> Self {
         let bin = std::env::var_os("REDIS_SERVER_BIN").unwrap_or_else(|| {
             panic!(
                 "REDIS_SERVER_BIN is not set: run the suite with `scripts/test.sh`, which \
@@ -467,10 +475,16 @@ impl RedisServer {
             bin: bin.into(),
             dir,
             port,
+            extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
         };
         server.restart();
         server
+    }
+
+    /// Its loopback port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `redis://127.0.0.1:<port>/`
@@ -493,6 +507,7 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--protected-mode", "yes"])
+            .args(&self.extra)
             .arg("--dir")
             .arg(&self.dir)
             .arg("--logfile")

@@ -16,10 +16,16 @@ pub(crate) type Error = Box<dyn std::error::Error>;
 /// A redis-server (`REDIS_SERVER_BIN`, default `redis-server`) on `port` of the loopback,
 /// without persistence, once it answers `PING`; stopped again if it doesn't within 5 s.
 pub(crate) fn spawn_redis(port: u16) -> Result<Child, Error> {
+    spawn_redis_with(port, &[])
+}
+
+/// [`spawn_redis`] with `extra` arguments (e.g. `["--replicaof", "127.0.0.1", "6379"]`).
+pub(crate) fn spawn_redis_with(port: u16, extra: &[&str]) -> Result<Child, Error> {
     let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
     let mut child = Command::new(&bin)
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;

@@ -135,6 +135,17 @@ impl Acknowledgements {
         lock(&self.waiters).waiting.remove(&id);
     }
 
+    /// How long until the latest deadline of the waiting logouts, if any waits: what a
+    /// replica's confirmation can still be waited for.
+    pub(crate) fn latest_deadline_in(&self) -> Option<Duration> {
+        let latest = lock(&self.waiters)
+            .waiting
+            .values()
+            .map(|(d, _)| *d)
+            .max()?;
+        Some(latest.saturating_duration_since(Instant::now()))
+    }
+
     /// Wakes the timer thread so it sees a stop.
     pub(crate) fn stop_timer(&self) {
         let _waiters = lock(&self.waiters);
@@ -244,7 +255,7 @@ impl Acknowledgement {
     }
 
     /// Ends the wait. Its length counts among the recent waits if it says how fast Redis
-    /// answers: confirmed, or timed out; not when it failed for another reason (a refused
+    /// answers: confirmed, or timed out (its replicas' confirmation included); not when it failed for another reason (a refused
     /// write, the link down), which the health reports on its own.
     fn resolve(&mut self, result: Result<(), RevokeError>) -> Poll<Result<(), RevokeError>> {
         if let Some(id) = self.id.take() {
@@ -254,7 +265,7 @@ impl Acknowledgement {
             result,
             Ok(())
                 | Err(RevokeError::NotDurable {
-                    reason: NotDurableReason::RedisTimedOut,
+                    reason: NotDurableReason::RedisTimedOut | NotDurableReason::ReplicasBehind,
                     ..
                 })
         );

@@ -34,6 +34,9 @@ pub(crate) struct Settings {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: RevocationLimits,
     pub(crate) durability: Durability,
+    /// Replicas that must confirm a batch (`WAIT`) before it counts as written; 0: the
+    /// primary's reply is enough.
+    pub(crate) replicas: u32,
     pub(crate) max_pending: usize,
     pub(crate) reconcile_every: Duration,
     pub(crate) stall_timeout: Duration,
@@ -59,8 +62,9 @@ pub(crate) struct Settings {
 #[non_exhaustive]
 pub enum Durability {
     /// The default, with a 250 ms timeout: a logout (`purge`, `purge_subject`,
-    /// `purge_other_sessions`, a revoking `renew`) returns once Redis acknowledged the write,
-    /// so an instance killed right after its answer loses nothing. If Redis hasn't within
+    /// `purge_other_sessions`, a revoking `renew`) returns once Redis acknowledged the write
+    /// (and, with [`RedisStoreBuilder::replicas`] above 0, that many of its replicas), so an
+    /// instance killed right after its answer loses nothing. If Redis hasn't within
     /// `timeout`, the call fails with `RevokeError::NotDurable`: the logout holds on this
     /// instance and stays queued, and the application answers "try again" (the example apps
     /// answer `503`).
@@ -120,7 +124,8 @@ pub enum EvictingPolicy {
 ///   logged (or saved to the [pending file](RedisStoreBuilder::pending_file))
 /// - the system clock
 /// - the local copy's [default limits](RevocationLimits#defaults)
-/// - logouts confirmed by Redis within 250 ms ([`Durability::Acknowledged`])
+/// - logouts confirmed by Redis within 250 ms ([`Durability::Acknowledged`]), by the primary
+///   alone ([`replicas`](RedisStoreBuilder::replicas) 0)
 /// - at most 100,000 logouts queued ([`RedisStoreBuilder::max_pending`])
 /// - `build` waits up to 2 seconds for the first full load, and signed-in sessions are refused
 ///   until it is done ([`UntilLoaded::RefuseSignedIn`])
@@ -161,6 +166,7 @@ pub struct RedisStoreBuilder {
     clock: Arc<dyn Clock>,
     limits: RevocationLimits,
     durability: Durability,
+    replicas: u32,
     max_pending: usize,
     reconcile_every: Duration,
     stall_timeout: Duration,
@@ -205,6 +211,7 @@ impl RedisStoreBuilder {
             durability: Durability::Acknowledged {
                 timeout: Duration::from_millis(250),
             },
+            replicas: 0,
             max_pending: 100_000,
             reconcile_every: Duration::from_secs(5),
             stall_timeout: Duration::from_millis(750),
@@ -280,6 +287,53 @@ impl RedisStoreBuilder {
     /// [`Durability::Acknowledged`] within 250 ms.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// How many replicas of the primary must have each revocation before a logout is confirmed.
+    /// Defaults to 0: the primary's reply is enough, as with a single Redis.
+    ///
+    /// With `n` above 0, the writer sends `WAIT n <ms>` after each batch of this instance's
+    /// revocations (waiting at most what is left of the latest waiting logout's
+    /// [`Durability`] timeout), and the batch counts as written only once `WAIT` reports at
+    /// least `n` replicas: a logout is then confirmed only when a failover that promotes one of
+    /// those replicas keeps it. Otherwise the batch stays queued and is written again (every
+    /// write is idempotent), and the logouts waiting for it fail at their deadline with
+    /// `RevokeError::NotDurable` ([`NotDurableReason::ReplicasBehind`]). With fewer than `n`
+    /// replicas connected (one down, or after a failover until a new one is attached), every
+    /// logout fails that way: choose `n` below the replicas you run. `WAIT` says the replicas
+    /// received the writes, not that they wrote them to disk; what each topology guarantees is
+    /// in [`sealed_session::guide::revocation`], "Topologies".
+    ///
+    /// # Performance impact
+    /// Each logout waits for a replica's acknowledgement as well as the primary's: about one
+    /// more round trip between them. Checks don't change (they read the local copy).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sealed_session_redis::{BuildError, Durability, RedisRevocationStore};
+    ///
+    /// let store = RedisRevocationStore::builder("redis+sentinel://10.0.0.5,10.0.0.6,10.0.0.7/sessions")
+    ///     .replicas(1)
+    ///     .startup_wait(Duration::ZERO)
+    ///     .build()?;
+    ///
+    /// // A queued store waits for nobody, so nothing would wait for the replicas.
+    /// let err = RedisRevocationStore::builder("redis://127.0.0.1:6379/")
+    ///     .durability(Durability::Queued)
+    ///     .replicas(1)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, BuildError::Conflict { .. }));
+    /// # Ok::<(), BuildError>(())
+    /// ```
+    ///
+    /// [`NotDurableReason::ReplicasBehind`]: sealed_session::NotDurableReason::ReplicasBehind
+    #[doc(alias = "WAIT")]
+    #[doc(alias = "replication")]
+    #[doc(alias = "min_replicas")]
+    pub fn replicas(mut self, n: u32) -> Self {
+        self.replicas = n;
         self
     }
 
@@ -456,6 +510,11 @@ impl RedisStoreBuilder {
                 return Err(BuildError::TimeoutTooLong { setting, max });
             }
         }
+        if self.durability == Durability::Queued && self.replicas > 0 {
+            return Err(BuildError::Conflict {
+                settings: "a queued `durability` and `replicas` above 0",
+            });
+        }
         if self.max_pending == 0 {
             return Err(BuildError::InvalidLimit {
                 setting: "max_pending",
@@ -492,6 +551,7 @@ impl RedisStoreBuilder {
                 clock: self.clock,
                 limits: self.limits,
                 durability: self.durability,
+                replicas: self.replicas,
                 max_pending: self.max_pending,
                 reconcile_every: self.reconcile_every,
                 stall_timeout: self.stall_timeout,
@@ -551,7 +611,7 @@ fn ensure_crypto_provider() {
 /// `sealed-session:`; `ca_file` is a PEM file of the root certificates a `rediss://` server's
 /// certificate must chain to (as [`RedisStoreBuilder::tls_root_certificates`]), read when the
 /// configuration is. The other fields, all optional, are the builder's settings of the same
-/// names: `durability` (`"acknowledged"` or `"queued"`), `ack_timeout_ms`, `max_pending`,
+/// names: `durability` (`"acknowledged"` or `"queued"`), `ack_timeout_ms`, `replicas`, `max_pending`,
 /// `reconcile_every_ms`, `startup_wait_ms`, `until_loaded` (`"refuse_signed_in"` or `"serve"`),
 /// `evicting_policy` (`"warn"` or `"refuse"`) and `pending_file`; what is left out has the
 /// [builder's defaults](RedisStoreBuilder#defaults). `authenticate` defaults to `true`: the
@@ -563,10 +623,15 @@ fn ensure_crypto_provider() {
 /// use sealed_session_redis::RedisConfig;
 ///
 /// let config: RedisConfig = serde_json::from_str(
-///     r#"{ "url": "redis://127.0.0.1:6379/", "ack_timeout_ms": 400, "until_loaded": "serve" }"#,
+///     r#"{ "url": "redis://127.0.0.1:6379/", "ack_timeout_ms": 400, "replicas": 1 }"#,
 /// )?;
 /// let err = serde_json::from_str::<RedisConfig>(
 ///     r#"{ "url": "redis://h", "durability": "queued", "ack_timeout_ms": 400 }"#,
+/// )
+/// .unwrap_err();
+/// assert!(err.to_string().contains("contradict"), "{err}");
+/// let err = serde_json::from_str::<RedisConfig>(
+///     r#"{ "url": "redis://h", "durability": "queued", "replicas": 1 }"#,
 /// )
 /// .unwrap_err();
 /// assert!(err.to_string().contains("contradict"), "{err}");
@@ -595,6 +660,8 @@ struct RawConfig {
     durability: Option<RawDurability>,
     #[serde(default)]
     ack_timeout_ms: Option<u64>,
+    #[serde(default)]
+    replicas: Option<u32>,
     #[serde(default)]
     max_pending: Option<usize>,
     #[serde(default)]
@@ -639,6 +706,9 @@ impl TryFrom<RawConfig> for RedisConfig {
             (_, Some(timeout)) => builder.durability(Durability::Acknowledged { timeout }),
             (_, None) => builder,
         };
+        if let Some(n) = raw.replicas {
+            builder = builder.replicas(n);
+        }
         if let Some(max) = raw.max_pending {
             builder = builder.max_pending(max);
         }

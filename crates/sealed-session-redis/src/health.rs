@@ -75,6 +75,10 @@ pub struct LinkHealth {
     /// (event `slow_acknowledgement`, at most every ten seconds). Only logouts wait: checks
     /// read the local copy whatever Redis is doing, and no thread is held while a logout waits.
     pub acknowledgement_p99: Option<Duration>,
+    /// With [`replicas`](crate::RedisStoreBuilder::replicas) above 0: how many replicas the
+    /// last `WAIT` after a batch reported (`None` before the first, and with `replicas` 0).
+    /// Below the setting, the status says [`LinkStatus::ReplicasBehind`].
+    pub replicas_acknowledged: Option<u32>,
 }
 
 /// The state of the link in one word, from [`LinkHealth::status`], worst first.
@@ -92,6 +96,10 @@ pub enum LinkStatus {
     /// Redis refuses some commands (out of memory, an ACL without a permission, a key of
     /// another type): the writes concerned are retried, the others go on.
     CommandErrors,
+    /// Redis takes the writes, but fewer replicas than
+    /// [`replicas`](crate::RedisStoreBuilder::replicas) confirmed the last batch: logouts are
+    /// answered `NotDurable` until enough do (see [`LinkHealth::replicas_acknowledged`]).
+    ReplicasBehind,
     /// Up, but the latest acknowledgements are slow: their p99 is above half the timeout, so
     /// some logouts may be answered `NotDurable` (see
     /// [`LinkHealth::acknowledgement_p99`]).
@@ -115,6 +123,12 @@ pub(crate) struct LinkState {
     pub(crate) last_full_sync: Option<SystemTime>,
     pub(crate) full_syncs: u64,
     pub(crate) disconnected_since: Option<SystemTime>,
+    /// Replicas the last `WAIT` reported, when replicas are required.
+    pub(crate) replicas_acknowledged: Option<u32>,
+    /// The last `WAIT` reported fewer replicas than required.
+    pub(crate) replicas_behind: bool,
+    /// The writer is in a `WAIT`: Redis took its batch, and it waits for the replicas.
+    pub(crate) awaiting_replicas: bool,
 }
 
 impl LinkState {
@@ -130,6 +144,9 @@ impl LinkState {
             last_full_sync: None,
             full_syncs: 0,
             disconnected_since: Some(SystemTime::now()),
+            replicas_acknowledged: None,
+            replicas_behind: false,
+            awaiting_replicas: false,
         }
     }
 
@@ -146,6 +163,8 @@ impl LinkState {
             LinkStatus::EvictingPolicy
         } else if self.refusing || refused_writes > 0 {
             LinkStatus::CommandErrors
+        } else if self.replicas_behind {
+            LinkStatus::ReplicasBehind
         } else if slow {
             LinkStatus::Slow
         } else {
@@ -194,6 +213,9 @@ mod tests {
         });
         assert_eq!(state.status(0, false), LinkStatus::Up);
         assert_eq!(state.status(0, true), LinkStatus::Slow);
+        assert_eq!(state.status(1, true), LinkStatus::CommandErrors);
+        state.replicas_behind = true;
+        assert_eq!(state.status(0, true), LinkStatus::ReplicasBehind);
         assert_eq!(state.status(1, true), LinkStatus::CommandErrors);
         state.evicting_policy = Some("allkeys-lru".into());
         assert_eq!(state.status(1, true), LinkStatus::EvictingPolicy);

@@ -50,6 +50,9 @@
 //!   ([`Durability::Acknowledged`], the default: within 250 ms, else
 //!   `RevokeError::NotDurable`, which the application answers with "try again"), so killing
 //!   the instance that answered loses nothing. [`Durability::Queued`] is fire and forget.
+//!   Behind Sentinel, [`replicas(1)`](RedisStoreBuilder::replicas) makes "Redis has it" mean
+//!   "a replica has it too" (`WAIT`), so that a failover promoting that replica loses no
+//!   confirmed logout either.
 //! - **Outages**: checks go on from the local copy; logouts hold on the instance that made them
 //!   at once, are answered "not durable", and stay queued (bounded by
 //!   [`max_pending`](RedisStoreBuilder::max_pending)) until Redis takes them. What is still

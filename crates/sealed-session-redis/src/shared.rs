@@ -129,6 +129,8 @@ impl Shared {
             NotDurableReason::RedisRefusedWrite
         } else if !lock(&self.link).writable || self.stopping() {
             NotDurableReason::RedisUnreachable
+        } else if lock(&self.link).replicas_behind || lock(&self.link).awaiting_replicas {
+            NotDurableReason::ReplicasBehind
         } else {
             NotDurableReason::RedisTimedOut
         }

@@ -203,7 +203,9 @@ impl RedisRevocationStore {
     /// `disconnected`, `not_loaded`, `subscribe_failed`, `write_failed`, `command_refused`,
     /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
     /// `not_shared` (a revocation Redis can't hold), `slow_acknowledgement` (a logout waited more
-    /// than half the timeout for Redis), and at shutdown `unwritten_revocation`,
+    /// than half the timeout for Redis), `replicas_behind` and `replicas_confirmed` (with
+    /// [`RedisStoreBuilder::replicas`] above 0: too few replicas confirmed a batch, then enough
+    /// again), and at shutdown `unwritten_revocation`,
     /// `stopped_with_pending_writes` or `stop_timeout`. The local copy's limits are not in the
     /// health: see [`RedisRevocationStore::folds`] and [`RedisRevocationStore::overflows`].
     pub fn health(&self) -> LinkHealth {
@@ -242,6 +244,7 @@ impl RedisRevocationStore {
             local_entries: self.shared.local.len(),
             refused: self.shared.refused.total(),
             acknowledgement_p99,
+            replicas_acknowledged: link.replicas_acknowledged,
         }
     }
 
@@ -439,8 +442,8 @@ impl RevocationStore for RedisRevocationStore {
     /// [`Durability::Queued`], confirmed at once.
     ///
     /// It resolves to `RevokeError::NotDurable` when Redis did not acknowledge them in time
-    /// ([`NotDurableReason::RedisTimedOut`], or [`RedisRefusedWrite`] or [`RedisUnreachable`]
-    /// when that is why), a revocation found the queue full ([`RedisQueueFull`]), or the policy
+    /// ([`NotDurableReason::RedisTimedOut`], or [`RedisRefusedWrite`], [`RedisUnreachable`] or,
+    /// with [`RedisStoreBuilder::replicas`] above 0, [`ReplicasBehind`] when that is why), a revocation found the queue full ([`RedisQueueFull`]), or the policy
     /// is [`EvictingPolicy::Refuse`] and Redis may evict ([`RedisMayEvict`]); at once, without
     /// waiting, when the link is known to be down and something is unwritten
     /// ([`RedisUnreachable`]).
@@ -448,6 +451,7 @@ impl RevocationStore for RedisRevocationStore {
     /// [`RedisRefusedWrite`]: NotDurableReason::RedisRefusedWrite
     /// [`RedisUnreachable`]: NotDurableReason::RedisUnreachable
     /// [`RedisQueueFull`]: NotDurableReason::RedisQueueFull
+    /// [`ReplicasBehind`]: NotDurableReason::ReplicasBehind
     /// [`RedisMayEvict`]: NotDurableReason::RedisMayEvict
     fn settle(&self) -> Confirmation {
         let Durability::Acknowledged { timeout } = self.shared.settings.durability else {

@@ -16,7 +16,7 @@ use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{Generation, Revocation};
 
 use crate::LOG_TARGET;
-use crate::config::Settings;
+use crate::config::{Durability, Settings};
 use crate::keys::{Entry, Keys, Message, SUBJECT_SCRIPT, Stamp};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
@@ -35,6 +35,9 @@ const SCAN_COUNT: usize = 1_000;
 /// The shortest time between two full loads asked for by messages, an overflowing queue or a
 /// loss found by the reconcile check (one after a (re)subscription is never held back).
 const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+/// The shortest `WAIT` for replicas: a logout about to time out is not worth a busy loop of
+/// writes and waits that end at once.
+const MIN_REPLICA_WAIT: Duration = Duration::from_millis(10);
 /// How often the writer sweeps expired entries out of the local copy when idle.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Entries that expire (by Redis's clock) within this many seconds are not written back by a
@@ -43,9 +46,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const REPAIR_MARGIN: u64 = 10;
 
 /// The writer thread: drains the queue into Redis, this instance's revocations first, keeping
-/// every job until Redis acknowledged it. A connection failure retries the batch with capped
-/// backoff; a command Redis refuses is set aside for a retry, and the rest goes on. Also
-/// sweeps the local copy when idle.
+/// every job until Redis acknowledged it (and, with `replicas` above 0, that many replicas:
+/// until then the batch stays queued and is written again). A connection failure retries the
+/// batch with capped backoff; a command Redis refuses is set aside for a retry, and the rest
+/// goes on. Also sweeps the local copy when idle.
 pub(crate) fn run_writer(shared: Arc<Shared>) {
     let _down_on_exit = DownOnExit {
         shared: &shared,
@@ -57,14 +61,74 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
     let mut failing = false;
     // Revocations written since the first failure: reported once the backlog is gone.
     let mut backlog: Option<usize> = None;
+    // The last batch's replicas were too few: logged once, until enough confirm again.
+    let mut behind = false;
     while let Some(batch) = next_batch(&shared, &mut next_sweep) {
         let result = match con.as_mut() {
             Some(con) => Ok(con),
             None => connect(&shared.settings).map(|fresh| con.insert(fresh)),
         }
-        .and_then(|con| write_batch(con, &shared.settings, &batch));
+        .and_then(|con| {
+            let written = write_batch(con, &shared.settings, &batch)?;
+            Ok((written, confirm_replicas(con, &shared, &batch)?))
+        });
         match result {
-            Ok((outcomes, publish_errors)) => {
+            Ok((
+                _,
+                Replicas::Behind {
+                    acknowledged,
+                    error,
+                },
+            )) => {
+                // In Redis, not on enough replicas: as far as a logout is concerned, not
+                // written. The batch stays queued and is written again (idempotent writes);
+                // its logouts fail at their deadline, saying why.
+                failing = false;
+                backoff.reset();
+                if !behind {
+                    behind = true;
+                    tracing::warn!(
+                        target: LOG_TARGET,
+                        event = "replicas_behind",
+                        required = shared.settings.replicas,
+                        acknowledged,
+                        error = error.as_ref().map(|e| e.error.as_str()),
+                        "fewer Redis replicas than required confirmed the revocations: logouts \
+                         are answered NotDurable until enough do (check INFO replication on the \
+                         primary)"
+                    );
+                }
+                let refused = error.is_some();
+                shared.update_link(|l| {
+                    l.writable = true;
+                    l.replicas_acknowledged = Some(acknowledged);
+                    l.replicas_behind = true;
+                    if let Some(err) = error {
+                        l.command_errors += 1;
+                        l.last_command_error = Some(format!("{}: {}", err.command, err.error));
+                    }
+                });
+                if refused {
+                    // A refused WAIT answers at once: don't spin on it.
+                    shared.sleep_unless_stopped(backoff.next());
+                }
+            }
+            Ok(((outcomes, publish_errors), replicas)) => {
+                if let Replicas::Confirmed(acknowledged) = replicas {
+                    if behind {
+                        behind = false;
+                        tracing::info!(
+                            target: LOG_TARGET,
+                            event = "replicas_confirmed",
+                            acknowledged,
+                            "enough Redis replicas confirm the revocations again"
+                        );
+                    }
+                    shared.update_link(|l| {
+                        l.replicas_acknowledged = Some(acknowledged);
+                        l.replicas_behind = false;
+                    });
+                }
                 let size = batch.jobs.len();
                 let source = batch.source;
                 let (mut errors, remaining) = {
@@ -371,6 +435,73 @@ fn write_batch(
         }
     }
     Ok((outcomes, publish_errors))
+}
+
+/// What the replicas said of a batch (`WAIT`).
+#[derive(Debug)]
+enum Replicas {
+    /// None are required (`replicas` 0), or the batch is a repair's, which no logout waits for.
+    NotRequired,
+    /// At least the required number confirmed: this many.
+    Confirmed(u32),
+    /// Fewer confirmed within the wait, or Redis refused the `WAIT` (an ACL without it).
+    Behind {
+        acknowledged: u32,
+        error: Option<CommandError>,
+    },
+}
+
+/// With `replicas` above 0, waits for that many replicas to confirm every write this
+/// connection made so far (`WAIT`), at most what is left of the latest waiting logout's
+/// timeout (the whole timeout when none waits yet), never less than [`MIN_REPLICA_WAIT`].
+/// A repair's batch is not waited for: no logout waits for it, and the next batch's `WAIT`
+/// covers it anyway.
+///
+/// `WAIT` counts the replicas that acknowledged this connection's latest write that reached
+/// the replication stream. Every job of a waited batch carries a `PUBLISH`, which Redis
+/// propagates to replicas, so that offset covers the whole batch even when a keep-the-larger
+/// script changed nothing (its value was already there, from an earlier attempt).
+fn confirm_replicas(con: &mut Connection, shared: &Shared, batch: &Batch) -> RedisResult<Replicas> {
+    let required = shared.settings.replicas;
+    // `build` refuses replicas with a queued durability: nothing would wait for them.
+    let Durability::Acknowledged { timeout } = shared.settings.durability else {
+        return Ok(Replicas::NotRequired);
+    };
+    if required == 0 || batch.source == Source::Repair {
+        return Ok(Replicas::NotRequired);
+    }
+    let budget = shared
+        .acks
+        .latest_deadline_in()
+        .unwrap_or(timeout)
+        .clamp(MIN_REPLICA_WAIT, timeout.max(MIN_REPLICA_WAIT));
+    // The reply comes after the wait: the read may take that long on top of the usual.
+    con.set_read_timeout(Some(budget + shared.settings.io_timeout))?;
+    // A logout whose deadline comes meanwhile says why: Redis has the writes, its replicas
+    // don't yet.
+    shared.update_link(|l| l.awaiting_replicas = true);
+    let reply = redis::cmd("WAIT")
+        .arg(required) // numreplicas: return as soon as this many confirmed ...
+        .arg(u64::try_from(budget.as_millis()).unwrap_or(u64::MAX)) // ... or after this many
+        // ms (never 0, which would wait forever); the reply is how many replicas confirmed
+        .query::<u32>(con);
+    shared.update_link(|l| l.awaiting_replicas = false);
+    con.set_read_timeout(Some(shared.settings.io_timeout))?;
+    match reply {
+        Ok(acknowledged) if acknowledged >= required => Ok(Replicas::Confirmed(acknowledged)),
+        Ok(acknowledged) => Ok(Replicas::Behind {
+            acknowledged,
+            error: None,
+        }),
+        Err(err) if is_link_failure(&err) => Err(err),
+        Err(err) => Ok(Replicas::Behind {
+            acknowledged: 0,
+            error: Some(CommandError {
+                command: "WAIT",
+                error: err.to_string(),
+            }),
+        }),
+    }
 }
 
 /// A message's stamp at `now`; `None`, logged, if the system's random number generator fails:

@@ -7,10 +7,12 @@
 //! - [`trust`]: authenticated entries and messages, and what a Redis writer can't do.
 //! - [`pending`]: the file of logouts a stop leaves unwritten.
 //! - [`sentinel`]: `redis+sentinel://` against a real sentinel.
+//! - [`replicas`]: logouts confirmed by a replica (`WAIT`), through Sentinel failovers.
 //! - [`tls`]: `rediss://` with a private CA.
 
 mod faults;
 mod pending;
+mod replicas;
 mod sentinel;
 mod sharing;
 mod store;

@@ -1,7 +1,7 @@
 //! `redis+sentinel://` against a real sentinel (`redis-server --sentinel`) watching the run's
 //! redis-server (issue 18, point 3): the store finds the primary through it, and a service name
-//! it does not watch keeps the link down. A smoke test of the lookup; failovers with replicas
-//! are for a fuller setup.
+//! it does not watch keeps the link down. A smoke test of the lookup; the failovers, with a
+//! replica and three sentinels started by this harness, are in [`super::replicas`].
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,32 +16,36 @@ use sealed_session_test_support::redis_url;
 
 const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
 
-/// A sentinel on a free loopback port, watching the run's Redis as `mymaster`; killed (the
-/// process this test started, by its handle) when dropped.
-struct Sentinel {
-    port: u16,
+/// A sentinel (`redis-server --sentinel`) on a loopback port; killed (the process this test
+/// started, by its handle) when dropped.
+pub(super) struct Sentinel {
+    pub(super) port: u16,
     child: Child,
     /// Holds its configuration file; removed after the process.
     _dir: tempfile::TempDir,
 }
 
 impl Sentinel {
+    /// One sentinel watching the run's Redis as `mymaster`, alone (quorum 1).
     fn start() -> Self {
+        let redis_port = std::env::var("REDIS_PORT").expect("REDIS_PORT (scripts/with-redis.sh)");
+        Self::spawn(
+            free_port(),
+            &format!("sentinel monitor mymaster 127.0.0.1 {redis_port} 1\n"),
+        )
+    }
+
+    /// A sentinel on `port` with `settings` (its `sentinel ...` lines), once it answers `PING`.
+    pub(super) fn spawn(port: u16, settings: &str) -> Self {
         let bin = std::env::var_os("REDIS_SERVER_BIN")
             .expect("REDIS_SERVER_BIN is not set: run with scripts/with-redis.sh");
-        let redis_port = std::env::var("REDIS_PORT").expect("REDIS_PORT (scripts/with-redis.sh)");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
         // The sentinel rewrites its configuration file: one of its own, in a directory of its own.
         let conf = dir.path().join("sentinel.conf");
         std::fs::write(
             &conf,
             format!(
-                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 \
-                 {redis_port} 1\n",
+                "port {port}\nbind 127.0.0.1\ndir {}\n{settings}",
                 dir.path().display()
             ),
         )
@@ -77,6 +81,14 @@ impl Drop for Sentinel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port free when asked.
+pub(super) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
 }
 
 fn store(url: &str, prefix: &str) -> RedisRevocationStore {

@@ -483,6 +483,10 @@ mod tests {
                 NotDurableReason::RedisQueueFull,
                 "the queue to Redis is full",
             ),
+            (
+                NotDurableReason::ReplicasBehind,
+                "Redis replicas did not confirm: check replication",
+            ),
         ] {
             let err = RevokeError::NotDurable {
                 waited: Duration::from_millis(250),

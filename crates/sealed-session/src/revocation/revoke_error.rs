@@ -145,6 +145,11 @@ pub enum NotDurableReason {
     /// The store's queue of writes to Redis is full, so a revocation made here is not queued
     /// yet (the next repair writes it); answered at once.
     RedisQueueFull,
+    /// Redis took the writes, but fewer of its replicas than the store requires confirmed
+    /// them (`WAIT`) within the wait: a failover now could promote a replica that lacks them.
+    /// The store writes them again until enough replicas confirm; check that the replicas are
+    /// connected and keeping up (`INFO replication` on the primary).
+    ReplicasBehind,
 }
 
 impl fmt::Display for NotDurableReason {
@@ -156,6 +161,7 @@ impl fmt::Display for NotDurableReason {
             Self::RedisRefusedWrite => "Redis refuses the write",
             Self::RedisMayEvict => "Redis may evict revocations: maxmemory-policy",
             Self::RedisQueueFull => "the queue to Redis is full",
+            Self::ReplicasBehind => "Redis replicas did not confirm: check replication",
         })
     }
 }
