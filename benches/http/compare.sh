@@ -44,7 +44,7 @@ for tool in wrk curl taskset python3; do
   command -v "$tool" >/dev/null || { echo "compare.sh needs $tool" >&2; exit 1; }
 done
 cargo build --release --quiet -p sealed-session-http-bench
-SERVER=target/release/bench-server
+SERVER=${CARGO_TARGET_DIR:-target}/release/bench-server
 DEMO="$OUT/demos.txt"
 
 # --- processes: every PID we start, stopped by PID on exit ---------------------------------------
