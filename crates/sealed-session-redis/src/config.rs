@@ -113,7 +113,7 @@ pub enum EvictingPolicy {
     Refuse,
 }
 
-/// Builds a [`RedisRevocationStore`]; every setting is checked by
+/// Builds a [`RedisRevocationStore`](crate::RedisRevocationStore); every setting is checked by
 /// [`RedisStoreBuilder::build`].
 ///
 /// # Defaults
@@ -278,6 +278,8 @@ impl RedisStoreBuilder {
     /// [`RevocationLimits::remote_total`] and 8 times the per-subject limit
     /// ([`MemoryRevocationStore::apply`]), so that however much is pushed through Redis, this
     /// instance's logouts keep all their room. Defaults to [`RevocationLimits::new`].
+    ///
+    /// [`MemoryRevocationStore::apply`]: sealed_session::revocation::MemoryRevocationStore::apply
     pub fn limits(mut self, limits: RevocationLimits) -> Self {
         self.limits = limits;
         self
