@@ -146,6 +146,7 @@ fn build_lifecycle(mode: Mode) -> SessionManager {
         .expect("room in an empty store");
     lifecycle
         .revoke_subject(REVOKED_SUBJECT)
+        .wait()
         .expect("room in the store");
     lifecycle
 }
