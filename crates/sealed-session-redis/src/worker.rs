@@ -527,6 +527,10 @@ fn is_link_failure(err: &RedisError) -> bool {
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_unrecoverable_error()
+        // A primary demoted by a failover (`READONLY`), one without a primary (`MASTERDOWN`),
+        // or one still loading its data (`LOADING`): reconnect, which asks the sentinels again
+        // where the primary is, rather than retry the same command on the same server.
+        || matches!(err.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
 }
 
 /// The subscriber thread: subscribes, loads the full set, then applies messages; on any error,

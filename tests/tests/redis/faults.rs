@@ -490,6 +490,36 @@ async fn an_acl_user_without_publish_still_makes_logouts_durable() {
     }
 }
 
+/// A primary demoted under the store (a failover that doesn't kill its clients: `READONLY` on
+/// every write) is a link failure, not a refused command: the writer reconnects (through a
+/// Sentinel URL, that finds the new primary), the link shows down, and logouts answer
+/// `NotDurable` at once instead of being retried against a replica.
+#[actix_web::test]
+async fn a_demoted_primary_is_a_link_failure_not_a_refused_write() {
+    let primary = RedisServer::start();
+    let other = RedisServer::start();
+    let ring = KeyRing::new(SecretKey::generate());
+    let store = store_builder(&primary.url())
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
+    assert!(store.wait_until_connected(PATIENCE), "{:?}", store.health());
+    let sessions = lifecycle_on(&store);
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(other.port())
+        .query(&mut primary.connection())
+        .unwrap();
+    let err = sessions.revoke_subject("zoe").await.unwrap_err();
+    assert!(err.is_not_durable(), "{err:?}");
+    eventually("the link shows down", || !store.health().connected).await;
+    let health = store.health();
+    assert_eq!(
+        health.refused_writes, 0,
+        "not retried as a refused write: {health:?}"
+    );
+}
+
 #[actix_web::test]
 async fn a_stalled_redis_shows_in_the_health_and_logouts_wait_for_it() {
     let server = RedisServer::start();
