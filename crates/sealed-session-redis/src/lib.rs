@@ -121,18 +121,29 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+// The parts, each importing only those listed before it (no cycles):
+// - wire format and trust: `trust` (bounds, freshness, refusals), `keys` (entries, messages,
+//   the pending file's lines, tags); `queue` (this instance's writes waiting for Redis);
+// - settings and link health: `error`, `target` (the URL, Sentinel), `config`, `health`;
+// - state: `acknowledgement` (the logouts waiting for Redis), `shared` (what the handle and the
+//   threads share);
+// - transport and threads: `link` (connections, backoff, link failures), `writer`, `reader`,
+//   `pending` (the file that outlives a stop);
+// - the store itself: `store` (the public handle, its `RevocationStore` impl, start and stop).
 mod acknowledgement;
 mod config;
 mod error;
 mod health;
 mod keys;
+mod link;
 mod pending;
 mod queue;
+mod reader;
 mod shared;
 mod store;
 mod target;
 mod trust;
-mod worker;
+mod writer;
 
 pub use config::{
     DEFAULT_PREFIX, Durability, EvictingPolicy, RedisConfig, RedisStoreBuilder, RevocationConfig,

@@ -27,7 +27,7 @@ use crate::pending;
 use crate::queue::Queue;
 use crate::shared::{Shared, lock};
 use crate::trust::Refusals;
-use crate::worker;
+use crate::{reader, writer};
 
 /// A revocation store shared by every instance of an application through Redis, answering
 /// each check from a local copy: no network round trip on the request path.
@@ -156,8 +156,8 @@ impl RedisRevocationStore {
                 .expect("the operating system starts a thread")
         };
         let threads = vec![
-            spawn("sealed-session-redis-writer", worker::run_writer),
-            spawn("sealed-session-redis-subscriber", worker::run_subscriber),
+            spawn("sealed-session-redis-writer", writer::run_writer),
+            spawn("sealed-session-redis-subscriber", reader::run_subscriber),
             spawn("sealed-session-redis-timer", |shared| {
                 acknowledgement::run_timer(shared)
             }),
