@@ -126,9 +126,8 @@ struct ReadmeDoctests;
 //   the pending file's lines, tags); `queue` (this instance's writes waiting for Redis);
 // - settings and link health: `error`, `target` (the URL, Sentinel), `config`, `health`;
 // - state: `acknowledgement` (the logouts waiting for Redis), `shared` (what the handle and the
-//   threads share);
-// - transport and threads: `link` (connections, backoff, link failures), `writer`, `reader`,
-//   `pending` (the file that outlives a stop);
+//   threads share), `pending` (the file of unwritten revocations that outlives a stop);
+// - transport and threads: `link` (connections, backoff, link failures), `writer`, `reader`;
 // - the store itself: `store` (the public handle, its `RevocationStore` impl, start and stop).
 mod acknowledgement;
 mod config;
