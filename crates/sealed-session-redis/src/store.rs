@@ -409,7 +409,18 @@ impl RevocationStore for RedisRevocationStore {
         // Recorded and queued under one lock: a `settle` (another request's, for a cookie the
         // copy refuses already) can't see the queue settled in between.
         let _recording = lock(&self.shared.recording);
-        let recorded = self.shared.local.revoke(revocation, now)?;
+        let recorded = match self.shared.local.revoke(revocation.clone(), now) {
+            Ok(recorded) => recorded,
+            Err(err @ RevokeError::Superseded { .. }) => {
+                // Refused here already, perhaps only by this copy's coarser state (a store-wide
+                // cutoff raised for other instances' revocations, a fold) that Redis and the
+                // other instances don't hold: the session's own revocation goes to Redis all the
+                // same (idempotent), so the logout is confirmed only once it is there.
+                self.shared.share(&revocation, now);
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
         if let Some(recorded) = &recorded {
             self.shared.share(recorded, now);
         }

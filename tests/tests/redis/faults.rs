@@ -520,6 +520,71 @@ async fn a_demoted_primary_is_a_link_failure_not_a_refused_write() {
     );
 }
 
+/// A logout of a cookie this instance refuses only through its own coarsening (here: other
+/// instances' revocations past its `remote_total` raised its store-wide cutoff, which Redis does
+/// not hold) is answered once its exact revocation is in Redis, so an instance started
+/// afterwards refuses the cookie too (invariant 1; from a review of issue 18: it was answered
+/// `Ok` with nothing written).
+#[actix_web::test]
+async fn a_logout_refused_only_by_local_coarsening_still_reaches_redis() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let ring = KeyRing::new(SecretKey::generate());
+    let on = |store: &RedisRevocationStore| {
+        SessionManager::builder(ring.clone())
+            .revocation_store(Arc::new(store.clone()))
+            .build()
+            .expect("valid settings")
+    };
+    let cookie_of = |sessions: &SessionManager, subject: &str| {
+        let mut session = sessions.open([], RequestInfo::new("/login"));
+        session.sign_in(subject).unwrap();
+        let header = session.finish().unwrap();
+        let header = header.header().expect("a cookie").to_owned();
+        header.split(';').next().unwrap().to_owned()
+    };
+    let open = |sessions: &SessionManager, cookie: &str| {
+        sessions.open([cookie.as_bytes()], RequestInfo::new("/logout"))
+    };
+    let b_store = store_builder(&url)
+        .authenticate_with(&ring)
+        .limits(sealed_session::revocation::RevocationLimits::new().remote_total(2))
+        .build()
+        .unwrap();
+    let a_store = store_builder(&url)
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
+    assert!(b_store.wait_until_connected(PATIENCE) && a_store.wait_until_connected(PATIENCE));
+    let (a, b) = (on(&a_store), on(&b_store));
+    let victim = cookie_of(&b, "victim");
+    // Three other users log out on A: B takes two into its room for other instances, and
+    // raises its store-wide cutoff for the third, ending the victim's session there only.
+    for user in ["x", "y", "z"] {
+        let cookie = cookie_of(&a, user);
+        open(&a, &cookie).purge().unwrap();
+    }
+    eventually("B refuses the victim through its own cutoff", || {
+        open(&b, &victim).refusal() == Some(sealed_session::OpenError::Revoked)
+    })
+    .await;
+    // The victim logs out on B: answered only once Redis has the victim's own revocation.
+    open(&b, &victim)
+        .without_blocking(|s| s.purge())
+        .await
+        .unwrap();
+    let fresh = store_builder(&url)
+        .authenticate_with(&ring)
+        .build()
+        .unwrap();
+    assert!(fresh.wait_until_loaded(PATIENCE), "{:?}", fresh.health());
+    assert_eq!(
+        open(&on(&fresh), &victim).refusal(),
+        Some(sealed_session::OpenError::Revoked),
+        "an instance that knows only Redis refuses the logged-out cookie"
+    );
+}
+
 #[actix_web::test]
 async fn a_stalled_redis_shows_in_the_health_and_logouts_wait_for_it() {
     let server = RedisServer::start();

@@ -298,9 +298,10 @@ impl SessionManager {
         // works again once the store can check it, and a logout made with it meanwhile is
         // recorded (invariant 2).
         let mut unverified = None;
-        // A cookie refused only for idleness is kept for a logout: a copy kept active may still
-        // be in force with the same id.
-        let mut idle_expired = None;
+        // A cookie refused only for idleness, or as revoked, is kept for a logout: a copy kept
+        // active may still be in force with the same id, and a revocation may hold here only
+        // (a coarser cutoff of this instance's) until the logout records the session's own.
+        let mut refused_held = None;
         // One cookie (the default): the values of its name. Several: those and the chunks'.
         // The chunk names sent are noted either way, so that cookies a larger `max_cookies` set
         // before are removed.
@@ -345,9 +346,13 @@ impl SessionManager {
                 Err(Refused::Unverified(held)) => {
                     unverified.get_or_insert(held);
                 }
+                Err(Refused::Revoked(held)) => {
+                    refused_held.get_or_insert(*held);
+                    first_refusal.get_or_insert(OpenError::Revoked);
+                }
                 Err(Refused::Open(err)) => {
-                    if err == OpenError::ExpiredIdle && idle_expired.is_none() {
-                        idle_expired = self.idle_expired_state(raw, chunks.as_ref(), now);
+                    if err == OpenError::ExpiredIdle && refused_held.is_none() {
+                        refused_held = self.idle_expired_state(raw, chunks.as_ref(), now);
                     }
                     first_refusal.get_or_insert(err);
                 }
@@ -368,8 +373,8 @@ impl SessionManager {
         };
         let mut session = RequestSession::new(self.clone(), now, None, incoming, false);
         session.chunks_sent(sent);
-        if let Some(held) = idle_expired {
-            session.hold_idle_expired(held);
+        if let Some(held) = refused_held {
+            session.hold_refused(held);
         }
         if skipped {
             // More values of our name came than were tried: the real cookie may be among the
@@ -478,7 +483,7 @@ impl SessionManager {
             return Err(Refused::Unverified(Box::new(opened.into_state())));
         }
         if store.is_revoked(state.id(), state.subject_generation(), UnixTime::from(now)) {
-            return Err(OpenError::Revoked.into());
+            return Err(Refused::Revoked(Box::new(opened.into_state())));
         }
         Ok(opened)
     }
@@ -640,6 +645,8 @@ enum Refused {
     Open(OpenError),
     /// It authenticated, but the store can't tell yet whether it is revoked.
     Unverified(Box<SessionState>),
+    /// It authenticated, and the store refuses it as revoked: kept for a logout made with it.
+    Revoked(Box<SessionState>),
 }
 
 impl From<OpenError> for Refused {

@@ -80,10 +80,12 @@ pub struct RequestSession {
     /// it is revoked ([`OpenError::RevocationUnknown`]): the handler doesn't see it, but a
     /// logout made with it is recorded, and no write replaces its cookie.
     unverified: Option<SessionState>,
-    /// The session a cookie that authenticated but was idle too long holds: a copy kept active
-    /// elsewhere may still be in force with the same id, so a logout made with this cookie
-    /// revokes that id (the handler sees no session, and writes start a new one).
-    idle_expired: Option<SessionState>,
+    /// The session a cookie that authenticated but was refused holds, for a logout made with
+    /// it (the handler sees no session, and writes start a new one): idle too long (a copy kept
+    /// active elsewhere may still be in force with the same id, which the logout revokes), or
+    /// revoked (perhaps only by this instance's coarser state, a cutoff other instances and the
+    /// shared store don't hold: the logout records the session's own revocation all the same).
+    refused_held: Option<SessionState>,
     /// The chunk cookies (index 1 and up) the request sent, a bit per index, for a session that
     /// may span several cookies: those the response's session no longer uses are removed.
     chunks_sent: u16,
@@ -114,7 +116,7 @@ pub(super) struct PendingConfirmation {
 struct Before {
     state: Option<SessionState>,
     unverified: Option<SessionState>,
-    idle_expired: Option<SessionState>,
+    refused_held: Option<SessionState>,
     status: SessionStatus,
 }
 
@@ -167,7 +169,7 @@ impl RequestSession {
             keep_refused: false,
             legacy_removal: None,
             unverified: None,
-            idle_expired: None,
+            refused_held: None,
             chunks_sent: 0,
             chunk_headers: Vec::new(),
             unconfirmed: None,
@@ -214,9 +216,10 @@ impl RequestSession {
         self.chunks_sent = sent;
     }
 
-    /// Keeps the session of a cookie refused as idle too long, for a logout made with it.
-    pub(super) fn hold_idle_expired(&mut self, held: SessionState) {
-        self.idle_expired = Some(held);
+    /// Keeps the session of a cookie refused as idle too long or revoked, for a logout made
+    /// with it.
+    pub(super) fn hold_refused(&mut self, held: SessionState) {
+        self.refused_held = Some(held);
     }
 
     pub(super) fn keep_refused_cookie(&mut self) {
@@ -628,7 +631,7 @@ impl RequestSession {
             .state
             .as_ref()
             .or(self.unverified.as_ref())
-            .or(self.idle_expired.as_ref());
+            .or(self.refused_held.as_ref());
         if let Some(state) = held {
             // Ended now or already (perhaps by a revocation not confirmed then): what was asked
             // for holds once the store has it. Not recorded: the cookie stays, refused or not,
@@ -643,7 +646,7 @@ impl RequestSession {
         }
         self.state = None;
         self.unverified = None;
-        self.idle_expired = None;
+        self.refused_held = None;
         self.keep_refused = false;
         self.status = SessionStatus::Purged;
         Ok(())
@@ -973,7 +976,7 @@ impl RequestSession {
         Before {
             state: self.state.clone(),
             unverified: self.unverified.clone(),
-            idle_expired: self.idle_expired.clone(),
+            refused_held: self.refused_held.clone(),
             status: self.status,
         }
     }
@@ -1023,7 +1026,7 @@ impl RequestSession {
         if let Some(before) = before {
             self.state = before.state;
             self.unverified = before.unverified;
-            self.idle_expired = before.idle_expired;
+            self.refused_held = before.refused_held;
             self.status = before.status;
             self.keep_refused = true;
         }
