@@ -12,6 +12,8 @@
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`): share logouts with every other instance
 //!   through Redis (checks stay in memory). Without it, revocations live in this process only.
 //!   Try two instances: `REDIS_URL=... SESSION_KEYS=... PORT=8081 cargo run --example login`.
+//!   `REDIS_REPLICAS` (default 0): how many Redis replicas must have a logout before it is
+//!   answered (`WAIT`; a Sentinel failover then loses none), else `503`.
 //! - `COOKIE_CHUNKS` (default 1): the most cookies one session may span, 1 to 10
 //!   (`SessionBuilder::max_cookies`). With `COOKIE_CHUNKS=3` a session past one cookie
 //!   (`POST /big?bytes=5000`, say) is cut into `__Host-id`, `__Host-id-1`, ... and a smaller one

@@ -7,7 +7,8 @@
 //!
 //! Environment, as `login.rs`'s: `SESSION_KEYS` (newest first; without it a throwaway key, saved
 //! where `sealed-session inspect` reads it), `PORT` (default 8080), `COOKIE_NAME`,
-//! `COOKIE_SECURE` (default `true`) and `REDIS_URL` (share logouts between instances).
+//! `COOKIE_SECURE` (default `true`) and `REDIS_URL` (share logouts between instances; `REDIS_REPLICAS`, default 0: how many replicas
+//! must have a logout before it is answered).
 //! `COOKIE_CHUNKS` must be 1 or unset: actix-session writes one cookie.
 //!
 //! The cookie's value is actix-session's signature (under a public key of

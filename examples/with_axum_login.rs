@@ -10,7 +10,8 @@
 //! binary for `sealed-session inspect`), `PORT` (default 8080),
 //! `COOKIE_NAME`, `COOKIE_SECURE` (default `true`), `COOKIE_CHUNKS` (default 1: the most cookies
 //! one session may span, 1 to 10) and `REDIS_URL` (share logouts with every other instance, of
-//! any of the sealed apps, through Redis).
+//! any of the sealed apps, through Redis; `REDIS_REPLICAS`, default 0: how many replicas must
+//! have a logout before it is answered).
 //!
 //! Each request is logged at `info` (method, path, status, time taken; never a cookie).
 

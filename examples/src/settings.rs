@@ -34,12 +34,12 @@ pub struct SealedSettings {
 }
 
 impl SealedSettings {
-    /// Reads `SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_NAME`, `COOKIE_CHUNKS` and
-    /// `REDIS_URL`.
+    /// Reads `SESSION_KEYS`, `PORT`, `COOKIE_SECURE`, `COOKIE_NAME`, `COOKIE_CHUNKS`,
+    /// `REDIS_URL` and `REDIS_REPLICAS`.
     ///
     /// # Errors
-    /// A key list, port, `COOKIE_SECURE`, `COOKIE_CHUNKS` or Redis URL that is not accepted,
-    /// with what to set.
+    /// A key list, port, `COOKIE_SECURE`, `COOKIE_CHUNKS`, Redis URL or `REDIS_REPLICAS` that
+    /// is not accepted, with what to set.
     pub fn from_env() -> Result<Self, Box<dyn Error>> {
         let keys = match std::env::var("SESSION_KEYS") {
             Ok(_) => KeyRing::from_env("SESSION_KEYS")?,
@@ -66,6 +66,7 @@ impl SealedSettings {
                 // the session keys, so that whoever can write to Redis can't forge a logout.
                 let store = RedisRevocationStore::builder(url)
                     .authenticate_with(&keys)
+                    .replicas(redis_replicas()?)
                     .build()?;
                 Some(Arc::new(store) as Arc<dyn RevocationStore>)
             }
@@ -246,6 +247,54 @@ pub fn cookie_chunks_from(value: Option<&OsStr>) -> Result<usize, SettingError> 
     }
     match text.parse::<usize>() {
         Ok(n) if (1..=MAX_COOKIES).contains(&n) => Ok(n),
+        _ => Err(invalid()),
+    }
+}
+
+/// `REDIS_REPLICAS`: how many Redis replicas must have a logout before it is answered
+/// (`RedisStoreBuilder::replicas`, with `WAIT`), default 0 (the primary's reply). With
+/// `REDIS_URL` only.
+pub const REDIS_REPLICAS: &str = "REDIS_REPLICAS";
+
+/// [`REDIS_REPLICAS`], or 0 if unset.
+///
+/// # Errors
+/// [`SettingError`] for anything but a whole number from 0 to 16.
+pub fn redis_replicas() -> Result<u32, SettingError> {
+    redis_replicas_from(std::env::var_os(REDIS_REPLICAS).as_deref())
+}
+
+/// [`redis_replicas`] for the value `value` of `REDIS_REPLICAS` (`None`: unset).
+///
+/// ```
+/// use std::ffi::OsStr;
+///
+/// use sealed_session_examples::settings::redis_replicas_from;
+///
+/// assert_eq!(redis_replicas_from(None)?, 0);
+/// assert_eq!(redis_replicas_from(Some(OsStr::new("1")))?, 1);
+/// assert!(redis_replicas_from(Some(OsStr::new("one"))).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`redis_replicas`].
+pub fn redis_replicas_from(value: Option<&OsStr>) -> Result<u32, SettingError> {
+    let Some(value) = value else {
+        return Ok(0);
+    };
+    let invalid = || SettingError {
+        name: REDIS_REPLICAS,
+        value: value.to_string_lossy().into_owned(),
+        accepted: "a whole number of replicas from 0 (the primary's reply, the default) to 16, \
+                   or unset it for 0",
+    };
+    let text = value.to_str().ok_or_else(invalid)?;
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n <= 16 => Ok(n),
         _ => Err(invalid()),
     }
 }

@@ -96,8 +96,14 @@ struct ChildInstance {
 
 impl ChildInstance {
     async fn start(keys: &str, redis_url: &str) -> Self {
+        Self::start_with(keys, redis_url, &[]).await
+    }
+
+    /// [`ChildInstance::start`], with more environment variables.
+    async fn start_with(keys: &str, redis_url: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_login_instance"))
+            .envs(env.iter().copied())
             .env("PORT", port.to_string())
             .env("SESSION_KEYS", keys)
             .env("COOKIE_NAME", ID)
@@ -180,6 +186,35 @@ async fn an_acknowledged_logout_survives_a_kill_9_of_the_instance_that_answered(
             "round {round}: a logout answered 200 was lost with the instance"
         );
     }
+}
+
+/// `REDIS_REPLICAS` (issue 18, point 2, in the example app): with one replica asked for and
+/// none attached, a logout is answered `503`, never `200`; without it, `200`. An invalid value
+/// stops the app at startup, saying what to set.
+#[actix_web::test]
+async fn redis_replicas_in_the_example_app_holds_logouts_until_a_replica_has_them() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let (secret, _) = keys();
+    let waiting = ChildInstance::start_with(&secret, &url, &[("REDIS_REPLICAS", "1")]).await;
+    let cookie = waiting.login("ivy").await;
+    let reply = waiting.send("POST", "/logout", Some(&cookie), None).await;
+    assert_eq!(reply.status, 503, "no replica: {:?}", reply.json);
+    drop(waiting);
+    let plain = ChildInstance::start(&secret, &url).await;
+    let cookie = plain.login("ivy").await;
+    let reply = plain.send("POST", "/logout", Some(&cookie), None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let refused = Command::new(env!("CARGO_BIN_EXE_login_instance"))
+        .env("PORT", free_port().to_string())
+        .env("SESSION_KEYS", &*secret)
+        .env("REDIS_URL", &url)
+        .env("REDIS_REPLICAS", "one")
+        .output()
+        .expect("the instance runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("REDIS_REPLICAS"), "{stderr}");
 }
 
 #[actix_web::test]
