@@ -37,7 +37,7 @@ use sealed_session::revocation::{Revocation, RevocationLimits, RevocationStore};
 use sealed_session_redis::{Durability, RedisRevocationStore};
 
 mod common;
-use common::Error;
+use common::{Error, percentile, report};
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -385,25 +385,6 @@ fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> Result<(), Error
     Ok(())
 }
 
-/// Prints p50/p90/p99/max in µs; returns the p50.
-fn report(what: &str, samples: &mut [Duration]) -> f64 {
-    if samples.is_empty() {
-        println!("{what}: no samples");
-        return f64::NAN;
-    }
-    samples.sort();
-    let at = |q: f64| percentile(samples, q).as_secs_f64() * 1e6;
-    println!(
-        "{what} ({} logouts): p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
-        samples.len(),
-        at(0.50),
-        at(0.90),
-        at(0.99),
-        at(1.0)
-    );
-    at(0.50)
-}
-
 fn report_ms(what: &str, samples: &mut [Duration]) {
     samples.sort();
     let ms: Vec<String> = samples
@@ -416,16 +397,4 @@ fn report_ms(what: &str, samples: &mut [Duration]) {
         percentile(samples, 1.0).as_secs_f64() * 1e3,
         ms.join(", ")
     );
-}
-
-/// Nearest-rank percentile of sorted, non-empty `samples`.
-fn percentile(samples: &[Duration], q: f64) -> Duration {
-    // The rank is within 1..=len.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
-    samples[rank - 1]
 }

@@ -32,6 +32,7 @@ use sealed_session::revocation::{
 use sealed_session_redis::RedisRevocationStore;
 
 mod common;
+use common::report;
 
 /// Paced logouts per second on A, under read load.
 const RATE: u32 = 2_000;
@@ -336,26 +337,4 @@ fn wait_until(mut done: impl FnMut() -> bool) -> Result<(), Box<dyn std::error::
         }
     }
     Ok(())
-}
-
-fn report(what: &str, samples: &mut [Duration]) {
-    samples.sort();
-    let at = |q: f64| {
-        // Nearest-rank percentile; the index is within the slice.
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
-        samples[rank - 1].as_secs_f64() * 1e6
-    };
-    println!(
-        "{what} ({} logouts): p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
-        samples.len(),
-        at(0.50),
-        at(0.90),
-        at(0.99),
-        at(1.0)
-    );
 }

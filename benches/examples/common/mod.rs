@@ -55,3 +55,34 @@ pub(crate) fn connected(
     }
     Ok(store)
 }
+
+/// Prints p50/p90/p99/max in µs; returns the p50.
+pub(crate) fn report(what: &str, samples: &mut [Duration]) -> f64 {
+    if samples.is_empty() {
+        println!("{what}: no samples");
+        return f64::NAN;
+    }
+    samples.sort();
+    let at = |q: f64| percentile(samples, q).as_secs_f64() * 1e6;
+    println!(
+        "{what} ({} logouts): p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        samples.len(),
+        at(0.50),
+        at(0.90),
+        at(0.99),
+        at(1.0)
+    );
+    at(0.50)
+}
+
+/// Nearest-rank percentile of sorted, non-empty `samples`.
+pub(crate) fn percentile(samples: &[Duration], q: f64) -> Duration {
+    // The rank is within 1..=len.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+    samples[rank - 1]
+}
