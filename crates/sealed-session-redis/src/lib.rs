@@ -82,8 +82,8 @@
 //!   Once a revocation that ended the caller has reached an instance, a sign-out-others there
 //!   fails with `RevokeError::Superseded`.
 //!
-//! Why pub/sub rather than streams, the key layout, and the measured numbers are in
-//! [`sealed_session::guide::revocation`].
+//! Why pub/sub and keys (and the trimmed stream tried against them), the key layout, and the
+//! measured numbers are in [`sealed_session::guide::revocation`].
 //!
 //! # Trust, TLS and Sentinel
 //! What is read from Redis is bounded: generations and deadlines beyond what any instance's
