@@ -43,6 +43,10 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
     // The last batch's replicas were too few: logged once, until enough confirm again.
     let mut behind = false;
     while let Some(batch) = next_batch(&shared, &mut next_sweep) {
+        // A connection kept from an earlier batch may have been closed under us while idle
+        // (Redis's `timeout`, a proxy, a NAT, `CLIENT KILL`): its failure is retried at once on
+        // a fresh one, and only a fresh connection's failure means Redis is unreachable.
+        let kept = con.is_some();
         let result = match con.as_mut() {
             Some(con) => Ok(con),
             None => connect(&shared.settings).map(|fresh| con.insert(fresh)),
@@ -143,6 +147,11 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                         backlog = None;
                     }
                 }
+            }
+            Err(err) if kept && !failing && is_link_failure(&err) => {
+                // Written again whole on the fresh connection: every command is idempotent.
+                con = None;
+                tracing::debug!(target: LOG_TARGET, event = "reconnect", error = %err);
             }
             Err(err) => {
                 con = None;

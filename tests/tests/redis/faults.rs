@@ -743,6 +743,51 @@ async fn logouts_are_confirmed_while_the_subscriber_reconnects_and_reloads() {
     println!("{during} logouts during the reload, all confirmed");
 }
 
+/// While Redis is healthy, no logout is answered `503` because the writer's connection was
+/// closed under it while idle: Redis's `timeout` (as managed services set it), a proxy or a
+/// NAT dropping idle connections, or a `CLIENT KILL`. The first write on such a connection
+/// fails; the writer reconnects and writes again at once, and only a failure on a fresh
+/// connection counts as Redis being unreachable.
+#[actix_web::test]
+async fn a_logout_after_redis_closed_the_idle_writer_connection_is_confirmed() {
+    let server = RedisServer::start_with(&["--timeout", "1"]);
+    let ring = KeyRing::new(SecretKey::generate());
+    let store = store_builder(&server.url()).build().unwrap();
+    assert!(store.wait_until_connected(PATIENCE), "{:?}", store.health());
+    let app = app(&ring, &store);
+    let mut con = server.connection();
+    let accepted = |con: &mut redis::Connection| -> u64 {
+        let stats: String = redis::cmd("INFO").arg("stats").query(con).unwrap();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("INFO stats has total_connections_received")
+    };
+    let before = accepted(&mut con);
+    for round in 0..3 {
+        let cookie = app.login(ID, &format!("user-{round}")).await;
+        // Idle for longer than Redis's timeout: Redis closes the writer's connection (and
+        // this test's own; its client cron visits every client within a second).
+        actix_web::rt::time::sleep(Duration::from_millis(2_500)).await;
+        let reply = app.post("/logout", Some((ID, &cookie))).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "round {round}: {:?} ({:?})",
+            reply.json,
+            store.health()
+        );
+        assert!(store.health().connected, "{:?}", store.health());
+    }
+    // The logouts did meet closed connections: the writer connected anew each round.
+    let mut con = server.connection();
+    assert!(
+        accepted(&mut con) >= before + 3,
+        "Redis closed no idle connection: the test proves nothing"
+    );
+}
+
 #[actix_web::test]
 async fn an_instance_started_during_an_outage_refuses_signed_in_sessions_until_loaded() {
     let server = RedisServer::start();

@@ -502,6 +502,18 @@ mod tests {
             );
             assert!(err.is_not_durable());
             assert_eq!(err.http_status(), 503);
+            let at_once = RevokeError::NotDurable {
+                waited: Duration::ZERO,
+                reason,
+            };
+            assert_eq!(
+                at_once.to_string(),
+                format!(
+                    "the logout holds on this instance but the shared revocation store did not \
+                     confirm it ({text}): tell the user to try again, and check the store's \
+                     health"
+                )
+            );
         }
     }
 }

@@ -80,6 +80,12 @@ impl fmt::Display for RevokeError {
                 "the session was logged out meanwhile (its subject's cutoff is at generation \
                  {current}): sign in again"
             ),
+            // Answered at once (Redis known to be unreachable, a full queue): no wait to name.
+            Self::NotDurable { waited, reason } if waited.is_zero() => write!(
+                f,
+                "the logout holds on this instance but the shared revocation store did not \
+                 confirm it ({reason}): tell the user to try again, and check the store's health"
+            ),
             Self::NotDurable { waited, reason } => write!(
                 f,
                 "the logout holds on this instance but the shared revocation store did not \
