@@ -1,8 +1,13 @@
 //! Waiting for Redis to acknowledge this instance's revocations without holding a thread: the
-//! [`Acknowledgement`] future a logout awaits, the waiters the writer wakes after each batch and
-//! a timer thread wakes at their deadlines, and the recent wait times `health()` reports.
+//! [`Acknowledgement`] future a logout awaits, the waiters the writer wakes once a batch settled
+//! what they wait for and a timer thread wakes at their deadlines, and the recent wait times
+//! `health()` reports.
+//!
+//! Many logouts can wait at once (thousands, while Redis is slow), so the waiters are indexed by
+//! deadline and by queue mark: registering one, finding the earliest deadline and waking the
+//! ones a batch settled each cost O(log n), and a batch wakes only those, not every waiter.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,11 +37,24 @@ pub(crate) struct Acknowledgements {
     recent: Mutex<Recent>,
 }
 
+/// The pending [`Acknowledgement`]s, by id, by deadline and by queue mark.
 #[derive(Default)]
 struct Waiters {
     next: u64,
-    /// By id: the deadline and the waker of each pending [`Acknowledgement`].
-    waiting: BTreeMap<u64, (Instant, Waker)>,
+    /// By id: what each pending [`Acknowledgement`] waits for, and its waker.
+    waiting: HashMap<u64, Waiter>,
+    /// `(deadline, id)`: the first is the timer thread's next wake, the last bounds a replica
+    /// wait.
+    by_deadline: BTreeSet<(Instant, u64)>,
+    /// `(mark, id)`: a batch that settled the queue up to a mark wakes the first ones.
+    by_mark: BTreeSet<(u64, u64)>,
+}
+
+/// One pending [`Acknowledgement`]: the queue mark it waits for, its deadline, its waker.
+struct Waiter {
+    mark: u64,
+    deadline: Instant,
+    waker: Waker,
 }
 
 struct Recent {
@@ -58,13 +76,20 @@ impl Acknowledgements {
         }
     }
 
-    /// Wakes every waiting logout, to check the queue again: called by the writer after each
-    /// batch, and at a stop. Wakers are called outside the lock.
+    /// Wakes the waiting logouts whose revocations are all in Redis now, those with a mark up to
+    /// `settled` ([`Queue::settled_mark`](crate::queue::Queue::settled_mark)): called by the
+    /// writer after each batch it completed. The others sleep on; what they wait for is not
+    /// written yet. Wakers are called outside the lock.
+    pub(crate) fn wake_settled(&self, settled: u64) {
+        let woken = lock(&self.waiters).take_settled(settled);
+        woken.into_iter().for_each(Waker::wake);
+    }
+
+    /// Wakes every waiting logout, to answer now: called when the writer fails or ends, and at
+    /// a stop. Wakers are called outside the lock.
     pub(crate) fn wake_all(&self) {
-        let woken = std::mem::take(&mut lock(&self.waiters).waiting);
-        for (_, (_, waker)) in woken {
-            waker.wake();
-        }
+        let woken = lock(&self.waiters).take_all();
+        woken.into_iter().for_each(Waker::wake);
     }
 
     /// The 99th percentile of the acknowledgement waits of the last minute (at most the latest
@@ -112,37 +137,22 @@ impl Acknowledgements {
         }
     }
 
-    /// Registers (or refreshes) the waker of waiter `id`, due at `deadline`; a new earliest
-    /// deadline wakes the timer.
-    fn register(&self, id: &mut Option<u64>, deadline: Instant, waker: &Waker) {
-        let mut waiters = lock(&self.waiters);
-        let earliest = waiters.waiting.values().map(|(d, _)| *d).min();
-        let key = match *id {
-            Some(key) => key,
-            None => {
-                waiters.next += 1;
-                *id = Some(waiters.next);
-                waiters.next
-            }
-        };
-        waiters.waiting.insert(key, (deadline, waker.clone()));
-        if earliest.is_none_or(|e| deadline < e) {
+    /// Registers (or refreshes) the waker of waiter `id`, waiting for `mark` until `deadline`;
+    /// a new earliest deadline wakes the timer.
+    fn register(&self, id: &mut Option<u64>, mark: u64, deadline: Instant, waker: &Waker) {
+        if lock(&self.waiters).register(id, mark, deadline, waker) {
             self.timer.notify_one();
         }
     }
 
     fn forget(&self, id: u64) {
-        lock(&self.waiters).waiting.remove(&id);
+        lock(&self.waiters).forget(id);
     }
 
     /// How long until the latest deadline of the waiting logouts, if any waits: what a
     /// replica's confirmation can still be waited for.
     pub(crate) fn latest_deadline_in(&self) -> Option<Duration> {
-        let latest = lock(&self.waiters)
-            .waiting
-            .values()
-            .map(|(d, _)| *d)
-            .max()?;
+        let latest = lock(&self.waiters).latest()?;
         Some(latest.saturating_duration_since(Instant::now()))
     }
 
@@ -150,6 +160,89 @@ impl Acknowledgements {
     pub(crate) fn stop_timer(&self) {
         let _waiters = lock(&self.waiters);
         self.timer.notify_all();
+    }
+}
+
+impl Waiters {
+    /// Registers waiter `id` (giving it an id if it has none), or refreshes its waker if it is
+    /// registered already (its mark and deadline don't change). Returns whether its deadline is
+    /// now the earliest: the timer thread then has to wake sooner.
+    fn register(
+        &mut self,
+        id: &mut Option<u64>,
+        mark: u64,
+        deadline: Instant,
+        waker: &Waker,
+    ) -> bool {
+        let key = *id.get_or_insert_with(|| {
+            self.next += 1;
+            self.next
+        });
+        if let Some(waiter) = self.waiting.get_mut(&key) {
+            if !waiter.waker.will_wake(waker) {
+                waiter.waker = waker.clone();
+            }
+            return false;
+        }
+        let earliest = self.earliest();
+        self.waiting.insert(
+            key,
+            Waiter {
+                mark,
+                deadline,
+                waker: waker.clone(),
+            },
+        );
+        self.by_deadline.insert((deadline, key));
+        self.by_mark.insert((mark, key));
+        earliest.is_none_or(|e| deadline < e)
+    }
+
+    /// Removes waiter `id`, if it is registered; its waker, to wake.
+    fn forget(&mut self, id: u64) -> Option<Waker> {
+        let waiter = self.waiting.remove(&id)?;
+        self.by_deadline.remove(&(waiter.deadline, id));
+        self.by_mark.remove(&(waiter.mark, id));
+        Some(waiter.waker)
+    }
+
+    /// Removes the waiters with a mark up to `settled`: their revocations are all in Redis.
+    fn take_settled(&mut self, settled: u64) -> Vec<Waker> {
+        let mut woken = Vec::new();
+        while let Some(&(mark, id)) = self.by_mark.first()
+            && mark <= settled
+        {
+            woken.extend(self.forget(id));
+        }
+        woken
+    }
+
+    /// Removes the waiters whose deadline is at or before `now`.
+    fn take_due(&mut self, now: Instant) -> Vec<Waker> {
+        let mut woken = Vec::new();
+        while let Some(&(deadline, id)) = self.by_deadline.first()
+            && deadline <= now
+        {
+            woken.extend(self.forget(id));
+        }
+        woken
+    }
+
+    /// Removes every waiter.
+    fn take_all(&mut self) -> Vec<Waker> {
+        self.by_deadline.clear();
+        self.by_mark.clear();
+        self.waiting.drain().map(|(_, w)| w.waker).collect()
+    }
+
+    /// The earliest deadline of the waiters, if any.
+    fn earliest(&self) -> Option<Instant> {
+        self.by_deadline.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// The latest deadline of the waiters, if any.
+    fn latest(&self) -> Option<Instant> {
+        self.by_deadline.last().map(|(deadline, _)| *deadline)
     }
 }
 
@@ -178,25 +271,14 @@ pub(crate) fn run_timer(shared: Arc<dyn Progress>) {
     let mut waiters = lock(&acks.waiters);
     while !shared.stopping() {
         let now = Instant::now();
-        let due: Vec<u64> = waiters
-            .waiting
-            .iter()
-            .filter(|(_, (deadline, _))| *deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        if !due.is_empty() {
-            let woken: Vec<Waker> = due
-                .iter()
-                .filter_map(|id| waiters.waiting.remove(id))
-                .map(|(_, waker)| waker)
-                .collect();
+        let woken = waiters.take_due(now);
+        if !woken.is_empty() {
             drop(waiters);
             woken.into_iter().for_each(Waker::wake);
             waiters = lock(&acks.waiters);
             continue;
         }
-        let next = waiters.waiting.values().map(|(d, _)| *d).min();
-        waiters = match next {
+        waiters = match waiters.earliest() {
             Some(deadline) => {
                 acks.timer
                     .wait_timeout(waiters, deadline.saturating_duration_since(now))
@@ -225,8 +307,8 @@ impl Drop for TimerEnded<'_> {
 
 /// A logout's wait for Redis to acknowledge every revocation this instance queued before it:
 /// resolves once the writer has written them, or with `NotDurable` at the deadline. Polled by
-/// the request's runtime; woken by the writer after each batch and by the timer thread at the
-/// deadline, so no thread blocks in it.
+/// the request's runtime; woken by the writer once a batch settled its mark (or the writer
+/// failed) and by the timer thread at the deadline, so no thread blocks in it.
 pub(crate) struct Acknowledgement {
     shared: Arc<dyn Progress>,
     /// The queue mark to reach.
@@ -286,7 +368,7 @@ impl Future for Acknowledgement {
         // Registered before the check: a batch written between the two wakes it again.
         this.shared
             .acks()
-            .register(&mut this.id, this.deadline, cx.waker());
+            .register(&mut this.id, this.mark, this.deadline, cx.waker());
         if this.shared.settled(this.mark) {
             return this.resolve(Ok(()));
         }
@@ -319,7 +401,289 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, AtomicUsize};
+    use std::sync::mpsc;
+    use std::task::Wake;
+
     use super::*;
+
+    /// A store whose queue is settled up to `settled`, and never fails.
+    struct Fake {
+        settled: AtomicU64,
+        stopping: AtomicBool,
+        acks: Acknowledgements,
+    }
+
+    impl Fake {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                settled: AtomicU64::new(0),
+                stopping: AtomicBool::new(false),
+                acks: Acknowledgements::new(),
+            })
+        }
+
+        /// What the writer does after a batch that settled the queue up to `mark`.
+        fn settle(&self, mark: u64) {
+            self.settled.store(mark, Ordering::Release);
+            self.acks.wake_settled(mark);
+        }
+
+        /// How many waiters are registered, checked to be the same in the three indexes.
+        fn registered(&self) -> usize {
+            let waiters = lock(&self.acks.waiters);
+            assert_eq!(waiters.by_deadline.len(), waiters.waiting.len());
+            assert_eq!(waiters.by_mark.len(), waiters.waiting.len());
+            waiters.waiting.len()
+        }
+    }
+
+    impl Progress for Fake {
+        fn settled(&self, mark: u64) -> bool {
+            mark <= self.settled.load(Ordering::Acquire)
+        }
+        fn stopping(&self) -> bool {
+            self.stopping.load(Ordering::Acquire)
+        }
+        fn writer_failing(&self) -> bool {
+            false
+        }
+        fn not_durable_reason(&self) -> NotDurableReason {
+            NotDurableReason::RedisTimedOut
+        }
+        fn acks(&self) -> &Acknowledgements {
+            &self.acks
+        }
+    }
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Counting {
+        fn wakes(&self) -> usize {
+            self.0.load(Ordering::Acquire)
+        }
+    }
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// A logout's wait for `mark`, and the waker it is polled with.
+    struct Logout {
+        wait: Pin<Box<Acknowledgement>>,
+        woken: Arc<Counting>,
+    }
+
+    impl Logout {
+        fn new(fake: &Arc<Fake>, mark: u64, timeout: Duration) -> Self {
+            let shared: Arc<dyn Progress> = fake.clone();
+            Self {
+                wait: Box::pin(Acknowledgement::new(shared, mark, timeout)),
+                woken: Arc::default(),
+            }
+        }
+
+        fn poll(&mut self) -> Poll<Result<(), RevokeError>> {
+            let waker = Waker::from(self.woken.clone());
+            self.wait.as_mut().poll(&mut Context::from_waker(&waker))
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_batch_wakes_only_the_logouts_it_settled() {
+        let fake = Fake::new();
+        let mut early = Logout::new(&fake, 10, HOUR);
+        let mut late = Logout::new(&fake, 300, HOUR);
+        assert!(early.poll().is_pending());
+        assert!(late.poll().is_pending());
+        assert_eq!(fake.registered(), 2);
+
+        fake.settle(256);
+        assert_eq!(early.woken.wakes(), 1);
+        assert_eq!(late.woken.wakes(), 0, "its revocation is not written yet");
+        assert!(matches!(early.poll(), Poll::Ready(Ok(()))));
+        assert_eq!(fake.registered(), 1);
+
+        fake.settle(512);
+        assert_eq!(late.woken.wakes(), 1);
+        assert!(matches!(late.poll(), Poll::Ready(Ok(()))));
+        assert_eq!(fake.registered(), 0);
+
+        // A wait dropped while pending leaves nothing behind.
+        let mut dropped = Logout::new(&fake, 600, HOUR);
+        assert!(dropped.poll().is_pending());
+        assert!(
+            dropped.poll().is_pending(),
+            "a second poll refreshes its entry"
+        );
+        assert_eq!(fake.registered(), 1);
+        drop(dropped);
+        assert_eq!(fake.registered(), 0);
+    }
+
+    #[test]
+    fn a_storm_wakes_each_logout_once() {
+        const LOGOUTS: u64 = 2_000;
+        const BATCH: u64 = 256;
+        let fake = Fake::new();
+        // The queue marks of logouts made one after the other: each waits for its own write.
+        let mut logouts: Vec<Logout> = (1..=LOGOUTS)
+            .map(|mark| Logout::new(&fake, mark, HOUR))
+            .collect();
+        for logout in &mut logouts {
+            assert!(logout.poll().is_pending());
+        }
+        let mut settled = 0;
+        while settled < LOGOUTS {
+            settled += BATCH;
+            fake.settle(settled);
+            for (logout, mark) in logouts.iter_mut().zip(1..) {
+                let expected = usize::from(mark <= settled);
+                assert_eq!(logout.woken.wakes(), expected, "mark {mark} at {settled}");
+                if mark <= settled && mark > settled - BATCH {
+                    assert!(matches!(logout.poll(), Poll::Ready(Ok(()))));
+                }
+            }
+        }
+        assert_eq!(fake.registered(), 0);
+    }
+
+    /// A small deterministic generator (xorshift64): the same sequence every run.
+    struct Xorshift(u64);
+
+    impl Xorshift {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    #[test]
+    fn the_earliest_deadline_holds_through_registrations_and_forgets_in_random_order() {
+        let base = Instant::now();
+        let mut random = Xorshift(0x9E37_79B9_7F4A_7C15);
+        let mut waiters = Waiters::default();
+        // The model: id -> (deadline, mark).
+        let mut model: BTreeMap<u64, (Instant, u64)> = BTreeMap::new();
+        let waker = Waker::from(Arc::new(Counting::default()));
+        for step in 0..4_000 {
+            if model.is_empty() || random.below(3) > 0 {
+                let deadline = base + Duration::from_millis(random.below(10_000));
+                let mark = random.below(5_000);
+                let earliest = model.values().map(|(d, _)| *d).min();
+                let mut id = None;
+                let new_earliest = waiters.register(&mut id, mark, deadline, &waker);
+                assert_eq!(
+                    new_earliest,
+                    earliest.is_none_or(|e| deadline < e),
+                    "{step}"
+                );
+                let id = id.expect("registering gives an id");
+                model.insert(id, (deadline, mark));
+                // Polled again: refreshed, never a new earliest.
+                assert!(!waiters.register(&mut Some(id), mark, deadline, &waker));
+            } else {
+                let nth = usize::try_from(random.below(model.len() as u64)).unwrap();
+                let id = *model.keys().nth(nth).unwrap();
+                model.remove(&id);
+                assert!(waiters.forget(id).is_some());
+                assert!(waiters.forget(id).is_none(), "forgotten once");
+            }
+            assert_eq!(waiters.waiting.len(), model.len());
+            assert_eq!(waiters.earliest(), model.values().map(|(d, _)| *d).min());
+            assert_eq!(waiters.latest(), model.values().map(|(d, _)| *d).max());
+        }
+        assert!(model.len() > 500, "{}", model.len());
+
+        // The timer's wake at `now` takes exactly those due, the writer's exactly those settled.
+        let now = base + Duration::from_millis(5_000);
+        let due = model.values().filter(|(d, _)| *d <= now).count();
+        assert_eq!(waiters.take_due(now).len(), due);
+        model.retain(|_, (d, _)| *d > now);
+        assert_eq!(waiters.earliest(), model.values().map(|(d, _)| *d).min());
+        let settled = model.values().filter(|(_, m)| *m <= 2_500).count();
+        assert_eq!(waiters.take_settled(2_500).len(), settled);
+        model.retain(|_, (_, m)| *m > 2_500);
+        assert_eq!(waiters.earliest(), model.values().map(|(d, _)| *d).min());
+        assert_eq!(
+            (waiters.by_deadline.len(), waiters.by_mark.len()),
+            (model.len(), model.len())
+        );
+        assert_eq!(waiters.take_all().len(), model.len());
+        assert_eq!(waiters.earliest(), None);
+    }
+
+    /// Sends `n` when woken.
+    struct Notify(mpsc::Sender<u64>, u64);
+
+    impl Wake for Notify {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.send(self.1);
+        }
+    }
+
+    #[test]
+    fn the_timer_wakes_the_earliest_among_many_forgotten_then_everyone_at_its_end() {
+        let fake = Fake::new();
+        let (sender, woken) = mpsc::channel();
+        let poll = |wait: &mut Pin<Box<Acknowledgement>>, n: u64| {
+            let waker = Waker::from(Arc::new(Notify(sender.clone(), n)));
+            wait.as_mut().poll(&mut Context::from_waker(&waker))
+        };
+        let shared: Arc<dyn Progress> = fake.clone();
+        let timer = std::thread::spawn(move || run_timer(shared));
+        let wait_for = |mark, timeout| {
+            let shared: Arc<dyn Progress> = fake.clone();
+            Box::pin(Acknowledgement::new(shared, mark, timeout))
+        };
+        // Many waits an hour long, half of them dropped in an interleaved order.
+        let mut waits: Vec<_> = (0..1_000).map(|n| wait_for(n + 1, HOUR)).collect();
+        for (n, wait) in (0..).zip(&mut waits) {
+            assert!(poll(wait, n).is_pending());
+        }
+        let mut random = Xorshift(7);
+        for _ in 0..500 {
+            let nth = usize::try_from(random.below(waits.len() as u64)).unwrap();
+            drop(waits.swap_remove(nth));
+        }
+        // The earliest deadline, registered last: the timer wakes it at its deadline.
+        let mut soon = wait_for(5_000, Duration::from_millis(20));
+        assert!(poll(&mut soon, u64::MAX).is_pending());
+        assert_eq!(woken.recv_timeout(Duration::from_secs(10)), Ok(u64::MAX));
+        assert!(matches!(
+            poll(&mut soon, u64::MAX),
+            Poll::Ready(Err(RevokeError::NotDurable {
+                reason: NotDurableReason::RedisTimedOut,
+                ..
+            }))
+        ));
+        // (Its last poll registers it again before it resolves, so the timer may wake it once
+        // more meanwhile.)
+        assert!(
+            woken.try_iter().all(|n| n == u64::MAX),
+            "the hour-long waits sleep on"
+        );
+
+        // The timer ends (a stop): every wait is woken, and answers at once.
+        fake.stopping.store(true, Ordering::Release);
+        fake.acks.stop_timer();
+        timer.join().unwrap();
+        assert_eq!(woken.iter().take(waits.len()).count(), waits.len());
+        for (n, wait) in (0..).zip(&mut waits) {
+            assert!(poll(wait, n).is_ready());
+        }
+        drop(waits);
+        assert_eq!(fake.registered(), 0);
+    }
 
     #[test]
     fn the_p99_is_the_slowest_of_the_latest_hundred_and_the_window_slides() {

@@ -146,7 +146,15 @@ impl Queue {
 
     /// Whether every revocation queued before `mark` is in Redis.
     pub(crate) fn settled(&self, mark: u64) -> bool {
-        self.front >= mark && self.refused.range(..mark).next().is_none()
+        mark <= self.settled_mark()
+    }
+
+    /// The highest settled mark: every revocation queued before it is in Redis, the one at it
+    /// (the front of the queue, or the first refused write) is not yet. It only rises.
+    pub(crate) fn settled_mark(&self) -> u64 {
+        self.refused
+            .first_key_value()
+            .map_or(self.front, |(seq, _)| self.front.min(*seq))
     }
 
     /// When the next refused write is due, if any.
@@ -358,11 +366,13 @@ mod tests {
             queue.settled(1),
             "what came before the refused one is settled"
         );
+        assert_eq!(queue.settled_mark(), 1, "the refused write holds the mark");
         let later = now + Duration::from_secs(1);
         let batch = queue.batch(8, later).unwrap();
         assert_eq!(batch.source, Source::Retry);
         queue.complete(batch, vec![Ok(())], later);
         assert!(queue.settled(mark));
+        assert_eq!(queue.settled_mark(), mark);
         assert_eq!(queue.pending(), 0);
     }
 

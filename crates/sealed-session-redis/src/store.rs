@@ -48,8 +48,8 @@ use crate::{reader, writer};
 ///   acknowledged every revocation made here so far, or to `RevokeError::NotDurable` after the
 ///   [`Durability`] timeout (the logout holds here and stays queued; the application answers
 ///   "try again"). So a logout answered as done survives this instance being killed the next
-///   moment. Awaiting it holds no thread: the writer thread wakes it after each batch, a timer
-///   thread at its deadline; [`LinkHealth::acknowledgement_p99`] reports the recent waits.
+///   moment. Awaiting it holds no thread: the writer thread wakes it after the batch that
+///   settled it, a timer thread at its deadline; [`LinkHealth::acknowledgement_p99`] reports the recent waits.
 /// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
 ///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
 ///   while disconnected is never a revocation missed. Every

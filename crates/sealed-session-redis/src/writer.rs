@@ -1,6 +1,6 @@
 //! The writer thread: drains the queue into Redis in batches (this instance's revocations
 //! first, then retries and repairs), publishes each revocation's message, waits for replicas
-//! when asked to, and wakes the logouts waiting for the acknowledgement.
+//! when asked to, and wakes the logouts whose acknowledgement a batch settled.
 
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -114,13 +114,15 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                 }
                 let size = batch.jobs.len();
                 let source = batch.source;
-                let (mut errors, remaining) = {
+                let (mut errors, remaining, settled) = {
                     let mut queue = lock(&shared.queue);
                     let errors = queue.complete(batch, outcomes, Instant::now());
-                    (errors, queue.pending())
+                    (errors, queue.pending(), queue.settled_mark())
                 };
                 shared.written.notify_all();
-                shared.acks.wake_all();
+                // Only the logouts this batch settled: the others' revocations aren't written
+                // yet, and waking them would cost every waiter a poll per batch in a storm.
+                shared.acks.wake_settled(settled);
                 pending::forget_when_written(&shared);
                 backoff.reset();
                 let refused = !errors.is_empty() || !publish_errors.is_empty();
