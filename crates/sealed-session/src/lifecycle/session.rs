@@ -1119,7 +1119,9 @@ impl RequestSession {
     /// request wrote to it, renewed it, signed in): then the later changes win, as they would
     /// have had the logout been confirmed. The session is theirs, never the logged-out one
     /// again, and its cookie is set rather than removed; the logout's error still says it
-    /// was not confirmed.
+    /// was not confirmed. If they left no session (it ended again, e.g. a renewal found the
+    /// new one logged out elsewhere), the cookie is left as it is: no logout of the request was
+    /// confirmed, so none removes it.
     fn undo_logout(&mut self, before: Option<Before>) {
         let Some(before) = before else {
             return;
@@ -1129,6 +1131,10 @@ impl RequestSession {
                 target: LOG_TARGET,
                 "a logout was not confirmed, and the session changed after it: kept as changed"
             );
+            if self.state.is_none() && self.status == SessionStatus::Purged {
+                self.keep_refused = true;
+                self.set_status(SessionStatus::Unchanged);
+            }
             return;
         }
         self.state = before.state;

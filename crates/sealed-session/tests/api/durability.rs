@@ -690,3 +690,38 @@ fn without_blocking_logouts_wait_for_the_confirmation_and_keep_later_writes() {
     );
     assert_eq!(session.subject(), None);
 }
+
+/// Changes made while a logout waits that end in no session again without a logout of their
+/// own to undo (here a sign-in whose session a log-out-everywhere from elsewhere ends, found by
+/// a renewal): a confirmation that doesn't come leaves them, and the response still removes no
+/// cookie, since no logout of the request was confirmed.
+#[test]
+fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fails() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+    drop(lifecycle.revoke_subject("bob")); // recorded here at once
+    let mut renew = Box::pin(session.renew());
+    assert!(renew.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    let answers = [
+        logout.as_mut().poll(&mut cx),
+        sign_in.as_mut().poll(&mut cx),
+        renew.as_mut().poll(&mut cx),
+    ];
+    for answer in answers {
+        let Poll::Ready(Err(err)) = answer else {
+            panic!("the store's error");
+        };
+        assert_eq!(err.http_status(), 503, "{err}");
+    }
+    assert_eq!(session.subject(), None, "bob's session ended");
+    assert_eq!(session.finish().unwrap().update(), &CookieUpdate::None);
+}
