@@ -496,8 +496,8 @@ impl Session {
     /// logout; it still holds on this instance. If another handler of the request changed the
     /// session while this logout waited (wrote a value, renewed, signed in), those changes win
     /// instead, as they would had the logout been confirmed: the session is the new one they
-    /// made (never the logged-out one again), and the response sets its cookie. A `500` on a
-    /// detached session.
+    /// made (never the logged-out one again), and the response sets its cookie (or, if they
+    /// ended it too, leaves the cookie as it is). A `500` on a detached session.
     #[doc(alias = "flush")]
     #[doc(alias = "logout")]
     #[must_use = "a logout can fail (the revocation not recorded): handle the error"]
