@@ -48,7 +48,9 @@ use crate::value::SessionValue;
 /// ```
 ///
 /// Cheap to clone; clones share the same session. Changes are written to the response when the
-/// handler returns, so a handler that only reads writes no cookie. Every method is a thin call
+/// handler returns, so a handler that only reads writes no cookie. Handlers of one request
+/// that share it (`tokio::join!`, a task spawned with a clone) may use it while a logout of
+/// another waits for the shared store: see [`Session::purge`]. Every method is a thin call
 /// into [`RequestSession`], where the rules live; the handle adds the one rule a shared handle
 /// needs: once the response's cookie is decided ([`Session::finish`]), a write fails with
 /// [`MissingMiddleware`] (logged under [`LOG_TARGET`]) rather than being lost.
@@ -208,7 +210,9 @@ impl Session {
     /// A revoking `call` on the session, then its confirmation by the shared store, awaited
     /// with the session unlocked (handlers of the same request go on reading and writing it,
     /// and no thread waits for Redis); a confirmation that doesn't come is applied under the
-    /// lock again ([`RequestSession::confirmed`]), and its error is the call's.
+    /// lock again ([`RequestSession::confirmed`]), and its error is the call's. A call that
+    /// asked for no confirmation of its own while another handler's is awaited (a second
+    /// logout) awaits that one ([`RequestSession::take_confirmation`]).
     async fn confirming<T, E>(
         &self,
         call: impl FnOnce(&mut RequestSession) -> Result<T, E>,
@@ -480,10 +484,20 @@ impl Session {
     /// Unlike actix-session's and tower-sessions', this returns a `Result`: a logout that could
     /// not be recorded is an error, never a silent success.
     ///
+    /// While it waits for the shared store's confirmation, the session is not locked: other
+    /// handlers of the request may use it. A revoking call one of them makes meanwhile (a
+    /// second `purge`, a `sign_in`, ...) waits for the same confirmation and gets the same
+    /// answer (or for a later one of its own, which covers it), so none claims a logout the
+    /// store hasn't confirmed.
+    ///
     /// # Errors
-    /// [`SessionError`] (a `503` as a response) if the revocation could not be recorded: the
-    /// session is left as it was, so answer "try again" rather than claim the logout. A `500`
-    /// on a detached session.
+    /// [`SessionError`] (a `503` as a response) if the revocation could not be recorded or
+    /// confirmed: the session is left as it was, so answer "try again" rather than claim the
+    /// logout; it still holds on this instance. If another handler of the request changed the
+    /// session while this logout waited (wrote a value, renewed, signed in), those changes win
+    /// instead, as they would had the logout been confirmed: the session is the new one they
+    /// made (never the logged-out one again), and the response sets its cookie (or, if they
+    /// ended it too, leaves the cookie as it is). A `500` on a detached session.
     #[doc(alias = "flush")]
     #[doc(alias = "logout")]
     #[must_use = "a logout can fail (the revocation not recorded): handle the error"]

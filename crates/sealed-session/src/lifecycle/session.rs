@@ -1,5 +1,7 @@
 //! [`RequestSession`]: one request's session and what the request did to it.
 
+use futures_util::FutureExt;
+use futures_util::future::Shared;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -92,37 +94,67 @@ pub struct RequestSession {
     /// The `Set-Cookie` headers [`RequestSession::finish`] decided besides its own: the
     /// session's other chunks, and the removals of chunks it no longer uses.
     chunk_headers: Vec<String>,
-    /// The shared store's confirmation the last revoking call asked for, not awaited yet.
-    unconfirmed: Option<PendingConfirmation>,
+    /// How many times this request changed the session (its values, id, subject or status):
+    /// a logout whose confirmation doesn't come is undone only if this count is still what the
+    /// logout left, so that no write, renewal or sign-in made after it is lost.
+    changes: u64,
+    /// The shared store's confirmation the revoking calls asked for, not handed out yet.
+    unconfirmed: Option<Unconfirmed>,
     /// Inside [`RequestSession::without_blocking`]: revoking calls leave their confirmation
     /// to await rather than block for it.
     deferring: bool,
-    /// A confirmation handed out to await and not applied yet, with what its logout changed:
-    /// if the response is decided meanwhile (the awaiting future was dropped, or ran on a task
-    /// the response did not wait for), the logout counts as not confirmed.
-    in_flight: Option<Option<Before>>,
+    /// The confirmation handed out to await and not applied yet, with the logout it would
+    /// undo. Every revoking call made while it is awaited (another handler of the request)
+    /// awaits it too, or a later one that covers it. If the response is decided meanwhile (the
+    /// awaiting futures were dropped, or ran on a task the response did not wait for), the
+    /// logout counts as not confirmed.
+    in_flight: Option<InFlight>,
+    /// How many confirmations were handed out: numbers them, so that an answer applies to its
+    /// own.
+    handed_out: u64,
 }
 
-/// A revocation a request recorded, waiting for the shared store's confirmation, and what the
-/// session was before the logout that recorded it, to go back to if the confirmation doesn't
-/// come.
-pub(super) struct PendingConfirmation {
+/// Revocations a request recorded, waiting for the shared store's confirmation, and the logout
+/// to undo if it doesn't come.
+struct Unconfirmed {
     durable: Confirmation,
     before: Option<Before>,
 }
 
-/// What a logout changes in a [`RequestSession`].
+/// A confirmation handed out to await ([`RequestSession::take_confirmation`]), and the logout
+/// to undo if it doesn't come.
+struct InFlight {
+    /// Awaited by every revoking call that waits for it; the first to poll it drives it.
+    wait: Shared<Confirmation>,
+    /// Which confirmation of the request this is.
+    number: u64,
+    before: Option<Before>,
+}
+
+/// What a logout changes in a [`RequestSession`], and when: the session is taken back to it
+/// only while nothing changed it after the logout (`changes` still `left_at`).
 #[derive(Clone)]
 struct Before {
     state: Option<SessionState>,
     unverified: Option<SessionState>,
     refused_held: Option<SessionState>,
     status: SessionStatus,
+    /// The session's change count when the logout began.
+    at: u64,
+    /// Its change count once the call that logged out returned (`None` until then).
+    left_at: Option<u64>,
+}
+
+/// A confirmation to await, handed out by [`RequestSession::take_confirmation`]: several
+/// revoking calls of one request may await the same one, each getting its answer.
+pub(super) struct PendingConfirmation {
+    wait: Shared<Confirmation>,
+    number: u64,
 }
 
 /// The store's answer to a [`PendingConfirmation`], for [`RequestSession::confirmed`].
 pub(super) struct Confirmed {
-    before: Option<Before>,
+    number: u64,
     outcome: Result<(), RevokeError>,
 }
 
@@ -131,8 +163,8 @@ impl PendingConfirmation {
     /// session's).
     pub(super) async fn wait(self) -> Confirmed {
         Confirmed {
-            outcome: self.durable.await,
-            before: self.before,
+            outcome: self.wait.await,
+            number: self.number,
         }
     }
 
@@ -140,14 +172,30 @@ impl PendingConfirmation {
     /// [`RequestSession`].
     fn wait_blocking(self) -> Confirmed {
         Confirmed {
-            outcome: self.durable.wait(),
-            before: self.before,
+            outcome: Confirmation::waiting((), self.wait).wait(),
+            number: self.number,
         }
     }
+}
 
-    /// Confirmed without waiting (a store that keeps nothing elsewhere): nothing to await.
-    fn is_confirmed_now(&self) -> bool {
-        self.durable.is_confirmed()
+impl Before {
+    /// The logout to undo when a confirmation covers two: back to before both if nothing
+    /// changed the session between them (`later` began where `earlier` left it), else back to
+    /// before the later one only; a call that undoes nothing (`later` is `None`, a renewal)
+    /// leaves `earlier`'s, which its own change makes stale.
+    fn merge(earlier: Option<Self>, later: Option<Self>) -> Option<Self> {
+        match (earlier, later) {
+            (Some(earlier), Some(later))
+                if earlier.left_at.is_none_or(|left_at| left_at == later.at) =>
+            {
+                Some(Self {
+                    left_at: later.left_at,
+                    ..earlier
+                })
+            }
+            (earlier, None) => earlier,
+            (_, later) => later,
+        }
     }
 }
 
@@ -172,9 +220,11 @@ impl RequestSession {
             refused_held: None,
             chunks_sent: 0,
             chunk_headers: Vec::new(),
+            changes: 0,
             unconfirmed: None,
             deferring: false,
             in_flight: None,
+            handed_out: 0,
         }
     }
 
@@ -475,7 +525,7 @@ impl RequestSession {
         }
         let Some(state) = self.state.take() else {
             self.state = Some(SessionState::with_id(new_id, now));
-            self.status = SessionStatus::Renewed;
+            self.set_status(SessionStatus::Renewed);
             return Ok(());
         };
         self.replace_with(state, |state| state.renew(new_id, now))
@@ -597,7 +647,7 @@ impl RequestSession {
         self.state = Some(fresh);
         self.unverified = None;
         self.keep_refused = false;
-        self.status = SessionStatus::Renewed;
+        self.set_status(SessionStatus::Renewed);
         Ok(())
     }
 
@@ -632,6 +682,12 @@ impl RequestSession {
             .as_ref()
             .or(self.unverified.as_ref())
             .or(self.refused_held.as_ref());
+        if held.is_none() && self.status == SessionStatus::Purged {
+            // Logged out in this request already (by another handler, perhaps still waiting
+            // for its confirmation): nothing changes, and the answer waits for that logout's
+            // confirmation (`take_confirmation`).
+            return Ok(());
+        }
         if let Some(state) = held {
             // Ended now or already (perhaps by a revocation not confirmed then): what was asked
             // for holds once the store has it. Not recorded: the cookie stays, refused or not,
@@ -648,7 +704,7 @@ impl RequestSession {
         self.unverified = None;
         self.refused_held = None;
         self.keep_refused = false;
-        self.status = SessionStatus::Purged;
+        self.set_status(SessionStatus::Purged);
         Ok(())
     }
 
@@ -693,7 +749,7 @@ impl RequestSession {
         self.state = None;
         self.unverified = None;
         self.keep_refused = false;
-        self.status = SessionStatus::Purged;
+        self.set_status(SessionStatus::Purged);
         Ok(true)
     }
 
@@ -749,7 +805,7 @@ impl RequestSession {
                 self.state = None;
                 self.unverified = None;
                 self.keep_refused = false;
-                self.status = SessionStatus::Purged;
+                self.set_status(SessionStatus::Purged);
                 return Err(err.into());
             }
             Err(err) => return Err(err.into()),
@@ -814,16 +870,17 @@ impl RequestSession {
     /// lowered since its cookie was written keeps that cookie instead). Logged under
     /// [`LOG_TARGET`]; the client keeps its previous cookie.
     pub fn finish(&mut self) -> Result<CookieUpdate, SealError> {
-        if let Some(before) = self.in_flight.take() {
-            // Never a removal cookie for a logout whose confirmation nobody saw: the cookie
-            // stays for the retry, as when the confirmation does not come.
+        if let Some(in_flight) = self.in_flight.take() {
+            // Never a removal cookie for a logout whose confirmation nobody saw: it is undone
+            // as when the confirmation does not come (the cookie stays for the retry, or the
+            // changes made after it stand).
             tracing::warn!(
                 target: LOG_TARGET,
                 "the response was decided while a revocation's confirmation was still awaited \
                  (the handler's future dropped, or a task the response did not wait for): \
-                 answered as not confirmed, the cookie kept"
+                 answered as not confirmed, no removal cookie"
             );
-            self.undo_logout(before);
+            self.undo_logout(in_flight.before);
         }
         let refused = matches!(self.incoming, IncomingCookie::Refused(_)) && !self.keep_refused;
         let (update, others) = match self.state.as_mut() {
@@ -978,43 +1035,78 @@ impl RequestSession {
             unverified: self.unverified.clone(),
             refused_held: self.refused_held.clone(),
             status: self.status,
+            at: self.changes,
+            left_at: None,
         }
     }
 
     /// Keeps `durable` for the caller to await ([`RequestSession::take_confirmation`]); with
     /// `before`, the session goes back to it if the confirmation doesn't come. A later
-    /// confirmation covers every revocation an earlier one did; the earliest `before` is kept.
+    /// confirmation covers every revocation an earlier one did (the store's `settle`).
     fn expect_confirmation(&mut self, durable: Confirmation, before: Option<Before>) {
         let (durable, before) = match self.unconfirmed.take() {
             // Confirmed at once (nothing shared was recorded): the earlier wait, or its
             // error, still stands.
-            Some(earlier) if durable.is_confirmed() => (earlier.durable, earlier.before),
-            Some(earlier) => (durable, earlier.before.or(before)),
+            Some(earlier) if durable.is_confirmed() => {
+                (earlier.durable, Before::merge(earlier.before, before))
+            }
+            Some(earlier) => (durable, Before::merge(earlier.before, before)),
             None => (durable, before),
         };
-        self.unconfirmed = Some(PendingConfirmation { durable, before });
+        self.unconfirmed = Some(Unconfirmed { durable, before });
     }
 
-    /// The confirmation the last revoking call left to await, if it needs one: the async
-    /// [`Session`](crate::Session) awaits it with the session unlocked, then hands the outcome
-    /// to [`RequestSession::confirmed`].
+    /// Marks where the revoking call that just returned left the session: its logout is
+    /// undone only while nothing changed the session since.
+    fn logout_returned(&mut self) {
+        let changes = self.changes;
+        if let Some(before) = self.unconfirmed.as_mut().and_then(|u| u.before.as_mut()) {
+            before.left_at.get_or_insert(changes);
+        }
+    }
+
+    /// The confirmation the revoking call that just returned must await, if it needs one: the
+    /// async [`Session`](crate::Session) awaits it with the session unlocked, then hands the
+    /// outcome to [`RequestSession::confirmed`]. A call that asked for none (nothing shared
+    /// recorded, or nothing to end: the session was logged out by another handler of the
+    /// request) awaits the one in flight, if any, so that it never answers before a logout of
+    /// this request is confirmed; a new one covers the one in flight.
     pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
-        let pending = self.unconfirmed.take().filter(|p| !p.is_confirmed_now())?;
-        self.in_flight = Some(pending.before.clone());
-        Some(pending)
+        self.logout_returned();
+        let own = self.unconfirmed.take();
+        let (wait, number, before) = match (own, self.in_flight.take()) {
+            (Some(own), in_flight) if !own.durable.is_confirmed() => {
+                self.handed_out += 1;
+                let before = Before::merge(in_flight.and_then(|f| f.before), own.before);
+                (own.durable.shared(), self.handed_out, before)
+            }
+            (own, Some(in_flight)) => {
+                let before = Before::merge(in_flight.before, own.and_then(|own| own.before));
+                (in_flight.wait, in_flight.number, before)
+            }
+            (_, None) => return None,
+        };
+        self.in_flight = Some(InFlight {
+            wait: wait.clone(),
+            number,
+            before,
+        });
+        Some(PendingConfirmation { wait, number })
     }
 
     /// Applies the store's answer to a confirmation: `Ok`, or its error, after which a logout
-    /// that was not confirmed is undone here (the session as it was, the cookie kept so the
-    /// retry comes with it; the revocation still holds on this instance).
+    /// that was not confirmed is undone here if nothing changed the session since (see
+    /// [`RequestSession::undo_logout`]). The answer to a confirmation that a later one
+    /// replaced changes nothing: the later one's does.
     ///
     /// # Errors
     /// The store's [`RevokeError`].
     pub(super) fn confirmed(&mut self, confirmed: Confirmed) -> Result<(), RevokeError> {
-        self.in_flight = None;
-        let Confirmed { before, outcome } = confirmed;
-        if outcome.is_err() {
-            self.undo_logout(before);
+        let Confirmed { number, outcome } = confirmed;
+        if let Some(in_flight) = self.in_flight.take_if(|f| f.number == number)
+            && outcome.is_err()
+        {
+            self.undo_logout(in_flight.before);
         }
         outcome
     }
@@ -1022,14 +1114,34 @@ impl RequestSession {
     /// Takes back, in this request, a logout whose confirmation did not come: the session as
     /// it was before it (`before`; nothing for a renewal or a sign-in, which stay done), and
     /// the cookie kept so the retry comes with it. The revocation holds on this instance.
+    ///
+    /// Only while nothing changed the session after the logout (another handler of the
+    /// request wrote to it, renewed it, signed in): then the later changes win, as they would
+    /// have had the logout been confirmed. The session is theirs, never the logged-out one
+    /// again, and its cookie is set rather than removed; the logout's error still says it
+    /// was not confirmed. If they left no session (it ended again, e.g. a renewal found the
+    /// new one logged out elsewhere), the cookie is left as it is: no logout of the request was
+    /// confirmed, so none removes it.
     fn undo_logout(&mut self, before: Option<Before>) {
-        if let Some(before) = before {
-            self.state = before.state;
-            self.unverified = before.unverified;
-            self.refused_held = before.refused_held;
-            self.status = before.status;
-            self.keep_refused = true;
+        let Some(before) = before else {
+            return;
+        };
+        if before.left_at != Some(self.changes) {
+            tracing::debug!(
+                target: LOG_TARGET,
+                "a logout was not confirmed, and the session changed after it: kept as changed"
+            );
+            if self.state.is_none() && self.status == SessionStatus::Purged {
+                self.keep_refused = true;
+                self.set_status(SessionStatus::Unchanged);
+            }
+            return;
         }
+        self.state = before.state;
+        self.unverified = before.unverified;
+        self.refused_held = before.refused_held;
+        self.keep_refused = true;
+        self.set_status(before.status);
     }
 
     /// Runs a revoking call, then blocks this thread for the store's confirmation: the
@@ -1042,6 +1154,7 @@ impl RequestSession {
     ) -> Result<T, E> {
         let result = call(self);
         if self.deferring {
+            self.logout_returned();
             return result;
         }
         if let Some(pending) = self.take_confirmation() {
@@ -1057,6 +1170,11 @@ impl RequestSession {
     /// the result's (with what a logout that wasn't confirmed undoes, as the blocking methods
     /// do). What an adapter built on this type uses in async code (the shared
     /// [`Session`](crate::Session) handle does the same for handlers).
+    ///
+    /// As on the shared handle: a write `call` makes after a logout it made (a new session) is
+    /// kept if the confirmation doesn't come, instead of the logout being undone; and a logout
+    /// after one whose `without_blocking` future was dropped while it waited waits for that
+    /// confirmation too.
     ///
     /// ```
     /// use sealed_session::adapter::RequestInfo;
@@ -1117,7 +1235,7 @@ impl RequestSession {
                 ..
             }) => {
                 // Logged out meanwhile: a renewal must not turn it into a fresh session.
-                self.status = SessionStatus::Purged;
+                self.set_status(SessionStatus::Purged);
                 return Err(err.into());
             }
             // The old id is refused here already: only the shared store's confirmation is left,
@@ -1131,25 +1249,32 @@ impl RequestSession {
         change(&mut state);
         if self.lifecycle.is_revoked(&state, self.write_time()) {
             // The old id's revocation folded into a cutoff that covers this session too.
-            self.status = SessionStatus::Purged;
+            self.set_status(SessionStatus::Purged);
             return Err(RevokeError::Superseded {
                 current: self.lifecycle.cutoff(state.subject()),
             }
             .into());
         }
         self.state = Some(state);
-        self.status = SessionStatus::Renewed;
+        self.set_status(SessionStatus::Renewed);
         Ok(())
     }
 
     /// Records a change without downgrading a stronger status (renewed or purged).
     fn mark(&mut self, status: SessionStatus) {
+        self.changes += 1;
         if self.status == SessionStatus::Unchanged {
             self.status = status;
         } else if self.status == SessionStatus::Purged && status == SessionStatus::Changed {
             // Writing after a purge starts a fresh session.
             self.status = SessionStatus::Renewed;
         }
+    }
+
+    /// Records a change that sets the status (a renewal, a sign-in, a logout, or its undoing).
+    fn set_status(&mut self, status: SessionStatus) {
+        self.changes += 1;
+        self.status = status;
     }
 }
 

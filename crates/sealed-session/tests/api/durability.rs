@@ -448,3 +448,280 @@ fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
         CookieUpdate::Remove(_)
     ));
 }
+
+/// The store's answer the tests give when a confirmation doesn't come.
+fn timed_out() -> RevokeError {
+    RevokeError::NotDurable {
+        waited: Duration::from_millis(250),
+        reason: NotDurableReason::RedisTimedOut,
+    }
+}
+
+/// A request with `cookie`, on the shared `Session` handle.
+fn attach(lifecycle: &SessionManager, cookie: &str) -> sealed_session::Session {
+    let header = format!("{}={cookie}", lifecycle.cookie_name());
+    lifecycle.attach([header.as_bytes()], RequestInfo::new("/logout"))
+}
+
+/// A write another handler of the same request makes while a logout's confirmation is awaited
+/// (security guide, invariant 8): it lands in a new session, and a confirmation that doesn't
+/// come does not take the session back over it. The logout's error stands; the response sets
+/// the new session's cookie (never a removal, never the logged-out session again).
+#[test]
+fn a_write_made_while_a_logout_waits_is_kept_when_the_confirmation_fails() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    // Another handler of the request (`tokio::join!`, a spawned task with a clone).
+    session.insert("cart", 3u8).unwrap();
+    store.answer(Err(timed_out()));
+    let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+        panic!("the store's error is the logout's");
+    };
+    assert_eq!(err.http_status(), 503, "{err}");
+    assert_eq!(
+        session.get::<u8>("cart").unwrap(),
+        Some(3),
+        "the write is kept"
+    );
+    assert_eq!(
+        session.subject(),
+        None,
+        "the logged-out session is not taken back"
+    );
+    let cookies = session.finish().unwrap();
+    let value = set_value(cookies.update());
+    let next = request(&lifecycle, Some(&value));
+    assert_eq!(next.get::<u8>("cart").unwrap(), Some(3));
+    assert_eq!(next.subject(), None);
+    // The revocation holds here all the same.
+    assert_eq!(
+        request(&lifecycle, Some(&cookie)).refusal(),
+        Some(OpenError::Revoked)
+    );
+}
+
+/// A sign-in another handler makes while a logout waits: it waits for the same confirmation
+/// (the session it replaces is the one being logged out), and it stays done when the
+/// confirmation fails, as a sign-in whose own confirmation fails does.
+#[test]
+fn a_sign_in_made_while_a_logout_waits_stays_done_when_the_confirmation_fails() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    assert!(
+        sign_in.as_mut().poll(&mut cx).is_pending(),
+        "it waits for the logout it follows"
+    );
+    store.answer(Err(timed_out()));
+    assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    let Poll::Ready(Err(err)) = sign_in.as_mut().poll(&mut cx) else {
+        panic!("the same confirmation, the same answer");
+    };
+    assert_eq!(err.http_status(), 503, "{err}");
+    assert_eq!(
+        session.subject().as_deref(),
+        Some("bob"),
+        "signed in all the same"
+    );
+    let value = set_value(session.finish().unwrap().update());
+    assert_eq!(request(&lifecycle, Some(&value)).subject(), Some("bob"));
+}
+
+/// Two handlers of the same request log out at once: the second finds the session logged out
+/// by the first, whose confirmation is still awaited, and waits for that same confirmation
+/// (asked of the store once), so neither answers before the store does, and both get its
+/// answer. Not confirmed: both `NotDurable`, the session as it was and the cookie kept for the
+/// retry; confirmed: both `Ok`, the cookie removed.
+#[test]
+fn two_logouts_of_one_request_both_wait_for_the_confirmation() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    let other = signed_in(&lifecycle, "bob");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    // Not confirmed.
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    let mut second = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(
+        second.as_mut().poll(&mut cx).is_pending(),
+        "the second logout waits too"
+    );
+    assert_eq!(store.answer.lock().unwrap().asked, 1, "one confirmation");
+    store.answer(Err(timed_out()));
+    for logout in [&mut first, &mut second] {
+        let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+            panic!("both get the store's error");
+        };
+        assert_eq!(err.http_status(), 503, "{err}");
+    }
+    assert_eq!(
+        session.subject().as_deref(),
+        Some("alice"),
+        "left as it was"
+    );
+    assert!(
+        !matches!(session.finish().unwrap().update(), CookieUpdate::Remove(_)),
+        "the cookie stays for the retry"
+    );
+
+    // Confirmed (another user's request; the second one logs out everywhere).
+    let session = attach(&lifecycle, &other);
+    let mut first = Box::pin(session.purge());
+    let mut second = Box::pin(session.purge_subject());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    assert!(matches!(
+        session.finish().unwrap().update(),
+        CookieUpdate::Remove(_)
+    ));
+}
+
+/// The first logout's future dropped (a timeout layer) while a second one waits for its
+/// confirmation: the second still gets the store's answer, and a confirmed logout removes
+/// the cookie.
+#[test]
+fn a_logout_waiting_on_another_gets_the_answer_when_the_other_is_dropped() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = Box::pin(session.purge());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    drop(first);
+    store.answer(Ok(()));
+    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(
+        session.finish().unwrap().update(),
+        CookieUpdate::Remove(_)
+    ));
+}
+
+/// A write, then a logout of what it wrote, both while a first logout waits: the session the
+/// write made is what a failed confirmation goes back to (the write is not lost, and the first
+/// logout's session is not taken back over it), never a removal cookie.
+#[test]
+fn a_write_then_a_logout_while_a_logout_waits_go_back_to_the_write() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    session.insert("cart", 3u8).unwrap();
+    let mut second = Box::pin(session.purge());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(session.get::<u8>("cart").unwrap(), Some(3));
+    assert_eq!(session.subject(), None);
+    let value = set_value(session.finish().unwrap().update());
+    assert_eq!(
+        request(&lifecycle, Some(&value)).get::<u8>("cart").unwrap(),
+        Some(3)
+    );
+}
+
+/// `RequestSession::without_blocking`: a logout after one whose future was dropped while it
+/// waited waits for that confirmation too; and a write made after a logout in the same call is
+/// kept when the confirmation fails (the rule of the shared handle).
+#[test]
+fn without_blocking_logouts_wait_for_the_confirmation_and_keep_later_writes() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let mut session = request(&lifecycle, Some(&cookie));
+    let mut dropped = Box::pin(session.without_blocking(RequestSession::purge));
+    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    drop(dropped);
+    let mut retry = Box::pin(session.without_blocking(RequestSession::purge));
+    assert!(retry.as_mut().poll(&mut cx).is_pending(), "it waits");
+    store.answer(Err(timed_out()));
+    assert!(matches!(
+        retry.as_mut().poll(&mut cx),
+        Poll::Ready(Err(RevokeError::NotDurable { .. }))
+    ));
+    drop(retry);
+    assert_eq!(session.subject(), Some("alice"), "left as it was");
+    assert!(!matches!(
+        session.finish().unwrap(),
+        CookieUpdate::Remove(_)
+    ));
+
+    let mut session = request(&lifecycle, Some(&cookie));
+    let mut logout = Box::pin(session.without_blocking(|s| {
+        s.purge()?;
+        s.insert("cart", &3u8).map_err(|_| timed_out())
+    }));
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    drop(logout);
+    assert_eq!(
+        session.get::<u8>("cart").unwrap(),
+        Some(3),
+        "the write is kept"
+    );
+    assert_eq!(session.subject(), None);
+}
+
+/// Changes made while a logout waits that end in no session again without a logout of their
+/// own to undo (here a sign-in whose session a log-out-everywhere from elsewhere ends, found by
+/// a renewal): a confirmation that doesn't come leaves them, and the response still removes no
+/// cookie, since no logout of the request was confirmed.
+#[test]
+fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fails() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+    drop(lifecycle.revoke_subject("bob")); // recorded here at once
+    let mut renew = Box::pin(session.renew());
+    assert!(renew.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    let answers = [
+        logout.as_mut().poll(&mut cx),
+        sign_in.as_mut().poll(&mut cx),
+        renew.as_mut().poll(&mut cx),
+    ];
+    for answer in answers {
+        let Poll::Ready(Err(err)) = answer else {
+            panic!("the store's error");
+        };
+        assert_eq!(err.http_status(), 503, "{err}");
+    }
+    assert_eq!(session.subject(), None, "bob's session ended");
+    assert_eq!(session.finish().unwrap().update(), &CookieUpdate::None);
+}
