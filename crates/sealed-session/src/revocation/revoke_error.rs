@@ -128,7 +128,7 @@ impl std::error::Error for RevokeError {}
 /// };
 /// assert_eq!(check, "check the network path to Redis");
 /// assert_eq!(err.http_status(), 503);
-/// assert!(err.to_string().contains("within 0ns (Redis unreachable)"), "{err}");
+/// assert!(err.to_string().contains("did not confirm it (Redis unreachable)"), "{err}");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
