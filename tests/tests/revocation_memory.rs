@@ -1,7 +1,8 @@
 //! Memory per entry in `MemoryRevocationStore` (also the local copy of the Redis store), counted
 //! by the global allocator: anonymous revoked sessions, subjects logged out everywhere, and
-//! subjects with one revoked session. Its own binary with a single test, because the counting
-//! allocator sees every allocation of the process.
+//! subjects with one revoked session; and what a flood of other instances' revocations
+//! (`apply`) makes the store hold, per unit of `RevocationLimits::remote_total`. Its own binary
+//! with a single test, because the counting allocator sees every allocation of the process.
 //!
 //! `cargo test -p sealed-session-tests --test revocation_memory -- --nocapture` prints the table
 //! quoted in `docs/revocation.md`.
@@ -35,6 +36,11 @@ const MAX_BYTES_PER_ENTRY: usize = 48;
 /// The budget for a subject (a user logged out within an absolute timeout), with one revoked
 /// session or a cutoff (175.3 and 147.3 bytes measured): a million users in about 168 MiB.
 const MAX_BYTES_PER_SUBJECT: usize = 176;
+
+/// The budget for a unit of `RevocationLimits::remote_total`: at most about 167 bytes computed
+/// from the figures above (a subject's entry with a 31-byte name), in `docs/revocation.md`,
+/// "Capacity".
+const MAX_BYTES_PER_REMOTE_UNIT: usize = 176;
 
 const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
 const UNTIL: UnixTime = UnixTime::from_secs(2_000_000_000);
@@ -101,13 +107,70 @@ fn bytes_for(ids: &[SessionId], kind: Kind) -> usize {
         };
         store.revoke(revocation, NOW).expect("within the limit");
     }
-    let change = region.change();
+    let held = held(&region);
     // One entry each: a subject counts once against the total, whatever it revoked.
     assert_eq!(store.len(), ids.len());
-    let held = change.bytes_allocated as isize - change.bytes_deallocated as isize
-        + change.bytes_reallocated;
     drop(store);
-    usize::try_from(held).expect("the store holds memory")
+    held
+}
+
+/// Bytes allocated and not freed since `region` began. (stats_alloc counts a reallocation's
+/// growth both in `bytes_allocated` and in `bytes_reallocated`: adding the latter would count
+/// it twice.)
+fn held(region: &Region<'_, System>) -> usize {
+    let change = region.change();
+    change
+        .bytes_allocated
+        .checked_sub(change.bytes_deallocated)
+        .expect("the store holds memory")
+}
+
+/// What a flood of other instances' revocations pushes.
+#[derive(Clone, Copy, Debug)]
+enum Flood {
+    /// Users logged out everywhere, with 31-byte names: the most bytes per unit.
+    LongNames,
+    /// Users with as many revoked ids as one user may hold from elsewhere (8 times
+    /// `per_subject`): the flood the room once counted one per user.
+    ManyIds,
+}
+
+/// Bytes the allocator holds for a store whose room for other instances' revocations is `room`
+/// units, after twice that many are pushed through `apply`.
+fn bytes_for_flood(ids: &[SessionId], room: usize, flood: Flood) -> usize {
+    let region = Region::new(GLOBAL);
+    let store = MemoryRevocationStore::with_limits(
+        sealed_session::revocation::RevocationLimits::new().remote_total(room),
+    );
+    let mut ids = ids.iter().cycle();
+    for n in 0..2 * room {
+        match flood {
+            Flood::LongNames => store.apply(
+                &Revocation::Subject {
+                    subject: format!("{n:0>31}"),
+                    generation: Generation::new(1),
+                    until: UNTIL,
+                },
+                NOW,
+            ),
+            Flood::ManyIds => {
+                let subject = Subject::new(format!("user-{}", n / 256), Generation::new(1));
+                store.apply(
+                    &Revocation::Session {
+                        id: *ids.next().expect("cycled"),
+                        subject: Some(subject),
+                        until: UNTIL,
+                    },
+                    NOW,
+                );
+            }
+        }
+    }
+    let held = held(&region);
+    assert!(store.remote_usage() <= room);
+    assert!(store.overflows() > 0, "the flood went past the room");
+    drop(store);
+    held
 }
 
 #[test]
@@ -124,11 +187,26 @@ fn a_million_revoked_sessions_or_subjects_fit_their_budgets() {
             let bytes = bytes_for(&all[..n], kind);
             let per_entry = bytes as f64 / n as f64;
             println!("| {n} | {kind:?} | {bytes} | {per_entry:.1} |");
-            // Below ~100k the fixed cost of 512 cache-line-padded shards (64 KiB) weighs in.
+            // Below ~100k the fixed cost of 768 cache-line-padded shards (96 KiB) weighs in.
             assert!(
                 bytes <= n * budget,
                 "{n} entries of {kind:?} take {per_entry:.1} bytes each, over the budget of \
                  {budget}"
+            );
+        }
+    }
+    println!();
+    println!("| remote_total | flood (twice the room) | bytes held | bytes per unit |");
+    println!("|---:|---|---:|---:|");
+    for flood in [Flood::LongNames, Flood::ManyIds] {
+        for room in [100_000, 1_000_000] {
+            let bytes = bytes_for_flood(&all, room, flood);
+            let per_unit = bytes as f64 / room as f64;
+            println!("| {room} | {flood:?} | {bytes} | {per_unit:.1} |");
+            assert!(
+                bytes <= room * MAX_BYTES_PER_REMOTE_UNIT,
+                "a flood of {flood:?} takes {per_unit:.1} bytes per unit of the room, over the \
+                 budget of {MAX_BYTES_PER_REMOTE_UNIT}"
             );
         }
     }

@@ -593,8 +593,9 @@ async fn a_logout_refused_only_by_local_coarsening_still_reaches_redis() {
     assert!(b_store.wait_until_connected(PATIENCE) && a_store.wait_until_connected(PATIENCE));
     let (a, b) = (on(&a_store), on(&b_store));
     let victim = cookie_of(&b, "victim");
-    // Three other users log out on A: B takes two into its room for other instances, and
-    // raises its store-wide cutoff for the third, ending the victim's session there only.
+    // Three other users log out on A: B's room for other instances takes the first (an entry
+    // and its revoked id: both units), and B raises its own store-wide cutoff for the others,
+    // ending the victim's session there only.
     for user in ["x", "y", "z"] {
         let cookie = cookie_of(&a, user);
         open(&a, &cookie).purge().unwrap();

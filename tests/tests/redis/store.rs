@@ -465,6 +465,69 @@ fn past_the_total_limit_the_store_wide_cutoff_reaches_redis_and_the_other_instan
     assert!(late.is_revoked(any, Some(&judy), NOW));
 }
 
+/// An instance whose room for other instances' revocations overflows raises a store-wide cutoff
+/// on its own copy only: a repair (after Redis lost data) writes back what Redis lacks, and
+/// must not write that cutoff as `rev:all`, a logout of every signed-in user of the fleet (from
+/// the attacker review of issue 18: it did).
+#[test]
+fn a_store_wide_cutoff_raised_for_other_instances_revocations_never_reaches_redis() {
+    let prefix = fresh_prefix();
+    let a = store(&prefix);
+    let b = RedisRevocationStore::builder(redis_url())
+        .prefix(&prefix)
+        .clock(clock())
+        .limits(RevocationLimits::new().remote_total(1))
+        .build()
+        .unwrap();
+    assert!(b.wait_until_loaded(Duration::from_secs(10)));
+    let judy = signed_in(&a, "judy");
+    let any = SessionId::random().unwrap();
+    // Two users log out everywhere on A: B holds the first in its room, and raises its own
+    // store-wide cutoff for the second.
+    cutoff_of(a.advance("x", everything(NOW), t(100), NOW).unwrap());
+    let y = cutoff_of(a.advance("y", everything(NOW), t(100), NOW).unwrap());
+    assert!(a.flush(Duration::from_secs(5)));
+    eventually("B overflowed into its own store-wide cutoff", || {
+        b.generation("someone else") >= y
+    });
+    assert!(b.is_revoked(any, Some(&judy), NOW), "coarser on B");
+    assert!(!a.is_revoked(any, Some(&judy), NOW), "never on A");
+    // Redis loses the two cutoffs; the instances reload and repair.
+    let mut con = raw();
+    let keys = [format!("{prefix}rev:sub:x"), format!("{prefix}rev:sub:y")];
+    let _: () = redis::cmd("DEL").arg(&keys).query(&mut con).unwrap();
+    let syncs = b.health().full_syncs;
+    let _: () = redis::cmd("PUBLISH")
+        .arg(format!("{prefix}rev:events"))
+        .arg(format!("2 {} {NOW} r", SessionId::random().unwrap())) // v2, untagged
+        .query(&mut con)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = b.health();
+        let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
+        if n == 2
+            && health.full_syncs > syncs
+            && health.pending_writes == 0
+            && health.repair_writes == 0
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no repair within 10 s: {health:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(b.flush(Duration::from_secs(5)));
+    assert_eq!(get(&format!("{prefix}rev:all")), None);
+    // An instance that knows only Redis refuses what was revoked, and nothing more.
+    let late = store(&prefix);
+    assert!(late.wait_until_loaded(Duration::from_secs(10)));
+    assert_eq!(late.generation("y"), y);
+    assert!(!late.is_revoked(any, Some(&judy), NOW));
+}
+
 #[test]
 fn entries_redis_lost_are_written_back_from_the_local_copies() {
     let prefix = fresh_prefix();

@@ -29,6 +29,11 @@ const SWEEP_INTERVAL: u64 = 60;
 const REMOTE_PER_SUBJECT_FACTOR: usize = 8;
 /// Below this many entries a shard is only swept by time: sweeping tiny maps saves nothing.
 const MIN_SWEEP_LEN: usize = 64;
+/// A subject's name counts one more against [`RevocationLimits::remote_total`] per this many
+/// bytes: names are up to 1024 bytes, and a subject's entry with a short name takes about
+/// 136 bytes besides its name, so that one unit of the room stays within about 167 bytes
+/// whatever the names (`docs/revocation.md`, "Capacity").
+const NAME_BYTES_PER_UNIT: usize = 32;
 
 /// How much a [`MemoryRevocationStore`] may hold.
 ///
@@ -40,9 +45,14 @@ const MIN_SWEEP_LEN: usize = 64;
 ///   bounded by `per_subject`) and a listed anonymous session as one: a million users who
 ///   logged out within an absolute timeout fit. The measured bytes per entry are in
 ///   [`crate::guide::revocation`].
-/// - `remote_total`: 1,000,000 entries recorded elsewhere ([`MemoryRevocationStore::apply`]:
-///   other instances' revocations, read from a shared store), held apart from `total`, so
-///   that what others push can never fill the room this instance's own logouts need.
+/// - `remote_total`: 1,000,000 units of what is recorded elsewhere
+///   ([`MemoryRevocationStore::apply`]: other instances' revocations, read from a shared
+///   store), held apart from `total`, so that what others push can never fill the room this
+///   instance's own logouts need. Counted by what costs memory
+///   ([`MemoryRevocationStore::remote_usage`]): an entry, one more per 32 bytes of a
+///   subject's name, and each revoked id, so that one unit takes at most about 167 bytes:
+///   whatever is pushed, the room holds at most about 167 MB (computed from the bytes per
+///   entry measured in [`crate::guide::revocation`]).
 ///
 /// ```
 /// use sealed_session::revocation::{MemoryRevocationStore, RevocationLimits};
@@ -85,11 +95,15 @@ impl RevocationLimits {
         self
     }
 
-    /// Entries recorded elsewhere ([`MemoryRevocationStore::apply`]) held at most, apart from
-    /// [`RevocationLimits::total`]. Past it, another instance's revocation of a subject without
-    /// an entry raises the store-wide cutoff here instead (coarser, never weaker), and one of
-    /// an anonymous session is dropped here (counted in
-    /// [`MemoryRevocationStore::overflows`]; its own instance still refuses it).
+    /// What is recorded elsewhere ([`MemoryRevocationStore::apply`]) held at most, apart from
+    /// [`RevocationLimits::total`], in the units of [`MemoryRevocationStore::remote_usage`]
+    /// (an entry, one more per 32 bytes of a subject's name, each revoked id). Past it, another
+    /// instance's revocation of a subject without an entry raises the store-wide cutoff of
+    /// this copy instead (coarser, never weaker; kept off what
+    /// [`MemoryRevocationStore::entries`] yields, so it is never shared), one of a revoked id
+    /// folds into its subject's cutoff, and one of an anonymous session is dropped here (all
+    /// counted in [`MemoryRevocationStore::overflows`]; the instance that made it still
+    /// refuses it).
     ///
     /// ```
     /// use sealed_session::revocation::RevocationLimits;
@@ -103,7 +117,7 @@ impl RevocationLimits {
         self
     }
 
-    /// The limit on entries recorded elsewhere.
+    /// The limit on what is recorded elsewhere.
     pub const fn remote_total_limit(&self) -> usize {
         self.remote_total
     }
@@ -181,14 +195,26 @@ pub struct MemoryRevocationStore {
     subject_count: AtomicUsize,
     /// Everything held: subjects and anonymous sessions, this instance's and the others'.
     total: AtomicUsize,
-    /// Of `total`, what was recorded elsewhere ([`MemoryRevocationStore::apply`]): held
-    /// against `limits.remote_total`, the rest against `limits.total`.
+    /// Of `total`, the entries recorded elsewhere ([`MemoryRevocationStore::apply`]); the
+    /// rest are held against `limits.total`.
     remote: AtomicUsize,
-    /// The store-wide cutoff ([`Revocation::Everyone`]): signed-in sessions stamped below it
-    /// are refused, whatever their subject. It only grows, and is kept for good once raised
-    /// (one number): every session it refuses would have expired by its deadline anyway.
+    /// What is held against `limits.remote_total` ([`MemoryRevocationStore::remote_usage`]):
+    /// each entry recorded elsewhere, the length of its subject's name, and each revoked id
+    /// held beyond what this instance's own room pays for.
+    remote_usage: AtomicUsize,
+    /// The store-wide cutoff that checks compare with: signed-in sessions stamped below it
+    /// are refused, whatever their subject. The larger of `everyone_shared` and the cutoff this
+    /// instance raised alone for others' revocations past `limits.remote_total`. It only grows,
+    /// and is kept for good once raised (one number): every session it refuses would have
+    /// expired by its deadline anyway.
     everyone: AtomicU64,
-    /// The store-wide cutoff's deadline (unix seconds), for [`MemoryRevocationStore::entries`].
+    /// The store-wide cutoff as a revocation ([`Revocation::Everyone`]): raised by this
+    /// instance's own revocations past `limits.total`, or received from elsewhere
+    /// ([`MemoryRevocationStore::apply`]); what [`MemoryRevocationStore::entries`] yields. A
+    /// raise for others' revocations past `limits.remote_total` coarsens this copy only and
+    /// stays out of it, so that no repair writes it to a shared store for every instance.
+    everyone_shared: AtomicU64,
+    /// `everyone_shared`'s deadline (unix seconds).
     everyone_until: AtomicU64,
     /// Revocations that had to be coarser or were refused because the store was full.
     overflows: AtomicU64,
@@ -215,7 +241,9 @@ impl MemoryRevocationStore {
             subject_count: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
             remote: AtomicUsize::new(0),
+            remote_usage: AtomicUsize::new(0),
             everyone: AtomicU64::new(0),
+            everyone_shared: AtomicU64::new(0),
             everyone_until: AtomicU64::new(0),
             overflows: AtomicU64::new(0),
             folds: AtomicU64::new(0),
@@ -254,6 +282,41 @@ impl MemoryRevocationStore {
         self.remote.load(Ordering::Acquire)
     }
 
+    /// What is held against [`RevocationLimits::remote_total`], counted by what costs memory:
+    /// one per anonymous session recorded elsewhere; per subject recorded first elsewhere, one
+    /// for its entry, one more per 32 bytes of its name, and one per revoked id it holds; and
+    /// one per revoked id of any other subject past [`RevocationLimits::per_subject`] (ids
+    /// only other instances' revocations put there: this instance lists at most that many).
+    ///
+    /// [`MemoryRevocationStore::apply`] keeps it at most the limit. A logout made here never
+    /// waits for that room: one that adds a revoked id to a subject recorded first elsewhere
+    /// counts in it, and may take it past the limit (by at most `per_subject` ids per such
+    /// subject); then revocations from elsewhere are recorded coarser until it is back below.
+    ///
+    /// ```
+    /// use sealed_session::SessionId;
+    /// use sealed_session::codec::UnixTime;
+    /// use sealed_session::revocation::{
+    ///     Generation, MemoryRevocationStore, Revocation, RevocationLimits, Subject,
+    /// };
+    ///
+    /// let store = MemoryRevocationStore::with_limits(RevocationLimits::new().remote_total(3));
+    /// let (now, until) = (UnixTime::from_secs(1_000), UnixTime::from_secs(2_000));
+    /// let alice = Subject::new("alice", Generation::new(7));
+    /// let of_alice = |id| Revocation::Session { id, subject: Some(alice.clone()), until };
+    /// store.apply(&of_alice(SessionId::random()?), now); // her entry, and one id
+    /// store.apply(&of_alice(SessionId::random()?), now); // a second id: the room is full
+    /// assert_eq!((store.remote_len(), store.remote_usage()), (1, 3));
+    /// // A third folds into her cutoff instead (coarser: her sessions stamped up to 7 end),
+    /// // which frees the ids it covers.
+    /// store.apply(&of_alice(SessionId::random()?), now);
+    /// assert_eq!((store.remote_usage(), store.entries(now).count()), (1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote_usage(&self) -> usize {
+        self.remote_usage.load(Ordering::Acquire)
+    }
+
     /// Whether the store holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0 && self.everyone.load(Ordering::Acquire) == 0
@@ -266,7 +329,9 @@ impl MemoryRevocationStore {
 
     /// How many revocations found the store at [`RevocationLimits::total`] since it was made:
     /// raised the store-wide cutoff instead, or (anonymous sessions) were refused with
-    /// [`RevokeError::CapacityExceeded`]. The metric to alert on.
+    /// [`RevokeError::CapacityExceeded`]. The metric to alert on. Revocations made elsewhere
+    /// that found [`RevocationLimits::remote_total`] full count here too
+    /// ([`MemoryRevocationStore::apply`]).
     pub fn overflows(&self) -> u64 {
         self.overflows.load(Ordering::Relaxed)
     }
@@ -287,19 +352,19 @@ impl MemoryRevocationStore {
         let mut removed = 0;
         for shard in self.sessions.iter() {
             let mut shard = write(shard);
-            let swept = shard.sweep(now);
+            let swept = shard.sweep(now, local_cost);
             self.forget(&self.session_count, swept);
             removed += swept.keys;
         }
         for shard in self.remote_sessions.iter() {
             let mut shard = write(shard);
-            let swept = shard.sweep(now);
+            let swept = shard.sweep(now, remote_session_cost);
             self.forget(&self.remote_session_count, swept);
             removed += swept.keys;
         }
         for shard in self.subjects.iter() {
             let mut shard = write(shard);
-            let swept = shard.sweep(now);
+            let swept = shard.sweep(now, |name, entry| self.subject_cost(name, entry));
             self.forget(&self.subject_count, swept);
             removed += swept.keys;
         }
@@ -308,6 +373,11 @@ impl MemoryRevocationStore {
 
     /// Every entry still in force at `now`, as [`Revocation`]s: to seed a shared store from this
     /// one, or to find what another copy lacks.
+    ///
+    /// The store-wide cutoff is yielded as far as this instance's own revocations raised it
+    /// (past [`RevocationLimits::total`]) or it was received ([`MemoryRevocationStore::apply`]),
+    /// never as far as only others' revocations past [`RevocationLimits::remote_total`] raised
+    /// it: that coarsening holds on this copy alone.
     ///
     /// Shards are copied one at a time, as the iterator reaches them, and no lock is held
     /// between items, so checks and revocations go on meanwhile (entries added during the
@@ -332,7 +402,9 @@ impl MemoryRevocationStore {
     /// ```
     pub fn entries(&self, now: UnixTime) -> impl Iterator<Item = Revocation> + '_ {
         let now_secs = now.secs();
-        let everyone = Generation::new(self.everyone.load(Ordering::Acquire));
+        // The shared cutoff only: one raised for others' revocations past the remote room
+        // coarsens this copy alone, and a copy of it would end every instance's sessions.
+        let everyone = Generation::new(self.everyone_shared.load(Ordering::Acquire));
         let everyone_until = UnixTime::from_secs(self.everyone_until.load(Ordering::Acquire));
         let everyone =
             (everyone > Generation::ZERO && everyone_until > now).then_some(Revocation::Everyone {
@@ -396,14 +468,18 @@ impl MemoryRevocationStore {
     /// it was recorded at its origin: cutoffs merge by keeping the larger, ids by union, so
     /// copies that received the same revocations in any order refuse the same sessions.
     ///
-    /// What others record is bounded apart from this instance's own room
-    /// ([`RevocationLimits::remote_total`]), so no flood of it makes a logout here fail: past
-    /// that total, a revocation of a subject without an entry raises the store-wide cutoff
-    /// instead, and one of an anonymous session is dropped (both counted in
-    /// [`MemoryRevocationStore::overflows`]). A subject's revoked ids are bounded too, at 8
-    /// times [`RevocationLimits::per_subject`] (a fleet of up to 8 instances racing on one
-    /// subject stays below it): past it, the next folds into the subject's cutoff (counted in
-    /// [`MemoryRevocationStore::folds`]). Both only ever refuse more, never less.
+    /// What others record is bounded apart from this instance's own room, by what it costs in
+    /// memory ([`RevocationLimits::remote_total`], [`MemoryRevocationStore::remote_usage`]), so
+    /// no flood of it makes a logout here fail or exhausts memory. Past that room, a
+    /// revocation of a subject without an entry raises the store-wide cutoff of this copy
+    /// instead (never yielded by [`MemoryRevocationStore::entries`]), one of an anonymous
+    /// session is dropped, and a revoked id the room would pay for folds into its subject's
+    /// cutoff (all three counted in [`MemoryRevocationStore::overflows`]). A subject's revoked
+    /// ids are bounded too, at 8 times [`RevocationLimits::per_subject`] (a fleet of up to 8
+    /// instances racing on one subject stays below it): past it, the next folds into the
+    /// subject's cutoff (counted in [`MemoryRevocationStore::folds`]). All only ever refuse
+    /// more, never less. A store-wide cutoff recorded elsewhere ([`Revocation::Everyone`]) is
+    /// held as a revocation like this instance's own.
     pub fn apply(&self, revocation: &Revocation, now: UnixTime) {
         let now = now.secs();
         match revocation {
@@ -421,7 +497,7 @@ impl MemoryRevocationStore {
                     return;
                 }
                 let mut shard = write(self.remote_session_shard(id));
-                if !shard.map.contains_key(id) && !self.has_remote_room() {
+                if !shard.map.contains_key(id) && !self.has_remote_room(1) {
                     self.remote_overflow(
                         "an anonymous session's logout made elsewhere was dropped",
                     );
@@ -430,7 +506,11 @@ impl MemoryRevocationStore {
                 let added = shard.upsert(*id, |slot| {
                     slot.0 = slot.0.max(Until::new(*until));
                 });
-                self.track_insert(&self.remote_session_count, &mut shard, added, true, now);
+                if added {
+                    self.remote_usage.fetch_add(1, Ordering::AcqRel);
+                }
+                let keys = &self.remote_session_count;
+                self.track_insert(keys, &mut shard, added, true, now, remote_session_cost);
             }
             Revocation::Session {
                 id,
@@ -438,39 +518,58 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let stamp = subject.generation();
-                let mut shard = write(self.subject_shard(subject.name()));
-                if !shard.map.contains_key(subject.name()) && !self.has_remote_room() {
+                let name = subject.name();
+                let mut shard = write(self.subject_shard(name));
+                // A new entry with its one id.
+                if !shard.map.contains_key(name)
+                    && !self.has_remote_room(new_subject_cost(name) + 1)
+                {
                     self.remote_overflow(
                         "a new subject's revocation made elsewhere raised the store-wide cutoff",
                     );
-                    self.raise_everyone(stamp.next(), *until);
+                    self.raise_everyone_here(stamp.next());
                     return;
                 }
-                let per_subject = self
-                    .limits
-                    .per_subject
-                    .saturating_mul(REMOTE_PER_SUBJECT_FACTOR);
-                let mut folded = false;
-                let added = shard.upsert_subject(subject.name(), |entry| {
+                let (per_subject, most) = (
+                    self.limits.per_subject,
+                    self.limits
+                        .per_subject
+                        .saturating_mul(REMOTE_PER_SUBJECT_FACTOR),
+                );
+                let mut outcome = Applied::Held;
+                self.change_subject(&mut shard, name, true, now, |entry| {
                     if stamp < entry.generation {
                         return; // refused by the cutoff already
                     }
                     entry.prune(now);
                     // The same revocation arrives more than once (its own message, every full
                     // load): held once, with the later deadline.
-                    if entry.sessions.len() < per_subject
-                        || entry.sessions.iter().any(|held| held.id == *id)
-                    {
+                    if entry.sessions.iter().any(|held| held.id == *id) {
                         entry.merge_session(*id, stamp, Until::new(*until));
-                    } else {
-                        entry.generation_until = entry.generation_until.max(Until::new(*until));
-                        entry.raise(stamp.next());
-                        folded = true;
+                        return;
                     }
+                    // One id more, paid for by the remote room unless this instance's own
+                    // room has a slot left for it.
+                    let paid = entry.remote || entry.sessions.len() >= per_subject;
+                    outcome = if entry.sessions.len() >= most {
+                        Applied::Folded
+                    } else if paid && !self.has_remote_room(1) {
+                        Applied::NoRoom
+                    } else {
+                        entry.add_session(*id, stamp, Until::new(*until));
+                        return;
+                    };
+                    entry.generation_until = entry.generation_until.max(Until::new(*until));
+                    entry.raise(stamp.next());
                 });
-                self.track_subject_insert(&mut shard, subject.name(), added, now);
-                if folded {
-                    self.folds.fetch_add(1, Ordering::Relaxed);
+                match outcome {
+                    Applied::Held => {}
+                    Applied::Folded => {
+                        self.folds.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Applied::NoRoom => self.remote_overflow(
+                        "a revoked id made elsewhere folded into its subject's cutoff",
+                    ),
                 }
             }
             Revocation::Subject {
@@ -479,18 +578,19 @@ impl MemoryRevocationStore {
                 until,
             } => {
                 let mut shard = write(self.subject_shard(subject));
-                if !shard.map.contains_key(subject.as_str()) && !self.has_remote_room() {
+                if !shard.map.contains_key(subject.as_str())
+                    && !self.has_remote_room(new_subject_cost(subject))
+                {
                     self.remote_overflow(
                         "a new subject's revocation made elsewhere raised the store-wide cutoff",
                     );
-                    self.raise_everyone(*generation, *until);
+                    self.raise_everyone_here(*generation);
                     return;
                 }
-                let added = shard.upsert_subject(subject, |entry| {
+                self.change_subject(&mut shard, subject, true, now, |entry| {
                     entry.generation_until = entry.generation_until.max(Until::new(*until));
                     entry.raise(*generation);
                 });
-                self.track_subject_insert(&mut shard, subject, added, now);
             }
             Revocation::Everyone { generation, until } => {
                 self.raise_everyone(*generation, *until);
@@ -498,19 +598,53 @@ impl MemoryRevocationStore {
         }
     }
 
-    /// [`MemoryRevocationStore::track_insert`] of a subject [`MemoryRevocationStore::apply`]
-    /// recorded: a new entry is marked as recorded elsewhere.
-    fn track_subject_insert<S: BuildHasher>(
+    /// Finds or makes `subject`'s entry in its `shard` (held locked; a new entry is marked as
+    /// recorded elsewhere if `remote`), lets `change` update it, then counts what changed (a
+    /// new entry, and what it holds against the remote room) and sweeps the shard if due.
+    fn change_subject<S: BuildHasher>(
         &self,
         shard: &mut Shard<Box<str>, SubjectEntry, S>,
         subject: &str,
-        added: bool,
+        remote: bool,
         now: u64,
+        change: impl FnOnce(&mut SubjectEntry),
     ) {
-        if added && let Some(entry) = shard.map.get_mut(subject) {
-            entry.remote = true;
+        let cost = |shard: &Shard<Box<str>, SubjectEntry, S>| {
+            shard
+                .map
+                .get(subject)
+                .map_or(0, |entry| self.subject_cost(subject, entry))
+        };
+        let before = cost(shard);
+        let added = shard.upsert_subject(subject, remote, change);
+        let after = cost(shard);
+        if after >= before {
+            self.remote_usage
+                .fetch_add(after - before, Ordering::AcqRel);
+        } else {
+            self.remote_usage
+                .fetch_sub(before - after, Ordering::AcqRel);
         }
-        self.track_insert(&self.subject_count, shard, added, true, now);
+        self.track_insert(
+            &self.subject_count,
+            shard,
+            added,
+            remote,
+            now,
+            |name, entry| self.subject_cost(name, entry),
+        );
+    }
+
+    /// What `subject`'s `entry` holds against [`RevocationLimits::remote_total`]
+    /// ([`MemoryRevocationStore::remote_usage`]): all of it if it was recorded first elsewhere;
+    /// otherwise the revoked ids past the per-subject limit, which only others' revocations
+    /// put there.
+    fn subject_cost(&self, subject: &str, entry: &SubjectEntry) -> usize {
+        if entry.remote {
+            new_subject_cost(subject) + entry.sessions.len()
+        } else {
+            entry.sessions.len().saturating_sub(self.limits.per_subject)
+        }
     }
 
     fn remote_session_shard(&self, id: &SessionId) -> &RemoteSessionShard {
@@ -537,9 +671,13 @@ impl MemoryRevocationStore {
         self.total.load(Ordering::Acquire).saturating_sub(remote) < self.limits.total
     }
 
-    /// Whether one more entry recorded elsewhere fits under its own limit.
-    fn has_remote_room(&self) -> bool {
-        self.remote.load(Ordering::Acquire) < self.limits.remote_total
+    /// Whether `cost` more ([`MemoryRevocationStore::remote_usage`]) fits under the limit on
+    /// what is recorded elsewhere.
+    fn has_remote_room(&self, cost: usize) -> bool {
+        self.remote_usage
+            .load(Ordering::Acquire)
+            .saturating_add(cost)
+            <= self.limits.remote_total
     }
 
     /// Counts a revocation made elsewhere that found the room for them full; logged when the
@@ -570,17 +708,32 @@ impl MemoryRevocationStore {
         );
     }
 
-    /// The store-wide cutoff now.
+    /// The store-wide cutoff checks compare with now.
     fn everyone(&self) -> Generation {
         Generation::new(self.everyone.load(Ordering::Acquire))
     }
 
-    /// Raises the store-wide cutoff to `generation` (never lowers it), kept until `until` at
-    /// least.
+    /// The store-wide cutoff as a revocation holds it now (this instance's own, or received).
+    fn everyone_shared(&self) -> Generation {
+        Generation::new(self.everyone_shared.load(Ordering::Acquire))
+    }
+
+    /// Raises the store-wide cutoff, as a revocation, to `generation` (never lowers it), kept
+    /// until `until` at least.
     fn raise_everyone(&self, generation: Generation, until: UnixTime) {
-        self.everyone.fetch_max(generation.get(), Ordering::AcqRel);
+        self.everyone_shared
+            .fetch_max(generation.get(), Ordering::AcqRel);
         self.everyone_until
             .fetch_max(until.secs(), Ordering::AcqRel);
+        self.raise_everyone_here(generation);
+    }
+
+    /// Raises the store-wide cutoff that checks compare with, on this copy only: for others'
+    /// revocations that found their room full, which are held as revocations where they were
+    /// made. Yielded by no [`MemoryRevocationStore::entries`], so that no repair writes it to a
+    /// shared store and ends every instance's sessions for one copy's coarsening.
+    fn raise_everyone_here(&self, generation: Generation) {
+        self.everyone.fetch_max(generation.get(), Ordering::AcqRel);
     }
 
     /// What a store at its total limit records in place of a new subject's entry: the
@@ -592,7 +745,8 @@ impl MemoryRevocationStore {
     }
 
     /// Counts what an insert added (a new key, recorded elsewhere if `remote`), then sweeps the
-    /// shard if due. Called under the shard's write lock, so counts never lag its contents.
+    /// shard if due (`cost`: what a key and its value hold against the remote room). Called
+    /// under the shard's write lock, so counts never lag its contents.
     fn track_insert<K, V: Expiring, S>(
         &self,
         keys: &AtomicUsize,
@@ -600,6 +754,7 @@ impl MemoryRevocationStore {
         added: bool,
         remote: bool,
         now: u64,
+        cost: impl Fn(&K, &V) -> usize,
     ) where
         K: Eq + std::hash::Hash,
         S: BuildHasher,
@@ -612,7 +767,7 @@ impl MemoryRevocationStore {
             }
         }
         if shard.sweep_due(now) {
-            let swept = shard.sweep(now);
+            let swept = shard.sweep(now, cost);
             self.forget(keys, swept);
         }
     }
@@ -621,6 +776,8 @@ impl MemoryRevocationStore {
         keys.fetch_sub(swept.keys, Ordering::AcqRel);
         self.total.fetch_sub(swept.keys, Ordering::AcqRel);
         self.remote.fetch_sub(swept.remote, Ordering::AcqRel);
+        self.remote_usage
+            .fetch_sub(swept.remote_usage, Ordering::AcqRel);
     }
 }
 
@@ -722,7 +879,8 @@ impl RevocationStore for MemoryRevocationStore {
                     });
                 }
                 let added = shard.upsert(id, |slot| *slot = (*slot).max(Until::new(until)));
-                self.track_insert(&self.session_count, &mut shard, added, false, now_secs);
+                let keys = &self.session_count;
+                self.track_insert(keys, &mut shard, added, false, now_secs, local_cost);
                 Ok(Some(Revocation::Session {
                     id,
                     subject: None,
@@ -747,7 +905,7 @@ impl RevocationStore for MemoryRevocationStore {
                 }
                 let per_subject = self.limits.per_subject;
                 let mut recorded = None;
-                let added = shard.upsert_subject(subject.name(), |entry| {
+                self.change_subject(&mut shard, subject.name(), false, now_secs, |entry| {
                     entry.prune(now_secs);
                     if entry.sessions.len() < per_subject {
                         entry.add_session(id, stamp, Until::new(until));
@@ -771,7 +929,6 @@ impl RevocationStore for MemoryRevocationStore {
                         until: entry.generation_until.time(),
                     });
                 });
-                self.track_insert(&self.subject_count, &mut shard, added, false, now_secs);
                 if matches!(recorded, Some(Revocation::Subject { .. })) {
                     let folds = self.folds.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::warn!(
@@ -824,7 +981,9 @@ impl RevocationStore for MemoryRevocationStore {
                 kept.generation()
             }
         };
-        if held.is_some_and(|e| e.generation >= target) || target <= everyone {
+        // Compared with the cutoff a revocation holds: one raised on this copy alone does not
+        // make the subject's own cutoff needless elsewhere.
+        if held.is_some_and(|e| e.generation >= target) || target <= self.everyone_shared() {
             return Ok(None);
         }
         Ok(Some(
@@ -862,11 +1021,10 @@ impl MemoryRevocationStore {
         if !shard.map.contains_key(subject) && !self.has_room() {
             return self.overflow_to_everyone(generation, until);
         }
-        let added = shard.upsert_subject(subject, |entry| {
+        self.change_subject(shard, subject, false, now, |entry| {
             entry.generation_until = entry.generation_until.max(Until::new(until));
             entry.raise(generation);
         });
-        self.track_insert(&self.subject_count, shard, added, false, now);
         Revocation::Subject {
             subject: subject.to_owned(),
             generation,
@@ -880,11 +1038,41 @@ impl fmt::Debug for MemoryRevocationStore {
         f.debug_struct("MemoryRevocationStore")
             .field("len", &self.len())
             .field("remote_len", &self.remote_len())
+            .field("remote_usage", &self.remote_usage())
             .field("subjects", &self.subjects())
             .field("everyone", &self.everyone())
+            .field("everyone_shared", &self.everyone_shared())
             .field("limits", &self.limits)
             .finish()
     }
+}
+
+/// What a subject's entry recorded first elsewhere costs against
+/// [`RevocationLimits::remote_total`] before its revoked ids: one, and one per
+/// [`NAME_BYTES_PER_UNIT`] bytes of its name.
+fn new_subject_cost(subject: &str) -> usize {
+    1 + subject.len() / NAME_BYTES_PER_UNIT
+}
+
+/// What an entry of this instance's own anonymous sessions costs against the remote room.
+fn local_cost(_: &SessionId, _: &Until) -> usize {
+    0
+}
+
+/// What an anonymous session recorded elsewhere costs against the remote room.
+fn remote_session_cost(_: &SessionId, _: &RemoteUntil) -> usize {
+    1
+}
+
+/// What [`MemoryRevocationStore::apply`] did with a subject's revoked id.
+#[derive(Debug, Clone, Copy)]
+enum Applied {
+    /// Held (or refused by the cutoff already).
+    Held,
+    /// Folded into the subject's cutoff: the subject holds as many ids as a fleet may list.
+    Folded,
+    /// Folded into the subject's cutoff: the room for what is recorded elsewhere is full.
+    NoRoom,
 }
 
 /// Session ids are hashed with rustc-hash's Fx, unkeyed: nobody chooses the keys. Session ids are
@@ -908,7 +1096,8 @@ struct SubjectEntry {
     issued: Generation,
     sessions: Vec<RevokedSession>,
     /// Recorded first by [`MemoryRevocationStore::apply`]: held against
-    /// [`RevocationLimits::remote_total`]. (In the struct's padding: no byte more.)
+    /// [`RevocationLimits::remote_total`], ids included. (In the struct's padding: no byte
+    /// more.)
     remote: bool,
 }
 
@@ -968,6 +1157,16 @@ impl SubjectEntry {
             !covered
         });
         self.generation_until = until;
+        self.release();
+    }
+
+    /// Gives back the slots of dropped sessions: a vector keeps its capacity, and what the
+    /// limits count is the sessions held (a subject that held many from elsewhere, then a
+    /// cutoff above them, would keep their bytes while counting one).
+    fn release(&mut self) {
+        if self.sessions.len() < self.sessions.capacity() {
+            self.sessions.shrink_to_fit();
+        }
     }
 
     /// Adds a revoked session, or extends its deadline if it is held.
@@ -990,6 +1189,7 @@ impl SubjectEntry {
     /// Drops expired sessions.
     fn prune(&mut self, now: u64) {
         self.sessions.retain(|held| held.until.is_live(now));
+        self.release();
     }
 }
 
@@ -999,6 +1199,9 @@ struct Swept {
     keys: usize,
     /// Of `keys`, those recorded elsewhere.
     remote: usize,
+    /// What the dropped keys and what was dropped inside the kept ones held against the remote
+    /// room ([`MemoryRevocationStore::remote_usage`]).
+    remote_usage: usize,
 }
 
 /// One shard: its map and what decides when to sweep it.
@@ -1101,17 +1304,23 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
                 || now >= self.swept_at.saturating_add(SWEEP_INTERVAL))
     }
 
-    fn sweep(&mut self, now: u64) -> Swept {
+    /// Drops what expired; `cost` is what a key and its value hold against the remote room.
+    fn sweep(&mut self, now: u64, cost: impl Fn(&K, &V) -> usize) -> Swept {
         let before = self.map.len();
         let mut earliest = Until::FOREVER;
-        let mut remote = 0;
-        self.map.retain(|_, value| {
+        let (mut remote, mut remote_usage) = (0, 0);
+        self.map.retain(|key, value| {
+            let held = cost(key, value);
             value.sweep_inside(now);
             let live = value.until().is_live(now);
             if live {
                 earliest = earliest.min(value.until());
-            } else if value.remote() {
-                remote += 1;
+                remote_usage += held.saturating_sub(cost(key, value));
+            } else {
+                remote_usage += held;
+                if value.remote() {
+                    remote += 1;
+                }
             }
             live
         });
@@ -1127,19 +1336,29 @@ impl<K: Eq + std::hash::Hash, V: Expiring, S: BuildHasher> Shard<K, V, S> {
         Swept {
             keys: before - len,
             remote,
+            remote_usage,
         }
     }
 }
 
 impl<S: BuildHasher> Shard<Box<str>, SubjectEntry, S> {
-    /// [`Shard::upsert`] for a subject, borrowing the name unless it is new.
-    fn upsert_subject(&mut self, subject: &str, change: impl FnOnce(&mut SubjectEntry)) -> bool {
+    /// [`Shard::upsert`] for a subject, borrowing the name unless it is new; a new entry is
+    /// marked as recorded elsewhere if `remote`.
+    fn upsert_subject(
+        &mut self,
+        subject: &str,
+        remote: bool,
+        change: impl FnOnce(&mut SubjectEntry),
+    ) -> bool {
         if let Some(entry) = self.map.get_mut(subject) {
             change(entry);
             self.earliest = self.earliest.min(entry.until());
             false
         } else {
-            self.upsert(subject.into(), change)
+            self.upsert(subject.into(), |entry| {
+                entry.remote = remote;
+                change(entry);
+            })
         }
     }
 }
@@ -1185,7 +1404,7 @@ mod tests {
     use std::sync::Barrier;
 
     use super::*;
-    use crate::revocation::KeptSession;
+    use crate::revocation::{KeptSession, MAX_SUBJECT_LEN};
 
     const NOW: UnixTime = UnixTime::from_secs(1_000);
 
@@ -1406,9 +1625,10 @@ mod tests {
             let subject = Subject::new(format!("remote-{n}"), Generation::new(50));
             store.apply(&of(&subject, nth(n, 2), 2_000), NOW);
         }
-        assert_eq!(store.remote_len(), 3);
-        assert_eq!(store.len(), 3);
-        assert!(store.overflows() >= 17, "{}", store.overflows());
+        // The room holds one anonymous session, and one subject's entry with its id.
+        assert_eq!((store.remote_len(), store.remote_usage()), (2, 3));
+        assert_eq!(store.len(), 2);
+        assert!(store.overflows() >= 18, "{}", store.overflows());
         // Past the room, a subject's revocation made elsewhere refuses more, never less.
         let later = Subject::new("remote-9", Generation::new(50));
         assert!(store.is_revoked(nth(9, 2), Some(&later), NOW));
@@ -1428,21 +1648,138 @@ mod tests {
             matches!(recorded, Some(Revocation::Session { .. })),
             "{recorded:?}"
         );
-        assert_eq!((store.len(), store.remote_len()), (5, 3));
+        assert_eq!((store.len(), store.remote_len()), (4, 2));
         // Their own entries coming back (a message, a full load) stay theirs.
         store.apply(&anonymous(nth(2, 3), 2_500), NOW);
         store.apply(&of(&alice, nth(1, 3), 2_500), NOW);
-        assert_eq!((store.len(), store.remote_len()), (5, 3));
+        assert_eq!((store.len(), store.remote_len()), (4, 2));
+        assert_eq!(store.remote_usage(), 3);
         // A remote copy of an id makes a local logout of it superseded, as a local one does.
         assert!(matches!(
             store.revoke(anonymous(nth(0, 1), 2_000), NOW),
             Err(RevokeError::Superseded { .. })
         ));
         // Sweeping gives each room back what it held.
-        assert_eq!(store.sweep(t(3_000)), 5);
-        assert_eq!((store.len(), store.remote_len()), (0, 0));
+        assert_eq!(store.sweep(t(3_000)), 4);
+        assert_eq!(
+            (store.len(), store.remote_len(), store.remote_usage()),
+            (0, 0, 0)
+        );
         store.apply(&anonymous(nth(5, 4), 4_000), t(3_000));
-        assert_eq!(store.remote_len(), 1);
+        assert_eq!((store.remote_len(), store.remote_usage()), (1, 1));
+    }
+
+    #[test]
+    fn a_flood_of_ids_from_elsewhere_stays_within_the_remote_room() {
+        // Attacker review of issue 18: the room counted one per subject, whatever it held, so
+        // a Redis writer could push a million subjects with 256 ids each (about 7 GB).
+        const ROOM: usize = 1_000;
+        let store = MemoryRevocationStore::with_limits(
+            RevocationLimits::new().total(10).remote_total(ROOM),
+        );
+        let bob = Subject::new("bob", Generation::new(10));
+        store.revoke(of(&bob, nth(0, 9), 2_000), NOW).unwrap();
+        let names: Vec<String> = (0..200)
+            .map(|n| format!("remote-{n}"))
+            .chain(["bob".to_owned(), "x".repeat(MAX_SUBJECT_LEN)])
+            .collect();
+        let mut pushed = Vec::new();
+        for name in &names {
+            for n in 0..100u32 {
+                let subject = Subject::new(name.as_str(), Generation::new(100 + u64::from(n)));
+                let id = nth(u32::try_from(pushed.len()).unwrap(), 1);
+                store.apply(&of(&subject, id, 2_000), NOW);
+                pushed.push((subject, id));
+            }
+        }
+        assert!(store.remote_usage() <= ROOM, "{}", store.remote_usage());
+        let ids = store
+            .entries(NOW)
+            .filter(|entry| matches!(entry, Revocation::Session { .. }))
+            .count();
+        assert!(
+            ids <= ROOM + store.limits().per_subject_limit(),
+            "{ids} revoked ids held: bob's own room holds 32, the rest is paid by the remote room"
+        );
+        assert!(store.overflows() > 0);
+        // Coarser, never weaker: every id pushed is refused.
+        for (subject, id) in &pushed {
+            assert!(store.is_revoked(*id, Some(subject), NOW));
+        }
+        // This instance's logouts are neither refused nor coarsened by the flood (a session
+        // signed in here is stamped above the cutoff this copy raised).
+        let alice = Subject::new("alice", store.generation("alice").next());
+        let recorded = store.revoke(of(&alice, nth(1, 8), 2_000), NOW).unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "{recorded:?}"
+        );
+        assert!(!store.is_revoked(nth(2, 8), Some(&alice), NOW));
+        let recorded = store.revoke(anonymous(nth(3, 8), 2_000), NOW).unwrap();
+        assert!(
+            matches!(recorded, Some(Revocation::Session { .. })),
+            "{recorded:?}"
+        );
+        // A sweep gives the room back.
+        store.sweep(t(2_000));
+        assert_eq!((store.remote_usage(), store.remote_len()), (0, 0));
+    }
+
+    #[test]
+    fn entries_never_yield_a_store_wide_cutoff_raised_only_for_others() {
+        // Attacker review of issue 18: a repair writes what `entries` yields back to Redis, so
+        // one copy's coarsening for others' revocations became `rev:all` on every instance.
+        let store =
+            MemoryRevocationStore::with_limits(RevocationLimits::new().total(1).remote_total(1));
+        let cutoff = |name: &str, generation| Revocation::Subject {
+            subject: name.into(),
+            generation: Generation::new(generation),
+            until: t(2_000),
+        };
+        let everyone = |store: &MemoryRevocationStore| {
+            store
+                .entries(NOW)
+                .filter_map(|entry| match entry {
+                    Revocation::Everyone { generation, .. } => Some(generation.get()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        // This instance's own overflow (past `total`) is a revocation: yielded.
+        store
+            .revoke(
+                of(&Subject::new("a", Generation::new(600)), nth(2, 0), 2_000),
+                NOW,
+            )
+            .unwrap();
+        let recorded = store
+            .revoke(
+                of(&Subject::new("b", Generation::new(200)), nth(3, 0), 2_000),
+                NOW,
+            )
+            .unwrap();
+        assert!(matches!(recorded, Some(Revocation::Everyone { .. })));
+        assert_eq!(everyone(&store), [201]);
+        // Others' revocations past the room raise this copy's cutoff higher: checked, not
+        // yielded.
+        store.apply(&cutoff("x", 400), NOW);
+        store.apply(&cutoff("y", 500), NOW);
+        let carol = Subject::new("carol", Generation::new(499));
+        assert!(
+            store.is_revoked(nth(1, 0), Some(&carol), NOW),
+            "coarser here"
+        );
+        assert!(store.generation("dave") >= Generation::new(500));
+        assert_eq!(everyone(&store), [201]);
+        // One received from elsewhere (another instance's `rev:all`) is yielded too.
+        store.apply(
+            &Revocation::Everyone {
+                generation: Generation::new(900),
+                until: t(2_000),
+            },
+            NOW,
+        );
+        assert_eq!(everyone(&store), [900]);
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //!
 //! The world: three lifecycle instances, each with its own manual clock (offsets within the clock
 //! skew allowance) and its own local copy of the revocations (a `MemoryRevocationStore` with small
-//! limits, so that folds and overflows happen all the time). What an instance records goes to an
-//! outbox; a flush (its writer, or `settle` while its link is up) appends it to the shared log
-//! ("Redis"); each other instance receives the log's entries through a channel that delays,
-//! reorders and drops them, and merges them with `MemoryRevocationStore::apply`, as the Redis
-//! store's local copy does; a reload (the Redis store's reconciliation) applies the whole log.
+//! limits, so that folds and overflows happen all the time, its room for other instances'
+//! revocations included; a fold or store-wide cutoff a copy makes alone there is a cause on that
+//! copy only). What an instance records goes to an outbox (a logout its copy refuses already
+//! too, as the Redis store shares it); a flush (its writer, or `settle` while its link is up)
+//! appends it to the shared log ("Redis"); each other instance receives the log's entries through
+//! a channel that delays, reorders and drops them, and merges them with
+//! `MemoryRevocationStore::apply`, as the Redis store's local copy does; a reload (the Redis
+//! store's reconciliation) applies the whole log.
 //! Instances crash (losing their copy and outbox) and restart not knowing revocations until they
 //! load the log. Users sign in, write, renew, re-authenticate, log out, log out everywhere and
 //! sign out other devices with any cookie ever issued, in any order: every old cookie is an
@@ -27,7 +30,10 @@
 //!    or overflow at or above its stamp (so no attacker can lock the owner out);
 //! 5. log-out-everywhere and sign-out-others end exactly what they promise;
 //! 6. only an authentication moves a session's absolute deadline, and every cookie is refused
-//!    from its absolute deadline on.
+//!    from its absolute deadline on;
+//!
+//! and, after every full load, that the Redis store's repair (what the copy's `entries` yields
+//! and the log lacks) would write no store-wide cutoff that no instance recorded.
 //!
 //! `SIM_SEED` and `SIM_STEPS` override the seeds and the steps per seed; a failure prints the seed
 //! and the shortest failing trace found by removing operations.
@@ -275,7 +281,17 @@ impl RevocationStore for SimStore {
     }
 
     fn revoke(&self, r: Revocation, now: UnixTime) -> Result<Option<Revocation>, RevokeError> {
-        let recorded = self.local().revoke(r, now)?;
+        let recorded = match self.local().revoke(r.clone(), now) {
+            Ok(recorded) => recorded,
+            Err(err @ RevokeError::Superseded { .. }) => {
+                // As the Redis store does: refused here perhaps only by this copy's own
+                // coarsening (a store-wide cutoff raised for others' revocations, a fold), so
+                // the exact revocation is shared all the same.
+                self.record(&Some(r));
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
         self.record(&recorded);
         Ok(recorded)
     }
@@ -405,6 +421,10 @@ struct Fact {
     subject: Option<String>,
     promise: Promise,
     acked: bool,
+    /// Set for what an instance's copy made coarser alone, applying another's revocation past
+    /// its limits for those (`RevocationLimits::remote_total`, 8 times `per_subject`): a cause
+    /// on that instance in that epoch only, never shared.
+    only_on: Option<(usize, u64)>,
 }
 
 struct World {
@@ -439,7 +459,12 @@ impl World {
     fn new(seed: u64) -> Self {
         let log = Arc::new(Mutex::new(Log::default()));
         let mut rng = Rng(seed);
-        let limits = RevocationLimits::new().per_subject(2).total(6);
+        // Small enough that folds and overflows happen all the time, the room for other
+        // instances' revocations included (a user with a revoked id takes both its units).
+        let limits = RevocationLimits::new()
+            .per_subject(2)
+            .total(6)
+            .remote_total(2);
         let instances = (0..INSTANCES)
             .map(|_| {
                 let store = Arc::new(SimStore::new(log.clone(), limits));
@@ -617,7 +642,7 @@ impl World {
                 if matches!(op, Op::Load { .. })
                     || self.instances[inst].store.loaded.load(Ordering::SeqCst)
                 {
-                    self.load(inst);
+                    self.load(inst)?;
                 }
                 Ok(())
             }
@@ -647,32 +672,49 @@ impl World {
 
     fn deliver(&mut self, inst: usize, at: usize) {
         let index = self.instances[inst].pending.swap_remove(at);
-        let (op, revocation) = lock(&self.log).entries[index].clone();
-        let instance = &mut self.instances[inst];
-        let now = UnixTime::from(instance.now());
-        instance.store.local().apply(&revocation, now);
-        *instance.known.entry(op).or_default() += 1;
+        self.apply_entry(inst, index);
     }
 
-    /// A full load (or a reconciliation): every log entry, in order.
-    fn load(&mut self, inst: usize) {
-        let entries = lock(&self.log).entries.clone();
-        let instance = &mut self.instances[inst];
-        let now = UnixTime::from(instance.now());
-        let local = instance.store.local();
-        let mut known: HashMap<usize, usize> = HashMap::new();
-        for (op, revocation) in &entries {
-            local.apply(revocation, now);
-            *known.entry(*op).or_default() += 1;
+    /// A full load (or a reconciliation): every log entry, in order; then the check that the
+    /// Redis store's repair, which writes back what `entries` yields and Redis lacks, would add
+    /// no store-wide cutoff that no instance recorded (one a copy raised alone, past its room
+    /// for others' revocations, would end every instance's sessions).
+    fn load(&mut self, inst: usize) -> Checked {
+        let entries = lock(&self.log).entries.len();
+        self.instances[inst].known = HashMap::new();
+        for index in 0..entries {
+            self.apply_entry(inst, index);
         }
+        let instance = &mut self.instances[inst];
+        let everyone = |revocation: &Revocation| match revocation {
+            Revocation::Everyone { generation, .. } => Some(*generation),
+            _ => None,
+        };
+        let recorded = lock(&self.log)
+            .entries
+            .iter()
+            .chain(lock(&instance.store.outbox).iter())
+            .filter_map(|(_, revocation)| everyone(revocation))
+            .max();
+        let yielded = instance
+            .store
+            .local()
+            .entries(UnixTime::from(instance.now()))
+            .filter_map(|revocation| everyone(&revocation))
+            .max();
+        ensure!(
+            yielded <= recorded,
+            "repair: instance {inst} would write a store-wide cutoff {yielded:?} above any \
+             recorded ({recorded:?})"
+        );
         // What this instance recorded itself and has not flushed stays known too.
         for op in lock(&instance.store.outbox).iter().map(|(op, _)| *op) {
-            *known.entry(op).or_default() += 1;
+            *instance.known.entry(op).or_default() += 1;
         }
-        instance.known = known;
         instance.pending.clear();
         instance.dropped.clear();
         instance.store.loaded.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Records what a request issued: a new cookie, checked against the one it came with.
@@ -781,6 +823,53 @@ impl World {
             subject: subject.map(str::to_owned),
             promise,
             acked,
+            only_on: None,
+        });
+    }
+
+    /// Applies log entry `index` on `inst`, as the Redis store's copy does, with a fact for
+    /// what the copy recorded coarser than the entry (a fold, or its own store-wide cutoff).
+    fn apply_entry(&mut self, inst: usize, index: usize) {
+        let (op, revocation) = lock(&self.log).entries[index].clone();
+        let instance = &self.instances[inst];
+        let now = UnixTime::from(instance.now());
+        let local = instance.store.local();
+        let counts = |local: &MemoryRevocationStore| (local.overflows(), local.folds());
+        // A name no user has: its generation is the store-wide cutoff.
+        let everyone = |local: &MemoryRevocationStore| local.generation("\0nobody");
+        let (before, everyone_before) = (counts(&local), everyone(&local));
+        local.apply(&revocation, now);
+        *self.instances[inst].known.entry(op).or_default() += 1;
+        if counts(&local) == before {
+            return;
+        }
+        let (subject, promise) = if everyone(&local) > everyone_before {
+            let generation = everyone(&local);
+            (None, Promise::Everyone { generation })
+        } else if let Revocation::Session {
+            subject: Some(subject),
+            ..
+        } = &revocation
+        {
+            let stamp = subject.generation();
+            (Some(subject.name().to_owned()), Promise::Fold { stamp })
+        } else {
+            return;
+        };
+        if debug() {
+            eprintln!("  coarser on {inst}: {subject:?} {promise:?}");
+        }
+        let epoch = self.instances[inst].epoch;
+        self.facts.push(Fact {
+            op,
+            step: self.step,
+            origin: (inst, epoch),
+            log_mark: lock(&self.log).entries.len(),
+            at: self.instances[0].now() - self.instances[0].offset,
+            subject,
+            promise,
+            acked: false,
+            only_on: Some((inst, epoch)),
         });
     }
 
@@ -917,11 +1006,12 @@ impl World {
             return Ok(());
         };
         let mut session = self.request(inst, Some(c));
-        // Idle-expired cookies too: a copy kept active elsewhere has the same id.
+        // Idle-expired cookies too: a copy kept active elsewhere has the same id. Revoked ones
+        // too: perhaps only by this copy's own coarsening, so the logout shares their id.
         let held = session.state().is_some()
             || matches!(
                 session.refusal(),
-                Some(OpenError::RevocationUnknown | OpenError::ExpiredIdle)
+                Some(OpenError::RevocationUnknown | OpenError::ExpiredIdle | OpenError::Revoked)
             );
         let result = session.purge();
         self.mark_known(inst);
@@ -1055,6 +1145,9 @@ impl World {
                 let mut must = None;
                 let mut allowed = false;
                 for fact in &self.facts {
+                    if fact.only_on.is_some_and(|only| only != (i, instance.epoch)) {
+                        continue;
+                    }
                     let covers_must = self.covers(fact, cookie, true);
                     let covers = covers_must || self.covers(fact, cookie, false);
                     if !covers {
