@@ -6,7 +6,8 @@
 //!
 //! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_flood`
 //! (optional arguments: logouts per phase, default 200; junk keys under the prefix for the
-//! replay case, default 200000). `RUST_LOG=sealed_session_redis=info` prints the stores' events.
+//! replay case, default 200000; the cases to run, default `forged,replayed,unauthenticated`).
+//! `RUST_LOG=sealed_session_redis=info` prints the stores' events.
 //!
 //! Three cases:
 //! - **forged**: authenticated stores (the default when an adapter starts the store); the
@@ -34,6 +35,10 @@ use common::{Error, percentile, report};
 
 /// Messages per pipeline from the attacker.
 const PIPELINE: usize = 1_000;
+/// The longest wait for one logout to reach B.
+const PATIENCE: Duration = Duration::from_secs(30);
+/// Logouts that may miss [`PATIENCE`] before a phase ends.
+const GIVE_UP: usize = 3;
 /// How long the flood runs before the logouts are timed.
 const WARM_UP: Duration = Duration::from_secs(5);
 
@@ -54,56 +59,56 @@ fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let logouts: usize = args.next().map_or(Ok(200), |a| a.parse())?;
     let junk: usize = args.next().map_or(Ok(200_000), |a| a.parse())?;
+    let cases = args
+        .next()
+        .unwrap_or_else(|| "forged,replayed,unauthenticated".to_owned());
+    let run = |case: &str| cases.split(',').any(|c| c == case);
     let ring = KeyRing::new(SecretKey::generate());
 
-    println!("== forged: authenticated stores, messages with a made-up tag");
-    let prefix = fresh_prefix()?;
-    let (a, b) = pair(&url, &prefix, |s| s.authenticate_with(&ring))?;
-    let channel = format!("{prefix}rev:events");
-    flood_case(
-        &url,
-        &a,
-        &b,
-        logouts,
-        move |n| {
+    if run("forged") {
+        println!("== forged: authenticated stores, messages with a made-up tag");
+        let prefix = fresh_prefix()?;
+        let (a, b) = pair(&url, &prefix, |s| s.authenticate_with(&ring))?;
+        flood_case(&url, &prefix, &a, &b, logouts, move |n| {
             let body = revocation_body(n);
             // 43 characters, like a tag: refused by the check, not by the shape.
             vec![format!("{} {body}", "A".repeat(43))]
-        },
-        &channel,
-    )?;
-
-    println!("\n== replayed: authenticated stores, {junk} junk keys, captured genuine messages");
-    let prefix = fresh_prefix()?;
-    let (a, b) = pair(&url, &prefix, |s| s.authenticate_with(&ring))?;
-    let channel = format!("{prefix}rev:events");
-    let mut con = redis::Client::open(url.as_str())?.get_connection()?;
-    let captured = capture(&url, &channel, &a, &mut con)?;
-    // After the capture's `FLUSHDB`.
-    fill_junk(&mut con, &prefix, junk)?;
-    println!(
-        "captured {} genuine messages (a revocation and the reload announcement of a repair)",
-        captured.len()
-    );
-    // Wait out the repair's own reloads, so the flood's count is the flood's.
-    wait_quiet(&b)?;
-    flood_case(&url, &a, &b, logouts, move |_| captured.clone(), &channel)?;
-
-    println!(
-        "\n== unauthenticated: stores built with unauthenticated(), forged revocations believed"
-    );
-    let prefix = fresh_prefix()?;
-    let (a, b) = pair(&url, &prefix, RedisStoreBuilder::unauthenticated)?;
-    let channel = format!("{prefix}rev:events");
-    flood_case(
-        &url,
-        &a,
-        &b,
-        logouts,
-        move |n| vec![revocation_body(n)],
-        &channel,
-    )?;
+        })?;
+    }
+    if run("replayed") {
+        println!(
+            "\n== replayed: authenticated stores, {junk} junk keys, captured genuine messages"
+        );
+        let prefix = fresh_prefix()?;
+        let (a, b) = pair(&url, &prefix, |s| s.authenticate_with(&ring))?;
+        let mut con = redis::Client::open(url.as_str())?.get_connection()?;
+        let captured = capture(&url, &prefix, &a, &mut con)?;
+        // After the capture's `FLUSHDB`.
+        fill_junk(&mut con, &prefix, junk)?;
+        println!(
+            "captured {} genuine messages (a revocation and the reload announcement of a repair)",
+            captured.len()
+        );
+        // Wait out the repair's own reloads, so the flood's count is the flood's.
+        wait_quiet(&b)?;
+        flood_case(&url, &prefix, &a, &b, logouts, move |_| captured.clone())?;
+    }
+    if run("unauthenticated") {
+        println!(
+            "\n== unauthenticated: stores built with unauthenticated(), forged revocations believed"
+        );
+        let prefix = fresh_prefix()?;
+        let (a, b) = pair(&url, &prefix, RedisStoreBuilder::unauthenticated)?;
+        flood_case(&url, &prefix, &a, &b, logouts, move |n| {
+            vec![revocation_body(n)]
+        })?;
+    }
     Ok(())
+}
+
+/// The stores' events channel under `prefix`.
+fn channel(prefix: &str) -> String {
+    format!("{prefix}rev:events")
 }
 
 fn fresh_prefix() -> Result<String, Error> {
@@ -158,13 +163,13 @@ fn fill_junk(con: &mut Connection, prefix: &str, count: usize) -> Result<(), Err
 /// after a `FLUSHDB` (A writes back what it holds, then announces it).
 fn capture(
     url: &str,
-    channel: &str,
+    prefix: &str,
     a: &RedisRevocationStore,
     con: &mut Connection,
 ) -> Result<Vec<String>, Error> {
     let mut listener = redis::Client::open(url)?.get_connection()?;
     let mut pubsub = listener.as_pubsub();
-    pubsub.subscribe(channel)?;
+    pubsub.subscribe(channel(prefix))?;
     pubsub.set_read_timeout(Some(Duration::from_millis(100)))?;
     a.revoke(logout(SessionId::random()?), now())?;
     // Written before the flush, so that the flush loses it and A's repair writes it back.
@@ -221,11 +226,11 @@ fn logout(id: SessionId) -> Revocation {
 /// `messages(n)` gives, as fast as it can.
 fn flood_case(
     url: &str,
+    prefix: &str,
     a: &RedisRevocationStore,
     b: &RedisRevocationStore,
     logouts: usize,
     messages: impl Fn(u64) -> Vec<String> + Send + 'static,
-    channel: &str,
 ) -> Result<(), Error> {
     let mut quiet = propagation(a, b, logouts)?;
     let quiet_p50 = report("no flood", &mut quiet);
@@ -237,7 +242,7 @@ fn flood_case(
     let sent = Arc::new(AtomicU64::new(0));
     let mut attacker = redis::Client::open(url)?.get_connection()?;
     let attack = {
-        let (stop, sent, channel) = (stop.clone(), sent.clone(), channel.to_owned());
+        let (stop, sent, channel) = (stop.clone(), sent.clone(), channel(prefix));
         std::thread::spawn(move || -> redis::RedisResult<()> {
             let mut n = 0_u64;
             while !stop.load(Ordering::Relaxed) {
@@ -261,8 +266,8 @@ fn flood_case(
     let started = Instant::now();
     let sent_before = sent.load(Ordering::Relaxed);
     let flooded = propagation(a, b, logouts);
-    let rate =
-        (sent.load(Ordering::Relaxed) - sent_before) as f64 / started.elapsed().as_secs_f64();
+    let sent_during = sent.load(Ordering::Relaxed) - sent_before;
+    let rate = sent_during as f64 / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     attack.join().map_err(|_| "the attacker panicked")??;
     let mut flooded = flooded?;
@@ -302,26 +307,38 @@ fn output_buffer_disconnections(con: &mut Connection) -> Result<Option<u64>, Err
         .and_then(|n| n.trim().parse().ok()))
 }
 
-/// `logouts` anonymous logouts on A, one at a time, each timed until B refuses it (bounded:
-/// 30 s each).
+/// `logouts` anonymous logouts on A, one at a time, each timed until B refuses it. One that
+/// takes longer than [`PATIENCE`] counts as that long; after [`GIVE_UP`] such, the phase ends
+/// (the figures are then lower bounds, and say so).
 fn propagation(
     a: &RedisRevocationStore,
     b: &RedisRevocationStore,
     logouts: usize,
 ) -> Result<Vec<Duration>, Error> {
     let mut samples = Vec::with_capacity(logouts);
+    let mut late = 0;
     for _ in 0..logouts {
         let id = SessionId::random()?;
         let sent = Instant::now();
         a.revoke(logout(id), now())?;
-        let deadline = sent + Duration::from_secs(30);
-        while !b.is_revoked(id, None, now()) {
-            if Instant::now() > deadline {
-                return Err("a logout did not reach B within 30 s".into());
-            }
+        while !b.is_revoked(id, None, now()) && sent.elapsed() < PATIENCE {
             std::thread::yield_now();
         }
-        samples.push(sent.elapsed());
+        let took = sent.elapsed();
+        samples.push(took.min(PATIENCE));
+        if took >= PATIENCE {
+            late += 1;
+            if late == GIVE_UP {
+                break;
+            }
+        }
+    }
+    if late > 0 {
+        println!(
+            "{late} of {} logouts did not reach B within {PATIENCE:?} (counted as {PATIENCE:?}: \
+             the figures below are lower bounds)",
+            samples.len()
+        );
     }
     Ok(samples)
 }

@@ -298,14 +298,7 @@ fn under_load(
 
 /// Redis's `used_memory` (bytes), from `INFO memory`.
 fn used_memory(url: &str) -> Result<u64, Box<dyn std::error::Error>> {
-    let mut con = redis::Client::open(url)?.get_connection()?;
-    let info: String = redis::cmd("INFO").arg("memory").query(&mut con)?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .ok_or("no used_memory in INFO memory")?
-        .trim()
-        .parse()
-        .map_err(Into::into)
+    common::used_memory(&mut redis::Client::open(url)?.get_connection()?)
 }
 
 /// Revokes `id` on A and times until B refuses it.

@@ -31,7 +31,7 @@ use sealed_session::revocation::{
 use sealed_session_redis::RedisRevocationStore;
 
 mod common;
-use common::{Error, percentile, report};
+use common::{Error, percentile, report, used_memory};
 
 /// Revocations written per queue flush, under the default queue limit.
 const CHUNK: usize = 50_000;
@@ -534,16 +534,6 @@ fn propagation(url: &str, con: &mut Connection, prefix: &str, stream: &str) -> R
         percentile(&published, 0.99).as_secs_f64() * 1e6
     );
     Ok(())
-}
-
-fn used_memory(con: &mut Connection) -> Result<u64, Error> {
-    let info: String = redis::cmd("INFO").arg("memory").query(con)?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .ok_or("no used_memory in INFO memory")?
-        .trim()
-        .parse()
-        .map_err(Into::into)
 }
 
 /// This process's peak resident memory (`VmHWM`), in bytes.

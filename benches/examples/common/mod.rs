@@ -86,3 +86,14 @@ pub(crate) fn percentile(samples: &[Duration], q: f64) -> Duration {
     let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
     samples[rank - 1]
 }
+
+/// Redis's `used_memory` (`INFO memory`), in bytes.
+pub(crate) fn used_memory(con: &mut redis::Connection) -> Result<u64, Error> {
+    let info: String = redis::cmd("INFO").arg("memory").query(con)?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .ok_or("no used_memory in INFO memory")?
+        .trim()
+        .parse()
+        .map_err(Into::into)
+}
