@@ -112,6 +112,10 @@ pub struct RequestSession {
     /// How many confirmations were handed out: numbers them, so that an answer applies to its
     /// own.
     handed_out: u64,
+    /// The latest confirmation of this request that failed, until a later one succeeds (which
+    /// covers it): a `purge` made meanwhile asks the store again, so that it never answers
+    /// `Ok` while a logout of this request is not durable.
+    failed: Option<u64>,
 }
 
 /// Revocations a request recorded, waiting for the shared store's confirmation, and the logout
@@ -225,6 +229,7 @@ impl RequestSession {
             deferring: false,
             in_flight: None,
             handed_out: 0,
+            failed: None,
         }
     }
 
@@ -677,6 +682,12 @@ impl RequestSession {
     pub(super) fn record_purge(&mut self) -> Result<(), RevokeError> {
         let before = self.before_logout();
         self.settle_refused(&before);
+        if self.failed.is_some() {
+            // A logout of this request was not confirmed: whatever this call finds to end, its
+            // answer waits for the store to confirm what it holds.
+            let durable = self.lifecycle.settle();
+            self.expect_confirmation(durable, Some(before.clone()));
+        }
         let held = self
             .state
             .as_ref()
@@ -1074,6 +1085,23 @@ impl RequestSession {
     pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
         self.logout_returned();
         let own = self.unconfirmed.take();
+        let (own, refused_at_once) = match own {
+            // Refused at once (the store is known to be unhealthy) while an earlier one is
+            // awaited: this call answers its error and takes nothing back; the earlier
+            // confirmation still decides its own logout, and if it comes, that logout is
+            // durable.
+            Some(own) if own.durable.is_refused() && self.in_flight.is_some() => {
+                (None, Some(own.durable))
+            }
+            own => (own, None),
+        };
+        if let Some(refused) = refused_at_once {
+            self.handed_out += 1;
+            return Some(PendingConfirmation {
+                wait: refused.shared(),
+                number: self.handed_out,
+            });
+        }
         let (wait, number, before) = match (own, self.in_flight.take()) {
             (Some(own), in_flight) if !own.durable.is_confirmed() => {
                 self.handed_out += 1;
@@ -1103,6 +1131,11 @@ impl RequestSession {
     /// The store's [`RevokeError`].
     pub(super) fn confirmed(&mut self, confirmed: Confirmed) -> Result<(), RevokeError> {
         let Confirmed { number, outcome } = confirmed;
+        match &outcome {
+            Err(_) => self.failed = Some(self.failed.map_or(number, |n| n.max(number))),
+            Ok(()) if self.failed.is_some_and(|n| n < number) => self.failed = None,
+            Ok(()) => {}
+        }
         if let Some(in_flight) = self.in_flight.take_if(|f| f.number == number)
             && outcome.is_err()
         {

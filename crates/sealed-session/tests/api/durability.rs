@@ -725,3 +725,83 @@ fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fa
     assert_eq!(session.subject(), None, "bob's session ended");
     assert_eq!(session.finish().unwrap().update(), &CookieUpdate::None);
 }
+
+/// After a logout whose confirmation failed and whose session later changes ended (nothing
+/// left to take back), a retried `purge` in the same request still waits for the store: it is
+/// answered `Ok`, with a removal cookie, only once the store confirms; before, it found nothing
+/// to end and answered `Ok` at once, removing the cookie of a logout Redis never had.
+#[test]
+fn a_purge_retried_after_an_unconfirmed_logout_waits_for_the_store() {
+    for confirmed in [false, true] {
+        let (lifecycle, store) = setup();
+        let cookie = signed_in(&lifecycle, "alice");
+        store.deferred.store(true, Ordering::SeqCst);
+        let mut cx = Context::from_waker(Waker::noop());
+
+        let session = attach(&lifecycle, &cookie);
+        let mut logout = Box::pin(session.purge());
+        assert!(logout.as_mut().poll(&mut cx).is_pending());
+        let mut sign_in = Box::pin(session.sign_in("bob"));
+        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        drop(lifecycle.revoke_subject("bob"));
+        let mut renew = Box::pin(session.renew());
+        assert!(renew.as_mut().poll(&mut cx).is_pending());
+        store.answer(Err(timed_out()));
+        assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+        assert!(matches!(
+            sign_in.as_mut().poll(&mut cx),
+            Poll::Ready(Err(_))
+        ));
+        assert!(matches!(renew.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+
+        // The retry: the store now answers at once, one way or the other.
+        store.deferred.store(false, Ordering::SeqCst);
+        store.unconfirmed.store(!confirmed, Ordering::SeqCst);
+        let mut retry = Box::pin(session.purge());
+        let answer = retry.as_mut().poll(&mut cx);
+        let update = session.finish().unwrap().update().clone();
+        if confirmed {
+            assert!(matches!(answer, Poll::Ready(Ok(()))), "{answer:?}");
+            assert!(matches!(update, CookieUpdate::Remove(_)), "{update:?}");
+        } else {
+            assert!(matches!(answer, Poll::Ready(Err(_))), "{answer:?}");
+            assert_eq!(
+                update,
+                CookieUpdate::None,
+                "the cookie is kept for the retry"
+            );
+        }
+    }
+}
+
+/// A logout confirmed `Ok` is not taken back by a later `purge` of the same request whose own
+/// confirmation failed at once (the store turned unhealthy in between): the later one answers
+/// its error, and the session stays logged out, its cookie removed, since the first logout is
+/// durable.
+#[test]
+fn a_later_purge_failing_at_once_does_not_undo_a_confirmed_logout() {
+    let (lifecycle, store) = setup();
+    // A cookie the store refuses as revoked: its purge asks the store to confirm.
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let session = attach(&lifecycle, &cookie);
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    let signed_in = sign_in.as_mut().poll(&mut cx);
+    assert!(matches!(signed_in, Poll::Ready(Ok(_))), "{signed_in:?}");
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    store.deferred.store(false, Ordering::SeqCst);
+    store.unconfirmed.store(true, Ordering::SeqCst);
+    let mut second = Box::pin(session.purge());
+    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    store.answer(Ok(()));
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert_eq!(session.subject(), None, "bob's logout was confirmed");
+    assert!(matches!(
+        session.finish().unwrap().update(),
+        CookieUpdate::Remove(_)
+    ));
+}
