@@ -50,12 +50,15 @@ pub struct LinkHealth {
     pub full_syncs: u64,
     /// Since when the link is down (from start until the first connection, too), if it is.
     pub disconnected_since: Option<SystemTime>,
-    /// What the local copy holds against its
-    /// [`RevocationLimits::total`](sealed_session::revocation::RevocationLimits::total)
+    /// What the local copy holds
     /// ([`MemoryRevocationStore::len`](sealed_session::revocation::MemoryRevocationStore::len)):
     /// subjects, each counted once whatever ids it holds, and listed anonymous sessions, live ones
-    /// and expired ones not yet swept, this instance's and the others' alike. At the total, a new
-    /// subject's revocation raises the store-wide cutoff instead; the copy's fold and overflow
+    /// and expired ones not yet swept, this instance's and the others' alike (this instance's
+    /// are held against
+    /// [`RevocationLimits::total`](sealed_session::revocation::RevocationLimits::total), the
+    /// others' against
+    /// [`RevocationLimits::remote_total`](sealed_session::revocation::RevocationLimits::remote_total)).
+    /// At a limit, a new subject's revocation raises the store-wide cutoff instead; the copy's fold and overflow
     /// counters are [`RedisRevocationStore::folds`](crate::RedisRevocationStore::folds) and
     /// [`RedisRevocationStore::overflows`](crate::RedisRevocationStore::overflows), not here.
     pub local_entries: usize,
