@@ -116,6 +116,15 @@ pub struct RequestSession {
     /// covers it): a `purge` made meanwhile asks the store again, so that it never answers
     /// `Ok` while a logout of this request is not durable.
     failed: Option<u64>,
+    /// How many times this request recorded a revocation and asked for its confirmation: a
+    /// confirmation covers every one recorded before it was asked for (the store's `settle`).
+    recorded: u64,
+    /// Every revocation up to this one is confirmed durable: a logout among them is never taken
+    /// back, whatever a later confirmation says.
+    durable_upto: u64,
+    /// A logout taken back (its revocation, and the change count after): re-applied if a
+    /// confirmation that covers it comes after all and nothing changed since.
+    restored: Option<(u64, u64)>,
 }
 
 /// Revocations a request recorded, waiting for the shared store's confirmation, and the logout
@@ -123,6 +132,8 @@ pub struct RequestSession {
 struct Unconfirmed {
     durable: Confirmation,
     before: Option<Before>,
+    /// The revocations it covers: up to this one ([`RequestSession::recorded`]).
+    covers: u64,
 }
 
 /// A confirmation handed out to await ([`RequestSession::take_confirmation`]), and the logout
@@ -133,6 +144,7 @@ struct InFlight {
     /// Which confirmation of the request this is.
     number: u64,
     before: Option<Before>,
+    covers: u64,
 }
 
 /// What a logout changes in a [`RequestSession`], and when: the session is taken back to it
@@ -147,6 +159,9 @@ struct Before {
     at: u64,
     /// Its change count once the call that logged out returned (`None` until then).
     left_at: Option<u64>,
+    /// Its revocation ([`RequestSession::recorded`]; for two merged, the earlier's): once a
+    /// confirmation covering it succeeded, the logout is never taken back.
+    seq: u64,
 }
 
 /// A confirmation to await, handed out by [`RequestSession::take_confirmation`]: several
@@ -154,11 +169,13 @@ struct Before {
 pub(super) struct PendingConfirmation {
     wait: Shared<Confirmation>,
     number: u64,
+    covers: u64,
 }
 
 /// The store's answer to a [`PendingConfirmation`], for [`RequestSession::confirmed`].
 pub(super) struct Confirmed {
     number: u64,
+    covers: u64,
     outcome: Result<(), RevokeError>,
 }
 
@@ -169,6 +186,7 @@ impl PendingConfirmation {
         Confirmed {
             outcome: self.wait.await,
             number: self.number,
+            covers: self.covers,
         }
     }
 
@@ -178,6 +196,7 @@ impl PendingConfirmation {
         Confirmed {
             outcome: Confirmation::waiting((), self.wait).wait(),
             number: self.number,
+            covers: self.covers,
         }
     }
 }
@@ -230,6 +249,9 @@ impl RequestSession {
             in_flight: None,
             handed_out: 0,
             failed: None,
+            recorded: 0,
+            durable_upto: 0,
+            restored: None,
         }
     }
 
@@ -686,7 +708,12 @@ impl RequestSession {
             // A logout of this request was not confirmed: whatever this call finds to end, its
             // answer waits for the store to confirm what it holds.
             let durable = self.lifecycle.settle();
-            self.expect_confirmation(durable, Some(before.clone()));
+            if durable.is_confirmed() {
+                self.failed = None;
+                self.durable_upto = self.recorded;
+            } else {
+                self.expect_confirmation(durable, Some(before.clone()));
+            }
         }
         let held = self
             .state
@@ -1048,6 +1075,7 @@ impl RequestSession {
             status: self.status,
             at: self.changes,
             left_at: None,
+            seq: 0,
         }
     }
 
@@ -1055,16 +1083,28 @@ impl RequestSession {
     /// `before`, the session goes back to it if the confirmation doesn't come. A later
     /// confirmation covers every revocation an earlier one did (the store's `settle`).
     fn expect_confirmation(&mut self, durable: Confirmation, before: Option<Before>) {
-        let (durable, before) = match self.unconfirmed.take() {
+        self.recorded += 1;
+        let covers = self.recorded;
+        let before = before.map(|before| Before {
+            seq: covers,
+            ..before
+        });
+        let (durable, before, covers) = match self.unconfirmed.take() {
             // Confirmed at once (nothing shared was recorded): the earlier wait, or its
-            // error, still stands.
-            Some(earlier) if durable.is_confirmed() => {
-                (earlier.durable, Before::merge(earlier.before, before))
-            }
-            Some(earlier) => (durable, Before::merge(earlier.before, before)),
-            None => (durable, before),
+            // error, still stands, for what it covers.
+            Some(earlier) if durable.is_confirmed() => (
+                earlier.durable,
+                Before::merge(earlier.before, before),
+                earlier.covers,
+            ),
+            Some(earlier) => (durable, Before::merge(earlier.before, before), covers),
+            None => (durable, before, covers),
         };
-        self.unconfirmed = Some(Unconfirmed { durable, before });
+        self.unconfirmed = Some(Unconfirmed {
+            durable,
+            before,
+            covers,
+        });
     }
 
     /// Marks where the revoking call that just returned left the session: its logout is
@@ -1085,32 +1125,15 @@ impl RequestSession {
     pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
         self.logout_returned();
         let own = self.unconfirmed.take();
-        let (own, refused_at_once) = match own {
-            // Refused at once (the store is known to be unhealthy) while an earlier one is
-            // awaited: this call answers its error and takes nothing back; the earlier
-            // confirmation still decides its own logout, and if it comes, that logout is
-            // durable.
-            Some(own) if own.durable.is_refused() && self.in_flight.is_some() => {
-                (None, Some(own.durable))
-            }
-            own => (own, None),
-        };
-        if let Some(refused) = refused_at_once {
-            self.handed_out += 1;
-            return Some(PendingConfirmation {
-                wait: refused.shared(),
-                number: self.handed_out,
-            });
-        }
-        let (wait, number, before) = match (own, self.in_flight.take()) {
+        let (wait, number, before, covers) = match (own, self.in_flight.take()) {
             (Some(own), in_flight) if !own.durable.is_confirmed() => {
                 self.handed_out += 1;
                 let before = Before::merge(in_flight.and_then(|f| f.before), own.before);
-                (own.durable.shared(), self.handed_out, before)
+                (own.durable.shared(), self.handed_out, before, own.covers)
             }
             (own, Some(in_flight)) => {
                 let before = Before::merge(in_flight.before, own.and_then(|own| own.before));
-                (in_flight.wait, in_flight.number, before)
+                (in_flight.wait, in_flight.number, before, in_flight.covers)
             }
             (_, None) => return None,
         };
@@ -1118,8 +1141,13 @@ impl RequestSession {
             wait: wait.clone(),
             number,
             before,
+            covers,
         });
-        Some(PendingConfirmation { wait, number })
+        Some(PendingConfirmation {
+            wait,
+            number,
+            covers,
+        })
     }
 
     /// Applies the store's answer to a confirmation: `Ok`, or its error, after which a logout
@@ -1130,11 +1158,22 @@ impl RequestSession {
     /// # Errors
     /// The store's [`RevokeError`].
     pub(super) fn confirmed(&mut self, confirmed: Confirmed) -> Result<(), RevokeError> {
-        let Confirmed { number, outcome } = confirmed;
+        let Confirmed {
+            number,
+            covers,
+            outcome,
+        } = confirmed;
         match &outcome {
+            // Covered by a confirmation that came: nothing of it failed.
+            Err(_) if covers <= self.durable_upto => {}
             Err(_) => self.failed = Some(self.failed.map_or(number, |n| n.max(number))),
-            Ok(()) if self.failed.is_some_and(|n| n < number) => self.failed = None,
-            Ok(()) => {}
+            Ok(()) => {
+                self.durable_upto = self.durable_upto.max(covers);
+                if self.failed.is_some_and(|n| n < number) {
+                    self.failed = None;
+                }
+                self.redo_durable_logout();
+            }
         }
         if let Some(in_flight) = self.in_flight.take_if(|f| f.number == number)
             && outcome.is_err()
@@ -1159,6 +1198,10 @@ impl RequestSession {
         let Some(before) = before else {
             return;
         };
+        if before.seq <= self.durable_upto {
+            // Confirmed by another confirmation of the request: it stands.
+            return;
+        }
         if before.left_at != Some(self.changes) {
             tracing::debug!(
                 target: LOG_TARGET,
@@ -1175,6 +1218,28 @@ impl RequestSession {
         self.refused_held = before.refused_held;
         self.keep_refused = true;
         self.set_status(before.status);
+        self.restored = Some((before.seq, self.changes));
+    }
+
+    /// Logs out again a logout taken back ([`RequestSession::undo_logout`]) once a
+    /// confirmation that covers it came after all (it was durable), unless the session changed
+    /// since: the response then removes the cookie rather than set a session the store holds
+    /// as logged out.
+    fn redo_durable_logout(&mut self) {
+        let Some((seq, changes)) = self.restored else {
+            return;
+        };
+        if seq > self.durable_upto {
+            return;
+        }
+        self.restored = None;
+        if changes == self.changes {
+            self.state = None;
+            self.unverified = None;
+            self.refused_held = None;
+            self.keep_refused = false;
+            self.set_status(SessionStatus::Purged);
+        }
     }
 
     /// Runs a revoking call, then blocks this thread for the store's confirmation: the

@@ -805,3 +805,104 @@ fn a_later_purge_failing_at_once_does_not_undo_a_confirmed_logout() {
         CookieUpdate::Remove(_)
     ));
 }
+
+/// A purge refused at once while a first one waits, then a retry that waits too, then every
+/// confirmation fails (or the retry's future is dropped): alice's logout never reached the
+/// store, so the response must not remove her cookie.
+#[test]
+fn no_removal_cookie_after_a_refused_purge_and_a_retry_that_both_fail() {
+    for dropped in [false, true] {
+        let (lifecycle, store) = setup();
+        let cookie = signed_in(&lifecycle, "alice");
+        store.deferred.store(true, Ordering::SeqCst);
+        let mut cx = Context::from_waker(Waker::noop());
+        let session = attach(&lifecycle, &cookie);
+        let mut logout = Box::pin(session.purge());
+        assert!(logout.as_mut().poll(&mut cx).is_pending());
+        let mut sign_in = Box::pin(session.sign_in("bob"));
+        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        store.deferred.store(false, Ordering::SeqCst);
+        store.unconfirmed.store(true, Ordering::SeqCst);
+        let mut second = Box::pin(session.purge());
+        assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+        store.unconfirmed.store(false, Ordering::SeqCst);
+        store.deferred.store(true, Ordering::SeqCst);
+        let mut retry = Box::pin(session.purge());
+        assert!(retry.as_mut().poll(&mut cx).is_pending());
+        if !dropped {
+            store.answer(Err(timed_out()));
+            let r = retry.as_mut().poll(&mut cx);
+            let l = logout.as_mut().poll(&mut cx);
+            store.answer(Err(timed_out()));
+            let r = if r.is_pending() {
+                retry.as_mut().poll(&mut cx)
+            } else {
+                r
+            };
+            let l = if l.is_pending() {
+                logout.as_mut().poll(&mut cx)
+            } else {
+                l
+            };
+            assert!(matches!(r, Poll::Ready(Err(_))), "{r:?}");
+            assert!(matches!(l, Poll::Ready(Err(_))), "{l:?}");
+        }
+        let update = session.finish().unwrap().update().clone();
+        assert!(
+            !matches!(update, CookieUpdate::Remove(_)),
+            "dropped={dropped}: alice's logout was never confirmed, yet {update:?}"
+        );
+    }
+}
+
+/// A logout answered `Ok` is not taken back by a retry that asked the store again and whose
+/// future is dropped: the response removes the cookie, never sets the logged-out session's.
+#[test]
+fn a_logout_confirmed_ok_is_not_taken_back_by_a_later_retry_that_fails() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    session.insert("x", 1).unwrap();
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(session.subject(), Some("alice".to_owned()));
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    let mut other = Box::pin(session.purge());
+    assert!(other.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    let answered = logout.as_mut().poll(&mut cx);
+    assert!(matches!(answered, Poll::Ready(Ok(()))), "{answered:?}");
+    drop(other);
+    let update = session.finish().unwrap().update().clone();
+    assert!(
+        matches!(update, CookieUpdate::Remove(_)),
+        "the logout answered Ok (durable), yet the response: {update:?}"
+    );
+}
+
+/// A retry whose confirmation comes at once clears the request's failed state: a later purge
+/// of the (logged-out) session answers `Ok` at once, whatever the store says of other
+/// requests' revocations.
+#[test]
+fn a_retry_confirmed_at_once_clears_the_failure() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.unconfirmed.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    store.unconfirmed.store(false, Ordering::SeqCst);
+    let mut retry = Box::pin(session.purge());
+    assert!(matches!(retry.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    // Other requests' revocations unwritten: this request has nothing left to confirm.
+    store.unconfirmed.store(true, Ordering::SeqCst);
+    let mut again = Box::pin(session.purge());
+    let answer = again.as_mut().poll(&mut cx);
+    assert!(matches!(answer, Poll::Ready(Ok(()))), "{answer:?}");
+}
