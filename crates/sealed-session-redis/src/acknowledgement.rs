@@ -365,6 +365,10 @@ impl Future for Acknowledgement {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        // Settled already (the poll after the wake, usually): nothing to register.
+        if this.shared.settled(this.mark) {
+            return this.resolve(Ok(()));
+        }
         // Registered before the check: a batch written between the two wakes it again.
         this.shared
             .acks()
