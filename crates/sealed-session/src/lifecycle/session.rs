@@ -162,6 +162,9 @@ struct Before {
     /// Its revocation ([`RequestSession::recorded`]; for two merged, the earlier's): once a
     /// confirmation covering it succeeded, the logout is never taken back.
     seq: u64,
+    /// For logouts merged ([`Before::merge`]): the later one's, to go back to instead if this
+    /// one is durable and it is not.
+    after: Option<Box<Before>>,
 }
 
 /// A confirmation to await, handed out by [`RequestSession::take_confirmation`]: several
@@ -206,15 +209,35 @@ impl Before {
     /// changed the session between them (`later` began where `earlier` left it), else back to
     /// before the later one only; a call that undoes nothing (`later` is `None`, a renewal)
     /// leaves `earlier`'s, which its own change makes stale.
+    fn push_after(&mut self, later: Self) {
+        match &mut self.after {
+            Some(after) => after.push_after(later),
+            None => self.after = Some(Box::new(later)),
+        }
+    }
+
+    /// The earliest of the merged logouts that is not durable (its revocation after
+    /// `durable_upto`), if any: what a failure takes the session back to.
+    fn first_not_durable(self, durable_upto: u64) -> Option<Self> {
+        if self.seq > durable_upto {
+            return Some(self);
+        }
+        self.after
+            .and_then(|after| after.first_not_durable(durable_upto))
+    }
+
     fn merge(earlier: Option<Self>, later: Option<Self>) -> Option<Self> {
         match (earlier, later) {
             (Some(earlier), Some(later))
                 if earlier.left_at.is_none_or(|left_at| left_at == later.at) =>
             {
-                Some(Self {
+                // Back to before both; or, if the earlier one is durable, to before the later.
+                let mut merged = Self {
                     left_at: later.left_at,
                     ..earlier
-                })
+                };
+                merged.push_after(later);
+                Some(merged)
             }
             (earlier, None) => earlier,
             (_, later) => later,
@@ -707,13 +730,7 @@ impl RequestSession {
         if self.failed.is_some() {
             // A logout of this request was not confirmed: whatever this call finds to end, its
             // answer waits for the store to confirm what it holds.
-            let durable = self.lifecycle.settle();
-            if durable.is_confirmed() {
-                self.failed = None;
-                self.durable_upto = self.recorded;
-            } else {
-                self.expect_confirmation(durable, Some(before.clone()));
-            }
+            self.settle_again(&before);
         }
         let held = self
             .state
@@ -1061,9 +1078,28 @@ impl RequestSession {
     /// comes with it again.
     fn settle_refused(&mut self, before: &Before) {
         if self.incoming == IncomingCookie::Refused(OpenError::Revoked) {
-            let durable = self.lifecycle.settle();
+            self.settle_again(before);
+        }
+    }
+
+    /// Asks the store to confirm everything it holds: confirmed at once, every revocation this
+    /// request recorded is durable ([`RequestSession::settled_now`]); otherwise the caller
+    /// awaits it, and `before` is taken back if it doesn't come.
+    fn settle_again(&mut self, before: &Before) {
+        let durable = self.lifecycle.settle();
+        if durable.is_confirmed() {
+            self.settled_now();
+        } else {
             self.expect_confirmation(durable, Some(before.clone()));
         }
+    }
+
+    /// The store confirmed everything recorded so far (a `settle` that came at once): no
+    /// logout of this request fails any more, and one taken back meanwhile is made again.
+    fn settled_now(&mut self) {
+        self.failed = None;
+        self.durable_upto = self.recorded;
+        self.redo_durable_logout();
     }
 
     /// What a logout changes, to go back to if the store does not confirm it.
@@ -1076,6 +1112,7 @@ impl RequestSession {
             at: self.changes,
             left_at: None,
             seq: 0,
+            after: None,
         }
     }
 
@@ -1198,10 +1235,13 @@ impl RequestSession {
         let Some(before) = before else {
             return;
         };
-        if before.seq <= self.durable_upto {
-            // Confirmed by another confirmation of the request: it stands.
+        let left_at = before.left_at;
+        // A logout another confirmation of the request covered stands; of merged ones, the
+        // session goes back to before the first that is not durable.
+        let Some(before) = before.first_not_durable(self.durable_upto) else {
             return;
-        }
+        };
+        let before = Before { left_at, ..before };
         if before.left_at != Some(self.changes) {
             tracing::debug!(
                 target: LOG_TARGET,

@@ -906,3 +906,62 @@ fn a_retry_confirmed_at_once_clears_the_failure() {
     let answer = again.as_mut().poll(&mut cx);
     assert!(matches!(answer, Poll::Ready(Ok(()))), "{answer:?}");
 }
+
+/// A settle confirmed at once covers every revocation recorded before it: a logout awaiting
+/// an earlier confirmation that then fails is not taken back, and the response sets no cookie
+/// of a session the store holds as logged out.
+#[test]
+fn a_settle_confirmed_at_once_is_a_confirmation_that_came() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    assert!(matches!(sign_in.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    // The store caught up: a settle now is confirmed at once (it covers bob's revocation).
+    store.deferred.store(false, Ordering::SeqCst);
+    let mut second = Box::pin(session.purge());
+    let s = second.as_mut().poll(&mut cx);
+    // The first wait's own answer: it timed out before the store caught up.
+    store.answer(Err(timed_out()));
+    let _ = first.as_mut().poll(&mut cx);
+    if s.is_pending() {
+        let _ = second.as_mut().poll(&mut cx);
+    }
+    let update = session.finish().unwrap().update().clone();
+    assert!(
+        !matches!(update, CookieUpdate::Set(_) | CookieUpdate::Refresh(_)),
+        "a session cookie set although a confirmation covering bob's logout came: {update:?}"
+    );
+}
+
+/// A logout merged with an earlier one that recorded nothing is durable only once its own
+/// revocation is: the earlier one's `Ok` does not make the later's failure remove the cookie.
+#[test]
+fn a_later_logout_merged_into_a_no_op_is_not_made_durable_by_its_ok() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut everywhere = Box::pin(session.purge_subject());
+    assert!(everywhere.as_mut().poll(&mut cx).is_pending());
+    let mut logout = Box::pin(session.purge());
+    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    let e = everywhere.as_mut().poll(&mut cx);
+    assert!(matches!(e, Poll::Ready(Ok(false))), "{e:?}");
+    store.answer(Err(timed_out()));
+    let l = logout.as_mut().poll(&mut cx);
+    assert!(matches!(l, Poll::Ready(Err(_))), "{l:?}");
+    let update = session.finish().unwrap().update().clone();
+    assert!(
+        !matches!(update, CookieUpdate::Remove(_)),
+        "the purge answered {l:?} (try again, with the cookie), yet the response: {update:?}"
+    );
+}
