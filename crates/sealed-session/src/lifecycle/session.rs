@@ -122,10 +122,20 @@ pub struct RequestSession {
     /// Every revocation up to this one is confirmed durable: a logout among them is never taken
     /// back, whatever a later confirmation says.
     durable_upto: u64,
-    /// A logout taken back (its revocation, and the change count after): re-applied if a
-    /// confirmation that covers it comes after all and nothing changed since.
-    restored: Option<(u64, u64)>,
+    /// The sessions this request's logouts ended, with their revocations' numbers (the latest
+    /// [`MAX_ENDED`]): a session held again (taken back by a failure) is logged out again once
+    /// a confirmation covering one of them comes, rather than set as a cookie the store holds
+    /// as revoked.
+    ended: Vec<(SessionId, u64)>,
+    /// A `settle` asked for by the revoking call running now came at once: everything recorded
+    /// is durable, and the call answers without awaiting a confirmation still in flight.
+    settled_at_once: bool,
 }
+
+/// The most logouts of one request [`RequestSession::ended`] remembers: a request makes a
+/// handful; past it, the oldest is forgotten (a session it ended and a failure took back is
+/// then set as a cookie the next request refuses, not logged out again here).
+const MAX_ENDED: usize = 16;
 
 /// Revocations a request recorded, waiting for the shared store's confirmation, and the logout
 /// to undo if it doesn't come.
@@ -274,7 +284,8 @@ impl RequestSession {
             failed: None,
             recorded: 0,
             durable_upto: 0,
-            restored: None,
+            ended: Vec::new(),
+            settled_at_once: false,
         }
     }
 
@@ -744,11 +755,20 @@ impl RequestSession {
             return Ok(());
         }
         if let Some(state) = held {
+            let id = state.id();
             // Ended now or already (perhaps by a revocation not confirmed then): what was asked
             // for holds once the store has it. Not recorded: the cookie stays, refused or not,
             // so that the retry comes with it (and so if the confirmation doesn't come).
             match self.lifecycle.end_session(state, self.write_time()) {
-                Ok(ending) => self.expect_confirmation(ending.durable, Some(before)),
+                // Nothing recorded: nothing to confirm, but the answer still waits for a logout
+                // of the request in flight, and its failure takes this one back too.
+                Ok(ending) if matches!(ending.ended, Ended::NotRevocable) => {
+                    self.nothing_to_confirm(before);
+                }
+                Ok(ending) => {
+                    self.note_ended(id);
+                    self.expect_confirmation(ending.durable, Some(before));
+                }
                 Err(err) => {
                     self.keep_refused = true;
                     return Err(err);
@@ -800,6 +820,9 @@ impl RequestSession {
         };
         let now = self.now.max(self.lifecycle.now());
         let durable = self.lifecycle.log_out_everywhere(&subject, now)?;
+        if let Some(id) = self.state.as_ref().map(SessionState::id) {
+            self.note_ended(id);
+        }
         self.expect_confirmation(durable, Some(before));
         self.state = None;
         self.unverified = None;
@@ -1077,7 +1100,12 @@ impl RequestSession {
     /// the session goes back to `before` and the refused cookie is kept, so the next retry
     /// comes with it again.
     fn settle_refused(&mut self, before: &Before) {
-        if self.incoming == IncomingCookie::Refused(OpenError::Revoked) {
+        // Once a confirmation covered everything this request recorded (the refused cookie's
+        // revocation, recorded before it, included), there is nothing left to ask for.
+        let confirmed_all = self.recorded > 0 && self.durable_upto >= self.recorded;
+        if self.incoming == IncomingCookie::Refused(OpenError::Revoked)
+            && (!confirmed_all || self.failed.is_some())
+        {
             self.settle_again(before);
         }
     }
@@ -1087,11 +1115,7 @@ impl RequestSession {
     /// awaits it, and `before` is taken back if it doesn't come.
     fn settle_again(&mut self, before: &Before) {
         let durable = self.lifecycle.settle();
-        if durable.is_confirmed() {
-            self.settled_now();
-        } else {
-            self.expect_confirmation(durable, Some(before.clone()));
-        }
+        self.expect_confirmation(durable, Some(before.clone()));
     }
 
     /// The store confirmed everything recorded so far (a `settle` that came at once): no
@@ -1099,6 +1123,7 @@ impl RequestSession {
     fn settled_now(&mut self) {
         self.failed = None;
         self.durable_upto = self.recorded;
+        self.settled_at_once = true;
         self.redo_durable_logout();
     }
 
@@ -1126,6 +1151,17 @@ impl RequestSession {
             seq: covers,
             ..before
         });
+        if durable.is_confirmed() {
+            // A `settle` that came at once (`expect_confirmation` is only given the store's
+            // `settle`, or, for a session that was not revocable, nothing to confirm): every
+            // revocation recorded so far is durable.
+            if let Some(earlier) = self.unconfirmed.take() {
+                // Covered: it no longer needs awaiting.
+                drop(earlier);
+            }
+            self.settled_now();
+            return;
+        }
         let (durable, before, covers) = match self.unconfirmed.take() {
             // Confirmed at once (nothing shared was recorded): the earlier wait, or its
             // error, still stands, for what it covers.
@@ -1136,6 +1172,38 @@ impl RequestSession {
             ),
             Some(earlier) => (durable, Before::merge(earlier.before, before), covers),
             None => (durable, before, covers),
+        };
+        self.unconfirmed = Some(Unconfirmed {
+            durable,
+            before,
+            covers,
+        });
+    }
+
+    /// Notes that the revocation about to be recorded ([`RequestSession::expect_confirmation`]
+    /// is called next) ended the session `id`.
+    fn note_ended(&mut self, id: SessionId) {
+        if self.ended.len() == MAX_ENDED {
+            self.ended.remove(0);
+        }
+        self.ended.push((id, self.recorded + 1));
+    }
+
+    /// A logout that recorded nothing (a session that is not revocable): no confirmation of
+    /// its own, but taken back with the logout of the request it followed if that one's
+    /// confirmation doesn't come.
+    fn nothing_to_confirm(&mut self, before: Before) {
+        let before = Some(Before {
+            seq: self.recorded,
+            ..before
+        });
+        let (durable, before, covers) = match self.unconfirmed.take() {
+            Some(earlier) => (
+                earlier.durable,
+                Before::merge(earlier.before, before),
+                earlier.covers,
+            ),
+            None => (Confirmation::ready(Ok(())), before, self.recorded),
         };
         self.unconfirmed = Some(Unconfirmed {
             durable,
@@ -1161,6 +1229,10 @@ impl RequestSession {
     /// this request is confirmed; a new one covers the one in flight.
     pub(super) fn take_confirmation(&mut self) -> Option<PendingConfirmation> {
         self.logout_returned();
+        if std::mem::take(&mut self.settled_at_once) && self.unconfirmed.is_none() {
+            // Everything recorded is durable: nothing to await, not even one in flight.
+            return None;
+        }
         let own = self.unconfirmed.take();
         let (wait, number, before, covers) = match (own, self.in_flight.take()) {
             (Some(own), in_flight) if !own.durable.is_confirmed() => {
@@ -1200,9 +1272,12 @@ impl RequestSession {
             covers,
             outcome,
         } = confirmed;
-        match &outcome {
+        let outcome = match outcome {
             // Covered by a confirmation that came: nothing of it failed.
-            Err(_) if covers <= self.durable_upto => {}
+            Err(_) if covers <= self.durable_upto => Ok(()),
+            outcome => outcome,
+        };
+        match &outcome {
             Err(_) => self.failed = Some(self.failed.map_or(number, |n| n.max(number))),
             Ok(()) => {
                 self.durable_upto = self.durable_upto.max(covers);
@@ -1258,22 +1333,25 @@ impl RequestSession {
         self.refused_held = before.refused_held;
         self.keep_refused = true;
         self.set_status(before.status);
-        self.restored = Some((before.seq, self.changes));
     }
 
-    /// Logs out again a logout taken back ([`RequestSession::undo_logout`]) once a
-    /// confirmation that covers it came after all (it was durable), unless the session changed
-    /// since: the response then removes the cookie rather than set a session the store holds
-    /// as logged out.
+    /// Logs out again a session held although a logout of this request ended it, once a
+    /// confirmation covering that logout came (it was durable; a failure of another
+    /// confirmation took it back meanwhile): the response then removes the cookie rather than
+    /// set a session the store holds as logged out. What was written to it is lost either way
+    /// (its cookie would be refused).
     fn redo_durable_logout(&mut self) {
-        let Some((seq, changes)) = self.restored else {
-            return;
+        let held = [&self.state, &self.unverified, &self.refused_held]
+            .into_iter()
+            .flatten()
+            .map(SessionState::id);
+        let durable_upto = self.durable_upto;
+        let ended_durably = |id| {
+            self.ended
+                .iter()
+                .any(|&(ended, seq)| ended == id && seq <= durable_upto)
         };
-        if seq > self.durable_upto {
-            return;
-        }
-        self.restored = None;
-        if changes == self.changes {
+        if held.into_iter().any(ended_durably) {
             self.state = None;
             self.unverified = None;
             self.refused_held = None;
@@ -1378,6 +1456,7 @@ impl RequestSession {
             }
             // The old id is refused here already: only the shared store's confirmation is left,
             // whose error, if it comes, is the call's.
+            Ok(ending) if matches!(ending.ended, Ended::NotRevocable) => {}
             Ok(ending) => self.expect_confirmation(ending.durable, None),
             Err(err) => {
                 self.state = Some(state);

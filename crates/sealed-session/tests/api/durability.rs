@@ -965,3 +965,146 @@ fn a_later_logout_merged_into_a_no_op_is_not_made_durable_by_its_ok() {
         "the purge answered {l:?} (try again, with the cookie), yet the response: {update:?}"
     );
 }
+
+/// a purge whose own revocation the store confirms at once (`end_session`'s
+/// `settle` is `Ready(Ok)`) while a sign-in's confirmation is still awaited. That settle
+/// covers every revocation recorded before it, bob's included; yet the purge awaits the
+/// sign-in's confirmation, and when that one fails bob's logout is taken back: the purge
+/// answers 503 and the response sets bob's cookie, which the store holds as revoked.
+#[test]
+fn a_purge_confirmed_at_once_while_a_sign_in_waits_is_not_taken_back() {
+    for dropped in [true, false] {
+        let (lifecycle, store) = setup();
+        let cookie = signed_in(&lifecycle, "alice");
+        store.deferred.store(true, Ordering::SeqCst);
+        let mut cx = Context::from_waker(Waker::noop());
+        let session = attach(&lifecycle, &cookie);
+        let mut sign_in = Box::pin(session.sign_in("bob"));
+        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        // The store caught up: bob's revocation is confirmed at once.
+        store.deferred.store(false, Ordering::SeqCst);
+        let mut logout = Box::pin(session.purge());
+        let l = logout.as_mut().poll(&mut cx);
+        let mut answer = None;
+        if dropped {
+            // Both handlers' futures dropped (a timeout): the response is decided now.
+            drop(sign_in);
+            drop(logout);
+        } else {
+            // The sign-in's wait times out (it was asked before the store caught up).
+            store.answer(Err(timed_out()));
+            let _ = sign_in.as_mut().poll(&mut cx);
+            answer = Some(if l.is_pending() {
+                logout.as_mut().poll(&mut cx)
+            } else {
+                l
+            });
+        }
+        let update = session.finish().unwrap().update().clone();
+        let refusal = match &update {
+            CookieUpdate::Set(_) => request(&lifecycle, Some(&set_value(&update))).refusal(),
+            _ => None,
+        };
+        assert!(
+            matches!(update, CookieUpdate::Remove(_)),
+            "dropped={dropped}: bob's logout was confirmed at once, yet purge answered \
+             {answer:?} and the response {update:?} (its cookie refused as {refusal:?})"
+        );
+    }
+}
+
+/// with a cookie refused as revoked, a second `purge` of the same request (another
+/// handler, or a double logout) after the first was confirmed asks the store again and answers
+/// its error: 503 for an empty session although everything this request recorded is durable
+/// (the valid-cookie path answers `Ok`: `a_retry_confirmed_at_once_clears_the_failure`).
+#[test]
+fn a_second_purge_of_a_refused_cookie_after_a_confirmed_logout_is_ok() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    // Other requests' revocations unwritten: this request has nothing left to confirm.
+    store.unconfirmed.store(true, Ordering::SeqCst);
+    let mut second = Box::pin(session.purge());
+    let answer = second.as_mut().poll(&mut cx);
+    let update = session.finish().unwrap().update().clone();
+    assert!(
+        matches!(answer, Poll::Ready(Ok(()))),
+        "{answer:?} (the response: {update:?})"
+    );
+}
+
+/// a confirmation that comes after a later one of the request already confirmed
+/// everything it covers (`covers <= durable_upto`) is not recorded as a failure ("nothing of it
+/// failed"), yet its error is still the call's answer: alice's logout answers 503 while the
+/// response removes the cookie, both logouts durable.
+#[test]
+fn a_covered_confirmation_error_is_not_the_answer() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut sign_in = Box::pin(session.sign_in("bob"));
+    assert!(matches!(
+        sign_in.as_mut().poll(&mut cx),
+        Poll::Pending | Poll::Ready(Ok(()))
+    ));
+    let mut second = Box::pin(session.purge());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    let s = second.as_mut().poll(&mut cx);
+    assert!(matches!(s, Poll::Ready(Ok(()))), "{s:?}");
+    store.answer(Err(timed_out()));
+    let f = first.as_mut().poll(&mut cx);
+    let update = session.finish().unwrap().update().clone();
+    assert!(matches!(update, CookieUpdate::Remove(_)), "{update:?}");
+    assert!(
+        matches!(f, Poll::Ready(Ok(()))),
+        "alice's logout is durable (covered by the second confirmation), yet {f:?}"
+    );
+}
+
+/// `restored` remembers one undone logout. After a failure, logout A asks the
+/// store again (#2, covering alice's revocation); B's retry (#3) fails and takes A back; C's
+/// retry (#4) fails and takes alice back again, overwriting `restored`; then #2 comes `Ok`.
+/// A answers `Ok` (alice's logout is durable), but nothing redoes it: the response keeps
+/// alice's cookie instead of removing it.
+#[test]
+fn a_logout_answered_ok_is_not_left_taken_back_by_a_later_failure() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "alice");
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut p0 = Box::pin(session.purge());
+    assert!(p0.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(p0.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(session.subject(), Some("alice".to_owned()));
+    let mut a = Box::pin(session.purge());
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+    let mut b = Box::pin(session.purge());
+    assert!(b.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(b.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(session.subject(), Some("alice".to_owned()));
+    let mut c = Box::pin(session.purge());
+    assert!(c.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    assert!(matches!(c.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    store.answer(Ok(()));
+    let answered = a.as_mut().poll(&mut cx);
+    let subject = session.subject();
+    let update = session.finish().unwrap().update().clone();
+    assert!(
+        !matches!(answered, Poll::Ready(Ok(()))) || matches!(update, CookieUpdate::Remove(_)),
+        "A answered Ok (alice's logout durable), yet the session is {subject:?} and the \
+         response {update:?}"
+    );
+}
