@@ -568,9 +568,10 @@ impl RequestSession {
     /// id can't be revoked (the session is left as it was), or with
     /// [`RevokeError::Superseded`] if the session was logged out since the request opened it,
     /// or its revocation folded into a cutoff that ends it too (it is purged: a renewal never
-    /// revives a logged-out session). With [`RevokeError::NotDurable`] the renewal is done and
-    /// the old id refused here; only the shared store's confirmation of its revocation is
-    /// missing.
+    /// revives a logged-out session; the response removes the cookie once the shared store
+    /// confirms that logout). With [`RevokeError::NotDurable`] the renewal is done and the old
+    /// id refused here, only the shared store's confirmation of its revocation is missing; or,
+    /// for a session found logged out, it is gone all the same and its cookie left as it is.
     pub fn renew(&mut self) -> Result<(), RenewError> {
         self.confirming(Self::record_renew)
     }
@@ -846,7 +847,9 @@ impl RequestSession {
     /// # Errors
     /// [`RenewError::Randomness`] if no new id can be drawn (nothing changes),
     /// [`RenewError::Revoke`] with [`RevokeError::Superseded`] if this session was logged out
-    /// meanwhile (it is purged), with [`RevokeError::NotDurable`] if the cutoff holds here but
+    /// meanwhile (it is purged; the cookie is removed once the shared store confirms what it
+    /// holds, as for [`RequestSession::purge`]), with [`RevokeError::NotDurable`] if the cutoff
+    /// holds here but
     /// the shared store did not confirm it in time (call it again) or, recording nothing, while
     /// the store can't check the request's signed-in cookie yet, or another [`RevokeError`]
     /// (nothing changes).
@@ -880,6 +883,10 @@ impl RequestSession {
         match self.lifecycle.end_older_sessions(subject.name(), kept, now) {
             Ok(_) => {}
             Err(err @ RevokeError::Superseded { .. }) => {
+                // Logged out meanwhile (perhaps by this request, taken back): the cookie is
+                // removed once the store confirms what it holds, as for `purge`.
+                self.note_ended(held.id());
+                self.settle_again(&before);
                 self.state = None;
                 self.unverified = None;
                 self.keep_refused = false;
@@ -1183,6 +1190,10 @@ impl RequestSession {
     /// Notes that the revocation about to be recorded ([`RequestSession::expect_confirmation`]
     /// is called next) ended the session `id`.
     fn note_ended(&mut self, id: SessionId) {
+        if self.ended.iter().any(|&(ended, _)| ended == id) {
+            // Its earliest revocation is kept: once that one is durable, so is the logout.
+            return;
+        }
         if self.ended.len() == MAX_ENDED {
             self.ended.remove(0);
         }
@@ -1333,6 +1344,8 @@ impl RequestSession {
         self.refused_held = before.refused_held;
         self.keep_refused = true;
         self.set_status(before.status);
+        // What it brings back may be a session a covered logout ended: logged out again.
+        self.redo_durable_logout();
     }
 
     /// Logs out again a session held although a logout of this request ended it, once a
@@ -1445,19 +1458,30 @@ impl RequestSession {
         mut state: SessionState,
         change: impl FnOnce(&mut SessionState),
     ) -> Result<(), RenewError> {
+        let old_id = state.id();
+        // If the store does not confirm a logout this finds (below), the session is not set
+        // again (it ended) but its cookie is kept: the client retries with it.
+        let before = self.before_logout();
         match self.lifecycle.end_session(&state, self.write_time()) {
             Ok(Ending {
                 ended: Ended::Already(err),
-                ..
+                durable,
             }) => {
-                // Logged out meanwhile: a renewal must not turn it into a fresh session.
+                // Logged out meanwhile: a renewal must not turn it into a fresh session. The
+                // logout (perhaps this request's, taken back) removes the cookie only once the
+                // store confirms it; if that doesn't come, the session is back as it was.
+                self.note_ended(old_id);
+                self.expect_confirmation(durable, Some(before));
                 self.set_status(SessionStatus::Purged);
                 return Err(err.into());
             }
             // The old id is refused here already: only the shared store's confirmation is left,
             // whose error, if it comes, is the call's.
             Ok(ending) if matches!(ending.ended, Ended::NotRevocable) => {}
-            Ok(ending) => self.expect_confirmation(ending.durable, None),
+            Ok(ending) => {
+                self.note_ended(old_id);
+                self.expect_confirmation(ending.durable, None);
+            }
             Err(err) => {
                 self.state = Some(state);
                 return Err(err.into());
@@ -1465,7 +1489,9 @@ impl RequestSession {
         };
         change(&mut state);
         if self.lifecycle.is_revoked(&state, self.write_time()) {
-            // The old id's revocation folded into a cutoff that covers this session too.
+            // The old id's revocation folded into a cutoff that covers this session too: a
+            // logout, whose removal cookie waits for the store's confirmation as any other's.
+            self.settle_again(&before);
             self.set_status(SessionStatus::Purged);
             return Err(RevokeError::Superseded {
                 current: self.lifecycle.cutoff(state.subject()),

@@ -714,7 +714,11 @@ fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fa
     let answers = [
         logout.as_mut().poll(&mut cx),
         sign_in.as_mut().poll(&mut cx),
-        renew.as_mut().poll(&mut cx),
+        {
+            // The renewal found bob logged out: it asked the store anew, and fails too.
+            store.answer(Err(timed_out()));
+            renew.as_mut().poll(&mut cx)
+        },
     ];
     for answer in answers {
         let Poll::Ready(Err(err)) = answer else {
@@ -752,6 +756,7 @@ fn a_purge_retried_after_an_unconfirmed_logout_waits_for_the_store() {
             sign_in.as_mut().poll(&mut cx),
             Poll::Ready(Err(_))
         ));
+        store.answer(Err(timed_out()));
         assert!(matches!(renew.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
 
         // The retry: the store now answers at once, one way or the other.
@@ -1107,4 +1112,46 @@ fn a_logout_answered_ok_is_not_left_taken_back_by_a_later_failure() {
         "A answered Ok (alice's logout durable), yet the session is {subject:?} and the \
          response {update:?}"
     );
+}
+
+/// A renewal that finds its session logged out (by another request after this one opened it,
+/// or by this request's own logout that a failure took back) ends it as a logout does: the
+/// cookie is removed only once the store confirms, and a `purge` after it never answers `Ok`
+/// before that. Before, the renewal's `Superseded` set the session purged without asking the
+/// store, and the `purge` answered `Ok` at once with a removal cookie.
+#[test]
+fn a_renewal_that_finds_its_session_ended_removes_the_cookie_only_once_confirmed() {
+    use sealed_session::RenewError;
+    for confirmed in [false, true] {
+        for taken_back in [false, true] {
+            let (lifecycle, store) = setup();
+            let cookie = signed_in(&lifecycle, "alice");
+            let mut session = request(&lifecycle, Some(&cookie));
+            if taken_back {
+                store.unconfirmed.store(true, Ordering::SeqCst);
+                assert!(session.purge().is_err());
+                assert_eq!(session.subject(), Some("alice"), "taken back");
+            } else {
+                drop(lifecycle.revoke_subject("alice"));
+            }
+            store.unconfirmed.store(!confirmed, Ordering::SeqCst);
+            let case = format!("confirmed {confirmed}, taken back {taken_back}");
+            match session.renew() {
+                Err(RenewError::Revoke(RevokeError::Superseded { .. })) if confirmed => {}
+                Err(RenewError::Revoke(RevokeError::NotDurable { .. })) if !confirmed => {}
+                other => panic!("{case}: {other:?}"),
+            }
+            assert_eq!(session.subject(), None, "{case}: never renewed");
+            assert_eq!(session.purge().is_ok(), confirmed, "{case}");
+            let update = session.finish().unwrap();
+            assert_eq!(
+                matches!(update, CookieUpdate::Remove(_)),
+                confirmed,
+                "{case}: {update:?}"
+            );
+            if !confirmed {
+                assert_eq!(update, CookieUpdate::None, "{case}: kept for the retry");
+            }
+        }
+    }
 }
