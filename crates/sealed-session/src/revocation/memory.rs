@@ -560,7 +560,7 @@ impl MemoryRevocationStore {
                         return;
                     };
                     entry.generation_until = entry.generation_until.max(Until::new(*until));
-                    entry.raise(stamp.next());
+                    entry.raise_here(stamp.next());
                 });
                 match outcome {
                     Applied::Held => {}
@@ -923,6 +923,8 @@ impl RevocationStore for MemoryRevocationStore {
                     let generation = stamp.next();
                     entry.generation_until = entry.generation_until.max(Until::new(until));
                     entry.raise(generation);
+                    // Shared as it stands, a part raised here alone included.
+                    entry.raised_here = false;
                     recorded = Some(Revocation::Subject {
                         subject: subject.name().to_owned(),
                         generation: entry.generation,
@@ -981,9 +983,12 @@ impl RevocationStore for MemoryRevocationStore {
                 kept.generation()
             }
         };
-        // Compared with the cutoff a revocation holds: one raised on this copy alone does not
-        // make the subject's own cutoff needless elsewhere.
-        if held.is_some_and(|e| e.generation >= target) || target <= self.everyone_shared() {
+        // Compared with the cutoff a revocation holds: one raised on this copy alone (the
+        // store-wide one, or the subject's by a fold of others' revocations) does not make the
+        // subject's own cutoff needless elsewhere.
+        if held.is_some_and(|e| e.generation >= target && !e.raised_here)
+            || target <= self.everyone_shared()
+        {
             return Ok(None);
         }
         Ok(Some(
@@ -1099,6 +1104,10 @@ struct SubjectEntry {
     /// [`RevocationLimits::remote_total`], ids included. (In the struct's padding: no byte
     /// more.)
     remote: bool,
+    /// The cutoff was raised on this copy alone (others' revocations folded into it, past the
+    /// room for them) above the highest one shared: an advance it covers is shared all the
+    /// same, since other copies don't hold it. (In the padding too.)
+    raised_here: bool,
 }
 
 /// One individually revoked session of a subject: 28 bytes, aligned to 4 (the stamp is kept
@@ -1144,6 +1153,10 @@ impl SubjectEntry {
     /// refused by it and let go, their deadlines kept by the cutoff's, so that it refuses them
     /// as long as they did.
     fn raise(&mut self, generation: Generation) {
+        if generation >= self.generation {
+            // What is shared reaches the cutoff: no copy-only part left above it.
+            self.raised_here = false;
+        }
         if generation <= self.generation {
             return;
         }
@@ -1158,6 +1171,15 @@ impl SubjectEntry {
         });
         self.generation_until = until;
         self.release();
+    }
+
+    /// [`SubjectEntry::raise`] on this copy alone (a fold of others' revocations): remembered
+    /// as above what is shared.
+    fn raise_here(&mut self, generation: Generation) {
+        if generation > self.generation {
+            self.raise(generation);
+            self.raised_here = true;
+        }
     }
 
     /// Gives back the slots of dropped sessions: a vector keeps its capacity, and what the
@@ -1780,6 +1802,42 @@ mod tests {
             NOW,
         );
         assert_eq!(everyone(&store), [900]);
+    }
+
+    #[test]
+    fn an_advance_a_fold_of_others_revocations_covers_here_is_still_recorded() {
+        // Found by the simulation (seed 31): a sign-out-others on a copy whose cutoff a fold
+        // of other instances' revocations had raised to the kept session's stamp recorded
+        // nothing, so Redis and the other instances never got the cutoff it was answered `Ok`
+        // for; an older session went on being served elsewhere.
+        let store = MemoryRevocationStore::with_limits(RevocationLimits::new().per_subject(1));
+        let pushed = REMOTE_PER_SUBJECT_FACTOR + 1;
+        for n in 0..pushed {
+            let stamp = Generation::new(100 + u64::try_from(n).unwrap());
+            let id = nth(u32::try_from(n).unwrap(), 7);
+            store.apply(&of(&Subject::new("alice", stamp), id, 2_000), NOW);
+        }
+        assert!(store.folds() > 0);
+        let raised_here = store.generation("alice");
+        assert!(raised_here > Generation::new(100), "{raised_here:?}");
+        let kept = KeptSession::new(nth(99, 7), raised_here);
+        let advance = |store: &MemoryRevocationStore| {
+            store
+                .advance("alice", Cutoff::OlderThan(kept), t(2_000), NOW)
+                .unwrap()
+        };
+        assert_eq!(
+            advance(&store),
+            Some(Revocation::Subject {
+                subject: "alice".into(),
+                generation: raised_here,
+                until: t(2_000),
+            }),
+            "recorded, to be shared: the fold is this copy's alone"
+        );
+        assert_eq!(store.generation("alice"), raised_here, "never lowered");
+        // Once what is shared reaches the cutoff, the same advance needs no write.
+        assert_eq!(advance(&store), None);
     }
 
     #[test]
