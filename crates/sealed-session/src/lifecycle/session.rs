@@ -767,8 +767,8 @@ impl RequestSession {
                     self.nothing_to_confirm(before);
                 }
                 Ok(ending) => {
-                    self.note_ended(id);
                     self.expect_confirmation(ending.durable, Some(before));
+                    self.note_ended(id);
                 }
                 Err(err) => {
                     self.keep_refused = true;
@@ -821,10 +821,10 @@ impl RequestSession {
         };
         let now = self.now.max(self.lifecycle.now());
         let durable = self.lifecycle.log_out_everywhere(&subject, now)?;
+        self.expect_confirmation(durable, Some(before));
         if let Some(id) = self.state.as_ref().map(SessionState::id) {
             self.note_ended(id);
         }
-        self.expect_confirmation(durable, Some(before));
         self.state = None;
         self.unverified = None;
         self.keep_refused = false;
@@ -885,8 +885,15 @@ impl RequestSession {
             Err(err @ RevokeError::Superseded { .. }) => {
                 // Logged out meanwhile (perhaps by this request, taken back): the cookie is
                 // removed once the store confirms what it holds, as for `purge`.
-                self.note_ended(held.id());
+                // As for a renewal that finds its session ended: gone from the request either
+                // way; if the store doesn't confirm, its cookie is left as it is.
+                let id = held.id();
+                let before = Before {
+                    state: None,
+                    ..before
+                };
                 self.settle_again(&before);
+                self.note_ended(id);
                 self.state = None;
                 self.unverified = None;
                 self.keep_refused = false;
@@ -1120,9 +1127,14 @@ impl RequestSession {
     /// Asks the store to confirm everything it holds: confirmed at once, every revocation this
     /// request recorded is durable ([`RequestSession::settled_now`]); otherwise the caller
     /// awaits it, and `before` is taken back if it doesn't come.
+    ///
+    /// It records nothing: it covers what the request recorded so far, and no more, so a
+    /// confirmation that covered those already makes its error no error. The request's first
+    /// ask stands for what was recorded before the request (a refused cookie's revocation).
     fn settle_again(&mut self, before: &Before) {
         let durable = self.lifecycle.settle();
-        self.expect_confirmation(durable, Some(before.clone()));
+        self.recorded = self.recorded.max(1);
+        self.await_store(durable, Some(before.clone()));
     }
 
     /// The store confirmed everything recorded so far (a `settle` that came at once): no
@@ -1153,6 +1165,12 @@ impl RequestSession {
     /// confirmation covers every revocation an earlier one did (the store's `settle`).
     fn expect_confirmation(&mut self, durable: Confirmation, before: Option<Before>) {
         self.recorded += 1;
+        self.await_store(durable, before);
+    }
+
+    /// Keeps `durable`, covering every revocation recorded so far, for the caller to await
+    /// ([`RequestSession::expect_confirmation`]).
+    fn await_store(&mut self, durable: Confirmation, before: Option<Before>) {
         let covers = self.recorded;
         let before = before.map(|before| Before {
             seq: covers,
@@ -1187,8 +1205,8 @@ impl RequestSession {
         });
     }
 
-    /// Notes that the revocation about to be recorded ([`RequestSession::expect_confirmation`]
-    /// is called next) ended the session `id`.
+    /// Notes that the revocation just recorded and asked to be confirmed (the latest
+    /// [`RequestSession::recorded`]) ended the session `id`.
     fn note_ended(&mut self, id: SessionId) {
         if self.ended.iter().any(|&(ended, _)| ended == id) {
             // Its earliest revocation is kept: once that one is durable, so is the logout.
@@ -1197,7 +1215,7 @@ impl RequestSession {
         if self.ended.len() == MAX_ENDED {
             self.ended.remove(0);
         }
-        self.ended.push((id, self.recorded + 1));
+        self.ended.push((id, self.recorded));
     }
 
     /// A logout that recorded nothing (a session that is not revocable): no confirmation of
@@ -1354,22 +1372,35 @@ impl RequestSession {
     /// set a session the store holds as logged out. What was written to it is lost either way
     /// (its cookie would be refused).
     fn redo_durable_logout(&mut self) {
-        let held = [&self.state, &self.unverified, &self.refused_held]
-            .into_iter()
-            .flatten()
-            .map(SessionState::id);
         let durable_upto = self.durable_upto;
-        let ended_durably = |id| {
-            self.ended
-                .iter()
-                .any(|&(ended, seq)| ended == id && seq <= durable_upto)
+        let ended = &self.ended;
+        let ended_durably = |held: &Option<SessionState>| {
+            held.as_ref().is_some_and(|held| {
+                ended
+                    .iter()
+                    .any(|&(id, seq)| id == held.id() && seq <= durable_upto)
+            })
         };
-        if held.into_iter().any(ended_durably) {
+        let (state, unverified, refused_held) = (
+            ended_durably(&self.state),
+            ended_durably(&self.unverified),
+            ended_durably(&self.refused_held),
+        );
+        if state || (self.state.is_none() && (unverified || refused_held)) {
             self.state = None;
             self.unverified = None;
             self.refused_held = None;
             self.keep_refused = false;
             self.set_status(SessionStatus::Purged);
+            return;
+        }
+        // A session written since (a new one) stays, and its cookie is set; only the ended
+        // session held aside for a logout goes.
+        if unverified {
+            self.unverified = None;
+        }
+        if refused_held {
+            self.refused_held = None;
         }
     }
 
@@ -1470,8 +1501,8 @@ impl RequestSession {
                 // Logged out meanwhile: a renewal must not turn it into a fresh session. The
                 // logout (perhaps this request's, taken back) removes the cookie only once the
                 // store confirms it; if that doesn't come, the session is back as it was.
-                self.note_ended(old_id);
                 self.expect_confirmation(durable, Some(before));
+                self.note_ended(old_id);
                 self.set_status(SessionStatus::Purged);
                 return Err(err.into());
             }
@@ -1479,8 +1510,8 @@ impl RequestSession {
             // whose error, if it comes, is the call's.
             Ok(ending) if matches!(ending.ended, Ended::NotRevocable) => {}
             Ok(ending) => {
-                self.note_ended(old_id);
                 self.expect_confirmation(ending.durable, None);
+                self.note_ended(old_id);
             }
             Err(err) => {
                 self.state = Some(state);

@@ -1114,44 +1114,124 @@ fn a_logout_answered_ok_is_not_left_taken_back_by_a_later_failure() {
     );
 }
 
-/// A renewal that finds its session logged out (by another request after this one opened it,
-/// or by this request's own logout that a failure took back) ends it as a logout does: the
-/// cookie is removed only once the store confirms, and a `purge` after it never answers `Ok`
-/// before that. Before, the renewal's `Superseded` set the session purged without asking the
-/// store, and the `purge` answered `Ok` at once with a removal cookie.
+/// A renewal (or a re-authentication, or a sign-out-others) that finds its session logged out
+/// (by another request after this one opened it, or by this request's own logout that a
+/// failure took back) ends it as a logout does: the cookie is removed only once the store
+/// confirms, and a `purge` after it never answers `Ok` before that. Before, the renewal's
+/// `Superseded` set the session purged without asking the store, and the `purge` answered `Ok`
+/// at once with a removal cookie.
 #[test]
 fn a_renewal_that_finds_its_session_ended_removes_the_cookie_only_once_confirmed() {
     use sealed_session::RenewError;
-    for confirmed in [false, true] {
-        for taken_back in [false, true] {
-            let (lifecycle, store) = setup();
-            let cookie = signed_in(&lifecycle, "alice");
-            let mut session = request(&lifecycle, Some(&cookie));
-            if taken_back {
-                store.unconfirmed.store(true, Ordering::SeqCst);
-                assert!(session.purge().is_err());
-                assert_eq!(session.subject(), Some("alice"), "taken back");
-            } else {
-                drop(lifecycle.revoke_subject("alice"));
-            }
-            store.unconfirmed.store(!confirmed, Ordering::SeqCst);
-            let case = format!("confirmed {confirmed}, taken back {taken_back}");
-            match session.renew() {
-                Err(RenewError::Revoke(RevokeError::Superseded { .. })) if confirmed => {}
-                Err(RenewError::Revoke(RevokeError::NotDurable { .. })) if !confirmed => {}
-                other => panic!("{case}: {other:?}"),
-            }
-            assert_eq!(session.subject(), None, "{case}: never renewed");
-            assert_eq!(session.purge().is_ok(), confirmed, "{case}");
-            let update = session.finish().unwrap();
-            assert_eq!(
-                matches!(update, CookieUpdate::Remove(_)),
-                confirmed,
-                "{case}: {update:?}"
-            );
-            if !confirmed {
-                assert_eq!(update, CookieUpdate::None, "{case}: kept for the retry");
-            }
+    type Call = fn(&mut RequestSession) -> Result<(), RenewError>;
+    let calls: [(&str, Call); 3] = [
+        ("renew", RequestSession::renew),
+        ("reauthenticate", |s| s.reauthenticate().map(drop)),
+        ("purge_other_sessions", |s| {
+            s.purge_other_sessions().map(drop)
+        }),
+    ];
+    for ((name, call), confirmed, taken_back) in calls
+        .into_iter()
+        .flat_map(|call| [false, true].map(|confirmed| (call, confirmed)))
+        .flat_map(|(call, confirmed)| [false, true].map(|back| (call, confirmed, back)))
+    {
+        let (lifecycle, store) = setup();
+        let cookie = signed_in(&lifecycle, "alice");
+        let mut session = request(&lifecycle, Some(&cookie));
+        if taken_back {
+            store.unconfirmed.store(true, Ordering::SeqCst);
+            assert!(session.purge().is_err());
+            assert_eq!(session.subject(), Some("alice"), "taken back");
+        } else {
+            drop(lifecycle.revoke_subject("alice"));
+        }
+        store.unconfirmed.store(!confirmed, Ordering::SeqCst);
+        let case = format!("{name}: confirmed {confirmed}, taken back {taken_back}");
+        match call(&mut session) {
+            Err(RenewError::Revoke(RevokeError::Superseded { .. })) if confirmed => {}
+            Err(RenewError::Revoke(RevokeError::NotDurable { .. })) if !confirmed => {}
+            other => panic!("{case}: {other:?}"),
+        }
+        assert_eq!(session.subject(), None, "{case}: never renewed");
+        assert_eq!(session.purge().is_ok(), confirmed, "{case}");
+        let update = session.finish().unwrap();
+        assert_eq!(
+            matches!(update, CookieUpdate::Remove(_)),
+            confirmed,
+            "{case}: {update:?}"
+        );
+        if !confirmed {
+            assert_eq!(update, CookieUpdate::None, "{case}: kept for the retry");
         }
     }
+}
+
+/// A second `purge` of a cookie refused as revoked, made while the first waits, asks the store
+/// again although it records nothing new: it covers only what the first covered. The first's
+/// confirmation comes `Ok` (the first purge answers `Ok`, the response removes the cookie);
+/// the second's ask then fails, and that is no error: it answers `Ok` too. Before (review 6),
+/// the ask counted as a revocation of its own, not covered by the first's `Ok`, and the
+/// second handler was told "try again" for a logout that was confirmed.
+#[test]
+fn a_re_ask_that_records_nothing_is_covered_by_an_earlier_ok() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = Box::pin(session.purge());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    store.answer(Ok(()));
+    let f = first.as_mut().poll(&mut cx);
+    assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+    // The re-ask, which asked for nothing recorded since the first's, times out.
+    store.answer(Err(timed_out()));
+    let s = second.as_mut().poll(&mut cx);
+    let update = session.finish().unwrap().update().clone();
+    assert!(matches!(update, CookieUpdate::Remove(_)), "{update:?}");
+    assert!(
+        matches!(s, Poll::Ready(Ok(()))),
+        "carol's logout is confirmed (the first purge answered Ok, the response removes the \
+         cookie), yet the second purge answered {s:?}"
+    );
+}
+
+/// A write after a logout was taken back is kept when a confirmation covering that logout
+/// comes later (invariant 8: "a value written ... is kept"): with a cookie refused as revoked,
+/// two purges wait; the second's confirmation fails first and takes the logout back (the
+/// refused session is held aside again); a handler then writes, which starts a new, anonymous
+/// session. The first's confirmation then comes `Ok`: the refused session is let go, the new
+/// session stays and its cookie is set. Before (review 6), everything held was cleared, the
+/// new session too, and the response removed the cookie.
+#[test]
+fn a_write_after_a_refused_cookies_logout_was_taken_back_survives_its_confirmation() {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, "carol");
+    drop(lifecycle.revoke_subject("carol"));
+    store.deferred.store(true, Ordering::SeqCst);
+    let mut cx = Context::from_waker(Waker::noop());
+    let session = attach(&lifecycle, &cookie);
+    let mut first = Box::pin(session.purge());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = Box::pin(session.purge());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    store.answer(Err(timed_out()));
+    let s = second.as_mut().poll(&mut cx);
+    assert!(matches!(s, Poll::Ready(Err(_))), "{s:?}");
+    session.insert("cart", 3u8).unwrap();
+    store.answer(Ok(()));
+    let f = first.as_mut().poll(&mut cx);
+    assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
+    let cart = session.get::<u8>("cart").unwrap();
+    let update = session.finish().unwrap().update().clone();
+    assert_eq!(
+        cart,
+        Some(3),
+        "the write is lost (the response: {update:?})"
+    );
+    assert!(matches!(update, CookieUpdate::Set(_)), "{update:?}");
 }
