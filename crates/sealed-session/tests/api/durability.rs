@@ -2,6 +2,7 @@
 //! yet (`revocations_known` false): what each revoking call leaves behind, and the retry.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -88,6 +89,26 @@ fn signed_in(lifecycle: &SessionManager, user: &str) -> String {
     let mut session = request(lifecycle, None);
     session.sign_in(user).unwrap();
     set_value(&session.finish().unwrap())
+}
+
+/// A store whose confirmations the test answers (`Switchable::deferred`), and a cookie signed
+/// in as `user`, refused as revoked if `revoked` (another request logged the user out
+/// everywhere): a purge made with it asks the store to confirm.
+fn waiting(user: &str, revoked: bool) -> (SessionManager, Arc<Switchable>, String) {
+    let (lifecycle, store) = setup();
+    let cookie = signed_in(&lifecycle, user);
+    if revoked {
+        drop(lifecycle.revoke_subject(user));
+    }
+    store.deferred.store(true, Ordering::SeqCst);
+    (lifecycle, store, cookie)
+}
+
+/// Polls `future` once, with a waker that does nothing: the test drives every step.
+fn poll<F: Future + ?Sized>(future: &mut Pin<Box<F>>) -> Poll<F::Output> {
+    future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
 }
 
 #[test]
@@ -384,19 +405,16 @@ fn readable_elsewhere(session: &sealed_session::Session) -> bool {
 /// the cookie kept for the retry) and is the call's error; one that comes removes the cookie.
 #[test]
 fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
+    let (lifecycle, store, cookie) = waiting("alice", false);
     let attach = || {
         let header = format!("{}={cookie}", lifecycle.cookie_name());
         lifecycle.attach([header.as_bytes()], RequestInfo::new("/logout"))
     };
-    let mut cx = Context::from_waker(Waker::noop());
 
     // Not confirmed: undone here, the cookie kept, the error the handler answers with.
     let session = attach();
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending(), "it waits");
+    assert!(poll(&mut logout).is_pending(), "it waits");
     assert_eq!(store.answer.lock().unwrap().asked, 1);
     assert!(
         readable_elsewhere(&session),
@@ -411,7 +429,7 @@ fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
         waited: Duration::from_millis(250),
         reason: NotDurableReason::RedisTimedOut,
     }));
-    let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+    let Poll::Ready(Err(err)) = poll(&mut logout) else {
         panic!("the store's error is the call's");
     };
     assert_eq!(err.http_status(), 503, "{err}");
@@ -430,7 +448,7 @@ fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
     // response decided then keeps the cookie, as for a confirmation that didn't come.
     let session = attach();
     let mut dropped = Box::pin(session.purge());
-    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut dropped).is_pending());
     drop(dropped);
     assert!(
         !matches!(session.finish().unwrap().update(), CookieUpdate::Remove(_)),
@@ -440,9 +458,9 @@ fn the_async_logout_awaits_the_confirmation_without_holding_the_session() {
     // The retry, with the refused cookie: answered once confirmed, the cookie removed.
     let session = attach();
     let mut retry = Box::pin(session.purge());
-    assert!(retry.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut retry).is_pending());
     store.answer(Ok(()));
-    assert!(matches!(retry.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut retry), Poll::Ready(Ok(()))));
     assert!(matches!(
         session.finish().unwrap().update(),
         CookieUpdate::Remove(_)
@@ -469,18 +487,15 @@ fn attach(lifecycle: &SessionManager, cookie: &str) -> sealed_session::Session {
 /// the new session's cookie (never a removal, never the logged-out session again).
 #[test]
 fn a_write_made_while_a_logout_waits_is_kept_when_the_confirmation_fails() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let session = attach(&lifecycle, &cookie);
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     // Another handler of the request (`tokio::join!`, a spawned task with a clone).
     session.insert("cart", 3u8).unwrap();
     store.answer(Err(timed_out()));
-    let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+    let Poll::Ready(Err(err)) = poll(&mut logout) else {
         panic!("the store's error is the logout's");
     };
     assert_eq!(err.http_status(), 503, "{err}");
@@ -511,22 +526,19 @@ fn a_write_made_while_a_logout_waits_is_kept_when_the_confirmation_fails() {
 /// confirmation fails, as a sign-in whose own confirmation fails does.
 #[test]
 fn a_sign_in_made_while_a_logout_waits_stays_done_when_the_confirmation_fails() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let session = attach(&lifecycle, &cookie);
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     let mut sign_in = Box::pin(session.sign_in("bob"));
     assert!(
-        sign_in.as_mut().poll(&mut cx).is_pending(),
+        poll(&mut sign_in).is_pending(),
         "it waits for the logout it follows"
     );
     store.answer(Err(timed_out()));
-    assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
-    let Poll::Ready(Err(err)) = sign_in.as_mut().poll(&mut cx) else {
+    assert!(matches!(poll(&mut logout), Poll::Ready(Err(_))));
+    let Poll::Ready(Err(err)) = poll(&mut sign_in) else {
         panic!("the same confirmation, the same answer");
     };
     assert_eq!(err.http_status(), 503, "{err}");
@@ -550,21 +562,20 @@ fn two_logouts_of_one_request_both_wait_for_the_confirmation() {
     let cookie = signed_in(&lifecycle, "alice");
     let other = signed_in(&lifecycle, "bob");
     store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
 
     // Not confirmed.
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
     let mut second = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     assert!(
-        second.as_mut().poll(&mut cx).is_pending(),
+        poll(&mut second).is_pending(),
         "the second logout waits too"
     );
     assert_eq!(store.answer.lock().unwrap().asked, 1, "one confirmation");
     store.answer(Err(timed_out()));
     for logout in [&mut first, &mut second] {
-        let Poll::Ready(Err(err)) = logout.as_mut().poll(&mut cx) else {
+        let Poll::Ready(Err(err)) = poll(logout) else {
             panic!("both get the store's error");
         };
         assert_eq!(err.http_status(), 503, "{err}");
@@ -583,11 +594,11 @@ fn two_logouts_of_one_request_both_wait_for_the_confirmation() {
     let session = attach(&lifecycle, &other);
     let mut first = Box::pin(session.purge());
     let mut second = Box::pin(session.purge_subject());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
+    assert!(poll(&mut second).is_pending());
     store.answer(Ok(()));
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
-    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut second), Poll::Ready(Ok(_))));
     assert!(matches!(
         session.finish().unwrap().update(),
         CookieUpdate::Remove(_)
@@ -599,19 +610,16 @@ fn two_logouts_of_one_request_both_wait_for_the_confirmation() {
 /// the cookie.
 #[test]
 fn a_logout_waiting_on_another_gets_the_answer_when_the_other_is_dropped() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     let mut second = Box::pin(session.purge());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut second).is_pending());
     drop(first);
     store.answer(Ok(()));
-    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut second), Poll::Ready(Ok(()))));
     assert!(matches!(
         session.finish().unwrap().update(),
         CookieUpdate::Remove(_)
@@ -623,20 +631,17 @@ fn a_logout_waiting_on_another_gets_the_answer_when_the_other_is_dropped() {
 /// logout's session is not taken back over it), never a removal cookie.
 #[test]
 fn a_write_then_a_logout_while_a_logout_waits_go_back_to_the_write() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     session.insert("cart", 3u8).unwrap();
     let mut second = Box::pin(session.purge());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut second).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut second), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Err(_))));
     assert_eq!(session.get::<u8>("cart").unwrap(), Some(3));
     assert_eq!(session.subject(), None);
     let value = set_value(session.finish().unwrap().update());
@@ -651,20 +656,17 @@ fn a_write_then_a_logout_while_a_logout_waits_go_back_to_the_write() {
 /// kept when the confirmation fails (the rule of the shared handle).
 #[test]
 fn without_blocking_logouts_wait_for_the_confirmation_and_keep_later_writes() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let mut session = request(&lifecycle, Some(&cookie));
     let mut dropped = Box::pin(session.without_blocking(RequestSession::purge));
-    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut dropped).is_pending());
     drop(dropped);
     let mut retry = Box::pin(session.without_blocking(RequestSession::purge));
-    assert!(retry.as_mut().poll(&mut cx).is_pending(), "it waits");
+    assert!(poll(&mut retry).is_pending(), "it waits");
     store.answer(Err(timed_out()));
     assert!(matches!(
-        retry.as_mut().poll(&mut cx),
+        poll(&mut retry),
         Poll::Ready(Err(RevokeError::NotDurable { .. }))
     ));
     drop(retry);
@@ -679,9 +681,9 @@ fn without_blocking_logouts_wait_for_the_confirmation_and_keep_later_writes() {
         s.purge()?;
         s.insert("cart", &3u8).map_err(|_| timed_out())
     }));
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut logout), Poll::Ready(Err(_))));
     drop(logout);
     assert_eq!(
         session.get::<u8>("cart").unwrap(),
@@ -697,29 +699,22 @@ fn without_blocking_logouts_wait_for_the_confirmation_and_keep_later_writes() {
 /// cookie, since no logout of the request was confirmed.
 #[test]
 fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fails() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
 
     let session = attach(&lifecycle, &cookie);
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     let mut sign_in = Box::pin(session.sign_in("bob"));
-    assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut sign_in).is_pending());
     drop(lifecycle.revoke_subject("bob")); // recorded here at once
     let mut renew = Box::pin(session.renew());
-    assert!(renew.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut renew).is_pending());
     store.answer(Err(timed_out()));
-    let answers = [
-        logout.as_mut().poll(&mut cx),
-        sign_in.as_mut().poll(&mut cx),
-        {
-            // The renewal found bob logged out: it asked the store anew, and fails too.
-            store.answer(Err(timed_out()));
-            renew.as_mut().poll(&mut cx)
-        },
-    ];
+    let answers = [poll(&mut logout), poll(&mut sign_in), {
+        // The renewal found bob logged out: it asked the store anew, and fails too.
+        store.answer(Err(timed_out()));
+        poll(&mut renew)
+    }];
     for answer in answers {
         let Poll::Ready(Err(err)) = answer else {
             panic!("the store's error");
@@ -737,33 +732,27 @@ fn changes_that_end_the_session_while_a_logout_waits_remove_no_cookie_when_it_fa
 #[test]
 fn a_purge_retried_after_an_unconfirmed_logout_waits_for_the_store() {
     for confirmed in [false, true] {
-        let (lifecycle, store) = setup();
-        let cookie = signed_in(&lifecycle, "alice");
-        store.deferred.store(true, Ordering::SeqCst);
-        let mut cx = Context::from_waker(Waker::noop());
+        let (lifecycle, store, cookie) = waiting("alice", false);
 
         let session = attach(&lifecycle, &cookie);
         let mut logout = Box::pin(session.purge());
-        assert!(logout.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut logout).is_pending());
         let mut sign_in = Box::pin(session.sign_in("bob"));
-        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut sign_in).is_pending());
         drop(lifecycle.revoke_subject("bob"));
         let mut renew = Box::pin(session.renew());
-        assert!(renew.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut renew).is_pending());
         store.answer(Err(timed_out()));
-        assert!(matches!(logout.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
-        assert!(matches!(
-            sign_in.as_mut().poll(&mut cx),
-            Poll::Ready(Err(_))
-        ));
+        assert!(matches!(poll(&mut logout), Poll::Ready(Err(_))));
+        assert!(matches!(poll(&mut sign_in), Poll::Ready(Err(_))));
         store.answer(Err(timed_out()));
-        assert!(matches!(renew.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+        assert!(matches!(poll(&mut renew), Poll::Ready(Err(_))));
 
         // The retry: the store now answers at once, one way or the other.
         store.deferred.store(false, Ordering::SeqCst);
         store.unconfirmed.store(!confirmed, Ordering::SeqCst);
         let mut retry = Box::pin(session.purge());
-        let answer = retry.as_mut().poll(&mut cx);
+        let answer = poll(&mut retry);
         let update = session.finish().unwrap().update().clone();
         if confirmed {
             assert!(matches!(answer, Poll::Ready(Ok(()))), "{answer:?}");
@@ -785,25 +774,21 @@ fn a_purge_retried_after_an_unconfirmed_logout_waits_for_the_store() {
 /// durable.
 #[test]
 fn a_later_purge_failing_at_once_does_not_undo_a_confirmed_logout() {
-    let (lifecycle, store) = setup();
     // A cookie the store refuses as revoked: its purge asks the store to confirm.
-    let cookie = signed_in(&lifecycle, "carol");
-    drop(lifecycle.revoke_subject("carol"));
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("carol", true);
 
     let session = attach(&lifecycle, &cookie);
     let mut sign_in = Box::pin(session.sign_in("bob"));
-    let signed_in = sign_in.as_mut().poll(&mut cx);
+    let signed_in = poll(&mut sign_in);
     assert!(matches!(signed_in, Poll::Ready(Ok(_))), "{signed_in:?}");
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     store.deferred.store(false, Ordering::SeqCst);
     store.unconfirmed.store(true, Ordering::SeqCst);
     let mut second = Box::pin(session.purge());
-    assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut second), Poll::Ready(Err(_))));
     store.answer(Ok(()));
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Ok(()))));
     assert_eq!(session.subject(), None, "bob's logout was confirmed");
     assert!(matches!(
         session.finish().unwrap().update(),
@@ -817,38 +802,27 @@ fn a_later_purge_failing_at_once_does_not_undo_a_confirmed_logout() {
 #[test]
 fn no_removal_cookie_after_a_refused_purge_and_a_retry_that_both_fail() {
     for dropped in [false, true] {
-        let (lifecycle, store) = setup();
-        let cookie = signed_in(&lifecycle, "alice");
-        store.deferred.store(true, Ordering::SeqCst);
-        let mut cx = Context::from_waker(Waker::noop());
+        let (lifecycle, store, cookie) = waiting("alice", false);
         let session = attach(&lifecycle, &cookie);
         let mut logout = Box::pin(session.purge());
-        assert!(logout.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut logout).is_pending());
         let mut sign_in = Box::pin(session.sign_in("bob"));
-        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut sign_in).is_pending());
         store.deferred.store(false, Ordering::SeqCst);
         store.unconfirmed.store(true, Ordering::SeqCst);
         let mut second = Box::pin(session.purge());
-        assert!(matches!(second.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+        assert!(matches!(poll(&mut second), Poll::Ready(Err(_))));
         store.unconfirmed.store(false, Ordering::SeqCst);
         store.deferred.store(true, Ordering::SeqCst);
         let mut retry = Box::pin(session.purge());
-        assert!(retry.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut retry).is_pending());
         if !dropped {
             store.answer(Err(timed_out()));
-            let r = retry.as_mut().poll(&mut cx);
-            let l = logout.as_mut().poll(&mut cx);
+            let r = poll(&mut retry);
+            let l = poll(&mut logout);
             store.answer(Err(timed_out()));
-            let r = if r.is_pending() {
-                retry.as_mut().poll(&mut cx)
-            } else {
-                r
-            };
-            let l = if l.is_pending() {
-                logout.as_mut().poll(&mut cx)
-            } else {
-                l
-            };
+            let r = if r.is_pending() { poll(&mut retry) } else { r };
+            let l = if l.is_pending() { poll(&mut logout) } else { l };
             assert!(matches!(r, Poll::Ready(Err(_))), "{r:?}");
             assert!(matches!(l, Poll::Ready(Err(_))), "{l:?}");
         }
@@ -864,23 +838,20 @@ fn no_removal_cookie_after_a_refused_purge_and_a_retry_that_both_fail() {
 /// future is dropped: the response removes the cookie, never sets the logged-out session's.
 #[test]
 fn a_logout_confirmed_ok_is_not_taken_back_by_a_later_retry_that_fails() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
     let session = attach(&lifecycle, &cookie);
     session.insert("x", 1).unwrap();
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Err(_))));
     assert_eq!(session.subject(), Some("alice".to_owned()));
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     let mut other = Box::pin(session.purge());
-    assert!(other.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut other).is_pending());
     store.answer(Ok(()));
-    let answered = logout.as_mut().poll(&mut cx);
+    let answered = poll(&mut logout);
     assert!(matches!(answered, Poll::Ready(Ok(()))), "{answered:?}");
     drop(other);
     let update = session.finish().unwrap().update().clone();
@@ -898,17 +869,16 @@ fn a_retry_confirmed_at_once_clears_the_failure() {
     let (lifecycle, store) = setup();
     let cookie = signed_in(&lifecycle, "alice");
     store.unconfirmed.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Err(_))));
     store.unconfirmed.store(false, Ordering::SeqCst);
     let mut retry = Box::pin(session.purge());
-    assert!(matches!(retry.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut retry), Poll::Ready(Ok(()))));
     // Other requests' revocations unwritten: this request has nothing left to confirm.
     store.unconfirmed.store(true, Ordering::SeqCst);
     let mut again = Box::pin(session.purge());
-    let answer = again.as_mut().poll(&mut cx);
+    let answer = poll(&mut again);
     assert!(matches!(answer, Poll::Ready(Ok(()))), "{answer:?}");
 }
 
@@ -917,25 +887,21 @@ fn a_retry_confirmed_at_once_clears_the_failure() {
 /// of a session the store holds as logged out.
 #[test]
 fn a_settle_confirmed_at_once_is_a_confirmation_that_came() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "carol");
-    drop(lifecycle.revoke_subject("carol"));
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("carol", true);
     let session = attach(&lifecycle, &cookie);
     let mut sign_in = Box::pin(session.sign_in("bob"));
-    assert!(matches!(sign_in.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    assert!(matches!(poll(&mut sign_in), Poll::Ready(Ok(_))));
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     // The store caught up: a settle now is confirmed at once (it covers bob's revocation).
     store.deferred.store(false, Ordering::SeqCst);
     let mut second = Box::pin(session.purge());
-    let s = second.as_mut().poll(&mut cx);
+    let s = poll(&mut second);
     // The first wait's own answer: it timed out before the store caught up.
     store.answer(Err(timed_out()));
-    let _ = first.as_mut().poll(&mut cx);
+    let _ = poll(&mut first);
     if s.is_pending() {
-        let _ = second.as_mut().poll(&mut cx);
+        let _ = poll(&mut second);
     }
     let update = session.finish().unwrap().update().clone();
     assert!(
@@ -948,21 +914,17 @@ fn a_settle_confirmed_at_once_is_a_confirmation_that_came() {
 /// revocation is: the earlier one's `Ok` does not make the later's failure remove the cookie.
 #[test]
 fn a_later_logout_merged_into_a_no_op_is_not_made_durable_by_its_ok() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "carol");
-    drop(lifecycle.revoke_subject("carol"));
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("carol", true);
     let session = attach(&lifecycle, &cookie);
     let mut everywhere = Box::pin(session.purge_subject());
-    assert!(everywhere.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut everywhere).is_pending());
     let mut logout = Box::pin(session.purge());
-    assert!(logout.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut logout).is_pending());
     store.answer(Ok(()));
-    let e = everywhere.as_mut().poll(&mut cx);
+    let e = poll(&mut everywhere);
     assert!(matches!(e, Poll::Ready(Ok(false))), "{e:?}");
     store.answer(Err(timed_out()));
-    let l = logout.as_mut().poll(&mut cx);
+    let l = poll(&mut logout);
     assert!(matches!(l, Poll::Ready(Err(_))), "{l:?}");
     let update = session.finish().unwrap().update().clone();
     assert!(
@@ -979,17 +941,14 @@ fn a_later_logout_merged_into_a_no_op_is_not_made_durable_by_its_ok() {
 #[test]
 fn a_purge_confirmed_at_once_while_a_sign_in_waits_is_not_taken_back() {
     for dropped in [true, false] {
-        let (lifecycle, store) = setup();
-        let cookie = signed_in(&lifecycle, "alice");
-        store.deferred.store(true, Ordering::SeqCst);
-        let mut cx = Context::from_waker(Waker::noop());
+        let (lifecycle, store, cookie) = waiting("alice", false);
         let session = attach(&lifecycle, &cookie);
         let mut sign_in = Box::pin(session.sign_in("bob"));
-        assert!(sign_in.as_mut().poll(&mut cx).is_pending());
+        assert!(poll(&mut sign_in).is_pending());
         // The store caught up: bob's revocation is confirmed at once.
         store.deferred.store(false, Ordering::SeqCst);
         let mut logout = Box::pin(session.purge());
-        let l = logout.as_mut().poll(&mut cx);
+        let l = poll(&mut logout);
         let mut answer = None;
         if dropped {
             // Both handlers' futures dropped (a timeout): the response is decided now.
@@ -998,12 +957,8 @@ fn a_purge_confirmed_at_once_while_a_sign_in_waits_is_not_taken_back() {
         } else {
             // The sign-in's wait times out (it was asked before the store caught up).
             store.answer(Err(timed_out()));
-            let _ = sign_in.as_mut().poll(&mut cx);
-            answer = Some(if l.is_pending() {
-                logout.as_mut().poll(&mut cx)
-            } else {
-                l
-            });
+            let _ = poll(&mut sign_in);
+            answer = Some(if l.is_pending() { poll(&mut logout) } else { l });
         }
         let update = session.finish().unwrap().update().clone();
         let refusal = match &update {
@@ -1027,14 +982,13 @@ fn a_second_purge_of_a_refused_cookie_after_a_confirmed_logout_is_ok() {
     let (lifecycle, store) = setup();
     let cookie = signed_in(&lifecycle, "carol");
     drop(lifecycle.revoke_subject("carol"));
-    let mut cx = Context::from_waker(Waker::noop());
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert!(matches!(poll(&mut first), Poll::Ready(Ok(()))));
     // Other requests' revocations unwritten: this request has nothing left to confirm.
     store.unconfirmed.store(true, Ordering::SeqCst);
     let mut second = Box::pin(session.purge());
-    let answer = second.as_mut().poll(&mut cx);
+    let answer = poll(&mut second);
     let update = session.finish().unwrap().update().clone();
     assert!(
         matches!(answer, Poll::Ready(Ok(()))),
@@ -1048,25 +1002,22 @@ fn a_second_purge_of_a_refused_cookie_after_a_confirmed_logout_is_ok() {
 /// response removes the cookie, both logouts durable.
 #[test]
 fn a_covered_confirmation_error_is_not_the_answer() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     let mut sign_in = Box::pin(session.sign_in("bob"));
     assert!(matches!(
-        sign_in.as_mut().poll(&mut cx),
+        poll(&mut sign_in),
         Poll::Pending | Poll::Ready(Ok(()))
     ));
     let mut second = Box::pin(session.purge());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut second).is_pending());
     store.answer(Ok(()));
-    let s = second.as_mut().poll(&mut cx);
+    let s = poll(&mut second);
     assert!(matches!(s, Poll::Ready(Ok(()))), "{s:?}");
     store.answer(Err(timed_out()));
-    let f = first.as_mut().poll(&mut cx);
+    let f = poll(&mut first);
     let update = session.finish().unwrap().update().clone();
     assert!(matches!(update, CookieUpdate::Remove(_)), "{update:?}");
     assert!(
@@ -1082,29 +1033,26 @@ fn a_covered_confirmation_error_is_not_the_answer() {
 /// alice's cookie instead of removing it.
 #[test]
 fn a_logout_answered_ok_is_not_left_taken_back_by_a_later_failure() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "alice");
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("alice", false);
     let session = attach(&lifecycle, &cookie);
     let mut p0 = Box::pin(session.purge());
-    assert!(p0.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut p0).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(p0.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut p0), Poll::Ready(Err(_))));
     assert_eq!(session.subject(), Some("alice".to_owned()));
     let mut a = Box::pin(session.purge());
-    assert!(a.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut a).is_pending());
     let mut b = Box::pin(session.purge());
-    assert!(b.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut b).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(b.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut b), Poll::Ready(Err(_))));
     assert_eq!(session.subject(), Some("alice".to_owned()));
     let mut c = Box::pin(session.purge());
-    assert!(c.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut c).is_pending());
     store.answer(Err(timed_out()));
-    assert!(matches!(c.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert!(matches!(poll(&mut c), Poll::Ready(Err(_))));
     store.answer(Ok(()));
-    let answered = a.as_mut().poll(&mut cx);
+    let answered = poll(&mut a);
     let subject = session.subject();
     let update = session.finish().unwrap().update().clone();
     assert!(
@@ -1175,22 +1123,18 @@ fn a_renewal_that_finds_its_session_ended_removes_the_cookie_only_once_confirmed
 /// second handler was told "try again" for a logout that was confirmed.
 #[test]
 fn a_re_ask_that_records_nothing_is_covered_by_an_earlier_ok() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "carol");
-    drop(lifecycle.revoke_subject("carol"));
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("carol", true);
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     let mut second = Box::pin(session.purge());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut second).is_pending());
     store.answer(Ok(()));
-    let f = first.as_mut().poll(&mut cx);
+    let f = poll(&mut first);
     assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
     // The re-ask, which asked for nothing recorded since the first's, times out.
     store.answer(Err(timed_out()));
-    let s = second.as_mut().poll(&mut cx);
+    let s = poll(&mut second);
     let update = session.finish().unwrap().update().clone();
     assert!(matches!(update, CookieUpdate::Remove(_)), "{update:?}");
     assert!(
@@ -1209,22 +1153,18 @@ fn a_re_ask_that_records_nothing_is_covered_by_an_earlier_ok() {
 /// new session too, and the response removed the cookie.
 #[test]
 fn a_write_after_a_refused_cookies_logout_was_taken_back_survives_its_confirmation() {
-    let (lifecycle, store) = setup();
-    let cookie = signed_in(&lifecycle, "carol");
-    drop(lifecycle.revoke_subject("carol"));
-    store.deferred.store(true, Ordering::SeqCst);
-    let mut cx = Context::from_waker(Waker::noop());
+    let (lifecycle, store, cookie) = waiting("carol", true);
     let session = attach(&lifecycle, &cookie);
     let mut first = Box::pin(session.purge());
-    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut first).is_pending());
     let mut second = Box::pin(session.purge());
-    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert!(poll(&mut second).is_pending());
     store.answer(Err(timed_out()));
-    let s = second.as_mut().poll(&mut cx);
+    let s = poll(&mut second);
     assert!(matches!(s, Poll::Ready(Err(_))), "{s:?}");
     session.insert("cart", 3u8).unwrap();
     store.answer(Ok(()));
-    let f = first.as_mut().poll(&mut cx);
+    let f = poll(&mut first);
     assert!(matches!(f, Poll::Ready(Ok(()))), "{f:?}");
     let cart = session.get::<u8>("cart").unwrap();
     let update = session.finish().unwrap().update().clone();
