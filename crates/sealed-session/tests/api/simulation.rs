@@ -35,8 +35,9 @@
 //! and, after every full load, that the Redis store's repair (what the copy's `entries` yields
 //! and the log lacks) would write no store-wide cutoff that no instance recorded.
 //!
-//! `SIM_SEED` and `SIM_STEPS` override the seeds and the steps per seed; a failure prints the seed
-//! and the shortest failing trace found by removing operations.
+//! `SIM_SEED` and `SIM_STEPS` override the seeds and the steps per seed, `SIM_SEEDS` the number
+//! of seeds; a failure prints the seed and the shortest failing trace found by removing
+//! operations.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -1255,12 +1256,15 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[test]
 fn invariants_hold_under_random_interleavings() {
-    // Eight worlds of 12,500 steps: 10^5 steps per run. `SIM_SEED` runs one world of that seed
-    // (`SIM_STEPS` long) instead, to replay a failure.
+    // Eight worlds of 12,500 steps: 10^5 steps per run (`SIM_SEEDS` worlds instead: CI's
+    // `simulation` step runs more in an optimized build). `SIM_SEED` runs one world of that
+    // seed (`SIM_STEPS` long) instead, to replay a failure.
     let steps = env_u64("SIM_STEPS").map_or(12_500, |n| usize::try_from(n).expect("fits"));
     let seeds: Vec<u64> = match env_u64("SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (0..8).map(|n| 0x5EA1_ED00 + n).collect(),
+        None => (0..env_u64("SIM_SEEDS").unwrap_or(8))
+            .map(|n| 0x5EA1_ED00 + n)
+            .collect(),
     };
     let mut total = 0;
     for seed in seeds {
