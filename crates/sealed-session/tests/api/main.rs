@@ -2,6 +2,7 @@
 //! key rotation, garbage input and error messages. Shared fixtures live here.
 
 mod chunks; // Sessions over several cookies: the field's chunking bugs, one test each.
+mod confirmation_interleavings; // One request's revoking calls, its store's answers in any order.
 mod durability; // A store that can't confirm or can't tell yet: what each logout leaves behind.
 mod errors; // Display and Debug of every error and of key-holding types: wording and no leaks.
 mod expiry; // Absolute, idle, clock-skew and not-before boundaries, and the order of the checks.
