@@ -63,7 +63,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ use sealed_session::{
     SessionManager,
 };
 
-use crate::{T0, at, lifecycle_builder, set_value};
+use crate::{Rng, T0, at, env_u64, lifecycle_builder, lock, set_value};
 
 /// The first case's seed; case `n` runs `BASE_SEED + n`.
 const BASE_SEED: u64 = 0xC0F1_0000;
@@ -87,32 +87,6 @@ const BASE_SEED: u64 = 0xC0F1_0000;
 const CASES: u64 = 8_000;
 /// Replays the shrinking may spend.
 const SHRINK_BUDGET: usize = 300;
-
-/// A small, fast, seeded generator (SplitMix64, as the simulation's).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        // Below `n`, a `usize`: it fits.
-        usize::try_from(self.next() % n as u64).unwrap_or_default()
-    }
-
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len())]
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Who acts on the store: what its records and asks count for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1122,10 +1096,6 @@ fn check(seed: u64, lie: Option<Lie>) -> Option<Failure> {
         shrunk_violation,
         trace,
     })
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 #[test]

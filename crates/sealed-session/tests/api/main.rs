@@ -163,3 +163,42 @@ pub(crate) fn overhead(mode: Mode) -> usize {
         _ => 6 + 24 + 16,
     }
 }
+
+/// A small, fast, seeded generator (SplitMix64): the random interleavings' (`simulation`,
+/// `confirmation_interleavings`), replayable from their seed.
+#[derive(Clone)]
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n`.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).expect("below n, a usize")
+    }
+
+    /// One of `from`, which is not empty.
+    pub(crate) fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())]
+    }
+}
+
+/// The environment variable `name` as a number, if it is one (the seeds and sizes the random
+/// interleavings take from it).
+pub(crate) fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Locks `mutex`, whether or not a panicking thread poisoned it (a failing check panics while
+/// test stores are shared).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -42,7 +42,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use sealed_session::NotDurableReason;
 use sealed_session::adapter::{CookieUpdate, InsertError, RequestInfo, RequestSession};
@@ -55,7 +55,7 @@ use sealed_session::revocation::{
 use sealed_session::{KeyRing, OpenError, RevokeError, SessionId, SessionManager};
 use time::{Duration, OffsetDateTime};
 
-use crate::{T0, at, secret, set_value};
+use crate::{Rng, T0, at, env_u64, lock, secret, set_value};
 
 const INSTANCES: usize = 3;
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
@@ -65,24 +65,6 @@ const ABSOLUTE_SECS: i64 = 1_200;
 /// Cookies the operations pick from: the latest ones, plus a few old copies kept by "attackers".
 const POOL: usize = 12;
 const KEPT_COPIES: usize = 4;
-
-/// A small, fast, seeded generator (SplitMix64).
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).expect("below n")
-    }
-}
 
 /// One step of a trace. Cookie and instance numbers are taken modulo what exists, so a trace with
 /// steps removed still replays.
@@ -216,10 +198,6 @@ impl fmt::Debug for Log {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Log({} entries)", self.entries.len())
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SimStore {
@@ -1248,10 +1226,6 @@ fn shrink(seed: u64, mut ops: Vec<Op>) -> Vec<Op> {
 /// `SIM_DEBUG=1` prints each step, fact and cookie of the shrunk trace's replay.
 fn debug() -> bool {
     std::env::var_os("SIM_DEBUG").is_some()
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 #[test]
