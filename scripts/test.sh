@@ -14,8 +14,10 @@
 #              rustdoc's and Cargo's warnings denied
 #   pure-rust  the core crate's tests with the `pure-rust` backend only (no ring)
 #   test       every test of the workspace, with a private redis-server and headless Chromium
-#   simulation the revocation simulation again, optimized, over SIM_SEEDS worlds (default 64;
-#              the test step runs 8): eight times the interleavings in about two minutes
+#   simulation the two random interleaving checkers again, optimized: the revocation
+#              simulation over SIM_SEEDS worlds (default 64; the test step runs 8) and one
+#              request's confirmations over CONFIRM_CASES cases (default 200,000; the test
+#              step runs 8,000), in about two and a half minutes
 #   package    `cargo package` of each publishable crate, built from its .crate file (after the
 #              tests, so their build is reused): it has README.md and license files that
 #              match the top's
@@ -229,7 +231,8 @@ step deny deny
 step doc doc
 step pure-rust cargo test --quiet --locked -p sealed-session --no-default-features --features pure-rust
 step test bash -c 'scripts/ensure-chromium.sh && exec scripts/with-redis.sh cargo test --quiet --workspace --locked'
-step simulation env SIM_SEEDS="${SIM_SEEDS:-64}" cargo test --quiet --locked --release -p sealed-session --test api simulation
+step simulation env SIM_SEEDS="${SIM_SEEDS:-64}" CONFIRM_CASES="${CONFIRM_CASES:-200000}" \
+    cargo test --quiet --locked --release -p sealed-session --test api -- simulation confirmation_interleavings
 step package package
 step fuzz fuzz
 
