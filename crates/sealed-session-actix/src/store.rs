@@ -459,12 +459,10 @@ impl SealedSessionStore {
 /// The reason of a cookie refused after it authenticated, whose session a logout must still
 /// reach; `None` for one that names no session (forged, malformed, past its absolute deadline).
 fn held_for_logout(session: &RequestSession) -> Option<&'static str> {
-    match session.refusal()? {
-        refusal @ (OpenError::Revoked | OpenError::RevocationUnknown | OpenError::ExpiredIdle) => {
-            Some(refusal.reason())
-        }
-        _ => None,
-    }
+    session
+        .refusal()
+        .filter(OpenError::reaches_a_session)
+        .map(|refusal| refusal.reason())
 }
 
 /// The store of a lifecycle built (or shared) elsewhere, with [`ACTIX_IDENTITY_KEY`] as its

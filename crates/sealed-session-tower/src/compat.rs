@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use http::{Request, Response, StatusCode};
 use sealed_session::prelude::OffsetDateTime;
-use sealed_session::{LOG_TARGET, OpenError, Session, SessionError, SessionId, SessionInsertError};
+use sealed_session::{LOG_TARGET, Session, SessionError, SessionId, SessionInsertError};
 use serde_json::Value;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -95,7 +95,10 @@ type Data = HashMap<String, Value>;
 ///   removing it alone ends the signed-in session and starts an anonymous one with the
 ///   remaining values (a logout that keeps a cart);
 /// - `flush` (axum-login's `logout`), `delete`, or a session left without values:
-///   [`Session::purge`](crate::Session::purge), so a copy of the cookie is refused;
+///   [`Session::purge`](crate::Session::purge), so a copy of the cookie is refused; for a
+///   cookie refused after it authenticated (revoked, idle too long, not checkable yet:
+///   [`OpenError::reaches_a_session`](sealed_session::OpenError::reaches_a_session)), which
+///   tower-sessions sees as no session, the empty save of its `flush` is that logout;
 /// - `cycle_id` that keeps the user: [`Session::renew`](crate::Session::renew);
 /// - `set_expiry` and `Expiry`: no effect, the [`CookieSessionLayer`]'s timeouts apply to
 ///   every session.
@@ -109,7 +112,8 @@ type Data = HashMap<String, Value>;
 /// never passes for done. A handler that wants to answer that itself calls
 /// `session.save().await` after the change: the error comes back there (a
 /// `session_store::Error::Backend` whose message is the [`SessionError`]'s), and the response
-/// is left to the handler.
+/// is left to the handler, unless the handler logs out after it (`flush`, `delete`): that
+/// logout is still carried out once it returns.
 ///
 /// # Security
 /// axum-login keeps `AuthUser::session_auth_hash` (often derived from the password hash) in
@@ -312,7 +316,8 @@ impl RequestStore {
         let deleted = {
             let written = self.written();
             if written.failure.is_some() {
-                // The handler's `save` got the error, and answered it.
+                // The handler's `save` got the error, and answered it (a deletion since, a
+                // logout after the failed save, cleared it: `delete`).
                 return Ok(());
             }
             written.deleted
@@ -379,14 +384,16 @@ impl RequestStore {
     ) -> Result<(), Failure> {
         let (before, after) = (self.subject(seen), self.subject(data));
         // `delete`, or `flush`: the session ends. A session emptied ends too, and so does an
-        // empty save on a cookie refused as revoked (maybe the retry of a logout the shared
-        // store did not confirm: `purge` answers once it has).
-        let retry = matches!(
-            self.sealed.refusal(),
-            Some(OpenError::Revoked | OpenError::RevocationUnknown)
-        );
+        // empty save on a cookie refused after it authenticated (tower-sessions saw no session,
+        // so its `flush` reaches no `delete`): revoked (maybe the retry of a logout the shared
+        // store did not confirm: `purge` answers once it has), not checkable yet, or idle too
+        // long (a copy kept active may hold its id).
+        let refused_session = self
+            .sealed
+            .refusal()
+            .is_some_and(|refusal| refusal.reaches_a_session());
         let ends = (deleted && same_id)
-            || (data.is_empty() && (deleted || !seen.is_empty() || retry))
+            || (data.is_empty() && (deleted || !seen.is_empty() || refused_session))
             || (after.is_none() && before.is_some());
         let empty = Data::new();
         let mut held = seen;
@@ -460,6 +467,9 @@ impl SessionStore for RequestStore {
         let mut written = self.written();
         if written.id == Some(*id) {
             written.deleted = true;
+            // A deletion after a failed write (a logout after a `save` that got an error): the
+            // response still carries it out.
+            written.failure = None;
         }
         Ok(())
     }

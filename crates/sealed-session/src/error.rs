@@ -914,6 +914,27 @@ impl OpenError {
         )
     }
 
+    /// `true` for a cookie refused after it authenticated, whose session a logout made with it
+    /// still reaches (invariants 1 and 2 of [`crate::guide::security`]): revoked, idle too long
+    /// (a copy kept active elsewhere may hold the same id), or not checkable yet. `false` for
+    /// one that names no session: forged, malformed, past its absolute deadline, and the like.
+    /// Adapters that map another library's logout onto
+    /// [`RequestSession::purge`](crate::adapter::RequestSession::purge) use it to reach it
+    /// for such a cookie too.
+    ///
+    /// ```
+    /// use sealed_session::OpenError;
+    ///
+    /// assert!(OpenError::ExpiredIdle.reaches_a_session());
+    /// assert!(!OpenError::Forged.reaches_a_session());
+    /// ```
+    pub fn reaches_a_session(&self) -> bool {
+        matches!(
+            self,
+            Self::Revoked | Self::RevocationUnknown | Self::ExpiredIdle
+        )
+    }
+
     /// A short, stable, machine-friendly name of the reason (for logs and metrics).
     pub fn reason(&self) -> &'static str {
         match self {

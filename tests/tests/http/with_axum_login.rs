@@ -303,3 +303,107 @@ async fn cycle_id_renews_the_session_and_revokes_the_old_id() {
         401
     );
 }
+
+/// The owner's cookie idles out while an attacker keeps a copy of it active (a refresh keeps
+/// the id): the owner's axum-login logout with the idle cookie revokes that id too, so the
+/// copy is refused (invariant 1). Tower-sessions sees no session for a refused cookie, so its
+/// `flush` reaches no `delete`: the layer ends the session on the empty save, for every cookie
+/// refused after it authenticated (`OpenError::reaches_a_session`). Before (an attacker's
+/// review), only revoked and not-yet-checkable cookies were, and the copy stayed signed in.
+#[actix_web::test]
+async fn an_idle_cookies_logout_ends_a_copy_kept_active() {
+    let clock = Arc::new(sealed_session::clock::ManualClock::new(
+        sealed_session_tests::start_time(),
+    ));
+    let sessions = CookieSessionLayer::builder(KeyRing::new(SecretKey::generate()))
+        .cookie_secure(false)
+        .clock(clock.clone())
+        .build()
+        .expect("valid configuration");
+    let server = AxumServer::start(bare_app(sessions));
+    let owner = bare_login(&server, "alice", None).await;
+    // The default idle timeout is an hour; the attacker uses the copy every 40 minutes.
+    let mut copy = owner.clone();
+    for _ in 0..3 {
+        clock.advance(time::Duration::minutes(40));
+        let read = send(&server, "GET", "/private", Some(&copy)).await;
+        assert_eq!(read.status, 200, "the copy is kept active");
+        copy = read.cookie.unwrap_or(copy);
+    }
+    assert_eq!(
+        send(&server, "GET", "/private", Some(&owner)).await.status,
+        401,
+        "the owner's cookie is idle too long"
+    );
+    let logout = send(&server, "POST", "/logout", Some(&owner)).await;
+    assert_eq!(logout.status, 200, "{logout:?}");
+    assert!(logout.removes, "{logout:?}");
+    assert_eq!(
+        send(&server, "GET", "/private", Some(&copy)).await.status,
+        401,
+        "a logout answered 200 left a copy of the same session signed in"
+    );
+}
+
+/// After an explicit `session.save()` failed (here a value too large for the cookie, which the
+/// handler handles by dropping it), the layer leaves the request's later changes to the
+/// handler that got the error, but not a logout made after it: axum-login's `logout` (`flush`)
+/// is carried out and a copy of the cookie is refused. Before (an attacker's review), it was
+/// skipped with the rest: the logout answered `Ok` and every copy stayed signed in.
+#[actix_web::test]
+async fn a_logout_after_a_failed_save_is_carried_out() {
+    type Auth = AuthSession<Users>;
+    let backend = Users;
+    let app = Router::new()
+        .route("/private", get(async || "secret"))
+        .route_layer(login_required!(Users))
+        .route(
+            "/login/{name}",
+            post(async |mut auth: Auth, Path(name): Path<String>| {
+                let user = auth.authenticate(name).await.ok().flatten();
+                match user {
+                    Some(user) if auth.login(&user).await.is_ok() => StatusCode::OK,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
+        // Saves a preference at once (to know whether it fits); when it can't be saved, drops
+        // it and ends the session, as a fail-closed handler does.
+        .route(
+            "/prefs-or-logout",
+            post(async |mut auth: Auth| {
+                if auth
+                    .session
+                    .insert("prefs", "x".repeat(8000))
+                    .await
+                    .is_err()
+                {
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                if auth.session.save().await.is_ok() {
+                    return StatusCode::OK;
+                }
+                let _ = auth.session.remove_value("prefs").await;
+                match auth.logout().await {
+                    Ok(_) => StatusCode::UNAUTHORIZED,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
+        .layer((
+            TowerSessionsLayer::new(sessions(Arc::default())),
+            layer_fn(move |inner| AuthManager::new(inner, backend.clone(), AXUM_LOGIN_DATA_KEY)),
+        ));
+    let server = AxumServer::start(app);
+    let copy = bare_login(&server, "alice", None).await;
+    let reply = send(&server, "POST", "/prefs-or-logout", Some(&copy)).await;
+    assert_eq!(
+        reply.status, 401,
+        "the handler's logout returned Ok: {reply:?}"
+    );
+    assert_eq!(
+        send(&server, "GET", "/private", Some(&copy)).await.status,
+        401,
+        "the logout axum-login answered Ok for was never carried out: {reply:?}"
+    );
+}
