@@ -883,10 +883,10 @@ impl RequestSession {
         match self.lifecycle.end_older_sessions(subject.name(), kept, now) {
             Ok(_) => {}
             Err(err @ RevokeError::Superseded { .. }) => {
-                // Logged out meanwhile (perhaps by this request, taken back): the cookie is
-                // removed once the store confirms what it holds, as for `purge`.
-                // As for a renewal that finds its session ended: gone from the request either
-                // way; if the store doesn't confirm, its cookie is left as it is.
+                // Logged out meanwhile (perhaps by this request, taken back), as a renewal finds
+                // it: gone from the request either way, and its cookie removed once the store
+                // confirms what it holds (the session's own revocation, which the store shares
+                // all the same); if that doesn't come, the cookie is left as it is.
                 let id = held.id();
                 let before = Before {
                     state: None,
@@ -1500,7 +1500,7 @@ impl RequestSession {
             }) => {
                 // Logged out meanwhile: a renewal must not turn it into a fresh session. The
                 // logout (perhaps this request's, taken back) removes the cookie only once the
-                // store confirms it; if that doesn't come, the session is back as it was.
+                // store confirms it; if that doesn't come, the cookie is left as it is.
                 self.expect_confirmation(durable, Some(before));
                 self.note_ended(old_id);
                 self.set_status(SessionStatus::Purged);
