@@ -885,8 +885,7 @@ impl RequestSession {
             Err(err @ RevokeError::Superseded { .. }) => {
                 // Logged out meanwhile (perhaps by this request, taken back), as a renewal finds
                 // it: gone from the request either way, and its cookie removed once the store
-                // confirms what it holds (the session's own revocation, which the store shares
-                // all the same); if that doesn't come, the cookie is left as it is.
+                // confirms what it holds; if that doesn't come, the cookie is left as it is.
                 let id = held.id();
                 let before = Before {
                     state: None,
