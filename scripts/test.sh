@@ -16,8 +16,8 @@
 #   test       every test of the workspace, with a private redis-server and headless Chromium
 #   simulation the two random interleaving checkers again, optimized: the revocation
 #              simulation over SIM_SEEDS worlds (default 64; the test step runs 8) and one
-#              request's confirmations over CONFIRM_CASES cases (default 200,000; the test
-#              step runs 8,000), in about two and a half minutes
+#              request's confirmations over CONFIRM_CASES cases of each driver (default
+#              200,000; the test step runs 5,000), in about two and a half minutes
 #   package    `cargo package` of each publishable crate, built from its .crate file (after the
 #              tests, so their build is reused): it has README.md and license files that
 #              match the top's
