@@ -87,6 +87,29 @@ fn bare_app(sessions: CookieSessionLayer) -> Router {
                 }
             }),
         )
+        // Saves a preference at once (to know whether it fits); when it can't be saved, drops
+        // it and ends the session, as a fail-closed handler does.
+        .route(
+            "/prefs-or-logout",
+            post(async |mut auth: Auth| {
+                if auth
+                    .session
+                    .insert("prefs", "x".repeat(8000))
+                    .await
+                    .is_err()
+                {
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                if auth.session.save().await.is_ok() {
+                    return StatusCode::OK;
+                }
+                let _ = auth.session.remove_value("prefs").await;
+                match auth.logout().await {
+                    Ok(_) => StatusCode::UNAUTHORIZED,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
         .layer((
             TowerSessionsLayer::new(sessions),
             layer_fn(move |inner| AuthManager::new(inner, backend.clone(), AXUM_LOGIN_DATA_KEY)),
@@ -352,49 +375,7 @@ async fn an_idle_cookies_logout_ends_a_copy_kept_active() {
 /// skipped with the rest: the logout answered `Ok` and every copy stayed signed in.
 #[actix_web::test]
 async fn a_logout_after_a_failed_save_is_carried_out() {
-    type Auth = AuthSession<Users>;
-    let backend = Users;
-    let app = Router::new()
-        .route("/private", get(async || "secret"))
-        .route_layer(login_required!(Users))
-        .route(
-            "/login/{name}",
-            post(async |mut auth: Auth, Path(name): Path<String>| {
-                let user = auth.authenticate(name).await.ok().flatten();
-                match user {
-                    Some(user) if auth.login(&user).await.is_ok() => StatusCode::OK,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                }
-            }),
-        )
-        // Saves a preference at once (to know whether it fits); when it can't be saved, drops
-        // it and ends the session, as a fail-closed handler does.
-        .route(
-            "/prefs-or-logout",
-            post(async |mut auth: Auth| {
-                if auth
-                    .session
-                    .insert("prefs", "x".repeat(8000))
-                    .await
-                    .is_err()
-                {
-                    return StatusCode::INTERNAL_SERVER_ERROR;
-                }
-                if auth.session.save().await.is_ok() {
-                    return StatusCode::OK;
-                }
-                let _ = auth.session.remove_value("prefs").await;
-                match auth.logout().await {
-                    Ok(_) => StatusCode::UNAUTHORIZED,
-                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                }
-            }),
-        )
-        .layer((
-            TowerSessionsLayer::new(sessions(Arc::default())),
-            layer_fn(move |inner| AuthManager::new(inner, backend.clone(), AXUM_LOGIN_DATA_KEY)),
-        ));
-    let server = AxumServer::start(app);
+    let server = AxumServer::start(bare_app(sessions(Arc::default())));
     let copy = bare_login(&server, "alice", None).await;
     let reply = send(&server, "POST", "/prefs-or-logout", Some(&copy)).await;
     assert_eq!(
