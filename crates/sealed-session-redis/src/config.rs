@@ -78,8 +78,8 @@ pub enum Durability {
     Queued,
 }
 
-/// What this instance does with signed-in sessions before its first full load of the shared
-/// list (at start, while Redis is unreachable).
+/// What this instance does with signed-in sessions before its first full read of the shared
+/// stream (at start, while Redis is unreachable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -107,7 +107,7 @@ pub enum UntilLoaded {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EvictingPolicy {
-    /// The default: log an error at each full load and show it in the health.
+    /// The default: log an error when the policy is first seen and show it in the health.
     Warn,
     /// Also refuse to confirm logouts (`RevokeError::NotDurable`) while the policy evicts.
     Refuse,
@@ -127,13 +127,14 @@ pub enum EvictingPolicy {
 /// - logouts confirmed by Redis within 250 ms ([`Durability::Acknowledged`]), by the primary
 ///   alone ([`replicas`](RedisStoreBuilder::replicas) 0)
 /// - at most 100,000 logouts queued ([`RedisStoreBuilder::max_pending`])
-/// - `build` waits up to 2 seconds for the first full load, and signed-in sessions are refused
+/// - `build` waits up to 2 seconds for the first full read, and signed-in sessions are refused
 ///   until it is done ([`UntilLoaded::RefuseSignedIn`])
-/// - a stalled Redis is noticed within 1 second (a `PING` every 250 ms answered within 750 ms)
+/// - a stalled Redis is noticed within 1 second (the reader's `XREAD` waits 100 ms for new
+///   entries, and its answer may take 750 ms more)
 /// - Redis checked every 5 seconds for lost data (a flush, a restart, a failover), which a
 ///   repair then writes back
 /// - an evicting `maxmemory-policy` logged as an error ([`EvictingPolicy::Warn`])
-/// - entries and messages not authenticated, with a `warn` at start, unless given a key ring
+/// - entries not authenticated, with a `warn` at start, unless given a key ring
 ///   ([`authenticate_with`](Self::authenticate_with)); a [`RedisConfig`] the session builder
 ///   starts is authenticated with the session key ring unless turned off
 ///   ([`unauthenticated`](Self::unauthenticated)). Always bounded (see
@@ -225,7 +226,8 @@ impl RedisStoreBuilder {
         }
     }
 
-    /// The namespace of every key and of the channel. Defaults to `sealed-session:`; give each
+    /// The namespace of every key (the stream and its retention). Defaults to
+    /// `sealed-session:`; give each
     /// application sharing a Redis its own (instances of one application share one).
     #[doc(alias = "namespace")]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -274,7 +276,7 @@ impl RedisStoreBuilder {
     /// store-wide cutoff instead (and an anonymous session's is refused). They apply to this
     /// instance's own revocations (what it then writes to Redis is what its copy recorded, fold
     /// and store-wide cutoff included, which every instance then applies). Other instances'
-    /// revocations (messages, full loads) are held apart, within
+    /// revocations (read from the stream) are held apart, within
     /// [`RevocationLimits::remote_total`] and 8 times the per-subject limit
     /// ([`MemoryRevocationStore::apply`]), so that however much is pushed through Redis, this
     /// instance's logouts keep all their room. Defaults to [`RevocationLimits::new`].
@@ -340,25 +342,27 @@ impl RedisStoreBuilder {
     }
 
     /// The most revocations queued for Redis (about 110 bytes each). Past it, a logout still
-    /// holds here and fails with `RevokeError::NotDurable` at once; a repair (a full load that
-    /// writes back what Redis lacks) writes it when Redis takes writes again. Defaults to
-    /// 100,000.
+    /// holds here and fails with `RevokeError::NotDurable` at once; a repair (a write-back of
+    /// every live entry of the local copy, asked for when the queue overflows) writes it when
+    /// Redis takes writes again. Defaults to 100,000.
     pub fn max_pending(mut self, max: usize) -> Self {
         self.max_pending = max;
         self
     }
 
     /// How often Redis is checked for data lost without a reconnect (a `FLUSHDB`, a restart or
-    /// failover behind a proxy): a marker key the store writes, and Redis's `run_id`. Lost
-    /// data brings a full load and a repair. Defaults to 5 seconds.
+    /// failover behind a proxy): whether the stream still holds the last entry this instance
+    /// read or appended, or a trim took it (it is also checked after every reconnect). Lost
+    /// data brings a repair (the local copy written back) and a read of the stream from its
+    /// start. Defaults to 5 seconds.
     pub fn reconcile_every(mut self, interval: Duration) -> Self {
         self.reconcile_every = interval;
         self
     }
 
-    /// How long Redis may take to answer the subscriber's `PING` (sent every third of this
-    /// when the channel is quiet) before the link counts as down. Defaults to 750 ms, so a
-    /// stalled Redis shows in the health within about a second.
+    /// How long Redis may take, beyond the 100 ms the reader's `XREAD` waits for new entries,
+    /// to answer it before the link counts as down. Defaults to 750 ms, so a stalled Redis
+    /// shows in the health within about a second.
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.stall_timeout = timeout;
         self
@@ -371,14 +375,14 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// How long [`RedisStoreBuilder::build`] waits for the first full load (zero: not at all).
+    /// How long [`RedisStoreBuilder::build`] waits for the first full read of the stream (zero: not at all).
     /// Defaults to 2 seconds.
     pub fn startup_wait(mut self, wait: Duration) -> Self {
         self.startup_wait = wait;
         self
     }
 
-    /// What to do with signed-in sessions until the first full load (see [`UntilLoaded`]).
+    /// What to do with signed-in sessions until the first full read of the stream (see [`UntilLoaded`]).
     /// Defaults to [`UntilLoaded::RefuseSignedIn`].
     pub fn until_loaded(mut self, until_loaded: UntilLoaded) -> Self {
         self.until_loaded = until_loaded;
@@ -396,7 +400,7 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Authenticates every entry and message with an HMAC-SHA256 key derived from `key_ring`
+    /// Authenticates every entry with an HMAC-SHA256 key derived from `key_ring`
     /// ([`KeyRing::revocation_mac`]): what this store writes carries a tag, and what it reads
     /// without a valid one is ignored (counted in [`LinkHealth::refused`] and logged). Then
     /// someone who can write to Redis but does not hold the key ring can neither forge a
@@ -410,8 +414,8 @@ impl RedisStoreBuilder {
     /// so a rotation keeps earlier tags valid while their key is in the ring. Turn it on for
     /// every instance sharing the prefix at once: an instance with it ignores what an instance
     /// without it writes, and the other way round. Entries already in Redis are then ignored
-    /// by instances started afterwards, until an instance that holds them writes them back
-    /// (see [`sealed_session::guide::revocation`], "Authentication").
+    /// by instances with it on: logouts made before the switch are not known to instances
+    /// started after it (see [`sealed_session::guide::revocation`], "Authentication").
     ///
     /// ```
     /// use sealed_session::{KeyRing, SecretKey};
@@ -437,8 +441,8 @@ impl RedisStoreBuilder {
     }
 
     /// Turns authentication off, even where the session builder would give the store its key
-    /// ring: entries and messages are written without a tag, and read without one. Anyone who
-    /// can write to Redis (or `PUBLISH` on its channel) can then forge logouts, and fill each
+    /// ring: entries are written without a tag, and read without one. Anyone who can write to
+    /// Redis (append to the stream) can then forge logouts, and fill each
     /// instance's copy up to its limits. Logged at start as a `warn` (event
     /// `unauthenticated`). For a fleet that can't turn authentication on everywhere at once
     /// (instances of an earlier version still write untagged entries).
@@ -617,8 +621,8 @@ fn ensure_crypto_provider() {
 /// `reconcile_every_ms`, `startup_wait_ms`, `until_loaded` (`"refuse_signed_in"` or `"serve"`),
 /// `evicting_policy` (`"warn"` or `"refuse"`) and `pending_file`; what is left out has the
 /// [builder's defaults](RedisStoreBuilder#defaults). `authenticate` defaults to `true`: the
-/// store the session builder starts from this configuration authenticates its entries and
-/// messages with the session key ring; `false` turns that off, with a `warn` at start
+/// store the session builder starts from this configuration authenticates its entries with
+/// the session key ring; `false` turns that off, with a `warn` at start
 /// ([`RedisStoreBuilder::unauthenticated`]).
 ///
 /// ```
@@ -797,7 +801,7 @@ impl RedisConfig {
                 target: crate::LOG_TARGET,
                 event = "unauthenticated",
                 prefix = self.settings.keys.prefix(),
-                "Redis revocation entries and messages are not authenticated (turned off): \
+                "Redis revocation entries are not authenticated (turned off): \
                  anyone who can write to this Redis can forge logouts and fill every \
                  instance's copy; turn it back on (remove `unauthenticated()` or \
                  `\"authenticate\": false`) once every instance runs this version"
@@ -807,7 +811,7 @@ impl RedisConfig {
                 target: crate::LOG_TARGET,
                 event = "unauthenticated",
                 prefix = self.settings.keys.prefix(),
-                "Redis revocation entries and messages are not authenticated: no key ring was \
+                "Redis revocation entries are not authenticated: no key ring was \
                  given; call `authenticate_with(&key_ring)` with the session key ring (or let \
                  the session builder start the store from a `RedisConfig`), or \
                  `unauthenticated()` to turn it off explicitly"

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 ///
 /// - `connected`: revocations from other instances arrive within the consistency bound, and
 ///   this instance's reach Redis.
-/// - `!subscribed`: other instances' revocations made since `disconnected_since` are not seen
-///   here yet; they will be, by a full reload, as soon as the link is back.
+/// - `!reading`: other instances' revocations made since `disconnected_since` are not seen
+///   here yet; they will be as soon as the link is back, read from where the reader stopped.
 /// - `pending_writes > 0`: this instance's latest revocations are in force here but not yet on
 ///   the other instances; they are written, in order, as soon as Redis accepts them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +19,11 @@ use std::time::{Duration, SystemTime};
 pub struct LinkHealth {
     /// The summary: what to alert on.
     pub status: LinkStatus,
-    /// Subscribed (and fully loaded since), and the last write, if any since, succeeded.
+    /// Reading the stream (read once in full), and the last write, if any since, succeeded.
     pub connected: bool,
-    /// The subscription to the events channel is up and the full set was loaded after it.
-    pub subscribed: bool,
-    /// The full set was loaded at least once since start: the local copy knows every other
+    /// The reader follows the stream, and has read it in full since start (or since a loss).
+    pub reading: bool,
+    /// The stream was read in full at least once since start: the local copy knows every other
     /// instance's revocations up to then.
     pub loaded: bool,
     /// Revocations made here and not yet written to Redis (queued, or refused by Redis and
@@ -39,14 +39,15 @@ pub struct LinkHealth {
     pub repair_writes: usize,
     /// Commands Redis answered with an error since start.
     pub command_errors: u64,
-    /// The last of them: the command (`SET`, `EVAL`, `PUBLISH`) and Redis's error.
+    /// The last of them: the command (`EVAL`, the append script; `WAIT`) and Redis's error.
     pub last_command_error: Option<String>,
     /// Redis's `maxmemory-policy` when it may evict this store's keys (anything but
-    /// `noeviction` with a `maxmemory` set), as read at the last full load.
+    /// `noeviction` with a `maxmemory` set), as read at the reader's last connection or check.
     pub evicting_policy: Option<String>,
-    /// When the full set was last loaded (at start, after each reconnect, after a repair).
+    /// When the stream was last read in full (from its start: at start-up, and after Redis
+    /// lost data; a reconnect resumes instead).
     pub last_full_sync: Option<SystemTime>,
-    /// How many full loads completed since start.
+    /// How many full reads completed since start.
     pub full_syncs: u64,
     /// Since when the link is down (from start until the first connection, too), if it is.
     pub disconnected_since: Option<SystemTime>,
@@ -62,7 +63,7 @@ pub struct LinkHealth {
     /// counters are [`RedisRevocationStore::folds`](crate::RedisRevocationStore::folds) and
     /// [`RedisRevocationStore::overflows`](crate::RedisRevocationStore::overflows), not here.
     pub local_entries: usize,
-    /// Entries and messages read from Redis and ignored since start because no instance of
+    /// Entries read from Redis (or the pending file) and ignored since start because no instance of
     /// this application wrote them: a generation or deadline beyond what any instance's clock
     /// allows, a subject too long, or (with
     /// [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with)) no valid tag.
@@ -88,9 +89,9 @@ pub struct LinkHealth {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkStatus {
-    /// The full set was never loaded: other instances' revocations are not known here yet.
+    /// The stream was never read in full: other instances' revocations are not known here yet.
     Starting,
-    /// The link is down (unreachable, stalled or refusing the subscription): checks go on
+    /// The link is down (unreachable, stalled or refusing the reader or the writer): checks go on
     /// from the local copy, logouts are not confirmed.
     Down,
     /// Redis may evict revocations (`maxmemory-policy`); with
@@ -107,18 +108,18 @@ pub enum LinkStatus {
     /// some logouts may be answered `NotDurable` (see
     /// [`LinkHealth::acknowledgement_p99`]).
     Slow,
-    /// Subscribed, loaded, and writing.
+    /// Reading the stream, read in full once, and writing.
     Up,
 }
 
 /// What the threads record; [`LinkHealth`] adds the queue and the local copy.
 #[derive(Debug)]
 pub(crate) struct LinkState {
-    pub(crate) subscribed: bool,
+    pub(crate) reading: bool,
     /// The last write attempt succeeded (true until one fails).
     pub(crate) writable: bool,
     pub(crate) loaded: bool,
-    /// The last batch had commands Redis refused, or a `PUBLISH` was refused.
+    /// The last batch was refused by Redis.
     pub(crate) refusing: bool,
     pub(crate) command_errors: u64,
     pub(crate) last_command_error: Option<String>,
@@ -137,7 +138,7 @@ pub(crate) struct LinkState {
 impl LinkState {
     pub(crate) fn new() -> Self {
         Self {
-            subscribed: false,
+            reading: false,
             writable: true,
             loaded: false,
             refusing: false,
@@ -154,7 +155,7 @@ impl LinkState {
     }
 
     pub(crate) fn connected(&self) -> bool {
-        self.subscribed && self.writable
+        self.reading && self.writable
     }
 
     pub(crate) fn status(&self, refused_writes: usize, slow: bool) -> LinkStatus {
@@ -198,12 +199,12 @@ mod tests {
         let mut state = LinkState::new();
         assert!(!state.connected());
         assert!(state.disconnected_since.is_some());
-        assert_eq!(state.update(|s| s.subscribed = true), Some(true));
+        assert_eq!(state.update(|s| s.reading = true), Some(true));
         assert!(state.disconnected_since.is_none());
-        assert_eq!(state.update(|s| s.subscribed = true), None);
+        assert_eq!(state.update(|s| s.reading = true), None);
         assert_eq!(state.update(|s| s.writable = false), Some(false));
         assert!(state.disconnected_since.is_some());
-        assert_eq!(state.update(|s| s.subscribed = false), None);
+        assert_eq!(state.update(|s| s.reading = false), None);
     }
 
     #[test]
@@ -211,7 +212,7 @@ mod tests {
         let mut state = LinkState::new();
         assert_eq!(state.status(0, true), LinkStatus::Starting);
         state.update(|s| {
-            s.subscribed = true;
+            s.reading = true;
             s.loaded = true;
         });
         assert_eq!(state.status(0, false), LinkStatus::Up);

@@ -1,53 +1,42 @@
-//! What goes into Redis: key names, values and the messages on the events channel.
+//! What goes into Redis: the stream's entries, their key names and values, and the pending
+//! file's lines.
 //!
-//! With the default prefix `sealed-session:`:
+//! Every revocation is one entry of the stream `<prefix>rev:log` with two fields made here,
+//! `k` (the name below, which says what is revoked) and `v` (its value), and a third the
+//! append script adds, `n` (its ordinal, `stream.rs`). With the default prefix
+//! `sealed-session:`:
 //!
 //! ```text
-//! sealed-session:rev:id:<32 hex digits>  ->  "<until>"                          EXAT <until>
-//!                                             (an anonymous session)
-//!                                         ->  "<until> <generation> <subject>"  EXAT <until>
-//!                                             (a session of a subject)
-//! sealed-session:rev:sub:<subject>       ->  "<generation> <until>"             EXAT <until>
-//!                                             (a subject's cutoff)
-//! sealed-session:rev:all                 ->  "<generation> <until>"             EXAT <until>
-//!                                             (the store-wide cutoff: every subject's)
-//! channel sealed-session:rev:events      <-  "2 <nonce: 32 hex> <sent> " followed by
-//!                                            "i <32 hex> <until>"
-//!                                            "j <32 hex> <until> <generation> <subject>"
-//!                                            "g <generation> <until> <subject>"
-//!                                            "a <generation> <until>"
-//!                                            "r"  (a repair happened: reload everything)
-//! sealed-session:rev:epoch               ->  a random token (no expiry): gone or changed
-//!                                            means Redis lost data
+//! k sealed-session:rev:id:<32 hex digits>  v "<until>"                          (an anonymous session)
+//!                                          v "<until> <generation> <subject>"   (a session of a subject)
+//! k sealed-session:rev:sub:<subject>       v "<generation> <until>"             (a subject's cutoff)
+//! k sealed-session:rev:all                 v "<generation> <until>"             (the store-wide cutoff)
+//! sealed-session:rev:retention             ->  "<seconds> <until>": the stream's retention (`stream.rs`)
 //! ```
 //!
-//! A message starts with its version (`2`), a random nonce and the sender's unix time: a
-//! receiver refuses one whose nonce it saw, or sent too long ago (`trust::Recent`). Times are
-//! unix seconds and generations plain numbers, in decimal (digits only). The subject
-//! comes last in its value or message, so it may hold spaces; keys hold it as is (Redis keys
-//! are binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor
-//! read. The two cutoffs (`rev:sub:<subject>` and `rev:all`, the store-wide one a store at its
-//! total limit raises instead of a new subject's: [`Revocation::Everyone`]) are written by the
-//! same keep-the-larger script ([`SUBJECT_SCRIPT`]).
+//! Times are unix seconds and generations plain numbers, in decimal (digits only). The subject
+//! comes last in its value, so it may hold spaces; names hold it as is (Redis strings are
+//! binary-safe). Subjects longer than [`MAX_SUBJECT_LEN`] bytes are neither written nor read.
+//! Readers merge what they read by the local copy's rules (cutoffs by the larger, ids by the
+//! union), so an entry read twice, or appended again, changes nothing.
 //!
-//! # Authenticated values and messages
-//! With [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with), every value and
-//! message above (its *body*) is preceded by a tag and one space:
+//! # Authenticated values
+//! With [`authenticate_with`](crate::RedisStoreBuilder::authenticate_with), every value above
+//! (its *body*) and every line of the pending file is preceded by a tag and one space:
 //!
 //! ```text
 //! "<tag> <body>"     tag: 43 characters, the unpadded base64url of
 //!                    HMAC-SHA256(the key ring's revocation key, data)
-//! data (entries):    "sealed-session-redis v1 entry\0"   | u32 BE length of the key | key     | body
-//! data (messages):   "sealed-session-redis v2 message\0" | u32 BE length of the channel | channel | body
+//! data (entries):    "sealed-session-redis v1 entry\0"   | u32 BE length of the name | name   | body
 //! data (pending):    "sealed-session-redis v2 pending\0" | u32 BE length of the prefix | prefix | line
 //! ```
 //!
-//! The key (or channel) name is in the data, prefix included, so a tagged value can't be moved
-//! to another session's or subject's key (nor a subject's cutoff to `rev:all`, or back), nor a
-//! message to another application's channel. The HMAC key is
+//! The name is in the data, prefix included, so a tagged value can't be moved to another
+//! session's or subject's name (nor a subject's cutoff to `rev:all`, or back), nor to another
+//! application's prefix. The HMAC key is
 //! [`KeyRing::revocation_mac`](sealed_session::KeyRing::revocation_mac): the primary tags,
-//! every key of the ring verifies. Untagged values and messages (or tagged ones read by a
-//! store without authentication) are refused.
+//! every key of the ring verifies. Untagged values (or tagged ones read by a store without
+//! authentication) are refused.
 //!
 //! Whatever is read is also bounded ([`TrustBounds`]): see `trust.rs`.
 
@@ -70,80 +59,8 @@ const _: () = assert!(TAG_TEXT_LEN == 43);
 
 /// What the tag of a value authenticates, before the key name.
 const ENTRY_LABEL: &[u8] = b"sealed-session-redis v1 entry\0";
-/// What the tag of a message authenticates, before the channel name: v2 messages carry a
-/// [`Stamp`] (v1 ones, without, could be replayed forever).
-const MESSAGE_LABEL: &[u8] = b"sealed-session-redis v2 message\0";
 /// What the tag of a pending file's line authenticates, before the key prefix.
 const PENDING_LABEL: &[u8] = b"sealed-session-redis v2 pending\0";
-/// The version in front of a message's body.
-const MESSAGE_VERSION: &str = "2";
-
-/// Keeps the winning value of a cutoff, atomically, so that "log out everywhere" (and "sign
-/// out my other devices") on one subject from several instances at once converge on the
-/// larger generation whatever the order Redis runs them in (every instance also merges the
-/// messages by the same max rule). The store-wide cutoff (`<prefix>rev:all`) is written the
-/// same way.
-///
-/// KEYS[1]: the subject's key, or the store-wide one. ARGV[1]: the generation, ARGV[2]: the
-/// deadline (unix seconds), both in decimal; ARGV[3]: the tag, or empty without
-/// authentication; ARGV[4] and ARGV[5]: the largest generation and the latest deadline the
-/// writer accepts ([`TrustBounds`]). The value is stored as "<generation> <deadline>" (with a
-/// tag: "<tag> <generation> <deadline>") and the key expires at the deadline. Numbers are
-/// compared as digit strings (longer is larger, then lexicographically), never converted to
-/// Lua's doubles: generations (microseconds) are exact to the last digit at any size.
-///
-/// A value held beyond those bounds is replaced whatever it says: no instance wrote it (a
-/// forged `u64::MAX` would otherwise stay for good, every genuine write losing to it).
-///
-/// Without a tag, the larger generation and the later deadline are kept, each on its own. With
-/// one, the script can't make a tag (the key stays in the application), so it keeps one of
-/// the two values whole, tag and all: the larger generation, then the later deadline on a tie
-/// (the new one on an exact tie). That is still safe: the value kept is one a genuine instance
-/// wrote for its own advance (or store-wide cutoff), whose deadline is that instance's
-/// horizon, long enough for every session stamped before that advance to have expired. Every
-/// session the other value refuses carries a smaller generation (or the same), so it was
-/// stamped before the kept advance too: it is refused by the kept value, for as long as it can
-/// live. (This holds with every
-/// instance on the same absolute timeout and clock skew allowance, as a fleet sharing keys is.)
-pub(crate) const SUBJECT_SCRIPT: &str = r"
-local function larger(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local function canonical(n)
-  return (string.gsub(n, '^0+(%d)', '%1'))
-end
-local generation, expiry, tag = canonical(ARGV[1]), canonical(ARGV[2]), ARGV[3]
-local max_generation, max_expiry = canonical(ARGV[4]), canonical(ARGV[5])
-local value = nil
-local old = redis.call('GET', KEYS[1])
-if old then
-  local t, g, u = string.match(old, '^([%w_-]+) (%d+) (%d+)$')
-  if not t then
-    g, u = string.match(old, '^(%d+) (%d+)$')
-  end
-  if g then
-    g, u = canonical(g), canonical(u)
-    if larger(g, max_generation) or larger(u, max_expiry) then
-      g = nil
-    end
-  end
-  if g then
-    if tag == '' then
-      if larger(g, generation) then generation = g end
-      if larger(u, expiry) then expiry = u end
-    elseif larger(g, generation) or (g == generation and larger(u, expiry)) then
-      value, expiry = old, u
-    end
-  end
-end
-if not value then
-  value = generation .. ' ' .. expiry
-  if tag ~= '' then value = tag .. ' ' .. value end
-end
-redis.call('SET', KEYS[1], value, 'EXAT', expiry)
-return 1
-";
 
 /// The names derived from one prefix, and the tags of what goes under them.
 #[derive(Debug, Clone)]
@@ -155,13 +72,10 @@ pub(crate) struct Keys {
     subject: String,
     /// `<prefix>rev:all`: the store-wide cutoff.
     pub(crate) everyone: String,
-    /// `<prefix>rev:events`
-    pub(crate) channel: String,
-    /// `<prefix>rev:epoch`: a random token the first full load after Redis lost everything
-    /// writes; a change or a disappearance means Redis lost data.
-    pub(crate) epoch: String,
-    /// `<prefix>rev:*` with the prefix's glob characters escaped, for `SCAN MATCH`.
-    pub(crate) pattern: String,
+    /// `<prefix>rev:log`: the stream every revocation is appended to.
+    pub(crate) stream: String,
+    /// `<prefix>rev:retention`: how long (seconds) the stream keeps entries (`stream.rs`).
+    pub(crate) retention: String,
     /// Tags what is written and checks what is read, if authentication is on.
     mac: Option<RevocationMac>,
 }
@@ -189,37 +103,11 @@ pub(crate) enum Entry {
     },
 }
 
-/// A message on the events channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Message {
-    Revoked(Entry),
-    /// Another instance wrote entries Redis had lost, without a message each: reload.
-    Resync,
-}
-
-/// What makes a message fresh, under its tag: a random nonce, and the sender's time. A
-/// receiver refuses one it saw already, or sent too long ago (`trust::Recent`), so a captured
-/// message can't be played again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stamp {
-    pub(crate) nonce: [u8; 16],
-    pub(crate) sent: UnixTime,
-}
-
-impl Stamp {
-    /// A stamp with a fresh random nonce, sent at `now`; `None` if the system's random number
-    /// generator fails.
-    pub(crate) fn new(now: UnixTime) -> Option<Self> {
-        let nonce = *SessionId::random().ok()?.as_bytes();
-        Some(Self { nonce, sent: now })
-    }
-}
-
-/// Why a value or message read from Redis gives no entry.
+/// Why a value read from Redis (or a line of the pending file) gives no entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unread {
-    /// Not in a shape this version writes (another program's key under the prefix, a newer
-    /// version's message): skipped quietly.
+    /// Not in a shape this version writes (another program's entry in the stream, a newer
+    /// version's): skipped quietly.
     Unknown,
     /// In shape, but no instance of the fleet wrote it: skipped, counted and logged.
     Refused(Refusal),
@@ -313,24 +201,13 @@ impl Entry {
 
 impl Keys {
     pub(crate) fn new(prefix: &str) -> Self {
-        let mut pattern = String::with_capacity(prefix.len() + 5);
-        for c in prefix.chars() {
-            // Redis glob syntax (https://redis.io/docs/latest/commands/keys/): `*`, `?`, `[...]`,
-            // and `\` escapes the next character.
-            if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push_str("rev:*");
         Self {
             prefix: prefix.to_owned(),
             session: format!("{prefix}rev:id:"),
             subject: format!("{prefix}rev:sub:"),
             everyone: format!("{prefix}rev:all"),
-            channel: format!("{prefix}rev:events"),
-            epoch: format!("{prefix}rev:epoch"),
-            pattern,
+            stream: format!("{prefix}rev:log"),
+            retention: format!("{prefix}rev:retention"),
             mac: None,
         }
     }
@@ -366,42 +243,31 @@ impl Keys {
         }
     }
 
-    /// The value of a session's key: `"<until>"`, or for a session of a subject
-    /// `"<until> <generation> <subject>"`; tagged if authentication is on.
-    pub(crate) fn session_value(
-        &self,
-        id: SessionId,
-        subject: Option<&Subject>,
-        until: UnixTime,
-    ) -> String {
-        let body = match subject {
-            None => until.to_string(),
-            Some(subject) => format!("{until} {} {}", subject.generation(), subject.name()),
+    /// The value of `entry` (the stream entry's `v`, under the name [`Keys::key`]): for a
+    /// session `"<until>"`, or for a session of a subject `"<until> <generation> <subject>"`;
+    /// for a cutoff `"<generation> <until>"`; tagged if authentication is on.
+    pub(crate) fn value(&self, entry: &Entry) -> String {
+        let body = match entry {
+            Entry::Session {
+                subject: None,
+                until,
+                ..
+            } => until.to_string(),
+            Entry::Session {
+                subject: Some(subject),
+                until,
+                ..
+            } => format!("{until} {} {}", subject.generation(), subject.name()),
+            Entry::Subject {
+                generation, until, ..
+            }
+            | Entry::Everyone { generation, until } => format!("{generation} {until}"),
         };
-        self.tagged(ENTRY_LABEL, &self.session_key(id), body)
+        self.tagged(ENTRY_LABEL, &self.key(entry), body)
     }
 
-    /// The tag of a cutoff's value `"<generation> <until>"` under `key` (a subject's key, or
-    /// [`Keys::everyone`]): the script's ARGV[3], or an empty string if authentication is off.
-    pub(crate) fn cutoff_tag(&self, key: &str, generation: Generation, until: UnixTime) -> String {
-        self.mac.as_ref().map_or_else(String::new, |mac| {
-            tag_text(mac, ENTRY_LABEL, key, &format!("{generation} {until}"))
-        })
-    }
-
-    /// A message for the events channel: `"2 <nonce, 32 hex digits> <sent> <body>"`, tagged if
-    /// authentication is on.
-    pub(crate) fn message(&self, message: &Message, stamp: &Stamp) -> String {
-        let nonce = SessionId::from_bytes(stamp.nonce);
-        let body = format!(
-            "{MESSAGE_VERSION} {nonce} {} {}",
-            stamp.sent,
-            message.encode()
-        );
-        self.tagged(MESSAGE_LABEL, &self.channel, body)
-    }
-
-    /// Reads a key found by `SCAN` and its value, checked against `bounds` (and its tag).
+    /// Reads a stream entry's name (`k`) and value (`v`), checked against `bounds` (and its
+    /// tag).
     pub(crate) fn read_entry(
         &self,
         key: &[u8],
@@ -422,138 +288,27 @@ impl Keys {
         Ok(entry)
     }
 
-    /// Reads a message of the events channel, checked against `bounds` (and its tag); its
-    /// stamp is for the caller to check (`trust::Recent`).
-    pub(crate) fn read_message(
-        &self,
-        payload: &[u8],
-        bounds: &TrustBounds,
-    ) -> Result<(Stamp, Message), Unread> {
-        let payload = std::str::from_utf8(payload).map_err(|_| Unread::Unknown)?;
-        let body = self.untagged(MESSAGE_LABEL, &self.channel, payload)?;
-        let mut parts = body.splitn(4, ' ');
-        if parts.next() != Some(MESSAGE_VERSION) {
-            return Err(Unread::Unknown);
-        }
-        let nonce: SessionId = parts
-            .next()
-            .and_then(|hex| hex.parse().ok())
-            .ok_or(Unread::Unknown)?;
-        let sent = parts.next().and_then(time).ok_or(Unread::Unknown)?;
-        let message = parts
-            .next()
-            .and_then(|body| Message::decode(body.as_bytes()))
-            .ok_or(Unread::Unknown)?;
-        if let Message::Revoked(entry) = &message {
-            bounds.check(entry).map_err(Unread::Refused)?;
-        }
-        let stamp = Stamp {
-            nonce: *nonce.as_bytes(),
-            sent,
-        };
-        Ok((stamp, message))
-    }
-
-    /// A line of the pending file: the message's body with its subject escaped
-    /// ([`escape`]: no line break or other control character survives), tagged under the
-    /// prefix if authentication is on.
+    /// A line of the pending file: [`Entry::line`] with its subject escaped ([`escape`]: no
+    /// line break or other control character survives), tagged under the prefix if
+    /// authentication is on.
     pub(crate) fn pending_line(&self, entry: &Entry) -> String {
-        let body = escape(&Message::Revoked(entry.clone()).encode());
+        let body = escape(&entry.line());
         self.tagged(PENDING_LABEL, &self.prefix, body)
     }
 
-    /// The entry of a line of an earlier version's pending file (a message's body, unescaped
+    /// The entry of a line of an earlier version's pending file ([`Entry::line`], unescaped
     /// and untagged), not bounded: the caller checks. Read only without authentication.
     pub(crate) fn read_legacy_pending_line(&self, line: &str) -> Result<Entry, Unread> {
-        match Message::decode(line.as_bytes()) {
-            Some(Message::Revoked(entry)) => Ok(entry),
-            _ => Err(Unread::Unknown),
+        if self.is_authenticated() {
+            return Err(Unread::Refused(Refusal::Unauthenticated));
         }
+        Entry::from_line(line).ok_or(Unread::Unknown)
     }
 
     /// The entry of a pending file's line (its tag checked), not bounded: the caller checks.
     pub(crate) fn read_pending_line(&self, line: &str) -> Result<Entry, Unread> {
         let body = self.untagged(PENDING_LABEL, &self.prefix, line)?;
-        match Message::decode(unescape(body).ok_or(Unread::Unknown)?.as_bytes()) {
-            Some(Message::Revoked(entry)) => Ok(entry),
-            _ => Err(Unread::Unknown),
-        }
-    }
-
-    /// Whether a repair should write `candidate` (a live entry of the local copy) over `value`,
-    /// what Redis holds at its key. A cutoff (a subject's or the store-wide one): unless Redis
-    /// holds a trusted generation at least as large, and unless [`SUBJECT_SCRIPT`] would keep
-    /// `value` anyway (a larger one that this instance refuses: writing again would change
-    /// nothing, and the reload it announces would make every instance repair in turn, forever).
-    /// A session's value is always written over one it refuses (`SET` replaces it).
-    pub(crate) fn repair_overwrites(
-        &self,
-        candidate: &Entry,
-        value: &[u8],
-        bounds: &TrustBounds,
-    ) -> bool {
-        let key = self.key(candidate);
-        let read = self.read_entry(key.as_bytes(), value, bounds);
-        match (candidate, &read) {
-            (Entry::Session { .. }, _) => read.is_err(),
-            (
-                Entry::Subject { generation, .. },
-                Ok(Entry::Subject {
-                    generation: held, ..
-                }),
-            )
-            | (
-                Entry::Everyone { generation, .. },
-                Ok(Entry::Everyone {
-                    generation: held, ..
-                }),
-            ) => held < generation,
-            (
-                Entry::Subject {
-                    generation, until, ..
-                }
-                | Entry::Everyone { generation, until },
-                _,
-            ) => !self.script_keeps(value, *generation, *until, bounds),
-        }
-    }
-
-    /// Whether [`SUBJECT_SCRIPT`] keeps the cutoff `value` held (refused here) over a write of
-    /// `generation` and `until`. Mirrors the script: only with authentication (without it, a
-    /// value refused here is out of bounds or malformed, and the script replaces those), and
-    /// only a value in the script's shape, within the bounds, and larger.
-    fn script_keeps(
-        &self,
-        value: &[u8],
-        generation: Generation,
-        until: UnixTime,
-        bounds: &TrustBounds,
-    ) -> bool {
-        let Ok(value) = std::str::from_utf8(value) else {
-            return false;
-        };
-        let parts: Vec<&str> = value.split(' ').collect();
-        let (held, held_until) = match parts[..] {
-            // '^([%w_-]+) (%d+) (%d+)$'
-            [tag, g, u]
-                if !tag.is_empty()
-                    && tag
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-            {
-                (g, u)
-            }
-            // '^(%d+) (%d+)$'
-            [g, u] => (g, u),
-            _ => return false,
-        };
-        let (Some(held), Some(held_until)) = (generation_of(held), time(held_until)) else {
-            return false;
-        };
-        self.is_authenticated()
-            && held <= bounds.max_generation()
-            && held_until <= bounds.max_until()
-            && (held, held_until) > (generation, until)
+        Entry::from_line(&unescape(body).ok_or(Unread::Unknown)?).ok_or(Unread::Unknown)
     }
 
     /// The entry in `body`, the value of `key` without its tag.
@@ -636,40 +391,36 @@ fn signed_data(label: &[u8], name: &str, body: &str) -> Vec<u8> {
     data
 }
 
-impl Message {
-    /// The body of the message (also a line of the pending file, which is local and untagged).
-    pub(crate) fn encode(&self) -> String {
+impl Entry {
+    /// The entry as one line of text: `i <id> <until>`, `j <id> <until> <generation>
+    /// <subject>`, `g <generation> <until> <subject>` or `a <generation> <until>` (the pending
+    /// file's body, escaped and tagged there; the same as the events channel's messages of
+    /// earlier versions, whose pending files are still read).
+    pub(crate) fn line(&self) -> String {
         match self {
-            Self::Revoked(Entry::Session {
+            Self::Session {
                 id,
                 subject: None,
                 until,
-            }) => format!("i {id} {until}"),
-            Self::Revoked(Entry::Session {
+            } => format!("i {id} {until}"),
+            Self::Session {
                 id,
                 subject: Some(subject),
                 until,
-            }) => format!("j {id} {until} {} {}", subject.generation(), subject.name()),
-            Self::Revoked(Entry::Subject {
+            } => format!("j {id} {until} {} {}", subject.generation(), subject.name()),
+            Self::Subject {
                 subject,
                 generation,
                 until,
-            }) => format!("g {generation} {until} {subject}"),
-            Self::Revoked(Entry::Everyone { generation, until }) => {
-                format!("a {generation} {until}")
-            }
-            Self::Resync => "r".to_owned(),
+            } => format!("g {generation} {until} {subject}"),
+            Self::Everyone { generation, until } => format!("a {generation} {until}"),
         }
     }
 
-    /// `None` for a body this version does not know (e.g. from a newer one). Not bounded: see
-    /// [`TrustBounds::check`].
-    pub(crate) fn decode(payload: &[u8]) -> Option<Self> {
-        let payload = std::str::from_utf8(payload).ok()?;
-        if payload == "r" {
-            return Some(Self::Resync);
-        }
-        let (kind, rest) = payload.split_once(' ')?;
+    /// The entry of a [`Entry::line`]; `None` for a line this version does not know (e.g.
+    /// from a newer one). Not bounded: see [`TrustBounds::check`].
+    pub(crate) fn from_line(line: &str) -> Option<Self> {
+        let (kind, rest) = line.split_once(' ')?;
         let entry = match kind {
             "i" => {
                 let (id, until) = rest.split_once(' ')?;
@@ -711,7 +462,7 @@ impl Message {
             }
             _ => return None,
         };
-        Some(Self::Revoked(entry))
+        Some(entry)
     }
 }
 
@@ -809,34 +560,6 @@ mod tests {
         keys.read_entry(key, value, &bounds()).ok()
     }
 
-    /// The nonce of the tests' messages.
-    const NONCE: [u8; 16] = [7; 16];
-
-    fn stamp() -> Stamp {
-        Stamp {
-            nonce: NONCE,
-            sent: t(1),
-        }
-    }
-
-    /// A message's `body` as v2 frames it, untagged, with [`stamp`].
-    fn framed(body: &str) -> String {
-        format!("2 {} 1 {body}", SessionId::from_bytes(NONCE))
-    }
-
-    /// The message of `body`, framed, as a store without authentication reads it.
-    fn decode(body: &[u8]) -> Option<Message> {
-        let framed = framed(std::str::from_utf8(body).ok()?);
-        Keys::new("p:")
-            .read_message(framed.as_bytes(), &bounds())
-            .ok()
-            .map(|(_, m)| m)
-    }
-
-    fn encode(message: &Message) -> String {
-        message.encode()
-    }
-
     fn id() -> SessionId {
         SessionId::from_bytes(*b"0123456789abcdef")
     }
@@ -851,13 +574,30 @@ mod tests {
         Some(Subject::new(name, Generation::new(generation)))
     }
 
+    /// The fixture secret of `seed`.
+    fn secret(seed: u8) -> sealed_session::SecretKey {
+        sealed_session::SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(seed))
+            .unwrap()
+    }
+
+    fn ring(seed: u8) -> sealed_session::KeyRing {
+        sealed_session::KeyRing::new(secret(seed))
+    }
+
+    /// Keys of prefix `prefix`, authenticated with the ring of `seed`.
+    fn authenticated(prefix: &str, seed: u8) -> Keys {
+        Keys::new(prefix).authenticated(Some(ring(seed).revocation_mac()))
+    }
+
     #[test]
     fn names_are_namespaced() {
         let keys = Keys::new("app:");
+        assert_eq!(keys.prefix(), "app:");
         assert_eq!(keys.session_key(id()), format!("app:rev:id:{HEX}"));
         assert_eq!(keys.subject_key("alice smith"), "app:rev:sub:alice smith");
-        assert_eq!(keys.channel, "app:rev:events");
         assert_eq!(keys.everyone, "app:rev:all");
+        assert_eq!(keys.stream, "app:rev:log");
+        assert_eq!(keys.retention, "app:rev:retention");
         assert_eq!(
             keys.key(&Entry::Everyone {
                 generation: Generation::new(1),
@@ -865,8 +605,34 @@ mod tests {
             }),
             "app:rev:all"
         );
-        assert_eq!(keys.pattern, "app:rev:*");
-        assert_eq!(Keys::new(r"a*b?[c]\").pattern, r"a\*b\?\[c\]\\rev:*");
+        assert_eq!(
+            keys.key(&Entry::Subject {
+                subject: "alice smith".into(),
+                generation: Generation::new(1),
+                until: t(2)
+            }),
+            "app:rev:sub:alice smith"
+        );
+        assert_eq!(
+            keys.key(&Entry::Session {
+                id: id(),
+                subject: of("alice", 1),
+                until: t(2)
+            }),
+            format!("app:rev:id:{HEX}")
+        );
+        // Names are literal (no pattern any more): glob characters in a prefix stay as they are.
+        let odd = Keys::new(r"a*b?[c]\");
+        assert_eq!(odd.stream, r"a*b?[c]\rev:log");
+        assert_eq!(odd.retention, r"a*b?[c]\rev:retention");
+        // Neither the stream's nor the retention's name is read as an entry's.
+        for name in [&keys.stream, &keys.retention] {
+            assert_eq!(
+                keys.read_entry(name.as_bytes(), b"10 20", &bounds()),
+                Err(Unread::Unknown),
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -904,7 +670,39 @@ mod tests {
                 until: t(20)
             })
         );
-        // What the writer writes is what a load reads.
+        // The values, as the module's documentation has them.
+        assert_eq!(
+            keys.value(&Entry::Session {
+                id: id(),
+                subject: None,
+                until: t(1_700_000_000)
+            }),
+            "1700000000"
+        );
+        assert_eq!(
+            keys.value(&Entry::Session {
+                id: id(),
+                subject: of("alice smith", 42),
+                until: t(1_700_000_000)
+            }),
+            "1700000000 42 alice smith"
+        );
+        assert_eq!(
+            keys.value(&Entry::Subject {
+                subject: "a b".into(),
+                generation: Generation::new(10),
+                until: t(20)
+            }),
+            "10 20"
+        );
+        assert_eq!(
+            keys.value(&Entry::Everyone {
+                generation: Generation::new(10),
+                until: t(20)
+            }),
+            "10 20"
+        );
+        // What the writer appends is what a reader reads, whatever the kind of entry.
         for entry in [
             Entry::Session {
                 id: id(),
@@ -916,13 +714,41 @@ mod tests {
                 subject: of(" x y ", LARGE),
                 until: t(MAX_UNTIL),
             },
+            Entry::Session {
+                id: id(),
+                subject: of("", 0),
+                until: t(5),
+            },
+            Entry::Subject {
+                subject: " x y ".into(),
+                generation: Generation::new(LARGE),
+                until: t(MAX_UNTIL),
+            },
+            Entry::Subject {
+                subject: String::new(),
+                generation: Generation::ZERO,
+                until: t(0),
+            },
+            Entry::Subject {
+                subject: "x".repeat(MAX_SUBJECT_LEN),
+                generation: Generation::new(3),
+                until: t(9),
+            },
+            Entry::Everyone {
+                generation: Generation::new(LARGE),
+                until: t(MAX_UNTIL),
+            },
+            Entry::Everyone {
+                generation: Generation::ZERO,
+                until: t(0),
+            },
         ] {
-            let Entry::Session { subject, until, .. } = &entry else {
-                unreachable!()
-            };
-            let value = keys.session_value(id(), subject.as_ref(), *until);
             assert_eq!(
-                read(&keys, keys.key(&entry).as_bytes(), value.as_bytes()),
+                read(
+                    &keys,
+                    keys.key(&entry).as_bytes(),
+                    keys.value(&entry).as_bytes()
+                ),
                 Some(entry)
             );
         }
@@ -936,6 +762,7 @@ mod tests {
             (session_key.as_bytes(), b"5 7"),
             (session_key.as_bytes(), b"5 x alice"),
             (session_key.as_bytes(), long_value.as_bytes()),
+            (session_key.as_bytes(), b"\xff"),
             (b"p:rev:sub:alice", b"10"),
             (b"p:rev:sub:alice", b"10 -20"),
             (b"p:rev:sub:alice", b"10 20 30"),
@@ -949,6 +776,8 @@ mod tests {
             (b"p:rev:all:x", b"10 20"),
             (b"p:rev:alll", b"10 20"),
             (b"p:rev:epoch", b"10 20"),
+            (b"p:rev:log", b"10 20"),
+            (b"p:rev:retention", b"86400"),
             (b"q:rev:all", b"10 20"),
             (b"q:rev:sub:alice", b"10 20"),
             (b"p:rev:sub:\xff", b"10 20"),
@@ -960,71 +789,71 @@ mod tests {
     }
 
     #[test]
-    fn messages_round_trip() {
-        for message in [
-            Message::Revoked(Entry::Session {
+    fn lines_round_trip() {
+        for entry in [
+            Entry::Session {
                 id: id(),
                 subject: None,
                 until: t(5),
-            }),
-            Message::Revoked(Entry::Session {
+            },
+            Entry::Session {
                 id: id(),
                 subject: of("user 42: x", 1_900_000_000_000_000),
                 until: t(5),
-            }),
-            Message::Revoked(Entry::Session {
+            },
+            Entry::Session {
                 id: id(),
                 subject: of("", 0),
                 until: t(5),
-            }),
-            Message::Revoked(Entry::Subject {
+            },
+            Entry::Subject {
                 subject: "user 42: x".into(),
                 generation: Generation::new(LARGE),
                 until: t(9),
-            }),
-            Message::Revoked(Entry::Subject {
+            },
+            Entry::Subject {
                 subject: String::new(),
                 generation: Generation::new(3),
                 until: t(9),
-            }),
-            Message::Revoked(Entry::Everyone {
+            },
+            Entry::Everyone {
                 generation: Generation::new(LARGE),
                 until: t(MAX_UNTIL),
-            }),
-            Message::Revoked(Entry::Everyone {
+            },
+            Entry::Everyone {
                 generation: Generation::ZERO,
                 until: t(0),
-            }),
-            Message::Resync,
+            },
         ] {
-            assert_eq!(decode(encode(&message).as_bytes()), Some(message.clone()));
+            assert_eq!(Entry::from_line(&entry.line()), Some(entry.clone()));
         }
         let session = |subject| {
-            let message = Message::Revoked(Entry::Session {
+            Entry::Session {
                 id: id(),
                 subject,
                 until: t(5),
-            });
-            encode(&message)
+            }
+            .line()
         };
         assert_eq!(session(None), format!("i {HEX} 5"));
         assert_eq!(session(of("a b", 7)), format!("j {HEX} 5 7 a b"));
         assert_eq!(
-            encode(&Message::Revoked(Entry::Subject {
+            Entry::Subject {
                 subject: "a b".into(),
                 generation: Generation::new(7),
                 until: t(9)
-            })),
+            }
+            .line(),
             "g 7 9 a b"
         );
         assert_eq!(
-            encode(&Message::Revoked(Entry::Everyone {
+            Entry::Everyone {
                 generation: Generation::new(7),
                 until: t(9)
-            })),
+            }
+            .line(),
             "a 7 9"
         );
-        let long = "x".repeat(MAX_SUBJECT_LEN + 1);
         for junk in [
             String::new(),
             "x 1".into(),
@@ -1037,12 +866,10 @@ mod tests {
             format!("j {HEX} 5 7"),
             format!("j {HEX} 5 +7 alice"),
             "j 00 5 7 alice".into(),
-            format!("j {HEX} 5 7 {long}"),
             "g 1".into(),
             "g 1 2".into(),
             "g x 2 alice".into(),
             "g 1 2x alice".into(),
-            format!("g 1 2 {long}"),
             "s 1 2 alice".into(),
             "a".into(),
             "a 1".into(),
@@ -1051,59 +878,22 @@ mod tests {
             "a x 2".into(),
             "a 1 +2".into(),
             "a  1 2".into(),
+            // No resync line any more.
+            "r".into(),
             "r ".into(),
             "\u{0}".into(),
         ] {
-            assert_eq!(decode(junk.as_bytes()), None, "{junk:?}");
+            assert_eq!(Entry::from_line(&junk), None, "{junk:?}");
         }
-        assert!(decode(format!("g 1 2 {}", &long[1..]).as_bytes()).is_some());
-    }
-
-    #[test]
-    fn a_message_carries_its_stamp_under_its_tag() {
-        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
-        let stamp = Stamp::new(t(1_800_000_000)).unwrap();
-        assert_ne!(
-            Stamp::new(t(1_800_000_000)),
-            Some(stamp),
-            "a fresh nonce each time"
-        );
-        let text = keys.message(&Message::Resync, &stamp);
-        assert_eq!(
-            keys.read_message(text.as_bytes(), &bounds()),
-            Ok((stamp, Message::Resync))
-        );
-        // The stamp is under the tag: another time or nonce in the same text is refused.
-        let (tag, body) = text.split_once(' ').unwrap();
-        let mut parts: Vec<&str> = body.split(' ').collect();
-        for (index, other) in [(1, "00000000000000000000000000000000"), (2, "1800000001")] {
-            let kept = parts[index];
-            parts[index] = other;
-            let altered = format!("{tag} {}", parts.join(" "));
-            assert_eq!(
-                keys.read_message(altered.as_bytes(), &bounds()),
-                Err(Unread::Refused(Refusal::Unauthenticated))
-            );
-            parts[index] = kept;
+        // Lines are not bounded (their reader checks the entry): a subject too long is read,
+        // and refused by the bounds.
+        let long = "x".repeat(MAX_SUBJECT_LEN + 1);
+        for line in [format!("j {HEX} 5 7 {long}"), format!("g 1 2 {long}")] {
+            let entry = Entry::from_line(&line).unwrap();
+            assert_eq!(bounds().check(&entry), Err(Refusal::SubjectTooLong));
         }
-        // A version 1 message (no stamp), even correctly tagged by v1's rules, is refused.
-        let v1 = format!(
-            "{} r",
-            tag_text(
-                &ring(1).revocation_mac(),
-                b"sealed-session-redis v1 message\0",
-                "p:rev:events",
-                "r"
-            )
-        );
-        assert_eq!(
-            keys.read_message(v1.as_bytes(), &bounds()),
-            Err(Unread::Refused(Refusal::Unauthenticated))
-        );
-        assert_eq!(
-            Keys::new("p:").read_message(b"r", &bounds()),
-            Err(Unread::Unknown)
-        );
+        let longest = Entry::from_line(&format!("g 1 2 {}", &long[1..])).unwrap();
+        assert_eq!(bounds().check(&longest), Ok(()));
     }
 
     #[test]
@@ -1113,16 +903,16 @@ mod tests {
             generation: Generation::new(7),
             until: t(9),
         };
-        for keys in [
-            Keys::new("p:"),
-            Keys::new("p:").authenticated(Some(ring(1).revocation_mac())),
-        ] {
+        for keys in [Keys::new("p:"), authenticated("p:", 1)] {
             let line = keys.pending_line(&entry);
             assert!(!line.chars().any(char::is_control), "{line:?}");
             assert!(line.ends_with("g 7 9 mallory%0Ag 99999 99999 alice%0D%250A%00"));
             assert_eq!(keys.read_pending_line(&line), Ok(entry.clone()));
         }
-        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let keys = authenticated("p:", 1);
+        let line = keys.pending_line(&entry);
+        let (tag, _) = line.split_once(' ').unwrap();
+        assert_eq!(tag.len(), TAG_TEXT_LEN);
         for forged in [
             "g 7 9 alice",
             "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX g 7 9 alice",
@@ -1132,10 +922,19 @@ mod tests {
                 Err(Unread::Refused(Refusal::Unauthenticated))
             );
         }
-        let other_prefix = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
+        // Bound to the prefix (and to the ring).
         assert_eq!(
-            other_prefix.read_pending_line(&keys.pending_line(&entry)),
+            authenticated("q:", 1).read_pending_line(&line),
             Err(Unread::Refused(Refusal::Unauthenticated))
+        );
+        assert_eq!(
+            authenticated("p:", 2).read_pending_line(&line),
+            Err(Unread::Refused(Refusal::Unauthenticated))
+        );
+        // A tagged line is not a line of a store without authentication.
+        assert_eq!(
+            Keys::new("p:").read_pending_line(&line),
+            Err(Unread::Unknown)
         );
         for bad in [
             "g 7 9 a%",
@@ -1154,6 +953,43 @@ mod tests {
             unescape(&escape("a%b\u{7f}é\n")).as_deref(),
             Some("a%b\u{7f}é\n")
         );
+    }
+
+    #[test]
+    fn legacy_pending_lines_are_plain_lines() {
+        // An earlier version's line: the entry's line, neither escaped nor tagged (so `%`
+        // stays as is). Whether it is read at all (only without authentication) is
+        // `pending.rs`'s call.
+        let keys = Keys::new("p:");
+        assert_eq!(
+            keys.read_legacy_pending_line("g 7 9 a%0A b"),
+            Ok(Entry::Subject {
+                subject: "a%0A b".into(),
+                generation: Generation::new(7),
+                until: t(9),
+            })
+        );
+        assert_eq!(
+            keys.read_legacy_pending_line(&format!("i {HEX} 5")),
+            Ok(Entry::Session {
+                id: id(),
+                subject: None,
+                until: t(5),
+            })
+        );
+        for junk in ["r", "", "x 1 2"] {
+            assert_eq!(
+                keys.read_legacy_pending_line(junk),
+                Err(Unread::Unknown),
+                "{junk:?}"
+            );
+        }
+        // A current, tagged line is not an earlier version's.
+        let tagged = authenticated("p:", 1).pending_line(&Entry::Everyone {
+            generation: Generation::new(7),
+            until: t(9),
+        });
+        assert_eq!(keys.read_legacy_pending_line(&tagged), Err(Unread::Unknown));
     }
 
     #[test]
@@ -1237,54 +1073,54 @@ mod tests {
             generation: Generation::new(LARGE),
             until: t(1_700_000_000),
         };
-        let message = Message::Revoked(entry.clone());
         let body = format!("{LARGE} 1700000000");
-        // Without authentication: the value as the script stores it, and the message.
+        // Without authentication: the value as appended, and the pending file's line.
         let plain = Keys::new("p:");
-        assert_eq!(
-            plain.cutoff_tag(&plain.everyone, Generation::new(LARGE), t(1)),
-            ""
-        );
+        assert_eq!(plain.key(&entry), "p:rev:all");
+        assert_eq!(plain.value(&entry), body);
         assert_eq!(
             plain.read_entry(b"p:rev:all", body.as_bytes(), &bounds()),
             Ok(entry.clone())
         );
-        let text = plain.message(&message, &stamp());
-        assert_eq!(text, framed(&format!("a {body}")));
-        assert_eq!(
-            plain
-                .read_message(text.as_bytes(), &bounds())
-                .map(|(_, m)| m),
-            Ok(message.clone())
-        );
-        // The pending file's line.
+        assert_eq!(plain.pending_line(&entry), format!("a {body}"));
         assert_eq!(
             plain.read_pending_line(&plain.pending_line(&entry)),
             Ok(entry.clone())
         );
-        // With it: "<tag> <generation> <until>", the tag bound to the key.
-        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        // With it: "<tag> <generation> <until>", the tag bound to the name.
+        let keys = authenticated("p:", 1);
         let unauthenticated = Unread::Refused(Refusal::Unauthenticated);
-        let tag = keys.cutoff_tag(&keys.everyone, Generation::new(LARGE), t(1_700_000_000));
+        let stored = keys.value(&entry);
+        let (tag, rest) = stored.split_once(' ').unwrap();
         assert_eq!(tag.len(), TAG_TEXT_LEN);
-        let stored = format!("{tag} {body}");
+        assert_eq!(rest, body);
         assert_eq!(
             keys.read_entry(b"p:rev:all", stored.as_bytes(), &bounds()),
             Ok(entry.clone())
         );
-        // Untagged, altered, moved to a subject's key, a subject's moved here, another ring's.
-        let subject_tag =
-            keys.cutoff_tag("p:rev:sub:bob", Generation::new(LARGE), t(1_700_000_000));
-        let foreign = Keys::new("p:").authenticated(Some(ring(2).revocation_mac()));
-        let foreign_tag =
-            foreign.cutoff_tag(&foreign.everyone, Generation::new(LARGE), t(1_700_000_000));
+        assert_eq!(
+            keys.read_pending_line(&keys.pending_line(&entry)),
+            Ok(entry.clone())
+        );
+        // Untagged, altered, moved to a subject's name, a subject's (same body) moved here,
+        // another ring's.
+        let subject_value = keys.value(&Entry::Subject {
+            subject: "bob".into(),
+            generation: Generation::new(LARGE),
+            until: t(1_700_000_000),
+        });
+        assert_eq!(
+            subject_value.split_once(' ').map(|(_, body)| body),
+            Some(body.as_str())
+        );
+        let foreign_value = authenticated("p:", 2).value(&entry);
         for (key, value) in [
             (&b"p:rev:all"[..], body.clone()),
             (b"p:rev:all", format!("{tag} {} 1700000000", LARGE - 1)),
             (b"p:rev:all", format!("{tag} {LARGE} 1700000001")),
             (b"p:rev:sub:bob", stored.clone()),
-            (b"p:rev:all", format!("{subject_tag} {body}")),
-            (b"p:rev:all", format!("{foreign_tag} {body}")),
+            (b"p:rev:all", subject_value),
+            (b"p:rev:all", foreign_value),
         ] {
             assert_eq!(
                 keys.read_entry(key, value.as_bytes(), &bounds()),
@@ -1292,47 +1128,21 @@ mod tests {
                 "{key:?} {value}"
             );
         }
+        // Another application's prefix, with the same ring.
+        assert_eq!(
+            authenticated("q:", 1).read_entry(b"q:rev:all", stored.as_bytes(), &bounds()),
+            Err(unauthenticated)
+        );
+        // A store without authentication does not take it for its own.
         assert_eq!(
             plain.read_entry(b"p:rev:all", stored.as_bytes(), &bounds()),
             Err(Unread::Unknown)
         );
-        let text = keys.message(&message, &stamp());
-        assert_eq!(
-            text.split_once(' ').map(|(_, body)| body),
-            Some(&*framed(&format!("a {body}")))
-        );
-        assert_eq!(
-            keys.read_message(text.as_bytes(), &bounds())
-                .map(|(_, m)| m),
-            Ok(message.clone())
-        );
-        let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
-        assert_eq!(
-            other
-                .read_message(text.as_bytes(), &bounds())
-                .map(|(_, m)| m),
-            Err(unauthenticated)
-        );
-        assert_eq!(
-            keys.read_message(message.encode().as_bytes(), &bounds())
-                .map(|(_, m)| m),
-            Err(unauthenticated)
-        );
-    }
-
-    /// The fixture secret of `seed`.
-    fn secret(seed: u8) -> sealed_session::SecretKey {
-        sealed_session::SecretKey::from_bytes(&sealed_session_test_support::secret_bytes(seed))
-            .unwrap()
-    }
-
-    fn ring(seed: u8) -> sealed_session::KeyRing {
-        sealed_session::KeyRing::new(secret(seed))
     }
 
     #[test]
-    fn authenticated_values_and_messages_verify_and_nothing_else_does() {
-        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+    fn authenticated_values_verify_and_nothing_else_does() {
+        let keys = authenticated("p:", 1);
         let plain = Keys::new("p:");
         let unauthenticated = Unread::Refused(Refusal::Unauthenticated);
         let entry = Entry::Session {
@@ -1341,19 +1151,17 @@ mod tests {
             until: t(1_700_000_000),
         };
         let key = keys.key(&entry);
-        let value = keys.session_value(id(), of("alice smith", 42).as_ref(), t(1_700_000_000));
+        let value = keys.value(&entry);
         let (tag, body) = value.split_once(' ').unwrap();
         assert_eq!(tag.len(), TAG_TEXT_LEN);
         assert_eq!(body, "1700000000 42 alice smith");
         assert_eq!(
             keys.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
-            Ok(entry)
+            Ok(entry.clone())
         );
         // Untagged, tampered, moved to another session's key, tagged with another ring.
         let other_key = format!("p:rev:id:{}", "f".repeat(32));
-        let foreign = Keys::new("p:").authenticated(Some(ring(2).revocation_mac()));
-        let foreign_value =
-            foreign.session_value(id(), of("alice smith", 42).as_ref(), t(1_700_000_000));
+        let foreign_value = authenticated("p:", 2).value(&entry);
         for (key, value) in [
             (key.as_str(), body.to_owned()),
             (key.as_str(), value.replace(" 42 ", " 43 ")),
@@ -1368,157 +1176,197 @@ mod tests {
                 "{value}"
             );
         }
+        // Another application's prefix, with the same ring.
+        let other = authenticated("q:", 1);
+        assert_eq!(
+            other.read_entry(other.key(&entry).as_bytes(), value.as_bytes(), &bounds()),
+            Err(unauthenticated)
+        );
         // A store without authentication does not take tagged values for its own.
         assert_eq!(
             plain.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
             Err(Unread::Unknown)
         );
-        // Messages: bound to the channel, "r" too.
-        let message = Message::Revoked(Entry::Subject {
+        // An anonymous session's value: "<tag> <until>".
+        let anonymous = Entry::Session {
+            id: id(),
+            subject: None,
+            until: t(1_700_000_000),
+        };
+        let value = keys.value(&anonymous);
+        assert_eq!(value.split_once(' ').map(|(_, b)| b), Some("1700000000"));
+        assert_eq!(
+            keys.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+            Ok(anonymous)
+        );
+        for (key, value) in [
+            (key.as_str(), "1700000000"),
+            (other_key.as_str(), value.as_str()),
+        ] {
+            assert_eq!(
+                keys.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+                Err(unauthenticated),
+                "{key} {value}"
+            );
+        }
+        // A subject's cutoff: "<tag> <generation> <until>".
+        let bob = Entry::Subject {
             subject: "bob".into(),
             generation: Generation::new(7),
             until: t(9),
-        });
-        for message in [message, Message::Resync] {
-            let text = keys.message(&message, &stamp());
-            assert_eq!(
-                keys.read_message(text.as_bytes(), &bounds())
-                    .map(|(_, m)| m),
-                Ok(message.clone())
-            );
-            let other = Keys::new("q:").authenticated(Some(ring(1).revocation_mac()));
-            assert_eq!(
-                other
-                    .read_message(text.as_bytes(), &bounds())
-                    .map(|(_, m)| m),
-                Err(unauthenticated),
-                "another prefix's channel"
-            );
-            assert_eq!(
-                keys.read_message(encode(&message).as_bytes(), &bounds())
-                    .map(|(_, m)| m),
-                Err(unauthenticated)
-            );
-        }
-        // Subject values, as the script stores them: "<tag> <generation> <until>".
-        let tag = keys.cutoff_tag("p:rev:sub:bob", Generation::new(7), t(9));
-        let stored = format!("{tag} 7 9");
+        };
+        let stored = keys.value(&bob);
+        let (tag, body) = stored.split_once(' ').unwrap();
+        assert_eq!(tag.len(), TAG_TEXT_LEN);
+        assert_eq!(body, "7 9");
         assert_eq!(
             keys.read_entry(b"p:rev:sub:bob", stored.as_bytes(), &bounds()),
-            Ok(Entry::Subject {
-                subject: "bob".into(),
-                generation: Generation::new(7),
-                until: t(9)
-            })
+            Ok(bob.clone())
         );
+        // Altered, moved to another subject's name, to the store-wide cutoff's, untagged.
+        for (key, value) in [
+            (&b"p:rev:sub:bob"[..], format!("{tag} 8 9")),
+            (b"p:rev:sub:carol", stored.clone()),
+            (b"p:rev:all", stored.clone()),
+            (b"p:rev:sub:bob", "7 9".to_owned()),
+        ] {
+            assert_eq!(
+                keys.read_entry(key, value.as_bytes(), &bounds()),
+                Err(unauthenticated),
+                "{key:?} {value}"
+            );
+        }
         assert_eq!(
-            keys.read_entry(b"p:rev:sub:bob", format!("{tag} 8 9").as_bytes(), &bounds()),
+            other.read_entry(b"q:rev:sub:bob", stored.as_bytes(), &bounds()),
             Err(unauthenticated)
         );
-        assert_eq!(
-            keys.read_entry(b"p:rev:sub:carol", stored.as_bytes(), &bounds()),
-            Err(unauthenticated)
-        );
-        assert_eq!(
-            plain.cutoff_tag("p:rev:sub:bob", Generation::new(7), t(9)),
-            ""
-        );
+        // Without authentication, nothing is tagged.
+        assert_eq!(plain.value(&bob), "7 9");
     }
 
     #[test]
     fn a_tag_of_an_older_key_still_verifies_after_a_rotation() {
         let (old, new) = (secret(1), secret(2));
-        let before = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
+        let before = authenticated("p:", 1);
         let rotated = sealed_session::KeyRing::from_keys([new, old]).unwrap();
         let after = Keys::new("p:").authenticated(Some(rotated.revocation_mac()));
-        let text = before.message(&Message::Resync, &stamp());
+        let unauthenticated = Err(Unread::Refused(Refusal::Unauthenticated));
+        let entry = Entry::Subject {
+            subject: "bob".into(),
+            generation: Generation::new(7),
+            until: t(9),
+        };
+        let key = before.key(&entry);
+        let value = before.value(&entry);
         assert_eq!(
-            after
-                .read_message(text.as_bytes(), &bounds())
-                .map(|(_, m)| m),
-            Ok(Message::Resync)
-        );
-        assert_ne!(
-            after.message(&Message::Resync, &stamp()),
-            text,
-            "the new primary tags"
+            after.read_entry(key.as_bytes(), value.as_bytes(), &bounds()),
+            Ok(entry.clone())
         );
         assert_eq!(
-            before
-                .read_message(
-                    after.message(&Message::Resync, &stamp()).as_bytes(),
-                    &bounds()
-                )
-                .map(|(_, m)| m),
-            Err(Unread::Refused(Refusal::Unauthenticated)),
+            after.read_pending_line(&before.pending_line(&entry)),
+            Ok(entry.clone())
+        );
+        assert_ne!(after.value(&entry), value, "the new primary tags");
+        assert_eq!(
+            before.read_entry(key.as_bytes(), after.value(&entry).as_bytes(), &bounds()),
+            unauthenticated,
             "a ring without the new key refuses its tags"
+        );
+        assert_eq!(
+            before.read_pending_line(&after.pending_line(&entry)),
+            unauthenticated
         );
     }
 
     #[test]
-    fn out_of_bounds_entries_and_messages_are_refused() {
-        let keys = Keys::new("p:");
+    fn out_of_bounds_entries_are_refused() {
         let now = TrustBounds::at(t(1_800_000_000));
-        for payload in [
-            format!("g {} 1800000100 alice", u64::MAX),
-            format!("j {HEX} 1800000100 {} alice", u64::MAX),
-            "g 1 9999999999 alice".to_owned(),
-            format!("g 1 1800000100 {}", "x".repeat(MAX_SUBJECT_LEN + 1)),
-        ] {
-            assert!(
-                matches!(
-                    keys.read_message(framed(&payload).as_bytes(), &now)
-                        .map(|(_, m)| m),
-                    Err(Unread::Refused(_))
-                ),
-                "{payload}"
-            );
-        }
         let genuine = Generation::at(t(1_800_000_000).to_datetime());
-        assert!(
-            keys.read_message(
-                framed(&format!("g {genuine} 1800000100 alice")).as_bytes(),
-                &now
-            )
-            .map(|(_, m)| m)
-            .is_ok()
-        );
-        assert!(
-            keys.read_message(framed(&format!("a {genuine} 1800000100")).as_bytes(), &now)
-                .map(|(_, m)| m)
-                .is_ok()
-        );
-        // The store-wide cutoff, past the bound: as a message and as a value.
         let ahead = now.max_generation().next();
-        assert_eq!(
-            keys.read_message(framed(&format!("a {ahead} 1800000100")).as_bytes(), &now)
-                .map(|(_, m)| m),
-            Err(Unread::Refused(Refusal::GenerationAhead))
-        );
-        assert_eq!(
-            keys.read_message(
-                framed(&format!("a {} 1800000100", u64::MAX)).as_bytes(),
-                &now
-            )
-            .map(|(_, m)| m),
-            Err(Unread::Refused(Refusal::GenerationAhead))
-        );
-        assert_eq!(
-            keys.read_message(framed(&format!("a {genuine} 9999999999")).as_bytes(), &now)
-                .map(|(_, m)| m),
-            Err(Unread::Refused(Refusal::DeadlineAhead))
-        );
+        let long = "x".repeat(MAX_SUBJECT_LEN + 1);
+        let subject = |subject: &str, generation, until| Entry::Subject {
+            subject: subject.into(),
+            generation,
+            until: t(until),
+        };
+        let session = |subject: Option<Subject>, until| Entry::Session {
+            id: id(),
+            subject,
+            until: t(until),
+        };
+        let everyone = |generation, until| Entry::Everyone {
+            generation,
+            until: t(until),
+        };
+        let max = Generation::new(u64::MAX);
+        // Refused whether tagged or not: a valid tag does not lift the bounds.
+        for keys in [Keys::new("p:"), authenticated("p:", 1)] {
+            for (entry, refusal) in [
+                (
+                    subject("alice", max, 1_800_000_100),
+                    Refusal::GenerationAhead,
+                ),
+                (
+                    subject("alice", ahead, 1_800_000_100),
+                    Refusal::GenerationAhead,
+                ),
+                (
+                    session(Some(Subject::new("alice", max)), 1_800_000_100),
+                    Refusal::GenerationAhead,
+                ),
+                (
+                    subject("alice", Generation::new(1), 9_999_999_999),
+                    Refusal::DeadlineAhead,
+                ),
+                (session(None, 9_999_999_999), Refusal::DeadlineAhead),
+                (
+                    subject(&long, Generation::new(1), 1_800_000_100),
+                    Refusal::SubjectTooLong,
+                ),
+                (
+                    session(
+                        Some(Subject::new(long.clone(), Generation::new(1))),
+                        1_800_000_100,
+                    ),
+                    Refusal::SubjectTooLong,
+                ),
+                // The store-wide cutoff, past the bound.
+                (everyone(ahead, 1_800_000_100), Refusal::GenerationAhead),
+                (everyone(max, 1_800_000_100), Refusal::GenerationAhead),
+                (everyone(genuine, 9_999_999_999), Refusal::DeadlineAhead),
+            ] {
+                assert_eq!(
+                    keys.read_entry(
+                        keys.key(&entry).as_bytes(),
+                        keys.value(&entry).as_bytes(),
+                        &now
+                    ),
+                    Err(Unread::Refused(refusal)),
+                    "{entry:?}"
+                );
+            }
+            for entry in [
+                subject("alice", genuine, 1_800_000_100),
+                subject("alice", now.max_generation(), 1_800_000_100),
+                session(Some(Subject::new("alice", genuine)), 1_800_000_100),
+                everyone(genuine, 1_800_000_100),
+                everyone(now.max_generation(), 1_800_000_100),
+            ] {
+                assert_eq!(
+                    keys.read_entry(
+                        keys.key(&entry).as_bytes(),
+                        keys.value(&entry).as_bytes(),
+                        &now
+                    ),
+                    Ok(entry.clone())
+                );
+            }
+        }
+        // As the values are written, by hand.
+        let keys = Keys::new("p:");
         assert_eq!(
             keys.read_entry(b"p:rev:all", format!("{ahead} 1800000100").as_bytes(), &now),
             Err(Unread::Refused(Refusal::GenerationAhead))
-        );
-        assert!(
-            keys.read_entry(
-                b"p:rev:all",
-                format!("{genuine} 1800000100").as_bytes(),
-                &now
-            )
-            .is_ok()
         );
         assert_eq!(
             keys.read_entry(
@@ -1528,65 +1376,6 @@ mod tests {
             ),
             Err(Unread::Refused(Refusal::GenerationAhead))
         );
-    }
-
-    #[test]
-    fn repairs_overwrite_what_is_refused_unless_the_script_would_keep_it() {
-        let bounds = TrustBounds::at(t(1_800_000_000));
-        let g = |n| Generation::at(t(1_800_000_000).to_datetime()).get() - 100 + n;
-        let candidate = |n| Entry::Subject {
-            subject: "bob".into(),
-            generation: Generation::new(g(n)),
-            until: t(1_800_000_100),
-        };
-        let plain = Keys::new("p:");
-        let held = |n: u64| format!("{} 1800000100", g(n));
-        assert!(!plain.repair_overwrites(&candidate(5), held(5).as_bytes(), &bounds));
-        assert!(!plain.repair_overwrites(&candidate(5), held(6).as_bytes(), &bounds));
-        assert!(plain.repair_overwrites(&candidate(5), held(4).as_bytes(), &bounds));
-        assert!(plain.repair_overwrites(&candidate(5), b"garbage", &bounds));
-        let forged = format!("{} 1800000100", u64::MAX);
-        assert!(plain.repair_overwrites(&candidate(5), forged.as_bytes(), &bounds));
-        let keys = Keys::new("p:").authenticated(Some(ring(1).revocation_mac()));
-        // A forged value the script keeps (larger, in bounds): writing again changes nothing.
-        let forged_larger = format!("{} {}", "A".repeat(43), held(6));
-        assert!(!keys.repair_overwrites(&candidate(5), forged_larger.as_bytes(), &bounds));
-        assert!(!keys.repair_overwrites(&candidate(5), held(6).as_bytes(), &bounds));
-        // One it replaces: smaller, or out of bounds.
-        let forged_smaller = format!("{} {}", "A".repeat(43), held(4));
-        assert!(keys.repair_overwrites(&candidate(5), forged_smaller.as_bytes(), &bounds));
-        assert!(keys.repair_overwrites(&candidate(5), forged.as_bytes(), &bounds));
-        let tag = keys.cutoff_tag("p:rev:sub:bob", Generation::new(g(5)), t(1_800_000_100));
-        let genuine = format!("{tag} {}", held(5));
-        assert!(!keys.repair_overwrites(&candidate(5), genuine.as_bytes(), &bounds));
-        assert!(keys.repair_overwrites(&candidate(6), genuine.as_bytes(), &bounds));
-        // A session's value is replaced by `SET` whenever it is refused.
-        let session = Entry::Session {
-            id: id(),
-            subject: None,
-            until: t(1_800_000_100),
-        };
-        assert!(keys.repair_overwrites(&session, b"1800000100", &bounds));
-        let value = keys.session_value(id(), None, t(1_800_000_100));
-        assert!(!keys.repair_overwrites(&session, value.as_bytes(), &bounds));
-        assert!(!plain.repair_overwrites(&session, b"1800000100", &bounds));
-        // The store-wide cutoff, as a subject's.
-        let everyone = |n| Entry::Everyone {
-            generation: Generation::new(g(n)),
-            until: t(1_800_000_100),
-        };
-        assert!(!plain.repair_overwrites(&everyone(5), held(5).as_bytes(), &bounds));
-        assert!(!plain.repair_overwrites(&everyone(5), held(6).as_bytes(), &bounds));
-        assert!(plain.repair_overwrites(&everyone(5), held(4).as_bytes(), &bounds));
-        assert!(plain.repair_overwrites(&everyone(5), b"garbage", &bounds));
-        assert!(plain.repair_overwrites(&everyone(5), forged.as_bytes(), &bounds));
-        assert!(!keys.repair_overwrites(&everyone(5), forged_larger.as_bytes(), &bounds));
-        assert!(keys.repair_overwrites(&everyone(5), forged_smaller.as_bytes(), &bounds));
-        assert!(keys.repair_overwrites(&everyone(5), forged.as_bytes(), &bounds));
-        let tag = keys.cutoff_tag(&keys.everyone, Generation::new(g(5)), t(1_800_000_100));
-        let genuine = format!("{tag} {}", held(5));
-        assert!(!keys.repair_overwrites(&everyone(5), genuine.as_bytes(), &bounds));
-        assert!(keys.repair_overwrites(&everyone(6), genuine.as_bytes(), &bounds));
     }
 }
 

@@ -17,11 +17,11 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Thread {
     Writer,
-    Subscriber,
+    Reader,
 }
 
 /// Marks the link down when the thread holding it ends, however it ends (a panic included):
-/// without its writer no logout reaches Redis, without its subscriber no other instance's
+/// without its writer no logout reaches Redis, without its reader no other instance's
 /// reaches here, and the health must not go on saying `connected`. An end before a stop is
 /// also logged as an error.
 pub(crate) struct DownOnExit<'a> {
@@ -34,7 +34,7 @@ impl Drop for DownOnExit<'_> {
         let thread = self.thread;
         self.shared.update_link(|l| match thread {
             Thread::Writer => l.writable = false,
-            Thread::Subscriber => l.subscribed = false,
+            Thread::Reader => l.reading = false,
         });
         // Without a writer, waiting logouts answer now (`NotDurable`), not at their deadline.
         self.shared.acks.wake_all();

@@ -1,8 +1,8 @@
 //! What a stop leaves unwritten: saved to the pending file (and replayed from it at the next
 //! start), or logged one revocation per event, in the same one-line form.
 //!
-//! The file starts with the line [`HEADER`], then holds one revocation per line, as the events
-//! channel carries their bodies (`i <id> <until>`, `j <id> <until> <generation> <subject>`,
+//! The file starts with the line [`HEADER`], then holds one revocation per line
+//! (`Entry::line`: `i <id> <until>`, `j <id> <until> <generation> <subject>`,
 //! `g <generation> <until> <subject>`, `a <generation> <until>`), with `%` and control
 //! characters in subjects escaped as `%XX` (so a subject can't end its line and start
 //! another), and with authentication on, a tag in front bound to the key prefix
@@ -143,10 +143,7 @@ pub(crate) fn replay(shared: &Shared, path: &Path) {
         }
         shared.local.apply(&entry.to_revocation(), now);
         if entry.until() > now {
-            shared.enqueue(Job::Write {
-                entry,
-                publish: true,
-            });
+            shared.enqueue(Job::Write(entry));
             replayed += 1;
         }
     }

@@ -20,10 +20,8 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 /// One write for the writer thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Job {
-    /// Write an entry; `publish` unless it is a repair (announced once by `AnnounceResync`).
-    Write { entry: Entry, publish: bool },
-    /// Tell every instance to reload the full set (after a repair wrote entries silently).
-    AnnounceResync,
+    /// Append an entry to the stream.
+    Write(Entry),
     /// The end of a repair that covers `covered` revocations the queue had no room for.
     RepairDone { covered: u64 },
 }
@@ -31,7 +29,7 @@ pub(crate) enum Job {
 /// A command Redis answered with an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CommandError {
-    /// `SET`, `EVAL` or `PUBLISH`.
+    /// The command: `EVAL` (the append script).
     pub(crate) command: &'static str,
     /// Redis's error, e.g. `OOM command not allowed when used memory > 'maxmemory'.`
     pub(crate) error: String,
@@ -77,6 +75,10 @@ pub(crate) struct Queue {
     repairs: VecDeque<Job>,
     /// Revocations recorded here that had no room in the queue: only a repair writes them.
     unqueued: u64,
+    /// A write of the repair being written was refused: at its end it covers nothing.
+    repair_refused: bool,
+    /// A repair ended with a refused write: another must be made (the reader asks for it).
+    redo_repair: bool,
     limit: usize,
 }
 
@@ -92,6 +94,8 @@ impl Queue {
             refused: BTreeMap::new(),
             repairs: VecDeque::new(),
             unqueued: 0,
+            repair_refused: false,
+            redo_repair: false,
             limit,
         }
     }
@@ -117,6 +121,12 @@ impl Queue {
     /// retry.
     pub(crate) fn pending(&self) -> usize {
         self.jobs.len() + self.refused.len()
+    }
+
+    /// Whether a repair ended with a write Redis refused since the last call: another one
+    /// must write the local copy again.
+    pub(crate) fn take_redo_repair(&mut self) -> bool {
+        std::mem::take(&mut self.redo_repair)
     }
 
     /// Revocations that found the queue full and wait for a repair.
@@ -197,8 +207,9 @@ impl Queue {
     }
 
     /// Records how the batch went, one outcome per job: written jobs leave, refused ones wait
-    /// for a retry (a refused repair is dropped: the next repair finds it again). Returns the
-    /// errors, for the log.
+    /// for a retry. A refused repair write is dropped, and the repair it belongs to then covers
+    /// none of the unqueued revocations and asks for another ([`Queue::take_redo_repair`]):
+    /// the next one writes the whole local copy again. Returns the errors, for the log.
     pub(crate) fn complete(
         &mut self,
         batch: Batch,
@@ -245,11 +256,16 @@ impl Queue {
             Source::Repair => {
                 for ((_, job), outcome) in batch.jobs.iter().zip(outcomes) {
                     self.repairs.pop_front();
-                    if let Job::RepairDone { covered } = job {
-                        self.unqueued = self.unqueued.saturating_sub(*covered);
-                    }
                     if let Err(err) = outcome {
                         errors.push(err);
+                        self.repair_refused = true;
+                    }
+                    if let Job::RepairDone { covered } = job {
+                        if std::mem::take(&mut self.repair_refused) {
+                            self.redo_repair = true;
+                        } else {
+                            self.unqueued = self.unqueued.saturating_sub(*covered);
+                        }
                     }
                 }
             }
@@ -261,23 +277,6 @@ impl Queue {
             self.repairs.shrink_to(KEPT_CAPACITY);
         }
         errors
-    }
-
-    /// Up to `max` entries queued from sequence number `from` on (or from the front, if those
-    /// were written meanwhile), and where the next chunk starts: a repair reads the queue in
-    /// chunks, so the lock is never held for a whole backlog.
-    pub(crate) fn entries_from(&self, from: u64, max: usize) -> (Vec<Entry>, u64) {
-        let start = from.max(self.front);
-        let skip = usize::try_from(start - self.front).unwrap_or(usize::MAX);
-        let chunk: Vec<Entry> = self
-            .jobs
-            .iter()
-            .skip(skip)
-            .take(max)
-            .filter_map(entry_of)
-            .collect();
-        let taken = self.jobs.len().saturating_sub(skip).min(max);
-        (chunk, start + taken as u64)
     }
 
     /// The entries of refused writes (few: a retry list, bounded by the queue's limit).
@@ -306,8 +305,8 @@ impl Queue {
 
 fn entry_of(job: &Job) -> Option<Entry> {
     match job {
-        Job::Write { entry, .. } => Some(entry.clone()),
-        Job::AnnounceResync | Job::RepairDone { .. } => None,
+        Job::Write(entry) => Some(entry.clone()),
+        Job::RepairDone { .. } => None,
     }
 }
 
@@ -325,19 +324,16 @@ mod tests {
     use super::*;
 
     fn job(n: u8) -> Job {
-        Job::Write {
-            entry: Entry::Session {
-                id: SessionId::from_bytes([n; 16]),
-                subject: None,
-                until: UnixTime::from_secs(100),
-            },
-            publish: true,
-        }
+        Job::Write(Entry::Session {
+            id: SessionId::from_bytes([n; 16]),
+            subject: None,
+            until: UnixTime::from_secs(100),
+        })
     }
 
     fn refused() -> Outcome {
         Err(CommandError {
-            command: "SET",
+            command: "EVAL",
             error: "OOM".into(),
         })
     }
@@ -409,23 +405,6 @@ mod tests {
             queue.complete(batch, outcomes, now);
         }
         assert!(queue.capacity() <= KEPT_CAPACITY, "{}", queue.capacity());
-    }
-
-    #[test]
-    fn a_repair_reads_the_queue_in_chunks_that_survive_a_drain() {
-        let now = Instant::now();
-        let mut queue = Queue::new(100);
-        for n in 0..5 {
-            queue.push(job(n)).unwrap();
-        }
-        let (first, next) = queue.entries_from(0, 2);
-        assert_eq!((first.len(), next), (2, 2));
-        // The writer takes three meanwhile: the next chunk starts at the new front.
-        let batch = queue.batch(3, now).unwrap();
-        queue.complete(batch, vec![Ok(()); 3], now);
-        let (rest, next) = queue.entries_from(next, 10);
-        assert_eq!((rest.len(), next), (2, 5));
-        assert_eq!(queue.entries_from(next, 10).0.len(), 0);
     }
 
     #[test]

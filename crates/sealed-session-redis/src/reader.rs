@@ -1,169 +1,289 @@
-//! The subscriber thread: keeps the local copy in step with Redis (the events channel, plus a
-//! full load after every (re)subscription and whenever Redis turns out to have lost data,
-//! with a repair that writes back what Redis lacks).
+//! The reader thread: keeps the local copy in step with the stream. It reads every entry from
+//! its position on (a fresh instance from the start), resumes from there after a reconnect,
+//! and, when Redis turns out to have lost what this instance read or appended, writes back
+//! the local copy's live entries and reads the stream again from its start (invariant 9 of
+//! `docs/security.md`).
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use redis::{Connection, RedisError, RedisResult};
-use sealed_session::SessionId;
-use sealed_session::codec::UnixTime;
-use sealed_session::revocation::{Generation, Revocation};
 
 use crate::LOG_TARGET;
-use crate::keys::{Entry, Keys, Message};
+use crate::keys::Entry;
 use crate::link::{Backoff, DownOnExit, Thread, connect, is_link_failure};
 use crate::queue::Job;
 use crate::shared::{Shared, lock};
-use crate::trust::{Recent, TrustBounds};
+use crate::stream::{self, Held, StreamId};
+use crate::trust::TrustBounds;
 
-/// How long the subscriber blocks on its socket before checking for a stop.
+/// How long an `XREAD` waits for a new entry before the reader checks for a stop (and how
+/// long, at most, a stop waits for the reader).
 const POLL: Duration = Duration::from_millis(100);
-/// Keys examined per `SCAN` call: large enough to load a million entries in a thousand round
-/// trips, small enough to keep each call short for Redis.
-const SCAN_COUNT: usize = 1_000;
-/// The shortest time between two full loads asked for by messages, an overflowing queue or a
-/// loss found by the reconcile check (one after a (re)subscription is never held back).
-const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
-/// Entries that expire (by Redis's clock) within this many seconds are not written back by a
-/// repair: Redis would drop them at once, and a clock a little ahead of ours would otherwise
-/// make them look lost at every reload.
-const REPAIR_MARGIN: u64 = 10;
+/// Entries per read: a million load in a hundred round trips, and each reply stays a few MB.
+const PAGE: usize = 10_000;
+/// The shortest time between two write-backs of the local copy (each may be as large as the
+/// copy): a writer to Redis deleting entries again and again can't make every instance
+/// rewrite everything in a loop.
+const MIN_WRITE_BACK_INTERVAL: Duration = Duration::from_secs(2);
+/// Entries that expire within this many seconds are not written back: no cookie they refuse
+/// will be valid by the time another instance reads them.
+const WRITE_BACK_MARGIN: u64 = 10;
 
-/// The subscriber thread: subscribes, loads the full set, then applies messages; on any error,
-/// starts over after a backoff (so a reconnect always brings a full load).
-pub(crate) fn run_subscriber(shared: Arc<Shared>) {
+/// Where the reader is, kept across reconnects: a reconnect is a resume.
+struct Position {
+    /// The id of the last entry applied (`StreamId::START`: nothing read yet, or reading again
+    /// from the start after a loss).
+    after: StreamId,
+    /// Reading the stream from its start (at start, or after a loss), not caught up yet: the
+    /// reason, and when it began.
+    full_read: Option<(&'static str, Instant)>,
+    /// Entries applied since the full read began.
+    read: usize,
+    /// Write-backs asked for (a loss, an overflowing queue) and not queued yet.
+    write_back: Option<&'static str>,
+    last_write_back: Option<Instant>,
+    /// The ordinal and id of the last entry read that carried one: the next must be above it.
+    ordinal: Option<(u64, StreamId)>,
+    /// Entries read just before one whose ordinal was not above theirs, not probed yet (kept
+    /// across a reconnect, so that a probe that failed is made again).
+    suspects: Vec<StreamId>,
+}
+
+/// The reader thread: reads the stream; on any error, reconnects after a backoff and resumes
+/// from its position.
+pub(crate) fn run_reader(shared: Arc<Shared>) {
     let _down_on_exit = DownOnExit {
         shared: &shared,
-        thread: Thread::Subscriber,
+        thread: Thread::Reader,
     };
     let mut backoff = Backoff::new(shared.settings.max_backoff);
     let mut reported = false;
-    // Kept across reconnects: a message seen before one is still a replay after it.
-    let mut recent = Recent::default();
+    let mut position = Position {
+        after: StreamId::START,
+        full_read: Some(("start", Instant::now())),
+        read: 0,
+        write_back: None,
+        last_write_back: None,
+        ordinal: None,
+        suspects: Vec::new(),
+    };
     while !shared.stopping() {
-        let Err(err) = listen(&shared, &mut backoff, &mut reported, &mut recent) else {
+        let Err(err) = follow(&shared, &mut backoff, &mut reported, &mut position) else {
             return;
         };
-        shared.update_link(|l| l.subscribed = false);
+        shared.update_link(|l| l.reading = false);
         if reported {
-            tracing::debug!(target: LOG_TARGET, event = "subscribe_failed", error = %err);
+            tracing::debug!(target: LOG_TARGET, event = "read_failed", error = %err);
         } else {
             reported = true;
             tracing::warn!(
                 target: LOG_TARGET,
-                event = "subscribe_failed",
+                event = "read_failed",
                 error = %err,
                 url = %shared.settings.url,
-                "revocation subscription to Redis lost or refused: other instances' logouts \
-                 are not seen here until it is back (then everything is reloaded)"
+                "reading revocations from Redis failed: other instances' logouts are not seen \
+                 here until the link is back (then reading resumes where it stopped)"
             );
         }
         shared.sleep_unless_stopped(backoff.next());
     }
 }
 
-/// Runs one subscription until an error (returned) or a stop (`Ok`).
-fn listen(
+/// Follows the stream on one connection until an error (returned) or a stop (`Ok`).
+fn follow(
     shared: &Shared,
     backoff: &mut Backoff,
     reported: &mut bool,
-    recent: &mut Recent,
+    position: &mut Position,
 ) -> RedisResult<()> {
     let settings = &shared.settings;
-    let mut commands = connect(settings)?;
-    refuse_cluster(&mut commands)?;
-    let mut subscription = connect(settings)?;
-    let mut pubsub = subscription.as_pubsub();
-    // SUBSCRIBE <prefix>rev:events. Returns once Redis confirmed: every message published from
-    // then on is delivered to us, so loading *after* this misses nothing (a revocation written
-    // meanwhile is in the load, in a message, or both; applying it twice is harmless).
-    pubsub.subscribe(&settings.keys.channel)?;
-    pubsub.set_read_timeout(Some(POLL))?;
-    // Marks the link subscribed (and loaded) when done.
-    let Some(mut epoch) = full_sync(shared, &mut commands, "subscribed")? else {
-        return Ok(());
-    };
+    let mut con = connect(settings)?;
+    refuse_cluster(&mut con)?;
+    record_policy(shared, &mut con)?;
+    // A reconnect: did Redis lose what we read while we were away (a restart, a failover)?
+    check_loss(shared, &mut con, position)?;
+    // An `XREAD` that waits `POLL` answers within it; a stalled Redis or a half-open
+    // connection doesn't, and the link counts as down `stall_timeout` later.
+    con.set_read_timeout(Some(POLL + settings.stall_timeout))?;
     backoff.reset();
     *reported = false;
-    let heartbeat = settings.stall_timeout / 3;
-    let mut last_heard = Instant::now();
-    let mut next_reconcile = Instant::now() + settings.reconcile_every;
-    // A reload asked for and not run yet: at most one per `MIN_RELOAD_INTERVAL`, however many
-    // "reload" messages arrive (each is a full `SCAN` on every instance).
-    let mut reload = None;
-    let mut last_load = Instant::now();
+    if position.full_read.is_none() {
+        shared.update_link(|l| l.reading = true);
+    }
+    let mut next_check = Instant::now() + settings.reconcile_every;
+    let mut caught_up = false;
     loop {
         if shared.stopping() {
             return Ok(());
         }
         if shared.resync_wanted.swap(false, Ordering::AcqRel) {
-            reload = Some("queue_full");
+            position.write_back = position.write_back.or(Some("queue_full"));
         }
-        if shared.forgotten_message.swap(false, Ordering::AcqRel) {
-            reload = reload.or(Some("messages_forgotten"));
+        if shared.repair_refused.swap(false, Ordering::AcqRel) {
+            position.write_back = position.write_back.or(Some("repair_refused"));
         }
-        match pubsub.get_message() {
-            Ok(message) => {
-                last_heard = Instant::now();
-                match shared.read_message(message.get_payload_bytes(), recent) {
-                    Some(Message::Revoked(entry)) => {
-                        shared.local.apply(&entry.to_revocation(), shared.now());
-                    }
-                    Some(Message::Resync) => reload = Some("announced"),
-                    // Unknown or refused, which `read_message` logged and counted.
-                    None => {}
+        if Instant::now() >= next_check {
+            next_check = Instant::now() + settings.reconcile_every;
+            record_policy(shared, &mut con)?;
+            check_loss(shared, &mut con, position)?;
+        }
+        write_back_if_due(shared, position);
+        // Catching up, pages are read back to back; caught up, each read waits for the next.
+        let block = caught_up.then_some(POLL);
+        let read = stream::read_after(&mut con, &settings.keys, position.after, PAGE, block)?;
+        caught_up = read.len() < PAGE;
+        let now = shared.now();
+        let bounds = TrustBounds::at(now);
+        // Entries read just before one whose ordinal was not above theirs: along one stream's
+        // life ordinals only grow, so either Redis rewound the stream and then took new
+        // entries, or someone else appended a made-up ordinal (it is not under the tag). The
+        // probe below tells which.
+        for entry in &read {
+            if let Some(revocation) = shared.read_entry(&entry.name, &entry.value, &bounds) {
+                shared.local.apply(&revocation.to_revocation(), now);
+            }
+            position.after = entry.id;
+            if let Some(ordinal) = entry.ordinal {
+                if let Some((last, last_id)) = position.ordinal
+                    && ordinal <= last
+                    && position.suspects.len() < stream::MAX_PROBED
+                {
+                    position.suspects.push(last_id);
                 }
-            }
-            Err(err) if err.is_timeout() => {}
-            Err(err) => return Err(down(shared, err)),
-        }
-        if last_heard.elapsed() >= heartbeat {
-            // PING in subscribed mode: the subscription's connection answers within the stall
-            // timeout, or the link counts as down and is made anew. The other connection is
-            // checked the same way.
-            let answered = pubsub
-                .set_read_timeout(Some(settings.stall_timeout))
-                .and_then(|()| pubsub.ping::<redis::Value>())
-                .and_then(|_| pubsub.set_read_timeout(Some(POLL)))
-                .and_then(|()| commands.set_read_timeout(Some(settings.stall_timeout)))
-                .and_then(|()| redis::cmd("PING").query::<()>(&mut commands))
-                .and_then(|()| commands.set_read_timeout(Some(settings.io_timeout)));
-            answered.map_err(|err| down(shared, err))?;
-            last_heard = Instant::now();
-        }
-        if reload.is_none() && Instant::now() >= next_reconcile {
-            next_reconcile = Instant::now() + settings.reconcile_every;
-            record_policy(shared, &mut commands)?;
-            if let Some(lost) = epoch.lost(&mut commands, &settings.keys)? {
-                tracing::warn!(
-                    target: LOG_TARGET,
-                    event = "data_lost",
-                    lost,
-                    "Redis lost data without a reconnect: reloading, and writing back what this \
-                     instance holds"
-                );
-                reload = Some("data_lost");
+                position.ordinal = Some((ordinal, entry.id));
             }
         }
-        if let Some(reason) = reload
-            && last_load.elapsed() >= MIN_RELOAD_INTERVAL
-        {
-            reload = None;
-            match full_sync(shared, &mut commands, reason)? {
-                Some(fresh) => epoch = fresh,
-                None => return Ok(()),
-            }
-            last_load = Instant::now();
+        position.read += read.len();
+        if probe_suspects(shared, &mut con, position)? {
+            caught_up = false;
+            continue;
+        }
+        if caught_up && let Some((reason, started)) = position.full_read.take() {
+            shared.update_link(|l| {
+                l.reading = true;
+                l.loaded = true;
+                l.last_full_sync = Some(SystemTime::now());
+                l.full_syncs += 1;
+            });
+            tracing::info!(
+                target: LOG_TARGET,
+                event = "full_sync",
+                reason,
+                read = position.read,
+                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                local_entries = shared.local.len(),
+                "revocations read from the start of the stream"
+            );
         }
     }
 }
 
+/// Asks whether the stream still holds the last entry this instance read and the last it
+/// appended (when it has not read that far yet); if either was lost, asks for a write-back and
+/// reads again from the start.
+fn check_loss(shared: &Shared, con: &mut Connection, position: &mut Position) -> RedisResult<()> {
+    if probe_suspects(shared, con, position)? {
+        return Ok(());
+    }
+    let appended = *lock(&shared.appended);
+    let probe = stream::probe(con, &shared.settings.keys, &[position.after, appended])?;
+    let mut held = probe.quiet_loss(position.after, 0);
+    if held == Held::Kept && appended > position.after {
+        held = probe.quiet_loss(appended, 1);
+    }
+    if held != Held::Kept {
+        lost(shared, position, held);
+    }
+    Ok(())
+}
+
+/// Probes the entries read just before an ordinal that was not above theirs (if any), and
+/// treats a rewind they show as a loss; returns whether there was one. They are forgotten
+/// only once probed: a probe that fails is made again after the reconnect.
+fn probe_suspects(
+    shared: &Shared,
+    con: &mut Connection,
+    position: &mut Position,
+) -> RedisResult<bool> {
+    if position.suspects.is_empty() {
+        return Ok(false);
+    }
+    let probe = stream::probe(con, &shared.settings.keys, &position.suspects)?;
+    let rewound = probe.rewound(&position.suspects);
+    position.suspects.clear();
+    if rewound {
+        lost(shared, position, Held::Rewound);
+    }
+    Ok(rewound)
+}
+
+/// What a loss found (`held`) does: a write-back asked for, and a read from the start.
+fn lost(shared: &Shared, position: &mut Position, held: Held) {
+    tracing::warn!(
+        target: LOG_TARGET,
+        event = "data_lost",
+        lost = held.as_str(),
+        "Redis lost revocations this instance read or wrote (restarted without persistence, \
+         failed over to a replica that lagged, or flushed): writing back what this instance \
+         holds, and reading the stream again from its start"
+    );
+    // Whatever we knew is ours now: a second check must not see the same loss again.
+    *lock(&shared.appended) = StreamId::START;
+    position.after = StreamId::START;
+    position.full_read = Some(("data_lost", Instant::now()));
+    position.read = 0;
+    position.write_back = Some("data_lost");
+    position.ordinal = None;
+    position.suspects.clear();
+}
+
+/// Queues, after this instance's own revocations, every live entry of the local copy (which
+/// holds everything this instance read or made), once a write-back is asked for, none is
+/// still being written, and the last was long enough ago. The queue's marker then counts the
+/// revocations that found it full as written.
+fn write_back_if_due(shared: &Shared, position: &mut Position) {
+    let Some(reason) = position.write_back else {
+        return;
+    };
+    if position
+        .last_write_back
+        .is_some_and(|last| last.elapsed() < MIN_WRITE_BACK_INTERVAL)
+        || lock(&shared.queue).repairs() > 0
+    {
+        return;
+    }
+    position.write_back = None;
+    position.last_write_back = Some(Instant::now());
+    // Read before the copy: a revocation that overflows from now on is in the copy below, or
+    // counts towards the next write-back.
+    let covered = lock(&shared.queue).unqueued();
+    let now = shared.now();
+    let bounds = TrustBounds::at(now);
+    let horizon = now.saturating_add_secs(WRITE_BACK_MARGIN);
+    let jobs: Vec<Job> = shared
+        .local
+        .entries(now)
+        .filter_map(|revocation| Entry::from_revocation(&revocation, &bounds))
+        .filter(|entry| entry.until() > horizon)
+        .map(Job::Write)
+        .collect();
+    let count = jobs.len();
+    tracing::warn!(
+        target: LOG_TARGET,
+        event = "repair",
+        reason,
+        count,
+        "writing back the live revocations this instance holds"
+    );
+    lock(&shared.queue).push_repair(jobs, covered);
+    shared.work.notify_one();
+}
+
 /// An error if the server runs in cluster mode (`INFO cluster`, where allowed): a cluster
-/// spreads keys over several primaries (a full load's `SCAN` would see one node's), and the
-/// store needs one primary holding every entry. The link stays down, and says why.
+/// spreads keys over several primaries (and `WAIT` counts one node's replicas), and the store
+/// needs one primary that orders every write. The link stays down, and says why.
 fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
     let info = match redis::cmd("INFO").arg("cluster").query::<String>(con) {
         Ok(info) => info,
@@ -179,65 +299,6 @@ fn refuse_cluster(con: &mut Connection) -> RedisResult<()> {
         )));
     }
     Ok(())
-}
-
-/// Marks the link down at once, before the subscription is dropped: dropping it sends an
-/// `UNSUBSCRIBE` and waits for the answer, which a stalled Redis never gives.
-fn down(shared: &Shared, err: RedisError) -> RedisError {
-    shared.update_link(|l| l.subscribed = false);
-    err
-}
-
-/// What tells that Redis lost data: the marker key's token, and Redis's `run_id` (when `INFO`
-/// is allowed).
-#[derive(Debug)]
-struct Epoch {
-    token: Vec<u8>,
-    run_id: Option<String>,
-}
-
-impl Epoch {
-    /// Writes the marker unless it is there, and reads what it and `run_id` are now.
-    fn read(con: &mut Connection, keys: &Keys) -> RedisResult<Self> {
-        let fresh = SessionId::random()
-            .map(|id| id.to_string())
-            .unwrap_or_else(|_| format!("{:?}", SystemTime::now()));
-        // SET <prefix>rev:epoch <token> NX: only the first instance after a loss writes it; no
-        // expiry, so only a loss (or eviction) removes it.
-        redis::cmd("SET")
-            .arg(&keys.epoch)
-            .arg(fresh)
-            .arg("NX")
-            .query::<()>(con)?;
-        let token: Option<Vec<u8>> = redis::cmd("GET").arg(&keys.epoch).query(con)?;
-        Ok(Self {
-            token: token.unwrap_or_default(),
-            run_id: run_id(con)?,
-        })
-    }
-
-    /// What was lost since `self` was read, if anything.
-    fn lost(&self, con: &mut Connection, keys: &Keys) -> RedisResult<Option<&'static str>> {
-        let token: Option<Vec<u8>> = redis::cmd("GET").arg(&keys.epoch).query(con)?;
-        if token.as_deref() != Some(self.token.as_slice()) {
-            return Ok(Some("marker_key"));
-        }
-        let now = run_id(con)?;
-        Ok((self.run_id.is_some() && now.is_some() && now != self.run_id).then_some("run_id"))
-    }
-}
-
-/// Redis's `run_id` (from `INFO server`), or `None` where `INFO` is not allowed.
-fn run_id(con: &mut Connection) -> RedisResult<Option<String>> {
-    let info = match redis::cmd("INFO").arg("server").query::<String>(con) {
-        Ok(info) => info,
-        Err(err) if !is_link_failure(&err) => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    Ok(info
-        .lines()
-        .find_map(|line| line.strip_prefix("run_id:"))
-        .map(|id| id.trim().to_owned()))
 }
 
 /// Reads `maxmemory-policy` and `maxmemory`, and records (and logs, when it changes) whether
@@ -286,368 +347,4 @@ fn record_policy(shared: &Shared, con: &mut Connection) -> RedisResult<()> {
         );
     }
     Ok(())
-}
-
-/// Loads every entry under the prefix into the local copy, then writes back those Redis lacks.
-/// Returns the epoch read before the load, or `None` if interrupted by a stop.
-fn full_sync(
-    shared: &Shared,
-    con: &mut Connection,
-    reason: &'static str,
-) -> RedisResult<Option<Epoch>> {
-    let started = Instant::now();
-    let now = shared.now();
-    let keys = &shared.settings.keys;
-    let bounds = TrustBounds::at(now);
-    // Read first: a loss during the load changes it, and the next check sees that.
-    let epoch = Epoch::read(con, keys)?;
-    record_policy(shared, con)?;
-    // The revocations that had no room in the queue so far: this repair covers them.
-    let covered = lock(&shared.queue).unqueued();
-    let mut in_redis = InRedis::default();
-    let mut cursor: u64 = 0;
-    loop {
-        if shared.stopping() {
-            return Ok(None);
-        }
-        let (next, found): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor) // where the previous call stopped (0: from the start)
-            .arg("MATCH") // only keys matching ...
-            .arg(&keys.pattern) // ... <prefix>rev:* (the prefix's glob characters escaped)
-            .arg("COUNT") // keys examined per call (a hint): bounds each call's work
-            .arg(SCAN_COUNT)
-            .query(con)?;
-        if !found.is_empty() {
-            // One value per key, nil for a key that expired since the SCAN.
-            let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&found).query(con)?;
-            for (key, value) in found.iter().zip(values) {
-                let Some(entry) = value.and_then(|v| shared.read_entry(key, &v, &bounds)) else {
-                    continue;
-                };
-                shared.local.apply(&entry.to_revocation(), now);
-                in_redis.record(entry);
-            }
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    let loaded = in_redis.len();
-    let repaired = repair(shared, con, in_redis, now, covered)?;
-    shared.update_link(|l| {
-        // Only ever run subscribed: what the load missed, the subscription brings.
-        l.subscribed = true;
-        l.loaded = true;
-        l.last_full_sync = Some(SystemTime::now());
-        l.full_syncs += 1;
-    });
-    tracing::info!(
-        target: LOG_TARGET,
-        event = "full_sync",
-        reason,
-        loaded,
-        repaired,
-        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        local_entries = shared.local.len(),
-        "revocations loaded from Redis"
-    );
-    Ok(Some(epoch))
-}
-
-/// Queues, as repairs (after this instance's own revocations, without a message each), the
-/// live entries of the local copy that Redis lacks (lost in a restart without persistence, a
-/// failover or a flush, or never written: the queue was full), then one "reload" message.
-/// Returns how many.
-///
-/// Candidates are the local entries the scan did not return; each is checked again with its
-/// own command before it counts as lost, because `SCAN` may miss a key written while it ran
-/// (another instance's logout, already applied here through its message). Without that check,
-/// busy fleets would announce reloads to each other forever.
-fn repair(
-    shared: &Shared,
-    con: &mut Connection,
-    mut in_redis: InRedis,
-    now: UnixTime,
-    covered: u64,
-) -> RedisResult<usize> {
-    // Entries still queued here are on their way: not missing. Read in chunks, so that the
-    // queue's lock is never held for a whole backlog: logouts go on meanwhile.
-    let mut from = 0;
-    loop {
-        let (chunk, next) = lock(&shared.queue).entries_from(from, SCAN_COUNT);
-        if chunk.is_empty() {
-            break;
-        }
-        for entry in chunk {
-            in_redis.record(entry);
-        }
-        from = next;
-    }
-    for entry in lock(&shared.queue).refused_entries() {
-        in_redis.record(entry);
-    }
-    // TIME: Redis's clock, [seconds, microseconds], which its expiries follow.
-    let (redis_now, _micros): (u64, u64) = redis::cmd("TIME").query(con)?;
-    let bounds = TrustBounds::at(now);
-    let candidates = missing(
-        shared.local.entries(now),
-        &in_redis,
-        UnixTime::from_secs(redis_now.saturating_add(REPAIR_MARGIN)),
-        &bounds,
-    );
-    let missing = still_missing(con, &shared.settings.keys, candidates, &bounds)?;
-    let count = missing.len();
-    if count > 0 {
-        tracing::warn!(
-            target: LOG_TARGET,
-            event = "repair",
-            count,
-            "Redis lacks revocations this instance holds (restarted without persistence, failed \
-             over, flushed, or the queue was full): writing them back"
-        );
-    }
-    if count > 0 || covered > 0 {
-        let jobs = missing
-            .into_iter()
-            .map(|entry| Job::Write {
-                entry,
-                publish: false,
-            })
-            .chain((count > 0).then_some(Job::AnnounceResync));
-        lock(&shared.queue).push_repair(jobs, covered);
-        shared.work.notify_one();
-    }
-    Ok(count)
-}
-
-/// The `local` entries that the scan did not find (a session), or found with an older
-/// generation (a cutoff: a subject's, or the store-wide one), unless they expire before
-/// `expiring_before` (Redis would drop them anyway) or Redis can't hold them (a subject too
-/// long to write).
-fn missing(
-    local: impl Iterator<Item = Revocation>,
-    in_redis: &InRedis,
-    expiring_before: UnixTime,
-    bounds: &TrustBounds,
-) -> Vec<Entry> {
-    local
-        .filter_map(|revocation| Entry::from_revocation(&revocation, bounds))
-        .filter(|entry| entry.until() > expiring_before && !in_redis.holds(entry))
-        .collect()
-}
-
-/// The `candidates` that Redis still lacks (or holds with an older generation, or in a value
-/// this instance refuses and a write replaces), checked one by one in pipelines of
-/// `SCAN_COUNT`.
-fn still_missing(
-    con: &mut Connection,
-    keys: &Keys,
-    candidates: Vec<Entry>,
-    bounds: &TrustBounds,
-) -> RedisResult<Vec<Entry>> {
-    let mut missing = Vec::new();
-    for chunk in candidates.chunks(SCAN_COUNT) {
-        let mut pipe = redis::pipe();
-        for candidate in chunk {
-            let key = keys.key(candidate);
-            pipe.cmd("GET").arg(&key); // the entry as it is now, or nil
-        }
-        let found: Vec<Option<Vec<u8>>> = pipe.query(con)?;
-        for (candidate, value) in chunk.iter().zip(found) {
-            if value.is_none_or(|value| keys.repair_overwrites(candidate, &value, bounds)) {
-                missing.push(candidate.clone());
-            }
-        }
-    }
-    Ok(missing)
-}
-
-/// What a full load found in Redis.
-#[derive(Default)]
-struct InRedis {
-    sessions: HashSet<SessionId>,
-    /// Subject -> the largest generation held.
-    subjects: HashMap<String, Generation>,
-    /// The store-wide cutoff held (`<prefix>rev:all`), if any.
-    everyone: Option<Generation>,
-}
-
-impl InRedis {
-    fn record(&mut self, entry: Entry) {
-        match entry {
-            Entry::Session { id, .. } => {
-                self.sessions.insert(id);
-            }
-            Entry::Subject {
-                subject,
-                generation,
-                ..
-            } => {
-                let known = self.subjects.entry(subject).or_insert(generation);
-                *known = (*known).max(generation);
-            }
-            Entry::Everyone { generation, .. } => {
-                self.everyone = self.everyone.max(Some(generation));
-            }
-        }
-    }
-
-    /// Whether Redis holds `entry`: the session's key, or the cutoff (the subject's, or the
-    /// store-wide one) at this generation or a larger one.
-    fn holds(&self, entry: &Entry) -> bool {
-        match entry {
-            Entry::Session { id, .. } => self.sessions.contains(id),
-            Entry::Subject {
-                subject,
-                generation,
-                ..
-            } => self
-                .subjects
-                .get(subject)
-                .is_some_and(|held| held >= generation),
-            Entry::Everyone { generation, .. } => {
-                self.everyone.is_some_and(|held| held >= *generation)
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.sessions.len() + self.subjects.len() + usize::from(self.everyone.is_some())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use sealed_session::revocation::Subject;
-
-    use super::*;
-
-    #[test]
-    fn repair_candidates_are_what_redis_lacks_or_holds_older() {
-        let id = |n| SessionId::from_bytes([n; 16]);
-        let t = UnixTime::from_secs;
-        let g = Generation::new;
-        let mut in_redis = InRedis::default();
-        in_redis.record(Entry::Session {
-            id: id(1),
-            subject: None,
-            until: t(9),
-        });
-        in_redis.record(Entry::Subject {
-            subject: "alice".into(),
-            generation: g(5),
-            until: t(9),
-        });
-        let subject = |name: &str, generation, until| Revocation::Subject {
-            subject: name.into(),
-            generation: g(generation),
-            until: t(until),
-        };
-        let session = |n, subject: Option<(&str, u64)>, until| Revocation::Session {
-            id: id(n),
-            subject: subject.map(|(name, generation)| Subject::new(name, g(generation))),
-            until: t(until),
-        };
-        let local = vec![
-            session(1, None, 9),
-            session(2, None, u64::MAX),
-            session(3, None, 8), // about to expire in Redis anyway
-            session(4, Some(("dave", 3)), 9),
-            subject("alice", 5, 9),
-            subject("alice", 4, 9), // Redis holds a larger one
-            subject("bob", 1, 9),
-            subject("carol", 1, 8),
-            subject(&"x".repeat(crate::keys::MAX_SUBJECT_LEN + 1), 1, 9), // can't be written
-        ];
-        let bounds = TrustBounds::at(t(0));
-        let found = missing(local.into_iter(), &in_redis, t(8), &bounds);
-        assert_eq!(
-            found,
-            [
-                Entry::Session {
-                    id: id(2),
-                    subject: None,
-                    until: bounds.clamp(UnixTime::MAX)
-                },
-                Entry::Session {
-                    id: id(4),
-                    subject: Some(Subject::new("dave", g(3))),
-                    until: t(9)
-                },
-                Entry::Subject {
-                    subject: "bob".into(),
-                    generation: g(1),
-                    until: t(9)
-                },
-            ]
-        );
-        let mut newer = InRedis::default();
-        newer.record(Entry::Subject {
-            subject: "alice".into(),
-            generation: g(4),
-            until: t(9),
-        });
-        assert_eq!(
-            missing([subject("alice", 5, 9)].into_iter(), &newer, t(0), &bounds).len(),
-            1,
-            "an older generation in Redis does not count"
-        );
-    }
-
-    #[test]
-    fn the_store_wide_cutoff_is_repaired_unless_redis_holds_it_as_large() {
-        let t = UnixTime::from_secs;
-        let g = Generation::new;
-        let everyone = |generation, until| Revocation::Everyone {
-            generation: g(generation),
-            until: t(until),
-        };
-        let bounds = TrustBounds::at(t(0));
-        let lacking = InRedis::default();
-        assert_eq!(
-            missing([everyone(5, 9)].into_iter(), &lacking, t(0), &bounds),
-            [Entry::Everyone {
-                generation: g(5),
-                until: t(9)
-            }]
-        );
-        let mut in_redis = InRedis::default();
-        for generation in [4, 5, 3] {
-            in_redis.record(Entry::Everyone {
-                generation: g(generation),
-                until: t(9),
-            });
-        }
-        assert_eq!(in_redis.len(), 1);
-        assert!(
-            missing(
-                [everyone(5, 9), everyone(4, 9)].into_iter(),
-                &in_redis,
-                t(0),
-                &bounds
-            )
-            .is_empty()
-        );
-        assert_eq!(
-            missing([everyone(6, 9)].into_iter(), &in_redis, t(0), &bounds).len(),
-            1,
-            "a smaller store-wide cutoff in Redis does not count"
-        );
-        assert!(
-            missing([everyone(6, 8)].into_iter(), &in_redis, t(8), &bounds).is_empty(),
-            "about to expire in Redis anyway"
-        );
-        // A subject's entry is no store-wide one, nor the reverse.
-        let mut subject_only = InRedis::default();
-        subject_only.record(Entry::Subject {
-            subject: "alice".into(),
-            generation: g(9),
-            until: t(9),
-        });
-        assert_eq!(
-            missing([everyone(5, 9)].into_iter(), &subject_only, t(0), &bounds).len(),
-            1
-        );
-    }
 }

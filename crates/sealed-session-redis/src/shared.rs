@@ -13,9 +13,10 @@ use crate::LOG_TARGET;
 use crate::acknowledgement::{Acknowledgements, Progress};
 use crate::config::Settings;
 use crate::health::LinkState;
-use crate::keys::{Entry, MAX_SUBJECT_LEN, Message, Unread};
+use crate::keys::{Entry, MAX_SUBJECT_LEN, Unread};
 use crate::queue::{Job, Queue};
-use crate::trust::{Recent, Refusal, Refusals, Source, TrustBounds};
+use crate::stream::StreamId;
+use crate::trust::{Refusals, Source, TrustBounds};
 
 /// What the store's handle and its threads share.
 pub(crate) struct Shared {
@@ -35,14 +36,15 @@ pub(crate) struct Shared {
     pub(crate) link: Mutex<LinkState>,
     /// Signals `wait_until_connected` callers: the link state changed.
     pub(crate) link_changed: Condvar,
-    /// The full set was loaded once: revocations are known (read on every request).
+    /// The stream was read in full once: revocations are known (read on every request).
     pub(crate) loaded: AtomicBool,
-    /// The queue overflowed: the subscriber should run a full load and repair.
+    /// The queue overflowed: the reader should write back the local copy's live entries.
     pub(crate) resync_wanted: AtomicBool,
-    /// A message was refused as sent before what the freshness window had to forget
-    /// ([`Refusal::Forgotten`](crate::trust::Refusal::Forgotten)): it may be a genuine one, so
-    /// the subscriber runs a full load (coalesced), which reads its entry.
-    pub(crate) forgotten_message: AtomicBool,
+    /// Redis refused a write of a repair: the reader should write the local copy back again.
+    pub(crate) repair_refused: AtomicBool,
+    /// The id of the last entry the writer appended: with the reader's position, what tells a
+    /// loss ([`stream::check`](crate::stream::check)).
+    pub(crate) appended: Mutex<StreamId>,
     /// Revocations that found the queue full since start (the first is logged).
     pub(crate) overflows: AtomicU64,
     /// That `CONFIG GET maxmemory-policy` was refused was logged.
@@ -54,22 +56,19 @@ pub(crate) struct Shared {
     pub(crate) stop_deadline: Mutex<Option<Instant>>,
     /// Wakes threads sleeping between reconnection attempts when a stop is asked for.
     pub(crate) stop_signal: (Mutex<()>, Condvar),
-    /// Entries and messages read from Redis and refused (`trust.rs`).
+    /// Entries read from Redis (or the pending file) and refused (`trust.rs`).
     pub(crate) refused: Refusals,
 }
 
 impl Shared {
-    /// Queues a revocation recorded here for Redis, with its message; one already expired is
-    /// not (Redis would drop it at once).
+    /// Queues a revocation recorded here for Redis; one already expired is not (no cookie it
+    /// refuses is still valid).
     pub(crate) fn share(&self, recorded: &Revocation, now: UnixTime) {
         if recorded.until() <= now {
             return;
         }
         match Entry::from_revocation(recorded, &TrustBounds::at(now)) {
-            Some(entry) => self.enqueue(Job::Write {
-                entry,
-                publish: true,
-            }),
+            Some(entry) => self.enqueue(Job::Write(entry)),
             None if matches!(
                 recorded,
                 Revocation::Session { .. } | Revocation::Subject { .. }
@@ -180,7 +179,7 @@ impl Shared {
                 target: LOG_TARGET,
                 event = "connected",
                 url = %self.settings.url,
-                "revocation link to Redis is up: subscribed and loaded"
+                "revocation link to Redis is up: reading the stream and writing"
             ),
             Some(false) => tracing::warn!(
                 target: LOG_TARGET,
@@ -224,56 +223,20 @@ impl Progress for Shared {
 }
 
 impl Shared {
-    /// The entry of `key` and `value` from a full load, if it is trusted; a refusal is counted
-    /// and logged.
+    /// The entry of a stream entry's `name` and `value`, if it is trusted; a refusal is
+    /// counted and logged.
     pub(crate) fn read_entry(
         &self,
-        key: &[u8],
+        name: &[u8],
         value: &[u8],
         bounds: &TrustBounds,
     ) -> Option<Entry> {
-        match self.settings.keys.read_entry(key, value, bounds) {
+        match self.settings.keys.read_entry(name, value, bounds) {
             Ok(entry) => Some(entry),
-            // Another program's key under the prefix, or a newer version's value.
+            // Another program's entry, or a newer version's value.
             Err(Unread::Unknown) => None,
             Err(Unread::Refused(refusal)) => {
-                self.refused.record(refusal, Source::FullLoad);
-                None
-            }
-        }
-    }
-
-    /// The message in `payload`, if it is trusted (checked against the bounds at the store's
-    /// `now`) and fresh (`recent` has not seen its nonce, and it is not stale); a refusal is
-    /// counted and logged.
-    pub(crate) fn read_message(&self, payload: &[u8], recent: &mut Recent) -> Option<Message> {
-        let now = self.now();
-        match self
-            .settings
-            .keys
-            .read_message(payload, &TrustBounds::at(now))
-        {
-            Ok((stamp, message)) => match recent.admit(stamp.sent, stamp.nonce, now) {
-                Ok(()) => Some(message),
-                Err(refusal) => {
-                    if refusal == Refusal::Forgotten {
-                        self.forgotten_message.store(true, Ordering::Release);
-                    }
-                    self.refused.record(refusal, Source::Message);
-                    None
-                }
-            },
-            Err(Unread::Unknown) => {
-                tracing::debug!(
-                    target: LOG_TARGET,
-                    event = "unknown_message",
-                    len = payload.len(),
-                    "ignored a message this version does not know"
-                );
-                None
-            }
-            Err(Unread::Refused(refusal)) => {
-                self.refused.record(refusal, Source::Message);
+                self.refused.record(refusal, Source::Stream);
                 None
             }
         }

@@ -40,9 +40,9 @@ use crate::{reader, writer};
 ///   revocations into its cutoff, raising the store-wide cutoff at the total) and its check
 ///   that the session a revocation acts for is still in force apply there, in the same
 ///   operation, and a logout holds on this instance before the response leaves. What the copy
-///   recorded is then queued for a writer thread that drains it into Redis (`SET` with an
-///   expiry at the entry's deadline, or the keep-the-larger script for a cutoff: a subject's,
-///   or the store-wide one), then `PUBLISH`es it on the events channel.
+///   recorded is then queued for a writer thread that appends it to the stream
+///   `<prefix>rev:log` (one script per batch, which also trims entries no cookie needs any
+///   more).
 /// - **Durable acknowledgement**: [`RevocationStore::settle`], which the session lifecycle
 ///   asks for after each logout, is a [`Confirmation`] that resolves once Redis has
 ///   acknowledged every revocation made here so far, or to `RevokeError::NotDurable` after the
@@ -50,23 +50,23 @@ use crate::{reader, writer};
 ///   "try again"). So a logout answered as done survives this instance being killed the next
 ///   moment. Awaiting it holds no thread: the writer thread wakes it after the batch that
 ///   settled it, a timer thread at its deadline; [`LinkHealth::acknowledgement_p99`] reports the recent waits.
-/// - **Other instances' revocations** arrive on a subscriber thread and go into the local copy.
-///   After each (re)subscription the full set is loaded again (`SCAN`), so a message missed
-///   while disconnected is never a revocation missed. Every
-///   [`reconcile_every`](RedisStoreBuilder::reconcile_every) the subscriber also checks a
-///   marker key and Redis's `run_id`: data lost without a reconnect (a `FLUSHDB`) brings a full
-///   load too.
-/// - **Repairs**: a full load writes back, from the local copy, the entries Redis lacks (lost
-///   in a restart without persistence, a failover or a flush), after this instance's own
-///   logouts, so a large repair never holds a logout up.
+/// - **Other instances' revocations** arrive on a reader thread that follows the stream
+///   (`XREAD`) into the local copy: from its start at start-up, from where it stopped after a
+///   reconnect, so nothing appended while disconnected is missed.
+/// - **Repairs**: after a reconnect and every
+///   [`reconcile_every`](RedisStoreBuilder::reconcile_every), the reader checks that the stream
+///   still holds the last entry this instance read or appended (or that a trim took it). If
+///   Redis lost it (a restart without persistence, a failover to a replica that lagged, a
+///   flush), the local copy's live entries are written back, after this instance's own
+///   logouts, so a large repair never holds a logout up, and the stream is read again.
 /// - **Redis down**: checks go on from the local copy; logouts take effect here at once and wait
 ///   in the queue (at most [`max_pending`](RedisStoreBuilder::max_pending)), in order, until
-///   Redis takes them. A command Redis refuses (out of memory, a missing ACL permission) is
-///   retried aside with backoff, and the writes behind it go on.
+///   Redis takes them. A batch Redis refuses (out of memory, a missing ACL permission) is
+///   set aside and retried with backoff, and the writes behind it go on.
 /// - **Sign out my other devices** ([`RevocationStore::advance`] with
 ///   [`Cutoff::OlderThan`]) checks that the caller is in force and raises the subject's cutoff
 ///   to its stamp in one operation on this instance, against the local copy. Across instances
-///   it needs no lock: cutoffs only rise, and Redis and every copy keep the larger, whatever
+///   it needs no lock: cutoffs only rise, and every copy keeps the larger, whatever
 ///   the order. A sign-out-others and a log-out-everywhere of one subject made on two
 ///   instances within the propagation window both succeed, and the log-out-everywhere's
 ///   cutoff, above every stamp issued by then, ends the session the sign-out-others kept on
@@ -75,8 +75,9 @@ use crate::{reader, writer};
 ///   [`RevokeError::Superseded`].
 ///
 /// Threads are plain OS threads with blocking connections, so the store works under any async
-/// runtime or none; a revoking call waits on the calling thread, at most the
-/// [`Durability`] timeout (a loopback round trip when Redis is up). Dropping the last clone
+/// runtime or none; a revoking call never waits on the calling thread: its [`Confirmation`]
+/// is awaited (at most the [`Durability`] timeout, a loopback round trip when Redis is up)
+/// while the thread serves other requests. Dropping the last clone
 /// writes what is still queued and stops the threads, within
 /// [`RedisStoreBuilder::shutdown_timeout`]; what is left then is saved to the
 /// [pending file](RedisStoreBuilder::pending_file) or logged. The design, the consistency bound
@@ -133,7 +134,8 @@ impl RedisRevocationStore {
             link_changed: Condvar::new(),
             loaded: AtomicBool::new(false),
             resync_wanted: AtomicBool::new(false),
-            forgotten_message: AtomicBool::new(false),
+            repair_refused: AtomicBool::new(false),
+            appended: Mutex::new(crate::stream::StreamId::START),
             recording: Mutex::new(()),
             overflows: AtomicU64::new(0),
             policy_unknown_reported: AtomicBool::new(false),
@@ -157,7 +159,7 @@ impl RedisRevocationStore {
         };
         let threads = vec![
             spawn("sealed-session-redis-writer", writer::run_writer),
-            spawn("sealed-session-redis-subscriber", reader::run_subscriber),
+            spawn("sealed-session-redis-reader", reader::run_reader),
             spawn("sealed-session-redis-timer", |shared| {
                 acknowledgement::run_timer(shared)
             }),
@@ -200,7 +202,7 @@ impl RedisRevocationStore {
     /// The state of the link to Redis. Cheap: reads a few counters.
     ///
     /// Changes are also logged under [`LOG_TARGET`] with an `event` field: `connected`,
-    /// `disconnected`, `not_loaded`, `subscribe_failed`, `write_failed`, `command_refused`,
+    /// `disconnected`, `not_loaded`, `read_failed`, `write_failed`, `command_refused`,
     /// `queue_full`, `queue_drained`, `full_sync`, `data_lost`, `repair`, `evicting_policy`,
     /// `not_shared` (a revocation Redis can't hold), `slow_acknowledgement` (a logout waited more
     /// than half the timeout for Redis), `replicas_behind` and `replicas_confirmed` (with
@@ -229,7 +231,7 @@ impl RedisRevocationStore {
         LinkHealth {
             status: link.status(refused_writes, slow),
             connected: link.connected(),
-            subscribed: link.subscribed,
+            reading: link.reading,
             loaded: link.loaded,
             pending_writes,
             refused_writes,
@@ -248,14 +250,14 @@ impl RedisRevocationStore {
         }
     }
 
-    /// Waits up to `timeout` for the link to be [connected](LinkHealth::connected): subscribed,
-    /// with the full set loaded; returns whether it is. For startup, to serve only once other
+    /// Waits up to `timeout` for the link to be [connected](LinkHealth::connected): reading
+    /// the stream, read once in full; returns whether it is. For startup, to serve only once other
     /// instances' revocations are known, and for tests.
     pub fn wait_until_connected(&self, timeout: Duration) -> bool {
         self.wait_for_link(timeout, LinkState::connected)
     }
 
-    /// Waits up to `timeout` for the first full load (at once if it was done); returns whether
+    /// Waits up to `timeout` for the first full read (at once if it was done); returns whether
     /// it was. [`RedisStoreBuilder::build`] waits for it up to
     /// [`RedisStoreBuilder::startup_wait`].
     pub fn wait_until_loaded(&self, timeout: Duration) -> bool {
@@ -278,7 +280,7 @@ impl RedisRevocationStore {
         self.shared.wait_settled(timeout)
     }
 
-    /// The namespace of the store's keys and channel.
+    /// The namespace of the store's keys (the stream, and its retention).
     pub fn prefix(&self) -> &str {
         self.shared.settings.keys.prefix()
     }
@@ -310,7 +312,7 @@ impl RedisRevocationStore {
 /// [`RedisConfig`], turned into the running threads.
 impl RedisStoreBuilder {
     /// Checks the settings and starts the store (its threads connect in the background), then
-    /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full load.
+    /// waits up to [`RedisStoreBuilder::startup_wait`] for the first full read.
     ///
     /// # Errors
     /// [`BuildError::InvalidUrl`], [`BuildError::InvalidPrefix`],
@@ -494,15 +496,15 @@ impl RevocationStore for RedisRevocationStore {
         drop(recorded);
         // A writer known to fail won't confirm within the wait: answer at once rather than keep
         // the logout waiting for the whole timeout, request after request, through an outage.
-        // Only the writer's link counts: while the subscriber reconnects and reloads, the
-        // writer's acknowledgements still come, and a logout is answered as usual.
+        // Only the writer's link counts: while the reader reconnects or reads the stream again,
+        // the writer's acknowledgements still come, and a logout is answered as usual.
         if !lock(&self.shared.link).writable {
             return not_durable(NotDurableReason::RedisUnreachable);
         }
         Confirmation::waiting((), Acknowledgement::new(self.shared.clone(), mark, timeout))
     }
 
-    /// `false` until the first full load when signed-in sessions are refused until then
+    /// `false` until the first full read when signed-in sessions are refused until then
     /// ([`UntilLoaded::RefuseSignedIn`], the default).
     #[inline]
     fn revocations_known(&self) -> bool {
@@ -646,7 +648,7 @@ mod tests {
         assert!(!store.wait_until_connected(Duration::from_millis(300)));
         assert!(!store.flush(Duration::from_millis(100)));
         let health = store.health();
-        assert!(!health.connected && !health.subscribed && !health.loaded);
+        assert!(!health.connected && !health.reading && !health.loaded);
         assert_eq!(health.status, crate::LinkStatus::Starting);
         assert_eq!(health.pending_writes, 2);
         assert_eq!(health.full_syncs, 0);

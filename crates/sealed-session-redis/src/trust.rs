@@ -1,23 +1,23 @@
 //! What this instance believes of what it reads from Redis.
 //!
-//! Anyone who can write to Redis can write entries and publish messages. Two defences, both on
-//! the read side, so that no value in Redis can do more than a genuine instance could have:
+//! Anyone who can write to Redis can append entries to the stream. Two defences, both on the
+//! read side, so that no entry can do more than a genuine instance could have:
 //!
 //! - **Bounds**, always: an entry is refused if no instance of this fleet could have written it
 //!   at `now` ([`TrustBounds`]): a generation ahead of any clock within
 //!   [`MAX_CLOCK_SKEW`] of ours, a deadline past the longest session
 //!   ([`MAX_TIMEOUT`]) plus the skews, a subject longer than [`MAX_SUBJECT_LEN`]. Without them,
-//!   one `PUBLISH` of a `u64::MAX` generation would refuse every session of a subject and make
+//!   one `XADD` of a `u64::MAX` generation would refuse every session of a subject and make
 //!   its "log out everywhere" saturate, for good.
 //! - **Authentication**, when enabled ([`RedisStoreBuilder::authenticate_with`], or the session
-//!   key ring a session builder starts the store with): every value and message carries an
-//!   HMAC-SHA256 tag (the key ring's [`RevocationMac`]) bound to the key or channel it is
-//!   under; anything else is refused. The format is in `keys.rs`.
-//! - **Freshness**, always: a message whose nonce was seen, or sent further than
-//!   [`FRESHNESS_SECS`] from our clock, is refused ([`Recent`]). Under a tag, that makes a
-//!   captured message useless; without one, it only keeps genuine messages from counting twice.
+//!   key ring a session builder starts the store with): every value carries an HMAC-SHA256
+//!   tag (the key ring's [`RevocationMac`]) bound to the name it is under; anything else is
+//!   refused. The format is in `keys.rs`.
 //!
-//! A refused entry or message is skipped and counted ([`LinkHealth::refused`]); the count is
+//! No freshness is needed: an entry appended again (a captured copy, or a write-back) is the
+//! same revocation, and merging it changes nothing.
+//!
+//! A refused entry is skipped and counted ([`LinkHealth::refused`]); the count is
 //! logged at `warn` when it reaches a power of two (1, 2, 4, ...), so that a flood of forgeries
 //! can't flood the logs as well.
 //!
@@ -28,7 +28,6 @@
 //! [`RevocationMac`]: sealed_session::revocation::RevocationMac
 //! [`LinkHealth::refused`]: crate::LinkHealth::refused
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sealed_session::codec::{MAX_CLOCK_SKEW, MAX_TIMEOUT, UnixTime};
@@ -37,7 +36,7 @@ use sealed_session::revocation::Generation;
 use crate::LOG_TARGET;
 
 /// The latest deadline an entry may carry (2106): the memory store keeps 32-bit deadlines,
-/// saturating to "forever", and `EXAT` takes any of them.
+/// saturating to "forever".
 pub(crate) const MAX_UNTIL: u64 = u32::MAX as u64;
 
 /// [`MAX_CLOCK_SKEW`] in seconds. The core caps every codec's clock skew allowance there, and
@@ -107,7 +106,7 @@ impl TrustBounds {
     }
 }
 
-/// Why an entry or message read from Redis was refused. Each is what no genuine instance
+/// Why an entry read from Redis was refused. Each is what no genuine instance
 /// writes: something else wrote to Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -118,17 +117,8 @@ pub(crate) enum Refusal {
     /// A subject longer than the longest Redis entries carry (`keys::MAX_SUBJECT_LEN`).
     SubjectTooLong,
     /// Authentication is on and the tag is missing or wrong (forged, altered, moved to another
-    /// key, or tagged with a key this ring does not hold).
+    /// name, or tagged with a key this ring does not hold).
     Unauthenticated,
-    /// A message sent longer ago than the freshness window (or stamped that far ahead):
-    /// possibly a captured copy played again.
-    Stale,
-    /// A message sent no later than one [`Recent`] had to forget for room: possibly a copy
-    /// played again, possibly a genuine message delayed while more than the room's worth
-    /// arrived. The subscriber asks for a full reload (coalesced), which reads its entry.
-    Forgotten,
-    /// A message whose nonce was seen already: a copy played again.
-    Replayed,
 }
 
 impl Refusal {
@@ -139,86 +129,15 @@ impl Refusal {
             Self::DeadlineAhead => "deadline_ahead",
             Self::SubjectTooLong => "subject_too_long",
             Self::Unauthenticated => "unauthenticated",
-            Self::Stale => "stale",
-            Self::Forgotten => "forgotten",
-            Self::Replayed => "replayed",
         }
-    }
-}
-
-/// How far a message's time may be from the receiver's clock: the fleet's clocks agree
-/// within a few seconds (NTP), and a message is delivered within milliseconds. Older, it is
-/// refused as stale, so a captured copy can't be played again later.
-pub(crate) const FRESHNESS_SECS: u64 = 60;
-
-/// The most nonces remembered (some 3 MiB). Past it the oldest is forgotten and every message
-/// sent no later than it is refused from then on: memory stays bounded, and a forgotten nonce
-/// can never be played again. Up to about 1,090 messages a second across the fleet, the whole
-/// [`FRESHNESS_SECS`] window fits; above, the window shrinks (at 10,000 a second, to about 6.5
-/// seconds: a message delayed longer is refused, and counted).
-const MAX_NONCES: usize = 1 << 16;
-
-/// The messages seen within the freshness window, by sending time and nonce: what refuses a
-/// replayed or stale message. Kept by the subscriber across reconnects.
-#[derive(Debug, Default)]
-pub(crate) struct Recent {
-    seen: BTreeSet<(UnixTime, [u8; 16])>,
-    /// Messages sent at or before this are refused: the latest time forgotten for room.
-    floor: Option<UnixTime>,
-}
-
-impl Recent {
-    /// Whether a message sent at `sent` with `nonce`, received at `now`, is fresh; if so,
-    /// remembers it.
-    pub(crate) fn admit(
-        &mut self,
-        sent: UnixTime,
-        nonce: [u8; 16],
-        now: UnixTime,
-    ) -> Result<(), Refusal> {
-        self.admit_bounded(sent, nonce, now, MAX_NONCES)
-    }
-
-    fn admit_bounded(
-        &mut self,
-        sent: UnixTime,
-        nonce: [u8; 16],
-        now: UnixTime,
-        max: usize,
-    ) -> Result<(), Refusal> {
-        let oldest = UnixTime::from_secs(now.secs().saturating_sub(FRESHNESS_SECS));
-        if sent < oldest || sent > now.saturating_add_secs(FRESHNESS_SECS) {
-            return Err(Refusal::Stale);
-        }
-        if self.floor.is_some_and(|floor| sent <= floor) {
-            return Err(Refusal::Forgotten);
-        }
-        // What fell out of the window needs no remembering: its copies are stale.
-        while self.seen.first().is_some_and(|(sent, _)| *sent < oldest) {
-            self.seen.pop_first();
-        }
-        if !self.seen.insert((sent, nonce)) {
-            return Err(Refusal::Replayed);
-        }
-        while self.seen.len() > max {
-            if let Some((forgotten, _)) = self.seen.pop_first() {
-                // Never above our clock: messages stamped in the future (a clock ahead, or a
-                // forger) must not make every genuine message of the next minute unreadable.
-                let forgotten = forgotten.min(now);
-                self.floor = Some(self.floor.map_or(forgotten, |floor| floor.max(forgotten)));
-            }
-        }
-        Ok(())
     }
 }
 
 /// Where a refused value was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
-    /// A full load (`SCAN` + `MGET`).
-    FullLoad,
-    /// A message on the events channel.
-    Message,
+    /// The stream.
+    Stream,
     /// A line of the pending file, at start.
     PendingFile,
 }
@@ -240,8 +159,7 @@ impl Refusals {
                 event = "refused",
                 reason = refusal.as_str(),
                 source = match source {
-                    Source::FullLoad => "full_load",
-                    Source::Message => "message",
+                    Source::Stream => "stream",
                     Source::PendingFile => "pending_file",
                 },
                 total,
@@ -274,85 +192,5 @@ mod tests {
         // Near the end of 32-bit time, the bound is the 32-bit limit itself.
         let late = TrustBounds::at(UnixTime::from_secs(MAX_UNTIL - 10));
         assert_eq!(late.clamp(UnixTime::MAX), UnixTime::from_secs(MAX_UNTIL));
-    }
-
-    fn admit(
-        recent: &mut Recent,
-        (sent, nonce): (UnixTime, [u8; 16]),
-        now: UnixTime,
-        max: usize,
-    ) -> Result<(), Refusal> {
-        recent.admit_bounded(sent, nonce, now, max)
-    }
-
-    #[test]
-    fn stale_and_replayed_messages_are_refused() {
-        let mut recent = Recent::default();
-        let stamp = |nonce: u8, sent: u64| (UnixTime::from_secs(sent), [nonce; 16]);
-        let now = UnixTime::from_secs(10_000);
-        assert_eq!(
-            admit(&mut recent, stamp(1, 10_000), now, MAX_NONCES),
-            Ok(())
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(1, 10_000), now, MAX_NONCES),
-            Err(Refusal::Replayed)
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(2, 10_000), now, MAX_NONCES),
-            Ok(()),
-            "another nonce"
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(3, 9_940), now, MAX_NONCES),
-            Ok(()),
-            "as old as allowed"
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(4, 9_939), now, MAX_NONCES),
-            Err(Refusal::Stale)
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(5, 10_061), now, MAX_NONCES),
-            Err(Refusal::Stale)
-        );
-        // Later, the first message is stale, and its nonce forgotten.
-        let later = UnixTime::from_secs(10_100);
-        assert_eq!(
-            admit(&mut recent, stamp(1, 10_000), later, MAX_NONCES),
-            Err(Refusal::Stale)
-        );
-        assert_eq!(
-            admit(&mut recent, stamp(6, 10_100), later, MAX_NONCES),
-            Ok(())
-        );
-        assert_eq!(recent.seen.len(), 1);
-        // Full: the oldest is forgotten, and nothing sent up to it is taken any more.
-        let mut full = Recent::default();
-        for nonce in 0..3 {
-            let sent = 10_000 + u64::from(nonce);
-            assert_eq!(admit(&mut full, stamp(nonce, sent), now, 2), Ok(()));
-        }
-        assert_eq!(full.seen.len(), 2);
-        assert_eq!(
-            admit(&mut full, stamp(0, 10_000), now, 2),
-            Err(Refusal::Forgotten),
-            "a forgotten nonce can't be played again"
-        );
-        assert_eq!(
-            admit(&mut full, stamp(9, 10_000), now, 2),
-            Err(Refusal::Forgotten)
-        );
-        assert_eq!(admit(&mut full, stamp(9, 10_003), now, 2), Ok(()));
-    }
-
-    #[test]
-    fn refusals_are_counted_and_logged_at_powers_of_two() {
-        let refusals = Refusals::default();
-        for _ in 0..1000 {
-            refusals.record(Refusal::Unauthenticated, Source::Message);
-        }
-        assert_eq!(refusals.total(), 1000);
-        assert_eq!((1..=1000u64).filter(|n| n.is_power_of_two()).count(), 10);
     }
 }

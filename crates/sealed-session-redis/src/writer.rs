@@ -1,7 +1,8 @@
-//! The writer thread: drains the queue into Redis in batches (this instance's revocations
-//! first, then retries and repairs), publishes each revocation's message, waits for replicas
-//! when asked to, and wakes the logouts whose acknowledgement a batch settled.
+//! The writer thread: drains the queue into the stream in batches (this instance's
+//! revocations first, then retries and write-backs), waits for replicas when asked to, and
+//! wakes the logouts whose acknowledgement a batch settled.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -9,15 +10,16 @@ use redis::{Connection, RedisResult};
 use sealed_session::codec::UnixTime;
 
 use crate::LOG_TARGET;
-use crate::config::{Durability, Settings};
-use crate::keys::{Entry, Message, SUBJECT_SCRIPT, Stamp};
+use crate::config::Durability;
+use crate::keys::Entry;
 use crate::link::{Backoff, DownOnExit, Thread, connect, is_link_failure};
 use crate::pending;
 use crate::queue::{Batch, CommandError, Job, Outcome, Source};
 use crate::shared::{Shared, lock};
+use crate::stream::{APPEND_SCRIPT, CLOCK_MARGIN_SECS, StreamId};
 use crate::trust::TrustBounds;
 
-/// Jobs per pipeline: one round trip writes this many revocations.
+/// Jobs per batch: one script (one round trip) appends this many revocations.
 const BATCH: usize = 256;
 /// The shortest `WAIT` for replicas: a logout about to time out is not worth a busy loop of
 /// writes and waits that end at once.
@@ -52,7 +54,7 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
             None => connect(&shared.settings).map(|fresh| con.insert(fresh)),
         }
         .and_then(|con| {
-            let written = write_batch(con, &shared.settings, &batch)?;
+            let written = write_batch(con, &shared, &batch)?;
             Ok((written, confirm_replicas(con, &shared, &batch)?))
         });
         match result {
@@ -96,7 +98,7 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                     shared.sleep_unless_stopped(backoff.next());
                 }
             }
-            Ok(((outcomes, publish_errors), replicas)) => {
+            Ok((outcomes, replicas)) => {
                 if let Replicas::Confirmed(acknowledged) = replicas {
                     if behind {
                         behind = false;
@@ -114,9 +116,13 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                 }
                 let size = batch.jobs.len();
                 let source = batch.source;
-                let (mut errors, remaining, settled) = {
+                let (errors, remaining, settled) = {
                     let mut queue = lock(&shared.queue);
                     let errors = queue.complete(batch, outcomes, Instant::now());
+                    if queue.take_redo_repair() {
+                        // The reader writes the local copy back again (rate-limited).
+                        shared.repair_refused.store(true, Ordering::Release);
+                    }
                     (errors, queue.pending(), queue.settled_mark())
                 };
                 shared.written.notify_all();
@@ -125,8 +131,7 @@ pub(crate) fn run_writer(shared: Arc<Shared>) {
                 shared.acks.wake_settled(settled);
                 pending::forget_when_written(&shared);
                 backoff.reset();
-                let refused = !errors.is_empty() || !publish_errors.is_empty();
-                errors.extend(publish_errors);
+                let refused = !errors.is_empty();
                 report_refusals(&errors, source);
                 shared.update_link(|l| {
                     l.writable = true;
@@ -200,13 +205,9 @@ fn report_refusals(errors: &[CommandError], source: Source) {
             .iter()
             .filter(|e| e.command == err.command && e.error == err.error)
             .count();
-        let what = match (err.command, source) {
-            ("PUBLISH", _) => {
-                "the revocations are in Redis, but other instances learn them only at their \
-                 next full load"
-            }
-            (_, Source::Repair) => "these write-backs are tried again at the next repair",
-            _ => {
+        let what = match source {
+            Source::Repair => "these write-backs are tried again at the next repair",
+            Source::Queue | Source::Retry => {
                 "these revocations hold here and are retried aside; the writes behind them go \
                  on"
             }
@@ -279,115 +280,71 @@ fn until_stop_deadline(shared: &Shared) -> Duration {
     })
 }
 
-/// What a reply of the pipeline answers.
-#[derive(Debug, Clone, Copy)]
-enum Reply {
-    /// The write of the job at this index (`SET` or `EVAL`).
-    Write(usize, &'static str),
-    /// A `PUBLISH`.
-    Publish,
-}
-
-/// One pipeline (one round trip) for the whole batch, with one outcome per job (its write;
-/// refused `PUBLISH`es are returned apart: the revocation is in Redis anyway). Not a
-/// transaction: a batch cut short by a broken connection is sent again whole, and every
-/// command in it is idempotent.
-fn write_batch(
-    con: &mut Connection,
-    settings: &Settings,
-    batch: &Batch,
-) -> RedisResult<(Vec<Outcome>, Vec<CommandError>)> {
+/// Appends the batch's entries with one [`APPEND_SCRIPT`] (one round trip, atomic: all or
+/// none), and records the last id for the loss check. One outcome per job: all written, or, if
+/// Redis refused the script (out of memory, an ACL), all refused, set aside and retried with
+/// backoff. A batch cut short by a broken connection is sent again whole: appending twice is
+/// harmless.
+fn write_batch(con: &mut Connection, shared: &Shared, batch: &Batch) -> RedisResult<Vec<Outcome>> {
+    let settings = &shared.settings;
     let keys = &settings.keys;
     let now = UnixTime::from(settings.clock.now());
     let bounds = TrustBounds::at(now);
-    let mut pipe = redis::pipe();
-    // One reply per command, errors included: a refused command fails alone.
-    pipe.ignore_errors();
-    let mut replies = Vec::with_capacity(batch.jobs.len() * 2);
-    for (index, (_, job)) in batch.jobs.iter().enumerate() {
-        let (entry, publish) = match job {
-            Job::Write { entry, publish } => (entry, *publish),
-            Job::AnnounceResync => {
-                if let Some(stamp) = stamp(now) {
-                    pipe.cmd("PUBLISH")
-                        .arg(&keys.channel) // <prefix>rev:events
-                        .arg(keys.message(&Message::Resync, &stamp)); // "2 <nonce> <now> r":
-                    // reload everything (tagged if authentication is on, as every value and
-                    // message below)
-                    replies.push(Reply::Publish);
-                }
-                continue;
-            }
-            Job::RepairDone { .. } => continue, // nothing to send
-        };
-        match entry {
-            Entry::Session { id, subject, until } => {
-                pipe.cmd("SET")
-                    .arg(keys.session_key(*id)) // <prefix>rev:id:<32 hex digits>
-                    // The value, read back by full loads: "<until>", or for a session of a
-                    // subject "<until> <generation> <subject>"
-                    .arg(keys.session_value(*id, subject.as_ref(), *until))
-                    .arg("EXAT") // expire at an absolute unix time (Redis >= 6.2) ...
-                    .arg(until.secs()); // ... the entry's deadline, after which it is useless
-                replies.push(Reply::Write(index, "SET"));
-            }
-            Entry::Subject {
-                generation, until, ..
-            }
-            | Entry::Everyone { generation, until } => {
-                // <prefix>rev:sub:<subject> (a subject's cutoff), or <prefix>rev:all (the
-                // store-wide cutoff, for every subject's sessions)
-                let key = keys.key(entry);
-                pipe.cmd("EVAL")
-                    .arg(SUBJECT_SCRIPT) // keep-the-larger script, sent whole: cutoff entries
-                    // are rare, and a Redis restart can't turn it into a NOSCRIPT error
-                    .arg(1) // one key argument follows
-                    .arg(&key) // KEYS[1]: the cutoff's key, above
-                    .arg(generation.get()) // ARGV[1]: sessions (of the subject, or of every
-                    // subject for rev:all) stamped below it are refused
-                    .arg(until.secs()) // ARGV[2]: until this time, when the key expires
-                    .arg(keys.cutoff_tag(&key, *generation, *until)) // ARGV[3]: the tag of
-                    // "<generation> <until>" under this key, or ""
-                    .arg(bounds.max_generation().get()) // ARGV[4], ARGV[5]: a value held
-                    .arg(bounds.max_until().secs()); // beyond these is replaced (forged)
-                replies.push(Reply::Write(index, "EVAL"));
-            }
-        }
-        if publish && let Some(stamp) = stamp(now) {
-            pipe.cmd("PUBLISH")
-                .arg(&keys.channel) // <prefix>rev:events, which every instance subscribes to
-                .arg(keys.message(&Message::Revoked(entry.clone()), &stamp)); // "2 <nonce>
-            // <now> " then "i <id> <until>", "j <id> <until> <generation> <subject>",
-            // "g <generation> <until> <subject>" or "a <generation> <until>", applied by each
-            // instance's subscriber unless it saw the nonce or the time is stale
-            replies.push(Reply::Publish);
-        }
-    }
     let mut outcomes: Vec<Outcome> = vec![Ok(()); batch.jobs.len()];
-    let mut publish_errors = Vec::new();
-    if replies.is_empty() {
-        return Ok((outcomes, publish_errors));
+    let entries: Vec<&Entry> = batch
+        .jobs
+        .iter()
+        .filter_map(|(_, job)| match job {
+            Job::Write(entry) => Some(entry),
+            Job::RepairDone { .. } => None, // nothing to send
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(outcomes);
     }
-    let results: Vec<RedisResult<redis::Value>> = pipe.query(con)?;
-    for (reply, result) in replies.into_iter().zip(results) {
-        let Err(err) = result else { continue };
-        if is_link_failure(&err) {
-            return Err(err);
-        }
-        match reply {
-            Reply::Write(index, command) => {
-                outcomes[index] = Err(CommandError {
-                    command,
-                    error: err.to_string(),
-                });
+    let mut script = redis::cmd("EVAL");
+    script
+        .arg(APPEND_SCRIPT) // sent whole: one per batch, and a restart can't make it NOSCRIPT
+        .arg(2) // two keys follow
+        .arg(&keys.stream) // KEYS[1]: <prefix>rev:log, the stream
+        .arg(&keys.retention) // KEYS[2]: <prefix>rev:retention, its retention in seconds
+        .arg(CLOCK_MARGIN_SECS) // ARGV[1]: added to each entry's remaining lifetime
+        // ARGV[2]: the longest retention believed of what is held (a larger one was forged)
+        .arg(
+            bounds
+                .max_until()
+                .secs()
+                .saturating_sub(now.secs())
+                .saturating_add(CLOCK_MARGIN_SECS),
+        );
+    for entry in entries {
+        script
+            .arg(keys.key(entry)) // the entry's `k`: <prefix>rev:id:<32 hex>, rev:sub:<subject>
+            // or rev:all, which says what is revoked
+            .arg(keys.value(entry)) // its `v`: "<until>", "<until> <generation> <subject>" or
+            // "<generation> <until>", tagged if authentication is on
+            .arg(entry.until().secs()); // its deadline: the stream keeps it until then
+    }
+    match script.query::<Option<String>>(con) {
+        Ok(last) => {
+            if let Some(id) = last.as_deref().and_then(StreamId::parse) {
+                let mut appended = lock(&shared.appended);
+                *appended = (*appended).max(id);
             }
-            Reply::Publish => publish_errors.push(CommandError {
-                command: "PUBLISH",
+            Ok(outcomes)
+        }
+        Err(err) if is_link_failure(&err) => Err(err),
+        Err(err) => {
+            let refused = CommandError {
+                command: "EVAL",
                 error: err.to_string(),
-            }),
+            };
+            for outcome in &mut outcomes {
+                *outcome = Err(refused.clone());
+            }
+            Ok(outcomes)
         }
     }
-    Ok((outcomes, publish_errors))
 }
 
 /// What the replicas said of a batch (`WAIT`).
@@ -411,9 +368,8 @@ enum Replicas {
 /// covers it anyway.
 ///
 /// `WAIT` counts the replicas that acknowledged this connection's latest write that reached
-/// the replication stream. Every job of a waited batch carries a `PUBLISH`, which Redis
-/// propagates to replicas, so that offset covers the whole batch even when a keep-the-larger
-/// script changed nothing (its value was already there, from an earlier attempt).
+/// the replication stream. Every batch's script appends (`XADD` always writes), so that offset
+/// covers the whole batch, an attempt written before included.
 fn confirm_replicas(con: &mut Connection, shared: &Shared, batch: &Batch) -> RedisResult<Replicas> {
     let required = shared.settings.replicas;
     // `build` refuses replicas with a queued durability: nothing would wait for them.
@@ -455,20 +411,4 @@ fn confirm_replicas(con: &mut Connection, shared: &Shared, batch: &Batch) -> Red
             }),
         }),
     }
-}
-
-/// A message's stamp at `now`; `None`, logged, if the system's random number generator fails:
-/// the write goes on without its message, which other instances then learn at their next
-/// full load.
-fn stamp(now: UnixTime) -> Option<Stamp> {
-    let stamp = Stamp::new(now);
-    if stamp.is_none() {
-        tracing::error!(
-            target: LOG_TARGET,
-            event = "no_random",
-            "the system's random number generator failed: a revocation is written to Redis \
-             without its message"
-        );
-    }
-    stamp
 }

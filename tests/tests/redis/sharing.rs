@@ -205,10 +205,7 @@ async fn a_redis_restart_in_the_middle_of_a_run_loses_no_logout() {
     // instance killed now would take it along. The cookie is kept for the retry.
     server.stop();
     for instance in [&a, &b] {
-        eventually("the instance notices", || {
-            !instance.store.health().subscribed
-        })
-        .await;
+        eventually("the instance notices", || !instance.store.health().reading).await;
     }
     let mut during = Vec::new();
     for n in 0..4 {

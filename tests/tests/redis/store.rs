@@ -1,8 +1,9 @@
 //! The Redis revocation store on its own, against a real redis-server (no mock: the point is
-//! how Redis behaves): what reaches Redis and with which expiry, what other instances see,
-//! loads, repairs, and the keep-the-larger rules across instances. Only the store's public API
-//! and raw Redis commands; the store's server-free unit tests stay in its crate. The store
-//! behind real HTTP is `redis.rs`.
+//! how Redis behaves): what each revocation appends to the stream `<prefix>rev:log` (its name and
+//! value, under a retention that covers its deadline), what other instances see, loads, the
+//! write-back of what Redis lost, and how cutoffs merge across instances (the larger wins, when
+//! read). Only the store's public API and raw Redis commands; the store's server-free unit tests
+//! stay in its crate. The store behind real HTTP is in `sharing.rs` and `faults.rs`.
 //!
 //! Needs `REDIS_URL`: run with `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`).
 //! Without it these tests fail, saying so; they never skip.
@@ -16,7 +17,7 @@ use sealed_session::revocation::{
     Cutoff, Generation, KeptSession, Revocation, RevocationLimits, RevocationStore, Subject,
 };
 use sealed_session::{RevokeError, SessionId};
-use sealed_session_redis::RedisRevocationStore;
+use sealed_session_redis::{RedisRevocationStore, RedisStoreBuilder};
 use sealed_session_test_support::redis_url;
 
 /// A namespace of its own for each test, so that tests share one Redis safely.
@@ -24,31 +25,35 @@ fn fresh_prefix() -> String {
     format!("test:{}:", SessionId::random().unwrap())
 }
 
-/// The stores' clock, at [`NOW`]: what they read from Redis is bounded by it (issue 9).
+/// The stores' clock, at [`NOW`]: what they read from Redis is bounded by it (issue 9). It is
+/// ahead of Redis's clock, which the writer's retention counts from: the retention is then only
+/// longer.
 fn clock() -> Arc<ManualClock> {
-    clock_at(1_900_000_000)
+    Arc::new(ManualClock::new(NOW.to_datetime()))
 }
 
-fn clock_at(unix_secs: i64) -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(
-        time::OffsetDateTime::from_unix_timestamp(unix_secs).unwrap(),
-    ))
+/// A store's settings on the run's Redis under `prefix`, on [`clock`].
+fn builder(prefix: &str) -> RedisStoreBuilder {
+    RedisRevocationStore::builder(redis_url())
+        .prefix(prefix)
+        .clock(clock())
+}
+
+/// The store `builder` makes, connected and loaded.
+fn connected(builder: RedisStoreBuilder) -> RedisRevocationStore {
+    let store = builder.build().unwrap();
+    assert!(store.wait_until_connected(Duration::from_secs(10)));
+    store
 }
 
 /// A store on the run's Redis under `prefix`, connected and loaded.
 fn store(prefix: &str) -> RedisRevocationStore {
-    store_at(prefix, clock())
+    connected(builder(prefix))
 }
 
-fn store_at(prefix: &str, clock: Arc<ManualClock>) -> RedisRevocationStore {
-    let store = RedisRevocationStore::builder(redis_url())
-        .prefix(prefix)
-        .clock(clock)
-        .build()
-        .unwrap();
-    assert!(store.wait_until_connected(Duration::from_secs(10)));
-    store
-}
+/// How often the stores of the tests that wait for a write-back check for lost data (5 s by
+/// default).
+const RECONCILE: Duration = Duration::from_millis(200);
 
 /// A plain connection, to look at (and change) what the store wrote.
 fn raw() -> redis::Connection {
@@ -59,12 +64,44 @@ fn raw() -> redis::Connection {
 }
 
 /// Polls (bounded) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(what, Duration::from_secs(5), check);
+}
+
+fn eventually_within(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
     while !check() {
-        assert!(Instant::now() < deadline, "not within 5 s: {what}");
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Asserts that the stream's retention (`<prefix>rev:retention`: its value, in seconds, and its
+/// expiry) keeps an entry with deadline `until` from now (Redis's clock) to `until`.
+fn assert_retention_covers(con: &mut redis::Connection, prefix: &str, until: UnixTime) {
+    let (now, _micros): (u64, u64) = redis::cmd("TIME").query(con).unwrap();
+    let left = until.secs().saturating_sub(now);
+    assert!(left > 0, "a deadline still ahead of Redis's clock");
+    let (kept, kept_until) = crate::retention(con, prefix).expect("a retention is set");
+    assert!(
+        kept >= left,
+        "the stream keeps entries {kept} s, {left} s needed until {until}"
+    );
+    assert!(
+        kept_until >= until.secs(),
+        "the retention is kept until {kept_until}, {until} needed"
+    );
+}
+
+/// What a Redis that lost the test's data looks like (a flush, a restart without persistence):
+/// the stream and its retention gone.
+fn lose_stream(con: &mut redis::Connection, prefix: &str) {
+    let deleted: usize = redis::cmd("DEL")
+        .arg(format!("{prefix}rev:log"))
+        .arg(format!("{prefix}rev:retention"))
+        .query(con)
+        .unwrap();
+    assert_eq!(deleted, 2, "the stream and its retention were there");
 }
 
 const NOW: UnixTime = UnixTime::from_secs(1_900_000_000);
@@ -79,10 +116,6 @@ fn anonymous(id: SessionId, until: UnixTime) -> Revocation {
         subject: None,
         until,
     }
-}
-
-fn get(key: &str) -> Option<String> {
-    redis::cmd("GET").arg(key).query(&mut raw()).unwrap()
 }
 
 /// A kept session (a fresh id) carrying `generation`.
@@ -112,7 +145,7 @@ fn cutoff_of(recorded: Option<Revocation>) -> Generation {
 }
 
 #[test]
-fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
+fn revocations_reach_the_stream_with_their_deadline_and_the_other_instance() {
     let prefix = fresh_prefix();
     let (a, b) = (store(&prefix), store(&prefix));
     let id = SessionId::random().unwrap();
@@ -137,18 +170,22 @@ fn revocations_reach_redis_with_their_expiry_and_the_other_instance() {
     assert!(!b.is_revoked(id, Some(&alice), NOW), "only that session");
     assert!(a.flush(Duration::from_secs(5)));
 
+    // One entry per revocation, in the order made: its name, and its value, deadline first.
     let mut con = raw();
-    let key = format!("{prefix}rev:id:{id}");
-    assert_eq!(get(&key), Some(t(100).to_string()));
-    let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
-    assert_eq!(expire_at, t(100).secs());
-    let key = format!("{prefix}rev:id:{theirs}");
     assert_eq!(
-        get(&key),
-        Some(format!("{} {} alice smith", t(200), alice.generation()))
+        crate::stream_entries(&mut con, &prefix),
+        [
+            (format!("{prefix}rev:id:{id}"), t(100).to_string()),
+            (
+                format!("{prefix}rev:id:{theirs}"),
+                format!("{} {} alice smith", t(200), alice.generation())
+            ),
+        ]
     );
-    let expire_at: u64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut con).unwrap();
-    assert_eq!(expire_at, t(200).secs());
+    // No expiry per entry: the stream keeps each until its deadline at least.
+    for until in [t(100), t(200)] {
+        assert_retention_covers(&mut con, &prefix, until);
+    }
 }
 
 #[test]
@@ -202,12 +239,22 @@ fn concurrent_logouts_everywhere_keep_the_larger_generation() {
     let ga = cutoff_of(a.advance("bob", everything(t(10)), t(300), t(10)).unwrap());
     let larger = ga.max(gb);
     assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
-    assert_eq!(
-        get(&format!("{prefix}rev:sub:bob")),
-        Some(format!("{larger} {}", t(300)))
-    );
-    for store in [&a, &b] {
-        eventually("both copies converge", || store.generation("bob") == larger);
+    // Both land in the stream, each as its instance recorded it: nothing merges in Redis.
+    let name = format!("{prefix}rev:sub:bob");
+    let mut appended: Vec<String> = crate::stream_entries(&mut raw(), &prefix)
+        .into_iter()
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .collect();
+    appended.sort();
+    let mut recorded = vec![format!("{gb} {}", t(200)), format!("{ga} {}", t(300))];
+    recorded.sort();
+    assert_eq!(appended, recorded);
+    // Every reader keeps the larger, in whichever order it read them: both instances, and one
+    // that started since.
+    let late = store(&prefix);
+    for store in [&a, &b, &late] {
+        eventually("the copies converge", || store.generation("bob") == larger);
         assert!(store.is_revoked(SessionId::random().unwrap(), Some(&stale), NOW));
         let smaller = Subject::new("bob", ga.min(gb));
         assert_eq!(
@@ -220,76 +267,83 @@ fn concurrent_logouts_everywhere_keep_the_larger_generation() {
     }
 }
 
+/// Two entries for one subject's cutoff, each holding part of the answer: a reader keeps the
+/// larger generation and, apart from it, the later deadline (`MemoryRevocationStore::apply`),
+/// whichever it reads last. The other writer's entries are appended after this instance's, so
+/// a reader that kept the last (or the first) it read gets a case wrong. Checked on a fresh
+/// instance's copy: its cutoffs, and the entries it writes back once Redis lost the stream,
+/// which are its copy's, deadline included.
 #[test]
-fn the_subject_entry_keeps_the_larger_generation_and_deadline_exactly() {
-    // What the writer's keep-the-larger script leaves in Redis when the key already holds
-    // something this instance never saw: another instance's write that has not reached it.
-    // Each case seeds the key behind the store's back (no message, after its full load), then
-    // has the store record a subject revocation of its own. Past 2^53, where Lua's doubles
-    // would round `big` and `big - 1` to one value, only a comparison of the digits is exact.
-    // Generations that large are made from the year 2112 on: the store's clock is set there,
-    // or the script would replace them as beyond what any instance's clock can make.
-    let big = (1u64 << 53) + 1;
+fn a_subject_cutoff_read_from_the_stream_keeps_the_larger_generation_and_the_later_deadline() {
+    // A sign-in's stamp now: within what every reader believes (issue 9).
+    let big = Generation::at(NOW.to_datetime()).get();
     let cases = [
-        // (in Redis before, revoked here, in Redis after)
-        (
-            format!("{big} {}", t(100)),
-            (big - 1, t(300)),
-            format!("{big} {}", t(300)),
-        ),
-        (
-            format!("{big} {}", t(300)),
-            (9, t(200)),
-            format!("{big} {}", t(300)),
-        ),
-        (
-            format!("{big} {}", t(300)),
-            (u64::MAX, t(50)),
-            format!("{} {}", u64::MAX, t(300)),
-        ),
-        (
-            format!("{} {}", big - 1, t(100)),
-            (big, t(100)),
-            format!("{big} {}", t(100)),
-        ),
+        // (appended by another writer, revoked here, held by every reader)
+        ((big, t(100)), (big - 1, t(300)), (big, t(300))),
+        ((big, t(300)), (9, t(200)), (big, t(300))),
+        ((big, t(300)), (big + 2, t(50)), (big + 2, t(300))),
+        ((big - 1, t(100)), (big, t(100)), (big, t(100))),
     ];
-    for (before, (generation, until), after) in cases {
-        let prefix = fresh_prefix();
-        let store = store_at(&prefix, clock_at(4_600_000_000));
-        let key = format!("{prefix}rev:sub:erin");
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(&before)
-            .query(&mut raw())
-            .unwrap();
-        let recorded = store
+    let subject = |case: usize| format!("erin {case}");
+    let prefix = fresh_prefix();
+    let name = |case: usize| format!("{prefix}rev:sub:{}", subject(case));
+    let here = store(&prefix);
+    let mut con = raw();
+    for (case, (_, (generation, until), _)) in cases.iter().enumerate() {
+        let recorded = here
             .revoke(
                 Revocation::Subject {
-                    subject: "erin".into(),
-                    generation: Generation::new(generation),
-                    until,
+                    subject: subject(case),
+                    generation: Generation::new(*generation),
+                    until: *until,
                 },
                 NOW,
             )
             .unwrap();
-        assert!(recorded.is_some(), "new to this instance, so written");
-        assert!(store.flush(Duration::from_secs(5)));
+        assert!(recorded.is_some(), "new to this instance, so appended");
+    }
+    assert!(here.flush(Duration::from_secs(5)));
+    for (case, (_, (generation, until), _)) in cases.iter().enumerate() {
         assert_eq!(
-            get(&key),
-            Some(after.clone()),
-            "{before} + {generation} {until}"
-        );
-        let expire_at: u64 = redis::cmd("EXPIRETIME")
-            .arg(&key)
-            .query(&mut raw())
-            .unwrap();
-        let deadline = after.split_once(' ').unwrap().1;
-        assert_eq!(
-            expire_at.to_string(),
-            deadline,
-            "expires at the later deadline"
+            crate::last_value(&mut con, &prefix, &name(case)),
+            Some(format!("{generation} {until}")),
+            "appended as recorded"
         );
     }
+    for (case, ((generation, until), ..)) in cases.iter().enumerate() {
+        crate::append(
+            &mut con,
+            &prefix,
+            &name(case),
+            &format!("{generation} {until}"),
+        );
+    }
+    let late = connected(builder(&prefix).reconcile_every(RECONCILE));
+    for (case, (.., (generation, _))) in cases.iter().enumerate() {
+        let generation = Generation::new(*generation);
+        eventually("this instance reads the other writer's entry", || {
+            here.generation(&subject(case)) == generation
+        });
+        assert_eq!(late.generation(&subject(case)), generation, "case {case}");
+    }
+    // The stream lost, the fresh instance alone (this one stopped) writes back what its copy
+    // holds: each subject's cutoff once, as merged.
+    drop(here);
+    lose_stream(&mut con, &prefix);
+    eventually_within(
+        "the fresh instance writes its copy back",
+        Duration::from_secs(10),
+        || crate::stream_entries(&mut con, &prefix).len() >= cases.len(),
+    );
+    let mut written_back = crate::stream_entries(&mut con, &prefix);
+    written_back.sort();
+    let mut merged: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(case, (.., (generation, until)))| (name(case), format!("{generation} {until}")))
+        .collect();
+    merged.sort();
+    assert_eq!(written_back, merged);
 }
 
 #[test]
@@ -369,14 +423,8 @@ fn a_sign_out_others_racing_a_logout_everywhere_keeps_nothing_older() {
 #[test]
 fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
     let prefix = fresh_prefix();
-    let a = RedisRevocationStore::builder(redis_url())
-        .prefix(&prefix)
-        .clock(clock())
-        .limits(RevocationLimits::new().per_subject(2))
-        .build()
-        .unwrap();
+    let a = connected(builder(&prefix).limits(RevocationLimits::new().per_subject(2)));
     let b = store(&prefix);
-    assert!(a.wait_until_connected(Duration::from_secs(10)));
     let grace = signed_in(&a, "grace");
     let ids: Vec<SessionId> = (0..3).map(|_| SessionId::random().unwrap()).collect();
     let mut recorded = Vec::new();
@@ -396,41 +444,52 @@ fn past_the_per_subject_limit_the_fold_reaches_the_other_instance() {
     eventually("B has the fold", || b.generation("grace") == *generation);
     assert!(ids.iter().all(|id| b.is_revoked(*id, Some(&grace), NOW)));
     assert!(a.flush(Duration::from_secs(5)));
+    // The first two listed, then the fold in place of the third, whose id is never listed.
+    let listed = |id: SessionId| {
+        (
+            format!("{prefix}rev:id:{id}"),
+            format!("{} {} grace", t(100), grace.generation()),
+        )
+    };
     assert_eq!(
-        get(&format!("{prefix}rev:sub:grace")),
-        Some(format!("{generation} {}", t(100)))
+        crate::stream_entries(&mut raw(), &prefix),
+        [
+            listed(ids[0]),
+            listed(ids[1]),
+            (
+                format!("{prefix}rev:sub:grace"),
+                format!("{generation} {}", t(100))
+            ),
+        ]
     );
 }
 
 #[test]
 fn past_the_total_limit_the_store_wide_cutoff_reaches_redis_and_the_other_instance() {
     // Room for one subject: a signed-in session's revocation of another subject raises the
-    // store-wide cutoff instead of failing, kept in Redis under `rev:all`.
+    // store-wide cutoff instead of failing, appended to the stream as `rev:all`.
     let prefix = fresh_prefix();
-    let a = RedisRevocationStore::builder(redis_url())
-        .prefix(&prefix)
-        .clock(clock())
-        .limits(RevocationLimits::new().total(1))
-        .build()
-        .unwrap();
+    let a = connected(builder(&prefix).limits(RevocationLimits::new().total(1)));
     let b = store(&prefix);
-    assert!(a.wait_until_connected(Duration::from_secs(10)));
     let (heidi, ivan, judy) = (
         signed_in(&a, "heidi"),
         signed_in(&a, "ivan"),
         signed_in(&a, "judy"),
     );
-    let session = |subject: &Subject| Revocation::Session {
-        id: SessionId::random().unwrap(),
+    let session = |id: SessionId, subject: &Subject| Revocation::Session {
+        id,
         subject: Some(subject.clone()),
         until: t(100),
     };
-    let recorded = a.revoke(session(&heidi), NOW).unwrap();
+    let heidis = SessionId::random().unwrap();
+    let recorded = a.revoke(session(heidis, &heidi), NOW).unwrap();
     assert!(
         matches!(recorded, Some(Revocation::Session { .. })),
         "{recorded:?}"
     );
-    let recorded = a.revoke(session(&ivan), NOW).unwrap();
+    let recorded = a
+        .revoke(session(SessionId::random().unwrap(), &ivan), NOW)
+        .unwrap();
     let Some(Revocation::Everyone { generation, .. }) = recorded else {
         panic!("the store is full: the store-wide cutoff rises instead: {recorded:?}");
     };
@@ -453,85 +512,94 @@ fn past_the_total_limit_the_store_wide_cutoff_reaches_redis_and_the_other_instan
         );
     }
     assert!(a.flush(Duration::from_secs(5)));
-    let key = format!("{prefix}rev:all");
-    assert_eq!(get(&key), Some(format!("{generation} {}", t(100))));
-    let expire_at: u64 = redis::cmd("EXPIRETIME")
-        .arg(&key)
-        .query(&mut raw())
-        .unwrap();
-    assert_eq!(expire_at, t(100).secs());
+    let mut con = raw();
+    assert_eq!(
+        crate::stream_entries(&mut con, &prefix),
+        [
+            (
+                format!("{prefix}rev:id:{heidis}"),
+                format!("{} {} heidi", t(100), heidi.generation())
+            ),
+            (
+                format!("{prefix}rev:all"),
+                format!("{generation} {}", t(100))
+            ),
+        ]
+    );
+    assert_retention_covers(&mut con, &prefix, t(100));
     let late = store(&prefix);
     assert_eq!(late.generation("someone else"), generation);
     assert!(late.is_revoked(any, Some(&judy), NOW));
 }
 
 /// An instance whose room for other instances' revocations overflows raises a store-wide cutoff
-/// on its own copy only: a repair (after Redis lost data) writes back what Redis lacks, and
-/// must not write that cutoff as `rev:all`, a logout of every signed-in user of the fleet (from
-/// the attacker review of issue 18: it did).
+/// on its own copy only: a write-back (after Redis lost data) appends what Redis lacks, and
+/// must not append that cutoff as `rev:all`, a logout of every signed-in user of the fleet
+/// (from the attacker review of issue 18: it did).
 #[test]
 fn a_store_wide_cutoff_raised_for_other_instances_revocations_never_reaches_redis() {
     let prefix = fresh_prefix();
     let a = store(&prefix);
-    let b = RedisRevocationStore::builder(redis_url())
-        .prefix(&prefix)
-        .clock(clock())
-        .limits(RevocationLimits::new().remote_total(1))
-        .build()
-        .unwrap();
-    assert!(b.wait_until_loaded(Duration::from_secs(10)));
+    let b = connected(
+        builder(&prefix)
+            .limits(RevocationLimits::new().remote_total(1))
+            .reconcile_every(RECONCILE),
+    );
     let judy = signed_in(&a, "judy");
     let any = SessionId::random().unwrap();
     // Two users log out everywhere on A: B holds the first in its room, and raises its own
     // store-wide cutoff for the second.
-    cutoff_of(a.advance("x", everything(NOW), t(100), NOW).unwrap());
+    let x = cutoff_of(a.advance("x", everything(NOW), t(100), NOW).unwrap());
     let y = cutoff_of(a.advance("y", everything(NOW), t(100), NOW).unwrap());
     assert!(a.flush(Duration::from_secs(5)));
     eventually("B overflowed into its own store-wide cutoff", || {
         b.generation("someone else") >= y
     });
+    assert_eq!(b.generation("x"), x, "held in B's room");
     assert!(b.is_revoked(any, Some(&judy), NOW), "coarser on B");
     assert!(!a.is_revoked(any, Some(&judy), NOW), "never on A");
-    // Redis loses the two cutoffs; the instances reload and repair.
+    // Redis loses the stream with B the only instance left: B writes back what it holds.
+    drop(a);
     let mut con = raw();
-    let keys = [format!("{prefix}rev:sub:x"), format!("{prefix}rev:sub:y")];
-    let _: () = redis::cmd("DEL").arg(&keys).query(&mut con).unwrap();
     let syncs = b.health().full_syncs;
-    let _: () = redis::cmd("PUBLISH")
-        .arg(format!("{prefix}rev:events"))
-        .arg(format!("2 {} {NOW} r", SessionId::random().unwrap())) // v2, untagged
-        .query(&mut con)
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let health = b.health();
-        let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
-        if n == 2
-            && health.full_syncs > syncs
-            && health.pending_writes == 0
-            && health.repair_writes == 0
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no repair within 10 s: {health:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    lose_stream(&mut con, &prefix);
+    eventually_within(
+        "B writes back and reads again",
+        Duration::from_secs(10),
+        || {
+            let health = b.health();
+            !crate::stream_entries(&mut con, &prefix).is_empty()
+                && health.full_syncs > syncs
+                && health.pending_writes == 0
+                && health.repair_writes == 0
+        },
+    );
     assert!(b.flush(Duration::from_secs(5)));
-    assert_eq!(get(&format!("{prefix}rev:all")), None);
-    // An instance that knows only Redis refuses what was revoked, and nothing more.
+    let written_back = crate::stream_entries(&mut con, &prefix);
+    let everyone = format!("{prefix}rev:all");
+    assert!(
+        !written_back.iter().any(|(k, _)| *k == everyone),
+        "{written_back:?}"
+    );
+    assert_eq!(
+        written_back,
+        [(format!("{prefix}rev:sub:x"), format!("{x} {}", t(100)))],
+        "x's cutoff, which B holds, and nothing else"
+    );
+    // An instance that knows only Redis refuses what B wrote back, and nothing more.
     let late = store(&prefix);
-    assert!(late.wait_until_loaded(Duration::from_secs(10)));
-    assert_eq!(late.generation("y"), y);
+    assert_eq!(late.generation("x"), x);
+    assert_eq!(late.generation("someone else"), Generation::ZERO);
     assert!(!late.is_revoked(any, Some(&judy), NOW));
 }
 
 #[test]
 fn entries_redis_lost_are_written_back_from_the_local_copies() {
     let prefix = fresh_prefix();
-    let (a, b) = (store(&prefix), store(&prefix));
+    let (a, b) = (
+        connected(builder(&prefix).reconcile_every(RECONCILE)),
+        connected(builder(&prefix).reconcile_every(RECONCILE)),
+    );
     let id = SessionId::random().unwrap();
     a.revoke(anonymous(id, t(100)), NOW).unwrap();
     let before = signed_in(&a, "carol");
@@ -541,23 +609,26 @@ fn entries_redis_lost_are_written_back_from_the_local_copies() {
         b.is_revoked(id, None, NOW) && b.generation("carol") == generation
     });
     let mut con = raw();
-    let keys = [
-        format!("{prefix}rev:id:{id}"),
-        format!("{prefix}rev:sub:carol"),
+    lose_stream(&mut con, &prefix);
+    // Nobody revokes anything again: what comes back is written back from the copies.
+    let entries = [
+        (format!("{prefix}rev:id:{id}"), t(100).to_string()),
+        (
+            format!("{prefix}rev:sub:carol"),
+            format!("{generation} {}", t(100)),
+        ),
     ];
-    let _: () = redis::cmd("DEL").arg(&keys).query(&mut con).unwrap();
-    // What a Redis that lost data looks like to the instances once they reload: announce a
-    // reload as a repairing instance would.
-    let _: () = redis::cmd("PUBLISH")
-        .arg(format!("{prefix}rev:events"))
-        .arg(format!("2 {} {NOW} r", SessionId::random().unwrap())) // v2, untagged
-        .query(&mut con)
-        .unwrap();
-    eventually("the entries are back in Redis", || {
-        let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
-        n == 2
-    });
-    assert_eq!(get(&keys[1]), Some(format!("{generation} {}", t(100))));
+    eventually_within(
+        "the entries are back in the stream",
+        Duration::from_secs(10),
+        || {
+            let held = crate::stream_entries(&mut con, &prefix);
+            entries.iter().all(|entry| held.contains(entry))
+        },
+    );
+    assert!(a.flush(Duration::from_secs(5)) && b.flush(Duration::from_secs(5)));
+    let held = crate::stream_entries(&mut con, &prefix);
+    assert!(held.iter().all(|entry| entries.contains(entry)), "{held:?}");
     let late = store(&prefix);
     assert!(late.is_revoked(id, None, NOW));
     assert!(late.is_revoked(id, Some(&before), NOW));

@@ -87,7 +87,7 @@ fn a_store_trusting_the_wrong_ca_never_connects_and_says_so() {
         .unwrap();
     assert!(!store.wait_until_connected(Duration::from_secs(2)));
     let health = store.health();
-    assert!(!health.connected && !health.subscribed, "{health:?}");
+    assert!(!health.connected && !health.reading, "{health:?}");
     assert_eq!(health.full_syncs, 0);
     assert!(health.disconnected_since.is_some());
     // Nor does one trusting only the system's roots (a private CA is in none of them).

@@ -492,7 +492,7 @@ impl MemoryRevocationStore {
                 // others'.
                 let mut local = write(self.session_shard(id));
                 if local.map.contains_key(id) {
-                    // This instance's own (its message coming back, a full load).
+                    // This instance's own (read back from the shared stream).
                     local.upsert(*id, |slot| *slot = (*slot).max(Until::new(*until)));
                     return;
                 }
@@ -1671,7 +1671,7 @@ mod tests {
             "{recorded:?}"
         );
         assert_eq!((store.len(), store.remote_len()), (4, 2));
-        // Their own entries coming back (a message, a full load) stay theirs.
+        // Their own entries coming back (read back from the shared stream) stay theirs.
         store.apply(&anonymous(nth(2, 3), 2_500), NOW);
         store.apply(&of(&alice, nth(1, 3), 2_500), NOW);
         assert_eq!((store.len(), store.remote_len()), (4, 2));

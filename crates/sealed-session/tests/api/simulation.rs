@@ -10,8 +10,10 @@
 //! too, as the Redis store shares it); a flush (its writer, or `settle` while its link is up)
 //! appends it to the shared log ("Redis"); each other instance receives the log's entries through
 //! a channel that delays, reorders and drops them, and merges them with
-//! `MemoryRevocationStore::apply`, as the Redis store's local copy does; a reload (the Redis
-//! store's reconciliation) applies the whole log.
+//! `MemoryRevocationStore::apply`, as the Redis store's local copy does (the log is the Redis
+//! store's stream; the channel's delays, reordering and drops stand for readers at different
+//! positions, which see the same entries in another order or later); a reload (a read of the
+//! stream from its start, after a loss) applies the whole log.
 //! Instances crash (losing their copy and outbox) and restart not knowing revocations until they
 //! load the log. Users sign in, write, renew, re-authenticate, log out, log out everywhere and
 //! sign out other devices with any cookie ever issued, in any order: every old cookie is an
@@ -32,8 +34,8 @@
 //! 6. only an authentication moves a session's absolute deadline, and every cookie is refused
 //!    from its absolute deadline on;
 //!
-//! and, after every full load, that the Redis store's repair (what the copy's `entries` yields
-//! and the log lacks) would write no store-wide cutoff that no instance recorded.
+//! and, after every full load, that the Redis store's repair (the write-back of what the copy's
+//! `entries` yields) would write no store-wide cutoff that no instance recorded.
 //!
 //! `SIM_SEED` and `SIM_STEPS` override the seeds and the steps per seed, `SIM_SEEDS` the number
 //! of seeds; a failure prints the seed and the shortest failing trace found by removing
@@ -654,8 +656,8 @@ impl World {
         self.apply_entry(inst, index);
     }
 
-    /// A full load (or a reconciliation): every log entry, in order; then the check that the
-    /// Redis store's repair, which writes back what `entries` yields and Redis lacks, would add
+    /// A full load (a read of the stream from its start): every log entry, in order; then the
+    /// check that the Redis store's repair, which writes back what `entries` yields, would add
     /// no store-wide cutoff that no instance recorded (one a copy raised alone, past its room
     /// for others' revocations, would end every instance's sessions).
     fn load(&mut self, inst: usize) -> Checked {
