@@ -16,12 +16,18 @@
 //!   `Durability::Acknowledged` beside one with `Durability::Queued`, alternating sample by
 //!   sample so that both see the same machine load.
 //! - `repair` (default 1,000,000 entries): a store holding that many revocations in its local
-//!   copy; `FLUSHDB` through a connection of its own; then logouts (`revoke` + `settle`) back
-//!   to back until the store has noticed the loss (at its next reconciliation), loaded, checked
-//!   and written everything back. Each logout is counted in the phase it started in.
+//!   copy (and in Redis's stream); `FLUSHDB` through a connection of its own, which takes the
+//!   stream; then logouts (`revoke` + `settle`) back to back until the store has noticed the
+//!   loss (at its next check, every `reconcile_every`: 5 s by default), written its local
+//!   copy's live entries back (`health().repair_writes` back to 0) and read the stream again
+//!   from its start (`health().full_syncs` one up). Each logout is counted in the phase it
+//!   started in.
 //! - `stall` (default 5 rounds): a redis-server of its own (`REDIS_SERVER_BIN`, a free
 //!   loopback port, no persistence), `SIGSTOP`ped, then `SIGCONT`ed; the time until
-//!   `health().connected` says so, each way. The server is killed at the end.
+//!   `health().connected` says so, each way. The store's reader waits in `XREAD` up to 100 ms at
+//!   a time for a new entry, and its connection's read timeout is that plus `stall_timeout`
+//!   (750 ms by default): a stalled Redis shows when that timeout ends. The server is killed
+//!   at the end.
 //! - `replica` (default 2000 samples each): a replica of the run's Redis (a redis-server of its
 //!   own, `--replicaof`, killed at the end); `revoke` + `settle` on a store with `replicas(1)`
 //!   (each logout waits for the replica's `WAIT`) beside one with the default `replicas(0)`,
@@ -155,12 +161,18 @@ fn repair(url: &str, entries: usize) -> Result<(), Error> {
         },
     )?;
     // The entries are written through the store as logouts are (the store has no door that
-    // skips Redis); the flush below removes them from Redis, so the local copy holds them and
-    // Redis doesn't, which is what the repair restores.
+    // skips Redis), in chunks under the queue's limit (100,000: past it, a logout is answered
+    // `NotDurable` at once); the `FLUSHDB` below removes the stream from Redis, so the local
+    // copy holds them and Redis doesn't, which is what the write-back restores.
     let filled = Instant::now();
     let at = now();
-    for _ in 0..entries {
-        store.revoke(logout(SessionId::random()?, at), at)?;
+    for chunk in (0..entries).step_by(50_000) {
+        for _ in chunk..entries.min(chunk + 50_000) {
+            store.revoke(logout(SessionId::random()?, at), at)?;
+        }
+        if !store.flush(Duration::from_secs(600)) {
+            return Err(format!("not written within 600 s: {:?}", store.health()).into());
+        }
     }
     store.settle().wait()?;
     println!(
@@ -211,21 +223,29 @@ fn repair(url: &str, entries: usize) -> Result<(), Error> {
         unreachable!("the loop ends only with both");
     };
     println!(
-        "after FLUSHDB: repair queued at {:.2} s (noticed, loaded, checked with GET), written \
-         back by {:.2} s ({} write-backs at the peak, {:.0} per second)",
+        "after FLUSHDB: write-back queued at {:.2} s (the loss noticed at a check), written \
+         back and the stream read again from its start by {:.2} s ({} write-backs at the peak, \
+         {:.0} per second)",
         seen.as_secs_f64(),
         done.as_secs_f64(),
         peak,
         peak as f64 / (done - seen).as_secs_f64()
     );
     report(
-        "logouts until the repair was queued (reconciliation, load, checks)",
+        "logouts until the write-back was queued (until the check)",
         &mut noticing,
     );
-    report("logouts while the repair writes back", &mut writing_back);
+    report("logouts while the write-back runs", &mut writing_back);
     println!("not durable within 250 ms: {not_durable}");
-    let keys: u64 = redis::cmd("DBSIZE").query(&mut con)?;
-    println!("keys in Redis after the repair: {keys}");
+    let length: u64 = redis::cmd("XLEN")
+        .arg(format!("{}rev:log", store.prefix()))
+        .query(&mut con)?;
+    let health = store.health();
+    println!(
+        "after it: the stream holds {length} entries; the store holds {}, full_syncs {} (was \
+         {syncs})",
+        health.local_entries, health.full_syncs
+    );
     Ok(())
 }
 
@@ -287,7 +307,7 @@ fn stall(rounds: usize) -> Result<(), Error> {
     )?;
     let (mut down, mut up) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        // Different phases against the store's 250 ms heartbeat.
+        // Different phases against the reader's 100 ms `XREAD` waits.
         std::thread::sleep(Duration::from_millis(1_000 + 97 * round as u64));
         server.signal("-STOP")?;
         let stopped = Instant::now();

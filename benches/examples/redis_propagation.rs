@@ -1,11 +1,12 @@
 //! Measures the consistency bound: how long after a logout on instance A a copy of the cookie
-//! still passes on instance B, over a real Redis. Also how long a fresh instance takes to load
-//! a large revocation set (what a reconnect costs).
+//! still passes on instance B, over a real Redis. Also what a large revocation set takes in
+//! Redis, and how long a fresh instance takes to read it (the stream from its start: what a
+//! start costs; a reconnect resumes from where the instance was, `redis_scale.rs`).
 //!
 //! Run with: `scripts/with-redis.sh cargo run --release -p sealed-session-benches --example redis_propagation`
 //! (optional arguments: the number of logouts one at a time, default 1000; the size of the set
-//! to load, default 1000000; the seconds of paced logouts under read load, default 10; 0 skips
-//! a part; the number of reader threads on B, default 2).
+//! a fresh instance reads, default 1000000; the seconds of paced logouts under read load,
+//! default 10; 0 skips a part; the number of reader threads on B, default 2).
 //!
 //! Under load, A makes 2,000 logouts a second (paced, each `revoke` + `settle`, as the session
 //! lifecycle does) while threads on B call `is_revoked` in a loop, as request handlers would; an observer thread on B times each logout's arrival. Then A makes a burst of 100,000
@@ -13,9 +14,11 @@
 //! until B has the last of them.
 //!
 //! Two stores play the two instances, in one process, each with its own connections and
-//! threads, exactly as two processes would. A "logout" is `revoke` of an anonymous session on
-//! A; it has propagated when B's `is_revoked` (what B's lifecycle calls on each request) says
-//! so. A "log out everywhere" is `advance` of a subject's cutoff on A; it has propagated when B
+//! threads, exactly as two processes would: A's writer appends each batch to the stream
+//! (`<prefix>rev:log`) with one script, and B's reader, waiting in `XREAD` (100 ms at a time) after the
+//! last entry it read, applies what follows to B's local copy. A "logout" is `revoke` of an anonymous
+//! session on A; it has propagated when B's `is_revoked` (what B's lifecycle calls on each
+//! request) says so. A "log out everywhere" is `advance` of a subject's cutoff on A; it has propagated when B
 //! refuses a session of that subject signed in (on B) just before. B is polled in a tight loop, so
 //! the figures include the poll's granularity (well under a microsecond).
 
@@ -71,8 +74,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = |prefix: &str| -> Result<RedisRevocationStore, Box<dyn std::error::Error>> {
         let store = RedisRevocationStore::builder(url.as_str())
             .prefix(prefix)
-            // The load below may exceed the default cap of a million entries.
-            .limits(RevocationLimits::new().total(usize::MAX))
+            // The set below may exceed the default caps of a million entries: of this
+            // instance's own revocations (`total`), and of the others' (`remote_total`).
+            .limits(
+                RevocationLimits::new()
+                    .total(usize::MAX)
+                    .remote_total(usize::MAX),
+            )
             .build()?;
         common::connected(store, &url)
     };
@@ -95,8 +103,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let writer = start(&big)?;
         let memory_before = used_memory(&url)?;
         let filled = Instant::now();
-        // In chunks within the queue's limit: past it, revocations wait for a repair, which
-        // `flush` does not wait for.
+        // In chunks within the queue's limit: past it, revocations wait for a write-back of
+        // the local copy, which `flush` does not wait for.
         for chunk in (0..load).step_by(BURST / 2) {
             for _ in chunk..load.min(chunk + BURST / 2) {
                 writer.revoke(logout(SessionId::random()?), now())?;
@@ -118,7 +126,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let loading = Instant::now();
         let fresh = start(&big)?;
         println!(
-            "a fresh instance subscribed and loaded {} entries in {:.2} s",
+            "a fresh instance read the stream from its start ({} entries held) and was \
+             connected in {:.2} s",
             fresh.health().local_entries,
             loading.elapsed().as_secs_f64()
         );
