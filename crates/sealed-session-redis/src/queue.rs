@@ -112,8 +112,20 @@ impl Queue {
     }
 
     /// Queues a repair's write-backs, ended by a marker for the unqueued revocations it covers.
+    #[cfg(test)]
     pub(crate) fn push_repair(&mut self, jobs: impl IntoIterator<Item = Job>, covered: u64) {
+        self.extend_repair(jobs);
+        self.end_repair(covered);
+    }
+
+    /// Queues part of a repair's write-backs (a large repair is queued in parts, so that the
+    /// queue's lock, which every logout takes, is never held for all of it).
+    pub(crate) fn extend_repair(&mut self, jobs: impl IntoIterator<Item = Job>) {
         self.repairs.extend(jobs);
+    }
+
+    /// Ends a repair with a marker for the unqueued revocations it covers.
+    pub(crate) fn end_repair(&mut self, covered: u64) {
         self.repairs.push_back(Job::RepairDone { covered });
     }
 

@@ -27,6 +27,8 @@ const PAGE: usize = 10_000;
 /// copy): a writer to Redis deleting entries again and again can't make every instance
 /// rewrite everything in a loop.
 const MIN_WRITE_BACK_INTERVAL: Duration = Duration::from_secs(2);
+/// Write-backs queued under one hold of the queue's lock.
+const WRITE_BACK_PART: usize = 4_096;
 /// Entries that expire within this many seconds are not written back: no cookie they refuse
 /// will be valid by the time another instance reads them.
 const WRITE_BACK_MARGIN: u64 = 10;
@@ -277,7 +279,17 @@ fn write_back_if_due(shared: &Shared, position: &mut Position) {
         count,
         "writing back the live revocations this instance holds"
     );
-    lock(&shared.queue).push_repair(jobs, covered);
+    // In parts: every logout takes the queue's lock, and a million jobs take a while to move.
+    let mut jobs = jobs.into_iter();
+    loop {
+        let part: Vec<Job> = jobs.by_ref().take(WRITE_BACK_PART).collect();
+        if part.is_empty() {
+            break;
+        }
+        lock(&shared.queue).extend_repair(part);
+        shared.work.notify_one();
+    }
+    lock(&shared.queue).end_repair(covered);
     shared.work.notify_one();
 }
 
