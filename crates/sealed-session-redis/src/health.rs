@@ -83,6 +83,13 @@ pub struct LinkHealth {
     /// last `WAIT` after a batch reported (`None` before the first, and with `replicas` 0).
     /// Below the setting, the status says [`LinkStatus::ReplicasBehind`].
     pub replicas_acknowledged: Option<u32>,
+    /// How far behind the stream the reader is: while it reads a full page with more waiting
+    /// (not its first read from the start), the age of the last entry it read, by this
+    /// instance's clock against Redis's; zero once caught up. Other instances' logouts reach
+    /// this one that much later. Anything above a second is logged at `warn` (event
+    /// `reading_behind`): something appends faster than this instance reads (a flood from a
+    /// writer to Redis, see [`sealed_session::guide::security`]).
+    pub read_lag: Duration,
 }
 
 /// The state of the link in one word, from [`LinkHealth::status`], worst first.
@@ -129,6 +136,8 @@ pub(crate) struct LinkState {
     pub(crate) disconnected_since: Option<SystemTime>,
     /// Replicas the last `WAIT` reported, when replicas are required.
     pub(crate) replicas_acknowledged: Option<u32>,
+    /// How far behind the stream the reader is ([`LinkHealth::read_lag`]).
+    pub(crate) read_lag: Duration,
     /// The last `WAIT` reported fewer replicas than required.
     pub(crate) replicas_behind: bool,
     /// The writer is in a `WAIT`: Redis took its batch, and it waits for the replicas.
@@ -149,6 +158,7 @@ impl LinkState {
             full_syncs: 0,
             disconnected_since: Some(SystemTime::now()),
             replicas_acknowledged: None,
+            read_lag: Duration::ZERO,
             replicas_behind: false,
             awaiting_replicas: false,
         }

@@ -23,6 +23,8 @@ use crate::trust::TrustBounds;
 const POLL: Duration = Duration::from_millis(100);
 /// Entries per read: a million load in a hundred round trips, and each reply stays a few MB.
 const PAGE: usize = 10_000;
+/// A read lag above this is logged (once, until the reader catches up).
+const LAG_WARNING: Duration = Duration::from_secs(1);
 /// The shortest time between two write-backs of the local copy (each may be as large as the
 /// copy): a writer to Redis deleting entries again and again can't make every instance
 /// rewrite everything in a loop.
@@ -158,6 +160,7 @@ fn follow(
             }
         }
         position.read += read.len();
+        report_lag(shared, position, &read, caught_up);
         if probe_suspects(shared, &mut con, position)? {
             caught_up = false;
             continue;
@@ -180,6 +183,33 @@ fn follow(
             );
         }
     }
+}
+
+/// Records how far behind the stream the reader is (the age of the last entry read while more
+/// were waiting; zero once caught up; not during a read from the start, whose entries are old
+/// by nature), and logs it when it passes [`LAG_WARNING`], once until the reader catches up.
+fn report_lag(shared: &Shared, position: &Position, read: &[stream::Read], caught_up: bool) {
+    let lag = match read.last() {
+        Some(last) if !caught_up && position.full_read.is_none() => SystemTime::now()
+            .duration_since(last.id.appended_at())
+            .unwrap_or(Duration::ZERO),
+        _ => Duration::ZERO,
+    };
+    let before = lock(&shared.link).read_lag;
+    if before == lag {
+        return;
+    }
+    if lag > LAG_WARNING && before <= LAG_WARNING {
+        tracing::warn!(
+            target: LOG_TARGET,
+            event = "reading_behind",
+            lag_ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+            "this instance reads the revocation stream behind what is appended to it: other \
+             instances' logouts reach it that much later (is something flooding the stream? \
+             see health().refused and the stream's length)"
+        );
+    }
+    shared.update_link(|l| l.read_lag = lag);
 }
 
 /// Asks whether the stream still holds the last entry this instance read and the last it

@@ -247,6 +247,7 @@ impl RedisRevocationStore {
             refused: self.shared.refused.total(),
             acknowledgement_p99,
             replicas_acknowledged: link.replicas_acknowledged,
+            read_lag: link.read_lag,
         }
     }
 

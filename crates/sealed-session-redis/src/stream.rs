@@ -131,6 +131,11 @@ impl StreamId {
     pub(crate) fn is_start(self) -> bool {
         self == Self::START
     }
+
+    /// When Redis appended it, by Redis's clock (the id's milliseconds since the epoch).
+    pub(crate) fn appended_at(self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.millis)
+    }
 }
 
 impl fmt::Display for StreamId {

@@ -333,3 +333,34 @@ fn a_rewind_is_written_back_once() {
         "one loss, read again (and written back) more than once"
     );
 }
+
+/// An instance that reads behind what is appended says so: `read_lag` (the age of the last
+/// entry read while more wait) is above zero while it catches up with a burst of someone
+/// else's entries, and back to zero once it has.
+#[test]
+fn a_reader_behind_the_stream_says_so() {
+    let prefix = fresh_prefix();
+    let b = connected(builder(&redis_url(), &prefix));
+    assert_eq!(b.health().read_lag, Duration::ZERO);
+    let mut con = raw();
+    // 300,000 entries in one script: the reader gets them all at once, several pages behind.
+    let _: () =
+        eval("for i = 1, 300000 do redis.call('XADD', KEYS[1], '*', 'k', 'junk', 'v', 'junk') end")
+            .arg(format!("{prefix}rev:log"))
+            .query(&mut con)
+            .unwrap();
+    let mut most = Duration::ZERO;
+    eventually(
+        "the reader says it is behind",
+        Duration::from_secs(30),
+        || {
+            most = most.max(b.health().read_lag);
+            most > Duration::from_millis(20)
+        },
+    );
+    eventually("the reader catches up", Duration::from_secs(60), || {
+        b.health().read_lag == Duration::ZERO
+    });
+    log_out_everywhere(&b, "alice");
+    assert!(knows(&b, "alice"));
+}
