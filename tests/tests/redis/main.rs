@@ -12,12 +12,13 @@
 //! - [`replicas`]: logouts confirmed by a replica (`WAIT`), through Sentinel failovers.
 //! - [`tls`]: `rediss://` with a private CA.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sealed_session::SessionId;
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{Cutoff, Generation, Revocation, RevocationStore};
 use sealed_session_redis::RedisRevocationStore;
+use sealed_session_test_support::redis_url;
 
 mod faults;
 mod pending;
@@ -132,4 +133,26 @@ pub(crate) fn knows(store: &RedisRevocationStore, subject: &str) -> bool {
 /// Whether the stream holds an entry named `name`.
 pub(crate) fn holds(con: &mut redis::Connection, prefix: &str, name: &str) -> bool {
     stream_entries(con, prefix).iter().any(|(k, _)| k == name)
+}
+
+/// A plain connection to the run's Redis, to look at (and change) what the stores wrote.
+pub(crate) fn raw() -> redis::Connection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+/// Polls (bounded by 10 s) until `check` holds.
+pub(crate) fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(what, Duration::from_secs(10), check);
+}
+
+/// Polls (bounded by `within`) until `check` holds.
+pub(crate) fn eventually_within(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }

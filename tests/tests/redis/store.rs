@@ -9,8 +9,9 @@
 //! Without it these tests fail, saying so; they never skip.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::{eventually, eventually_within, raw};
 use sealed_session::clock::ManualClock;
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{
@@ -54,27 +55,6 @@ fn store(prefix: &str) -> RedisRevocationStore {
 /// How often the stores of the tests that wait for a write-back check for lost data (5 s by
 /// default).
 const RECONCILE: Duration = Duration::from_millis(200);
-
-/// A plain connection, to look at (and change) what the store wrote.
-fn raw() -> redis::Connection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-/// Polls (bounded) until `check` holds.
-fn eventually(what: &str, check: impl FnMut() -> bool) {
-    eventually_within(what, Duration::from_secs(5), check);
-}
-
-fn eventually_within(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
 
 /// Asserts that the stream's retention (`<prefix>rev:retention`: its value, in seconds, and its
 /// expiry) keeps an entry with deadline `until` from now (Redis's clock) to `until`.

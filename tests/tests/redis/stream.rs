@@ -6,14 +6,14 @@
 //!
 //! Needs `REDIS_URL`: run with `scripts/test.sh` (or `scripts/with-redis.sh cargo test ...`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sealed_session::SessionId;
 use sealed_session::revocation::RevocationStore;
 use sealed_session_redis::RedisRevocationStore;
 use sealed_session_test_support::redis_url;
 
-use crate::{knows, log_out_everywhere, logout, now, stream_entries};
+use crate::{eventually, knows, log_out_everywhere, logout, now, raw, stream_entries};
 
 /// A namespace of its own for each test, so that tests share one Redis safely.
 fn fresh_prefix() -> String {
@@ -35,21 +35,6 @@ fn store_checking_every(prefix: &str, interval: Duration) -> RedisRevocationStor
         .unwrap();
     assert!(store.wait_until_connected(Duration::from_secs(10)));
     store
-}
-
-fn raw() -> redis::Connection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "not within 10 s: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Appends an entry with a given id (one Redis would have given then), `k` junk, `v` `value`.

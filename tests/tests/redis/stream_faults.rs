@@ -8,14 +8,14 @@
 //! Needs `REDIS_URL` and `REDIS_SERVER_BIN`: run with `scripts/test.sh` (or
 //! `scripts/with-redis.sh cargo test ...`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sealed_session::SessionId;
 use sealed_session_redis::{RedisRevocationStore, RedisStoreBuilder};
 use sealed_session_test_support::redis_url;
 use sealed_session_tests::RedisServer;
 
-use crate::{holds, knows, log_out_everywhere, logout, now};
+use crate::{eventually_within, holds, knows, log_out_everywhere, logout, now, raw};
 
 fn fresh_prefix() -> String {
     format!("test:{}:", SessionId::random().unwrap())
@@ -34,21 +34,6 @@ fn connected(builder: RedisStoreBuilder) -> RedisRevocationStore {
     let store = builder.build().unwrap();
     assert!(store.wait_until_connected(Duration::from_secs(10)));
     store
-}
-
-fn raw() -> redis::Connection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
@@ -104,7 +89,7 @@ fn a_refused_write_back_is_tried_again() {
         .arg(format!("{prefix}rev:retention"))
         .query(&mut con)
         .unwrap();
-    eventually(
+    eventually_within(
         "the loss is seen and its write-back refused",
         Duration::from_secs(10),
         || {
@@ -114,7 +99,7 @@ fn a_refused_write_back_is_tried_again() {
     );
     // Memory back, as after any refused write.
     config_set(&mut con, "maxmemory", "0");
-    eventually(
+    eventually_within(
         "the logout Redis lost is written back by the running instance that holds it",
         Duration::from_secs(10),
         || holds(&mut con, prefix, &name),
@@ -158,7 +143,7 @@ fn a_loss_during_a_full_read_is_written_back() {
         .startup_wait(Duration::ZERO)
         .build()
         .unwrap();
-    eventually("b read alice", Duration::from_secs(10), || {
+    eventually_within("b read alice", Duration::from_secs(10), || {
         knows(&b, "alice")
     });
     // b's own logout, confirmed while it reads.
@@ -182,12 +167,12 @@ fn a_loss_during_a_full_read_is_written_back() {
     .arg(&stream)
     .query(&mut con)
     .unwrap();
-    eventually("b caught up", Duration::from_secs(30), || {
+    eventually_within("b caught up", Duration::from_secs(30), || {
         b.health().full_syncs >= 1
     });
     let alice = format!("{prefix}rev:sub:alice");
     let own = format!("{prefix}rev:id:{mine}");
-    eventually(
+    eventually_within(
         "b wrote back alice's cutoff and its own logout",
         Duration::from_secs(60),
         || holds(&mut con, &prefix, &alice) && holds(&mut con, &prefix, &own),
@@ -289,7 +274,7 @@ fn a_rewind_whose_probe_fails_is_still_found() {
     std::thread::sleep(Duration::from_secs(1));
     let _: () = acl("+eval").query(&mut con).unwrap();
     let alice = format!("{prefix}rev:sub:alice");
-    eventually(
+    eventually_within(
         "the rewind is found and alice's cutoff written back",
         Duration::from_secs(10),
         || holds(&mut con, prefix, &alice),
@@ -323,7 +308,7 @@ fn a_rewind_is_written_back_once() {
     .arg(&stream)
     .query(&mut con)
     .unwrap();
-    eventually("the rewind is found", Duration::from_secs(10), || {
+    eventually_within("the rewind is found", Duration::from_secs(10), || {
         b.health().full_syncs >= 2
     });
     std::thread::sleep(Duration::from_secs(4));
@@ -350,7 +335,7 @@ fn a_reader_behind_the_stream_says_so() {
             .query(&mut con)
             .unwrap();
     let mut most = Duration::ZERO;
-    eventually(
+    eventually_within(
         "the reader says it is behind",
         Duration::from_secs(30),
         || {
@@ -358,7 +343,7 @@ fn a_reader_behind_the_stream_says_so() {
             most > Duration::from_millis(20)
         },
     );
-    eventually("the reader catches up", Duration::from_secs(60), || {
+    eventually_within("the reader catches up", Duration::from_secs(60), || {
         b.health().read_lag == Duration::ZERO
     });
     log_out_everywhere(&b, "alice");

@@ -12,8 +12,9 @@
 //! Without it these tests fail, saying so; they never skip.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::{eventually, raw};
 use sealed_session::clock::ManualClock;
 use sealed_session::codec::UnixTime;
 use sealed_session::revocation::{Cutoff, Generation, Revocation, RevocationStore, Subject};
@@ -54,22 +55,6 @@ fn connected(builder: RedisStoreBuilder) -> RedisRevocationStore {
 /// A store under `prefix` at [`NOW`], authenticated with `ring` if given, connected.
 fn store(prefix: &str, ring: Option<&KeyRing>) -> RedisRevocationStore {
     connected(builder(prefix, ring))
-}
-
-fn raw() -> redis::Connection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-/// Polls (bounded) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "not within 10 s: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Makes a genuine logout through `from` and waits until `to` has it: `to` reads the stream in
