@@ -215,7 +215,7 @@ fn parse_entry(entry: Value) -> RedisResult<Read> {
         Some(Value::SimpleString(id)) => StreamId::parse(&id),
         _ => None,
     }
-    .ok_or_else(|| protocol_error("XREAD", "an entry without an id"))?;
+    .ok_or_else(|| unexpected("XREAD", "an entry without an id"))?;
     let mut read = Read {
         id,
         name: Vec::new(),
@@ -381,19 +381,13 @@ impl Probe {
     }
 }
 
-fn unexpected(command: &'static str, value: &Value) -> RedisError {
+/// A reply of `command` in a shape this module does not read (`what`: the reply, or what it
+/// lacked).
+fn unexpected(command: &'static str, what: impl fmt::Debug) -> RedisError {
     RedisError::from((
         redis::ErrorKind::UnexpectedReturnType,
         "unexpected reply",
-        format!("{command}: {value:?}"),
-    ))
-}
-
-fn protocol_error(command: &'static str, what: &'static str) -> RedisError {
-    RedisError::from((
-        redis::ErrorKind::UnexpectedReturnType,
-        "unexpected reply",
-        format!("{command}: {what}"),
+        format!("{command}: {what:?}"),
     ))
 }
 

@@ -66,8 +66,8 @@ pub(crate) fn last_value(con: &mut redis::Connection, prefix: &str, name: &str) 
 }
 
 /// Appends an entry to `<prefix>rev:log` as another writer to Redis would (a forger, or an
-/// old copy played again).
-pub(crate) fn append(con: &mut redis::Connection, prefix: &str, name: &str, value: &str) {
+/// old copy played again); returns its id.
+pub(crate) fn append(con: &mut redis::Connection, prefix: &str, name: &str, value: &str) -> String {
     redis::cmd("XADD")
         .arg(format!("{prefix}rev:log"))
         .arg("*")
@@ -75,8 +75,8 @@ pub(crate) fn append(con: &mut redis::Connection, prefix: &str, name: &str, valu
         .arg(name)
         .arg("v")
         .arg(value)
-        .query::<String>(con)
-        .unwrap();
+        .query(con)
+        .unwrap()
 }
 
 /// What `<prefix>rev:retention` holds: how long the stream keeps entries (seconds), and until

@@ -15,7 +15,7 @@ use sealed_session_redis::{RedisRevocationStore, RedisStoreBuilder};
 use sealed_session_test_support::redis_url;
 use sealed_session_tests::RedisServer;
 
-use crate::{eventually_within, holds, knows, log_out_everywhere, logout, now, raw};
+use crate::{append, eventually_within, holds, knows, log_out_everywhere, logout, now, raw};
 
 fn fresh_prefix() -> String {
     format!("test:{}:", SessionId::random().unwrap())
@@ -192,15 +192,7 @@ fn lowering_entries_added_makes_no_instance_write_back() {
     std::thread::sleep(Duration::from_millis(300));
     let mut con = raw();
     // The writer: one entry appended and deleted (XDEL), then the count set to the length.
-    let junk: String = redis::cmd("XADD")
-        .arg(&stream)
-        .arg("*")
-        .arg("k")
-        .arg("junk")
-        .arg("v")
-        .arg("junk")
-        .query(&mut con)
-        .unwrap();
+    let junk = append(&mut con, &prefix, "junk", "junk");
     let _: u64 = redis::cmd("XDEL")
         .arg(&stream)
         .arg(&junk)
